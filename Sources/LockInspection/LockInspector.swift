@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import PGWardenSQL
+import Postgres
+import WaitGraph
+
+/// Polls a server for lock waits, as cheaply as the server allows.
+///
+/// While nothing waits, a poll runs `sql/waiting_backends.sql` alone: it reads no
+/// `pg_locks` and calls no `pg_blocking_pids`. Only when a backend waits on a
+/// heavyweight lock does it run `sql/lock_waits.sql` to resolve the waits.
+public struct LockInspector: Sendable {
+    /// Which waits a poll reports.
+    public enum Scope: Sendable, Equatable {
+        /// The waits of the connection's database.
+        case currentDatabase
+        /// The waits of every database of the cluster.
+        case allDatabases
+    }
+
+    /// The session the polls run on.
+    public let connection: Connection
+    /// What that session's role may see.
+    public let role: SessionRole
+    /// Which waits a poll reports.
+    public let scope: Scope
+    private let now: @Sendable () -> Date
+
+    /// Creates an inspector on an open pgwarden session.
+    public init(
+        connection: Connection,
+        role: SessionRole,
+        scope: Scope = .currentDatabase,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.connection = connection
+        self.role = role
+        self.scope = scope
+        self.now = now
+    }
+
+    /// A name for the scope, for people: the database, or "any database".
+    public var scopeDescription: String {
+        scope == .allDatabases ? "any database" : role.database
+    }
+
+    /// One poll.
+    public func poll() async throws(PostgresError) -> LockSnapshot {
+        let takenAt = now()
+        let waiting = try await connection.query(Queries.waitingBackends)
+        let databaseOID = scope == .allDatabases ? nil : role.databaseOID
+        var anyWaiter = false
+        for row in waiting.rows where !anyWaiter {
+            let database = try row.decode(UInt32.self, "database_oid")
+            anyWaiter = databaseOID == nil || database == databaseOID
+        }
+        guard anyWaiter else { return LockSnapshot(takenAt: takenAt) }
+        let resolved = try await connection.query(Queries.lockWaits)
+        var sessions: [ObservedSession] = []
+        for row in resolved.rows { sessions.append(try ObservedSession(row)) }
+        return LockSnapshot(observing: sessions, takenAt: takenAt, databaseOID: databaseOID)
+    }
+}
+
+extension UInt32: PostgresDecodable {
+    public init?(postgresText: String) { self.init(postgresText) }
+}
+
+extension ObservedSession {
+    /// Decodes one row of `sql/lock_waits.sql`.
+    init(_ row: Row) throws(PostgresError) {
+        let pid = try row.require(Int32.self, "pid")
+        var request: LockRequest?
+        if let locktype = try row.decode(String.self, "locktype") {
+            var details: [String: String] = [:]
+            for column in ["page", "tuple", "virtualxid", "transactionid", "classid", "objid", "objsubid"] {
+                details[column] = try row.text(column)
+            }
+            request = LockRequest(
+                blockedBy: try row.decode([Int32].self, "blocked_by") ?? [],
+                waitingSeconds: try row.decode(Double.self, "waiting_seconds") ?? 0,
+                exactWaitStart: try row.decode(Bool.self, "exact_wait_start") ?? false,
+                lock: LockTarget(
+                    locktype: locktype,
+                    mode: try row.require(String.self, "mode"),
+                    relation: try row.decode(String.self, "relation"),
+                    details: details
+                )
+            )
+        }
+        var activity: SessionActivity?
+        if let backendType = try row.decode(String.self, "backend_type") {
+            activity = SessionActivity(
+                databaseOID: try row.decode(UInt32.self, "database_oid"),
+                state: try row.decode(String.self, "state"),
+                waitEventType: try row.decode(String.self, "wait_event_type"),
+                waitEvent: try row.decode(String.self, "wait_event"),
+                xactSeconds: try row.decode(Double.self, "xact_seconds"),
+                stateSeconds: try row.decode(Double.self, "state_seconds"),
+                usename: try row.decode(String.self, "usename"),
+                datname: try row.decode(String.self, "datname"),
+                applicationName: try row.decode(String.self, "application_name"),
+                backendType: backendType,
+                query: try row.decode(String.self, "query")
+            )
+        }
+        self.init(
+            pid: pid,
+            leaderPID: try row.decode(Int32.self, "leader_pid"),
+            request: request,
+            activity: activity,
+            preparedGID: try row.decode(String.self, "prepared_gid"),
+            preparedWaiter: try row.decode(Int32.self, "prepared_waiter")
+        )
+    }
+}
+
+extension LockInspector {
+    /// Polls every `interval`, at a fixed rate, handing each snapshot to `body`, until the task is cancelled.
+    public func watch(
+        every interval: Duration,
+        clock: ContinuousClock = ContinuousClock(),
+        _ body: (LockSnapshot) async throws -> Void
+    ) async throws {
+        var deadline = clock.now
+        while !Task.isCancelled {
+            try await body(try await poll())
+            deadline = max(deadline.advanced(by: interval), clock.now)
+            try await Task.sleep(until: deadline, clock: clock)
+        }
+    }
+}

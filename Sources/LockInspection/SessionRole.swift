@@ -1,0 +1,58 @@
+import PGWardenSQL
+import Postgres
+
+/// Who pgwarden's session is on the server, and what it may see and do.
+public struct SessionRole: Sendable, Equatable {
+    /// `current_user`.
+    public var role: String
+    /// `current_database()`.
+    public var database: String
+    /// The current database's oid, to scope lock waits to it.
+    public var databaseOID: UInt32
+    /// Whether the role is a superuser.
+    public var superuser: Bool
+    /// Whether the role has `pg_monitor`: without it, other roles' queries read `<insufficient privilege>`.
+    public var monitor: Bool
+    /// Whether the role has `pg_signal_backend`: without it, only its own roles' sessions can be signalled.
+    public var signalBackend: Bool
+    /// `server_version_num`, such as `150018`.
+    public var serverVersion: Int
+
+    /// Whether `pg_locks.waitstart` exists (PostgreSQL 14+), giving exact wait starts.
+    public var hasWaitStart: Bool { serverVersion >= 140000 }
+
+    /// Reads the role of `connection`'s session.
+    public static func read(on connection: Connection) async throws(PostgresError) -> SessionRole {
+        let result = try await connection.query(Queries.sessionRole)
+        guard let row = result.rows.first else {
+            throw PostgresError(code: .unexpectedResult, message: "session_role.sql returned no row")
+        }
+        return SessionRole(
+            role: try row.require(String.self, "role"),
+            database: try row.require(String.self, "database"),
+            databaseOID: UInt32(try row.require(Int.self, "database_oid")),
+            superuser: try row.decode(Bool.self, "superuser") ?? false,
+            monitor: try row.require(Bool.self, "monitor"),
+            signalBackend: try row.require(Bool.self, "signal_backend"),
+            serverVersion: try row.require(Int.self, "server_version_num")
+        )
+    }
+
+    /// What an operator should know before trusting the view: missing privileges, an old server.
+    public var limitations: [String] {
+        var notes: [String] = []
+        if !monitor {
+            notes.append(
+                "role \(role) is not a member of pg_monitor: other roles' queries read <insufficient privilege>,"
+                    + " and their waits are found through pg_locks on every poll"
+            )
+        }
+        if !hasWaitStart {
+            notes.append(
+                "PostgreSQL \(serverVersion / 10000) has no pg_locks.waitstart (14+):"
+                    + " wait times are measured from the waiter's state_change"
+            )
+        }
+        return notes
+    }
+}

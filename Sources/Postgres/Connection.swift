@@ -1,0 +1,215 @@
+import CLibPQ
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One libpq connection to a PostgreSQL server.
+///
+/// Every libpq call runs on the connection's own serial queue, never on Swift's
+/// cooperative thread pool. Statements are parameterised; results are copied
+/// out and freed before a call returns; the connection is finished on
+/// ``close()``, on deinitialisation, and after a failed connect.
+public actor Connection {
+    private let executor: QueueExecutor
+    private var handle: OpaquePointer?
+    private let notices: NoticeBuffer
+    private let logger: Logger
+
+    /// The backend process id of this session on the server.
+    public private(set) var backendPID: Int32 = 0
+    /// The server's version as an integer, such as `150018`.
+    public private(set) var serverVersion: Int = 0
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        executor.asUnownedSerialExecutor()
+    }
+
+    private init(logger: Logger) {
+        executor = QueueExecutor(label: "pgwarden.postgres.connection")
+        notices = NoticeBuffer()
+        self.logger = logger
+    }
+
+    isolated deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// Connects, applies the session settings, and returns the open connection.
+    ///
+    /// - Throws: ``PostgresError`` with code `invalidConnectionString` when libpq
+    ///   cannot parse the connection string, `connectionFailed` when the server is
+    ///   unreachable or refuses the session.
+    public static func connect(
+        _ configuration: ConnectionConfiguration,
+        logger: Logger
+    ) async throws(PostgresError) -> Connection {
+        let connection = Connection(logger: logger)
+        try await connection.open(configuration)
+        return connection
+    }
+
+    /// Finishes the connection. Later statements fail with `connectionLost`.
+    public func close() {
+        if let handle {
+            PQfinish(handle)
+            self.handle = nil
+        }
+    }
+
+    /// Runs one statement with text parameters and returns its rows.
+    ///
+    /// - Parameters:
+    ///   - sql: The statement; parameters are written `$1`, `$2`, ….
+    ///   - parameters: The values; `nil` binds SQL `NULL`.
+    public func query(
+        _ sql: String,
+        _ parameters: [(any PostgresEncodable)?] = []
+    ) throws(PostgresError) -> QueryResult {
+        guard let handle else {
+            throw PostgresError(code: .connectionLost, message: "the connection is closed")
+        }
+        notices.removeAll()
+        let texts = parameters.map { $0?.postgresText }
+        let result = withCStringArray(texts) { values in
+            PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        return try Self.read(result, connection: handle, notices: notices.drain())
+    }
+
+    private func open(_ configuration: ConnectionConfiguration) throws(PostgresError) {
+        try Self.validate(configuration.connectionString)
+        var parameters: [(String, String)] = []
+        if !Self.environmentSetsConnectTimeout() {
+            // Before the connection string, so that one set there wins.
+            parameters.append(("connect_timeout", String(configuration.defaultConnectTimeout)))
+        }
+        if let connectionString = configuration.connectionString {
+            parameters.append(("dbname", connectionString))
+        }
+        parameters.append(("application_name", configuration.applicationName))
+
+        let handle = withCStringArray(parameters.map(\.0)) { keywords in
+            withCStringArray(parameters.map(\.1)) { values in
+                PQconnectdbParams(keywords + [nil], values + [nil], 1)
+            }
+        }
+        guard let handle else {
+            throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let error = Self.connectionError(handle, code: .connectionFailed)
+            PQfinish(handle)
+            throw error
+        }
+        self.handle = handle
+        backendPID = PQbackendPID(handle)
+        serverVersion = Int(PQserverVersion(handle))
+        PQsetNoticeReceiver(handle, noticeReceiver, Unmanaged.passUnretained(notices).toOpaque())
+        try applySessionSettings(configuration)
+        logger.debug(
+            "connected",
+            metadata: ["backend_pid": "\(backendPID)", "server_version": "\(serverVersion)"]
+        )
+    }
+
+    private func applySessionSettings(_ configuration: ConnectionConfiguration) throws(PostgresError) {
+        let settings: [(String, Int?)] = [
+            ("statement_timeout", configuration.statementTimeoutMilliseconds),
+            ("lock_timeout", configuration.lockTimeoutMilliseconds),
+        ]
+        for case let (name, milliseconds?) in settings {
+            _ = try query("SELECT set_config($1, $2, false)", [name, "\(milliseconds)ms"])
+        }
+    }
+
+    private static func validate(_ connectionString: String?) throws(PostgresError) {
+        guard let connectionString, isExpandable(connectionString) else { return }
+        var message: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(connectionString, &message) else {
+            let text = message.map { String(cString: $0) } ?? "cannot parse the connection string"
+            if let message { PQfreemem(message) }
+            throw PostgresError(code: .invalidConnectionString, message: firstLine(of: text))
+        }
+        PQconninfoFree(options)
+    }
+
+    /// libpq treats `dbname` as a connection string when it holds `=` or starts with a URI scheme.
+    private static func isExpandable(_ text: String) -> Bool {
+        text.contains("=") || text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
+    }
+
+    private static func environmentSetsConnectTimeout() -> Bool {
+        guard let value = getenv("PGCONNECT_TIMEOUT") else { return false }
+        return !String(cString: value).isEmpty
+    }
+
+    private static func connectionError(_ handle: OpaquePointer, code: PostgresError.Code) -> PostgresError {
+        let text = String(cString: PQerrorMessage(handle))
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace() }
+        return PostgresError(
+            code: code,
+            message: lines.first ?? "connection failed",
+            detail: lines.count > 1 ? lines.dropFirst().joined(separator: " ") : nil
+        )
+    }
+
+    private static func read(
+        _ result: OpaquePointer?,
+        connection: OpaquePointer,
+        notices: [ServerNotice]
+    ) throws(PostgresError) -> QueryResult {
+        guard let result else {
+            throw connectionError(connection, code: .connectionLost)
+        }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+            let columnCount = PQnfields(result)
+            let columns = (0..<columnCount).map { String(cString: PQfname(result, $0)) }
+            let values = (0..<PQntuples(result)).map { row in
+                (0..<columnCount).map { column -> String? in
+                    PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+                }
+            }
+            return QueryResult(columns: columns, values: values, notices: notices)
+        default:
+            if PQstatus(connection) != CONNECTION_OK {
+                throw connectionError(connection, code: .connectionLost)
+            }
+            let field = { (code: UInt8) -> String? in
+                PQresultErrorField(result, Int32(code)).map { String(cString: $0) }
+            }
+            throw PostgresError(
+                code: .server,
+                message: field(UInt8(ascii: "M")) ?? firstLine(of: String(cString: PQresultErrorMessage(result))),
+                sqlState: field(UInt8(ascii: "C")),
+                detail: field(UInt8(ascii: "D")),
+                hint: field(UInt8(ascii: "H"))
+            )
+        }
+    }
+}
+
+private func firstLine(of text: String) -> String {
+    text.split(whereSeparator: \.isNewline).first.map { $0.trimmingWhitespace() } ?? text
+}
+
+extension Substring {
+    fileprivate func trimmingWhitespace() -> String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}
+
+/// Calls `body` with NUL-terminated copies of `strings`, freed afterwards.
+private func withCStringArray<Result>(
+    _ strings: [String?],
+    _ body: ([UnsafePointer<CChar>?]) -> Result
+) -> Result {
+    let copies = strings.map { $0.flatMap { strdup($0) } }
+    defer { copies.forEach { free($0) } }
+    return body(copies.map { $0.map { UnsafePointer<CChar>($0) } })
+}

@@ -1,0 +1,97 @@
+/// An error from libpq or from the server, with the server's own fields.
+///
+/// Modelled on the error fields of the PostgreSQL protocol: ``sqlState`` names the
+/// condition (for example `42501`, insufficient privilege), ``detail`` and ``hint``
+/// carry the server's explanation when it gave one.
+public struct PostgresError: Error, Sendable, Hashable {
+    /// What kind of failure this is.
+    public let code: Code
+    /// The primary message: libpq's or the server's, on one line.
+    public let message: String
+    /// The five-character SQLSTATE, when the server reported one.
+    public let sqlState: String?
+    /// The server's `DETAIL`, when given.
+    public let detail: String?
+    /// The server's `HINT`, when given.
+    public let hint: String?
+
+    /// Creates an error.
+    public init(
+        code: Code,
+        message: String,
+        sqlState: String? = nil,
+        detail: String? = nil,
+        hint: String? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.sqlState = sqlState
+        self.detail = detail
+        self.hint = hint
+    }
+}
+
+extension PostgresError {
+    /// An extensible set of failure kinds.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Storage: Hashable, Sendable {
+            case invalidConnectionString
+            case connectionFailed
+            case connectionLost
+            case server
+            case unexpectedResult
+        }
+
+        private let storage: Storage
+
+        private init(_ storage: Storage) {
+            self.storage = storage
+        }
+
+        /// The connection string could not be parsed.
+        public static var invalidConnectionString: Self { .init(.invalidConnectionString) }
+        /// The server could not be reached, or refused the connection.
+        public static var connectionFailed: Self { .init(.connectionFailed) }
+        /// An established connection broke.
+        public static var connectionLost: Self { .init(.connectionLost) }
+        /// The server answered a statement with an error; see ``PostgresError/sqlState``.
+        public static var server: Self { .init(.server) }
+        /// The server's answer did not have the expected shape.
+        public static var unexpectedResult: Self { .init(.unexpectedResult) }
+
+        public var description: String {
+            switch storage {
+            case .invalidConnectionString: "invalid connection string"
+            case .connectionFailed: "connection failed"
+            case .connectionLost: "connection lost"
+            case .server: "server error"
+            case .unexpectedResult: "unexpected result"
+            }
+        }
+    }
+}
+
+extension PostgresError {
+    /// Well-known SQLSTATE values that pgwarden reacts to.
+    public enum SQLState {
+        /// `42501`: the role lacks a privilege.
+        public static let insufficientPrivilege = "42501"
+        /// `57014`: the statement was cancelled (including by `statement_timeout`).
+        public static let queryCanceled = "57014"
+        /// `55P03`: `lock_timeout` expired, or `NOWAIT` could not lock.
+        public static let lockNotAvailable = "55P03"
+        /// `3D000`: the database does not exist.
+        public static let invalidCatalogName = "3D000"
+    }
+
+    /// True when the server refused the statement for want of a privilege.
+    public var isInsufficientPrivilege: Bool { sqlState == SQLState.insufficientPrivilege }
+}
+
+extension PostgresError: CustomStringConvertible {
+    public var description: String {
+        var text = message
+        if let detail { text += " (\(detail))" }
+        return text
+    }
+}

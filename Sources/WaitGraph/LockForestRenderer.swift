@@ -1,0 +1,203 @@
+import WardenSupport
+
+/// Renders a ``LockSnapshot`` for people: each root blocker with the sessions
+/// waiting on it nested below.
+///
+///     pid 456 · idle in transaction 29.9s · xact 30.2s · app@appdb · psql · blocks 2
+///        SELECT * FROM t
+///     └─ pid 123 · waits 1.5s for AccessExclusiveLock on relation public.t · app@appdb · alembic · blocks 1
+///        │  ALTER TABLE t ADD COLUMN c int
+///        └─ pid 789 · waits 1.2s for AccessShareLock on relation public.t · app@appdb · psql
+///              SELECT * FROM t
+public struct LockForestRenderer: Sendable {
+    /// Lines are cut to this many characters.
+    public var width: Int
+
+    /// Creates a renderer.
+    public init(width: Int = 120) {
+        self.width = max(width, 40)
+    }
+
+    /// The whole forest, or one line saying that nothing waits in `scope` (a database name, or "any database").
+    public func render(_ snapshot: LockSnapshot, scope: String) -> String {
+        guard !snapshot.isEmpty else {
+            return "No session is waiting on a lock in \(scope)."
+        }
+        let roots = snapshot.roots
+        var lines = [headline(snapshot, scope: scope)]
+        var drawn: Set<Int32> = []
+        for root in roots {
+            lines.append("")
+            lines += node(root.pid, in: snapshot, prefix: "", connector: "", continuation: "", path: [], drawn: &drawn)
+        }
+        // Blockers that no root reaches wait on each other: a deadlock the server has not broken yet.
+        for blocker in snapshot.blockers where !drawn.contains(blocker.pid) {
+            lines.append("")
+            lines.append("in a cycle (deadlock not yet detected):")
+            lines += node(
+                blocker.pid,
+                in: snapshot,
+                prefix: "",
+                connector: "",
+                continuation: "",
+                path: [],
+                drawn: &drawn
+            )
+        }
+        return lines.map(cut).joined(separator: "\n")
+    }
+
+    /// One line per snapshot, for `--watch` when the output is not a terminal.
+    public func summaryLine(_ snapshot: LockSnapshot) -> String {
+        let time = LockSnapshot.timestamp(snapshot.takenAt)
+        guard !snapshot.isEmpty else { return "\(time) no lock waits" }
+        let roots = snapshot.roots.map { root in
+            let waiters = root.blocks.compactMap(snapshot.wait(of:)).map { wait in
+                "\(wait.pid) waits \(DurationSyntax.format(seconds: wait.waitingSeconds)) for \(describe(wait.lock))"
+            }
+            return "root \(subject(root)) blocks \(root.blockedTotal) [\(waiters.joined(separator: ", "))]"
+        }
+        return "\(time) \(snapshot.waits.count) waiting; " + roots.joined(separator: "; ")
+    }
+
+    private func headline(_ snapshot: LockSnapshot, scope: String) -> String {
+        let waiting = snapshot.waits.count == 1 ? "1 session waits" : "\(snapshot.waits.count) sessions wait"
+        let roots = snapshot.roots.count == 1 ? "1 root blocker" : "\(snapshot.roots.count) root blockers"
+        let approximate = snapshot.waits.contains { !$0.exactWaitStart } ? " (wait times from state_change)" : ""
+        return "\(waiting) on locks in \(scope); \(roots)\(approximate)."
+    }
+
+    private func node(
+        _ pid: Int32,
+        in snapshot: LockSnapshot,
+        prefix: String,
+        connector: String,
+        continuation: String,
+        path: Set<Int32>,
+        drawn: inout Set<Int32>
+    ) -> [String] {
+        drawn.insert(pid)
+        guard !path.contains(pid) else {
+            return [prefix + connector + "pid \(pid) · (cycle: already shown above)"]
+        }
+        let children = snapshot.blocker(pid)?.blocks ?? []
+        var lines = [prefix + connector + describeNode(pid, in: snapshot)]
+        if let query = query(of: pid, in: snapshot) {
+            lines.append(continuation + (children.isEmpty ? "   " : "│  ") + query)
+        }
+        for (index, child) in children.enumerated() {
+            let isLast = index == children.count - 1
+            lines += self.node(
+                child,
+                in: snapshot,
+                prefix: continuation,
+                connector: isLast ? "└─ " : "├─ ",
+                continuation: continuation + (isLast ? "   " : "│  "),
+                path: path.union([pid]),
+                drawn: &drawn
+            )
+        }
+        return lines
+    }
+
+    private func describeNode(_ pid: Int32, in snapshot: LockSnapshot) -> String {
+        var parts: [String] = []
+        if let wait = snapshot.wait(of: pid) {
+            parts.append("pid \(pid)")
+            parts.append("waits \(DurationSyntax.format(seconds: wait.waitingSeconds)) for \(describe(wait.lock))")
+            parts += identity(wait.activity)
+            if wait.blockedBy.count > 1 {
+                parts.append("blocked by " + wait.blockedBy.map(String.init).joined(separator: ", "))
+            }
+        } else if let blocker = snapshot.blocker(pid) {
+            parts.append(subject(blocker))
+            if let activity = blocker.activity {
+                parts += identity(activity)
+            }
+        }
+        if let blocker = snapshot.blocker(pid) {
+            let direct = blocker.blocks.count
+            parts.append(
+                blocker.blockedTotal == direct
+                    ? "blocks \(direct)" : "blocks \(blocker.blockedTotal) (\(direct) directly)"
+            )
+        }
+        return parts.joined(separator: " · ")
+    }
+
+    /// `pid 456 · idle in transaction 29.9s · xact 30.2s`, or the prepared transaction.
+    private func subject(_ blocker: Blocker) -> String {
+        if blocker.pid == 0 {
+            let gids = blocker.preparedGIDs.map { "'\($0)'" }.joined(separator: ", ")
+            return "prepared transaction \(gids.isEmpty ? "(gid unknown)" : gids) (pid 0)"
+        }
+        guard let activity = blocker.activity else { return "pid \(blocker.pid) (session gone)" }
+        var parts = ["pid \(blocker.pid)"]
+        if let state = activity.state {
+            parts.append(state + (activity.stateSeconds.map { " " + DurationSyntax.format(seconds: $0) } ?? ""))
+        }
+        if let xact = activity.xactSeconds {
+            parts.append("xact " + DurationSyntax.format(seconds: xact))
+        }
+        return parts.joined(separator: " · ")
+    }
+
+    private func identity(_ activity: SessionActivity) -> [String] {
+        var parts: [String] = []
+        switch (activity.usename, activity.datname) {
+        case let (user?, database?): parts.append("\(user)@\(database)")
+        case let (user?, nil): parts.append(user)
+        case let (nil, database?): parts.append("@\(database)")
+        case (nil, nil): break
+        }
+        if let application = activity.applicationName, !application.isEmpty {
+            parts.append(application)
+        }
+        if let backendType = activity.backendType, backendType != "client backend" {
+            parts.append(backendType)
+        }
+        return parts
+    }
+
+    private func query(of pid: Int32, in snapshot: LockSnapshot) -> String? {
+        let activity = snapshot.wait(of: pid)?.activity ?? snapshot.blocker(pid)?.activity
+        guard let text = activity?.query, !text.isEmpty else { return nil }
+        return text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    private func cut(_ line: String) -> String {
+        line.count <= width ? line : String(line.prefix(width - 1)) + "…"
+    }
+}
+
+/// `AccessExclusiveLock on relation public.t`, `ShareLock on transaction 1234`, ….
+func describe(_ lock: LockTarget) -> String {
+    let object: String
+    switch lock.locktype {
+    case "relation":
+        object = "relation \(lock.relation ?? "?")"
+    case "transactionid":
+        object = "transaction \(lock.details["transactionid"] ?? "?")"
+    case "virtualxid":
+        object = "virtual transaction \(lock.details["virtualxid"] ?? "?")"
+    case "tuple":
+        object = "row (\(lock.details["page"] ?? "?"),\(lock.details["tuple"] ?? "?")) of \(lock.relation ?? "?")"
+    case "advisory":
+        object = "advisory lock \(advisoryKey(lock.details))"
+    default:
+        let tag = lock.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        object = ([lock.locktype] + (lock.relation.map { [$0] } ?? []) + tag).joined(separator: " ")
+    }
+    return "\(lock.mode) on \(object)"
+}
+
+/// An advisory lock's key as the application wrote it: one bigint (`objsubid` 1) or two integers (2).
+private func advisoryKey(_ details: [String: String]) -> String {
+    guard let classid = details["classid"].flatMap({ UInt64($0) }),
+        let objid = details["objid"].flatMap({ UInt64($0) })
+    else { return "?" }
+    if details["objsubid"] == "2" {
+        return "(\(Int32(bitPattern: UInt32(classid))), \(Int32(bitPattern: UInt32(objid))))"
+    }
+    return String(Int64(bitPattern: classid << 32 | objid))
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// The lock waits of one poll: who waits on whom, at one moment.
+///
+/// Built from the server's rows by ``init(observing:takenAt:databaseOID:)``; encoded
+/// as the `--json` object that DESIGN.md specifies.
+public struct LockSnapshot: Sendable, Equatable {
+    /// When the poll ran.
+    public var takenAt: Date
+    /// Every session waiting on a heavyweight lock, longest wait first.
+    public var waits: [LockWait]
+    /// Every session that blocks a waiter, root blockers first.
+    public var blockers: [Blocker]
+
+    /// Creates a snapshot.
+    public init(takenAt: Date, waits: [LockWait] = [], blockers: [Blocker] = []) {
+        self.takenAt = takenAt
+        self.waits = waits
+        self.blockers = blockers
+    }
+
+    /// True when nothing waits.
+    public var isEmpty: Bool { waits.isEmpty }
+
+    /// The wait of `pid`, if it waits.
+    public func wait(of pid: Int32) -> LockWait? {
+        waits.first { $0.pid == pid }
+    }
+
+    /// The blocker entry of `pid`, if it blocks someone.
+    public func blocker(_ pid: Int32) -> Blocker? {
+        blockers.first { $0.pid == pid }
+    }
+
+    /// The root blockers: sessions that block others and wait on no one.
+    public var roots: [Blocker] { blockers.filter(\.root) }
+}
+
+/// A session waiting on a heavyweight lock.
+public struct LockWait: Sendable, Equatable {
+    /// The waiting backend (a parallel worker's wait is folded into its leader).
+    public var pid: Int32
+    /// Exactly what `pg_blocking_pids` reports, deduplicated: hard and soft blockers; `0` is a prepared transaction.
+    public var blockedBy: [Int32]
+    /// Seconds since the wait began (`pg_locks.waitstart`, else the session's `state_change`).
+    public var waitingSeconds: Double
+    /// Whether ``waitingSeconds`` is measured from `pg_locks.waitstart`.
+    public var exactWaitStart: Bool
+    /// The lock wanted.
+    public var lock: LockTarget
+    /// The session, as `pg_stat_activity` shows it.
+    public var activity: SessionActivity
+}
+
+/// A session that blocks at least one waiter.
+public struct Blocker: Sendable, Equatable {
+    /// The blocking backend; `0` for a prepared transaction.
+    public var pid: Int32
+    /// The waiters it blocks directly.
+    public var blocks: [Int32]
+    /// Every session it blocks, directly or through other waiters.
+    public var blockedTotal: Int
+    /// True when it waits on no one itself: resolving it frees its whole tree.
+    public var root: Bool
+    /// The session, as `pg_stat_activity` shows it; `nil` for a prepared transaction or a session that has gone.
+    public var activity: SessionActivity?
+    /// For pid `0`: the gids of the prepared transactions that block.
+    public var preparedGIDs: [String]
+}

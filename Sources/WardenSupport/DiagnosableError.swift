@@ -1,0 +1,13 @@
+/// An error an operator reads: one line saying what went wrong, and where it helps, one line saying what to do.
+///
+/// The executable prints ``summary`` after `error:` and ``hint`` after `hint:`, and exits non-zero.
+public protocol DiagnosableError: Error {
+    /// What went wrong, on one line.
+    var summary: String { get }
+    /// What to do about it, on one line; `nil` when there is nothing useful to add.
+    var hint: String? { get }
+}
+
+extension DiagnosableError {
+    public var hint: String? { nil }
+}

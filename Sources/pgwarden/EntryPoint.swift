@@ -1,0 +1,58 @@
+import ArgumentParser
+import Logging
+import Postgres
+import WardenSupport
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Parses the command line, runs the command, and turns failures into one `error:` line.
+@main
+enum EntryPoint {
+    static func main() async {
+        let level = Logger.Level(rawValue: Terminal.environment("PGWARDEN_LOG_LEVEL") ?? "") ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        do {
+            var command = try PGWarden.parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(report(error))
+        }
+    }
+
+    /// Prints `error:` (and `hint:`) for `error`, and returns the exit status.
+    private static func report(_ error: any Error) -> Int32 {
+        switch error {
+        case let error as any DiagnosableError:
+            Terminal.printError(error.summary, hint: error.hint)
+            return 1
+        case let error as PostgresError:
+            let connecting = error.code == .connectionFailed || error.code == .invalidConnectionString
+            Terminal.printError(
+                connecting ? error.message : error.description,
+                hint: connecting ? error.detail : error.hint
+            )
+            return 1
+        default:
+            let code = PGWarden.exitCode(for: error)
+            if code == .success || error is ExitCode || error is CleanExit {
+                PGWarden.exit(withError: error)
+            }
+            let message =
+                PGWarden.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+            Terminal.printError(message, hint: "see 'pgwarden help'")
+            return code.rawValue
+        }
+    }
+}

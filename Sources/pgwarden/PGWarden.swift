@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The root command: subcommands only.
+struct PGWarden: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pgwarden",
+        abstract: "A PostgreSQL-aware migration supervisor: lock waits, blockers, and the workers around a migration.",
+        discussion: """
+            Every command that talks to PostgreSQL takes --dsn (a libpq key=value string or a
+            postgresql:// URI). Without it, libpq's environment applies exactly as for psql:
+            PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSERVICE and ~/.pgpass.
+            """,
+        version: "0.1.0",
+        subcommands: [Locks.self, Cancel.self]
+    )
+}

@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The process's terminal: whether output goes to one, how wide it is, and where errors go.
+enum Terminal {
+    /// Whether standard output is a terminal.
+    static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    /// Whether standard input is a terminal.
+    static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+
+    /// The width of the terminal on standard output, else `COLUMNS`, else 120.
+    static var width: Int {
+        var size = winsize()
+        if standardOutputIsTerminal, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 {
+            return Int(size.ws_col)
+        }
+        return environment("COLUMNS").flatMap(Int.init) ?? 120
+    }
+
+    /// An environment variable.
+    static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    /// Clears the terminal and moves the cursor home, for a redraw.
+    static let clearScreen = "\u{1B}[H\u{1B}[2J"
+
+    /// Writes a line to standard output, unbuffered, so that a watcher sees each snapshot at once.
+    static func printLine(_ line: String) {
+        write(line + "\n", to: STDOUT_FILENO)
+    }
+
+    /// Writes a line to standard error.
+    static func printToStandardError(_ line: String) {
+        write(line + "\n", to: STDERR_FILENO)
+    }
+
+    private static func write(_ text: String, to descriptor: Int32) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    /// `error: …` and, when given, `hint: …` on standard error.
+    static func printError(_ summary: String, hint: String? = nil) {
+        printToStandardError("error: " + summary)
+        if let hint { printToStandardError("hint: " + hint) }
+    }
+
+    /// `warning: …` and, when given, `hint: …` on standard error.
+    static func printWarning(_ summary: String, hint: String? = nil) {
+        printToStandardError("warning: " + summary)
+        if let hint { printToStandardError("hint: " + hint) }
+    }
+}
+
+#if canImport(Glibc)
+    private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+    private let systemWrite = Darwin.write
+#endif

@@ -1,0 +1,94 @@
+-- Every session waiting on a heavyweight lock, resolved: the lock it wants and since when,
+-- who blocks it (pg_blocking_pids: hard blocks and soft ones, a waiter ahead in the queue),
+-- and one row for each session involved, waiter or blocker. Run only after waiting_backends.sql
+-- found a waiter. A prepared transaction that blocks appears as pid 0 with its gid.
+-- pg_locks.waitstart exists from PostgreSQL 14; before that it reads NULL here and the
+-- wait is measured from the waiter's state_change.
+WITH locks AS MATERIALIZED (
+    SELECT * FROM pg_locks
+),
+requests AS (
+    SELECT l.*,
+           pg_blocking_pids(l.pid) AS blocked_by,
+           (to_jsonb(l) ->> 'waitstart')::timestamptz AS wait_start
+    FROM locks AS l
+    WHERE NOT l.granted AND l.pid IS NOT NULL
+),
+waiter_leaders AS (
+    SELECT activity.leader_pid AS pid
+    FROM requests AS r
+    CROSS JOIN LATERAL pg_stat_get_activity(r.pid) AS activity
+    WHERE activity.leader_pid IS NOT NULL
+),
+sessions AS (
+    SELECT pid FROM requests
+    UNION
+    SELECT pid FROM waiter_leaders
+    UNION
+    SELECT unnest(blocked_by) FROM requests
+),
+prepared AS (
+    SELECT DISTINCT r.pid AS waiter_pid, x.gid
+    FROM requests AS r
+    JOIN locks AS h
+      ON h.granted AND h.pid IS NULL
+     AND h.locktype = r.locktype
+     AND h.database IS NOT DISTINCT FROM r.database
+     AND h.relation IS NOT DISTINCT FROM r.relation
+     AND h.page IS NOT DISTINCT FROM r.page
+     AND h.tuple IS NOT DISTINCT FROM r.tuple
+     AND h.virtualxid IS NOT DISTINCT FROM r.virtualxid
+     AND h.transactionid IS NOT DISTINCT FROM r.transactionid
+     AND h.classid IS NOT DISTINCT FROM r.classid
+     AND h.objid IS NOT DISTINCT FROM r.objid
+     AND h.objsubid IS NOT DISTINCT FROM r.objsubid
+    -- A prepared transaction keeps its virtual transaction id, and holds a lock on its own xid.
+    JOIN locks AS own
+      ON own.pid IS NULL AND own.locktype = 'transactionid'
+     AND own.virtualtransaction = h.virtualtransaction
+    JOIN pg_prepared_xacts AS x ON x.transaction = own.transactionid
+    WHERE 0 = ANY (r.blocked_by)
+)
+SELECT s.pid,
+       a.leader_pid,
+       a.datid AS database_oid,
+       r.blocked_by,
+       r.locktype,
+       r.mode,
+       CASE WHEN c.oid IS NOT NULL THEN format('%I.%I', n.nspname, c.relname)
+            ELSE r.relation::text END AS relation,
+       r.page,
+       r.tuple,
+       r.virtualxid,
+       r.transactionid::text AS transactionid,
+       r.classid::int8 AS classid,
+       r.objid::int8 AS objid,
+       r.objsubid,
+       extract(epoch FROM statement_timestamp() - coalesce(r.wait_start, a.state_change)) AS waiting_seconds,
+       r.wait_start IS NOT NULL AS exact_wait_start,
+       a.wait_event_type,
+       a.wait_event,
+       a.state,
+       extract(epoch FROM statement_timestamp() - a.xact_start) AS xact_seconds,
+       extract(epoch FROM statement_timestamp() - a.state_change) AS state_seconds,
+       pg_get_userbyid(a.usesysid) AS usename,
+       d.datname,
+       a.application_name,
+       a.backend_type,
+       a.query,
+       NULL::text AS prepared_gid,
+       NULL::int4 AS prepared_waiter
+FROM sessions AS s
+LEFT JOIN requests AS r ON r.pid = s.pid
+LEFT JOIN LATERAL pg_stat_get_activity(s.pid) AS a ON true
+LEFT JOIN pg_database AS d ON d.oid = a.datid
+LEFT JOIN pg_class AS c
+       ON c.oid = r.relation
+      AND r.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+LEFT JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE s.pid <> 0
+UNION ALL
+SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       p.gid, p.waiter_pid
+FROM prepared AS p;

@@ -1,0 +1,8 @@
+-- Who pgwarden is on this server and what it may see and do: read once per connection.
+SELECT current_user AS role,
+       current_database() AS database,
+       (SELECT oid FROM pg_database WHERE datname = current_database()) AS database_oid,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+       pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend,
+       current_setting('server_version_num')::int AS server_version_num;
