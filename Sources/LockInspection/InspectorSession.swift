@@ -11,12 +11,18 @@ public enum InspectorSession {
     public static let lockTimeoutMilliseconds = 1_000
 
     /// The configuration of a pgwarden session to the server that `connectionString` names.
+    ///
+    /// JIT is off: the planner's row estimates for `pg_lock_status` and `pg_stat_get_activity`
+    /// would otherwise push the lock query past `jit_above_cost`, and compiling it costs a second.
     public static func configuration(connectionString: String?) -> ConnectionConfiguration {
         ConnectionConfiguration(
             connectionString: connectionString,
             applicationName: applicationName,
-            statementTimeoutMilliseconds: statementTimeoutMilliseconds,
-            lockTimeoutMilliseconds: lockTimeoutMilliseconds
+            sessionSettings: [
+                ("statement_timeout", "\(statementTimeoutMilliseconds)ms"),
+                ("lock_timeout", "\(lockTimeoutMilliseconds)ms"),
+                ("jit", "off"),
+            ]
         )
     }
 

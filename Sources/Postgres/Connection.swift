@@ -118,12 +118,8 @@ public actor Connection {
     }
 
     private func applySessionSettings(_ configuration: ConnectionConfiguration) throws(PostgresError) {
-        let settings: [(String, Int?)] = [
-            ("statement_timeout", configuration.statementTimeoutMilliseconds),
-            ("lock_timeout", configuration.lockTimeoutMilliseconds),
-        ]
-        for case let (name, milliseconds?) in settings {
-            _ = try query("SELECT set_config($1, $2, false)", [name, "\(milliseconds)ms"])
+        for setting in configuration.sessionSettings {
+            _ = try query("SELECT set_config($1, $2, false)", [setting.name, setting.value])
         }
     }
 

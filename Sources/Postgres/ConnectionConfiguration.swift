@@ -12,23 +12,21 @@ public struct ConnectionConfiguration: Sendable {
     /// libpq's `connect_timeout` in seconds, used unless the connection string or
     /// `PGCONNECT_TIMEOUT` sets one.
     public var defaultConnectTimeout: Int
-    /// The session's `statement_timeout`, in milliseconds; `nil` leaves the server's.
-    public var statementTimeoutMilliseconds: Int?
-    /// The session's `lock_timeout`, in milliseconds; `nil` leaves the server's.
-    public var lockTimeoutMilliseconds: Int?
+    /// Run-time parameters set for the session once connected, in order, such as
+    /// `("statement_timeout", "5s")`. Set with `set_config`, so that the connection
+    /// string's own `options` and `PGOPTIONS` keep working.
+    public var sessionSettings: [(name: String, value: String)]
 
     /// Creates a configuration.
     public init(
         connectionString: String?,
         applicationName: String,
         defaultConnectTimeout: Int = 10,
-        statementTimeoutMilliseconds: Int? = nil,
-        lockTimeoutMilliseconds: Int? = nil
+        sessionSettings: [(name: String, value: String)] = []
     ) {
         self.connectionString = connectionString
         self.applicationName = applicationName
         self.defaultConnectTimeout = defaultConnectTimeout
-        self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
-        self.lockTimeoutMilliseconds = lockTimeoutMilliseconds
+        self.sessionSettings = sessionSettings
     }
 }

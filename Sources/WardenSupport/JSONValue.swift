@@ -27,7 +27,7 @@ public enum JSONValue: Sendable, Equatable {
         case .null: output += "null"
         case .bool(let value): output += value ? "true" : "false"
         case .integer(let value): output += String(value)
-        case .number(let value): output += value.isFinite ? "\(value)" : "null"
+        case .number(let value): output += Self.numberText(value)
         case .string(let value): Self.writeString(value, to: &output)
         case .array(let elements):
             writeContainer(
@@ -66,6 +66,13 @@ public enum JSONValue: Sendable, Equatable {
         }
         if pretty { output += "\n" + indent }
         output += brackets.1
+    }
+
+    /// `30` rather than Swift's `30.0`; `null` for what JSON cannot hold.
+    private static func numberText(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
     }
 
     private static func writeString(_ text: String, to output: inout String) {

@@ -1,0 +1,53 @@
+import Postgres
+
+/// Real blocking situations, each held by real client sessions.
+extension ScratchDatabase {
+    /// Creates table `name` with a few rows.
+    public func createTable(_ name: String = "t") async throws {
+        let session = try await self.session()
+        _ = try await session.query("CREATE TABLE \(name) (id int PRIMARY KEY, v int)")
+        _ = try await session.query("INSERT INTO \(name) SELECT g, g FROM generate_series(1, 10) AS g")
+        await session.close()
+    }
+
+    /// A session that read `table` in a transaction and now sits idle in it, holding AccessShareLock.
+    public func idleInTransactionReader(of table: String = "t", _ applicationName: String = "reader") async throws
+        -> Connection
+    {
+        let session = try await self.session(applicationName)
+        _ = try await session.query("BEGIN")
+        _ = try await session.query("SELECT count(*) FROM \(table)")
+        return session
+    }
+
+    /// Starts `sql` on a new session without waiting for it: it will block on a lock.
+    /// Returns the session's pid and the task that finishes when the statement does.
+    public func startBlockedStatement(
+        _ sql: String,
+        _ applicationName: String = "waiter"
+    ) async throws -> (pid: Int32, session: Connection, task: Task<Void, any Error>) {
+        let session = try await self.session(applicationName)
+        let pid = await session.backendPID
+        let task = Task {
+            _ = try await session.query(sql)
+        }
+        return (pid, session, task)
+    }
+
+    /// Waits until `pid` waits on a heavyweight lock, as the server sees it.
+    public func waitUntilWaiting(_ pid: Int32, observer: Connection) async throws {
+        try await eventually("pid \(pid) waits on a lock") {
+            let rows = try await observer.query(
+                "SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted",
+                [pid]
+            )
+            return !rows.rows.isEmpty
+        }
+    }
+
+    /// What PostgreSQL itself reports as `pid`'s blockers, to compare pgwarden with.
+    public func blockingPIDs(of pid: Int32, observer: Connection) async throws -> [Int32] {
+        let rows = try await observer.query("SELECT pg_blocking_pids($1) AS pids", [pid])
+        return Array(Set(try rows.rows.first?.decode([Int32].self, "pids") ?? [])).sorted()
+    }
+}

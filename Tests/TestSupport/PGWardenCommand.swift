@@ -1,0 +1,46 @@
+import Foundation
+
+/// Runs the built `pgwarden` binary, as an operator would.
+public enum PGWardenCommand {
+    /// What a run printed and how it ended.
+    public struct Output: Sendable {
+        public let status: Int32
+        public let standardOutput: String
+        public let standardError: String
+    }
+
+    /// The binary: `PGWARDEN_BIN`, else beside the test bundle in the build folder.
+    public static var executable: URL {
+        if let path = ProcessInfo.processInfo.environment["PGWARDEN_BIN"] {
+            return URL(fileURLWithPath: path)
+        }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("pgwarden")
+    }
+
+    /// Runs `pgwarden arguments…` to completion with stdin closed.
+    public static func run(
+        _ arguments: [String],
+        environment: [String: String] = [:]
+    ) async throws -> Output {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+        async let err = Task.detached { error.fileHandleForReading.readDataToEndOfFile() }.value
+        let (outData, errData) = await (out, err)
+        process.waitUntilExit()
+        return Output(
+            status: process.terminationStatus,
+            standardOutput: String(decoding: outData, as: UTF8.self),
+            standardError: String(decoding: errData, as: UTF8.self)
+        )
+    }
+}
