@@ -50,6 +50,7 @@ prepared AS (
     WHERE 0 = ANY (r.blocked_by)
 )
 SELECT s.pid,
+       a.pid AS activity_pid,
        a.leader_pid,
        a.datid AS database_oid,
        r.blocked_by,
@@ -88,7 +89,7 @@ LEFT JOIN pg_class AS c
 LEFT JOIN pg_namespace AS n ON n.oid = c.relnamespace
 WHERE s.pid <> 0
 UNION ALL
-SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        p.gid, p.waiter_pid
 FROM prepared AS p;

@@ -89,7 +89,8 @@ extension ObservedSession {
             )
         }
         var activity: SessionActivity?
-        if let backendType = try row.decode(String.self, "backend_type") {
+        // Without pg_monitor most columns of another role's session read NULL; its pid does not.
+        if try row.decode(Int32.self, "activity_pid") != nil {
             activity = SessionActivity(
                 databaseOID: try row.decode(UInt32.self, "database_oid"),
                 state: try row.decode(String.self, "state"),
@@ -100,7 +101,7 @@ extension ObservedSession {
                 usename: try row.decode(String.self, "usename"),
                 datname: try row.decode(String.self, "datname"),
                 applicationName: try row.decode(String.self, "application_name"),
-                backendType: backendType,
+                backendType: try row.decode(String.self, "backend_type"),
                 query: try row.decode(String.self, "query")
             )
         }

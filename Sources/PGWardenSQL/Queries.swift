@@ -87,6 +87,7 @@ public enum Queries {
             WHERE 0 = ANY (r.blocked_by)
         )
         SELECT s.pid,
+               a.pid AS activity_pid,
                a.leader_pid,
                a.datid AS database_oid,
                r.blocked_by,
@@ -125,7 +126,7 @@ public enum Queries {
         LEFT JOIN pg_namespace AS n ON n.oid = c.relnamespace
         WHERE s.pid <> 0
         UNION ALL
-        SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                p.gid, p.waiter_pid
         FROM prepared AS p;

@@ -1,0 +1,115 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Bad input gets one clear line and a non-zero exit, never a crash or a backtrace.
+@Suite("Bad input", .enabled(if: TestCluster.isAvailable, TestCluster.unavailableReason))
+struct BadInputTests {
+    @Test("a malformed connection string")
+    func malformedDSN() async throws {
+        let result = try await PGWardenCommand.run(["locks", "--dsn", "host=localhost port=="])
+        #expect(result.status == 1)
+        #expect(result.standardError == "error: invalid integer value \"=\" for connection option \"port\"\n")
+        #expect(result.standardOutput.isEmpty)
+    }
+
+    @Test("an unknown connection option")
+    func unknownOption() async throws {
+        let result = try await PGWardenCommand.run(["locks", "--dsn", "hots=localhost"])
+        #expect(result.status == 1)
+        #expect(result.standardError == "error: invalid connection option \"hots\"\n")
+    }
+
+    @Test("a refused connection")
+    func refused() async throws {
+        let result = try await PGWardenCommand.run(["locks", "--dsn", "host=127.0.0.1 port=1"])
+        #expect(result.status == 1)
+        let lines = result.standardError.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first == "error: connection to server at \"127.0.0.1\", port 1 failed: Connection refused")
+        #expect(lines.last?.hasPrefix("hint: Is the server running") == true)
+    }
+
+    @Test("a server that never answers is bounded by connect_timeout")
+    func unresponsiveServer() async throws {
+        // A listening socket that accepts the connection and never speaks.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(bound == 0 && listen(listener, 8) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        let port = UInt16(bigEndian: address.sin_port)
+
+        let started = ContinuousClock.now
+        let result = try await PGWardenCommand.run(["locks", "--dsn", "host=127.0.0.1 port=\(port) connect_timeout=2"])
+        let elapsed = ContinuousClock.now - started
+
+        #expect(result.status == 1)
+        #expect(
+            result.standardError.hasPrefix(
+                "error: connection to server at \"127.0.0.1\", port \(port) failed: timeout expired"
+            )
+        )
+        #expect(elapsed < .seconds(10))
+    }
+
+    @Test("a database that does not exist")
+    func wrongDatabase() async throws {
+        let result = try await PGWardenCommand.run(["locks", "--dsn", "dbname=pgw_no_such_database"])
+        #expect(result.status == 1)
+        #expect(result.standardError.hasPrefix("error: connection to server"))
+        #expect(result.standardError.contains("database \"pgw_no_such_database\" does not exist"))
+        #expect(result.standardError.split(separator: "\n").count == 1)
+    }
+
+    @Test("a password never appears in what pgwarden prints")
+    func passwordNotPrinted() async throws {
+        let secret = "s3cret-\(UUID().uuidString.prefix(6))"
+        for dsn in [
+            "host=127.0.0.1 port=1 password=\(secret)", "postgresql://u:\(secret)@127.0.0.1:1/db",
+            "password=\(secret) port==",
+        ] {
+            let result = try await PGWardenCommand.run(["locks", "--dsn", dsn])
+            #expect(result.status == 1)
+            #expect(!result.standardError.contains(secret) && !result.standardOutput.contains(secret))
+        }
+    }
+
+    @Test("bad arguments: one error line, a hint, exit 64")
+    func badArguments() async throws {
+        let unknown = try await PGWardenCommand.run(["locks", "--bogus"])
+        #expect(unknown.status == 64)
+        #expect(unknown.standardError == "error: Unknown option '--bogus'\nhint: see 'pgwarden help'\n")
+        let interval = try await PGWardenCommand.run(["locks", "--watch", "--interval", "soon"])
+        #expect(interval.status == 64)
+        #expect(interval.standardError.hasPrefix("error: The value 'soon' is invalid for '--interval <duration>'"))
+        let pid = try await PGWardenCommand.run(["cancel", "-5"])
+        #expect(pid.status == 64)
+        let noPID = try await PGWardenCommand.run(["cancel"])
+        #expect(noPID.status == 64)
+        #expect(noPID.standardError.hasPrefix("error: Missing expected argument '<pid> ...'"))
+    }
+
+    @Test("help and version succeed on stdout")
+    func help() async throws {
+        let help = try await PGWardenCommand.run(["locks", "--help"])
+        #expect(help.status == 0 && help.standardOutput.contains("USAGE: pgwarden locks"))
+        let version = try await PGWardenCommand.run(["--version"])
+        #expect(version.status == 0 && version.standardOutput == "0.1.0\n")
+    }
+}
