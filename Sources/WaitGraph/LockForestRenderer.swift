@@ -3,19 +3,22 @@ import WardenSupport
 /// Renders a ``LockSnapshot`` for people: each root blocker with the sessions
 /// waiting on it nested below.
 ///
-///     pid 456 · idle in transaction 29.9s · xact 30.2s · app@appdb · psql · blocks 2
+///     pid 456 · idle in transaction 29.9s · xact 30.2s · blocks 2 (1 directly) · app@appdb · psql
 ///        SELECT * FROM t
-///     └─ pid 123 · waits 1.5s for AccessExclusiveLock on relation public.t · app@appdb · alembic · blocks 1
+///     └─ pid 123 · waits 1.5s for AccessExclusiveLock on relation public.t · blocks 1 · app@appdb · alembic
 ///        │  ALTER TABLE t ADD COLUMN c int
 ///        └─ pid 789 · waits 1.2s for AccessShareLock on relation public.t · app@appdb · psql
 ///              SELECT * FROM t
 public struct LockForestRenderer: Sendable {
-    /// Lines are cut to this many characters.
-    public var width: Int
+    /// Lines are cut to this many characters (a terminal's width); `nil` cuts only long queries.
+    public var width: Int?
+
+    /// Queries are shown up to this many characters.
+    public static let queryLimit = 300
 
     /// Creates a renderer.
-    public init(width: Int = 120) {
-        self.width = max(width, 40)
+    public init(width: Int? = nil) {
+        self.width = width.map { max($0, 40) }
     }
 
     /// The whole forest, or one line saying that nothing waits in `scope` (a database name, or "any database").
@@ -102,25 +105,26 @@ public struct LockForestRenderer: Sendable {
 
     private func describeNode(_ pid: Int32, in snapshot: LockSnapshot) -> String {
         var parts: [String] = []
-        if let wait = snapshot.wait(of: pid) {
+        let wait = snapshot.wait(of: pid)
+        let blocker = snapshot.blocker(pid)
+        if let wait {
             parts.append("pid \(pid)")
             parts.append("waits \(DurationSyntax.format(seconds: wait.waitingSeconds)) for \(describe(wait.lock))")
-            parts += identity(wait.activity)
-            if wait.blockedBy.count > 1 {
-                parts.append("blocked by " + wait.blockedBy.map(String.init).joined(separator: ", "))
-            }
-        } else if let blocker = snapshot.blocker(pid) {
+        } else if let blocker {
             parts.append(subject(blocker))
-            if let activity = blocker.activity {
-                parts += identity(activity)
-            }
         }
-        if let blocker = snapshot.blocker(pid) {
+        if let blocker {
             let direct = blocker.blocks.count
             parts.append(
                 blocker.blockedTotal == direct
                     ? "blocks \(direct)" : "blocks \(blocker.blockedTotal) (\(direct) directly)"
             )
+        }
+        if let wait, wait.blockedBy.count > 1 {
+            parts.append("blocked by " + wait.blockedBy.map(String.init).joined(separator: ", "))
+        }
+        if let activity = wait?.activity ?? blocker?.activity {
+            parts += identity(activity)
         }
         return parts.joined(separator: " · ")
     }
@@ -162,11 +166,13 @@ public struct LockForestRenderer: Sendable {
     private func query(of pid: Int32, in snapshot: LockSnapshot) -> String? {
         let activity = snapshot.wait(of: pid)?.activity ?? snapshot.blocker(pid)?.activity
         guard let text = activity?.query, !text.isEmpty else { return nil }
-        return text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let oneLine = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return oneLine.count <= Self.queryLimit ? oneLine : String(oneLine.prefix(Self.queryLimit - 1)) + "…"
     }
 
     private func cut(_ line: String) -> String {
-        line.count <= width ? line : String(line.prefix(width - 1)) + "…"
+        guard let width, line.count > width else { return line }
+        return String(line.prefix(width - 1)) + "…"
     }
 }
 

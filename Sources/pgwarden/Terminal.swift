@@ -12,13 +12,14 @@ enum Terminal {
     /// Whether standard input is a terminal.
     static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 
-    /// The width of the terminal on standard output, else `COLUMNS`, else 120.
-    static var width: Int {
+    /// The width of the terminal on standard output; `nil` when output is not a terminal.
+    static var width: Int? {
+        guard standardOutputIsTerminal else { return nil }
         var size = winsize()
-        if standardOutputIsTerminal, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 {
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 {
             return Int(size.ws_col)
         }
-        return environment("COLUMNS").flatMap(Int.init) ?? 120
+        return environment("COLUMNS").flatMap(Int.init) ?? 80
     }
 
     /// An environment variable.

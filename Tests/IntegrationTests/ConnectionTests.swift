@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 import TestSupport
 import Testing
@@ -57,14 +58,13 @@ struct ConnectionTests {
         #expect(closed?.code == .connectionLost)
     }
 
-    @Test("a failed connect throws and leaves no session behind")
+    @Test("a failed connect throws and is finished: no socket left open")
     func failedConnect() async throws {
-        let admin = try await TestCluster.administrator()
-        let before = try await admin.query("SELECT count(*)::int8 AS n FROM pg_stat_activity").rows[0].require(
-            Int.self,
-            "n"
-        )
-        for _ in 0..<20 {
+        // The server accepted each socket, then refused the session; a wrapper that
+        // forgot PQfinish would keep one descriptor per attempt.
+        let openDescriptors = { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+        let before = try openDescriptors()
+        for _ in 0..<200 {
             let error = await #expect(throws: PostgresError.self) {
                 try await Connection.connect(
                     ConnectionConfiguration(connectionString: "dbname=pgw_missing", applicationName: "x"),
@@ -73,11 +73,7 @@ struct ConnectionTests {
             }
             #expect(error?.code == .connectionFailed)
         }
-        let after = try await admin.query("SELECT count(*)::int8 AS n FROM pg_stat_activity").rows[0].require(
-            Int.self,
-            "n"
-        )
-        #expect(after <= before)
+        #expect(try openDescriptors() - before < 50)  // other tests running meanwhile open a few
     }
 
     @Test("an unparseable connection string is its own error")

@@ -120,7 +120,7 @@ struct LockInspectorTests {
             #expect(wait.lock.locktype == "advisory" && wait.lock.mode == "ExclusiveLock")
             #expect(wait.lock.details["objid"] == "4242")
             #expect(wait.blockedBy == [await holder.backendPID])
-            let text = LockForestRenderer(width: 200).render(snapshot, scope: database.name)
+            let text = LockForestRenderer().render(snapshot, scope: database.name)
             #expect(text.contains("ExclusiveLock on advisory lock 4242"))
             _ = try await holder.query("SELECT pg_advisory_unlock(4242)")
             try await waiter.task.value

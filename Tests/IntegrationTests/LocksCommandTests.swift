@@ -85,7 +85,7 @@ struct LocksCommandTests {
             #expect(lines.first == "1 session waits on locks in \(database.name); 1 root blocker.")
             #expect(
                 lines.contains {
-                    $0.hasPrefix("pid \(readerPID) · idle in transaction") && $0.hasSuffix("· reader · blocks 1")
+                    $0.hasPrefix("pid \(readerPID) · idle in transaction") && $0.hasSuffix("· blocks 1 · postgres@\(database.name) · reader")
                 }
             )
             #expect(

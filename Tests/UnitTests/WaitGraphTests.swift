@@ -171,7 +171,7 @@ struct WaitGraphTests {
 
     @Test("the tree nests waiters under their blockers, and says when nothing waits")
     func rendering() {
-        let renderer = LockForestRenderer(width: 200)
+        let renderer = LockForestRenderer()
         #expect(
             renderer.render(LockSnapshot(takenAt: Self.now), scope: "appdb")
                 == "No session is waiting on a lock in appdb."
@@ -189,7 +189,7 @@ struct WaitGraphTests {
         #expect(lines[0] == "2 sessions wait on locks in appdb; 1 root blocker.")
         #expect(
             lines[2].hasPrefix(
-                "pid 456 · idle in transaction 29s · xact 30s · app@appdb · psql · blocks 2 (1 directly)"
+                "pid 456 · idle in transaction 29s · xact 30s · blocks 2 (1 directly) · app@appdb · psql"
             )
         )
         #expect(lines[4].hasPrefix("└─ pid 123 · waits 2s for AccessExclusiveLock on relation public.t"))
