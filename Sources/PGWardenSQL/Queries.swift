@@ -31,14 +31,16 @@ public enum Queries {
     /// Every session waiting on a heavyweight lock, resolved: the lock it wants and since when,
     /// who blocks it (pg_blocking_pids: hard blocks and soft ones, a waiter ahead in the queue),
     /// and one row for each session involved, waiter or blocker. Run only after waiting_backends.sql
-    /// found a waiter. A prepared transaction that blocks appears as pid 0 with its gid.
+    /// found a waiter. A prepared transaction that blocks appears as pid 0 with its gid. A waiting
+    /// parallel worker comes with its leader_pid; pgwarden folds it into the leader.
     /// pg_locks.waitstart exists from PostgreSQL 14; before that it reads NULL here and the
     /// wait is measured from the waiter's state_change.
     public static let lockWaits = #"""
         -- Every session waiting on a heavyweight lock, resolved: the lock it wants and since when,
         -- who blocks it (pg_blocking_pids: hard blocks and soft ones, a waiter ahead in the queue),
         -- and one row for each session involved, waiter or blocker. Run only after waiting_backends.sql
-        -- found a waiter. A prepared transaction that blocks appears as pid 0 with its gid.
+        -- found a waiter. A prepared transaction that blocks appears as pid 0 with its gid. A waiting
+        -- parallel worker comes with its leader_pid; pgwarden folds it into the leader.
         -- pg_locks.waitstart exists from PostgreSQL 14; before that it reads NULL here and the
         -- wait is measured from the waiter's state_change.
         WITH locks AS MATERIALIZED (
@@ -51,16 +53,8 @@ public enum Queries {
             FROM locks AS l
             WHERE NOT l.granted AND l.pid IS NOT NULL
         ),
-        waiter_leaders AS (
-            SELECT activity.leader_pid AS pid
-            FROM requests AS r
-            CROSS JOIN LATERAL pg_stat_get_activity(r.pid) AS activity
-            WHERE activity.leader_pid IS NOT NULL
-        ),
         sessions AS (
             SELECT pid FROM requests
-            UNION
-            SELECT pid FROM waiter_leaders
             UNION
             SELECT unnest(blocked_by) FROM requests
         ),
@@ -93,8 +87,12 @@ public enum Queries {
                r.blocked_by,
                r.locktype,
                r.mode,
-               CASE WHEN c.oid IS NOT NULL THEN format('%I.%I', n.nspname, c.relname)
-                    ELSE r.relation::text END AS relation,
+               coalesce(
+                   (SELECT format('%I.%I', n.nspname, c.relname)
+                    FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                    WHERE c.oid = r.relation AND r.database IN (0, current_database.oid)),
+                   r.relation::text
+               ) AS relation,
                r.page,
                r.tuple,
                r.virtualxid,
@@ -120,10 +118,7 @@ public enum Queries {
         LEFT JOIN requests AS r ON r.pid = s.pid
         LEFT JOIN LATERAL pg_stat_get_activity(s.pid) AS a ON true
         LEFT JOIN pg_database AS d ON d.oid = a.datid
-        LEFT JOIN pg_class AS c
-               ON c.oid = r.relation
-              AND r.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
-        LEFT JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        CROSS JOIN (SELECT oid FROM pg_database WHERE datname = current_database()) AS current_database
         WHERE s.pid <> 0
         UNION ALL
         SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
