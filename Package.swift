@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // libpq, as the system provides it.
@@ -46,6 +47,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Cron-driven workers: the crontab transform, its journal, and the processes.
+        .target(
+            name: "Workers",
+            dependencies: [
+                "WardenSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
         .executableTarget(
             name: "pgwarden",
             dependencies: [
@@ -53,6 +63,7 @@ let package = Package(
                 "Postgres",
                 "WaitGraph",
                 "WardenSupport",
+                "Workers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -64,11 +75,11 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["WaitGraph", "WardenSupport", "SQLEmbedding", "PGWardenSQL", "TestSupport"]
+            dependencies: ["WaitGraph", "WardenSupport", "Workers", "SQLEmbedding", "PGWardenSQL", "TestSupport"]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["LockInspection", "Postgres", "WaitGraph", "TestSupport"]
+            dependencies: ["LockInspection", "Postgres", "WaitGraph", "WardenSupport", "Workers", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

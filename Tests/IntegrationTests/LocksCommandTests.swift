@@ -85,7 +85,8 @@ struct LocksCommandTests {
             #expect(lines.first == "1 session waits on locks in \(database.name); 1 root blocker.")
             #expect(
                 lines.contains {
-                    $0.hasPrefix("pid \(readerPID) · idle in transaction") && $0.hasSuffix("· blocks 1 · postgres@\(database.name) · reader")
+                    $0.hasPrefix("pid \(readerPID) · idle in transaction")
+                        && $0.hasSuffix("· blocks 1 · postgres@\(database.name) · reader")
                 }
             )
             #expect(

@@ -44,3 +44,40 @@ public enum PGWardenCommand {
         )
     }
 }
+
+extension PGWardenCommand {
+    /// Starts `pgwarden arguments…` with the fail point `name` armed, and returns once
+    /// pgwarden reports that it has reached it (and is waiting there to be killed).
+    public static func startUntilFailPoint(_ name: String, _ arguments: [String]) async throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["PGWARDEN_FAILPOINT": name]) { $1 }
+        let error = Pipe()
+        process.standardError = error
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let expected = "failpoint \(name) reached"
+        let reached = await Task.detached {
+            var received = Data()
+            while true {
+                let chunk = error.fileHandleForReading.availableData
+                if chunk.isEmpty { return false }
+                received += chunk
+                if String(decoding: received, as: UTF8.self).contains(expected) { return true }
+            }
+        }.value
+        guard reached else {
+            process.waitUntilExit()
+            throw TestSupportError("pgwarden exited (\(process.terminationStatus)) before \(expected)")
+        }
+        return process
+    }
+
+    /// Sends SIGKILL to `process` (by its pid) and reaps it.
+    public static func killHard(_ process: Process) {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// pgwarden's state directory: journals written ahead of every change, so that any
+/// path — a crash, a kill -9, an SSH drop — can be recovered from.
+///
+/// The directory is 0700 and its files 0600. Files are replaced atomically: written
+/// to a temporary file, fsynced, renamed over the old one, and the directory fsynced.
+public struct StateDirectory: Sendable {
+    /// The directory's path.
+    public let path: String
+
+    /// Uses `path`, or the default: `/var/lib/pgwarden` for root, else
+    /// `$XDG_STATE_HOME/pgwarden` or `~/.local/state/pgwarden`.
+    public init(path: String? = nil) {
+        self.path = path ?? Self.defaultPath()
+    }
+
+    /// The default state directory for this user.
+    public static func defaultPath() -> String {
+        if getuid() == 0 { return "/var/lib/pgwarden" }
+        let environment = ProcessInfo.processInfo.environment
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/pgwarden" }
+        return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/pgwarden"
+    }
+
+    /// Creates the directory (0700) if needed and checks that it can be written.
+    public func prepare() throws(StateDirectoryError) {
+        var status = stat()
+        if stat(path, &status) != 0 {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: path,
+                    withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700]
+                )
+            } catch {
+                throw StateDirectoryError("cannot create the state directory \(path): \(Self.reason(error))")
+            }
+        } else if status.st_mode & S_IFMT != S_IFDIR {
+            throw StateDirectoryError("the state directory \(path) exists and is not a directory")
+        }
+        guard access(path, W_OK | X_OK) == 0 else {
+            throw StateDirectoryError(
+                "the state directory \(path) is not writable",
+                hint: "choose another with --state-dir, or run as its owner"
+            )
+        }
+        if stat(path, &status) == 0, status.st_uid == getuid(), status.st_mode & 0o077 != 0 {
+            chmod(path, 0o700)
+        }
+    }
+
+    /// Holds the directory's lock until the returned value is released, or the process ends.
+    ///
+    /// - Throws: when another process holds it; the error names that process.
+    public func lock() throws(StateDirectoryError) -> StateLock {
+        let lockPath = path + "/lock"
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StateDirectoryError("cannot open \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmedOfWhitespace ?? "?"
+            close(descriptor)
+            throw StateDirectoryError(
+                "another pgwarden (pid \(holder)) is using the state directory \(path)",
+                hint: "wait for it to finish; two cannot work on one state directory at once"
+            )
+        }
+        ftruncate(descriptor, 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { Glibc.write(descriptor, $0, strlen($0)) }
+        return StateLock(descriptor: descriptor)
+    }
+
+    /// The contents of `name`, or `nil` when it does not exist.
+    public func read(_ name: String) throws(StateDirectoryError) -> Data? {
+        let file = path + "/" + name
+        guard FileManager.default.fileExists(atPath: file) else { return nil }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw StateDirectoryError("cannot read \(file)")
+        }
+        return data
+    }
+
+    /// Replaces `name` with `data`, atomically and durably, as a 0600 file.
+    public func write(_ data: Data, to name: String) throws(StateDirectoryError) {
+        let file = path + "/" + name
+        let temporary = file + ".tmp-\(getpid())"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StateDirectoryError("cannot write \(temporary): \(String(cString: strerror(errno)))")
+        }
+        fchmod(descriptor, 0o600)
+        let written = data.withUnsafeBytes { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let count = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { return false }
+                offset += count
+            }
+            return true
+        }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written, synced, rename(temporary, file) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw StateDirectoryError("cannot write \(file): \(reason)")
+        }
+        syncDirectory()
+    }
+
+    /// Removes `name`, durably; nothing happens when it does not exist.
+    public func remove(_ name: String) throws(StateDirectoryError) {
+        let file = path + "/" + name
+        guard unlink(file) == 0 || errno == ENOENT else {
+            throw StateDirectoryError("cannot remove \(file): \(String(cString: strerror(errno)))")
+        }
+        syncDirectory()
+    }
+
+    private func syncDirectory() {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+    }
+}
+
+/// The state directory's lock; released by ``release()`` or when the process ends.
+public final class StateLock: Sendable {
+    private let descriptor: Int32
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    /// Releases the lock.
+    public func release() {
+        flock(descriptor, LOCK_UN)
+    }
+
+    deinit {
+        close(descriptor)
+    }
+}
+
+/// The state directory cannot be used.
+public struct StateDirectoryError: Error, Sendable, Equatable, DiagnosableError {
+    public let summary: String
+    public let hint: String?
+
+    public init(_ summary: String, hint: String? = nil) {
+        self.summary = summary
+        self.hint = hint
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import WardenSupport
+
+/// What the journal holds of one pause, written before the crontab changes.
+public struct PauseRecord: Codable, Sendable, Equatable {
+    /// Where a pause stands.
+    public enum Phase: String, Codable, Sendable {
+        /// Journaled; the crontab may or may not have been installed yet.
+        case pausing
+        /// The commented crontab is installed.
+        case paused
+        /// A resume has begun.
+        case resuming
+        /// Resumed: kept only as the last pause, for `status`.
+        case resumed
+    }
+
+    /// A worker process the pause found running, and how it ended.
+    public struct Worker: Codable, Sendable, Equatable {
+        public let pid: Int32
+        public let commandLine: String
+        public let outcome: String
+
+        private enum CodingKeys: String, CodingKey {
+            case pid, outcome
+            case commandLine = "command_line"
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case version, user, patterns, phase, workers, owner
+        case pauseID = "pause_id"
+        case pausedAt = "paused_at"
+        case crontabBefore = "crontab_before"
+        case pausedLines = "paused_lines"
+        case resumedAt = "resumed_at"
+    }
+
+    public var version = 1
+    /// Names this pause; its markers in the crontab carry it.
+    public var pauseID: String
+    /// Whose crontab.
+    public var user: String
+    /// The `--match` expressions.
+    public var patterns: [String]
+    /// When the pause began.
+    public var pausedAt: Date
+    /// Where it stands.
+    public var phase: Phase
+    /// The crontab before the pause, byte for byte (protected like cron's own spool: 0600 in a 0700 directory).
+    public var crontabBefore: String
+    /// The lines commented.
+    public var pausedLines: [CrontabPause.PausedLine]
+    /// The workers found running, and how they ended.
+    public var workers: [Worker] = []
+    /// When the resume finished.
+    public var resumedAt: Date?
+    /// Who paused: `pgwarden workers pause` or an upgrade run.
+    public var owner: String
+
+    /// The journal's file name in the state directory.
+    public static let fileName = "workers-pause.json"
+    /// Where the last resumed pause is kept for `status`.
+    public static let lastFileName = "workers-last.json"
+
+    /// Reads the record `name` from `directory`, if there is one.
+    static func load(_ name: String, from directory: StateDirectory) throws(WorkersError) -> PauseRecord? {
+        let data: Data?
+        do {
+            data = try directory.read(name)
+        } catch {
+            throw WorkersError(.stateDirectory, error.summary, hint: error.hint)
+        }
+        guard let data else { return nil }
+        do {
+            return try decoder.decode(PauseRecord.self, from: data)
+        } catch {
+            throw WorkersError(
+                .stateDirectory,
+                "the journal \(directory.path)/\(name) is unreadable: \(error)",
+                hint: "it is JSON: inspect it, and restore the crontab from its crontabBefore by hand if need be"
+            )
+        }
+    }
+
+    /// Writes the record as `name` in `directory`, durably.
+    func save(as name: String, in directory: StateDirectory) throws(WorkersError) {
+        do {
+            try directory.write(try Self.encoder.encode(self), to: name)
+        } catch let error as StateDirectoryError {
+            throw WorkersError(.stateDirectory, error.summary, hint: error.hint)
+        } catch {
+            throw WorkersError(.stateDirectory, "cannot encode the journal: \(error)")
+        }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}

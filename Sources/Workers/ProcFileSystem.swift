@@ -1,0 +1,62 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Reads processes from `/proc`.
+public enum ProcFileSystem {
+    /// Every process readable now. Processes that end while being read are skipped.
+    public static func snapshot() -> ProcessTable {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return ProcessTable(names.compactMap { Int32($0) }.compactMap(entry(for:)))
+    }
+
+    /// One process, or `nil` when it does not exist (or is a zombie: it has ended, only not been reaped).
+    public static func entry(for pid: Int32) -> ProcessEntry? {
+        guard let stat = read("/proc/\(pid)/stat"), let fields = statFields(stat), fields.state != "Z",
+            let status = read("/proc/\(pid)/status"),
+            let uidLine = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
+            let uid = uidLine.split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap({ UInt32($0) })
+        else { return nil }
+        let arguments = (readData("/proc/\(pid)/cmdline") ?? Data()).split(
+            separator: 0,
+            omittingEmptySubsequences: false
+        )
+        let commandLine = arguments.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            .trimmingCharacters(in: .whitespaces)
+        return ProcessEntry(
+            pid: pid,
+            parentPID: fields.parentPID,
+            uid: uid,
+            startTime: fields.startTime,
+            commandLine: commandLine
+        )
+    }
+
+    /// Whether the process `entry` describes still runs: same pid, same start time, not a zombie.
+    public static func isRunning(_ entry: ProcessEntry) -> Bool {
+        guard let stat = read("/proc/\(entry.pid)/stat"), let fields = statFields(stat) else { return false }
+        return fields.state != "Z" && fields.startTime == entry.startTime
+    }
+
+    /// The fields of `/proc/PID/stat` that matter here. The command name (field 2) may hold
+    /// spaces and parentheses, so the fields are counted from its last `)`.
+    static func statFields(_ stat: String) -> (state: Character, parentPID: Int32, startTime: UInt64)? {
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // fields[0] is field 3 (state); field 4 is the parent pid; field 22 the start time.
+        guard fields.count > 19, let state = fields[0].first, let parent = Int32(fields[1]),
+            let start = UInt64(fields[19])
+        else { return nil }
+        return (state, parent, start)
+    }
+
+    private static func read(_ path: String) -> String? {
+        readData(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static func readData(_ path: String) -> Data? {
+        FileManager.default.contents(atPath: path)
+    }
+}

@@ -1,0 +1,66 @@
+/// One process, as `/proc` shows it.
+public struct ProcessEntry: Sendable, Equatable {
+    /// Its pid.
+    public let pid: Int32
+    /// Its parent's pid.
+    public let parentPID: Int32
+    /// Its real user id.
+    public let uid: UInt32
+    /// When it started, in clock ticks since boot: with the pid, its identity (pids are reused).
+    public let startTime: UInt64
+    /// Its arguments joined by spaces, as `pkill -f` and `ps` show them.
+    public let commandLine: String
+
+    /// Creates an entry.
+    public init(pid: Int32, parentPID: Int32, uid: UInt32, startTime: UInt64, commandLine: String) {
+        self.pid = pid
+        self.parentPID = parentPID
+        self.uid = uid
+        self.startTime = startTime
+        self.commandLine = commandLine
+    }
+}
+
+/// The processes of the machine at one moment.
+public struct ProcessTable: Sendable {
+    /// Every process, by pid.
+    public let entries: [Int32: ProcessEntry]
+
+    /// Creates a table.
+    public init(_ entries: [ProcessEntry]) {
+        self.entries = Dictionary(entries.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// `pid` and its ancestors up to init.
+    public func lineage(of pid: Int32) -> Set<Int32> {
+        var result: Set<Int32> = []
+        var current: Int32? = pid
+        while let pid = current, result.insert(pid).inserted {
+            current = entries[pid]?.parentPID
+        }
+        return result
+    }
+
+    /// Every process whose lineage includes one of `roots`: those processes and all their descendants.
+    public func trees(rootedAt roots: Set<Int32>) -> Set<Int32> {
+        guard !roots.isEmpty else { return [] }
+        return Set(entries.keys.filter { !lineage(of: $0).isDisjoint(with: roots) })
+    }
+
+    /// The workers to stop: processes of `uid` whose command line matches a pattern,
+    /// never `selfPID` or its ancestors, nor anything in the trees of `excludedRoots`.
+    public func workers(
+        matching patterns: [WorkerPattern],
+        uid: UInt32,
+        selfPID: Int32,
+        excludedRoots: Set<Int32> = []
+    ) -> [ProcessEntry] {
+        let protected = lineage(of: selfPID).union(trees(rootedAt: excludedRoots.union([selfPID])))
+        return entries.values
+            .filter { entry in
+                entry.uid == uid && !entry.commandLine.isEmpty && !protected.contains(entry.pid)
+                    && patterns.contains { $0.matches(entry.commandLine) }
+            }
+            .sorted { $0.pid < $1.pid }
+    }
+}

@@ -1,0 +1,257 @@
+import Foundation
+import Logging
+import WardenSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Pauses and resumes a user's cron-driven workers, journaled ahead of every change.
+///
+/// Every path is recoverable: the journal is written (and fsynced) before the crontab
+/// changes, the crontab is re-read just before each write (compare-and-swap), and
+/// ``resume()`` restores exactly the lines the pause commented, whatever happened between.
+public struct WorkerPause: Sendable {
+    /// Where the journal lives.
+    public let stateDirectory: StateDirectory
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+
+    /// How many times to redo a change when the crontab keeps changing under it.
+    static let compareAndSwapAttempts = 5
+
+    /// Creates a worker pause on `stateDirectory`.
+    public init(stateDirectory: StateDirectory, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.stateDirectory = stateDirectory
+        self.logger = logger
+        self.now = now
+    }
+
+    /// What a pause did.
+    public struct PauseOutcome: Sendable {
+        public let record: PauseRecord
+        public let stopped: [StoppedWorker]
+    }
+
+    /// What the crontab pause would do, without changing anything: for `--dry-run` and preflight checks.
+    public struct Plan: Sendable {
+        public let lines: [CrontabPause.PausedLine]
+        public let runningWorkers: [ProcessEntry]
+    }
+
+    /// Checks the user and patterns against the crontab and the running processes; changes nothing.
+    public func plan(
+        user: String,
+        patterns: [WorkerPattern],
+        excludingProcessTrees excluded: Set<Int32> = []
+    ) async throws(WorkersError) -> Plan {
+        let account = try UserAccount(named: user)
+        let text = try await Crontab(user: user).read()
+        let paused = try CrontabPause.pause(text, patterns: patterns, pauseID: "plan")
+        let workers = ProcFileSystem.snapshot().workers(
+            matching: patterns,
+            uid: account.uid,
+            selfPID: getpid(),
+            excludedRoots: excluded
+        )
+        return Plan(lines: paused.lines, runningWorkers: workers)
+    }
+
+    /// Comments out the crontab lines of `user` whose command matches, then stops running workers.
+    ///
+    /// - Parameters:
+    ///   - excluded: process trees never to signal (the supervised migration).
+    ///   - owner: who pauses, for the journal.
+    public func pause(
+        user: String,
+        patterns: [WorkerPattern],
+        stop: StopMode,
+        grace: Duration,
+        excludingProcessTrees excluded: Set<Int32> = [],
+        owner: String = "pgwarden workers pause"
+    ) async throws -> PauseOutcome {
+        let account = try UserAccount(named: user)
+        try prepareStateDirectory()
+        let lock = try lockStateDirectory()
+        defer { lock.release() }
+        if let existing = try PauseRecord.load(PauseRecord.fileName, from: stateDirectory) {
+            throw WorkersError(
+                .alreadyPaused,
+                "the workers of \(existing.user) are already paused (pause \(existing.pauseID) since \(existing.pausedAt.formatted(.iso8601)))",
+                hint: "pgwarden workers resume --state-dir \(stateDirectory.path)"
+            )
+        }
+        let crontab = Crontab(user: user)
+        let pauseID = Self.makePauseID(at: now())
+        var before = try await crontab.read()
+        var record: PauseRecord?
+        for _ in 0..<Self.compareAndSwapAttempts {
+            let paused = try CrontabPause.pause(before, patterns: patterns, pauseID: pauseID)
+            var journal = PauseRecord(
+                pauseID: pauseID,
+                user: user,
+                patterns: patterns.map(\.source),
+                pausedAt: now(),
+                phase: .pausing,
+                crontabBefore: before,
+                pausedLines: paused.lines,
+                owner: owner
+            )
+            try journal.save(as: PauseRecord.fileName, in: stateDirectory)
+            FailPoint.hit("workers.pause.journaled")
+            let current = try await crontab.read()
+            guard current == before else {
+                logger.notice(
+                    "the crontab changed while pausing; pausing again from the new one",
+                    metadata: ["user": "\(user)"]
+                )
+                before = current
+                continue
+            }
+            do {
+                try await crontab.install(paused.text)
+            } catch {
+                try? stateDirectory.remove(PauseRecord.fileName)
+                throw error
+            }
+            FailPoint.hit("workers.pause.installed")
+            journal.phase = .paused
+            try journal.save(as: PauseRecord.fileName, in: stateDirectory)
+            record = journal
+            break
+        }
+        guard var record else {
+            try? stateDirectory.remove(PauseRecord.fileName)
+            throw WorkersError(.crontabChanging, "the crontab of \(user) kept changing; nothing was paused")
+        }
+        logger.info("paused crontab lines", metadata: ["user": "\(user)", "lines": "\(record.pausedLines.count)"])
+
+        let running = ProcFileSystem.snapshot().workers(
+            matching: patterns,
+            uid: account.uid,
+            selfPID: getpid(),
+            excludedRoots: excluded
+        )
+        let stopped = await WorkerStopper(logger: logger).stop(running, mode: stop, grace: grace)
+        record.workers = stopped.map {
+            PauseRecord.Worker(
+                pid: $0.process.pid,
+                commandLine: $0.process.commandLine,
+                outcome: $0.outcome.description
+            )
+        }
+        try record.save(as: PauseRecord.fileName, in: stateDirectory)
+        return PauseOutcome(record: record, stopped: stopped)
+    }
+
+    /// What a resume did.
+    public enum ResumeOutcome: Sendable {
+        /// Nothing was paused.
+        case nothingPaused
+        /// The pause never reached the crontab (interrupted before it was installed); the journal is cleared.
+        case neverInstalled(PauseRecord)
+        /// The crontab is restored; each line says what became of it.
+        case resumed(PauseRecord, lines: [CrontabPause.LineReport], restoredExactly: Bool)
+    }
+
+    /// Uncomments exactly the lines the recorded pause commented, keeping every other edit.
+    public func resume() async throws -> ResumeOutcome {
+        try prepareStateDirectory()
+        let lock = try lockStateDirectory()
+        defer { lock.release() }
+        guard var record = try PauseRecord.load(PauseRecord.fileName, from: stateDirectory) else {
+            return .nothingPaused
+        }
+        let crontab = Crontab(user: record.user)
+        var current = try await crontab.read()
+        let marker = CrontabPause.marker(for: record.pauseID)
+        if record.phase == .pausing, !current.contains(marker) {
+            try archive(&record)
+            return .neverInstalled(record)
+        }
+        record.phase = .resuming
+        try record.save(as: PauseRecord.fileName, in: stateDirectory)
+        for _ in 0..<Self.compareAndSwapAttempts {
+            let resumed = CrontabPause.resume(current, pauseID: record.pauseID, paused: record.pausedLines)
+            if resumed.text != current {
+                let latest = try await crontab.read()
+                guard latest == current else {
+                    current = latest
+                    continue
+                }
+                try await crontab.install(resumed.text)
+            }
+            FailPoint.hit("workers.resume.installed")
+            try archive(&record)
+            logger.info("resumed crontab lines", metadata: ["user": "\(record.user)"])
+            return .resumed(record, lines: resumed.lines, restoredExactly: resumed.text == record.crontabBefore)
+        }
+        throw WorkersError(.crontabChanging, "the crontab of \(record.user) kept changing; it is still paused")
+    }
+
+    /// The current pause, or the last one, and where each of its lines stands now.
+    public struct Status: Sendable {
+        /// The pause in force, if any.
+        public let current: PauseRecord?
+        /// Where each of its lines stands in the crontab now.
+        public let lines: [CrontabPause.LineReport]
+        /// The last resumed pause, when none is in force.
+        public let last: PauseRecord?
+    }
+
+    /// Reads the journal and the crontab; changes nothing.
+    public func status() async throws -> Status {
+        guard let record = try PauseRecord.load(PauseRecord.fileName, from: stateDirectory) else {
+            return Status(
+                current: nil,
+                lines: [],
+                last: try PauseRecord.load(PauseRecord.lastFileName, from: stateDirectory)
+            )
+        }
+        let text = try await Crontab(user: record.user).read()
+        return Status(
+            current: record,
+            lines: CrontabPause.status(text, pauseID: record.pauseID, paused: record.pausedLines),
+            last: nil
+        )
+    }
+
+    private func archive(_ record: inout PauseRecord) throws(WorkersError) {
+        record.phase = .resumed
+        record.resumedAt = now()
+        try record.save(as: PauseRecord.lastFileName, in: stateDirectory)
+        do {
+            try stateDirectory.remove(PauseRecord.fileName)
+        } catch {
+            throw WorkersError(.stateDirectory, error.summary, hint: error.hint)
+        }
+    }
+
+    private func prepareStateDirectory() throws(WorkersError) {
+        do {
+            try stateDirectory.prepare()
+        } catch {
+            throw WorkersError(.stateDirectory, error.summary, hint: error.hint)
+        }
+    }
+
+    private func lockStateDirectory() throws(WorkersError) -> StateLock {
+        do {
+            return try stateDirectory.lock()
+        } catch {
+            throw WorkersError(.busy, error.summary, hint: error.hint)
+        }
+    }
+
+    /// `20261129T192900Z-3fa1`: sortable, and unique enough to tell pauses apart.
+    static func makePauseID(at date: Date) -> String {
+        let stamp = date.formatted(
+            .iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(
+                .omitted
+            )
+        )
+        let suffix = String(UInt16.random(in: .min ... .max), radix: 16)
+        return stamp.replacingOccurrences(of: ":", with: "") + "-" + String(repeating: "0", count: 4 - suffix.count)
+            + suffix
+    }
+}

@@ -1,0 +1,133 @@
+import Logging
+import WardenSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How `pause` treats workers that are running.
+public enum StopMode: String, Sendable, CaseIterable, Codable {
+    /// Leave them running.
+    case none
+    /// SIGTERM now; SIGKILL for those still running after the grace period.
+    case term
+    /// Let them finish by themselves for the grace period; then as `term`.
+    case drain
+}
+
+/// How one worker ended.
+public enum StopOutcome: Sendable, Equatable, Codable {
+    /// It finished by itself (while draining).
+    case finished
+    /// It exited after SIGTERM.
+    case terminated
+    /// It was still running after the grace period and was killed with SIGKILL.
+    case killed
+    /// It had already ended when pgwarden came to signal it.
+    case alreadyGone
+    /// It could not be signalled (for example, permission denied).
+    case notSignalled(reason: String)
+    /// Left running (`--stop none`).
+    case leftRunning
+
+    /// For people: "exited after SIGTERM", ….
+    public var description: String {
+        switch self {
+        case .finished: "finished by itself"
+        case .terminated: "exited after SIGTERM"
+        case .killed: "killed with SIGKILL after the grace period"
+        case .alreadyGone: "had already ended"
+        case .notSignalled(let reason): "could not be signalled: \(reason)"
+        case .leftRunning: "left running"
+        }
+    }
+}
+
+/// A worker process and how it ended.
+public struct StoppedWorker: Sendable, Equatable {
+    public let process: ProcessEntry
+    public let outcome: StopOutcome
+    /// Seconds from the start of the stop to its end.
+    public let seconds: Double
+}
+
+/// Stops worker processes: SIGTERM then SIGKILL, or drain first. Checks each process's
+/// start time before every signal, so a reused pid is never signalled.
+public struct WorkerStopper: Sendable {
+    /// How often to look whether processes have ended.
+    public var pollInterval: Duration = .milliseconds(50)
+    private let clock = ContinuousClock()
+    private let logger: Logger
+
+    /// Creates a stopper.
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Stops `workers` as `mode` says, waiting at most `grace` at each stage.
+    public func stop(_ workers: [ProcessEntry], mode: StopMode, grace: Duration) async -> [StoppedWorker] {
+        guard mode != .none else {
+            return workers.map { StoppedWorker(process: $0, outcome: .leftRunning, seconds: 0) }
+        }
+        let start = clock.now
+        var ended: [Int32: (StopOutcome, Duration)] = [:]
+        func record(_ processes: [ProcessEntry], _ outcome: StopOutcome) {
+            for process in processes where ended[process.pid] == nil {
+                ended[process.pid] = (outcome, clock.now - start)
+            }
+        }
+        var running = workers
+        if mode == .drain {
+            logger.info("draining workers", metadata: ["count": "\(running.count)", "grace": "\(grace)"])
+            running = await waitForExit(running, until: clock.now.advanced(by: grace)) { record([$0], .finished) }
+        }
+        var signalled: [ProcessEntry] = []
+        for process in running {
+            if let failure = send(SIGTERM, to: process) {
+                record([process], failure == .alreadyGone && mode == .drain ? .finished : failure)
+            } else {
+                signalled.append(process)
+            }
+        }
+        let survivors = await waitForExit(signalled, until: clock.now.advanced(by: grace)) { record([$0], .terminated) }
+        for process in survivors {
+            let failure = send(SIGKILL, to: process)
+            record([process], failure == .alreadyGone ? .terminated : failure ?? .killed)
+        }
+        _ = await waitForExit(survivors, until: clock.now.advanced(by: .seconds(5))) { _ in }
+        return workers.map { process in
+            let (outcome, elapsed) = ended[process.pid] ?? (.alreadyGone, .zero)
+            return StoppedWorker(process: process, outcome: outcome, seconds: elapsed.seconds)
+        }
+    }
+
+    /// Waits until every process has ended or `deadline` passes, calling `ended` for each as
+    /// it goes; returns those still running.
+    private func waitForExit(
+        _ processes: [ProcessEntry],
+        until deadline: ContinuousClock.Instant,
+        ended: (ProcessEntry) -> Void
+    ) async -> [ProcessEntry] {
+        var running = processes
+        while true {
+            var alive: [ProcessEntry] = []
+            for process in running {
+                if ProcFileSystem.isRunning(process) { alive.append(process) } else { ended(process) }
+            }
+            running = alive
+            guard !running.isEmpty, clock.now < deadline else { return running }
+            try? await Task.sleep(for: pollInterval)
+        }
+    }
+
+    /// Sends `signal` unless the process has gone; returns why it could not, if so.
+    private func send(_ signal: Int32, to process: ProcessEntry) -> StopOutcome? {
+        guard ProcFileSystem.isRunning(process) else { return .alreadyGone }
+        guard kill(process.pid, signal) == 0 else {
+            if errno == ESRCH { return .alreadyGone }
+            return .notSignalled(reason: String(cString: strerror(errno)))
+        }
+        logger.info("signalled worker", metadata: ["pid": "\(process.pid)", "signal": "\(signal)"])
+        return nil
+    }
+}

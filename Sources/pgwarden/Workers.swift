@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WardenSupport
+import Workers
+
+extension PGWarden {
+    /// `pgwarden workers`: pause and resume cron-driven workers.
+    struct WorkersCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "workers",
+            abstract: "Pause and resume cron-driven workers without ever losing a crontab line.",
+            subcommands: [Pause.self, Resume.self, Status.self]
+        )
+    }
+}
+
+/// The option every `workers` subcommand shares.
+struct StateDirectoryOptions: ParsableArguments {
+    @Option(
+        name: .customLong("state-dir"),
+        help: ArgumentHelp(
+            "Where the journal lives (default: /var/lib/pgwarden for root, else ~/.local/state/pgwarden).",
+            valueName: "dir"
+        )
+    )
+    var path: String?
+
+    var directory: StateDirectory { StateDirectory(path: path) }
+}
+
+extension StopMode: ExpressibleByArgument {}
+
+extension PGWarden.WorkersCommand {
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Comment out the matching crontab lines, then stop the matching running workers.",
+            discussion: """
+                Each job line of USER's crontab whose command matches a --match regular expression is
+                commented out with a marker that names this pause; every other byte is left as it was.
+                The crontab is read and written with `crontab -u USER`, never in the spool, and the
+                state is journaled (fsynced) before it changes, so `resume` works after any crash.
+                A --match that matches no job line is an error, and nothing changes.
+
+                --stop term sends SIGTERM to the user's running processes whose command line matches,
+                then SIGKILL after --grace; --stop drain first lets them finish for --grace. pgwarden
+                never signals itself or its ancestors.
+
+                Examples:
+                  pgwarden workers pause --user app --match 'app-cli (process|transform)'
+                  pgwarden workers pause --user app --match app-cli --stop drain --grace 5m
+                """
+        )
+
+        @Option(
+            name: .customLong("match"),
+            help: ArgumentHelp(
+                "Regular expression matched against each job's command (repeatable).",
+                valueName: "regex"
+            )
+        )
+        var patterns: [String] = []
+
+        @Option(help: ArgumentHelp("Whose crontab (default: the current user).", valueName: "user"))
+        var user: String?
+
+        @Option(help: "What to do with matching workers that are running: none, term or drain.")
+        var stop: StopMode = .none
+
+        @Option(help: ArgumentHelp("How long --stop term or drain waits before the next step.", valueName: "duration"))
+        var grace = DurationArgument(.seconds(30))
+
+        @OptionGroup var state: StateDirectoryOptions
+
+        func validate() throws {
+            guard !patterns.isEmpty else { throw ValidationError("give at least one --match") }
+            guard grace.duration >= .zero else { throw ValidationError("--grace must not be negative") }
+        }
+
+        func run() async throws {
+            let compiled = try patterns.map(WorkerPattern.init)
+            let user = try self.user ?? UserAccount.current().name
+            let pause = WorkerPause(stateDirectory: state.directory, logger: Logger(label: "pgwarden.workers"))
+            let outcome = try await pause.pause(user: user, patterns: compiled, stop: stop, grace: grace.duration)
+            let record = outcome.record
+            Terminal.printLine(
+                "paused \(record.pausedLines.count) crontab line\(record.pausedLines.count == 1 ? "" : "s") of \(user) (pause \(record.pauseID)):"
+            )
+            for line in record.pausedLines {
+                Terminal.printLine("  line \(line.number): \(Redaction.redact(line.line))")
+            }
+            if outcome.stopped.isEmpty {
+                Terminal.printLine("no matching worker is running")
+            }
+            for worker in outcome.stopped {
+                let seconds = DurationSyntax.format(seconds: worker.seconds)
+                let after = worker.outcome == .leftRunning ? "" : " (\(seconds))"
+                Terminal.printLine(
+                    "  pid \(worker.process.pid) \(worker.outcome.description)\(after): \(Redaction.redact(worker.process.commandLine))"
+                )
+            }
+            Terminal.printLine(
+                "journal: \(state.directory.path)/\(PauseRecord.fileName); resume with: pgwarden workers resume"
+                    + (state.path.map { " --state-dir \($0)" } ?? "")
+            )
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Uncomment exactly the lines the pause commented, keeping every other edit.",
+            discussion: """
+                Lines that someone re-enabled meanwhile (a configuration-management run, say) are
+                reported and not duplicated; lines someone removed are reported and not brought back.
+                Safe to run again, and after a crash of the pause.
+                """
+        )
+
+        @OptionGroup var state: StateDirectoryOptions
+
+        func run() async throws {
+            let pause = WorkerPause(stateDirectory: state.directory, logger: Logger(label: "pgwarden.workers"))
+            switch try await pause.resume() {
+            case .nothingPaused:
+                Terminal.printLine("nothing is paused (state directory \(state.directory.path))")
+            case .neverInstalled(let record):
+                Terminal.printLine(
+                    "pause \(record.pauseID) was interrupted before it changed the crontab of \(record.user): nothing to restore"
+                )
+            case .resumed(let record, let lines, let exactly):
+                let restored = lines.filter { $0.state == .paused }.count
+                Terminal.printLine(
+                    "resumed \(restored) crontab line\(restored == 1 ? "" : "s") of \(record.user) (pause \(record.pauseID), paused \(DurationSyntax.format(seconds: Date().timeIntervalSince(record.pausedAt))) ago)"
+                )
+                for report in lines {
+                    let line = Redaction.redact(report.line.line)
+                    switch report.state {
+                    case .paused: Terminal.printLine("  restored: \(line)")
+                    case .reEnabled:
+                        Terminal.printWarning(
+                            "someone else re-enabled this line while it was paused; left as it is: \(line)"
+                        )
+                    case .removed:
+                        Terminal.printWarning(
+                            "someone else removed this line while it was paused; not restored: \(line)"
+                        )
+                    }
+                }
+                if exactly { Terminal.printLine("the crontab is byte for byte what it was before the pause") }
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what is paused, since when, and whether someone re-enabled it."
+        )
+
+        @OptionGroup var state: StateDirectoryOptions
+
+        func run() async throws {
+            let pause = WorkerPause(stateDirectory: state.directory, logger: Logger(label: "pgwarden.workers"))
+            let status = try await pause.status()
+            guard let record = status.current else {
+                if let last = status.last, let resumedAt = last.resumedAt {
+                    Terminal.printLine(
+                        "nothing is paused; the last pause (\(last.pauseID), \(last.pausedLines.count) lines of \(last.user)) was resumed at \(LockTimestamp.format(resumedAt))"
+                    )
+                } else {
+                    Terminal.printLine("nothing is paused")
+                }
+                return
+            }
+            let age = DurationSyntax.format(seconds: Date().timeIntervalSince(record.pausedAt))
+            Terminal.printLine(
+                "\(record.phase == .paused ? "paused" : record.phase.rawValue) since \(LockTimestamp.format(record.pausedAt)) (\(age)): pause \(record.pauseID) of \(record.user)'s crontab, by \(record.owner), --match \(record.patterns.joined(separator: " --match "))"
+            )
+            for report in status.lines {
+                Terminal.printLine(
+                    "  \(report.state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))  \(Redaction.redact(report.line.line))"
+                )
+            }
+            let drifted = status.lines.filter { $0.state != .paused }
+            if !drifted.isEmpty {
+                Terminal.printWarning(
+                    "\(drifted.count) paused line\(drifted.count == 1 ? " was" : "s were") re-enabled or removed by someone else (a configuration-management run?)"
+                )
+            }
+        }
+    }
+}
+
+/// ISO 8601 timestamps for people and logs.
+enum LockTimestamp {
+    static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false))
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// The dedicated users whose crontabs the tests may change, created by `scripts/test`.
+public enum TestCrontab {
+    /// The test users (`PGWARDEN_TEST_CRONTAB_USERS`, comma-separated).
+    public static let users = (ProcessInfo.processInfo.environment["PGWARDEN_TEST_CRONTAB_USERS"] ?? "")
+        .split(separator: ",").map(String.init)
+
+    /// True when the tests run as root with test users, so that `crontab -u` works on them.
+    public static let isAvailable = getuid() == 0 && users.count >= 2
+
+    /// Why crontab tests are skipped.
+    public static let unavailableReason: Comment = "no crontab test users: run scripts/test as root"
+
+    /// The user of the `workers` tests.
+    public static var workersUser: String { users[0] }
+    /// The user of the `upgrade` tests.
+    public static var upgradeUser: String { users[1] }
+
+    /// The user's crontab, through the real `crontab` command; empty when there is none.
+    public static func read(_ user: String) throws -> String {
+        let result = try run("/usr/bin/crontab", ["-u", user, "-l"])
+        if result.status != 0, result.error.hasPrefix("no crontab") { return "" }
+        guard result.status == 0 else { throw TestSupportError("crontab -l failed: \(result.error)") }
+        return result.output
+    }
+
+    /// Installs `text` as the user's crontab.
+    public static func install(_ text: String, for user: String) throws {
+        let result = try run("/usr/bin/crontab", ["-u", user, "-"], input: text)
+        guard result.status == 0 else { throw TestSupportError("crontab - failed: \(result.error)") }
+    }
+
+    /// Removes the user's crontab.
+    public static func remove(_ user: String) throws {
+        _ = try run("/usr/bin/crontab", ["-u", user, "-r"])
+    }
+
+    /// Runs a program to completion.
+    public static func run(
+        _ executable: String,
+        _ arguments: [String],
+        input: String? = nil
+    ) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        let standardInput = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = input == nil ? FileHandle.nullDevice : standardInput
+        try process.run()
+        if let input {
+            standardInput.fileHandleForWriting.write(Data(input.utf8))
+            try standardInput.fileHandleForWriting.close()
+        }
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+}
