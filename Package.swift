@@ -47,6 +47,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The TOML subset of policy and config files, with the line of every value.
+        .target(name: "ConfigFile", dependencies: ["WardenSupport"]),
+        // The blocker policy and its pure decisions.
+        .target(name: "Policy", dependencies: ["ConfigFile", "WaitGraph", "WardenSupport"]),
+        // pgwarden guard: the policy enforced by a daemon, with its audit log.
+        .target(
+            name: "Guard",
+            dependencies: [
+                "LockInspection",
+                "Policy",
+                "Postgres",
+                "WaitGraph",
+                "WardenSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Cron-driven workers: the crontab transform, its journal, and the processes.
         .target(
             name: "Workers",
@@ -64,6 +80,9 @@ let package = Package(
                 "WaitGraph",
                 "WardenSupport",
                 "Workers",
+                "Guard",
+                "Policy",
+                "ConfigFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -75,11 +94,16 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["WaitGraph", "WardenSupport", "Workers", "SQLEmbedding", "PGWardenSQL", "TestSupport"]
+            dependencies: [
+                "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
+                "TestSupport",
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["LockInspection", "Postgres", "WaitGraph", "WardenSupport", "Workers", "TestSupport"]
+            dependencies: [
+                "LockInspection", "Postgres", "WaitGraph", "WardenSupport", "Workers", "Policy", "Guard", "TestSupport",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,67 @@
+/// A parsed configuration file: the subset of TOML that pgwarden's policy and config files use,
+/// with the line of every value, so that every error can name its line.
+///
+/// Supported: `key = value` (bare or quoted keys), `[table]`, `[[array of tables]]`, basic
+/// (`"…"`, with escapes) and literal (`'…'`) strings, integers, floats, booleans, and arrays
+/// of these (over several lines too), and `#` comments. Anything else is an error naming its
+/// line, never a silent misreading.
+public struct ConfigDocument: Sendable {
+    /// The file's name, for messages.
+    public let file: String
+    /// The keys before the first table header.
+    public var root: ConfigTable
+    /// `[name]` tables, by name.
+    public var tables: [String: ConfigTable]
+    /// `[[name]]` tables, by name, in order.
+    public var arrayTables: [String: [ConfigTable]]
+
+    /// Parses `text`; `file` names it in errors.
+    public init(parsing text: String, file: String) throws(ConfigError) {
+        var parser = ConfigParser(text: text, file: file)
+        self = try parser.parse()
+    }
+
+    init(file: String, root: ConfigTable, tables: [String: ConfigTable], arrayTables: [String: [ConfigTable]]) {
+        self.file = file
+        self.root = root
+        self.tables = tables
+        self.arrayTables = arrayTables
+    }
+}
+
+/// One table: its entries in order, with their lines.
+public struct ConfigTable: Sendable {
+    /// `""` for the root, else the header's name.
+    public let name: String
+    /// The header's line (1 for the root).
+    public let line: Int
+    /// The entries, in order.
+    public var entries: [ConfigEntry]
+}
+
+/// `key = value` at a line.
+public struct ConfigEntry: Sendable {
+    public let key: String
+    public let value: ConfigValue
+    public let line: Int
+}
+
+/// A value, with the line it starts on.
+public indirect enum ConfigValue: Sendable, Equatable {
+    case string(String)
+    case integer(Int)
+    case float(Double)
+    case bool(Bool)
+    case array([ConfigValue])
+
+    /// For messages: "a string", "an integer", ….
+    public var kindDescription: String {
+        switch self {
+        case .string: "a string"
+        case .integer: "an integer"
+        case .float: "a number"
+        case .bool: "a boolean"
+        case .array: "an array"
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import WardenSupport
+
+/// A configuration file is malformed: names the file, the line and, where there is one, the key.
+public struct ConfigError: Error, Sendable, Equatable, DiagnosableError {
+    /// The file.
+    public let file: String
+    /// The 1-based line.
+    public let line: Int
+    /// The key concerned, if any.
+    public let key: String?
+    /// What is wrong.
+    public let message: String
+
+    /// Creates an error.
+    public init(file: String, line: Int, key: String? = nil, _ message: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+    }
+
+    public var summary: String {
+        "\(file):\(line): " + (key.map { "\($0): " } ?? "") + message
+    }
+}

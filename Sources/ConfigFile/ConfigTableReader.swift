@@ -1,0 +1,114 @@
+import Foundation
+import WardenSupport
+
+/// Reads typed settings from one table, and refuses keys nobody read.
+///
+///     var reader = ConfigTableReader(table, file: document.file, context: "rule 'x'")
+///     let action = try reader.string("action", required: true)
+///     try reader.finish()   // an unknown key is an error naming its line
+public struct ConfigTableReader {
+    private let table: ConfigTable
+    private let file: String
+    private let context: String?
+    private var read: Set<String> = []
+
+    /// Creates a reader; `context` (such as `rule 'name'`) prefixes key names in errors.
+    public init(_ table: ConfigTable, file: String, context: String? = nil) {
+        self.table = table
+        self.file = file
+        self.context = context
+    }
+
+    /// The line of `key`, or the table's header line when it is absent.
+    public func line(of key: String) -> Int {
+        table.entries.first { $0.key == key }?.line ?? table.line
+    }
+
+    /// An error about `key` at its line.
+    public func error(_ key: String, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: line(of: key), key: context.map { "\($0): \(key)" } ?? key, message)
+    }
+
+    private mutating func entry(_ key: String) -> ConfigEntry? {
+        read.insert(key)
+        return table.entries.first { $0.key == key }
+    }
+
+    /// A string.
+    public mutating func string(_ key: String) throws(ConfigError) -> String? {
+        guard let entry = entry(key) else { return nil }
+        guard case .string(let text) = entry.value else {
+            throw error(key, "expected a string, found \(entry.value.kindDescription)")
+        }
+        return text
+    }
+
+    /// A string or an array of strings.
+    public mutating func strings(_ key: String) throws(ConfigError) -> [String]? {
+        guard let entry = entry(key) else { return nil }
+        switch entry.value {
+        case .string(let text): return [text]
+        case .array(let values):
+            var strings: [String] = []
+            for value in values {
+                guard case .string(let text) = value else {
+                    throw error(key, "expected an array of strings, found \(value.kindDescription) in it")
+                }
+                strings.append(text)
+            }
+            return strings
+        default:
+            throw error(key, "expected a string or an array of strings, found \(entry.value.kindDescription)")
+        }
+    }
+
+    /// A boolean.
+    public mutating func bool(_ key: String) throws(ConfigError) -> Bool? {
+        guard let entry = entry(key) else { return nil }
+        guard case .bool(let value) = entry.value else {
+            throw error(key, "expected true or false, found \(entry.value.kindDescription)")
+        }
+        return value
+    }
+
+    /// An integer, at least `minimum`.
+    public mutating func integer(_ key: String, minimum: Int = .min) throws(ConfigError) -> Int? {
+        guard let entry = entry(key) else { return nil }
+        guard case .integer(let value) = entry.value else {
+            throw error(key, "expected an integer, found \(entry.value.kindDescription)")
+        }
+        guard value >= minimum else { throw error(key, "must be at least \(minimum)") }
+        return value
+    }
+
+    /// A duration: `"250ms"`, `"10s"`, `"5m"`, `"1h"`, or a number of seconds.
+    public mutating func duration(_ key: String) throws(ConfigError) -> Duration? {
+        guard let entry = entry(key) else { return nil }
+        switch entry.value {
+        case .string(let text):
+            guard let duration = DurationSyntax.parse(text) else {
+                throw error(key, "'\(text)' is not a duration (write 250ms, 10s, 5m or 1h)")
+            }
+            return duration
+        case .integer(let seconds) where seconds >= 0:
+            return .seconds(seconds)
+        case .float(let seconds) where seconds >= 0:
+            return .milliseconds(Int64((seconds * 1000).rounded()))
+        default:
+            throw error(key, "expected a duration such as \"10s\", found \(entry.value.kindDescription)")
+        }
+    }
+
+    /// Fails on the first key that was never read: an unknown (or misspelt) key.
+    public func finish(known: [String] = []) throws(ConfigError) {
+        for entry in table.entries where !read.contains(entry.key) && !known.contains(entry.key) {
+            let valid = (read.union(known)).sorted().joined(separator: ", ")
+            throw ConfigError(
+                file: file,
+                line: entry.line,
+                key: context.map { "\($0): \(entry.key)" } ?? entry.key,
+                "unknown key (known keys here: \(valid))"
+            )
+        }
+    }
+}

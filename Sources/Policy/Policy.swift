@@ -1,0 +1,227 @@
+import ConfigFile
+import Foundation
+
+/// A blocker-cancellation policy: which sessions that block others to cancel or
+/// terminate, which never to touch, and how fast to act at most.
+public struct Policy: Sendable {
+    /// How often the guard polls.
+    public var interval: Duration
+    /// Signal nothing; audit what would have been done.
+    public var dryRun: Bool
+    /// The most signals sent in any minute: a runaway rule cannot kill everything.
+    public var maxActionsPerMinute: Int
+    /// Sessions never signalled, whatever the rules say.
+    public var protection: Protection
+    /// The rules, in order: the first that matches a blocker decides.
+    public var rules: [Rule]
+
+    /// Creates a policy.
+    public init(
+        interval: Duration = .milliseconds(500),
+        dryRun: Bool = false,
+        maxActionsPerMinute: Int = 10,
+        protection: Protection = Protection(),
+        rules: [Rule] = []
+    ) {
+        self.interval = interval
+        self.dryRun = dryRun
+        self.maxActionsPerMinute = maxActionsPerMinute
+        self.protection = protection
+        self.rules = rules
+    }
+}
+
+/// The `[protect]` table.
+public struct Protection: Sendable {
+    /// Application names (globs) never signalled.
+    public var applicationNames: [Glob]
+    /// Roles never signalled.
+    public var users: [String]
+
+    /// Creates a protection list.
+    public init(applicationNames: [Glob] = [], users: [String] = []) {
+        self.applicationNames = applicationNames
+        self.users = users
+    }
+}
+
+/// What a rule does to a blocker it matches.
+public enum PolicyAction: String, Sendable, CaseIterable {
+    /// `pg_cancel_backend`: cancel its statement.
+    case cancel
+    /// `pg_terminate_backend`: end its session.
+    case terminate
+    /// Audit it only.
+    case log
+}
+
+/// One `[[rule]]`. Every condition given must hold; a rule with none matches every blocker
+/// that has blocked someone for `blocking_for`.
+public struct Rule: Sendable {
+    public var name: String
+    /// How long some session has waited on the blocker (from the waiter's own wait start).
+    public var blockingFor: Duration
+    /// The blocker's `state` is one of these.
+    public var states: [String]?
+    /// The blocker's role is one of these.
+    public var users: [String]?
+    /// The blocker's `application_name` matches.
+    public var applicationName: Glob?
+    /// The blocker's database is one of these.
+    public var databases: [String]?
+    /// The blocker's query matches.
+    public var query: QueryPattern?
+    /// The blocker's transaction is at least this old.
+    public var minTransactionAge: Duration?
+    /// Only waiters whose `application_name` matches count (for example the migration's).
+    public var waiterApplicationName: Glob?
+    /// What to do.
+    public var action: PolicyAction
+    /// After a cancel: still blocking this long afterwards, terminate.
+    public var escalateAfter: Duration?
+
+    /// Creates a rule.
+    public init(
+        name: String,
+        blockingFor: Duration = .zero,
+        states: [String]? = nil,
+        users: [String]? = nil,
+        applicationName: Glob? = nil,
+        databases: [String]? = nil,
+        query: QueryPattern? = nil,
+        minTransactionAge: Duration? = nil,
+        waiterApplicationName: Glob? = nil,
+        action: PolicyAction,
+        escalateAfter: Duration? = nil
+    ) {
+        self.name = name
+        self.blockingFor = blockingFor
+        self.states = states
+        self.users = users
+        self.applicationName = applicationName
+        self.databases = databases
+        self.query = query
+        self.minTransactionAge = minTransactionAge
+        self.waiterApplicationName = waiterApplicationName
+        self.action = action
+        self.escalateAfter = escalateAfter
+    }
+}
+
+extension Policy {
+    /// The session states a rule's `state` may name.
+    public static let knownStates = [
+        "active", "idle", "idle in transaction", "idle in transaction (aborted)", "fastpath function call", "disabled",
+    ]
+
+    /// Reads a policy file.
+    ///
+    /// - Throws: ``ConfigFile/ConfigError`` naming the file, line and key of the first mistake,
+    ///   or when the file cannot be read.
+    public init(contentsOf path: String) throws(ConfigError) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(
+                file: path,
+                line: 0,
+                "cannot read the policy file: \((error as NSError).localizedDescription)"
+            )
+        }
+        try self.init(parsing: text, file: path)
+    }
+
+    /// Parses a policy; `file` names it in errors.
+    public init(parsing text: String, file: String) throws(ConfigError) {
+        let document = try ConfigDocument(parsing: text, file: file)
+        var root = ConfigTableReader(document.root, file: file)
+        self.init()
+        if let interval = try root.duration("interval") {
+            guard interval > .zero else { throw root.error("interval", "must be longer than zero") }
+            self.interval = interval
+        }
+        dryRun = try root.bool("dry_run") ?? false
+        maxActionsPerMinute = try root.integer("max_actions_per_minute", minimum: 1) ?? 10
+        try root.finish()
+        for name in document.tables.keys where name != "protect" {
+            throw ConfigError(
+                file: file,
+                line: document.tables[name]!.line,
+                "unknown table [\(name)] (known: [protect], [[rule]])"
+            )
+        }
+        for name in document.arrayTables.keys where name != "rule" {
+            throw ConfigError(
+                file: file,
+                line: document.arrayTables[name]![0].line,
+                "unknown table [[\(name)]] (known: [protect], [[rule]])"
+            )
+        }
+        if let table = document.tables["protect"] {
+            var protect = ConfigTableReader(table, file: file, context: "[protect]")
+            protection = Protection(
+                applicationNames: (try protect.strings("application_names") ?? []).map(Glob.init),
+                users: try protect.strings("users") ?? []
+            )
+            try protect.finish()
+        }
+        var names: Set<String> = []
+        for table in document.arrayTables["rule"] ?? [] {
+            let rule = try Rule(table, file: file)
+            guard names.insert(rule.name).inserted else {
+                throw ConfigError(file: file, line: table.line, key: "name", "two rules are named '\(rule.name)'")
+            }
+            rules.append(rule)
+        }
+    }
+}
+
+extension Rule {
+    init(_ table: ConfigTable, file: String) throws(ConfigError) {
+        var reader = ConfigTableReader(table, file: file, context: "[[rule]] at line \(table.line)")
+        guard let name = try reader.string("name"), !name.isEmpty else {
+            throw ConfigError(file: file, line: table.line, key: "name", "every [[rule]] needs a name")
+        }
+        reader = ConfigTableReader(table, file: file, context: "rule '\(name)'")
+        _ = try reader.string("name")
+        guard let actionName = try reader.string("action") else {
+            throw reader.error("action", "missing: write action = \"cancel\", \"terminate\" or \"log\"")
+        }
+        guard let action = PolicyAction(rawValue: actionName) else {
+            throw reader.error("action", "unknown action '\(actionName)' (cancel, terminate or log)")
+        }
+        let states = try reader.strings("state")
+        for state in states ?? [] where !Policy.knownStates.contains(state) {
+            throw reader.error(
+                "state",
+                "unknown state '\(state)' (known: \(Policy.knownStates.joined(separator: ", ")))"
+            )
+        }
+        var query: QueryPattern?
+        if let source = try reader.string("query") {
+            guard let pattern = QueryPattern(source) else {
+                throw reader.error("query", "'\(source)' is not a valid regular expression")
+            }
+            query = pattern
+        }
+        let escalateAfter = try reader.duration("escalate_after")
+        if escalateAfter != nil, action != .cancel {
+            throw reader.error("escalate_after", "only a cancel can escalate (to terminate)")
+        }
+        self.init(
+            name: name,
+            blockingFor: try reader.duration("blocking_for") ?? .zero,
+            states: states,
+            users: try reader.strings("users"),
+            applicationName: try reader.string("application_name").map(Glob.init),
+            databases: try reader.strings("databases"),
+            query: query,
+            minTransactionAge: try reader.duration("min_xact_age"),
+            waiterApplicationName: try reader.string("waiter_application_name").map(Glob.init),
+            action: action,
+            escalateAfter: escalateAfter
+        )
+        try reader.finish()
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Guard
+import Logging
+import Policy
+
+extension PGWarden {
+    /// `pgwarden guard`: the blocker-cancellation policy as a daemon.
+    struct GuardCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "guard",
+            abstract: "Enforce a blocker-cancellation policy: cancel or terminate sessions that block others.",
+            discussion: """
+                Polls at the policy's interval and applies its rules to sessions that block someone;
+                every decision (acted, dry run, protected, rate-limited, failed) is one JSON line in the
+                audit log. Runs until SIGINT or SIGTERM; SIGHUP re-reads the policy (a bad one is
+                reported and the previous one kept). Reconnects, with backoff, when the server goes away.
+
+                Always protected, whatever the policy says: pgwarden's own sessions, a supervised
+                migration's sessions (application_name pgwarden-migration-*), and backends that are not
+                client backends.
+
+                Examples:
+                  pgwarden guard --policy /etc/pgwarden/policy.toml --audit-log /var/log/pgwarden/audit.jsonl
+                  pgwarden guard --policy policy.toml --once --dry-run
+                """
+        )
+
+        @Option(help: ArgumentHelp("The policy file (TOML).", valueName: "file"))
+        var policy: String
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Flag(help: "One pass, then exit.")
+        var once = false
+
+        @Flag(help: "Signal nothing; audit what would have been done.")
+        var dryRun = false
+
+        @Option(
+            help: ArgumentHelp("Append the audit lines to this file (default: standard output).", valueName: "file")
+        )
+        var auditLog: String?
+
+        func run() async throws {
+            let loaded = try Policy(contentsOf: policy)
+            let audit = try auditLog.map(AuditLog.init(appendingTo:)) ?? .standardOutput
+            let daemon = GuardDaemon(
+                options: GuardDaemon.Options(
+                    connectionString: connection.connectionString,
+                    policyPath: policy,
+                    once: once,
+                    forceDryRun: dryRun
+                ),
+                policy: loaded,
+                audit: audit,
+                logger: Logger(label: "pgwarden.guard")
+            )
+            try await daemon.run()
+        }
+    }
+}

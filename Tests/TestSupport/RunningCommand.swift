@@ -1,0 +1,86 @@
+import Foundation
+import Synchronization
+
+/// A pgwarden left running (a daemon, a supervisor), whose output a test can wait on.
+public final class RunningCommand: Sendable {
+    private let process: Process
+    private let output = OutputBuffer()
+    private let error = OutputBuffer()
+
+    /// The process id.
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Starts `pgwarden arguments…` with `environment` added (standard input: `/dev/null`).
+    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = PGWardenCommand.executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardInput = FileHandle.nullDevice
+        let outputPipe = Pipe()
+        let errorPipe = Pipe()
+        process.standardOutput = outputPipe
+        process.standardError = errorPipe
+        let output = self.output
+        let error = self.error
+        outputPipe.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
+        errorPipe.fileHandleForReading.readabilityHandler = { error.append($0.availableData) }
+        try process.run()
+    }
+
+    /// Everything written to standard output so far.
+    public var standardOutput: String { output.text }
+    /// Everything written to standard error so far.
+    public var standardError: String { error.text }
+
+    /// Waits until standard error contains `text` (`count` times).
+    public func waitForStandardError(_ text: String, count: Int = 1, timeout: Duration = .seconds(20)) async throws {
+        try await eventually(
+            "pgwarden writes \(text.debugDescription) to stderr (so far: \(standardError))",
+            timeout: timeout
+        ) {
+            self.standardError.components(separatedBy: text).count - 1 >= count
+        }
+    }
+
+    /// Waits until standard output contains `text`.
+    public func waitForStandardOutput(_ text: String, timeout: Duration = .seconds(20)) async throws {
+        try await eventually("pgwarden writes \(text.debugDescription) to stdout", timeout: timeout) {
+            self.standardOutput.contains(text)
+        }
+    }
+
+    /// Sends `signal` to the process.
+    public func send(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit and returns its status.
+    public func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
+        try await eventually("pgwarden exits", timeout: timeout) { !self.process.isRunning }
+        return process.terminationStatus
+    }
+
+    /// Ends the process (SIGKILL) if it still runs.
+    public func kill() {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit {
+        kill()
+    }
+}
+
+/// Bytes a pipe delivered, shared with its reading handler.
+final class OutputBuffer: Sendable {
+    private let data = Mutex(Data())
+
+    func append(_ chunk: Data) {
+        data.withLock { $0 += chunk }
+    }
+
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}

@@ -1,0 +1,113 @@
+import ConfigFile
+import Policy
+import Testing
+
+@Suite("Policy files")
+struct PolicyParsingTests {
+    /// The example of DESIGN.md.
+    static let design = #"""
+        interval = "500ms"
+        dry_run = false
+        max_actions_per_minute = 10          # a runaway rule cannot kill everything
+
+        [protect]                            # never cancelled or terminated
+        application_names = ["pg_dump*", "pg_basebackup"]
+        users = ["replicator"]
+
+        [[rule]]
+        name = "idle transactions that block"
+        blocking_for = "10s"                 # some session has waited on this blocker at least this long
+        state = ["idle in transaction", "idle in transaction (aborted)"]
+        action = "terminate"
+
+        [[rule]]
+        name = "long DELETEs blocking the migration"
+        blocking_for = "30s"
+        waiter_application_name = "pgwarden-migration*"
+        query = "(?i)^\\s*delete"
+        action = "cancel"
+        escalate_after = "15s"               # still blocking this long after the cancel: terminate
+        """#
+
+    @Test("DESIGN.md's example reads as written")
+    func designExample() throws {
+        let policy = try Policy(parsing: Self.design, file: "policy.toml")
+        #expect(policy.interval == .milliseconds(500))
+        #expect(!policy.dryRun && policy.maxActionsPerMinute == 10)
+        #expect(policy.protection.applicationNames.map(\.pattern) == ["pg_dump*", "pg_basebackup"])
+        #expect(policy.protection.users == ["replicator"])
+        #expect(policy.rules.map(\.name) == ["idle transactions that block", "long DELETEs blocking the migration"])
+        let delete = policy.rules[1]
+        #expect(delete.blockingFor == .seconds(30) && delete.action == .cancel && delete.escalateAfter == .seconds(15))
+        #expect(delete.query?.matches("  DELETE FROM t") == true && delete.query?.matches("SELECT 1") == false)
+        #expect(delete.waiterApplicationName?.matches("pgwarden-migration-42") == true)
+        #expect(policy.rules[0].states == ["idle in transaction", "idle in transaction (aborted)"])
+    }
+
+    @Test(
+        "each mistake is an error naming the file, the line and the key",
+        arguments: [
+            ("interval = \"soon\"", "p.toml:1: interval: 'soon' is not a duration (write 250ms, 10s, 5m or 1h)"),
+            ("dry_run = \"no\"", "p.toml:1: dry_run: expected true or false, found a string"),
+            ("max_actions_per_minute = 0", "p.toml:1: max_actions_per_minute: must be at least 1"),
+            (
+                "intervall = \"1s\"",
+                "p.toml:1: intervall: unknown key (known keys here: dry_run, interval, max_actions_per_minute)"
+            ),
+            ("[rule]\nname = \"x\"", "p.toml:1: unknown table [rule] (known: [protect], [[rule]])"),
+            ("[[rule]]\naction = \"log\"", "p.toml:1: name: every [[rule]] needs a name"),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"kill\"",
+                "p.toml:3: rule 'x': action: unknown action 'kill' (cancel, terminate or log)"
+            ),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"log\"\nquery = \"(x\"",
+                "p.toml:4: rule 'x': query: '(x' is not a valid regular expression"
+            ),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"log\"\nstate = [\"idle in txn\"]",
+                "p.toml:4: rule 'x': state: unknown state 'idle in txn' (known: active, idle, idle in transaction, idle in transaction (aborted), fastpath function call, disabled)"
+            ),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"terminate\"\nescalate_after = \"5s\"",
+                "p.toml:4: rule 'x': escalate_after: only a cancel can escalate (to terminate)"
+            ),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"log\"\nblocking_for = true",
+                "p.toml:4: rule 'x': blocking_for: expected a duration such as \"10s\", found a boolean"
+            ),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"log\"\n[[rule]]\nname = \"x\"\naction = \"log\"",
+                "p.toml:4: name: two rules are named 'x'"
+            ),
+            (
+                "[protect]\nusers = [\"a\", 1]",
+                "p.toml:2: [protect]: users: expected an array of strings, found an integer in it"
+            ),
+            ("a.b = 1", "p.toml:1: dotted keys are not supported: write a [table] instead"),
+            ("name = unquoted", "p.toml:1: 'unquoted' is not a value (strings need quotes)"),
+            ("x = \"open", "p.toml:1: unterminated string"),
+            ("interval = \"1s\"\ninterval = \"2s\"", "p.toml:2: interval: set twice (first at line 1)"),
+        ]
+    )
+    func errors(text: String, message: String) {
+        let error = #expect(throws: ConfigError.self) { try Policy(parsing: text, file: "p.toml") }
+        #expect(error?.summary == message)
+    }
+
+    @Test("arrays over several lines, literal strings, escapes and comments")
+    func syntax() throws {
+        let policy = try Policy(
+            parsing: """
+                # comment
+                [protect]
+                application_names = [
+                  'pg_dump*',   # literal
+                  "with \\"quotes\\"",
+                ]
+                """,
+            file: "p.toml"
+        )
+        #expect(policy.protection.applicationNames.map(\.pattern) == ["pg_dump*", "with \"quotes\""])
+    }
+}
