@@ -63,10 +63,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Processes as /proc shows them.
+        .target(name: "Processes"),
+        // Graceful uWSGI reloads that wait until they are done.
+        .target(
+            name: "Reload",
+            dependencies: [
+                "Processes",
+                "WardenSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
         // Cron-driven workers: the crontab transform, its journal, and the processes.
         .target(
             name: "Workers",
             dependencies: [
+                "Processes",
                 "WardenSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -83,6 +96,7 @@ let package = Package(
                 "Guard",
                 "Policy",
                 "ConfigFile",
+                "Reload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -102,7 +116,9 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "LockInspection", "Postgres", "WaitGraph", "WardenSupport", "Workers", "Policy", "Guard", "TestSupport",
+                "LockInspection", "Postgres", "WaitGraph", "WardenSupport", "Workers", "Processes", "Policy", "Guard",
+                "Reload",
+                "TestSupport",
             ]
         ),
     ],

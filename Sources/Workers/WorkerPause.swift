@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Processes
 import WardenSupport
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Logging
+import Processes
 import WardenSupport
 
 #if canImport(Glibc)

@@ -47,20 +47,8 @@ public struct ProcessTable: Sendable {
         return Set(entries.keys.filter { !lineage(of: $0).isDisjoint(with: roots) })
     }
 
-    /// The workers to stop: processes of `uid` whose command line matches a pattern,
-    /// never `selfPID` or its ancestors, nor anything in the trees of `excludedRoots`.
-    public func workers(
-        matching patterns: [WorkerPattern],
-        uid: UInt32,
-        selfPID: Int32,
-        excludedRoots: Set<Int32> = []
-    ) -> [ProcessEntry] {
-        let protected = lineage(of: selfPID).union(trees(rootedAt: excludedRoots.union([selfPID])))
-        return entries.values
-            .filter { entry in
-                entry.uid == uid && !entry.commandLine.isEmpty && !protected.contains(entry.pid)
-                    && patterns.contains { $0.matches(entry.commandLine) }
-            }
-            .sorted { $0.pid < $1.pid }
+    /// The children of `pid`.
+    public func children(of pid: Int32) -> [ProcessEntry] {
+        entries.values.filter { $0.parentPID == pid }.sorted { $0.pid < $1.pid }
     }
 }

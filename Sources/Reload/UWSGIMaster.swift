@@ -1,0 +1,93 @@
+import Foundation
+import Processes
+import WardenSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A running uWSGI master process and its workers, as `/proc` shows them.
+public struct UWSGIMaster: Sendable, Equatable {
+    /// The master.
+    public let process: ProcessEntry
+
+    /// The master named by a pidfile.
+    ///
+    /// - Throws: when the pidfile is missing or unreadable, names no running process (stale),
+    ///   or names a process that is not a uWSGI master.
+    public static func fromPidfile(_ path: String) throws(ReloadError) -> UWSGIMaster {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ReloadError("the pidfile \(path) does not exist", hint: "is uWSGI running with --pidfile \(path)?")
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ReloadError("cannot read the pidfile \(path)")
+        }
+        guard let pid = Int32(text.trimmedOfWhitespace), pid > 0 else {
+            throw ReloadError("the pidfile \(path) does not hold a pid")
+        }
+        guard let process = ProcFileSystem.entry(for: pid) else {
+            throw ReloadError("stale pidfile \(path): no process \(pid) is running")
+        }
+        return try master(process, named: "pid \(pid) (from \(path))")
+    }
+
+    /// The master reading the master FIFO `path`: the process that holds it open.
+    ///
+    /// - Throws: when `path` is missing or not a FIFO.
+    public static func readingFIFO(_ path: String) throws(ReloadError) -> UWSGIMaster? {
+        try checkFIFO(path)
+        let target = URL(fileURLWithPath: path).standardizedFileURL.path
+        let table = ProcFileSystem.snapshot()
+        for entry in table.entries.values.sorted(by: { $0.pid < $1.pid }) {
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(entry.pid)/fd")) ?? []
+            for descriptor in descriptors {
+                let link =
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry.pid)/fd/\(descriptor)"))
+                if link == target, entry.commandLine.contains("uwsgi") {
+                    // The FIFO is opened by the master; workers inherit nothing of it, but be sure.
+                    return try master(
+                        table.entries[entry.parentPID].flatMap { isMaster($0, of: entry) ? $0 : nil } ?? entry,
+                        named: "pid \(entry.pid)"
+                    )
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Fails unless `path` exists and is a FIFO.
+    public static func checkFIFO(_ path: String) throws(ReloadError) {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw ReloadError(
+                "the master FIFO \(path) does not exist",
+                hint: "is uWSGI running with --master-fifo \(path)?"
+            )
+        }
+        guard status.st_mode & S_IFMT == S_IFIFO else {
+            throw ReloadError("\(path) is not a FIFO", hint: "--uwsgi-fifo takes uWSGI's --master-fifo path")
+        }
+    }
+
+    /// The master's worker processes (its children) right now.
+    public func workers() -> [ProcessEntry] {
+        ProcFileSystem.snapshot().children(of: process.pid)
+    }
+
+    /// Whether the master still runs (the same process: a re-exec keeps pid and start time).
+    public var isRunning: Bool { ProcFileSystem.isRunning(process) }
+
+    private static func isMaster(_ candidate: ProcessEntry, of child: ProcessEntry) -> Bool {
+        candidate.commandLine == child.commandLine
+    }
+
+    private static func master(_ process: ProcessEntry, named name: String) throws(ReloadError) -> UWSGIMaster {
+        guard process.commandLine.contains("uwsgi") else {
+            throw ReloadError(
+                "\(name) is not a uWSGI master: it runs '\(Redaction.redact(String(process.commandLine.prefix(80))))'",
+                hint: "the pidfile may be stale, and its pid reused"
+            )
+        }
+        return UWSGIMaster(process: process)
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+import Processes
+import Subprocess
+import WardenSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A graceful uWSGI reload that returns only when it is done: the master's old workers
+/// have exited and new ones run.
+public struct UWSGIReload: Sendable {
+    /// How to ask for the reload.
+    public enum Strategy: Sendable, Equatable {
+        /// Write `r` to the master FIFO (`--master-fifo`).
+        case fifo(path: String)
+        /// SIGHUP to the master named by the pidfile.
+        case pidfile(path: String)
+        /// Run a command (such as `service uwsgi reload`); with a pidfile, then wait as for the pidfile.
+        case command(arguments: [String], pidfile: String?)
+    }
+
+    /// What a completed reload did.
+    public struct Outcome: Sendable {
+        /// The master, when known (FIFO, pidfile, or a command with a pidfile).
+        public let master: ProcessEntry?
+        /// Its workers before.
+        public let oldWorkers: [ProcessEntry]
+        /// Its workers after.
+        public let newWorkers: [ProcessEntry]
+        /// From the request to completion.
+        public let seconds: Double
+    }
+
+    public let strategy: Strategy
+    public let timeout: Duration
+    /// How often to look at the processes while waiting.
+    public var pollInterval: Duration = .milliseconds(50)
+    private let logger: Logger
+
+    /// Creates a reload.
+    public init(strategy: Strategy, timeout: Duration = .seconds(120), logger: Logger) {
+        self.strategy = strategy
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// Checks that the reload can be asked for (the FIFO has a reader, the pidfile names a master,
+    /// the command exists); changes nothing.
+    public func preflight() throws(ReloadError) -> UWSGIMaster? {
+        switch strategy {
+        case .fifo(let path):
+            guard let master = try UWSGIMaster.readingFIFO(path) else {
+                throw ReloadError(
+                    "no uWSGI master is reading the FIFO \(path)",
+                    hint: "is uWSGI running with --master-fifo \(path)?"
+                )
+            }
+            return master
+        case .pidfile(let path):
+            return try UWSGIMaster.fromPidfile(path)
+        case .command(let arguments, let pidfile):
+            guard let program = arguments.first else { throw ReloadError("the reload command is empty") }
+            if !program.contains("/"), Self.findInPath(program) == nil {
+                throw ReloadError("command not found: \(program)")
+            }
+            return try pidfile.map(UWSGIMaster.fromPidfile)
+        }
+    }
+
+    /// Asks for the reload and waits until it has completed.
+    public func run() async throws(ReloadError) -> Outcome {
+        let clock = ContinuousClock()
+        let master = try preflight()
+        let oldWorkers = master?.workers() ?? []
+        let start = clock.now
+        try await request(master: master)
+        guard let master else {
+            return Outcome(master: nil, oldWorkers: [], newWorkers: [], seconds: (clock.now - start).seconds)
+        }
+        let deadline = start.advanced(by: timeout)
+        while true {
+            guard master.isRunning else {
+                throw ReloadError("the uWSGI master \(master.process.pid) exited during the reload")
+            }
+            let remaining = oldWorkers.filter(ProcFileSystem.isRunning)
+            let current = master.workers()
+            let fresh = current.filter { worker in
+                !oldWorkers.contains { $0.pid == worker.pid && $0.startTime == worker.startTime }
+            }
+            if remaining.isEmpty, fresh.count >= max(oldWorkers.count, 1) {
+                let seconds = (clock.now - start).seconds
+                logger.info("reload complete", metadata: ["master": "\(master.process.pid)", "seconds": "\(seconds)"])
+                return Outcome(master: master.process, oldWorkers: oldWorkers, newWorkers: fresh, seconds: seconds)
+            }
+            guard clock.now < deadline else {
+                let still = remaining.map { "pid \($0.pid)" }.joined(separator: ", ")
+                throw ReloadError(
+                    "the reload did not complete within \(timeout): "
+                        + (remaining.isEmpty
+                            ? "\(fresh.count) of \(oldWorkers.count) new workers running"
+                            : "old workers still running: \(still)"),
+                    hint: "a long request delays a graceful reload; see uWSGI's worker-reload-mercy"
+                )
+            }
+            try? await Task.sleep(for: pollInterval)
+        }
+    }
+
+    private func request(master: UWSGIMaster?) async throws(ReloadError) {
+        switch strategy {
+        case .fifo(let path):
+            let descriptor = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                if errno == ENXIO {
+                    throw ReloadError(
+                        "no uWSGI master is reading the FIFO \(path)",
+                        hint: "is uWSGI running with --master-fifo \(path)?"
+                    )
+                }
+                throw ReloadError("cannot open the FIFO \(path): \(String(cString: strerror(errno)))")
+            }
+            defer { close(descriptor) }
+            guard write(descriptor, "r", 1) == 1 else {
+                throw ReloadError("cannot write to the FIFO \(path): \(String(cString: strerror(errno)))")
+            }
+        case .pidfile:
+            guard let master else { return }
+            guard kill(master.process.pid, SIGHUP) == 0 else {
+                throw ReloadError(
+                    "cannot signal the uWSGI master \(master.process.pid): \(String(cString: strerror(errno)))"
+                )
+            }
+        case .command(let arguments, _):
+            let status: TerminationStatus
+            let complaint: String
+            do {
+                let result = try await Subprocess.run(
+                    .name(arguments[0]),
+                    arguments: Arguments(Array(arguments.dropFirst())),
+                    output: .discarded,
+                    error: .string(limit: 1 << 20)
+                )
+                status = result.terminationStatus
+                complaint = result.standardError.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+            } catch {
+                throw ReloadError("cannot run \(arguments[0]): \(error)")
+            }
+            guard case .exited(0) = status else {
+                throw ReloadError("the reload command failed (\(status))" + (complaint.isEmpty ? "" : ": \(complaint)"))
+            }
+        }
+        logger.info("reload requested", metadata: ["strategy": "\(strategy)"])
+    }
+
+    private static func findInPath(_ program: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(program)" }.first { access($0, X_OK) == 0 }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `pgwarden reload` against a real uWSGI under load.
+@Suite("pgwarden reload", .enabled(if: TestCluster.isAvailable, TestCluster.unavailableReason))
+struct ReloadTests {
+    func reloadUnderLoad(_ target: (UWSGIServer) -> [String]) async throws {
+        let server = try await UWSGIServer()
+        let master = server.masterPID
+        let before = server.workerPIDs
+        let load = HTTPLoad(port: server.port)
+        try await eventually("requests flow") { load.succeeded >= 20 }
+        let slow = Task.detached { try HTTPProbe.get(port: server.port, path: "/slow") }
+        try await eventually("the slow request is in flight") { server.slowRequestStarted }
+        let beforeReload = load.succeeded
+
+        let result = try await PGWardenCommand.run(["reload"] + target(server))
+
+        let after = server.workerPIDs
+        try await eventually("requests flow after the reload") { load.succeeded >= beforeReload + 20 }
+        try await load.stop()
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.hasPrefix("reloaded uWSGI master \(master ?? -1) in "))
+        #expect(load.failed == 0, "\(load.failed) of \(load.succeeded + load.failed) requests failed")
+        #expect(server.masterPID == master)
+        #expect(before.count == 2 && after.count == 2)
+        #expect(Set(before).isDisjoint(with: after), "workers before \(before), after \(after)")
+        #expect(try await slow.value.status == 200)  // the request in flight finished
+        await server.stop()
+    }
+
+    @Test("by the master FIFO, under load: no request fails, the workers are new, the master is the same")
+    func fifo() async throws {
+        try await reloadUnderLoad { ["--uwsgi-fifo", $0.fifo] }
+    }
+
+    @Test("by the pidfile (SIGHUP), under load")
+    func pidfile() async throws {
+        try await reloadUnderLoad { ["--uwsgi-pidfile", $0.pidfile] }
+    }
+
+    @Test("by a command, then waiting as for the pidfile")
+    func command() async throws {
+        try await reloadUnderLoad {
+            ["--reload-command", "kill -HUP \($0.masterPID ?? 0)", "--uwsgi-pidfile", $0.pidfile]
+        }
+    }
+
+    @Test("--timeout: a reload held up by a long request is an error that says what still runs")
+    func timeout() async throws {
+        let server = try await UWSGIServer(processes: 1)
+        let worker = server.workerPIDs.first ?? -1
+        let slow = Task.detached { try HTTPProbe.get(port: server.port, path: "/slow") }
+        try await eventually("the slow request is in flight") { server.slowRequestStarted }
+
+        let result = try await PGWardenCommand.run(["reload", "--uwsgi-fifo", server.fifo, "--timeout", "300ms"])
+
+        #expect(result.status == 1)
+        #expect(
+            result.standardError.hasPrefix(
+                "error: the reload did not complete within 0.3 seconds: old workers still running: pid \(worker)"
+            )
+        )
+        #expect(try await slow.value.status == 200)
+        await server.stop()
+    }
+
+    @Test("each bad target is one error line and a non-zero exit")
+    func errors() async throws {
+        let directory = NSTemporaryDirectory() + "pgwarden-reload-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let regular = directory + "/regular"
+        try "x".write(toFile: regular, atomically: true, encoding: .utf8)
+        let orphan = directory + "/orphan.fifo"
+        #expect(mkfifo(orphan, 0o600) == 0)
+        let stale = directory + "/stale.pid"
+        try "999999\n".write(toFile: stale, atomically: true, encoding: .utf8)
+        let unrelated = directory + "/unrelated.pid"
+        try "\(getpid())\n".write(toFile: unrelated, atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            (["--uwsgi-fifo", directory + "/missing"], "error: the master FIFO \(directory)/missing does not exist"),
+            (["--uwsgi-fifo", regular], "error: \(regular) is not a FIFO"),
+            (["--uwsgi-fifo", orphan], "error: no uWSGI master is reading the FIFO \(orphan)"),
+            (
+                ["--uwsgi-pidfile", directory + "/missing.pid"],
+                "error: the pidfile \(directory)/missing.pid does not exist"
+            ),
+            (["--uwsgi-pidfile", stale], "error: stale pidfile \(stale): no process 999999 is running"),
+            (["--uwsgi-pidfile", unrelated], "error: pid \(getpid()) (from \(unrelated)) is not a uWSGI master"),
+            (
+                ["--reload-command", "pgwarden-no-such-command now"],
+                "error: command not found: pgwarden-no-such-command"
+            ),
+            (["--reload-command", "false"], "error: the reload command failed (exited(1))"),
+            (["--reload-command", "echo 'unclosed"], "error: the reload command has an unclosed quote, or is empty"),
+            ([], "error: give one of --uwsgi-fifo, --uwsgi-pidfile or --reload-command"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try await PGWardenCommand.run(["reload"] + arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.standardError.hasPrefix(expected), "\(arguments): \(result.standardError)")
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Synchronization
+
+/// A real uWSGI (Debian's uwsgi-core with the python3 plugin) on a free loopback port, with a
+/// master, a pidfile and a master FIFO; stopped by its pid at the end.
+public final class UWSGIServer: Sendable {
+    public let directory: String
+    public let port: UInt16
+    public var pidfile: String { directory + "/uwsgi.pid" }
+    public var fifo: String { directory + "/master.fifo" }
+
+    /// The WSGI app: `/` answers at once with the worker's pid, `/slow` after two seconds
+    /// (having first created the file `slow-started` beside it).
+    static let application = """
+        import os, time
+        def application(environ, start_response):
+            if environ.get("PATH_INFO") == "/slow":
+                open(os.path.join(os.path.dirname(__file__), "slow-started"), "w").close()
+                time.sleep(2)
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [("%d" % os.getpid()).encode()]
+        """
+
+    /// Starts uWSGI with `processes` workers and waits until it answers.
+    public init(processes: Int = 2) async throws {
+        directory = NSTemporaryDirectory() + "pgwarden-uwsgi-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.application.write(toFile: directory + "/app.py", atomically: true, encoding: .utf8)
+        port = try HTTPProbe.freePort()
+        let arguments = [
+            "/usr/bin/uwsgi-core", "--plugin", "python3", "--master", "--http-socket", "127.0.0.1:\(port)",
+            "--processes", "\(processes)", "--wsgi-file", directory + "/app.py", "--pidfile", pidfile,
+            "--master-fifo", fifo, "--listen", "128", "--worker-reload-mercy", "30", "--die-on-term",
+            "--daemonize", directory + "/uwsgi.log",
+        ]
+        // Through a launcher that closes inherited descriptors: uWSGI outlives the call.
+        let launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))"
+        let result = try TestCrontab.run("/usr/bin/python3", ["-c", launcher] + arguments)
+        guard result.status == 0 else { throw TestSupportError("uwsgi failed to start: \(result.error)") }
+        try await eventually("uWSGI answers on port \(port)") {
+            (try? HTTPProbe.get(port: self.port, path: "/"))?.status == 200
+        }
+    }
+
+    /// Whether a `/slow` request has begun.
+    public var slowRequestStarted: Bool { FileManager.default.fileExists(atPath: directory + "/slow-started") }
+
+    /// The master's pid.
+    public var masterPID: Int32? {
+        (try? String(contentsOfFile: pidfile, encoding: .utf8)).flatMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    /// The master's children: its workers.
+    public var workerPIDs: [Int32] {
+        guard let master = masterPID else { return [] }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == master && fields[0] != "Z"
+        }.sorted()
+    }
+
+    /// Stops uWSGI by its master's pid and waits for it to go.
+    public func stop() async {
+        guard let master = masterPID else { return }
+        kill(master, SIGTERM)  // --die-on-term
+        try? await eventually("uWSGI stops") { kill(master, 0) != 0 }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A minimal HTTP/1.0 client on blocking sockets, for load and probes against loopback.
+public enum HTTPProbe {
+    /// Sends `GET path` to 127.0.0.1:`port` and returns the status and body.
+    public static func get(port: UInt16, path: String, timeoutSeconds: Int = 10) throws -> (status: Int, body: String) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw TestSupportError("socket failed") }
+        defer { close(descriptor) }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw TestSupportError("connect failed: \(String(cString: strerror(errno)))") }
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
+        guard send(descriptor, request, request.count, 0) == request.count else {
+            throw TestSupportError("send failed")
+        }
+        var response = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count < 0 { throw TestSupportError("recv failed: \(String(cString: strerror(errno)))") }
+            if count == 0 { break }
+            response += buffer[0..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
+            throw TestSupportError("not an HTTP response: \(text.prefix(40).debugDescription)")
+        }
+        let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        return (status, body)
+    }
+
+    /// A port that was free a moment ago on 127.0.0.1.
+    public static func freePort() throws -> UInt16 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else { throw TestSupportError("no free port") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+}
+
+/// Clients that keep sending requests, each on a thread of its own, until stopped; they count
+/// what succeeded and what failed. Bounded: they stop by themselves after `limit`.
+public final class HTTPLoad: Sendable {
+    private let counts = Counts()
+    private let stopped = Counts()
+
+    public init(port: UInt16, clients: Int = 4, limit: Duration = .seconds(60)) {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        for _ in 0..<clients {
+            let counts = self.counts
+            let stopped = self.stopped
+            Thread.detachNewThread {
+                while stopped.succeeded == 0, ContinuousClock.now < deadline {
+                    if let response = try? HTTPProbe.get(port: port, path: "/"), response.status == 200 {
+                        counts.recordSuccess()
+                    } else {
+                        counts.recordFailure()
+                    }
+                }
+                stopped.recordFailure()  // one per finished client
+            }
+        }
+    }
+
+    public var succeeded: Int { counts.succeeded }
+    public var failed: Int { counts.failed }
+
+    /// Stops the clients and waits until each has finished its last request.
+    public func stop(clients: Int = 4) async throws {
+        stopped.recordSuccess()
+        try await eventually("the load clients stop") { self.stopped.failed >= clients }
+    }
+}
+
+final class Counts: Sendable {
+    private let values = Mutex((succeeded: 0, failed: 0))
+    func recordSuccess() { values.withLock { $0.succeeded += 1 } }
+    func recordFailure() { values.withLock { $0.failed += 1 } }
+    var succeeded: Int { values.withLock { $0.succeeded } }
+    var failed: Int { values.withLock { $0.failed } }
+}
