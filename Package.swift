@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // libpq, as the system provides it.
@@ -75,6 +76,26 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
+        // pgwarden upgrade: the supervised migration, its journal, monitor and report.
+        .target(
+            name: "Supervisor",
+            dependencies: [
+                "ConfigFile",
+                "Guard",
+                "LockInspection",
+                "PGWardenSQL",
+                "Policy",
+                "Postgres",
+                "Processes",
+                "Reload",
+                "WaitGraph",
+                "WardenSupport",
+                "Workers",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // Cron-driven workers: the crontab transform, its journal, and the processes.
         .target(
             name: "Workers",
@@ -97,6 +118,7 @@ let package = Package(
                 "Policy",
                 "ConfigFile",
                 "Reload",
+                "Supervisor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -2,6 +2,21 @@
 
 /// The SQL pgwarden runs, one statement per file of `sql/`, embedded at build time.
 public enum Queries {
+    /// `sql/alembic_version.sql`:
+    ///
+    /// The Alembic revision(s) in alembic_version, or NULL when the table does not exist.
+    /// One statement that works either way: the table is read only when to_regclass finds it.
+    public static let alembicVersion = #"""
+        -- The Alembic revision(s) in alembic_version, or NULL when the table does not exist.
+        -- One statement that works either way: the table is read only when to_regclass finds it.
+        SELECT CASE
+                 WHEN to_regclass('alembic_version') IS NULL THEN NULL
+                 ELSE (xpath('/row/v/text()', query_to_xml(
+                        'SELECT string_agg(version_num, '','' ORDER BY version_num) AS v FROM alembic_version',
+                        false, true, '')))[1]::text
+               END AS version;
+        """#
+
     /// `sql/backend_to_signal.sql`:
     ///
     /// The session about to be cancelled or terminated: whether it exists, its state and whose it is.
@@ -24,6 +39,19 @@ public enum Queries {
     public static let cancelBackend = #"""
         -- Cancels the backend's current statement. $1: its pid.
         SELECT pg_cancel_backend($1::int4) AS signalled;
+        """#
+
+    /// `sql/invalid_indexes.sql`:
+    ///
+    /// Indexes marked invalid (a CREATE INDEX CONCURRENTLY that failed, or was cancelled, leaves one).
+    public static let invalidIndexes = #"""
+        -- Indexes marked invalid (a CREATE INDEX CONCURRENTLY that failed, or was cancelled, leaves one).
+        SELECT format('%I.%I', n.nspname, c.relname) AS index
+        FROM pg_index AS i
+        JOIN pg_class AS c ON c.oid = i.indexrelid
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE NOT i.indisvalid
+        ORDER BY 1;
         """#
 
     /// `sql/lock_waits.sql`:
@@ -139,6 +167,18 @@ public enum Queries {
                pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
                pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend,
                current_setting('server_version_num')::int AS server_version_num;
+        """#
+
+    /// `sql/sessions_named.sql`:
+    ///
+    /// The client sessions and their application names: used while pgwarden looks for the
+    /// migration's sessions by name. Reads pg_stat_activity, so it is not run on every poll.
+    public static let sessionsNamed = #"""
+        -- The client sessions and their application names: used while pgwarden looks for the
+        -- migration's sessions by name. Reads pg_stat_activity, so it is not run on every poll.
+        SELECT pid, application_name
+        FROM pg_stat_activity
+        WHERE backend_type = 'client backend';
         """#
 
     /// `sql/terminate_backend.sql`:

@@ -177,7 +177,7 @@ public struct LockForestRenderer: Sendable {
 }
 
 /// `AccessExclusiveLock on relation public.t`, `ShareLock on transaction 1234`, ….
-func describe(_ lock: LockTarget) -> String {
+public func describe(_ lock: LockTarget) -> String {
     let object: String
     switch lock.locktype {
     case "relation":

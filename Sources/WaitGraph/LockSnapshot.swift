@@ -67,3 +67,18 @@ public struct Blocker: Sendable, Equatable {
     /// For pid `0`: the gids of the prepared transactions that block.
     public var preparedGIDs: [String]
 }
+
+extension LockSnapshot {
+    /// The waits of every session blocked by `pid`, directly or through other waiters: the queue behind it.
+    public func waits(blockedBy pid: Int32) -> [LockWait] {
+        var seen: Set<Int32> = [pid]
+        var frontier = blocker(pid)?.blocks ?? []
+        var result: [LockWait] = []
+        while let next = frontier.popLast() {
+            guard seen.insert(next).inserted else { continue }
+            if let wait = wait(of: next) { result.append(wait) }
+            frontier += blocker(next)?.blocks ?? []
+        }
+        return result
+    }
+}

@@ -57,8 +57,8 @@ public struct StateDirectory: Sendable {
     /// Holds the directory's lock until the returned value is released, or the process ends.
     ///
     /// - Throws: when another process holds it; the error names that process.
-    public func lock() throws(StateDirectoryError) -> StateLock {
-        let lockPath = path + "/lock"
+    public func lock(named name: String = "lock") throws(StateDirectoryError) -> StateLock {
+        let lockPath = path + "/" + name
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw StateDirectoryError("cannot open \(lockPath): \(String(cString: strerror(errno)))")

@@ -83,7 +83,7 @@ public struct WorkerPause: Sendable {
             )
         }
         let crontab = Crontab(user: user)
-        let pauseID = Self.makePauseID(at: now())
+        let pauseID = RunIdentifier.make(at: now())
         var before = try await crontab.read()
         var record: PauseRecord?
         for _ in 0..<Self.compareAndSwapAttempts {
@@ -242,17 +242,5 @@ public struct WorkerPause: Sendable {
         } catch {
             throw WorkersError(.busy, error.summary, hint: error.hint)
         }
-    }
-
-    /// `20261129T192900Z-3fa1`: sortable, and unique enough to tell pauses apart.
-    static func makePauseID(at date: Date) -> String {
-        let stamp = date.formatted(
-            .iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(
-                .omitted
-            )
-        )
-        let suffix = String(UInt16.random(in: .min ... .max), radix: 16)
-        return stamp.replacingOccurrences(of: ":", with: "") + "-" + String(repeating: "0", count: 4 - suffix.count)
-            + suffix
     }
 }

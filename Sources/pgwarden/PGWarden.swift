@@ -11,6 +11,9 @@ struct PGWarden: AsyncParsableCommand {
             PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSERVICE and ~/.pgpass.
             """,
         version: "0.1.0",
-        subcommands: [Locks.self, Cancel.self, GuardCommand.self, WorkersCommand.self, ReloadCommand.self]
+        subcommands: [
+            Upgrade.self, Recover.self, Status.self, Locks.self, Cancel.self, GuardCommand.self, WorkersCommand.self,
+            ReloadCommand.self,
+        ]
     )
 }

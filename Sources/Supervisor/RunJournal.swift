@@ -1,0 +1,65 @@
+import Foundation
+import WardenSupport
+
+/// The supervisor's write-ahead record of a run, in the state directory: enough for
+/// `pgwarden recover` after a crash and for `pgwarden status`. Holds no password.
+public struct RunJournal: Codable, Sendable {
+    /// Where the run stands.
+    public enum Phase: String, Codable, Sendable {
+        case started, workersPaused = "workers-paused", migrating, finishing, finished, recovered
+    }
+
+    public var runID: String
+    public var command: [String]
+    public var startedAt: Date
+    public var phase: Phase
+    /// The supervisor's own pid, to tell a crashed run from a running one.
+    public var supervisorPID: Int32
+    public var workersPaused = false
+    public var migrationPID: Int32?
+    /// The last lock wait the monitor saw, for the people reading `status` after a crash.
+    public var lastLockWait: String?
+    public var outcome: String?
+    public var finishedAt: Date?
+    public var reportPath: String?
+    public var steps: [String] = []
+
+    private enum CodingKeys: String, CodingKey {
+        case phase, command, outcome, steps
+        case runID = "run_id"
+        case startedAt = "started_at"
+        case supervisorPID = "supervisor_pid"
+        case workersPaused = "workers_paused"
+        case migrationPID = "migration_pid"
+        case lastLockWait = "last_lock_wait"
+        case finishedAt = "finished_at"
+        case reportPath = "report_path"
+    }
+
+    /// The journal of the run in progress (or crashed).
+    public static let fileName = "upgrade-run.json"
+    /// The last finished run.
+    public static let lastFileName = "upgrade-last.json"
+
+    static func load(_ name: String, from directory: StateDirectory) throws -> RunJournal? {
+        guard let data = try directory.read(name) else { return nil }
+        return try decoder.decode(RunJournal.self, from: data)
+    }
+
+    func save(as name: String = RunJournal.fileName, in directory: StateDirectory) throws {
+        try directory.write(try Self.encoder.encode(self), to: name)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}

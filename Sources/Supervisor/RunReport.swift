@@ -1,0 +1,147 @@
+import Foundation
+import WaitGraph
+import WardenSupport
+
+/// What a run did, step by step: the `--report` JSON.
+public struct RunReport: Sendable {
+    /// How the run ended.
+    public enum Outcome: String, Sendable, Codable {
+        case succeeded, failed, aborted, interrupted
+    }
+
+    /// One step of the run.
+    public struct Step: Sendable, Codable {
+        public let name: String
+        public let startedAt: Date
+        public var finishedAt: Date?
+        public var ok: Bool
+        public var detail: String?
+    }
+
+    /// One run of the command.
+    public struct Attempt: Sendable {
+        public let number: Int
+        public let startedAt: Date
+        public var finishedAt: Date?
+        public var exitStatus: Int32?
+        /// Why it ended early, when pgwarden knows: `lock timeout`, `max-lock-wait`, `operator`, `interrupted`.
+        public var endedBy: String?
+    }
+
+    /// A blocker of one of the migration's lock waits, and what was done about it.
+    public struct BlockerRecord: Sendable {
+        public let pid: Int32
+        public var state: String?
+        public var xactSeconds: Double?
+        public var applicationName: String?
+        public var query: String?
+        public var action: String = "none"
+        public var actionBy: String?
+        public var actedAt: Date?
+        public var outcome: String?
+    }
+
+    /// One lock wait of the migration.
+    public struct LockWaitRecord: Sendable {
+        public let pid: Int32
+        public let startedAt: Date
+        public var waitedSeconds: Double
+        public let lock: LockTarget
+        public let query: String?
+        public var queuedBehindMax: Int = 0
+        public var queuedOldestSeconds: Double = 0
+        public var blockers: [BlockerRecord] = []
+        public var ended = false
+    }
+
+    public let runID: String
+    public let command: [String]
+    public let startedAt: Date
+    public var finishedAt: Date?
+    public var exitStatus: Int32?
+    public var outcome: Outcome = .failed
+    public var steps: [Step] = []
+    public var attempts: [Attempt] = []
+    public var lockWaits: [LockWaitRecord] = []
+    public var alembicBefore: String?
+    public var alembicAfter: String?
+    public var invalidIndexes: [String] = []
+    public var warnings: [String] = []
+
+    /// Creates the report of a run starting now.
+    public init(runID: String, command: [String], startedAt: Date) {
+        self.runID = runID
+        self.command = command
+        self.startedAt = startedAt
+    }
+
+    /// The report as JSON, in the order of the field list.
+    public var json: JSONValue {
+        let time = { (date: Date?) -> JSONValue in .string(date.map(LockSnapshot.timestamp)) }
+        return .object([
+            ("run_id", .string(runID)),
+            ("command", .array(command.map { .string(Redaction.redact($0)) })),
+            ("started_at", time(startedAt)),
+            ("finished_at", time(finishedAt)),
+            ("duration_seconds", .seconds(finishedAt.map { $0.timeIntervalSince(startedAt) })),
+            ("exit_status", .integer(exitStatus)),
+            ("outcome", .string(outcome.rawValue)),
+            (
+                "steps",
+                .array(
+                    steps.map { step in
+                        .object([
+                            ("name", .string(step.name)), ("started_at", time(step.startedAt)),
+                            ("finished_at", time(step.finishedAt)), ("ok", .bool(step.ok)),
+                            ("detail", .string(step.detail)),
+                        ])
+                    }
+                )
+            ),
+            (
+                "attempts",
+                .array(
+                    attempts.map { attempt in
+                        .object([
+                            ("number", .integer(attempt.number)), ("started_at", time(attempt.startedAt)),
+                            ("finished_at", time(attempt.finishedAt)), ("exit_status", .integer(attempt.exitStatus)),
+                            ("ended_by", .string(attempt.endedBy)),
+                        ])
+                    }
+                )
+            ),
+            (
+                "lock_waits",
+                .array(
+                    lockWaits.map { wait in
+                        .object([
+                            ("pid", .integer(wait.pid)), ("started_at", time(wait.startedAt)),
+                            ("waited_seconds", .seconds(wait.waitedSeconds)), ("lock", wait.lock.json),
+                            ("query", .string(wait.query)), ("queued_behind_max", .integer(wait.queuedBehindMax)),
+                            ("queued_oldest_seconds", .seconds(wait.queuedOldestSeconds)),
+                            (
+                                "blockers",
+                                .array(
+                                    wait.blockers.map { blocker in
+                                        .object([
+                                            ("pid", .integer(blocker.pid)), ("state", .string(blocker.state)),
+                                            ("xact_seconds", .seconds(blocker.xactSeconds)),
+                                            ("application_name", .string(blocker.applicationName)),
+                                            ("query", .string(blocker.query)), ("action", .string(blocker.action)),
+                                            ("action_by", .string(blocker.actionBy)),
+                                            ("acted_at", time(blocker.actedAt)),
+                                            ("outcome", .string(blocker.outcome)),
+                                        ])
+                                    }
+                                )
+                            ),
+                        ])
+                    }
+                )
+            ),
+            ("alembic_version", .object([("before", .string(alembicBefore)), ("after", .string(alembicAfter))])),
+            ("invalid_indexes", .array(invalidIndexes.map(JSONValue.string))),
+            ("warnings", .array(warnings.map(JSONValue.string))),
+        ])
+    }
+}

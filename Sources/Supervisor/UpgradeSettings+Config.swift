@@ -1,0 +1,80 @@
+import ConfigFile
+import Foundation
+import Reload
+import WardenSupport
+import Workers
+
+extension UpgradeSettings {
+    /// The keys of a `--config` file: the long flags, with `_` for `-`.
+    public static let configKeys = [
+        "dsn", "pause_workers", "crontab_user", "stop_workers", "grace", "reload", "uwsgi_fifo", "uwsgi_pidfile",
+        "reload_command", "reload_timeout", "policy", "interactive", "lock_timeout", "max_lock_wait", "retries",
+        "retry_delay", "app_name_match", "request_timeout", "report", "state_dir", "command",
+    ]
+
+    /// Settings read from a `--config` file, before flags are applied over them.
+    ///
+    /// - Throws: ``ConfigFile/ConfigError`` naming the line and key of the first mistake.
+    public static func fromConfigFile(_ path: String) throws(ConfigError) -> UpgradeSettings {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(
+                file: path,
+                line: 0,
+                "cannot read the config file: \((error as NSError).localizedDescription)"
+            )
+        }
+        let document = try ConfigDocument(parsing: text, file: path)
+        if let table = document.tables.values.first ?? document.arrayTables.values.first?.first {
+            throw ConfigError(file: path, line: table.line, "tables are not used in an upgrade config")
+        }
+        var reader = ConfigTableReader(document.root, file: path)
+        var settings = UpgradeSettings(command: try reader.strings("command") ?? [])
+        settings.connectionString = try reader.string("dsn")
+        settings.pausePatterns = try reader.strings("pause_workers") ?? []
+        settings.crontabUser = try reader.string("crontab_user")
+        if let stop = try reader.string("stop_workers") {
+            guard let mode = StopMode(rawValue: stop) else {
+                throw reader.error("stop_workers", "expected none, term or drain")
+            }
+            settings.stopWorkers = mode
+        }
+        settings.grace = try reader.duration("grace") ?? settings.grace
+        if let when = try reader.string("reload") {
+            guard let value = ReloadWhen(rawValue: when) else {
+                throw reader.error("reload", "expected before, after or none")
+            }
+            settings.reloadWhen = value
+        }
+        let fifo = try reader.string("uwsgi_fifo")
+        let pidfile = try reader.string("uwsgi_pidfile")
+        let command = try reader.string("reload_command")
+        switch (fifo, pidfile, command) {
+        case (nil, nil, nil): break
+        case (let fifo?, nil, nil): settings.reloadStrategy = .fifo(path: fifo)
+        case (nil, let pidfile?, nil): settings.reloadStrategy = .pidfile(path: pidfile)
+        case (nil, let pidfile, let command?):
+            guard let words = CommandLineWords.split(command), !words.isEmpty else {
+                throw reader.error("reload_command", "has an unclosed quote, or is empty")
+            }
+            settings.reloadStrategy = .command(arguments: words, pidfile: pidfile)
+        default:
+            throw reader.error("uwsgi_fifo", "give one of uwsgi_fifo, uwsgi_pidfile or reload_command")
+        }
+        settings.reloadTimeout = try reader.duration("reload_timeout") ?? settings.reloadTimeout
+        settings.policyPath = try reader.string("policy")
+        settings.interactive = try reader.bool("interactive")
+        settings.lockTimeout = try reader.duration("lock_timeout")
+        settings.maxLockWait = try reader.duration("max_lock_wait")
+        settings.retries = try reader.integer("retries", minimum: 0) ?? 0
+        settings.retryDelay = try reader.duration("retry_delay") ?? settings.retryDelay
+        settings.appNameMatch = try reader.string("app_name_match")
+        settings.requestTimeout = try reader.duration("request_timeout")
+        settings.reportPath = try reader.string("report")
+        settings.stateDirectory = try reader.string("state_dir")
+        try reader.finish()
+        return settings
+    }
+}

@@ -1,0 +1,65 @@
+import Policy
+import Reload
+import Workers
+
+/// Everything `pgwarden upgrade` is told: from flags, from `--config`, or both (flags win).
+public struct UpgradeSettings: Sendable {
+    /// When to reload uWSGI.
+    public enum ReloadWhen: String, Sendable, CaseIterable {
+        case before, after, none
+    }
+
+    /// The migration command and its arguments.
+    public var command: [String]
+    /// The database to watch (and the one the migration uses, unless its own configuration says otherwise).
+    public var connectionString: String?
+    /// `--pause-workers` expressions.
+    public var pausePatterns: [String] = []
+    /// Whose crontab (default: the current user).
+    public var crontabUser: String?
+    /// What to do with running workers.
+    public var stopWorkers: StopMode = .none
+    /// How long stopping workers may take at each stage.
+    public var grace: Duration = .seconds(30)
+    /// How to reload uWSGI, if at all.
+    public var reloadStrategy: UWSGIReload.Strategy?
+    /// Before or after the migration; `nil` means before when a target is given.
+    public var reloadWhen: ReloadWhen?
+    /// How long a reload may take.
+    public var reloadTimeout: Duration = .seconds(120)
+    /// The blocker policy applied while the migration runs.
+    public var policyPath: String?
+    /// Offer cancellation at a prompt; `nil` means when standard input is a terminal.
+    public var interactive: Bool?
+    /// Handed to the migration's sessions through `PGOPTIONS`.
+    public var lockTimeout: Duration?
+    /// A wait of the migration longer than this cancels its statement.
+    public var maxLockWait: Duration?
+    /// Runs again after a lock timeout or a lock-wait cancel.
+    public var retries = 0
+    /// Pause between attempts.
+    public var retryDelay: Duration = .seconds(5)
+    /// How to recognise the migration's sessions when its code sets its own `application_name` (a glob).
+    public var appNameMatch: String?
+    /// The application's request timeout (uWSGI's harakiri): warn when the queue behind the migration nears it.
+    public var requestTimeout: Duration?
+    /// Where to write the JSON report.
+    public var reportPath: String?
+    /// The state directory.
+    public var stateDirectory: String?
+    /// Print the plan, change nothing.
+    public var dryRun = false
+    /// How often the monitor polls.
+    public var interval: Duration = .milliseconds(250)
+
+    /// Creates settings for `command`.
+    public init(command: [String]) {
+        self.command = command
+    }
+
+    /// Whether and when to reload, with the default: before, when a target is given.
+    public var effectiveReloadWhen: ReloadWhen {
+        guard reloadStrategy != nil else { return .none }
+        return reloadWhen ?? .before
+    }
+}

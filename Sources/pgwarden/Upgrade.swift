@@ -1,0 +1,197 @@
+import ArgumentParser
+import Logging
+import Reload
+import Supervisor
+import Workers
+
+extension UpgradeSettings.ReloadWhen: ExpressibleByArgument {}
+
+extension PGWarden {
+    /// `pgwarden upgrade`: the supervised migration.
+    struct Upgrade: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Run a migration the way a careful DBA would: workers paused, uWSGI reloaded, lock waits resolved.",
+            discussion: """
+                Order of a run: preflight (connect, privileges, current blockers, the crontab lines and
+                processes that would be paused) → journal → pause workers → reload if `before` → run
+                COMMAND with PGAPPNAME=pgwarden-migration-<run id> → watch its lock waits, their blockers
+                and the queue behind it, and act by policy or by your answer → reload if `after` →
+                resume workers (always) → post-checks (alembic_version, INVALID indexes) → report.
+
+                Exit status: the command's own; 128+N when interrupted by signal N; 70 when pgwarden
+                itself failed after the command ran. SIGHUP does not stop the run; SIGINT/SIGTERM stop
+                the migration's process group, then restore the workers. After a crash: pgwarden recover.
+
+                Examples:
+                  pgwarden upgrade --pause-workers app-cli --crontab-user app --stop-workers term \\
+                      --uwsgi-fifo /run/uwsgi/app.fifo --policy policy.toml --report run.json \\
+                      -- .ve/bin/alembic upgrade head
+                  pgwarden upgrade --dry-run --pause-workers app-cli -- alembic upgrade head
+                """
+        )
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Option(
+            name: .customLong("pause-workers"),
+            help: ArgumentHelp("Crontab commands to pause (regex, repeatable).", valueName: "regex")
+        )
+        var pausePatterns: [String] = []
+
+        @Option(
+            name: .customLong("crontab-user"),
+            help: ArgumentHelp("Whose crontab (default: the current user).", valueName: "user")
+        )
+        var crontabUser: String?
+
+        @Option(name: .customLong("stop-workers"), help: "Running workers: none, term or drain.")
+        var stopWorkers: StopMode?
+
+        @Option(help: ArgumentHelp("How long stopping workers may take at each stage.", valueName: "duration"))
+        var grace: DurationArgument?
+
+        @Option(
+            help: "Reload uWSGI before or after the migration, or not at all (default: before, when a target is given)."
+        )
+        var reload: UpgradeSettings.ReloadWhen?
+
+        @OptionGroup var reloadTarget: ReloadTargetOptions
+
+        @Option(
+            help: ArgumentHelp(
+                "Blocker policy applied while the migration runs (same format as guard).",
+                valueName: "file"
+            )
+        )
+        var policy: String?
+
+        @Flag(inversion: .prefixedNo, help: "Offer cancellation at a prompt (default: when stdin is a terminal).")
+        var interactive: Bool?
+
+        @Option(
+            name: .customLong("lock-timeout"),
+            help: ArgumentHelp("lock_timeout for the migration's sessions (PGOPTIONS).", valueName: "duration")
+        )
+        var lockTimeout: DurationArgument?
+
+        @Option(
+            name: .customLong("max-lock-wait"),
+            help: ArgumentHelp(
+                "Cancel the migration's statement after waiting this long on one lock.",
+                valueName: "duration"
+            )
+        )
+        var maxLockWait: DurationArgument?
+
+        @Option(help: "Run the command again after a lock timeout or a lock-wait cancel.")
+        var retries: Int?
+
+        @Option(name: .customLong("retry-delay"), help: ArgumentHelp("Pause between attempts.", valueName: "duration"))
+        var retryDelay: DurationArgument?
+
+        @Option(
+            name: .customLong("app-name-match"),
+            help: ArgumentHelp(
+                "The migration's application_name, when its code sets its own (glob).",
+                valueName: "pattern"
+            )
+        )
+        var appNameMatch: String?
+
+        @Option(
+            name: .customLong("request-timeout"),
+            help: ArgumentHelp(
+                "The application's request timeout (uWSGI harakiri): warn when the queue nears it.",
+                valueName: "duration"
+            )
+        )
+        var requestTimeout: DurationArgument?
+
+        @Option(help: ArgumentHelp("Write the JSON report of the run here.", valueName: "file"))
+        var report: String?
+
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        var stateDirectory: String?
+
+        @Flag(name: .customLong("dry-run"), help: "Print the plan; change nothing.")
+        var dryRun = false
+
+        @Option(help: ArgumentHelp("The same settings from a TOML file (flags win).", valueName: "file"))
+        var config: String?
+
+        @Argument(
+            parsing: .postTerminator,
+            help: ArgumentHelp("The migration command, after --.", valueName: "command")
+        )
+        var command: [String] = []
+
+        func validate() throws {
+            if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
+            if command.isEmpty && config == nil { throw ValidationError("give the migration command after --") }
+            _ = try reloadTarget.strategy()
+        }
+
+        func settings() throws -> UpgradeSettings {
+            var settings = try config.map(UpgradeSettings.fromConfigFile) ?? UpgradeSettings(command: [])
+            if !command.isEmpty { settings.command = command }
+            guard !settings.command.isEmpty else { throw ValidationError("give the migration command after --") }
+            if let value = connection.connectionString { settings.connectionString = value }
+            if !pausePatterns.isEmpty { settings.pausePatterns = pausePatterns }
+            if let crontabUser { settings.crontabUser = crontabUser }
+            if let stopWorkers { settings.stopWorkers = stopWorkers }
+            if let grace { settings.grace = grace.duration }
+            if let reload { settings.reloadWhen = reload }
+            if let strategy = try reloadTarget.strategy() { settings.reloadStrategy = strategy }
+            if let policy { settings.policyPath = policy }
+            if let interactive { settings.interactive = interactive }
+            if let lockTimeout { settings.lockTimeout = lockTimeout.duration }
+            if let maxLockWait { settings.maxLockWait = maxLockWait.duration }
+            if let retries { settings.retries = retries }
+            if let retryDelay { settings.retryDelay = retryDelay.duration }
+            if let appNameMatch { settings.appNameMatch = appNameMatch }
+            if let requestTimeout { settings.requestTimeout = requestTimeout.duration }
+            if let report { settings.reportPath = report }
+            if let stateDirectory { settings.stateDirectory = stateDirectory }
+            settings.dryRun = dryRun
+            return settings
+        }
+
+        func run() async throws {
+            let supervisor = Supervisor(settings: try settings(), logger: Logger(label: "pgwarden.upgrade"))
+            let status = try await supervisor.run(interactiveDefault: Terminal.standardInputIsTerminal)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+
+    /// `pgwarden recover`: after a crash of the supervisor.
+    struct Recover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "After a crash: restore what the journal says is still paused; report the migration's last known state."
+        )
+
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        var stateDirectory: String?
+
+        func run() async throws {
+            let lines = try await Recovery(stateDirectory: stateDirectory, logger: Logger(label: "pgwarden.recover"))
+                .recover()
+            lines.forEach(Terminal.printLine)
+        }
+    }
+
+    /// `pgwarden status`: the current or last run.
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the current or last run, from the journal.")
+
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        var stateDirectory: String?
+
+        func run() async throws {
+            try Recovery(stateDirectory: stateDirectory, logger: Logger(label: "pgwarden.status")).status().forEach(
+                Terminal.printLine
+            )
+        }
+    }
+}
