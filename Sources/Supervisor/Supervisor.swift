@@ -298,6 +298,7 @@ public struct Supervisor: Sendable {
             state.processGroup.withLock { $0 = nil }
             watching.cancel()
             await watching.value
+            await terminateLeftoverSessions(named: applicationName)
             attempt.finishedAt = Date()
             attempt.exitStatus = status
             let timedOut =
@@ -323,6 +324,28 @@ public struct Supervisor: Sendable {
         return (status, false)
     }
 
+    /// A backend waiting on a lock does not notice that its client has gone: after the command
+    /// has exited (killed, say), a session still named for this run would keep its place in the
+    /// lock queue, and everyone behind it waiting. Terminate it.
+    private func terminateLeftoverSessions(named applicationName: String) async {
+        do {
+            let (connection, role) = try await InspectorSession.open(
+                connectionString: settings.connectionString,
+                logger: logger
+            )
+            defer { Task { await connection.close() } }
+            let signaller = BackendSignaller(connection: connection, role: role)
+            for row in try await connection.query(Queries.sessionsNamed).rows
+            where (try? row.decode(String.self, "application_name")) == applicationName {
+                guard let pid = try? row.require(Int32.self, "pid") else { continue }
+                let outcome = await signaller.signal(pid, .terminate)
+                log.warn("the migration's session pid \(pid) outlived its process: terminated (\(outcome.result))")
+            }
+        } catch {
+            log.warn("cannot check for the migration's leftover sessions: \(Self.describe(error))")
+        }
+    }
+
     // MARK: - Preflight and post-checks
 
     struct Preflight: Sendable {
@@ -336,6 +359,14 @@ public struct Supervisor: Sendable {
     }
 
     private func preflight() async throws -> Preflight {
+        if let running = try RunJournal.load(RunJournal.fileName, from: stateDirectory),
+            kill(running.supervisorPID, 0) != 0
+        {
+            throw SupervisorError(
+                "run \(running.runID) did not finish (its supervisor, pid \(running.supervisorPID), is gone)",
+                hint: "pgwarden recover" + (settings.stateDirectory.map { " --state-dir \($0)" } ?? "")
+            )
+        }
         guard let program = settings.command.first else { throw SupervisorError("no command: give it after --") }
         if !program.contains("/"), Self.findInPath(program) == nil {
             throw SupervisorError("command not found: \(program)", hint: "give its path, or fix PATH")
@@ -381,14 +412,6 @@ public struct Supervisor: Sendable {
         }
         if let strategy = settings.reloadStrategy, settings.effectiveReloadWhen != .none {
             _ = try UWSGIReload(strategy: strategy, timeout: settings.reloadTimeout, logger: logger).preflight()
-        }
-        if let running = try RunJournal.load(RunJournal.fileName, from: stateDirectory),
-            kill(running.supervisorPID, 0) != 0
-        {
-            throw SupervisorError(
-                "run \(running.runID) did not finish (its supervisor, pid \(running.supervisorPID), is gone)",
-                hint: "pgwarden recover" + (settings.stateDirectory.map { " --state-dir \($0)" } ?? "")
-            )
         }
         return result
     }
