@@ -61,10 +61,10 @@ struct ConnectionTests {
     @Test("a failed connect throws and is finished: no socket left open")
     func failedConnect() async throws {
         // The server accepted each socket, then refused the session; a wrapper that
-        // forgot PQfinish would keep one descriptor per attempt.
+        // forgot PQfinish would keep one descriptor per attempt: 300 of them.
         let openDescriptors = { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
         let before = try openDescriptors()
-        for _ in 0..<200 {
+        for _ in 0..<300 {
             let error = await #expect(throws: PostgresError.self) {
                 try await Connection.connect(
                     ConnectionConfiguration(connectionString: "dbname=pgw_missing", applicationName: "x"),
@@ -73,7 +73,7 @@ struct ConnectionTests {
             }
             #expect(error?.code == .connectionFailed)
         }
-        #expect(try openDescriptors() - before < 50)  // other tests running meanwhile open a few
+        #expect(try openDescriptors() - before < 150)  // a leak keeps 300; other tests running meanwhile open some
     }
 
     @Test("an unparseable connection string is its own error")

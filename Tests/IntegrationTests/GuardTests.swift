@@ -259,7 +259,7 @@ struct GuardTests {
 
     @Test("the server restarted while the guard runs: it reconnects and goes on")
     func serverRestart() async throws {
-        let cluster = try PrivateCluster()
+        let cluster = try await onDedicatedThread { try PrivateCluster() }
         defer { cluster.destroy() }
         let audit = NSTemporaryDirectory() + "pgwarden-audit-" + UUID().uuidString
         let daemon = try RunningCommand(
@@ -271,10 +271,10 @@ struct GuardTests {
         )
         try await daemon.waitForStandardError("connected; polling")
 
-        try cluster.stop()
+        try await onDedicatedThread { try cluster.stop() }
         try await daemon.waitForStandardError("lost the connection")
         try await daemon.waitForStandardError("cannot connect")
-        try cluster.start()
+        try await onDedicatedThread { try cluster.start() }
         try await daemon.waitForStandardError("connected; polling", count: 2, timeout: .seconds(30))
 
         // And it still works: a blocker after the restart is terminated.

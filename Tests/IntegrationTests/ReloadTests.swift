@@ -11,7 +11,7 @@ struct ReloadTests {
         let before = server.workerPIDs
         let load = HTTPLoad(port: server.port)
         try await eventually("requests flow") { load.succeeded >= 20 }
-        let slow = Task.detached { try HTTPProbe.get(port: server.port, path: "/slow") }
+        let slow = Task { try await HTTPProbe.getOffPool(port: server.port, path: "/slow") }
         try await eventually("the slow request is in flight") { server.slowRequestStarted }
         let beforeReload = load.succeeded
 
@@ -51,7 +51,7 @@ struct ReloadTests {
     func timeout() async throws {
         let server = try await UWSGIServer(processes: 1)
         let worker = server.workerPIDs.first ?? -1
-        let slow = Task.detached { try HTTPProbe.get(port: server.port, path: "/slow") }
+        let slow = Task { try await HTTPProbe.getOffPool(port: server.port, path: "/hold", timeoutSeconds: 70) }
         try await eventually("the slow request is in flight") { server.slowRequestStarted }
 
         let result = try await PGWardenCommand.run(["reload", "--uwsgi-fifo", server.fifo, "--timeout", "300ms"])
@@ -62,6 +62,7 @@ struct ReloadTests {
                 "error: the reload did not complete within 0.3 seconds: old workers still running: pid \(worker)"
             )
         )
+        try server.release()
         #expect(try await slow.value.status == 200)
         await server.stop()
     }

@@ -25,8 +25,8 @@ struct UpgradeFixture {
     let reportPath = NSTemporaryDirectory() + "pgwarden-upgrade-report-" + UUID().uuidString + ".json"
 
     /// Brings the database to revision 0001 and installs the crontab.
-    static func prepare(_ database: ScratchDatabase) throws -> UpgradeFixture {
-        let result = try TestCrontab.run(
+    static func prepare(_ database: ScratchDatabase) async throws -> UpgradeFixture {
+        let result = try await TestCrontab.runOffPool(
             "/usr/bin/env",
             ["PGDATABASE=\(database.name)"] + alembic + ["upgrade", "0001"]
         )

@@ -16,7 +16,7 @@ struct UpgradeTests {
     )
     func policyFreesTheMigration() async throws {
         try await ScratchDatabase.with { database in
-            let fixture = try UpgradeFixture.prepare(database)
+            let fixture = try await UpgradeFixture.prepare(database)
             let uwsgi = try await UWSGIServer()
             let workersBefore = uwsgi.workerPIDs
             let reader = try await database.idleInTransactionReader(of: "orders", "monthly-report")
@@ -61,7 +61,7 @@ struct UpgradeTests {
     @Test("a failing migration: its exit status is pgwarden's, the report says failed, the workers are restored")
     func failingMigration() async throws {
         try await ScratchDatabase.with { database in
-            let fixture = try UpgradeFixture.prepare(database)
+            let fixture = try await UpgradeFixture.prepare(database)
             let result = try await PGWardenCommand.run(
                 fixture.arguments() + ["--", "/usr/bin/python3", "-c", "import sys; print('boom'); sys.exit(3)"]
             )
@@ -75,7 +75,7 @@ struct UpgradeTests {
     @Test("--lock-timeout with --retries: the first attempt times out, the blocker leaves, the second succeeds")
     func lockTimeoutRetry() async throws {
         try await ScratchDatabase.with { database in
-            let fixture = try UpgradeFixture.prepare(database)
+            let fixture = try await UpgradeFixture.prepare(database)
             let reader = try await database.idleInTransactionReader(of: "orders")
             let run = try RunningCommand(
                 fixture.arguments(["--lock-timeout", "1s", "--retries", "2", "--retry-delay", "1s"]) + fixture.migration
@@ -95,7 +95,7 @@ struct UpgradeTests {
     @Test("--max-lock-wait without a policy: the migration's statement is cancelled, outcome aborted, workers restored")
     func maxLockWait() async throws {
         try await ScratchDatabase.with { database in
-            let fixture = try UpgradeFixture.prepare(database)
+            let fixture = try await UpgradeFixture.prepare(database)
             let reader = try await database.idleInTransactionReader(of: "orders")
             let result = try await PGWardenCommand.run(
                 fixture.arguments(["--max-lock-wait", "1s"]) + fixture.migration
@@ -113,7 +113,7 @@ struct UpgradeTests {
     @Test("kill -9 of the supervisor mid-wait, then recover: crontab restored; status tells the story")
     func killedThenRecovered() async throws {
         try await ScratchDatabase.with { database in
-            let fixture = try UpgradeFixture.prepare(database)
+            let fixture = try await UpgradeFixture.prepare(database)
             let reader = try await database.idleInTransactionReader(of: "orders")
             let run = try RunningCommand(fixture.arguments() + fixture.migration)
             try await run.waitForStandardOutput("waits for AccessExclusiveLock")
@@ -152,7 +152,7 @@ struct UpgradeTests {
     @Test("SIGHUP mid-run does not stop it; SIGTERM stops the migration and restores the workers")
     func signals() async throws {
         try await ScratchDatabase.with { database in
-            let fixture = try UpgradeFixture.prepare(database)
+            let fixture = try await UpgradeFixture.prepare(database)
             var reader = try await database.idleInTransactionReader(of: "orders")
             let run = try RunningCommand(
                 fixture.arguments(["--policy", try fixture.policy(after: "2s")]) + fixture.migration
@@ -184,7 +184,7 @@ struct UpgradeTests {
     @Test("a command that does not exist, a DSN that does not connect: clear errors before anything is paused")
     func preflightErrors() async throws {
         try await ScratchDatabase.with { database in
-            let fixture = try UpgradeFixture.prepare(database)
+            let fixture = try await UpgradeFixture.prepare(database)
             let missing = try await PGWardenCommand.run(fixture.arguments() + ["--", "pgwarden-no-such-migration"])
             #expect(missing.status == 1)
             #expect(missing.standardError.hasPrefix("error: command not found: pgwarden-no-such-migration"))
@@ -202,7 +202,7 @@ struct UpgradeTests {
     @Test("--dry-run prints the plan and changes nothing")
     func dryRun() async throws {
         try await ScratchDatabase.with { database in
-            let fixture = try UpgradeFixture.prepare(database)
+            let fixture = try await UpgradeFixture.prepare(database)
             let result = try await PGWardenCommand.run(fixture.arguments(["--dry-run"]) + fixture.migration)
             #expect(result.status == 0, "\(result.standardError)")
             #expect(result.standardOutput.contains("pause 1 crontab lines of \(fixture.user):"))
@@ -218,7 +218,7 @@ struct UpgradeTests {
     @Test("interactive, through a pseudo-terminal: the prompt names the blocker; the answer terminates it")
     func interactive() async throws {
         try await ScratchDatabase.with { database in
-            let fixture = try UpgradeFixture.prepare(database)
+            let fixture = try await UpgradeFixture.prepare(database)
             let reader = try await database.idleInTransactionReader(of: "orders", "forgotten-report")
             let readerPID = await reader.backendPID
             // A pseudo-terminal driven by Python's pty module: answer 't' once the prompt shows.

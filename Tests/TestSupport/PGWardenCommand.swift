@@ -18,11 +18,15 @@ public enum PGWardenCommand {
             .appendingPathComponent("pgwarden")
     }
 
-    /// Runs `pgwarden arguments…` to completion with stdin closed.
+    /// Runs `pgwarden arguments…` to completion with stdin closed (on a thread of its own).
     public static func run(
         _ arguments: [String],
         environment: [String: String] = [:]
     ) async throws -> Output {
+        try await onDedicatedThread { try runBlocking(arguments, environment: environment) }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Output {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -33,9 +37,15 @@ public enum PGWardenCommand {
         process.standardError = error
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        async let err = Task.detached { error.fileHandleForReading.readDataToEndOfFile() }.value
-        let (outData, errData) = await (out, err)
+        let errorData = OutputBuffer()
+        let errorRead = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            errorData.append(error.fileHandleForReading.readDataToEndOfFile())
+            errorRead.signal()
+        }
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        errorRead.wait()
+        let errData = Data(errorData.text.utf8)
         process.waitUntilExit()
         return Output(
             status: process.terminationStatus,
@@ -59,7 +69,7 @@ extension PGWardenCommand {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let expected = "failpoint \(name) reached"
-        let reached = await Task.detached {
+        let reached = try await onDedicatedThread {
             var received = Data()
             while true {
                 let chunk = error.fileHandleForReading.availableData
@@ -67,7 +77,7 @@ extension PGWardenCommand {
                 received += chunk
                 if String(decoding: received, as: UTF8.self).contains(expected) { return true }
             }
-        }.value
+        }
         guard reached else {
             process.waitUntilExit()
             throw TestSupportError("pgwarden exited (\(process.terminationStatus)) before \(expected)")

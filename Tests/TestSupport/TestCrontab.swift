@@ -37,7 +37,16 @@ public enum TestCrontab {
         _ = try run("/usr/bin/crontab", ["-u", user, "-r"])
     }
 
-    /// Runs a program to completion.
+    /// Runs a program to completion on a thread of its own: for anything that takes a while.
+    public static func runOffPool(
+        _ executable: String,
+        _ arguments: [String],
+        input: String? = nil
+    ) async throws -> (status: Int32, output: String, error: String) {
+        try await onDedicatedThread { try run(executable, arguments, input: input) }
+    }
+
+    /// Runs a program to completion (for quick ones: it blocks the calling thread).
     public static func run(
         _ executable: String,
         _ arguments: [String],
@@ -57,8 +66,15 @@ public enum TestCrontab {
             standardInput.fileHandleForWriting.write(Data(input.utf8))
             try standardInput.fileHandleForWriting.close()
         }
+        let errorData = OutputBuffer()
+        let errorRead = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            errorData.append(error.fileHandleForReading.readDataToEndOfFile())
+            errorRead.signal()
+        }
         let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
+        errorRead.wait()
+        let err = Data(errorData.text.utf8)
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }

@@ -9,14 +9,20 @@ public final class UWSGIServer: Sendable {
     public var pidfile: String { directory + "/uwsgi.pid" }
     public var fifo: String { directory + "/master.fifo" }
 
-    /// The WSGI app: `/` answers at once with the worker's pid, `/slow` after two seconds
-    /// (having first created the file `slow-started` beside it).
+    /// The WSGI app: `/` answers at once with the worker's pid; `/slow` after two seconds; `/hold`
+    /// once the file `release` exists beside it (at most a minute). Both first create `slow-started`.
     static let application = """
         import os, time
+        here = os.path.dirname(__file__)
         def application(environ, start_response):
+            if environ.get("PATH_INFO") in ("/slow", "/hold"):
+                open(os.path.join(here, "slow-started"), "w").close()
             if environ.get("PATH_INFO") == "/slow":
-                open(os.path.join(os.path.dirname(__file__), "slow-started"), "w").close()
                 time.sleep(2)
+            if environ.get("PATH_INFO") == "/hold":
+                deadline = time.time() + 60
+                while not os.path.exists(os.path.join(here, "release")) and time.time() < deadline:
+                    time.sleep(0.05)
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [("%d" % os.getpid()).encode()]
         """
@@ -35,7 +41,7 @@ public final class UWSGIServer: Sendable {
         ]
         // Through a launcher that closes inherited descriptors: uWSGI outlives the call.
         let launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))"
-        let result = try TestCrontab.run("/usr/bin/python3", ["-c", launcher] + arguments)
+        let result = try await TestCrontab.runOffPool("/usr/bin/python3", ["-c", launcher] + arguments)
         guard result.status == 0 else { throw TestSupportError("uwsgi failed to start: \(result.error)") }
         try await eventually("uWSGI answers on port \(port)") {
             (try? HTTPProbe.get(port: self.port, path: "/"))?.status == 200
@@ -44,6 +50,11 @@ public final class UWSGIServer: Sendable {
 
     /// Whether a `/slow` request has begun.
     public var slowRequestStarted: Bool { FileManager.default.fileExists(atPath: directory + "/slow-started") }
+
+    /// Lets `/hold` requests finish.
+    public func release() throws {
+        try "".write(toFile: directory + "/release", atomically: true, encoding: .utf8)
+    }
 
     /// The master's pid.
     public var masterPID: Int32? {
@@ -63,6 +74,11 @@ public final class UWSGIServer: Sendable {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 1 && Int32(fields[1]) == master && fields[0] != "Z"
         }.sorted()
+    }
+
+    deinit {
+        // A test that failed before stop(): still end this server, by its master's pid.
+        if let master = masterPID { kill(master, SIGINT) }
     }
 
     /// Stops uWSGI by its master's pid and waits for it to go.
@@ -111,6 +127,13 @@ public enum HTTPProbe {
         }
         let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
         return (status, body)
+    }
+
+    /// ``get(port:path:timeoutSeconds:)`` on a thread of its own, for requests that take a while.
+    public static func getOffPool(port: UInt16, path: String, timeoutSeconds: Int = 10) async throws -> (
+        status: Int, body: String
+    ) {
+        try await onDedicatedThread { try get(port: port, path: path, timeoutSeconds: timeoutSeconds) }
     }
 
     /// A port that was free a moment ago on 127.0.0.1.
