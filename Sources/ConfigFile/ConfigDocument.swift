@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed configuration file: the subset of TOML that pgwarden's policy and config files use,
 /// with the line of every value, so that every error can name its line.
 ///
@@ -19,6 +21,21 @@ public struct ConfigDocument: Sendable {
     public init(parsing text: String, file: String) throws(ConfigError) {
         var parser = ConfigParser(text: text, file: file)
         self = try parser.parse()
+    }
+
+    /// Reads and parses the file at `path`.
+    public init(contentsOfFile path: String, describedAs kind: String) throws(ConfigError) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(
+                file: path,
+                line: 0,
+                "cannot read the \(kind): \((error as NSError).localizedDescription)"
+            )
+        }
+        try self.init(parsing: text, file: path)
     }
 
     init(file: String, root: ConfigTable, tables: [String: ConfigTable], arrayTables: [String: [ConfigTable]]) {

@@ -43,23 +43,11 @@ public struct RunJournal: Codable, Sendable {
 
     static func load(_ name: String, from directory: StateDirectory) throws -> RunJournal? {
         guard let data = try directory.read(name) else { return nil }
-        return try decoder.decode(RunJournal.self, from: data)
+        return try JournalCoding.decode(RunJournal.self, from: data)
     }
 
     func save(as name: String = RunJournal.fileName, in directory: StateDirectory) throws {
-        try directory.write(try Self.encoder.encode(self), to: name)
+        try directory.write(try JournalCoding.encode(self), to: name)
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
 }

@@ -73,7 +73,7 @@ public struct PauseRecord: Codable, Sendable, Equatable {
         }
         guard let data else { return nil }
         do {
-            return try decoder.decode(PauseRecord.self, from: data)
+            return try JournalCoding.decode(PauseRecord.self, from: data)
         } catch {
             throw WorkersError(
                 .stateDirectory,
@@ -86,7 +86,7 @@ public struct PauseRecord: Codable, Sendable, Equatable {
     /// Writes the record as `name` in `directory`, durably.
     func save(as name: String, in directory: StateDirectory) throws(WorkersError) {
         do {
-            try directory.write(try Self.encoder.encode(self), to: name)
+            try directory.write(try JournalCoding.encode(self), to: name)
         } catch let error as StateDirectoryError {
             throw WorkersError(.stateDirectory, error.summary, hint: error.hint)
         } catch {
@@ -94,16 +94,4 @@ public struct PauseRecord: Codable, Sendable, Equatable {
         }
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
 }

@@ -27,31 +27,8 @@ public enum PGWardenCommand {
     }
 
     private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Output {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let errorData = OutputBuffer()
-        let errorRead = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            errorData.append(error.fileHandleForReading.readDataToEndOfFile())
-            errorRead.signal()
-        }
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        errorRead.wait()
-        let errData = Data(errorData.text.utf8)
-        process.waitUntilExit()
-        return Output(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: outData, as: UTF8.self),
-            standardError: String(decoding: errData, as: UTF8.self)
-        )
+        let result = try TestCrontab.run(executable.path, arguments, environment: environment)
+        return Output(status: result.status, standardOutput: result.output, standardError: result.error)
     }
 }
 

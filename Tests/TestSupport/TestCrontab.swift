@@ -50,11 +50,13 @@ public enum TestCrontab {
     public static func run(
         _ executable: String,
         _ arguments: [String],
-        input: String? = nil
+        input: String? = nil,
+        environment: [String: String] = [:]
     ) throws -> (status: Int32, output: String, error: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         let error = Pipe()
         let standardInput = Pipe()
