@@ -24,13 +24,22 @@ public struct GuardDaemon: Sendable {
         public var once: Bool
         /// Signal nothing, whatever the policy says.
         public var forceDryRun: Bool
+        /// Where to count: polls, waits, actions, reconnects.
+        public var metrics: GuardMetrics?
 
         /// Creates options.
-        public init(connectionString: String?, policyPath: String, once: Bool = false, forceDryRun: Bool = false) {
+        public init(
+            connectionString: String?,
+            policyPath: String,
+            once: Bool = false,
+            forceDryRun: Bool = false,
+            metrics: GuardMetrics? = nil
+        ) {
             self.connectionString = connectionString
             self.policyPath = policyPath
             self.once = once
             self.forceDryRun = forceDryRun
+            self.metrics = metrics
         }
     }
 
@@ -76,6 +85,7 @@ public struct GuardDaemon: Sendable {
         var engine = PolicyEngine(policy: initialPolicy)
         var session: Session?
         var backoff = Duration.milliseconds(500)
+        var hasConnected = false
         let clock = ContinuousClock()
         defer { if let session { Task { await session.connection.close() } } }
         logger.info("guarding with \(initialPolicy.rules.count) rules", metadata: ["policy": "\(options.policyPath)"])
@@ -85,6 +95,8 @@ public struct GuardDaemon: Sendable {
                 do {
                     session = try await Session.open(options.connectionString, logger: logger)
                     logger.info("connected; polling every \(engine.policy.interval)")
+                    options.metrics?.recordConnected(reconnect: hasConnected)
+                    hasConnected = true
                     backoff = .milliseconds(500)
                 } catch {
                     if options.once { throw error }
@@ -96,16 +108,29 @@ public struct GuardDaemon: Sendable {
             }
             guard let current = session else { continue }
             do {
+                let started = clock.now
                 let snapshot = try await current.inspector.poll()
+                options.metrics?.recordPoll(
+                    seconds: (clock.now - started).seconds,
+                    waits: snapshot.waits.count,
+                    longest: snapshot.waits.map(\.waitingSeconds).max() ?? 0
+                )
                 let context = PolicyEngine.Context(
                     ownPIDs: [await current.connection.backendPID],
                     forceDryRun: options.forceDryRun
                 )
                 for decision in engine.decide(snapshot, at: clock.now, context: context) {
-                    audit.append(await current.enforcer.enforce(decision, at: Date()))
+                    let entry = await current.enforcer.enforce(decision, at: Date())
+                    audit.append(entry)
+                    options.metrics?.recordAction(
+                        rule: decision.rule,
+                        action: decision.action.rawValue,
+                        outcome: entry.outcome.rawValue
+                    )
                 }
             } catch  where error.code == .connectionLost || error.code == .connectionFailed {
                 logger.warning("lost the connection: \(error.message); reconnecting")
+                options.metrics?.recordDisconnected()
                 await current.connection.close()
                 session = nil
                 continue

@@ -1,3 +1,4 @@
+import Foundation
 import WardenSupport
 
 /// Renders a ``LockSnapshot`` for people: each root blocker with the sessions
@@ -12,6 +13,9 @@ import WardenSupport
 public struct LockForestRenderer: Sendable {
     /// Lines are cut to this many characters (a terminal's width); `nil` cuts only long queries.
     public var width: Int?
+
+    /// Marks root blockers in bold red and waits in yellow, with ANSI escapes (for a terminal).
+    public var colour = false
 
     /// Queries are shown up to this many characters.
     public static let queryLimit = 300
@@ -47,7 +51,16 @@ public struct LockForestRenderer: Sendable {
                 drawn: &drawn
             )
         }
-        return lines.map(cut).joined(separator: "\n")
+        return lines.map(cut).map(paint).joined(separator: "\n")
+    }
+
+    /// Root blocker lines in bold red; "waits …" in yellow.
+    private func paint(_ line: String) -> String {
+        guard colour else { return line }
+        if line.hasPrefix("pid ") || line.hasPrefix("prepared transaction") {
+            return "\u{1B}[1;31m" + line + "\u{1B}[0m"
+        }
+        return line.replacingOccurrences(of: " · waits ", with: " · \u{1B}[33mwaits\u{1B}[0m ")
     }
 
     /// One line per snapshot, for `--watch` when the output is not a terminal.

@@ -22,6 +22,7 @@ extension PGWarden {
                 Examples:
                   pgwarden guard --policy /etc/pgwarden/policy.toml --audit-log /var/log/pgwarden/audit.jsonl
                   pgwarden guard --policy policy.toml --once --dry-run
+                  pgwarden guard --policy policy.toml --metrics-listen 127.0.0.1:9187
                 """
         )
 
@@ -41,15 +42,28 @@ extension PGWarden {
         )
         var auditLog: String?
 
+        @Option(
+            name: .customLong("metrics-listen"),
+            help: ArgumentHelp(
+                "Serve Prometheus metrics at http://ADDRESS/metrics (a bare port: 127.0.0.1).",
+                valueName: "address"
+            )
+        )
+        var metricsListen: String?
+
         func run() async throws {
             let loaded = try Policy(contentsOf: policy)
             let audit = try auditLog.map(AuditLog.init(appendingTo:)) ?? .standardOutput
+            let metrics = GuardMetrics()
+            let server = try metricsListen.map { try MetricsServer(listening: $0, metrics: metrics) }
+            defer { server?.close() }
             let daemon = GuardDaemon(
                 options: GuardDaemon.Options(
                     connectionString: connection.connectionString,
                     policyPath: policy,
                     once: once,
-                    forceDryRun: dryRun
+                    forceDryRun: dryRun,
+                    metrics: metrics
                 ),
                 policy: loaded,
                 audit: audit,

@@ -75,7 +75,8 @@ struct LocksOutput {
         if json {
             text = snapshot.json.serialized(pretty: !watching)
         } else {
-            let renderer = LockForestRenderer(width: Terminal.width)
+            var renderer = LockForestRenderer(width: Terminal.width)
+            renderer.colour = Terminal.colourOnStandardOutput
             text = watching && !redraw ? renderer.summaryLine(snapshot) : renderer.render(snapshot, scope: scope)
         }
         if watching && redraw && !json {

@@ -9,6 +9,15 @@ enum Terminal {
     /// Whether standard output is a terminal.
     static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
+    /// Whether to colour standard output: only on a terminal, and never when `NO_COLOR` is set.
+    static var colourOnStandardOutput: Bool { standardOutputIsTerminal && !noColour }
+
+    /// Whether to colour standard error: only on a terminal, and never when `NO_COLOR` is set.
+    static var colourOnStandardError: Bool { isatty(STDERR_FILENO) == 1 && !noColour }
+
+    /// `NO_COLOR` set to anything but the empty string (no-color.org).
+    private static var noColour: Bool { !(environment("NO_COLOR") ?? "").isEmpty }
+
     /// Whether standard input is a terminal.
     static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 
@@ -52,14 +61,19 @@ enum Terminal {
 
     /// `error: …` and, when given, `hint: …` on standard error.
     static func printError(_ summary: String, hint: String? = nil) {
-        printToStandardError("error: " + summary)
-        if let hint { printToStandardError("hint: " + hint) }
+        printToStandardError(label("error:", colour: "31") + " " + summary)
+        if let hint { printToStandardError(label("hint:", colour: "36") + " " + hint) }
     }
 
     /// `warning: …` and, when given, `hint: …` on standard error.
     static func printWarning(_ summary: String, hint: String? = nil) {
-        printToStandardError("warning: " + summary)
-        if let hint { printToStandardError("hint: " + hint) }
+        printToStandardError(label("warning:", colour: "33") + " " + summary)
+        if let hint { printToStandardError(label("hint:", colour: "36") + " " + hint) }
+    }
+
+    /// A bold, coloured label on a terminal; plain text elsewhere.
+    private static func label(_ text: String, colour: String) -> String {
+        colourOnStandardError ? "\u{1B}[1;\(colour)m\(text)\u{1B}[0m" : text
     }
 }
 

@@ -41,9 +41,10 @@ public enum TestCrontab {
     public static func runOffPool(
         _ executable: String,
         _ arguments: [String],
-        input: String? = nil
+        input: String? = nil,
+        environment: [String: String] = [:]
     ) async throws -> (status: Int32, output: String, error: String) {
-        try await onDedicatedThread { try run(executable, arguments, input: input) }
+        try await onDedicatedThread { try run(executable, arguments, input: input, environment: environment) }
     }
 
     /// Runs a program to completion (for quick ones: it blocks the calling thread).
