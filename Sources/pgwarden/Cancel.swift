@@ -8,10 +8,7 @@ extension PGWarden {
         static let configuration = CommandConfiguration(
             abstract: "Cancel a backend's statement, or with --terminate end its session.",
             discussion: """
-                pg_cancel_backend, or with --terminate pg_terminate_backend (which waits for the backend
-                to exit, so its locks are gone when pgwarden returns). Cancelling an idle-in-transaction
-                session does nothing to its transaction or its locks: pgwarden says so.
-                Exits non-zero when a pid does not exist, may not be signalled, or the signal failed.
+                pg_cancel_backend, or with --terminate pg_terminate_backend (which waits for the backend to exit, so its locks are gone when pgwarden returns). Cancelling an idle-in-transaction session does nothing to its transaction or its locks: pgwarden says so. Exits non-zero when a pid does not exist, may not be signalled, or the signal failed.
 
                 Examples:
                   pgwarden cancel 4242

@@ -10,14 +10,9 @@ extension PGWarden {
             commandName: "guard",
             abstract: "Enforce a blocker-cancellation policy: cancel or terminate sessions that block others.",
             discussion: """
-                Polls at the policy's interval and applies its rules to sessions that block someone;
-                every decision (acted, dry run, protected, rate-limited, failed) is one JSON line in the
-                audit log. Runs until SIGINT or SIGTERM; SIGHUP re-reads the policy (a bad one is
-                reported and the previous one kept). Reconnects, with backoff, when the server goes away.
+                Polls at the policy's interval and applies its rules to sessions that block someone; every decision (acted, dry run, protected, rate-limited, failed) is one JSON line in the audit log. Runs until SIGINT or SIGTERM; SIGHUP re-reads the policy (a bad one is reported and the previous one kept). Reconnects, with backoff, when the server goes away.
 
-                Always protected, whatever the policy says: pgwarden's own sessions, a supervised
-                migration's sessions (application_name pgwarden-migration-*), and backends that are not
-                client backends.
+                Always protected, whatever the policy says: pgwarden's own sessions, a supervised migration's sessions (application_name pgwarden-migration-*), and backends that are not client backends.
 
                 Examples:
                   pgwarden guard --policy /etc/pgwarden/policy.toml --audit-log /var/log/pgwarden/audit.jsonl

@@ -6,9 +6,7 @@ struct PGWarden: AsyncParsableCommand {
         commandName: "pgwarden",
         abstract: "A PostgreSQL-aware migration supervisor: lock waits, blockers, and the workers around a migration.",
         discussion: """
-            Every command that talks to PostgreSQL takes --dsn (a libpq key=value string or a
-            postgresql:// URI). Without it, libpq's environment applies exactly as for psql:
-            PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSERVICE and ~/.pgpass.
+            Every command that talks to PostgreSQL takes --dsn (a libpq key=value string or a postgresql:// URI). Without it, libpq's environment applies exactly as for psql: PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSERVICE and ~/.pgpass.
             """,
         version: "0.1.0",
         subcommands: [

@@ -52,11 +52,7 @@ extension PGWarden {
             commandName: "reload",
             abstract: "Reload uWSGI gracefully, and return only when the old workers are gone and new ones run.",
             discussion: """
-                --uwsgi-fifo writes 'r' to the master FIFO; --uwsgi-pidfile sends SIGHUP to the master;
-                --reload-command runs a command (split into words, no shell) such as `service uwsgi reload`,
-                and with --uwsgi-pidfile then waits as for the pidfile. pgwarden watches the master's
-                worker processes and returns when every old worker has exited and new ones run, or fails
-                after --timeout saying what was still running.
+                --uwsgi-fifo writes 'r' to the master FIFO; --uwsgi-pidfile sends SIGHUP to the master; --reload-command runs a command (split into words, no shell) such as `service uwsgi reload`, and with --uwsgi-pidfile then waits as for the pidfile. pgwarden watches the master's worker processes and returns when every old worker has exited and new ones run, or fails after --timeout saying what was still running.
 
                 Examples:
                   pgwarden reload --uwsgi-fifo /run/uwsgi/app.fifo

@@ -13,15 +13,9 @@ extension PGWarden {
             abstract:
                 "Run a migration the way a careful DBA would: workers paused, uWSGI reloaded, lock waits resolved.",
             discussion: """
-                Order of a run: preflight (connect, privileges, current blockers, the crontab lines and
-                processes that would be paused) → journal → pause workers → reload if `before` → run
-                COMMAND with PGAPPNAME=pgwarden-migration-<run id> → watch its lock waits, their blockers
-                and the queue behind it, and act by policy or by your answer → reload if `after` →
-                resume workers (always) → post-checks (alembic_version, INVALID indexes) → report.
+                Order of a run: preflight (connect, privileges, current blockers, the crontab lines and processes that would be paused) → journal → pause workers → reload if `before` → run COMMAND with PGAPPNAME=pgwarden-migration-<run id> → watch its lock waits, their blockers and the queue behind it, and act by policy or by your answer → reload if `after` → resume workers (always) → post-checks (alembic_version, INVALID indexes) → report.
 
-                Exit status: the command's own; 128+N when interrupted by signal N; 70 when pgwarden
-                itself failed after the command ran. SIGHUP does not stop the run; SIGINT/SIGTERM stop
-                the migration's process group, then restore the workers. After a crash: pgwarden recover.
+                Exit status: the command's own; 128+N when interrupted by signal N; 70 when pgwarden itself failed after the command ran. SIGHUP does not stop the run; SIGINT/SIGTERM stop the migration's process group, then restore the workers. After a crash: pgwarden recover.
 
                 Examples:
                   pgwarden upgrade --pause-workers app-cli --crontab-user app --stop-workers term \\
@@ -168,7 +162,13 @@ extension PGWarden {
     struct Recover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "After a crash: restore what the journal says is still paused; report the migration's last known state."
+                "After a crash: restore what the journal says is still paused; report the migration's last known state.",
+            discussion: """
+                For a run whose supervisor died (kill -9, a crash, a reboot): the crontab is restored byte for byte from the journal, and pgwarden says whether the migration is still running.
+
+                Example:
+                  pgwarden status && pgwarden recover
+                """
         )
 
         @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))

@@ -36,15 +36,9 @@ extension PGWarden.WorkersCommand {
         static let configuration = CommandConfiguration(
             abstract: "Comment out the matching crontab lines, then stop the matching running workers.",
             discussion: """
-                Each job line of USER's crontab whose command matches a --match regular expression is
-                commented out with a marker that names this pause; every other byte is left as it was.
-                The crontab is read and written with `crontab -u USER`, never in the spool, and the
-                state is journaled (fsynced) before it changes, so `resume` works after any crash.
-                A --match that matches no job line is an error, and nothing changes.
+                Each job line of USER's crontab whose command matches a --match regular expression is commented out with a marker that names this pause; every other byte is left as it was. The crontab is read and written with `crontab -u USER`, never in the spool, and the state is journaled (fsynced) before it changes, so `resume` works after any crash. A --match that matches no job line is an error, and nothing changes.
 
-                --stop term sends SIGTERM to the user's running processes whose command line matches,
-                then SIGKILL after --grace; --stop drain first lets them finish for --grace. pgwarden
-                never signals itself or its ancestors.
+                --stop term sends SIGTERM to the user's running processes whose command line matches, then SIGKILL after --grace; --stop drain first lets them finish for --grace. pgwarden never signals itself or its ancestors.
 
                 Examples:
                   pgwarden workers pause --user app --match 'app-cli (process|transform)'
@@ -110,9 +104,10 @@ extension PGWarden.WorkersCommand {
         static let configuration = CommandConfiguration(
             abstract: "Uncomment exactly the lines the pause commented, keeping every other edit.",
             discussion: """
-                Lines that someone re-enabled meanwhile (a configuration-management run, say) are
-                reported and not duplicated; lines someone removed are reported and not brought back.
-                Safe to run again, and after a crash of the pause.
+                Lines that someone re-enabled meanwhile (a configuration-management run, say) are reported and not duplicated; lines someone removed are reported and not brought back. Safe to run again, and after a crash of the pause.
+
+                Example:
+                  pgwarden workers resume --state-dir /var/lib/pgwarden
                 """
         )
 
