@@ -18,8 +18,9 @@ extension PGWarden {
                 Exit status: the command's own; 128+N when interrupted by signal N; 70 when pgwarden itself failed after the command ran. SIGHUP does not stop the run; SIGINT/SIGTERM stop the migration's process group, then restore the workers. After a crash: pgwarden recover.
 
                 Examples:
-                  pgwarden upgrade --pause-workers app-cli --crontab-user app --stop-workers term \\
-                      --uwsgi-fifo /run/uwsgi/app.fifo --policy policy.toml --report run.json \\
+                  pgwarden upgrade --pause-workers app-cli --crontab-user app \\
+                      --stop-workers term --uwsgi-fifo /run/uwsgi/app.fifo \\
+                      --policy policy.toml --report run.json \\
                       -- .ve/bin/alembic upgrade head
                   pgwarden upgrade --dry-run --pause-workers app-cli -- alembic upgrade head
                 """
