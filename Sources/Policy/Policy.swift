@@ -119,22 +119,16 @@ extension Policy {
     /// - Throws: ``ConfigFile/ConfigError`` naming the file, line and key of the first mistake,
     ///   or when the file cannot be read.
     public init(contentsOf path: String) throws(ConfigError) {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(
-                file: path,
-                line: 0,
-                "cannot read the policy file: \((error as NSError).localizedDescription)"
-            )
-        }
-        try self.init(parsing: text, file: path)
+        try self.init(ConfigDocument(contentsOfFile: path, describedAs: "policy file"))
     }
 
     /// Parses a policy; `file` names it in errors.
     public init(parsing text: String, file: String) throws(ConfigError) {
-        let document = try ConfigDocument(parsing: text, file: file)
+        try self.init(ConfigDocument(parsing: text, file: file))
+    }
+
+    private init(_ document: ConfigDocument) throws(ConfigError) {
+        let file = document.file
         var root = ConfigTableReader(document.root, file: file)
         self.init()
         if let interval = try root.duration("interval") {

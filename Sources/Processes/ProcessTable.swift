@@ -8,7 +8,7 @@ public struct ProcessEntry: Sendable, Equatable {
     public let uid: UInt32
     /// When it started, in clock ticks since boot: with the pid, its identity (pids are reused).
     public let startTime: UInt64
-    /// Its arguments joined by spaces, as `pkill -f` and `ps` show them.
+    /// Its arguments joined by spaces, as `ps -o args` shows them.
     public let commandLine: String
 
     /// Creates an entry.

@@ -16,17 +16,7 @@ extension UpgradeSettings {
     ///
     /// - Throws: ``ConfigFile/ConfigError`` naming the line and key of the first mistake.
     public static func fromConfigFile(_ path: String) throws(ConfigError) -> UpgradeSettings {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(
-                file: path,
-                line: 0,
-                "cannot read the config file: \((error as NSError).localizedDescription)"
-            )
-        }
-        let document = try ConfigDocument(parsing: text, file: path)
+        let document = try ConfigDocument(contentsOfFile: path, describedAs: "config file")
         if let table = document.tables.values.first ?? document.arrayTables.values.first?.first {
             throw ConfigError(file: path, line: table.line, "tables are not used in an upgrade config")
         }

@@ -54,7 +54,7 @@ public enum CrontabPause {
             throw WorkersError(
                 .patternMatchesNothing,
                 "--match \(unused.map(quoted).joined(separator: ", ")) matches no job line of the crontab",
-                hint: "pgwarden matches the command part of each job line, as pkill -f does"
+                hint: "pgwarden matches the command part of each job line, anywhere in it, as pgrep -f does"
             )
         }
         return Paused(text: crontab.text, lines: paused)

@@ -22,7 +22,7 @@ public struct WorkerPattern: Sendable, CustomStringConvertible {
         self.source = source
     }
 
-    /// Whether the pattern occurs anywhere in `command`, as `pkill -f` matches.
+    /// Whether the pattern occurs anywhere in `command`, as `pgrep -f` matches.
     public func matches(_ command: some StringProtocol) -> Bool {
         let text = String(command)
         return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
