@@ -287,11 +287,10 @@ final class MigrationMonitor: @unchecked Sendable {
             }
             guard let answer = prompt.takeAnswer() else { return }
             pendingQuestion = nil
-            let proposed = proposal(for: pending, in: snapshot)
-            switch answer.isEmpty ? proposed : String(answer.prefix(1)) {
+            let choice = answer.isEmpty ? proposal(for: pending, in: snapshot) : String(answer.prefix(1))
+            switch choice {
             case "c", "t":
-                let action: BackendSignaller.Action =
-                    (answer.isEmpty ? proposed : String(answer.prefix(1))) == "c" ? .cancel : .terminate
+                let action: BackendSignaller.Action = choice == "c" ? .cancel : .terminate
                 let outcome = await signaller.signal(pending, action)
                 log.say("\(action.rawValue) pid \(pending) (operator): \(outcome.result)")
                 record(
