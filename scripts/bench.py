@@ -150,7 +150,7 @@ def main():
     machine = f"{os.cpu_count()} cores, {platform.machine()}, PostgreSQL {version}"
     rows = []
     for n in ([100] if QUICK else [100, 500, 1000]):
-        for m in [0, 20, 100]:
+        for m in [0, 20, 40, 100]:  # 40: the waiter count DESIGN.md states its target at
             means = cell(n, m)
             pgwarden = per_poll(means, ["pgwarden idle poll", "pgwarden resolve"])
             activity = per_poll(means, ["pg_activity waiting", "pg_activity blocking"])
