@@ -66,15 +66,19 @@ public struct Supervisor: Sendable {
             throw SupervisorError(error.summary, hint: error.hint)
         }
         defer { lock.release() }
-        var journal = RunJournal(
-            runID: runID,
-            command: settings.command.map(Redaction.redact),
-            startedAt: report.startedAt,
-            phase: .started,
-            supervisorPID: getpid(),
-            reportPath: settings.reportPath
+        let journal = RunJournalStore(
+            RunJournal(
+                runID: runID,
+                command: settings.command.map(Redaction.redact),
+                startedAt: report.startedAt,
+                phase: .started,
+                supervisorPID: getpid(),
+                reportPath: settings.reportPath
+            ),
+            directory: stateDirectory,
+            log: log
         )
-        try save(journal)
+        try journal.create()
 
         let state = RunState()
         let monitor = SignalMonitor([SIGHUP, SIGINT, SIGTERM]) { [log] signal in
@@ -107,9 +111,10 @@ public struct Supervisor: Sendable {
                         )
                     }
                 }
-                journal.workersPaused = true
-                journal.phase = .workersPaused
-                try save(journal)
+                journal.update {
+                    $0.workersPaused = true
+                    $0.phase = .workersPaused
+                }
                 FailPoint.hit("upgrade.workers-paused")
             } catch {
                 log.warn("cannot pause the workers: \(Self.describe(error)); the migration is not run")
@@ -128,11 +133,10 @@ public struct Supervisor: Sendable {
                 }
             }
             if !supervisorFailed {
-                journal.phase = .migrating
-                try? save(journal)
+                journal.update { $0.phase = .migrating }
                 (exitStatus, migrationSucceeded) = await runAttempts(
                     &report,
-                    &journal,
+                    journal: journal,
                     applicationName: applicationName,
                     policy: policy,
                     interactive: settings.interactive ?? interactiveDefault,
@@ -149,10 +153,9 @@ public struct Supervisor: Sendable {
         }
 
         // Always: the workers come back.
-        journal.phase = .finishing
-        try? save(journal)
+        journal.update { $0.phase = .finishing }
         FailPoint.hit("upgrade.before-resume")
-        if journal.workersPaused {
+        if journal.current.workersPaused {
             do {
                 let drift = try await step("resume workers", &report) { () async throws -> [String] in
                     switch try await workers.resume() {
@@ -170,7 +173,7 @@ public struct Supervisor: Sendable {
                 }
                 drift.forEach(log.warn)
                 report.warnings += drift
-                journal.workersPaused = false
+                journal.update { $0.workersPaused = false }
             } catch {
                 log.warn("cannot resume the workers: \(Self.describe(error)); run pgwarden recover")
                 supervisorFailed = true
@@ -195,11 +198,11 @@ public struct Supervisor: Sendable {
                 + " (exit status \(report.exitStatus!))"
         )
         writeReport(report)
-        journal.phase = .finished
-        journal.outcome = report.outcome.rawValue
-        journal.finishedAt = report.finishedAt
-        try? journal.save(as: RunJournal.lastFileName, in: stateDirectory)
-        try? stateDirectory.remove(RunJournal.fileName)
+        journal.finish {
+            $0.phase = .finished
+            $0.outcome = report.outcome.rawValue
+            $0.finishedAt = report.finishedAt
+        }
         return report.exitStatus!
     }
 
@@ -247,7 +250,7 @@ public struct Supervisor: Sendable {
     /// Runs the command, again after a lock timeout or a lock-wait cancel when `--retries` allows.
     private func runAttempts(
         _ report: inout RunReport,
-        _ journal: inout RunJournal,
+        journal: RunJournalStore,
         applicationName: String,
         policy: Policy?,
         interactive: Bool,
@@ -275,21 +278,14 @@ public struct Supervisor: Sendable {
                 interactive: interactive,
                 log: log,
                 logger: logger,
-                onWait: { [stateDirectory] wait in
-                    guard var current = try? RunJournal.load(RunJournal.fileName, from: stateDirectory) else { return }
-                    current.lastLockWait = wait
-                    try? current.save(in: stateDirectory)
-                }
+                onWait: { wait in journal.update { $0.lastLockWait = wait } }
             )
             let watching = Task { await monitor.watch(processGroup: { state.processGroup.withLock { $0 } }) }
-            let pidWriter = JournalPID(directory: stateDirectory)
             do {
                 status = try await process.run { pid in
                     state.processGroup.withLock { $0 = pid }
-                    pidWriter.record(pid)
-                    if let signal = state.interruptedBy.withLock({ $0 }) {
-                        _ = signal; ProcessGroup.stop(pid, log: self.log)
-                    }
+                    journal.update { $0.migrationPID = pid }
+                    if state.interruptedBy.withLock({ $0 }) != nil { ProcessGroup.stop(pid, log: self.log) }
                 }
             } catch {
                 log.warn(error.summary)
@@ -479,12 +475,6 @@ public struct Supervisor: Sendable {
         log.say("report: \(path)")
     }
 
-    private func save(_ journal: RunJournal) throws {
-        do { try journal.save(in: stateDirectory) } catch {
-            throw SupervisorError("cannot write the run journal: \(Self.describe(error))")
-        }
-    }
-
     private func prepareStateDirectory() throws {
         do { try stateDirectory.prepare() } catch { throw SupervisorError(error.summary, hint: error.hint) }
     }
@@ -500,17 +490,6 @@ public struct Supervisor: Sendable {
     static func findInPath(_ program: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { "\($0)/\(program)" }.first { access($0, X_OK) == 0 }
-    }
-}
-
-/// Records the migration's pid in the run journal, for `recover` and `status`.
-private struct JournalPID: Sendable {
-    let directory: StateDirectory
-
-    func record(_ pid: pid_t) {
-        guard var journal = try? RunJournal.load(RunJournal.fileName, from: directory) else { return }
-        journal.migrationPID = pid
-        try? journal.save(in: directory)
     }
 }
 

@@ -149,6 +149,37 @@ struct UpgradeTests {
         }
     }
 
+    @Test(
+        "kill -9 after the migration, before the workers are resumed: the journal still knows the run; recover restores"
+    )
+    func killedBeforeResume() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let reader = try await database.idleInTransactionReader(of: "orders")
+            let run = try await PGWardenCommand.startUntilFailPoint(
+                "upgrade.before-resume",
+                fixture.arguments(["--policy", try fixture.policy(after: "1s")]) + fixture.migration
+            )
+            PGWardenCommand.killHard(run)
+            #expect(try fixture.crontabIsPaused())
+
+            // The phase written last must not have overwritten what the monitor and the launcher recorded.
+            let status = try await PGWardenCommand.run(["status", "--state-dir", fixture.stateDirectory])
+            #expect(status.standardOutput.contains("phase finishing"), "\(status.standardOutput)")
+            #expect(status.standardOutput.contains("  migration pid: "))
+            #expect(status.standardOutput.contains("  last lock wait: pid "))
+
+            let recover = try await PGWardenCommand.run(["recover", "--state-dir", fixture.stateDirectory])
+            #expect(recover.status == 0, "\(recover.standardError)")
+            #expect(
+                recover.standardOutput.contains("the migration (pid ")
+                    && recover.standardOutput.contains("is no longer running")
+            )
+            #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
+            withExtendedLifetime(reader) {}
+        }
+    }
+
     @Test("SIGHUP mid-run does not stop it; SIGTERM stops the migration and restores the workers")
     func signals() async throws {
         try await ScratchDatabase.with { database in
