@@ -36,12 +36,7 @@ struct CancelTests {
     @Test("cancelling an idle-in-transaction blocker is reported as ineffective; --terminate frees the waiter")
     func idleInTransaction() async throws {
         try await ScratchDatabase.with { database in
-            try await database.createTable()
-            let reader = try await database.idleInTransactionReader()
-            let readerPID = await reader.backendPID
-            let observer = try await database.session("observer")
-            let alter = try await database.startBlockedStatement("ALTER TABLE t ADD COLUMN c int", "alembic")
-            try await database.waitUntilWaiting(alter.pid, observer: observer)
+            let (reader, readerPID, observer, alter) = try await database.alterBehindIdleReader("alembic")
 
             let cancel = try await PGWardenCommand.run([
                 "cancel", "--dsn", database.connectionString, String(readerPID),

@@ -142,15 +142,7 @@ struct GuardTests {
     @Test("a cancel of an idle-in-transaction blocker is audited as ineffective, and escalates to terminate")
     func escalation() async throws {
         try await ScratchDatabase.with { database in
-            try await database.createTable()
-            let reader = try await database.idleInTransactionReader()
-            let readerPID = await reader.backendPID
-            let observer = try await database.session("observer")
-            let migration = try await database.startBlockedStatement(
-                "ALTER TABLE t ADD COLUMN c int",
-                "pgwarden-migration-e"
-            )
-            try await database.waitUntilWaiting(migration.pid, observer: observer)
+            let (reader, readerPID, _, migration) = try await database.alterBehindIdleReader("pgwarden-migration-e")
             let audit = NSTemporaryDirectory() + "pgwarden-audit-" + UUID().uuidString
             let daemon = try RunningCommand([
                 "guard", "--audit-log", audit, "--dsn", database.connectionString, "--policy",
@@ -177,6 +169,7 @@ struct GuardTests {
                     == true
             )
             #expect(lines[1]["escalation"] as? Bool == true)
+            withExtendedLifetime(reader) {}  // held until the guard terminated it
         }
     }
 
@@ -220,14 +213,7 @@ struct GuardTests {
     @Test("SIGHUP re-reads the policy; a bad one is reported and the old one kept")
     func reload() async throws {
         try await ScratchDatabase.with { database in
-            try await database.createTable()
-            let reader = try await database.idleInTransactionReader()
-            let observer = try await database.session("observer")
-            let migration = try await database.startBlockedStatement(
-                "ALTER TABLE t ADD COLUMN c int",
-                "pgwarden-migration-h"
-            )
-            try await database.waitUntilWaiting(migration.pid, observer: observer)
+            let (reader, _, observer, migration) = try await database.alterBehindIdleReader("pgwarden-migration-h")
             let policy = try policyFile("interval = \"100ms\"\n[[rule]]\nname = \"watch\"\naction = \"log\"\n")
             let audit = NSTemporaryDirectory() + "pgwarden-audit-" + UUID().uuidString
             let daemon = try RunningCommand(

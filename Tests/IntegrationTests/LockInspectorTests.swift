@@ -10,12 +10,7 @@ struct LockInspectorTests {
     @Test("an idle-in-transaction reader blocks ALTER TABLE, which blocks a later SELECT")
     func chain() async throws {
         try await ScratchDatabase.with { database in
-            try await database.createTable()
-            let reader = try await database.idleInTransactionReader()
-            let readerPID = await reader.backendPID
-            let observer = try await database.session("observer")
-            let alter = try await database.startBlockedStatement("ALTER TABLE t ADD COLUMN c int", "alembic")
-            try await database.waitUntilWaiting(alter.pid, observer: observer)
+            let (reader, readerPID, observer, alter) = try await database.alterBehindIdleReader("alembic")
             let select = try await database.startBlockedStatement("SELECT count(*) FROM t", "web")
             try await database.waitUntilWaiting(select.pid, observer: observer)
 
@@ -153,11 +148,7 @@ struct LockInspectorTests {
     @Test("waits in another database are shown only with every database")
     func databaseScope() async throws {
         try await ScratchDatabase.with { database in
-            try await database.createTable()
-            let reader = try await database.idleInTransactionReader()
-            let observer = try await database.session("observer")
-            let alter = try await database.startBlockedStatement("ALTER TABLE t ADD COLUMN c int")
-            try await database.waitUntilWaiting(alter.pid, observer: observer)
+            let (reader, _, _, alter) = try await database.alterBehindIdleReader()
             try await ScratchDatabase.with { other in
                 #expect(try await other.inspector().poll().isEmpty)
                 let everything = try await other.inspector(scope: .allDatabases).poll()

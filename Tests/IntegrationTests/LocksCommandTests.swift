@@ -9,12 +9,7 @@ struct LocksCommandTests {
     @Test("--json against a chain gives exactly the waits and blockers PostgreSQL reports")
     func jsonMatchesServer() async throws {
         try await ScratchDatabase.with { database in
-            try await database.createTable()
-            let reader = try await database.idleInTransactionReader()
-            let readerPID = await reader.backendPID
-            let observer = try await database.session("observer")
-            let alter = try await database.startBlockedStatement("ALTER TABLE t ADD COLUMN c int", "alembic")
-            try await database.waitUntilWaiting(alter.pid, observer: observer)
+            let (reader, readerPID, observer, alter) = try await database.alterBehindIdleReader("alembic")
             let select = try await database.startBlockedStatement("SELECT count(*) FROM t", "web")
             try await database.waitUntilWaiting(select.pid, observer: observer)
 
@@ -158,11 +153,7 @@ struct LocksCommandTests {
             let admin = try await TestCluster.administrator()
             _ = try await admin.query("CREATE ROLE \(role) LOGIN")
             defer { Task { _ = try? await admin.query("DROP ROLE IF EXISTS \(role)") } }
-            try await database.createTable()
-            let reader = try await database.idleInTransactionReader()
-            let observer = try await database.session("observer")
-            let alter = try await database.startBlockedStatement("ALTER TABLE t ADD COLUMN c int")
-            try await database.waitUntilWaiting(alter.pid, observer: observer)
+            let (reader, _, _, alter) = try await database.alterBehindIdleReader()
 
             let result = try await PGWardenCommand.run(
                 ["locks", "--json", "--dsn", database.connectionString + " user=\(role)"]

@@ -51,3 +51,22 @@ extension ScratchDatabase {
         return Array(Set(try rows.rows.first?.decode([Int32].self, "pids") ?? [])).sorted()
     }
 }
+
+extension ScratchDatabase {
+    /// The classic migration outage: table `t`, a reader idle in transaction on it, and an
+    /// `ALTER TABLE t` (named `waiterApplication`) queued behind it, already waiting; with an
+    /// observer session to watch from.
+    public func alterBehindIdleReader(
+        _ waiterApplication: String = "waiter"
+    ) async throws -> (
+        reader: Connection, readerPID: Int32, observer: Connection,
+        waiter: (pid: Int32, session: Connection, task: Task<Void, any Error>)
+    ) {
+        try await createTable()
+        let reader = try await idleInTransactionReader()
+        let observer = try await session("observer")
+        let waiter = try await startBlockedStatement("ALTER TABLE t ADD COLUMN c int", waiterApplication)
+        try await waitUntilWaiting(waiter.pid, observer: observer)
+        return (reader, await reader.backendPID, observer, waiter)
+    }
+}
