@@ -25,15 +25,14 @@ public struct ConfigDocument: Sendable {
 
     /// Reads and parses the file at `path`.
     public init(contentsOfFile path: String, describedAs kind: String) throws(ConfigError) {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(
-                file: path,
-                line: 0,
-                "cannot read the \(kind): \((error as NSError).localizedDescription)"
-            )
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigError(file: path, line: 0, "no such \(kind)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, line: 0, "cannot read the \(kind) (permission denied, or a directory?)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: 0, "the \(kind) is not UTF-8 text")
         }
         try self.init(parsing: text, file: path)
     }

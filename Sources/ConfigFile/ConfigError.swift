@@ -19,7 +19,8 @@ public struct ConfigError: Error, Sendable, Equatable, DiagnosableError {
         self.message = message
     }
 
+    /// `file:line: key: message`; a problem with the whole file (line 0) names the file alone.
     public var summary: String {
-        "\(file):\(line): " + (key.map { "\($0): " } ?? "") + message
+        (line > 0 ? "\(file):\(line): " : "\(file): ") + (key.map { "\($0): " } ?? "") + message
     }
 }

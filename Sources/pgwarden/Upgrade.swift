@@ -125,6 +125,9 @@ extension PGWarden {
             if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
             if command.isEmpty && config == nil { throw ValidationError("give the migration command after --") }
             _ = try reloadTarget.strategy()
+            for pattern in pausePatterns where (try? WorkerPattern(pattern)) == nil {
+                throw ValidationError("--pause-workers '\(pattern)' is not a valid regular expression")
+            }
         }
 
         func settings() throws -> UpgradeSettings {

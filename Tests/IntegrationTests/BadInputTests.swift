@@ -106,6 +106,18 @@ struct BadInputTests {
         #expect(noPID.standardError.hasPrefix("error: Missing expected argument '<pid> ...'"))
     }
 
+    @Test("upgrade: an invalid --pause-workers or a missing --config is refused before anything runs")
+    func upgradeArguments() async throws {
+        let pattern = try await PGWardenCommand.run(["upgrade", "--pause-workers", "app-(cli", "--", "true"])
+        #expect(pattern.status == 64)
+        #expect(
+            pattern.standardError.hasPrefix("error: --pause-workers 'app-(cli' is not a valid regular expression\n")
+        )
+        let config = try await PGWardenCommand.run(["upgrade", "--config", "/nonexistent/upgrade.toml", "--", "true"])
+        #expect(config.status == 1)
+        #expect(config.standardError == "error: /nonexistent/upgrade.toml: no such config file\n")
+    }
+
     @Test("help and version succeed on stdout")
     func help() async throws {
         let help = try await PGWardenCommand.run(["locks", "--help"])

@@ -1,4 +1,5 @@
 import ConfigFile
+import Foundation
 import Policy
 import Testing
 
@@ -93,6 +94,24 @@ struct PolicyParsingTests {
     func errors(text: String, message: String) {
         let error = #expect(throws: ConfigError.self) { try Policy(parsing: text, file: "p.toml") }
         #expect(error?.summary == message)
+    }
+
+    @Test("a file that is missing, a directory, or not UTF-8: one error naming the file")
+    func unreadableFiles() throws {
+        let binary = NSTemporaryDirectory() + "pgwarden-binary-\(UUID().uuidString).toml"
+        try Data([0xFF, 0xFE, 0x00]).write(to: URL(fileURLWithPath: binary))
+        let cases = [
+            ("/nonexistent/policy.toml", "/nonexistent/policy.toml: no such policy file"),
+            (
+                NSTemporaryDirectory(),
+                "\(NSTemporaryDirectory()): cannot read the policy file (permission denied, or a directory?)"
+            ),
+            (binary, "\(binary): the policy file is not UTF-8 text"),
+        ]
+        for (path, message) in cases {
+            let error = #expect(throws: ConfigError.self) { try Policy(contentsOf: path) }
+            #expect(error?.summary == message)
+        }
     }
 
     @Test("arrays over several lines, literal strings, escapes and comments")
