@@ -3,15 +3,17 @@
 -- and one row for each session involved, waiter or blocker. Run only after waiting_backends.sql
 -- found a waiter. A prepared transaction that blocks appears as pid 0 with its gid. A waiting
 -- parallel worker comes with its leader_pid; pgwarden folds it into the leader.
--- pg_locks.waitstart exists from PostgreSQL 14; before that it reads NULL here and the
--- wait is measured from the waiter's state_change.
+-- pg_locks.waitstart exists from PostgreSQL 14; on older servers pgwarden runs this text with
+-- the line that reads it replaced by a NULL, and the wait is measured from the waiter's state_change.
+-- Activity comes from one pg_stat_get_activity(NULL) pass joined on pid: calling it once per
+-- session costs more, since each call scans every backend and sets up a result of its own.
 WITH locks AS MATERIALIZED (
     SELECT * FROM pg_locks
 ),
 requests AS (
     SELECT l.*,
            pg_blocking_pids(l.pid) AS blocked_by,
-           (to_jsonb(l) ->> 'waitstart')::timestamptz AS wait_start
+           l.waitstart AS wait_start
     FROM locks AS l
     WHERE NOT l.granted AND l.pid IS NOT NULL
 ),
@@ -78,7 +80,7 @@ SELECT s.pid,
        NULL::int4 AS prepared_waiter
 FROM sessions AS s
 LEFT JOIN requests AS r ON r.pid = s.pid
-LEFT JOIN LATERAL pg_stat_get_activity(s.pid) AS a ON true
+LEFT JOIN pg_stat_get_activity(NULL) AS a ON a.pid = s.pid
 LEFT JOIN pg_database AS d ON d.oid = a.datid
 CROSS JOIN (SELECT oid FROM pg_database WHERE datname = current_database()) AS current_database
 WHERE s.pid <> 0

@@ -5,4 +5,5 @@ SELECT current_user AS role,
        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
        pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
        pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend,
-       current_setting('server_version_num')::int AS server_version_num;
+       current_setting('server_version_num')::int AS server_version_num,
+       current_setting('track_activities')::bool AS track_activities;

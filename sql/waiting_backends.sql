@@ -1,9 +1,21 @@
 -- Backends waiting on a heavyweight lock right now: the only query a poll runs while nothing waits.
 -- It reads the per-backend status accessors, which build no pg_stat_activity rows, and touches
 -- neither pg_locks nor pg_blocking_pids (both take every lock-manager partition lock).
--- A role without pg_monitor reads "<insufficient privilege>" for other roles' backends: those
--- are returned too, and lock_waits.sql, which reads pg_locks, decides whether they wait.
+-- A backend waits on a lock only inside a transaction, so a backend outside one (the idle
+-- majority) is passed over on its transaction start alone, read from the backend status copy.
+-- Only the rest are asked for their wait event, which searches the whole proc array per call:
+-- asking every backend made the idle poll quadratic in the number of sessions.
+-- $1: whether every transaction start can be read: the role reads every session
+-- (pg_read_all_stats, which pg_monitor includes) and track_activities is on. Otherwise a start
+-- may read NULL for a backend in a transaction, and every such backend is asked: another
+-- role's then reads "<insufficient privilege>", and those are returned too, for
+-- lock_waits.sql, which reads pg_locks, to decide whether they wait.
 SELECT pg_stat_get_backend_pid(backend.id) AS pid,
        pg_stat_get_backend_dbid(backend.id) AS database_oid
 FROM pg_stat_get_backend_idset() AS backend(id)
-WHERE pg_stat_get_backend_wait_event_type(backend.id) IN ('Lock', '<insufficient privilege>');
+WHERE CASE
+          WHEN pg_stat_get_backend_xact_start(backend.id) IS NOT NULL
+              THEN pg_stat_get_backend_wait_event_type(backend.id) = 'Lock'
+          WHEN $1::bool THEN false
+          ELSE pg_stat_get_backend_wait_event_type(backend.id) IN ('Lock', '<insufficient privilege>')
+      END;

@@ -47,7 +47,7 @@ public struct LockInspector: Sendable {
     /// One poll.
     public func poll() async throws(PostgresError) -> LockSnapshot {
         let takenAt = now()
-        let waiting = try await connection.query(Queries.waitingBackends)
+        let waiting = try await connection.query(Queries.waitingBackends, [role.seesTransactionStarts])
         let databaseOID = scope == .allDatabases ? nil : role.databaseOID
         var anyWaiter = false
         for row in waiting.rows where !anyWaiter {
@@ -55,7 +55,7 @@ public struct LockInspector: Sendable {
             anyWaiter = databaseOID == nil || database == databaseOID
         }
         guard anyWaiter else { return LockSnapshot(takenAt: takenAt) }
-        let resolved = try await connection.query(Queries.lockWaits)
+        let resolved = try await connection.query(Queries.lockWaits(serverVersion: role.serverVersion))
         var sessions: [ObservedSession] = []
         for row in resolved.rows { sessions.append(try ObservedSession(row)) }
         return LockSnapshot(observing: sessions, takenAt: takenAt, databaseOID: databaseOID)

@@ -17,6 +17,12 @@ public struct SessionRole: Sendable, Equatable {
     public var signalBackend: Bool
     /// `server_version_num`, such as `150018`.
     public var serverVersion: Int
+    /// Whether `track_activities` is on, so that backends record when their transaction started.
+    public var tracksActivities: Bool = true
+
+    /// Whether every backend's transaction start can be read: the role sees every session and
+    /// backends record it. The idle poll then passes over backends outside a transaction cheaply.
+    public var seesTransactionStarts: Bool { monitor && tracksActivities }
 
     /// Whether `pg_locks.waitstart` exists (PostgreSQL 14+), giving exact wait starts.
     public var hasWaitStart: Bool { serverVersion >= 140000 }
@@ -34,7 +40,8 @@ public struct SessionRole: Sendable, Equatable {
             superuser: try row.decode(Bool.self, "superuser") ?? false,
             monitor: try row.require(Bool.self, "monitor"),
             signalBackend: try row.require(Bool.self, "signal_backend"),
-            serverVersion: try row.require(Int.self, "server_version_num")
+            serverVersion: try row.require(Int.self, "server_version_num"),
+            tracksActivities: try row.require(Bool.self, "track_activities")
         )
     }
 
@@ -45,6 +52,12 @@ public struct SessionRole: Sendable, Equatable {
             notes.append(
                 "role \(role) is not a member of pg_monitor: other roles' queries read <insufficient privilege>,"
                     + " and their waits are found through pg_locks on every poll"
+            )
+        }
+        if !tracksActivities {
+            notes.append(
+                "track_activities is off: sessions' states and queries are not recorded,"
+                    + " and every backend is asked for its wait event on every poll"
             )
         }
         if !hasWaitStart {

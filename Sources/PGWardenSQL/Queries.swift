@@ -61,23 +61,27 @@ public enum Queries {
     /// and one row for each session involved, waiter or blocker. Run only after waiting_backends.sql
     /// found a waiter. A prepared transaction that blocks appears as pid 0 with its gid. A waiting
     /// parallel worker comes with its leader_pid; pgwarden folds it into the leader.
-    /// pg_locks.waitstart exists from PostgreSQL 14; before that it reads NULL here and the
-    /// wait is measured from the waiter's state_change.
+    /// pg_locks.waitstart exists from PostgreSQL 14; on older servers pgwarden runs this text with
+    /// the line that reads it replaced by a NULL, and the wait is measured from the waiter's state_change.
+    /// Activity comes from one pg_stat_get_activity(NULL) pass joined on pid: calling it once per
+    /// session costs more, since each call scans every backend and sets up a result of its own.
     public static let lockWaits = #"""
         -- Every session waiting on a heavyweight lock, resolved: the lock it wants and since when,
         -- who blocks it (pg_blocking_pids: hard blocks and soft ones, a waiter ahead in the queue),
         -- and one row for each session involved, waiter or blocker. Run only after waiting_backends.sql
         -- found a waiter. A prepared transaction that blocks appears as pid 0 with its gid. A waiting
         -- parallel worker comes with its leader_pid; pgwarden folds it into the leader.
-        -- pg_locks.waitstart exists from PostgreSQL 14; before that it reads NULL here and the
-        -- wait is measured from the waiter's state_change.
+        -- pg_locks.waitstart exists from PostgreSQL 14; on older servers pgwarden runs this text with
+        -- the line that reads it replaced by a NULL, and the wait is measured from the waiter's state_change.
+        -- Activity comes from one pg_stat_get_activity(NULL) pass joined on pid: calling it once per
+        -- session costs more, since each call scans every backend and sets up a result of its own.
         WITH locks AS MATERIALIZED (
             SELECT * FROM pg_locks
         ),
         requests AS (
             SELECT l.*,
                    pg_blocking_pids(l.pid) AS blocked_by,
-                   (to_jsonb(l) ->> 'waitstart')::timestamptz AS wait_start
+                   l.waitstart AS wait_start
             FROM locks AS l
             WHERE NOT l.granted AND l.pid IS NOT NULL
         ),
@@ -144,7 +148,7 @@ public enum Queries {
                NULL::int4 AS prepared_waiter
         FROM sessions AS s
         LEFT JOIN requests AS r ON r.pid = s.pid
-        LEFT JOIN LATERAL pg_stat_get_activity(s.pid) AS a ON true
+        LEFT JOIN pg_stat_get_activity(NULL) AS a ON a.pid = s.pid
         LEFT JOIN pg_database AS d ON d.oid = a.datid
         CROSS JOIN (SELECT oid FROM pg_database WHERE datname = current_database()) AS current_database
         WHERE s.pid <> 0
@@ -166,7 +170,8 @@ public enum Queries {
                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
                pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
                pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend,
-               current_setting('server_version_num')::int AS server_version_num;
+               current_setting('server_version_num')::int AS server_version_num,
+               current_setting('track_activities')::bool AS track_activities;
         """#
 
     /// `sql/sessions_named.sql`:
@@ -196,17 +201,36 @@ public enum Queries {
     /// Backends waiting on a heavyweight lock right now: the only query a poll runs while nothing waits.
     /// It reads the per-backend status accessors, which build no pg_stat_activity rows, and touches
     /// neither pg_locks nor pg_blocking_pids (both take every lock-manager partition lock).
-    /// A role without pg_monitor reads "<insufficient privilege>" for other roles' backends: those
-    /// are returned too, and lock_waits.sql, which reads pg_locks, decides whether they wait.
+    /// A backend waits on a lock only inside a transaction, so a backend outside one (the idle
+    /// majority) is passed over on its transaction start alone, read from the backend status copy.
+    /// Only the rest are asked for their wait event, which searches the whole proc array per call:
+    /// asking every backend made the idle poll quadratic in the number of sessions.
+    /// $1: whether every transaction start can be read: the role reads every session
+    /// (pg_read_all_stats, which pg_monitor includes) and track_activities is on. Otherwise a start
+    /// may read NULL for a backend in a transaction, and every such backend is asked: another
+    /// role's then reads "<insufficient privilege>", and those are returned too, for
+    /// lock_waits.sql, which reads pg_locks, to decide whether they wait.
     public static let waitingBackends = #"""
         -- Backends waiting on a heavyweight lock right now: the only query a poll runs while nothing waits.
         -- It reads the per-backend status accessors, which build no pg_stat_activity rows, and touches
         -- neither pg_locks nor pg_blocking_pids (both take every lock-manager partition lock).
-        -- A role without pg_monitor reads "<insufficient privilege>" for other roles' backends: those
-        -- are returned too, and lock_waits.sql, which reads pg_locks, decides whether they wait.
+        -- A backend waits on a lock only inside a transaction, so a backend outside one (the idle
+        -- majority) is passed over on its transaction start alone, read from the backend status copy.
+        -- Only the rest are asked for their wait event, which searches the whole proc array per call:
+        -- asking every backend made the idle poll quadratic in the number of sessions.
+        -- $1: whether every transaction start can be read: the role reads every session
+        -- (pg_read_all_stats, which pg_monitor includes) and track_activities is on. Otherwise a start
+        -- may read NULL for a backend in a transaction, and every such backend is asked: another
+        -- role's then reads "<insufficient privilege>", and those are returned too, for
+        -- lock_waits.sql, which reads pg_locks, to decide whether they wait.
         SELECT pg_stat_get_backend_pid(backend.id) AS pid,
                pg_stat_get_backend_dbid(backend.id) AS database_oid
         FROM pg_stat_get_backend_idset() AS backend(id)
-        WHERE pg_stat_get_backend_wait_event_type(backend.id) IN ('Lock', '<insufficient privilege>');
+        WHERE CASE
+                  WHEN pg_stat_get_backend_xact_start(backend.id) IS NOT NULL
+                      THEN pg_stat_get_backend_wait_event_type(backend.id) = 'Lock'
+                  WHEN $1::bool THEN false
+                  ELSE pg_stat_get_backend_wait_event_type(backend.id) IN ('Lock', '<insufficient privilege>')
+              END;
         """#
 }

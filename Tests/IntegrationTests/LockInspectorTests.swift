@@ -194,6 +194,38 @@ struct LockInspectorTests {
         }
     }
 
+    @Test("every way of polling finds the same waits: passing over idle backends or asking each, with or without waitstart")
+    func pollVariantsAgree() async throws {
+        try await ScratchDatabase.with { database in
+            let (reader, readerPID, observer, alter) = try await database.alterBehindIdleReader()
+            let select = try await database.startBlockedStatement("SELECT count(*) FROM t")
+            try await database.waitUntilWaiting(select.pid, observer: observer)
+            let cheap = try await database.inspector()
+            #expect(cheap.role.seesTransactionStarts)
+            var everyBackend = cheap.role
+            everyBackend.tracksActivities = false  // asks every backend for its wait event
+            var beforeWaitStart = cheap.role
+            beforeWaitStart.serverVersion = 130_000  // reads no pg_locks.waitstart
+
+            let snapshots = [
+                try await cheap.poll(),
+                try await LockInspector(connection: cheap.connection, role: everyBackend).poll(),
+                try await LockInspector(connection: cheap.connection, role: beforeWaitStart).poll(),
+            ]
+
+            for snapshot in snapshots {
+                #expect(snapshot.waits.map(\.pid).sorted() == [alter.pid, select.pid].sorted())
+                #expect(snapshot.wait(of: alter.pid)?.blockedBy == [readerPID])
+                #expect(snapshot.wait(of: select.pid)?.blockedBy == [alter.pid])
+            }
+            #expect(snapshots[0].waits.allSatisfy { $0.exactWaitStart })
+            #expect(snapshots[2].waits.allSatisfy { !$0.exactWaitStart && $0.waitingSeconds >= 0 })
+            _ = try await reader.query("ROLLBACK")
+            try await alter.task.value
+            try await select.task.value
+        }
+    }
+
     @Test("pgwarden's own session is named and has short timeouts")
     func ownSession() async throws {
         try await ScratchDatabase.with { database in
