@@ -1,21 +1,24 @@
-import Foundation
+import WardenSupport
 
 /// A rule's `query` regular expression (ICU syntax: `(?i)^\s*delete`).
+///
+/// A search runs at most 50 ms. One that gives up (an expression built to backtrack, on a
+/// long query) counts as no match: nothing is signalled on a guess.
 public struct QueryPattern: Sendable, CustomStringConvertible {
+    private let regex: BoundedRegularExpression
+
     /// The expression as written.
-    public let source: String
-    private let regex: NSRegularExpression
+    public var source: String { regex.source }
 
     /// Compiles `source`; `nil` when it is not a valid regular expression.
     public init?(_ source: String) {
-        guard let regex = try? NSRegularExpression(pattern: source) else { return nil }
-        self.source = source
+        guard let regex = try? BoundedRegularExpression(source, budget: .milliseconds(50)) else { return nil }
         self.regex = regex
     }
 
-    /// Whether the expression occurs in `text`.
+    /// Whether the expression occurs in `text`. A search that gave up is no match.
     public func matches(_ text: String) -> Bool {
-        regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        regex.search(text) == .found
     }
 
     public var description: String { source }

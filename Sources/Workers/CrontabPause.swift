@@ -43,7 +43,8 @@ public enum CrontabPause {
         var used = Set<String>()
         for index in crontab.lines.indices {
             guard let command = CrontabLine(crontab.lines[index]).command else { continue }
-            let matching = patterns.filter { $0.matches(command) }
+            var matching: [WorkerPattern] = []
+            for pattern in patterns where try pattern.matches(command) { matching.append(pattern) }
             guard !matching.isEmpty else { continue }
             used.formUnion(matching.map(\.source))
             paused.append(PausedLine(line: String(crontab.lines[index]), number: index + 1))

@@ -3,18 +3,23 @@ import Processes
 extension ProcessTable {
     /// The workers to stop: processes of `uid` whose command line matches a pattern,
     /// never `selfPID` or its ancestors, nor anything in the trees of `excludedRoots`.
+    ///
+    /// - Throws: ``WorkersError`` when a pattern's search gave up on a command line.
     public func workers(
         matching patterns: [WorkerPattern],
         uid: UInt32,
         selfPID: Int32,
         excludedRoots: Set<Int32> = []
-    ) -> [ProcessEntry] {
+    ) throws(WorkersError) -> [ProcessEntry] {
         let protected = lineage(of: selfPID).union(trees(rootedAt: excludedRoots.union([selfPID])))
-        return entries.values
-            .filter { entry in
-                entry.uid == uid && !entry.commandLine.isEmpty && !protected.contains(entry.pid)
-                    && patterns.contains { $0.matches(entry.commandLine) }
+        var workers: [ProcessEntry] = []
+        for entry in entries.values
+        where entry.uid == uid && !entry.commandLine.isEmpty && !protected.contains(entry.pid) {
+            for pattern in patterns where try pattern.matches(entry.commandLine) {
+                workers.append(entry)
+                break
             }
-            .sorted { $0.pid < $1.pid }
+        }
+        return workers.sorted { $0.pid < $1.pid }
     }
 }

@@ -1,11 +1,12 @@
-import Foundation
+import WardenSupport
 
 /// A `--match` regular expression (ICU syntax, as `NSRegularExpression` reads it), compiled,
 /// with the text the operator wrote.
 public struct WorkerPattern: Sendable, CustomStringConvertible {
+    private let regex: BoundedRegularExpression
+
     /// The expression as written.
-    public let source: String
-    private let regex: NSRegularExpression
+    public var source: String { regex.source }
 
     /// Compiles `source`.
     ///
@@ -15,17 +16,27 @@ public struct WorkerPattern: Sendable, CustomStringConvertible {
             throw WorkersError(.invalidPattern, "an empty --match would match every command")
         }
         do {
-            regex = try NSRegularExpression(pattern: source)
+            regex = try BoundedRegularExpression(source)
         } catch {
             throw WorkersError(.invalidPattern, "--match \(quoted(source)) is not a valid regular expression")
         }
-        self.source = source
     }
 
     /// Whether the pattern occurs anywhere in `command`, as `pgrep -f` matches.
-    public func matches(_ command: some StringProtocol) -> Bool {
-        let text = String(command)
-        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    ///
+    /// - Throws: ``WorkersError`` `invalidPattern` when the search gave up (an expression that
+    ///   backtracks without end): pgwarden does not pause or stop anything on a guess.
+    public func matches(_ command: some StringProtocol) throws(WorkersError) -> Bool {
+        switch regex.search(String(command)) {
+        case .found: return true
+        case .notFound: return false
+        case .gaveUp:
+            throw WorkersError(
+                .invalidPattern,
+                "--match \(quoted(source)) gave up after \(regex.budget) on \(quoted(command.prefix(60)))\(command.count > 60 ? "…" : "")",
+                hint: "the expression backtracks too much; avoid nested repetition such as (a+)+"
+            )
+        }
     }
 
     public var description: String { source }

@@ -49,7 +49,7 @@ public struct WorkerPause: Sendable {
         let account = try UserAccount(named: user)
         let text = try await Crontab(user: user).read()
         let paused = try CrontabPause.pause(text, patterns: patterns, pauseID: "plan")
-        let workers = ProcFileSystem.snapshot().workers(
+        let workers = try ProcFileSystem.snapshot().workers(
             matching: patterns,
             uid: account.uid,
             selfPID: getpid(),
@@ -82,6 +82,9 @@ public struct WorkerPause: Sendable {
                 hint: "pgwarden workers resume --state-dir \(stateDirectory.path)"
             )
         }
+        // An expression that gives up on a running command line is refused here, before anything changes.
+        // Only when stopping: listing those left running is not worth refusing the pause for.
+        if stop != .none { _ = try runningWorkers(matching: patterns, uid: account.uid, excluding: excluded) }
         let crontab = Crontab(user: user)
         let pauseID = RunIdentifier.make(at: now())
         var before = try await crontab.read()
@@ -127,12 +130,12 @@ public struct WorkerPause: Sendable {
         }
         logger.info("paused crontab lines", metadata: ["user": "\(user)", "lines": "\(record.pausedLines.count)"])
 
-        let running = ProcFileSystem.snapshot().workers(
-            matching: patterns,
-            uid: account.uid,
-            selfPID: getpid(),
-            excludedRoots: excluded
-        )
+        var running: [ProcessEntry] = []
+        do {
+            running = try runningWorkers(matching: patterns, uid: account.uid, excluding: excluded)
+        } catch {
+            logger.warning("\(error.summary): no running worker is stopped", metadata: ["user": "\(user)"])
+        }
         let stopped = await WorkerStopper(logger: logger).stop(running, mode: stop, grace: grace)
         record.workers = stopped.map {
             PauseRecord.Worker(
@@ -143,6 +146,14 @@ public struct WorkerPause: Sendable {
         }
         try record.save(as: PauseRecord.fileName, in: stateDirectory)
         return PauseOutcome(record: record, stopped: stopped)
+    }
+
+    private func runningWorkers(
+        matching patterns: [WorkerPattern],
+        uid: UInt32,
+        excluding excluded: Set<Int32>
+    ) throws(WorkersError) -> [ProcessEntry] {
+        try ProcFileSystem.snapshot().workers(matching: patterns, uid: uid, selfPID: getpid(), excludedRoots: excluded)
     }
 
     /// What a resume did.

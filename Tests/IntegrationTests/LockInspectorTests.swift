@@ -194,7 +194,9 @@ struct LockInspectorTests {
         }
     }
 
-    @Test("every way of polling finds the same waits: passing over idle backends or asking each, with or without waitstart")
+    @Test(
+        "every way of polling finds the same waits: passing over idle backends or asking each, with or without waitstart"
+    )
     func pollVariantsAgree() async throws {
         try await ScratchDatabase.with { database in
             let (reader, readerPID, observer, alter) = try await database.alterBehindIdleReader()

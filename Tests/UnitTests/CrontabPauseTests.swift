@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenSupport
 import Workers
 
 /// The crontab transform, without the `crontab` command.
@@ -71,6 +72,16 @@ struct CrontabPauseTests {
     func invalidPattern() {
         #expect(throws: WorkersError.self) { try WorkerPattern("app-(cli") }
         #expect(throws: WorkersError.self) { try WorkerPattern("") }
+    }
+
+    @Test("an expression built to backtrack gives up on a hostile line: an error, and nothing is paused")
+    func backtrackingPattern() throws {
+        let hostile = "* * * * * " + String(repeating: "a", count: 40) + "!\n" + Self.salt
+        let error = #expect(throws: WorkersError.self) {
+            try CrontabPause.pause(hostile, patterns: [try WorkerPattern("^(a+)+$"), Self.appCLI], pauseID: "p")
+        }
+        #expect(error?.code == .invalidPattern)
+        #expect(error?.summary.hasPrefix("--match '^(a+)+$' gave up after") == true)
     }
 
     @Test("a line re-enabled by someone else is reported, not duplicated; a removed one is reported")

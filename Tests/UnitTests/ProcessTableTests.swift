@@ -26,7 +26,7 @@ struct ProcessTableTests {
 
     @Test("never itself, its ancestors, the excluded migration tree, or another user's processes")
     func selection() throws {
-        let workers = Self.table.workers(
+        let workers = try Self.table.workers(
             matching: [try WorkerPattern("python app-cli")],
             uid: 1000,
             selfPID: 300,
@@ -37,7 +37,7 @@ struct ProcessTableTests {
 
     @Test("a bare name matches more, as pkill -f would; the safeguards still hold")
     func broadPattern() throws {
-        let workers = Self.table.workers(matching: [try WorkerPattern("app-cli")], uid: 1000, selfPID: 300)
+        let workers = try Self.table.workers(matching: [try WorkerPattern("app-cli")], uid: 1000, selfPID: 300)
         #expect(workers.map(\.pid) == [400, 401, 600])  // 310 and 311 are in pgwarden's own tree
     }
 
