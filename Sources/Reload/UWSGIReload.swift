@@ -76,6 +76,7 @@ public struct UWSGIReload: Sendable {
         let oldWorkers = master?.workers() ?? []
         let start = clock.now
         try await request(master: master)
+        FailPoint.hit("reload.requested")
         guard let master else {
             return Outcome(master: nil, oldWorkers: [], newWorkers: [], seconds: (clock.now - start).seconds)
         }

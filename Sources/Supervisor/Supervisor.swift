@@ -48,6 +48,20 @@ public struct Supervisor: Sendable {
         let applicationName = "pgwarden-migration-\(runID)"
         let policy = try settings.policyPath.map { path throws in try Policy(contentsOf: path) }
 
+        // From the first step on: a SIGHUP (an SSH drop) must never end the run half-way,
+        // and a SIGINT or SIGTERM is carried out between steps.
+        let state = RunState()
+        let monitor = SignalMonitor([SIGHUP, SIGINT, SIGTERM]) { [log] signal in
+            if signal == SIGHUP {
+                log.say("SIGHUP ignored: the run goes on (an SSH drop does not stop pgwarden)")
+                return
+            }
+            state.interruptedBy.withLock { $0 = $0 ?? signal }
+            log.warn("interrupted (signal \(signal)): stopping the migration, then restoring the workers")
+            if let group = state.processGroup.withLock({ $0 }) { ProcessGroup.stop(group, log: log) }
+        }
+        defer { monitor.cancel() }
+
         // Preflight: nothing changes until every check passes.
         log.say("run \(runID): \(settings.command.map(Redaction.redact).joined(separator: " "))")
         let preflight = try await step("preflight", &report) { () async throws -> Preflight in
@@ -79,18 +93,7 @@ public struct Supervisor: Sendable {
             log: log
         )
         try journal.create()
-
-        let state = RunState()
-        let monitor = SignalMonitor([SIGHUP, SIGINT, SIGTERM]) { [log] signal in
-            if signal == SIGHUP {
-                log.say("SIGHUP ignored: the run goes on (an SSH drop does not stop pgwarden)")
-                return
-            }
-            state.interruptedBy.withLock { $0 = $0 ?? signal }
-            log.warn("interrupted (signal \(signal)): stopping the migration, then restoring the workers")
-            if let group = state.processGroup.withLock({ $0 }) { ProcessGroup.stop(group, log: log) }
-        }
-        defer { monitor.cancel() }
+        FailPoint.hit("upgrade.journaled")
 
         var supervisorFailed = false
         let workers = WorkerPause(stateDirectory: stateDirectory, logger: logger)
@@ -142,6 +145,7 @@ public struct Supervisor: Sendable {
                     interactive: settings.interactive ?? interactiveDefault,
                     state: state
                 )
+                FailPoint.hit("upgrade.migrated")
                 if migrationSucceeded, settings.effectiveReloadWhen == .after, let strategy = settings.reloadStrategy,
                     state.interruptedBy.withLock({ $0 }) == nil
                 {

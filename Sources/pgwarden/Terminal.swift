@@ -61,14 +61,28 @@ enum Terminal {
 
     /// `error: …` and, when given, `hint: …` on standard error.
     static func printError(_ summary: String, hint: String? = nil) {
-        printToStandardError(label("error:", colour: "31") + " " + summary)
-        if let hint { printToStandardError(label("hint:", colour: "36") + " " + hint) }
+        printToStandardError(label("error:", colour: "31") + " " + visible(summary))
+        if let hint { printToStandardError(label("hint:", colour: "36") + " " + visible(hint)) }
     }
 
     /// `warning: …` and, when given, `hint: …` on standard error.
     static func printWarning(_ summary: String, hint: String? = nil) {
-        printToStandardError(label("warning:", colour: "33") + " " + summary)
-        if let hint { printToStandardError(label("hint:", colour: "36") + " " + hint) }
+        printToStandardError(label("warning:", colour: "33") + " " + visible(summary))
+        if let hint { printToStandardError(label("hint:", colour: "36") + " " + visible(hint)) }
+    }
+
+    /// `text` with control characters written as `\u{0}`: a message quoting hostile input
+    /// (a NUL byte in a policy file, an escape sequence) stays one readable line.
+    static func visible(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     /// A bold, coloured label on a terminal; plain text elsewhere.
