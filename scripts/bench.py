@@ -1,5 +1,27 @@
-"""The measurements behind scripts/bench. Every figure comes from this run, on this machine."""
-import os, platform, statistics, subprocess, sys, time
+"""The measurements behind scripts/bench. Every figure comes from this run, on this machine.
+
+    bench.py PGWARDEN [--quick]
+
+Server time per poll, the observer effect on pgbench, detection latency, blocking_for to signal,
+client CPU and memory, and cold start: pgwarden beside pg_activity (its own queries, from the
+package in .venv) and the PostgreSQL wiki's "Lock Monitoring" query. Writes BENCHMARKS.md.
+"""
+import datetime
+import json
+import math
+import os
+import platform
+import random
+import pty
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import fcntl
+import threading
+import time
 
 import psycopg2
 import psycopg2.extensions
@@ -7,8 +29,11 @@ from pgactivity.data import Data
 
 PGWARDEN = sys.argv[1]
 QUICK = "--quick" in sys.argv
-POLLS = 50
+POLLS = 20 if QUICK else 50
+WARM = 5
 DB = "pgwarden_bench"
+ENV = dict(os.environ, PGDATABASE=DB)
+PGBENCH = os.path.join(os.environ.get("PGWARDEN_PG_BIN", "/usr/lib/postgresql/15/bin"), "pgbench")
 
 WIKI_QUERY = """
 SELECT blocked_locks.pid AS blocked_pid, blocked_activity.usename AS blocked_user,
@@ -32,6 +57,15 @@ JOIN pg_catalog.pg_stat_activity blocking_activity ON blocking_activity.pid = bl
 WHERE NOT blocked_locks.granted
 """
 
+KINDS = """
+CASE
+  WHEN query LIKE '%%pg_stat_get_backend_idset%%' THEN 'pgwarden'
+  WHEN query LIKE '%%pg_blocking_pids(l.pid)%%' THEN 'pgwarden'
+  WHEN query LIKE '%%blocked_locks.pid AS blocked_pid%%' THEN 'wiki'
+  WHEN query LIKE '%%pg_locks%%' THEN 'pg_activity'
+END
+"""
+
 
 def connect(dbname=DB, async_=False, application="bench"):
     conn = psycopg2.connect(dbname=dbname, application_name=application, async_=1 if async_ else 0)
@@ -47,8 +81,8 @@ def wait(conn):
         time.sleep(0.001)
 
 
-def admin(sql, *args):
-    conn = connect("postgres")
+def admin(sql, *args, dbname="postgres"):
+    conn = connect(dbname)
     with conn.cursor() as cur:
         cur.execute(sql, args)
         rows = cur.fetchall() if cur.description else []
@@ -56,140 +90,445 @@ def admin(sql, *args):
     return rows
 
 
-def statement_means():
-    """Server time per statement kind, from pg_stat_statements: {kind: (calls, mean_ms, max_ms)}."""
-    rows = admin("""
-        SELECT CASE
-                 WHEN query LIKE '%%pg_stat_get_backend_idset%%' THEN 'pgwarden idle poll'
-                 WHEN query LIKE '%%pg_blocking_pids(l.pid)%%' THEN 'pgwarden resolve'
-                 WHEN query LIKE '%%Get waiting queries%%' OR query LIKE '%%pg_locks.pid AS pid%%' THEN 'pg_activity waiting'
-                 WHEN query LIKE '%%Transaction id lock%%' OR query LIKE '%%blocking.pid%%' THEN 'pg_activity blocking'
-                 WHEN query LIKE '%%blocked_locks.pid AS blocked_pid%%' THEN 'wiki lock monitoring'
-               END AS kind, sum(calls)::int, sum(total_exec_time) / sum(calls), max(max_exec_time)
-        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s)
-        GROUP BY 1""", DB)
-    return {kind: (calls, mean, peak) for kind, calls, mean, peak in rows if kind}
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def pgwarden_polls(count):
-    env = dict(os.environ, PGDATABASE=DB)
-    proc = subprocess.Popen([PGWARDEN, "locks", "--json", "--watch", "--interval", "20ms"], env=env,
+class Statements:
+    """Server time of the bench database's statements since the last take, from pg_stat_statements."""
+
+    def __init__(self):
+        self.conn = connect("postgres", application="bench-stats")
+        self.oid = admin("SELECT oid FROM pg_database WHERE datname = %s", DB)[0][0]
+
+    def reset(self):
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_stat_statements_reset()")
+
+    def take(self):
+        """{tool: (calls, milliseconds)}, then reset."""
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT {KINDS} AS tool, sum(calls)::int, sum(total_exec_time) FROM pg_stat_statements"
+                        " WHERE dbid = %s GROUP BY 1", (self.oid,))
+            rows = cur.fetchall()
+            cur.execute("SELECT pg_stat_statements_reset()")
+        return {tool: (calls, total) for tool, calls, total in rows if tool}
+
+
+def sample_pgwarden(stats, waiting):
+    """Server ms of each pgwarden poll: one `locks --watch` process, read between its polls."""
+    proc = subprocess.Popen([PGWARDEN, "locks", "--json", "--watch", "--interval", "100ms"], env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for _ in range(count):
+    for _ in range(WARM):
         proc.stdout.readline()
+    stats.take()
+    samples = []
+    while len(samples) < POLLS:
+        proc.stdout.readline()  # a poll has just ended; the next begins 100 ms after it began
+        calls, total = stats.take().get("pgwarden", (0, 0.0))
+        if calls == (2 if waiting else 1):  # exactly one poll in the window
+            samples.append(total)
     proc.terminate()
     proc.wait()
+    return samples
 
 
-def make_waiters(m, holders):
+def sample_pg_activity(stats):
+    data = Data.pg_connect(host=os.environ["PGHOST"], port=int(os.environ["PGPORT"]),
+                           user=os.environ.get("PGUSER", "postgres"), database=DB)
+    for _ in range(WARM):
+        data.pg_get_waiting()
+        data.pg_get_blocking()
+    stats.take()
+    samples = []
+    for _ in range(POLLS):
+        data.pg_get_waiting()
+        data.pg_get_blocking()
+        samples.append(stats.take().get("pg_activity", (0, 0.0))[1])
+    data.pg_conn.close()
+    return samples
+
+
+def sample_wiki(stats):
+    conn = connect()
+    samples = []
+    with conn.cursor() as cur:
+        for index in range(WARM + POLLS):
+            if index == WARM:
+                stats.take()
+            cur.execute(WIKI_QUERY)
+            cur.fetchall()
+            if index >= WARM:
+                samples.append(stats.take().get("wiki", (0, 0.0))[1])
+    conn.close()
+    return samples
+
+
+def make_waiters(m):
     """m waiters in chains of up to 10: an idle-in-transaction reader, an ALTER queued behind it, SELECTs behind that."""
     sessions = []
-    chains = (m + 9) // 10
-    for chain in range(chains):
+    for chain in range((m + 9) // 10):
         table = f"bench_{chain}"
         holder = connect()
         holder.autocommit = False
         with holder.cursor() as cur:
             cur.execute(f"SELECT count(*) FROM {table}")
-        holders.append(holder)
-        size = min(10, m - chain * 10)
-        for index in range(size):
+        sessions.append(holder)
+        for index in range(min(10, m - chain * 10)):
             conn = connect(async_=True)
             sql = f"ALTER TABLE {table} ADD COLUMN c{index} int" if index == 0 else f"SELECT count(*) FROM {table}"
             conn.cursor().execute(sql)
             sessions.append(conn)
-            if index == 0:
-                time.sleep(0.05)  # the ALTER queues first: the SELECTs wait behind it
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        waiting = admin("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = %s)", DB)[0][0]
-        if waiting >= m:
-            return sessions
-        time.sleep(0.05)
-    raise SystemExit(f"only {waiting} of {m} waiters formed")
+            if index == 0:  # the ALTER queues first: the SELECTs wait behind it
+                until(lambda: waiting_count() >= chain * 10 + 1)
+    until(lambda: waiting_count() >= m)
+    return sessions
 
 
-def cell(n, m):
-    idle = [connect() for _ in range(n)]
-    holders = []
-    waiters = make_waiters(m, holders) if m else []
-    admin("SELECT pg_stat_statements_reset()")
-    pgwarden_polls(POLLS)
-    data = Data.pg_connect(host=os.environ["PGHOST"], port=int(os.environ["PGPORT"]), user=os.environ.get("PGUSER", "postgres"), database=DB)
-    for _ in range(POLLS):
-        data.pg_get_waiting()
-        data.pg_get_blocking()
-    wiki = connect()
-    with wiki.cursor() as cur:
-        for _ in range(POLLS):
-            cur.execute(WIKI_QUERY)
-            cur.fetchall()
-    means = statement_means()
-    for conn in idle + holders + waiters + [wiki, data.pg_conn]:
+def waiting_count():
+    return admin("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = "
+                 "(SELECT oid FROM pg_database WHERE datname = %s)", DB)[0][0]
+
+
+def until(probe, deadline=60):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if probe():
+            return
+        time.sleep(0.01)
+    raise SystemExit("bench: timed out setting up")
+
+
+def close_all(conns):
+    for conn in conns:
         try:
             conn.close()
         except Exception:
             pass
-    return means
 
 
-def per_poll(means, kinds):
-    """Server milliseconds per poll: the sum over the statement kinds of total time / polls."""
-    return sum(means.get(kind, (0, 0, 0))[0] * means.get(kind, (0, 0, 0))[1] for kind in kinds) / POLLS
+def server_time(stats):
+    rows = []
+    for n in ([100] if QUICK else [100, 500, 1000]):
+        idle = [connect() for _ in range(n)]
+        for m in [0, 20, 40, 100]:  # 40: the waiter count DESIGN.md states its target at
+            sessions = make_waiters(m) if m else []
+            result = (n, m, sample_pgwarden(stats, waiting=m > 0), sample_pg_activity(stats), sample_wiki(stats))
+            close_all(sessions)
+            until(lambda: waiting_count() == 0)
+            rows.append(result)
+            pgw, pga, wiki = (statistics.mean(s) for s in result[2:])
+            print(f"N={n:5} M={m:4}  pgwarden {pgw:6.3f} ms  pg_activity {pga:6.3f} ms  wiki {wiki:6.3f} ms"
+                  f"  ratio {pgw / pga:.2f}", flush=True)
+        close_all(idle)
+    return rows
+
+
+def pgbench_tps(seconds):
+    result = subprocess.run([PGBENCH, "-n", "-S", "-c", "2", "-j", "2", "-T", str(seconds), DB],
+                            capture_output=True, text=True, check=True, env=ENV)
+    for line in result.stdout.splitlines():
+        if line.startswith("tps = "):
+            return float(line.split()[2])
+    raise SystemExit("bench: no tps in pgbench's output")
+
+
+def observer_effect():
+    """pgbench -S beside nothing, pgwarden at 4 Hz, pg_activity's queries at 4 Hz: interleaved rounds."""
+    subprocess.run([PGBENCH, "-i", "-q", "-s", "10", DB], capture_output=True, check=True, env=ENV)
+    idle = [connect() for _ in range(100)]
+    seconds = 5 if QUICK else 10
+    rounds = 2 if QUICK else 3
+    tps = {"none": [], "pgwarden": [], "pg_activity": []}
+    for _ in range(rounds):
+        tps["none"].append(pgbench_tps(seconds))
+        poller = subprocess.Popen([PGWARDEN, "locks", "--json", "--watch", "--interval", "250ms"], env=ENV,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tps["pgwarden"].append(pgbench_tps(seconds))
+        poller.terminate()
+        poller.wait()
+        stop = threading.Event()
+
+        def pg_activity_at_4_hz():
+            data = Data.pg_connect(host=os.environ["PGHOST"], port=int(os.environ["PGPORT"]),
+                                   user=os.environ.get("PGUSER", "postgres"), database=DB)
+            next_poll = time.monotonic()
+            while not stop.is_set():
+                data.pg_get_waiting()
+                data.pg_get_blocking()
+                next_poll += 0.25
+                stop.wait(max(0.0, next_poll - time.monotonic()))
+            data.pg_conn.close()
+
+        thread = threading.Thread(target=pg_activity_at_4_hz)
+        thread.start()
+        tps["pg_activity"].append(pgbench_tps(seconds))
+        stop.set()
+        thread.join()
+    close_all(idle)
+    means = {key: statistics.mean(values) for key, values in tps.items()}
+    print(f"pgbench -S tps: " + ", ".join(f"{k} {v:.0f}" for k, v in means.items()), flush=True)
+    return tps, seconds
+
+
+class Watch:
+    """`pgwarden locks --watch --json` whose snapshots are read as they arrive, with their arrival time."""
+
+    def __init__(self, interval):
+        self.proc = subprocess.Popen([PGWARDEN, "locks", "--json", "--watch", "--interval", interval], env=ENV,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.seen = {}
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            arrived = time.time()
+            for wait in json.loads(line).get("waits", []):
+                with self.lock:
+                    self.seen.setdefault(wait["pid"], arrived)
+
+    def arrival(self, pid):
+        with self.lock:
+            return self.seen.get(pid)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def queue_waiter(application="bench-waiter"):
+    """An idle-in-transaction holder and an ALTER queued behind it; returns them and the wait's start (epoch)."""
+    holder = connect()
+    holder.autocommit = False
+    with holder.cursor() as cur:
+        cur.execute("SELECT count(*) FROM bench_9")
+    waiter = connect(async_=True, application=application)
+    statement = waiter.cursor()  # kept: psycopg2 drops an asynchronous query whose cursor is gone
+    statement.execute("ALTER TABLE bench_9 ADD COLUMN IF NOT EXISTS probe int")
+    pid = waiter.get_backend_pid()
+    start = []
+    until(lambda: start.extend(r[0] for r in admin(
+        "SELECT extract(epoch FROM waitstart)::float8 FROM pg_locks WHERE pid = %s AND NOT granted "
+        "AND waitstart IS NOT NULL", pid, dbname=DB)) or start)
+    return holder, (waiter, statement), pid, start[0]
+
+
+def detection_latency(trials):
+    watch = Watch("250ms")
+    latencies = []
+    for _ in range(trials):
+        time.sleep(random.uniform(0, 0.25))  # a wait starts at any moment of the poll cycle, not just after a poll
+        holder, waiter, pid, waitstart = queue_waiter()
+        until(lambda: watch.arrival(pid) is not None)
+        latencies.append((watch.arrival(pid) - waitstart) * 1000)
+        holder.rollback()
+        wait(waiter[0])
+        close_all([holder, waiter[0]])
+    watch.stop()
+    print(f"detection latency at 250 ms: median {statistics.median(latencies):.0f} ms, "
+          f"max {max(latencies):.0f} ms", flush=True)
+    return latencies
+
+
+def signal_latency(trials):
+    """From a wait crossing blocking_for (1 s) to the guard signalling its blocker, at the default 500 ms interval."""
+    directory = tempfile.mkdtemp(prefix="pgwarden-bench-")
+    policy = os.path.join(directory, "policy.toml")
+    audit = os.path.join(directory, "audit.jsonl")
+    with open(policy, "w") as handle:
+        handle.write('[[rule]]\nname = "idle blockers"\nblocking_for = "1s"\nstate = ["idle in transaction"]\n'
+                     'waiter_application_name = "bench-waiter"\naction = "terminate"\n')
+    guard = subprocess.Popen([PGWARDEN, "guard", "--policy", policy, "--audit-log", audit], env=ENV,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latencies = []
+    for _ in range(trials):
+        time.sleep(random.uniform(0, 0.5))  # a wait starts at any moment of the guard's poll cycle
+        holder, waiter, pid, waitstart = queue_waiter()
+        blocker = holder.get_backend_pid()
+        found = []
+
+        def signalled():
+            if os.path.exists(audit):
+                with open(audit) as handle:
+                    for line in handle:
+                        entry = json.loads(line)
+                        if entry["blocker"]["pid"] == blocker and entry["outcome"] == "signalled":
+                            found.append(entry["time"])
+            return found
+
+        until(signalled)
+        acted = datetime.datetime.fromisoformat(found[0].replace("Z", "+00:00")).timestamp()
+        latencies.append((acted - (waitstart + 1.0)) * 1000)
+        wait(waiter[0])
+        close_all([holder, waiter[0]])
+    guard.terminate()
+    guard.wait()
+    print(f"blocking_for to signal: median {statistics.median(latencies):.0f} ms, max {max(latencies):.0f} ms",
+          flush=True)
+    return latencies
+
+
+def process_cost(pid):
+    """(CPU seconds, peak resident MB, resident private MB) of a live process, from /proc."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    with open(f"/proc/{pid}/status") as handle:
+        status = {line.split(":")[0]: line.split()[1] for line in handle if line.startswith(("VmHWM", "RssAnon"))}
+    return cpu, int(status["VmHWM"]) / 1024, int(status["RssAnon"]) / 1024
+
+
+def client_cost(seconds):
+    """pgwarden locks --watch and pg_activity, both refreshing every second, side by side for the same seconds."""
+    idle = [connect() for _ in range(100)]
+    sessions = make_waiters(20)
+    pgwarden = subprocess.Popen([PGWARDEN, "locks", "--watch", "--interval", "1s"], env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child, terminal = pty.fork()
+    if child == 0:
+        os.environ["TERM"] = "xterm"
+        os.execv(os.path.join(os.path.dirname(sys.executable), "pg_activity"),
+                 ["pg_activity", "--refresh", "1", "--no-db-size", "-h", os.environ["PGHOST"], "-p",
+                  os.environ["PGPORT"], "-U", os.environ.get("PGUSER", "postgres"), "-d", DB])
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+
+    def drain():
+        try:
+            while os.read(terminal, 65536):
+                pass
+        except OSError:
+            pass
+
+    threading.Thread(target=drain, daemon=True).start()
+    time.sleep(seconds)  # the measurement window itself
+    costs = {"pgwarden": process_cost(pgwarden.pid), "pg_activity": process_cost(child)}
+    pgwarden.terminate()
+    pgwarden.wait()
+    os.kill(child, 15)
+    os.waitpid(child, 0)
+    close_all(sessions + idle)
+    print("client cost: " + ", ".join(f"{k} {c:.2f} s CPU, peak {m:.1f} MB, private {p:.1f} MB"
+                                      for k, (c, m, p) in costs.items()), flush=True)
+    return costs
+
+
+def cold_start(runs=30):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([PGWARDEN, "locks", "--json"], env=ENV, stdout=subprocess.DEVNULL, check=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
 
 
 def main():
     admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     admin(f"CREATE DATABASE {DB}")
-    setup = connect()
-    with setup.cursor() as cur:
-        for chain in range(10):
-            cur.execute(f"CREATE TABLE bench_{chain} (id int PRIMARY KEY)")
-    setup.close()
+    for chain in range(10):
+        admin(f"CREATE TABLE bench_{chain} (id int PRIMARY KEY)", dbname=DB)
     version = admin("SHOW server_version")[0][0]
-    machine = f"{os.cpu_count()} cores, {platform.machine()}, PostgreSQL {version}"
-    rows = []
-    for n in ([100] if QUICK else [100, 500, 1000]):
-        for m in [0, 20, 40, 100]:  # 40: the waiter count DESIGN.md states its target at
-            means = cell(n, m)
-            pgwarden = per_poll(means, ["pgwarden idle poll", "pgwarden resolve"])
-            activity = per_poll(means, ["pg_activity waiting", "pg_activity blocking"])
-            wiki = per_poll(means, ["wiki lock monitoring"])
-            rows.append((n, m, pgwarden, activity, wiki, pgwarden / activity if activity else float("nan")))
-            print(f"N={n:5} M={m:4}  pgwarden {pgwarden:7.3f} ms   pg_activity {activity:7.3f} ms   wiki {wiki:7.3f} ms   ratio {rows[-1][5]:.2f}", flush=True)
-    cold = []
-    for _ in range(20):
-        start = time.perf_counter()
-        subprocess.run([PGWARDEN, "locks", "--json"], env=dict(os.environ, PGDATABASE=DB), stdout=subprocess.DEVNULL, check=True)
-        cold.append((time.perf_counter() - start) * 1000)
+    cores = os.cpu_count()
+    machine = f"{cores} cores ({platform.machine()}), PostgreSQL {version}, max_connections " \
+              f"{admin('SHOW max_connections')[0][0]}"
+    print(machine, flush=True)
+    stats = Statements()
+    rows = server_time(stats)
+    tps, tps_seconds = observer_effect()
+    detection = detection_latency(10 if QUICK else 20)
+    signalling = signal_latency(5 if QUICK else 10)
+    costs = client_cost(10 if QUICK else 30)
+    cold = cold_start()
     admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
-    table = ["| idle sessions N | waiters M | pgwarden ms/poll | pg_activity ms/poll | wiki query ms | pgwarden ÷ pg_activity |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for n, m, pgwarden, activity, wiki, ratio in rows:
-        table.append(f"| {n} | {m} | {pgwarden:.3f} | {activity:.3f} | {wiki:.3f} | {ratio:.2f} |")
+    def cell(samples):
+        return f"{statistics.mean(samples):.3f} / {percentile(samples, 0.95):.3f}"
+
+    table = [
+        "| N idle | M waiting | pgwarden mean / p95 ms | pg_activity mean / p95 ms | wiki query mean / p95 ms "
+        "| pgwarden ÷ pg_activity (mean) | target |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | :--- |"]
+    verdicts = []
+    for n, m, pgw, pga, wiki in rows:
+        ratio = statistics.mean(pgw) / statistics.mean(pga)
+        target = 0.2 if m == 0 else 0.4 if m == 40 else None
+        verdict = "" if target is None else f"≤ {target}× {'met' if ratio <= target else '**missed**'}"
+        if target is not None:
+            verdicts.append((n, m, ratio, target))
+        table.append(f"| {n} | {m} | {cell(pgw)} | {cell(pga)} | {cell(wiki)} | {ratio:.2f} | {verdict} |")
+    idle_row = next(row for row in rows if row[0] == 100 and row[1] == 0)
+    idle_poll = {"pgwarden": statistics.mean(idle_row[2]), "pg_activity": statistics.mean(idle_row[3])}
+    none = statistics.mean(tps["none"])
+    effect = {key: (statistics.mean(values) - none) / none * 100 for key, values in tps.items()}
     text = "\n".join([
         "# Benchmarks",
         "",
-        f"Written by `scripts/bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {machine}.",
+        f"Written by `scripts/bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"{' (--quick)' if QUICK else ''}. Machine: {machine}. Every figure below is from that one run.",
         "",
-        f"Server time per poll (mean over {POLLS} polls, from `pg_stat_statements`): pgwarden's poll",
-        "(`waiting_backends.sql`, plus `lock_waits.sql` when someone waits) beside pg_activity's own",
-        "waiting and blocking queries (from the pg_activity package in `.venv`, run through its `Data`",
-        "class as pg_activity runs them) and the PostgreSQL wiki's \"Lock Monitoring\" self-join.",
-        "Waiters form chains of ten: an idle-in-transaction reader, an ALTER TABLE queued behind it, SELECTs behind that.",
-        "Targets (DESIGN.md): idle poll at most 0.2x pg_activity's; with waiters at most 0.4x.",
+        "## Server time per poll",
+        "",
+        f"Server execution time of each poll, from `pg_stat_statements`, read and reset between polls ({POLLS} polls",
+        f"after {WARM} to warm the caches; mean and 95th percentile). pgwarden: its `locks --watch` process, so",
+        "`waiting_backends.sql`, plus `lock_waits.sql` when someone waits. pg_activity 3.6: its own waiting and",
+        "blocking queries, through its `Data` class as pg_activity runs them. Wiki: the PostgreSQL wiki's \"Lock",
+        "Monitoring\" self-join. N idle client sessions; M waiters in chains of ten (an idle-in-transaction",
+        "reader, an ALTER TABLE queued behind it, SELECTs behind that). Targets (DESIGN.md): idle at most 0.2×",
+        "pg_activity's, 40 waiters at most 0.4×.",
         "",
         *table,
         "",
-        f"Cold start of `pgwarden locks --json` (release build, {len(cold)} runs): median {statistics.median(cold):.1f} ms, "
-        f"max {max(cold):.1f} ms.",
+        "## Observer effect",
         "",
-        "Not measured yet (issue 7): pgbench observer effect at 4 Hz, detection latency, blocking_for to signal,",
-        "client CPU and peak memory beside pg_activity.",
+        f"pgbench `-S -c 2 -j 2` throughput, {len(tps['none'])} interleaved rounds of {tps_seconds} s each,"
+        " 100 idle sessions, nobody waiting. Target: under 1 % at 4 Hz.",
+        "",
+        "| poller | tps (each round) | mean tps | change |",
+        "| :--- | :--- | ---: | ---: |",
+        *[f"| {label} | {', '.join(f'{v:.0f}' for v in tps[key])} | {statistics.mean(tps[key]):.0f} | "
+          f"{effect[key]:+.2f} % |"
+          for key, label in [("none", "none"), ("pgwarden", "pgwarden `locks --watch --interval 250ms`"),
+                             ("pg_activity", "pg_activity's waiting + blocking queries, 4 Hz")]],
+        "",
+        f"On {cores} cores the client, pgbench and the server share the CPU, so rounds differ by more than",
+        "either poller's share: read the change beside the spread of the `none` rounds. The server time the",
+        "polls cost bounds the effect more finely (first table, N=100, M=0, times 4 polls a second): pgwarden",
+        f"{idle_poll['pgwarden'] * 4:.2f} ms of server CPU per second ({idle_poll['pgwarden'] * 4 / 10 / cores:.3f} % of"
+        f" the machine), pg_activity {idle_poll['pg_activity'] * 4:.2f} ms "
+        f"({idle_poll['pg_activity'] * 4 / 10 / cores:.3f} %).",
+        "",
+        "## Latency",
+        "",
+        f"- Detection: from a waiter's `pg_locks.waitstart` to its snapshot reaching the reader of",
+        f"  `pgwarden locks --watch --json --interval 250ms` (upgrade's default interval), {len(detection)} waits:",
+        f"  median {statistics.median(detection):.0f} ms, p95 {percentile(detection, 0.95):.0f} ms, "
+        f"max {max(detection):.0f} ms. Contract: one interval plus the query time.",
+        f"- `blocking_for` to signal: `pgwarden guard` at its default 500 ms interval, a rule with",
+        f"  `blocking_for = \"1s\"`; from waitstart + 1 s to the audit line's time (the poll that signalled),",
+        f"  {len(signalling)} blockers: median {statistics.median(signalling):.0f} ms, "
+        f"p95 {percentile(signalling, 0.95):.0f} ms, max {max(signalling):.0f} ms.",
+        "",
+        "## Client cost",
+        "",
+        f"`pgwarden locks --watch --interval 1s` and `pg_activity --refresh 1` (in a pseudo-terminal), side by side",
+        f"for the same {10 if QUICK else 30} s, 100 idle sessions and 20 waiters. CPU from /proc (user + system),",
+        "peak resident memory from VmHWM (shared libraries' pages included), private memory from RssAnon at the end.",
+        "",
+        "| client | CPU s | share of a core | peak RSS MB | private MB |",
+        "| :--- | ---: | ---: | ---: | ---: |",
+        *[f"| {name} | {cpu:.2f} | {cpu / (10 if QUICK else 30) * 100:.2f} % | {peak:.1f} | {private:.1f} |"
+          for name, (cpu, peak, private) in costs.items()],
+        "",
+        f"Cold start of `pgwarden locks --json` (release build, connect + one poll, {len(cold)} runs): "
+        f"median {statistics.median(cold):.1f} ms, p95 {percentile(cold, 0.95):.1f} ms.",
         "",
     ])
     print(f"cold start: median {statistics.median(cold):.1f} ms")
+    for n, m, ratio, target in verdicts:
+        print(f"target N={n} M={m}: {ratio:.2f} vs ≤ {target} {'met' if ratio <= target else 'MISSED'}")
+    print("observer effect: " + ", ".join(f"{k} {v:+.2f} %" for k, v in effect.items() if k != "none"))
     with open("BENCHMARKS.md", "w") as handle:
         handle.write(text)
 
