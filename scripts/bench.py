@@ -27,6 +27,8 @@ import psycopg2
 import psycopg2.extensions
 from pgactivity.data import Data
 
+from pgsession import admin
+
 PGWARDEN = sys.argv[1]
 QUICK = "--quick" in sys.argv
 POLLS = 20 if QUICK else 50
@@ -79,15 +81,6 @@ def connect(dbname=DB, async_=False, application="bench"):
 def wait(conn):
     while conn.poll() != psycopg2.extensions.POLL_OK:
         time.sleep(0.001)
-
-
-def admin(sql, *args, dbname="postgres"):
-    conn = connect(dbname)
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        rows = cur.fetchall() if cur.description else []
-    conn.close()
-    return rows
 
 
 def percentile(values, fraction):

@@ -25,6 +25,8 @@ import urllib.request
 
 import psycopg2
 
+from pgsession import admin
+
 ROOT, PGWARDEN = sys.argv[1], sys.argv[2]
 USER = "pgwarden-test-faults"
 ALEMBIC = [f"{ROOT}/.venv/bin/alembic", "-c", f"{ROOT}/Tests/Fixtures/alembic/alembic.ini"]
@@ -101,15 +103,6 @@ def connect(dbname="postgres", application="faults"):
     conn = psycopg2.connect(dbname=dbname, application_name=application)
     conn.autocommit = True
     return conn
-
-
-def admin(sql, *args, dbname="postgres"):
-    conn = connect(dbname)
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        rows = cur.fetchall() if cur.description else []
-    conn.close()
-    return rows
 
 
 def eventually(what, probe, deadline=DEADLINE):
