@@ -194,6 +194,7 @@ class Command:
     def __init__(self, arguments, env=None):
         self.process = subprocess.Popen([PGWARDEN] + arguments, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, text=True, env=env or os.environ.copy())
+        background_commands.append(self)
         self.lines = []
         self.arrived = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -244,6 +245,7 @@ class Run:
         self.state = tempfile.mkdtemp(prefix="state-", dir=WORK)
         self.report_path = os.path.join(self.state, "report.json")
         self.release = os.path.join(self.state, "release") if hold else None
+        upgrade_runs.append(self)
         env = dict(os.environ)
         if failpoint:
             env["PGWARDEN_FAILPOINT"] = failpoint
@@ -290,8 +292,11 @@ def stop_migration_left_behind(state_directory, database):
                 pids.append(pid)
     for pid in pids:
         try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if b"alembic" not in handle.read():
+                    continue  # that pid is no longer the migration: never signal a stranger
             os.killpg(pid, signal.SIGKILL)  # its own process group
-        except ProcessLookupError:
+        except (FileNotFoundError, ProcessLookupError):
             pass
     admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
           database)
@@ -646,6 +651,15 @@ def main():
             if only in group.__name__:
                 group(databases)
     finally:
+        # After a failure half-way: nothing of the suite's may outlive it.
+        for command in background_commands:
+            if command.process.poll() is None:
+                command.kill_hard()
+        for run in upgrade_runs:
+            try:
+                stop_migration_left_behind(run.state, run.database)
+            except psycopg2.Error:
+                pass  # the server is down: nothing of it to stop
         uwsgi.stop()
         install_crontab(CRONTAB)
         subprocess.run(["crontab", "-u", USER, "-r"], capture_output=True)
@@ -660,4 +674,6 @@ def main():
 
 
 uwsgi = None
+background_commands = []  # every pgwarden the suite ran in the background
+upgrade_runs = []  # every upgrade run
 main()
