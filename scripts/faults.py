@@ -99,12 +99,6 @@ def install_crontab(text):
                    timeout=DEADLINE)
 
 
-def connect(dbname="postgres", application="faults"):
-    conn = psycopg2.connect(dbname=dbname, application_name=application)
-    conn.autocommit = True
-    return conn
-
-
 def eventually(what, probe, deadline=DEADLINE):
     """Polls `probe` (a cheap readiness check) until it is true."""
     end = time.monotonic() + deadline
@@ -280,6 +274,17 @@ def hold_orders(database):
     return blocker
 
 
+def queue_alter(database, column):
+    """An ALTER TABLE orders from a session named faults-waiter, queued behind a holder of orders."""
+    waiter = psycopg2.connect(dbname=database, application_name="faults-waiter", async_=1)
+    eventually("the waiter connects", lambda: waiter.poll() == psycopg2.extensions.POLL_OK)
+    waiter.cursor().execute(f"ALTER TABLE orders ADD COLUMN {column} int")
+    eventually("the ALTER waits", lambda: admin(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = 'faults-waiter'"
+        " AND wait_event_type = 'Lock'", database)[0][0] == 1)
+    return waiter
+
+
 def stop_migration_left_behind(state_directory, database):
     """After a kill -9 of the supervisor, its migration runs on: stop it by its pid, as an operator would."""
     pids = []
@@ -429,9 +434,7 @@ def server_restarts(databases):
     guard.wait_for("lost the connection")
     guard.wait_for("connected; polling", count=2)
     blocker = hold_orders(database)
-    waiter = psycopg2.connect(dbname=database, application_name="faults-waiter", async_=1)
-    eventually("the waiter connects", lambda: waiter.poll() == psycopg2.extensions.POLL_OK)
-    waiter.cursor().execute("ALTER TABLE orders ADD COLUMN c int")
+    waiter = queue_alter(database, "c")
     eventually("the guard terminates the blocker", lambda: terminated_in(audit))
     guard.process.send_signal(signal.SIGTERM)
     tally.check(guard.finish() == 0, "guard did not exit 0 on SIGTERM")
@@ -533,12 +536,7 @@ def hostile_input(databases):
     # Policy files: each one with a blocker present that must not be signalled.
     blocker = hold_orders(database)
     blocker_pid = blocker.get_backend_pid()
-    waiter = psycopg2.connect(dbname=database, application_name="faults-waiter", async_=1)
-    eventually("the waiter connects", lambda: waiter.poll() == psycopg2.extensions.POLL_OK)
-    waiter.cursor().execute("ALTER TABLE orders ADD COLUMN hostile int")
-    eventually("the ALTER waits", lambda: admin(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'faults-waiter' AND wait_event_type = 'Lock'"
-    )[0][0] == 1)
+    waiter = queue_alter(database, "hostile")
     rule = b'[[rule]]\nname = "r"\nstate = ["idle in transaction"]\naction = "terminate"\n'
     policies = [
         ("a policy with a 1 MB line", b'# ' + b'x' * 1_000_000 + b'\n' + rule + b'bogus = "' + b'y' * 100_000 + b'"\n'),
