@@ -14,7 +14,7 @@ WITH keyed AS (
 )
 SELECT requested.name AS requested,
        json_build_object(
-           'oid', c.oid,
+           'oid', c.oid::int8,
            'key', (SELECT key FROM keyed WHERE keyed.oid = c.oid),
            'qualified_name', n.nspname || '.' || c.relname,
            'kind', c.relkind,
@@ -32,7 +32,7 @@ SELECT requested.name AS requested,
                ORDER BY 1),
            'columns', (
                SELECT json_object_agg(a.attname, json_build_object(
-                   'type_oid', a.atttypid,
+                   'type_oid', a.atttypid::int8,
                    'type_name', format_type(a.atttypid, a.atttypmod),
                    'typmod', a.atttypmod,
                    'not_null', a.attnotnull,

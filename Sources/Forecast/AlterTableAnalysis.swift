@@ -61,7 +61,7 @@ extension LockCollector {
         case "AT_AddInherit":
             if let parent = definition?.relationName { lock(parent, .shareUpdateExclusive, "INHERIT parent") }
         case "AT_DropInherit":
-            if let parent = definition?.relationName { lock(parent, .shareUpdateExclusive, "NO INHERIT parent") }
+            if let parent = definition?.relationName { lock(parent, .accessShare, "NO INHERIT parent") }
         case "AT_SetTableSpace": rewrite(table, "SET TABLESPACE copies the table")
         case "AT_SetLogged", "AT_SetUnLogged": rewrite(table, "SET LOGGED/UNLOGGED rewrites the table")
         case "AT_SetAccessMethod": rewrite(table, "SET ACCESS METHOD rewrites the table")

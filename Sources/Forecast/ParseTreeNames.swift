@@ -50,9 +50,25 @@ extension ParseNode {
         return RelationName(rangeVar: self)
     }
 
-    /// Every relation a subtree names (`RangeVar` nodes), in order.
+    /// Every relation a subtree names (`RangeVar` nodes, typed or as a field's plain object), in the order of
+    /// the tree's fields.
     var namedRelations: [RelationName] {
-        descendants(ofType: "RangeVar").compactMap { RelationName(rangeVar: $0) }
+        var names: [RelationName] = []
+        collectRelations(into: &names)
+        return names
+    }
+
+    private func collectRelations(into names: inout [RelationName]) {
+        switch self {
+        case .object(let fields):
+            if fields["relname"] != nil, let name = RelationName(rangeVar: self), !names.contains(name) {
+                names.append(name)
+            }
+            for key in fields.keys.sorted() { fields[key]?.collectRelations(into: &names) }
+        case .array(let values):
+            for value in values { value.collectRelations(into: &names) }
+        default: break
+        }
     }
 }
 
