@@ -2,8 +2,9 @@
 -- partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
 -- an index's table, a partitioned table's default partition. One JSON object per relation that exists.
 -- $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
--- the search_path. to_regclass and the catalogs take no lock; the sizes take AccessShareLock (and wait at
--- most the session's lock_timeout).
+-- the search_path. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
+-- pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
+-- rather than pg_total_relation_size's, which would queue behind a migration's AccessExclusiveLock.
 WITH keyed AS (
     SELECT c.oid, '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"' AS key
     FROM pg_class AS c
@@ -18,7 +19,10 @@ SELECT requested.name AS requested,
            'key', (SELECT key FROM keyed WHERE keyed.oid = c.oid),
            'qualified_name', n.nspname || '.' || c.relname,
            'kind', c.relkind,
-           'bytes', CASE WHEN c.relkind IN ('r', 'p', 'm', 'i', 'I', 't', 'S') THEN pg_total_relation_size(c.oid) ELSE 0 END,
+           'bytes', (c.relpages
+                     + coalesce((SELECT toast.relpages FROM pg_class AS toast WHERE toast.oid = c.reltoastrelid), 0)
+                     + coalesce((SELECT sum(i.relpages) FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid
+                                 WHERE x.indrelid = c.oid), 0))::int8 * current_setting('block_size')::int8,
            'rows', c.reltuples::bigint,
            'descendants', ARRAY(
                WITH RECURSIVE tree(oid) AS (

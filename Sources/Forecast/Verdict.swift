@@ -51,8 +51,9 @@ extension ForecastPlanner {
 
     /// `12 MB`, `512 kB`, `3.4 GB`, or `an unknown size` for a relation the catalog does not know.
     static func size(_ facts: RelationFacts?) -> String {
-        guard let bytes = facts?.bytes else { return "a relation of unknown size" }
-        return describe(bytes: bytes) + " (\(facts.map { "~\($0.rows < 0 ? 0 : $0.rows) rows" } ?? ""))"
+        guard let facts else { return "a relation of unknown size" }
+        let rows = facts.rows < 0 ? "never analysed" : "~\(facts.rows) rows"
+        return describe(bytes: facts.bytes) + " (\(rows))"
     }
 
     /// Bytes in the units `pg_size_pretty` uses.

@@ -66,15 +66,46 @@ public enum SQLParser {
     ) -> ParsedStatement? {
         let clamped = max(0, range.lowerBound)..<min(bytes.count, max(range.lowerBound, range.upperBound))
         let text = String(decoding: bytes[clamped], as: UTF8.self)
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ";")))
+        let leading = leadingCommentLength(Array(bytes[clamped]))
+        let body = String(decoding: bytes[clamped].dropFirst(leading), as: UTF8.self)
+        let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ";")))
         guard !trimmed.isEmpty else { return nil }
-        let leading = text.utf8.prefix { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }.count
         return ParsedStatement(
             number: number,
             sql: trimmed,
             line: lines.position(of: clamped.lowerBound + leading).line,
             result: parse(text)
         )
+    }
+
+    /// The bytes of whitespace and comments (`-- …` to the end of a line, `/* … */` nested) that open a statement:
+    /// the parser puts them in the statement; an operator reads the statement without them.
+    static func leadingCommentLength(_ bytes: [UInt8]) -> Int {
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D, 0x0C:
+                index += 1
+            case 0x2D where index + 1 < bytes.count && bytes[index + 1] == 0x2D:
+                while index < bytes.count && bytes[index] != 0x0A { index += 1 }
+            case 0x2F where index + 1 < bytes.count && bytes[index + 1] == 0x2A:
+                var depth = 0
+                repeat {
+                    if index + 1 < bytes.count, bytes[index] == 0x2F, bytes[index + 1] == 0x2A {
+                        depth += 1
+                        index += 2
+                    } else if index + 1 < bytes.count, bytes[index] == 0x2A, bytes[index + 1] == 0x2F {
+                        depth -= 1
+                        index += 2
+                    } else {
+                        index += 1
+                    }
+                } while depth > 0 && index < bytes.count
+            default:
+                return index
+            }
+        }
+        return index
     }
 
     /// The statements of a script the parser accepts, with their byte ranges.
