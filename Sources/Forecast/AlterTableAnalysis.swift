@@ -117,14 +117,14 @@ extension LockCollector {
         {
             rewrites = !Self.keepsValues(column, conversion, target)
         } else {
-            note("ALTER COLUMN \(columnName) TYPE \(target.text): the column's current type is not known")
+            note("ALTER COLUMN \(columnName) TYPE \(target.display): the column's current type is not known")
             rewrites = true
         }
         if rewrites {
             let from = column.map { " from \($0.typeName)" } ?? ""
-            rewrite(table, "ALTER COLUMN \(columnName) TYPE \(target.text)\(from) is not binary-coercible")
+            rewrite(table, "ALTER COLUMN \(columnName) TYPE \(target.display)\(from) is not binary-coercible")
         } else if column?.indexed == true {
-            scan(table, "ALTER COLUMN \(columnName) TYPE \(target.text) rebuilds the indexes on the column")
+            scan(table, "ALTER COLUMN \(columnName) TYPE \(target.display) rebuilds the indexes on the column")
         }
     }
 

@@ -16,6 +16,12 @@ public struct HeldLock: Sendable, Equatable {
     public var mode: LockMode
     /// The statement that took it.
     public var since: Int
+
+    public init(relation: String, mode: LockMode, since: Int) {
+        self.relation = relation
+        self.mode = mode
+        self.since = since
+    }
 }
 
 /// The forecast of one statement.
@@ -200,7 +206,10 @@ public enum ForecastPlanner {
             guard let analysis = forecast.analysis, !(analysis.rewrites.isEmpty && analysis.scans.isEmpty) else {
                 continue
             }
-            for held in forecast.stillHeld where held.mode == .accessExclusive || held.mode >= .share {
+            // A lock the statement takes itself at least as strongly is its own, not one kept from before.
+            let own = analysis.locks
+            for held in forecast.stillHeld
+            where !own.contains(where: { $0.relation == held.relation && $0.mode >= held.mode }) {
                 let work =
                     (analysis.rewrites.map { "rewrites \($0.relation)" } + analysis.scans.map { "scans \($0.relation)" })
                     .joined(separator: " and ")

@@ -74,7 +74,10 @@ extension ParseNode {
 
 /// A type name as a statement writes it, such as `pg_catalog.varchar(20)`, and the modifier it implies.
 struct TypeNameText {
+    /// As `to_regtype` reads it, such as `pg_catalog.int8`.
     let text: String
+    /// For an operator, such as `int8` (PostgreSQL's own `pg_catalog` prefix dropped).
+    var display: String { text.hasPrefix("pg_catalog.") ? String(text.dropFirst(11)) : text }
     let modifier: Int
     let baseName: String
 

@@ -82,7 +82,9 @@ extension ForecastPlanner {
         guard !blocking.isEmpty else { return nil }
         var sentences: [String] = []
         for lock in blocking {
-            guard let activity = live.activity[lock.relation] else { continue }
+            guard let activity = live.activity[lock.relation],
+                activity.scansPerSecond > 0 || activity.rowsWrittenPerSecond > 0
+            else { continue }
             let blocked =
                 lock.mode == .accessExclusive
                 ? activity.scansPerSecond + activity.rowsWrittenPerSecond
