@@ -115,6 +115,6 @@ extension ForecastPlanner {
                     + String(format: ": the request timeout %.0f s is reached %.0f s after it starts", timeout, timeout)
             )
         }
-        return sentences.isEmpty ? nil : sentences.joined(separator: ". ")
+        return sentences.isEmpty ? nil : sentences.joined(separator: "; ")
     }
 }
