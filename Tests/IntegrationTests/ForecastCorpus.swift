@@ -30,6 +30,17 @@ enum ForecastCorpus {
         ANALYZE;
         """
 
+    /// Statements that cannot run inside a transaction block: each is observed from another session while it
+    /// waits for an older transaction (which holds RowExclusiveLock on the table) to end. In this order, each
+    /// leaves the schema as the next expects it.
+    static let concurrentStatements: [(sql: String, table: String)] = [
+        ("CREATE INDEX CONCURRENTLY orders_created ON orders (created_at)", "orders"),
+        ("REINDEX INDEX CONCURRENTLY orders_created", "orders"),
+        ("DROP INDEX CONCURRENTLY orders_status", "orders"),
+        // Not here: DETACH PARTITION … CONCURRENTLY holds no table lock while it waits for older transactions
+        // (it takes its ShareUpdateExclusiveLocks before and after the wait), so the wait shows nothing to compare.
+    ]
+
     /// Statements that PostgreSQL runs inside a transaction block, by family.
     static let statements: [String] = [
         // ALTER TABLE: columns

@@ -55,6 +55,78 @@ struct ForecastGroundTruthTests {
         }
     }
 
+    @Test("CONCURRENTLY, outside a transaction block: the locks it holds while it waits equal the forecast's")
+    func concurrentStatements() async throws {
+        try await ScratchDatabase.with { database in
+            let setup = try await database.session("pgwarden-tests-setup")
+            for statement in SQLParser.parse(ForecastCorpus.schema) { _ = try await setup.query(statement.sql) }
+            await setup.close()
+            let (inspector, _) = try await InspectorSession.open(
+                connectionString: database.connectionString,
+                logger: TestCluster.logger
+            )
+            let observer = try await database.session("pgwarden-tests-observer")
+            var mismatches: [String] = []
+            for (sql, table) in ForecastCorpus.concurrentStatements {
+                let parsed = SQLParser.parse(sql)
+                let facts = try await CatalogReader.read(for: parsed, on: inspector)
+                let forecast = ForecastPlanner.plan(parsed, source: "corpus", facts: facts, takenAt: Date())
+                // An older transaction that writes the table: the statement waits for it, holding its locks.
+                let older = try await database.session("pgwarden-tests-older")
+                _ = try await older.query("BEGIN")
+                _ = try await older.query("UPDATE \(table) SET id = id WHERE false")
+                let running = try await database.startBlockedStatement(sql, "pgwarden-tests-concurrently")
+                try await database.waitUntilWaiting(running.pid, observer: observer)
+                let actual = try await heldLocks(of: running.pid, on: observer)
+                _ = try await older.query("ROLLBACK")
+                try await running.task.value
+                await running.session.close()
+                await older.close()
+                let predicted = strongest(forecast.statements.first?.analysis?.locks ?? [], kinds: actual.kinds)
+                if predicted != actual.modes {
+                    mismatches.append(
+                        "\(sql)\n    forecast \(describe(predicted))\n    pg_locks \(describe(actual.modes))"
+                    )
+                }
+            }
+            await observer.close()
+            await inspector.close()
+            #expect(mismatches.isEmpty, Comment(rawValue: mismatches.joined(separator: "\n")))
+        }
+    }
+
+    /// The granted relation locks of another backend, strongest per table.
+    private func heldLocks(of pid: Int32, on observer: Connection) async throws
+        -> (modes: [String: LockMode], kinds: [String: Character])
+    {
+        let rows = try await observer.query(
+            """
+            SELECT n.nspname || '.' || c.relname AS name, c.relkind::text AS kind, l.mode
+            FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE l.pid = $1 AND l.locktype = 'relation' AND l.granted
+            """,
+            [pid]
+        )
+        var modes: [String: LockMode] = [:]
+        var kinds: [String: Character] = [:]
+        for row in rows.rows {
+            let name = try row.require(String.self, "name")
+            let kind = Character(try row.require(String.self, "kind"))
+            kinds[name] = kind
+            guard Self.tableKinds.contains(kind), let mode = LockMode(name: try row.require(String.self, "mode")) else {
+                continue
+            }
+            modes[name] = max(modes[name] ?? mode, mode)
+        }
+        let all = try await observer.query(
+            "SELECT n.nspname || '.' || c.relname AS name, c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+        )
+        for row in all.rows {
+            kinds[try row.require(String.self, "name")] = Character(try row.require(String.self, "kind"))
+        }
+        return (modes, kinds)
+    }
+
     /// The strongest mode per table, view and materialized view of the forecast.
     private func strongest(_ locks: [RelationLock], kinds: [String: Character]) -> [String: LockMode] {
         var modes: [String: LockMode] = [:]
