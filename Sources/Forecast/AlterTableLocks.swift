@@ -37,6 +37,8 @@ enum AlterTableLockLevel {
             "AT_ForceRowSecurity", "AT_NoForceRowSecurity", "AT_AddIdentity", "AT_DropIdentity", "AT_SetIdentity",
             "AT_DropExpression", "AT_SetCompression", "AT_AddInherit", "AT_DropInherit", "AT_AddOf", "AT_DropOf",
             "AT_ReplaceRelOptions", "AT_SetLogged", "AT_SetUnLogged",
+            // PostgreSQL's own, never written in SQL (re-adding what a type change rebuilds)
+            "AT_ReAddIndex", "AT_ReAddDomainConstraint", "AT_ReAddComment", "AT_ReAddStatistics",
         ] {
             modes[name] = .accessExclusive
         }
