@@ -17,14 +17,18 @@ public struct AlembicOfflineSQL: Sendable {
     /// and its standard error's last line.
     public var failure: (revision: String?, message: String)?
 
-    /// Runs `executable ARGUMENTS upgrade CURRENT:head --sql` (`head` alone when nothing is applied yet).
+    /// Runs `executable ARGUMENTS upgrade CURRENT:TARGET --sql` (`TARGET` alone when nothing is applied yet).
     ///
     /// - Parameters:
     ///   - currentRevision: `alembic_version`'s revision; `nil` when the table is absent or empty.
+    ///   - target: the revision the migration upgrades to (`head` unless it names one).
+    ///   - environment: variables set for Alembic on top of pgwarden's (libpq's of `--dsn`, as the migration gets).
     public static func render(
         executable: String,
         arguments: [String],
-        currentRevision: String?
+        currentRevision: String?,
+        target: String = "head",
+        environment: [String: String] = [:]
     ) async throws(ForecastError) -> AlembicOfflineSQL {
         if let currentRevision, currentRevision.contains(",") {
             throw ForecastError(
@@ -32,7 +36,7 @@ public struct AlembicOfflineSQL: Sendable {
                 hint: "render the SQL yourself (alembic upgrade REV:head --sql) and pass it with --sql"
             )
         }
-        let range = currentRevision.map { "\($0):head" } ?? "head"
+        let range = currentRevision.map { "\($0):\(target)" } ?? target
         let status: TerminationStatus
         let output: String
         let errors: [String]
@@ -40,6 +44,13 @@ public struct AlembicOfflineSQL: Sendable {
             let run = try await Subprocess.run(
                 executable.contains("/") ? .path(FilePath(executable)) : .name(executable),
                 arguments: Arguments(arguments + ["upgrade", range, "--sql"]),
+                environment: .inherit.updating(
+                    Dictionary(
+                        uniqueKeysWithValues: environment.compactMap { key, value in
+                            Environment.Key(rawValue: key).map { ($0, Optional(value)) }
+                        }
+                    )
+                ),
                 input: .none,
                 output: .string(limit: 16 << 20),
                 error: .string(limit: 1 << 20)

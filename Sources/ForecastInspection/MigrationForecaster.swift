@@ -67,7 +67,7 @@ public struct MigrationForecaster: Sendable {
     }
 
     /// The SQL of the pending Alembic revisions and what to warn about, from `alembic_version` on the server.
-    public func alembicSQL(executable: String, arguments: [String]) async throws -> (
+    public func alembicSQL(executable: String, arguments: [String], target: String = "head") async throws -> (
         sql: String, source: String, warnings: [String]
     ) {
         let (session, _) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
@@ -82,7 +82,10 @@ public struct MigrationForecaster: Sendable {
         let rendered = try await AlembicOfflineSQL.render(
             executable: executable,
             arguments: arguments,
-            currentRevision: current
+            currentRevision: current,
+            target: target,
+            environment: (connectionString.flatMap { try? ConnectionEnvironment.variables(for: $0) } ?? [:])
+                .merging(["PGAPPNAME": "pgwarden-forecast-alembic"]) { $1 }
         )
         var warnings: [String] = []
         if let failure = rendered.failure {

@@ -108,9 +108,8 @@ struct ForecastCommandTests {
                 [
                     "forecast", "--dsn", database.connectionString, "--json", "--alembic-command", alembic, "--alembic",
                     "-c", ini,
-                ],
-                environment: ["PGDATABASE": database.name]
-            )
+                ]
+            )  // no PGDATABASE: Alembic gets libpq's environment of --dsn, as the migration would
             #expect(output.status == 0, Comment(rawValue: output.standardError))
             let forecast = try #require(
                 try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any]
