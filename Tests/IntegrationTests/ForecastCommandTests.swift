@@ -94,6 +94,26 @@ struct ForecastCommandTests {
         }
     }
 
+    @Test("SQL from standard input; a hostile query of another session reaches the terminal escaped")
+    func standardInputAndHostileText() async throws {
+        try await ScratchDatabase.with { database in
+            try await database.createTable("t")
+            let hostile = try await database.session("report\u{1b}[2J")
+            _ = try await hostile.query("BEGIN")
+            _ = try await hostile.query("SELECT count(*) FROM t /* \u{1b}[2J\u{7} */")
+            let output = try await TestCrontab.runOffPool(
+                PGWardenCommand.executable.path,
+                ["forecast", "--dsn", database.connectionString, "--sql", "-"],
+                input: "ALTER TABLE t ADD COLUMN c int;\n"
+            )
+            #expect(output.status == 0, Comment(rawValue: output.error))
+            #expect(output.output.hasPrefix("forecast of standard input: 1 statement(s)"))
+            #expect(!output.output.contains("\u{1b}") && !output.output.contains("\u{7}"))
+            #expect(output.output.contains(#"SELECT count(*) FROM t /* \u{1b}[2J\u{7} */"#))
+            await hostile.close()
+        }
+    }
+
     @Test("the Alembic fixture: the pending revision's ALTER, held until Alembic's COMMIT")
     func alembicFixture() async throws {
         try await ScratchDatabase.with { database in
