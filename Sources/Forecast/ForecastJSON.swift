@@ -40,7 +40,12 @@ extension StatementForecast {
             ("kind", .string(analysis?.kind)),
             (
                 "transaction",
-                transactionBegin.map { .object([("begins_at", .integer($0)), ("ends_at", .integer(endsAt))]) } ?? .null
+                transactionBegin.map { begin in
+                    .object([
+                        ("begins_at", begin == 0 ? .null : .integer(begin)), ("ends_at", .integer(endsAt)),
+                        ("whole_script", .bool(begin == 0)),
+                    ])
+                } ?? .null
             ),
             (
                 "locks",

@@ -90,19 +90,23 @@ public enum ForecastPlanner {
     }
 
     /// The forecast of `statements`.
+    ///
+    /// - Parameter singleTransaction: the script runs as one transaction (`psql --single-transaction`, Flyway):
+    ///   as if it began with BEGIN (statement number 0) and ended with COMMIT.
     public static func plan(
         _ statements: [ParsedStatement],
         source: String,
         facts: CatalogFacts,
         live: LiveFacts = LiveFacts(),
         requestTimeoutSeconds: Double? = nil,
+        singleTransaction: Bool = false,
         takenAt: Date
     ) -> MigrationForecast {
         let analyzer = StatementAnalyzer(facts: facts)
         var forecasts: [StatementForecast] = []
         var warnings: [String] = []
         var created: Set<String> = []
-        var transaction: (begin: Int, held: [HeldLock])?
+        var transaction: (begin: Int, held: [HeldLock])? = singleTransaction ? (0, []) : nil
         var members: [Int] = []
         for statement in statements {
             var forecast = StatementForecast(
@@ -146,21 +150,7 @@ public enum ForecastPlanner {
                             )
                         }
                         forecast.stillHeld = open.held.filter { held in held.mode >= .share }
-                        for lock in analysis.locks {
-                            if let index = open.held.firstIndex(where: { $0.relation == lock.relation }) {
-                                if open.held[index].mode < lock.mode {
-                                    open.held[index] = HeldLock(
-                                        relation: lock.relation,
-                                        mode: lock.mode,
-                                        since: statement.number
-                                    )
-                                }
-                            } else {
-                                open.held.append(
-                                    HeldLock(relation: lock.relation, mode: lock.mode, since: statement.number)
-                                )
-                            }
-                        }
+                        accumulate(analysis.locks, of: statement.number, into: &open.held)
                         transaction = open
                     }
                 }
@@ -168,7 +158,9 @@ public enum ForecastPlanner {
             if transaction != nil || forecast.transactionBegin != nil { members.append(statement.number) }
             forecasts.append(forecast)
         }
-        if let transaction {
+        if let transaction, transaction.begin == 0 {
+            warnings += heldWarnings(0, nil, forecasts, members)
+        } else if let transaction {
             warnings.append(
                 "the transaction begun by statement \(transaction.begin) is not ended by the script: its locks stay held until whoever runs it commits"
             )
@@ -198,7 +190,20 @@ public enum ForecastPlanner {
     }
 
     /// For each strong lock of a transaction, the later statements that rewrite or scan while it is held.
-    private static func heldWarnings(_ begin: Int, _ end: Int, _ forecasts: [StatementForecast], _ members: [Int])
+    /// Adds a statement's locks to those its transaction holds, strongest per relation.
+    private static func accumulate(_ locks: [RelationLock], of number: Int, into held: inout [HeldLock]) {
+        for lock in locks {
+            if let index = held.firstIndex(where: { $0.relation == lock.relation }) {
+                if held[index].mode < lock.mode {
+                    held[index] = HeldLock(relation: lock.relation, mode: lock.mode, since: number)
+                }
+            } else {
+                held.append(HeldLock(relation: lock.relation, mode: lock.mode, since: number))
+            }
+        }
+    }
+
+    private static func heldWarnings(_ begin: Int, _ end: Int?, _ forecasts: [StatementForecast], _ members: [Int])
         -> [String]
     {
         var warnings: [String] = []
@@ -215,7 +220,8 @@ public enum ForecastPlanner {
                     .joined(separator: " and ")
                 warnings.append(
                     "statement \(forecast.number) keeps the \(held.mode.name) on \(held.relation) (taken by statement"
-                        + " \(held.since)) held while it \(work); it is released at COMMIT (statement \(end))"
+                        + " \(held.since)) held while it \(work); it is released "
+                        + (end.map { "at COMMIT (statement \($0))" } ?? "when the script's transaction commits")
                 )
             }
         }

@@ -15,6 +15,8 @@ public struct MigrationForecaster: Sendable {
     public var sampling: Duration
     /// The request timeout (uWSGI's harakiri) for the arithmetic.
     public var requestTimeout: Duration?
+    /// The script runs as one transaction (`psql --single-transaction`, Flyway's default).
+    public var singleTransaction = false
     public var logger: Logger
 
     public init(connectionString: String?, sampling: Duration, requestTimeout: Duration?, logger: Logger) {
@@ -60,6 +62,7 @@ public struct MigrationForecaster: Sendable {
             facts: facts,
             live: live,
             requestTimeoutSeconds: timeout,
+            singleTransaction: singleTransaction,
             takenAt: Date()
         )
         forecast.warnings = warnings + forecast.warnings

@@ -31,6 +31,11 @@ extension PGWarden {
         @Option(help: ArgumentHelp("Alembic's executable, with --alembic.", valueName: "path"))
         var alembicCommand = "alembic"
 
+        @Flag(
+            help: "The SQL runs as one transaction (psql --single-transaction, Flyway): every lock is held to its end."
+        )
+        var singleTransaction = false
+
         @Flag(help: "Print the forecast as JSON.")
         var json = false
 
@@ -62,12 +67,13 @@ extension PGWarden {
         }
 
         func run() async throws {
-            let forecaster = MigrationForecaster(
+            var forecaster = MigrationForecaster(
                 connectionString: connection.connectionString,
                 sampling: sample.duration,
                 requestTimeout: requestTimeout?.duration,
                 logger: Logger(label: "pgwarden.forecast")
             )
+            forecaster.singleTransaction = singleTransaction
             let script: String
             let source: String
             var warnings: [String] = []

@@ -108,6 +108,28 @@ struct ForecastPlannerTests {
         }
     }
 
+    @Test("--single-transaction: the whole script is one transaction; every lock held to its end")
+    func singleTransaction() {
+        let sql = "ALTER TABLE orders ADD COLUMN flag int;\nCREATE INDEX ON events (id);"
+        let result = ForecastPlanner.plan(
+            SQLParser.parse(sql),
+            source: "test",
+            facts: Self.facts,
+            singleTransaction: true,
+            takenAt: Date()
+        )
+        #expect(result.statements.map(\.heldUntil) == [.transaction(endsAt: nil), .transaction(endsAt: nil)])
+        #expect(
+            result.statements[1].stillHeld == [HeldLock(relation: "public.orders", mode: .accessExclusive, since: 1)]
+        )
+        #expect(
+            result.warnings == [
+                "statement 2 keeps the AccessExclusiveLock on public.orders (taken by statement 1) held while it scans public.events; it is released when the script's transaction commits"
+            ]
+        )
+        #expect(forecast(sql).statements.map(\.heldUntil) == [.statement, .statement])
+    }
+
     @Test("SET NOT NULL scans unless a valid CHECK proves it, and says how to avoid the scan")
     func setNotNull() throws {
         let scanned = try #require(
