@@ -251,7 +251,7 @@ extension LockCollector {
             return
         }
         let type = statement["renameType"]?.text ?? ""
-        let isIndex = type == "OBJECT_INDEX" || (type == "OBJECT_TABCONSTRAINT" && false)
+        let isIndex = type == "OBJECT_INDEX"
         lock(
             name,
             isIndex ? .shareUpdateExclusive : .accessExclusive,
