@@ -105,6 +105,8 @@ let package = Package(
             name: "Supervisor",
             dependencies: [
                 "ConfigFile",
+                "ForecastInspection",
+                "Forecast",
                 "Guard",
                 "LockInspection",
                 "PGWardenSQL",

@@ -43,6 +43,8 @@ public struct UpgradeSettings: Sendable {
     public var appNameMatch: String?
     /// The application's request timeout (uWSGI's harakiri): warn when the queue behind the migration nears it.
     public var requestTimeout: Duration?
+    /// The migration's SQL, for the preflight forecast when the command is not Alembic's (`--forecast-sql`).
+    public var forecastSQL: String?
     /// Where to write the JSON report.
     public var reportPath: String?
     /// The state directory.

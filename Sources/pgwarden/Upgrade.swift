@@ -103,6 +103,9 @@ extension PGWarden {
         )
         var requestTimeout: DurationArgument?
 
+        @Option(help: ArgumentHelp("Forecast this SQL in preflight (Alembic's is found by itself).", valueName: "file"))
+        var forecastSQL: String?
+
         @Option(help: ArgumentHelp("Write the JSON report of the run here.", valueName: "file"))
         var report: String?
 
@@ -150,6 +153,7 @@ extension PGWarden {
             if let appNameMatch { settings.appNameMatch = appNameMatch }
             if let requestTimeout { settings.requestTimeout = requestTimeout.duration }
             if let report { settings.reportPath = report }
+            if let forecastSQL { settings.forecastSQL = forecastSQL }
             if let stateDirectory { settings.stateDirectory = stateDirectory }
             settings.dryRun = dryRun
             return settings
