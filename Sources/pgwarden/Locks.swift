@@ -77,10 +77,12 @@ struct LocksOutput {
             renderer.colour = Terminal.colourOnStandardOutput
             text = watching && !redraw ? renderer.summaryLine(snapshot) : renderer.render(snapshot, scope: scope)
         }
+        // The renderer shows other people's text through TerminalText and JSON escapes every control
+        // character, so the text holds no escape but pgwarden's own colours.
         if watching && redraw && !json {
-            Terminal.printLine(Terminal.clearScreen + LockSnapshot.timestamp(snapshot.takenAt) + "\n" + text)
+            Terminal.printPrepared(Terminal.clearScreen + LockSnapshot.timestamp(snapshot.takenAt) + "\n" + text)
         } else {
-            Terminal.printLine(text)
+            Terminal.printPrepared(text)
         }
     }
 }
