@@ -26,8 +26,15 @@ extension PGWarden {
         @Flag(help: "Repeat every interval: redraw on a terminal, otherwise one snapshot per line.")
         var watch = false
 
-        @Option(help: ArgumentHelp("Time between snapshots with --watch.", valueName: "duration"))
-        var interval = DurationArgument(.seconds(1))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "Time between snapshots with --watch (default: 1s; 10ms to 24d).",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.pollInterval)
+        )
+        var interval = DurationArgument("1s")
 
         @Flag(help: "Show the waits of every database, not only the connection's.")
         var allDatabases = false
