@@ -24,7 +24,8 @@ struct HostileNumberTests {
         return (
             state,
             [
-                "upgrade", "--pause-workers", "app-cli", "--crontab-user", TestCrontab.upgradeUser, "--state-dir", state,
+                "upgrade", "--pause-workers", "app-cli", "--crontab-user", TestCrontab.upgradeUser, "--state-dir",
+                state,
                 "--no-interactive",
             ]
         )
@@ -75,7 +76,10 @@ struct HostileNumberTests {
             ("lock_timeout = 500", "config", "2: lock_timeout: a bare number has no unit: write \"500ms\" or \"500s\""),
             ("interval = 1e300", "policy", "1: interval: a bare number has no unit"),
             ("[[rule]]\nname = \"x\"\naction = \"log\"\nblocking_for = 1e300", "policy", "4: rule 'x': blocking_for"),
-            ("[[rule]]\nname = \"x\"\naction = \"cancel\"\nescalate_after = \"\(huge)h\"", "policy", "4: rule 'x': escalate_after"),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"cancel\"\nescalate_after = \"\(huge)h\"", "policy",
+                "4: rule 'x': escalate_after"
+            ),
             ("[[rule]]\nname = \"x\"\naction = \"log\"\nmin_xact_age = 1e300", "policy", "4: rule 'x': min_xact_age"),
         ]
     )
