@@ -10,6 +10,8 @@ struct RedactionTests {
         #expect(Redaction.redact("postgresql://app:s3cr3t@db:5432/x") == "postgresql://app:***@db:5432/x")
         #expect(Redaction.redact("token=a&secret=b") == "token=***&secret=***")
         #expect(Redaction.redact("python app-cli --runforseconds 3540") == "python app-cli --runforseconds 3540")
+        #expect(Redaction.redact("worker --password hunter2 --x") == "worker --password *** --x")
+        #expect(Redaction.redact("connecting with password=S3cr3t\u{1B}]0;x") == "connecting with password=***;x")
     }
 }
 
