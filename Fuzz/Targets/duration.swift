@@ -11,7 +11,9 @@ public func fuzzDuration(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             guard duration <= DurationSyntax.maximum, duration >= .zero else {
                 fatalError("out of range: \(duration) from \(text.debugDescription)")
             }
-            if let minimum = range.minimum, duration < minimum { fatalError("below the minimum: \(text.debugDescription)") }
+            if let minimum = range.minimum, duration < minimum {
+                fatalError("below the minimum: \(text.debugDescription)")
+            }
             if duration == .zero, !range.allowsZero { fatalError("zero accepted: \(text.debugDescription)") }
             _ = DurationSyntax.format(duration)
             _ = duration.milliseconds
