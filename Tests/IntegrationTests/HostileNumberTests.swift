@@ -104,6 +104,22 @@ struct HostileNumberTests {
         try expectNothingChanged(state, text)
     }
 
+    @Test("help shows durations' defaults as written")
+    func helpDefaults() async throws {
+        let cases: [([String], String)] = [
+            (["locks", "--help"], "default: 1s"), (["upgrade", "--help"], "default: 30s"),
+            (["upgrade", "--help"], "default: 5s"), (["workers", "pause", "--help"], "default: 30s"),
+            (["reload", "--help"], "default: 120s"),
+        ]
+        for (arguments, expected) in cases {
+            let help = try await PGWardenCommand.run(arguments)
+            #expect(help.status == 0)
+            let text = help.standardOutput.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(text.contains(expected), "\(arguments): \(text)")
+            #expect(!text.contains("DurationArgument") && !text.contains("seconds)"), "\(arguments)")
+        }
+    }
+
     @Test("a running guard sent SIGHUP with a policy of huge numbers keeps the old policy and runs on")
     func guardReload() async throws {
         try await ScratchDatabase.with { database in
