@@ -25,6 +25,7 @@ let package = Package(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
+                "WardenSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

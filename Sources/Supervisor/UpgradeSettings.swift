@@ -37,6 +37,8 @@ public struct UpgradeSettings: Sendable {
     public var maxLockWait: Duration?
     /// Runs again after a lock timeout or a lock-wait cancel.
     public var retries = 0
+    /// The most `retries` may say.
+    public static let maximumRetries = 100
     /// Pause between attempts.
     public var retryDelay: Duration = .seconds(5)
     /// How to recognise the migration's sessions when its code sets its own `application_name` (a glob).

@@ -43,7 +43,14 @@ extension PGWarden {
         @Option(name: .customLong("stop-workers"), help: "Running workers: none, term or drain.")
         var stopWorkers: StopMode?
 
-        @Option(help: ArgumentHelp("How long stopping workers may take at each stage.", valueName: "duration"))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "How long stopping workers may take at each stage (default: 30s).",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.positive)
+        )
         var grace: DurationArgument?
 
         @Option(
@@ -66,23 +73,42 @@ extension PGWarden {
 
         @Option(
             name: .customLong("lock-timeout"),
-            help: ArgumentHelp("lock_timeout for the migration's sessions (PGOPTIONS).", valueName: "duration")
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "lock_timeout for the migration's sessions (PGOPTIONS); at least 1ms, since PostgreSQL reads 0 as none.",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.lockTimeout)
         )
         var lockTimeout: DurationArgument?
 
         @Option(
             name: .customLong("max-lock-wait"),
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "Cancel the migration's statement after waiting this long on one lock.",
                 valueName: "duration"
-            )
+            ),
+            transform: DurationArgument.parser(.positive)
         )
         var maxLockWait: DurationArgument?
 
-        @Option(help: "Run the command again after a lock timeout or a lock-wait cancel.")
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "Run the command again after a lock timeout or a lock-wait cancel, at most this often (0 to \(UpgradeSettings.maximumRetries)).",
+                valueName: "count"
+            ),
+            transform: CountArgument.parser(0...UpgradeSettings.maximumRetries)
+        )
         var retries: Int?
 
-        @Option(name: .customLong("retry-delay"), help: ArgumentHelp("Pause between attempts.", valueName: "duration"))
+        @Option(
+            name: .customLong("retry-delay"),
+            parsing: .unconditional,
+            help: ArgumentHelp("Pause between attempts (default: 5s).", valueName: "duration"),
+            transform: DurationArgument.parser(.zeroOrMore)
+        )
         var retryDelay: DurationArgument?
 
         @Option(
@@ -96,10 +122,12 @@ extension PGWarden {
 
         @Option(
             name: .customLong("request-timeout"),
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "The application's request timeout (uWSGI harakiri): warn when the queue nears it.",
                 valueName: "duration"
-            )
+            ),
+            transform: DurationArgument.parser(.positive)
         )
         var requestTimeout: DurationArgument?
 
@@ -125,7 +153,6 @@ extension PGWarden {
         var command: [String] = []
 
         func validate() throws {
-            if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
             if command.isEmpty && config == nil { throw ValidationError("give the migration command after --") }
             _ = try reloadTarget.strategy()
             for pattern in pausePatterns where (try? WorkerPattern(pattern)) == nil {
