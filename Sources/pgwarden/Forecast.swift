@@ -40,15 +40,21 @@ extension PGWarden {
         var json = false
 
         @Option(
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "The application's request timeout (uWSGI's harakiri), for the arithmetic.",
                 valueName: "duration"
-            )
+            ),
+            transform: DurationArgument.parser(.positive)
         )
         var requestTimeout: DurationArgument?
 
-        @Option(help: ArgumentHelp("How long to sample each relation's activity.", valueName: "duration"))
-        var sample = DurationArgument(.seconds(1))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp("How long to sample each relation's activity.", valueName: "duration"),
+            transform: DurationArgument.parser(.positive)
+        )
+        var sample = DurationArgument("1s")
 
         @Argument(
             parsing: .captureForPassthrough,
