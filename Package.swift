@@ -48,6 +48,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // pgwarden locks --watch on a terminal: a pure view model, its screen, and the terminal effects.
+        .target(
+            name: "LockView",
+            dependencies: ["LockInspection", "PGWardenSQL", "Postgres", "WaitGraph", "WardenSupport"]
+        ),
         // The TOML subset of policy and config files, with the line of every value.
         .target(name: "ConfigFile", dependencies: ["WardenSupport"]),
         // The blocker policy and its pure decisions.
@@ -110,6 +115,7 @@ let package = Package(
             name: "pgwarden",
             dependencies: [
                 "LockInspection",
+                "LockView",
                 "Postgres",
                 "WaitGraph",
                 "WardenSupport",
@@ -132,7 +138,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
-                "TestSupport",
+                "LockView", "TestSupport",
             ]
         ),
         .testTarget(
