@@ -58,24 +58,23 @@ public struct LockViewScreen: Sendable {
         text + String(repeating: " ", count: max(0, width - text.count))
     }
 
+    /// What matters most first, since a narrow screen cuts the end: counts and the scroll position, then
+    /// sort, filter and the time of the snapshot.
     private func header(_ model: LockViewModel) -> Line {
         let dot = model.ascii ? " - " : " · "
-        var parts = ["pgwarden locks", ScreenText.clean(model.scope)]
+        var parts = ["pgwarden locks"] + (model.paused ? ["PAUSED"] : []) + [ScreenText.clean(model.scope)]
         if let shown = model.shown {
-            parts.append(String(Self.time(shown.takenAt).split(separator: " ").last ?? ""))
             let roots = model.rows.filter(\.isRoot).count
-            parts.append(
-                Plural.count(shown.waits.count, "waiting", "waiting") + ", " + Plural.count(roots, "root", "roots")
-            )
+            parts.append("\(shown.waits.count) waiting, " + Plural.count(roots, "root", "roots"))
         }
-        parts.append("sort: " + model.sort.rawValue)
-        if !model.filter.isEmpty { parts.append("filter: " + ScreenText.clean(model.filter)) }
         let layout = model.layout
         if layout.lines.count > layout.scrollHeight, layout.scrollHeight > 0 {
             let last = min(layout.lines.count, model.scroll + layout.scrollHeight)
-            parts.append("lines \(model.scroll + 1)-\(last) of \(layout.lines.count)")
+            parts.append("\(model.scroll + 1)-\(last)/\(layout.lines.count)")
         }
-        if model.paused { parts.append("PAUSED") }
+        parts.append("sort: " + model.sort.rawValue)
+        if !model.filter.isEmpty { parts.append("filter: " + ScreenText.clean(model.filter)) }
+        if let shown = model.shown { parts.append(String(Self.time(shown.takenAt).split(separator: " ").last ?? "")) }
         return Line(text: parts.joined(separator: dot), style: .title)
     }
 

@@ -87,7 +87,10 @@ extension PGWarden {
             do {
                 try await runner.run()
             } catch {
-                throw LocksError(summary: "cannot draw the lock view: \(error)", hint: "pipe the output for one line per snapshot")
+                throw LocksError(
+                    summary: "cannot draw the lock view: \(error)",
+                    hint: "pipe the output for one line per snapshot"
+                )
             }
         }
 
@@ -95,7 +98,9 @@ extension PGWarden {
         private func hintOtherDatabases(_ inspector: LockInspector) async throws {
             let counts = try await inspector.waitsInOtherDatabases()
             guard !counts.isEmpty else { return }
-            let sentence = WaitsElsewhere.sentence(counts.map { WaitsElsewhere(database: $0.database, count: $0.count) })
+            let sentence = WaitsElsewhere.sentence(
+                counts.map { WaitsElsewhere(database: $0.database, count: $0.count) }
+            )
             if json { Terminal.printToStandardError(sentence) } else { Terminal.printLine(sentence) }
             Terminal.printToStandardError("hint: add --all-databases to see them")
         }
