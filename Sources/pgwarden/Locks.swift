@@ -112,7 +112,8 @@ struct LocksOutput {
     let json: Bool
     let watching: Bool
     let scope: String
-    let redraw = Terminal.standardOutputIsTerminal
+    /// Redraw in place on a terminal that can; a dumb one gets lines, as a pipe does.
+    let redraw = Terminal.standardOutputIsTerminal && !Terminal.isDumb
 
     func show(_ snapshot: LockSnapshot) {
         let text: String
