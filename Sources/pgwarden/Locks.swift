@@ -34,7 +34,7 @@ extension PGWarden {
         )
         var watch = false
 
-        @Option(help: ArgumentHelp("Time between snapshots with --watch (default: 1s).", valueName: "duration"))
+        @Option(help: ArgumentHelp("Time between snapshots with --watch.", valueName: "duration"))
         var interval = DurationArgument(.seconds(1))
 
         @Flag(help: "Show the waits of every database, not only the connection's.")

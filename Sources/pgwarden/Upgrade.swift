@@ -30,7 +30,7 @@ extension PGWarden {
 
         @Option(
             name: .customLong("pause-workers"),
-            help: ArgumentHelp("Crontab commands to pause (regex, repeatable).", valueName: "regex")
+            help: ArgumentHelp("Crontab commands to pause (regex, repeatable; default: none).", valueName: "regex")
         )
         var pausePatterns: [String] = []
 
@@ -40,10 +40,12 @@ extension PGWarden {
         )
         var crontabUser: String?
 
-        @Option(name: .customLong("stop-workers"), help: "Running workers: none, term or drain.")
+        @Option(name: .customLong("stop-workers"), help: "Running workers: none, term or drain (default: none).")
         var stopWorkers: StopMode?
 
-        @Option(help: ArgumentHelp("How long stopping workers may take at each stage.", valueName: "duration"))
+        @Option(
+            help: ArgumentHelp("How long stopping workers may take at each stage (default: 30s).", valueName: "duration")
+        )
         var grace: DurationArgument?
 
         @Option(
@@ -55,7 +57,7 @@ extension PGWarden {
 
         @Option(
             help: ArgumentHelp(
-                "Blocker policy applied while the migration runs (same format as guard).",
+                "Blocker policy applied while the migration runs (same format as guard; default: none).",
                 valueName: "file"
             )
         )
@@ -66,29 +68,35 @@ extension PGWarden {
 
         @Option(
             name: .customLong("lock-timeout"),
-            help: ArgumentHelp("lock_timeout for the migration's sessions (PGOPTIONS).", valueName: "duration")
+            help: ArgumentHelp(
+                "lock_timeout for the migration's sessions, through PGOPTIONS (default: the server's).",
+                valueName: "duration"
+            )
         )
         var lockTimeout: DurationArgument?
 
         @Option(
             name: .customLong("max-lock-wait"),
             help: ArgumentHelp(
-                "Cancel the migration's statement after waiting this long on one lock.",
+                "Cancel the migration's statement after waiting this long on one lock (default: no limit).",
                 valueName: "duration"
             )
         )
         var maxLockWait: DurationArgument?
 
-        @Option(help: "Run the command again after a lock timeout or a lock-wait cancel.")
+        @Option(help: "Run the command again after a lock timeout or a lock-wait cancel (default: 0).")
         var retries: Int?
 
-        @Option(name: .customLong("retry-delay"), help: ArgumentHelp("Pause between attempts.", valueName: "duration"))
+        @Option(
+            name: .customLong("retry-delay"),
+            help: ArgumentHelp("Pause between attempts (default: 5s).", valueName: "duration")
+        )
         var retryDelay: DurationArgument?
 
         @Option(
             name: .customLong("app-name-match"),
             help: ArgumentHelp(
-                "The migration's application_name, when its code sets its own (glob).",
+                "The migration's application_name, when its code sets its own (glob; default: the one pgwarden gives it).",
                 valueName: "pattern"
             )
         )
@@ -97,22 +105,22 @@ extension PGWarden {
         @Option(
             name: .customLong("request-timeout"),
             help: ArgumentHelp(
-                "The application's request timeout (uWSGI harakiri): warn when the queue nears it.",
+                "The application's request timeout (uWSGI harakiri): warn when the queue nears it (default: none).",
                 valueName: "duration"
             )
         )
         var requestTimeout: DurationArgument?
 
-        @Option(help: ArgumentHelp("Write the JSON report of the run here.", valueName: "file"))
+        @Option(help: ArgumentHelp("Write the JSON report of the run here (default: none).", valueName: "file"))
         var report: String?
 
-        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         @Flag(name: .customLong("dry-run"), help: "Print the plan; change nothing.")
         var dryRun = false
 
-        @Option(help: ArgumentHelp("The same settings from a TOML file (flags win).", valueName: "file"))
+        @Option(help: ArgumentHelp("The same settings from a TOML file (flags win; default: none).", valueName: "file"))
         var config: String?
 
         @Argument(
@@ -175,7 +183,7 @@ extension PGWarden {
                 """
         )
 
-        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         func run() async throws {
@@ -189,7 +197,7 @@ extension PGWarden {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the current or last run, from the journal.")
 
-        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         func run() async throws {
@@ -199,3 +207,7 @@ extension PGWarden {
         }
     }
 }
+
+/// `--state-dir`'s help, with its default.
+let stateDirectoryHelp =
+    "The journal's directory (default: /var/lib/pgwarden for root, else $XDG_STATE_HOME/pgwarden or ~/.local/state/pgwarden)."
