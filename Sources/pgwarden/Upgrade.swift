@@ -44,7 +44,10 @@ extension PGWarden {
         var stopWorkers: StopMode?
 
         @Option(
-            help: ArgumentHelp("How long stopping workers may take at each stage (default: 30s).", valueName: "duration")
+            help: ArgumentHelp(
+                "How long stopping workers may take at each stage (default: 30s).",
+                valueName: "duration"
+            )
         )
         var grace: DurationArgument?
 

@@ -49,7 +49,7 @@ extension PGWarden.WorkersCommand {
         @Option(
             name: .customLong("match"),
             help: ArgumentHelp(
-                "Regular expression matched against each job's command (repeatable).",
+                "Regular expression matched against each job's command (repeatable; at least one is required).",
                 valueName: "regex"
             )
         )
