@@ -23,7 +23,10 @@ public struct LockViewScreen: Sendable {
         let width = max(20, model.size.columns)
         let columns = Columns(model.rows, width: width, ellipsis: model.ascii ? "~" : "…")
         var lines: [Line] = [header(model), Line(text: columns.names)]
-        lines += body(model, columns: columns)
+        let bodyHeight = max(1, model.size.rows - ScreenLayout.headerHeight - ScreenLayout.footerHeight)
+        let body = body(model, columns: columns)
+        // The footer stays on the last lines, however short the tree.
+        lines += body + Array(repeating: Line(text: ""), count: max(0, bodyHeight - body.count))
         lines += footer(model)
         let height = max(1, model.size.rows)
         return lines.prefix(height).map { plainOrPainted($0, width: width, model: model) }

@@ -198,6 +198,7 @@ struct LockViewModelTests {
         #expect(lines[2] == "No session is waiting on a lock in postgres.")
         #expect(lines[3] == "41 sessions wait on locks in other databases: shop (41).")
         #expect(lines[4].contains("--all-databases"))
+        #expect(lines[23].hasPrefix("↑↓ select"), "the keys stay on the last line")
     }
 
     @Test("a cycle no root reaches is shown, marked; q quits; hostile text is made visible")
