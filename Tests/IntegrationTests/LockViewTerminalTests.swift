@@ -114,6 +114,16 @@ struct LockViewTerminalTests {
             }
             #expect(try await Self.alive(everyone, observer: pile.observer) == Set(everyone).subtracting([selected]))
 
+            // A resize (SIGWINCH) redraws at the new size: the footer on the new last line, the root still on line 3.
+            try pane.tmux(["resize-window", "-t", "test", "-x", "100", "-y", "30"])
+            let resized = try await pane.waitForScreen("the view redraws at 100x30") { screen in
+                // The last line: the report of the terminate (shown for a few seconds), then the keys.
+                screen.count >= 30 && screen[2].contains(" \(pile.readerPID) ")
+                    && (screen[29].hasPrefix("terminated pid \(selected)") || screen[29].hasPrefix("↑↓ select"))
+            }
+            #expect(resized.prefix(30).allSatisfy { $0.count <= 100 })
+            #expect(resized.prefix(30).contains { $0.count > 80 }, "rows use the wider screen")
+
             try pane.press("q")
             let shell = try await pane.waitForScreen("the shell is back") { screen in
                 screen.contains { $0.hasPrefix("$ ") && $0.contains("locks --watch") }
