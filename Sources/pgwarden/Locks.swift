@@ -67,7 +67,14 @@ extension PGWarden {
             }
             let output = LocksOutput(json: json, watching: watch, scope: inspector.scopeDescription)
             if watch {
-                try await inspector.watch(every: interval.duration) { output.show($0) }
+                let lookElsewhere = !allDatabases && !json
+                try await inspector.watch(every: interval.duration) { snapshot in
+                    let elsewhere = snapshot.isEmpty && lookElsewhere ? try await inspector.waitsInOtherDatabases() : []
+                    output.show(
+                        snapshot,
+                        elsewhere: elsewhere.map { WaitsElsewhere(database: $0.database, count: $0.count) }
+                    )
+                }
             } else {
                 let snapshot = try await inspector.poll()
                 output.show(snapshot)
@@ -115,8 +122,9 @@ struct LocksOutput {
     /// Redraw in place on a terminal that can; a dumb one gets lines, as a pipe does.
     let redraw = Terminal.standardOutputIsTerminal && !Terminal.isDumb
 
-    func show(_ snapshot: LockSnapshot) {
-        let text: String
+    /// Prints `snapshot`; with `--watch`, the waits of `elsewhere` (other databases) when nothing waits here.
+    func show(_ snapshot: LockSnapshot, elsewhere: [WaitsElsewhere] = []) {
+        var text: String
         if json {
             text = snapshot.json.serialized(pretty: !watching)
         } else {
@@ -124,6 +132,10 @@ struct LocksOutput {
             renderer.colour = Terminal.colourOnStandardOutput
             renderer.ascii = !Terminal.localeIsUTF8
             text = watching && !redraw ? renderer.summaryLine(snapshot) : renderer.render(snapshot, scope: scope)
+            if !elsewhere.isEmpty {
+                text +=
+                    (redraw ? "\n" : "; ") + WaitsElsewhere.sentence(elsewhere).dropLast() + " (see --all-databases)"
+            }
         }
         if watching && redraw && !json {
             Terminal.printLine(Terminal.clearScreen + LockSnapshot.timestamp(snapshot.takenAt) + "\n" + text)

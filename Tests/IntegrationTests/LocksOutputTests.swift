@@ -60,6 +60,20 @@ struct LocksOutputTests {
                 let json = try await PGWardenCommand.run(["locks", "--json", "--dsn", quiet.connectionString])
                 #expect(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) is [String: Any])
                 #expect(json.standardError.contains("\(database.name) (1)"))
+
+                let watcher = try RunningCommand(
+                    ["locks", "--watch", "--interval", "100ms", "--dsn", quiet.connectionString]
+                )
+                defer { watcher.kill() }
+                try await watcher.waitForStandardOutput("(see --all-databases)")
+                let line = try #require(watcher.standardOutput.split(separator: "\n").first)
+                // Other tests' waits in their own databases may be listed too.
+                #expect(line.contains("Z no lock waits; "), "\(line)")
+                #expect(
+                    line.contains(" on locks in other databases: ") && line.contains("\(database.name) (1)"),
+                    "\(line)"
+                )
+                #expect(line.hasSuffix(" (see --all-databases)"), "\(line)")
             }
             _ = try await reader.query("ROLLBACK")
             try await alter.task.value
