@@ -114,16 +114,6 @@ struct LockViewTerminalTests {
             }
             #expect(try await Self.alive(everyone, observer: pile.observer) == Set(everyone).subtracting([selected]))
 
-            // A resize (SIGWINCH) redraws at the new size: the footer on the new last line, the root still on line 3.
-            try pane.tmux(["resize-window", "-t", "test", "-x", "100", "-y", "30"])
-            let resized = try await pane.waitForScreen("the view redraws at 100x30") { screen in
-                // The last line: the report of the terminate (shown for a few seconds), then the keys.
-                screen.count >= 30 && screen[2].contains(" \(pile.readerPID) ")
-                    && (screen[29].hasPrefix("terminated pid \(selected)") || screen[29].hasPrefix("↑↓ select"))
-            }
-            #expect(resized.prefix(30).allSatisfy { $0.count <= 100 })
-            #expect(resized.prefix(30).contains { $0.count > 80 }, "rows use the wider screen")
-
             try pane.press("q")
             let shell = try await pane.waitForScreen("the shell is back") { screen in
                 screen.contains { $0.hasPrefix("$ ") && $0.contains("locks --watch") }
@@ -169,6 +159,31 @@ struct LockViewTerminalTests {
                 try pane.run("stty -a | tr -s ' ;' '\\n\\n' | grep -cxE -- 'icanon|echo'")
                 try await pane.waitForScreen("line editing and echo are back after SIG\(name)") { $0.contains("2") }
             }
+            try await pile.release()
+        }
+    }
+
+    @Test("a resize (SIGWINCH) redraws at the new size; q then leaves the alternate screen with the terminal sane")
+    func resize() async throws {
+        try await ScratchDatabase.with { database in
+            let pile = try await Self.pileUp(in: database, readers: 30)
+            let pane = try TmuxPane()
+            defer { pane.close() }
+            try pane.run(Self.command(database))
+            try await pane.waitForScreen("the view is up") { $0.first?.contains("31 waiting, 1 root") == true }
+            try pane.tmux(["resize-window", "-t", "test", "-x", "100", "-y", "30"])
+            let resized = try await pane.waitForScreen("the view redraws at 100x30") { screen in
+                screen.count >= 30 && screen[2].contains(" \(pile.readerPID) ") && screen[29].hasPrefix("↑↓ select")
+            }
+            #expect(resized.prefix(30).allSatisfy { $0.count <= 100 })
+            #expect(resized.prefix(30).contains { $0.count > 80 }, "rows use the wider screen")
+            #expect(resized[0].contains("1-24/31"), "24 lines of the tree below the root: \(resized[0])")
+            try pane.press("q")
+            try await eventually("the alternate screen is left") {
+                try pane.tmux(["display-message", "-p", "-t", "test", "#{alternate_on}"]) == "0\n"
+            }
+            try pane.run("stty -a | tr -s ' ;' '\\n\\n' | grep -cxE -- 'icanon|echo'")
+            try await pane.waitForScreen("line editing and echo are back") { $0.contains("2") }
             try await pile.release()
         }
     }
