@@ -25,10 +25,13 @@ public final class TmuxPane: Sendable {
             "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "test", "-x", "\(columns)", "-y", "\(rows)",
             "env PS1='$ ' /bin/sh",
         ]
-        // Through a launcher that closes every inherited descriptor (as PrivateCluster starts a server).
+        // Through a launcher that closes every inherited descriptor (as PrivateCluster starts a server) and
+        // unblocks every signal: the test process's threads block most of them, a child inherits that mask,
+        // and a tmux server that cannot receive SIGCHLD or SIGTERM never exits, not even on kill-server.
         let launcher =
-            "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True, "
-            + "stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))"
+            "import signal, subprocess, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+            + "sys.exit(subprocess.call(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL, "
+            + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))"
         let result = try TestCrontab.run("/usr/bin/python3", ["-c", launcher, executable] + arguments)
         guard result.status == 0 else { throw TestSupportError("tmux new-session failed") }
     }
