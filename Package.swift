@@ -73,6 +73,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // pgwarden locks --watch on a terminal: a pure view model, its screen, and the terminal effects.
+        .target(
+            name: "LockView",
+            dependencies: ["LockInspection", "PGWardenSQL", "Postgres", "WaitGraph", "WardenSupport"]
+        ),
         // The TOML subset of policy and config files, with the line of every value.
         .target(name: "ConfigFile", dependencies: ["WardenSupport"]),
         // The blocker policy and its pure decisions.
@@ -137,6 +142,7 @@ let package = Package(
             name: "pgwarden",
             dependencies: [
                 "LockInspection",
+                "LockView",
                 "Postgres",
                 "WaitGraph",
                 "WardenSupport",
@@ -161,7 +167,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
-                "TestSupport", "SQLParser", "Forecast",
+                "LockView", "TestSupport", "SQLParser", "Forecast",
             ]
         ),
         .testTarget(

@@ -57,7 +57,7 @@ public struct AlembicOfflineSQL: Sendable {
             )
             status = run.terminationStatus
             output = run.standardOutput ?? ""
-            errors = (run.standardError ?? "").split(whereSeparator: \.isNewline).map(String.init)
+            errors = run.standardError.split(whereSeparator: \.isNewline).map(String.init)
         } catch {
             throw ForecastError(
                 "cannot run \(executable): \(error)",

@@ -330,6 +330,27 @@ public enum Queries {
         FROM prepared AS p;
         """#
 
+    /// `sql/session_identity.sql`:
+    ///
+    /// Who a backend is, read just before the operator confirms a signal to it in `locks --watch`:
+    /// what the question shows, and what identifies the session beyond its pid (backend_start).
+    /// Times are epoch seconds. $1: the backend's pid.
+    public static let sessionIdentity = #"""
+        -- Who a backend is, read just before the operator confirms a signal to it in `locks --watch`:
+        -- what the question shows, and what identifies the session beyond its pid (backend_start).
+        -- Times are epoch seconds. $1: the backend's pid.
+        SELECT a.pid,
+               pg_get_userbyid(a.usesysid) AS usename,
+               d.datname,
+               a.application_name,
+               a.state,
+               extract(epoch FROM a.backend_start)::float8 AS backend_start,
+               extract(epoch FROM a.query_start)::float8 AS query_start,
+               extract(epoch FROM a.xact_start)::float8 AS xact_start
+        FROM pg_stat_get_activity($1::int4) AS a
+        LEFT JOIN pg_database AS d ON d.oid = a.datid;
+        """#
+
     /// `sql/session_role.sql`:
     ///
     /// Who pgwarden is on this server and what it may see and do: read once per connection.
@@ -403,5 +424,28 @@ public enum Queries {
                   WHEN $1::bool THEN false
                   ELSE pg_stat_get_backend_wait_event_type(backend.id) IN ('Lock', '<insufficient privilege>')
               END;
+        """#
+
+    /// `sql/waits_in_other_databases.sql`:
+    ///
+    /// The databases other than the connection's where backends wait on a heavyweight lock, and
+    /// how many: run only when nothing waits in the connection's database, so that `pgwarden locks`
+    /// can say where the waits are. Like waiting_backends.sql it reads the per-backend accessors
+    /// only (no pg_locks, no pg_blocking_pids, no pg_stat_activity rows); a backend outside a
+    /// transaction cannot wait on a lock and is passed over on its transaction start.
+    public static let waitsInOtherDatabases = #"""
+        -- The databases other than the connection's where backends wait on a heavyweight lock, and
+        -- how many: run only when nothing waits in the connection's database, so that `pgwarden locks`
+        -- can say where the waits are. Like waiting_backends.sql it reads the per-backend accessors
+        -- only (no pg_locks, no pg_blocking_pids, no pg_stat_activity rows); a backend outside a
+        -- transaction cannot wait on a lock and is passed over on its transaction start.
+        SELECT d.datname, count(*)::int4 AS waiting
+        FROM pg_stat_get_backend_idset() AS backend(id)
+        JOIN pg_database AS d ON d.oid = pg_stat_get_backend_dbid(backend.id)
+        WHERE pg_stat_get_backend_xact_start(backend.id) IS NOT NULL
+          AND pg_stat_get_backend_wait_event_type(backend.id) = 'Lock'
+          AND d.datname <> current_database()
+        GROUP BY d.datname
+        ORDER BY count(*) DESC, d.datname;
         """#
 }

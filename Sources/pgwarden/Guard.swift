@@ -40,7 +40,7 @@ extension PGWarden {
         @Option(
             name: .customLong("metrics-listen"),
             help: ArgumentHelp(
-                "Serve Prometheus metrics at http://ADDRESS/metrics (a bare port: 127.0.0.1).",
+                "Serve Prometheus metrics at http://ADDRESS/metrics (a bare port: 127.0.0.1; default: none).",
                 valueName: "address"
             )
         )

@@ -7,20 +7,20 @@ import WardenSupport
 struct ReloadTargetOptions: ParsableArguments {
     @Option(
         name: .customLong("uwsgi-fifo"),
-        help: ArgumentHelp("uWSGI's master FIFO: write 'r' to it.", valueName: "path")
+        help: ArgumentHelp("uWSGI's master FIFO: write 'r' to it (default: none).", valueName: "path")
     )
     var fifo: String?
 
     @Option(
         name: .customLong("uwsgi-pidfile"),
-        help: ArgumentHelp("uWSGI's pidfile: SIGHUP its master.", valueName: "path")
+        help: ArgumentHelp("uWSGI's pidfile: SIGHUP its master (default: none).", valueName: "path")
     )
     var pidfile: String?
 
     @Option(
         name: .customLong("reload-command"),
         help: ArgumentHelp(
-            "A command that reloads uWSGI, such as \"service uwsgi reload\" (no shell).",
+            "A command that reloads uWSGI, such as \"service uwsgi reload\" (no shell; default: none).",
             valueName: "command"
         )
     )

@@ -17,8 +17,22 @@ enum Terminal {
     /// Whether to colour standard error: only on a terminal, and never when `NO_COLOR` is set.
     static var colourOnStandardError: Bool { isatty(STDERR_FILENO) == 1 && !noColour }
 
-    /// `NO_COLOR` set to anything but the empty string (no-color.org).
-    private static var noColour: Bool { !(environment("NO_COLOR") ?? "").isEmpty }
+    /// `NO_COLOR` set to anything but the empty string (no-color.org), or a terminal that says it has no
+    /// capabilities (`TERM=dumb`).
+    private static var noColour: Bool { !(environment("NO_COLOR") ?? "").isEmpty || isDumb }
+
+    /// `TERM=dumb`: a terminal that cannot move the cursor nor show colour (Emacs' shell, some CI logs).
+    static var isDumb: Bool { environment("TERM") == "dumb" }
+
+    /// Whether the locale's character set is UTF-8, so that box-drawing characters show. The locale is
+    /// the first of `LC_ALL`, `LC_CTYPE`, `LANG` that is set and not empty; `C`, `POSIX` or another
+    /// character set means ASCII. With none set, UTF-8 is assumed (what terminals use today).
+    static var localeIsUTF8: Bool {
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"].lazy.compactMap { environment($0) }.first { !$0.isEmpty }
+        guard let locale else { return true }
+        let charset = locale.lowercased().filter { $0 != "-" }
+        return charset.contains(".utf8")
+    }
 
     /// Whether standard input is a terminal.
     static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
@@ -54,7 +68,7 @@ enum Terminal {
     }
 
     /// Writes a line to standard error, as it is (labels carry pgwarden's own colours).
-    private static func printToStandardError(_ line: String) {
+    static func printToStandardError(_ line: String) {
         write(line + "\n", to: STDERR_FILENO)
     }
 

@@ -30,7 +30,7 @@ extension PGWarden {
 
         @Option(
             name: .customLong("pause-workers"),
-            help: ArgumentHelp("Crontab commands to pause (regex, repeatable).", valueName: "regex")
+            help: ArgumentHelp("Crontab commands to pause (regex, repeatable; default: none).", valueName: "regex")
         )
         var pausePatterns: [String] = []
 
@@ -40,7 +40,7 @@ extension PGWarden {
         )
         var crontabUser: String?
 
-        @Option(name: .customLong("stop-workers"), help: "Running workers: none, term or drain.")
+        @Option(name: .customLong("stop-workers"), help: "Running workers: none, term or drain (default: none).")
         var stopWorkers: StopMode?
 
         @Option(
@@ -62,7 +62,7 @@ extension PGWarden {
 
         @Option(
             help: ArgumentHelp(
-                "Blocker policy applied while the migration runs (same format as guard).",
+                "Blocker policy applied while the migration runs (same format as guard; default: none).",
                 valueName: "file"
             )
         )
@@ -75,7 +75,7 @@ extension PGWarden {
             name: .customLong("lock-timeout"),
             parsing: .unconditional,
             help: ArgumentHelp(
-                "lock_timeout for the migration's sessions (PGOPTIONS); at least 1ms, since PostgreSQL reads 0 as none.",
+                "lock_timeout for the migration's sessions, through PGOPTIONS; at least 1ms, since PostgreSQL reads 0 as none (default: the server's).",
                 valueName: "duration"
             ),
             transform: DurationArgument.parser(.lockTimeout)
@@ -86,7 +86,7 @@ extension PGWarden {
             name: .customLong("max-lock-wait"),
             parsing: .unconditional,
             help: ArgumentHelp(
-                "Cancel the migration's statement after waiting this long on one lock.",
+                "Cancel the migration's statement after waiting this long on one lock (default: no limit).",
                 valueName: "duration"
             ),
             transform: DurationArgument.parser(.positive)
@@ -96,7 +96,7 @@ extension PGWarden {
         @Option(
             parsing: .unconditional,
             help: ArgumentHelp(
-                "Run the command again after a lock timeout or a lock-wait cancel, at most this often (0 to \(UpgradeSettings.maximumRetries)).",
+                "Run the command again after a lock timeout or a lock-wait cancel, at most this often (0 to \(UpgradeSettings.maximumRetries); default: 0).",
                 valueName: "count"
             ),
             transform: CountArgument.parser(0...UpgradeSettings.maximumRetries)
@@ -114,7 +114,7 @@ extension PGWarden {
         @Option(
             name: .customLong("app-name-match"),
             help: ArgumentHelp(
-                "The migration's application_name, when its code sets its own (glob).",
+                "The migration's application_name, when its code sets its own (glob; default: the one pgwarden gives it).",
                 valueName: "pattern"
             )
         )
@@ -124,26 +124,26 @@ extension PGWarden {
             name: .customLong("request-timeout"),
             parsing: .unconditional,
             help: ArgumentHelp(
-                "The application's request timeout (uWSGI harakiri): warn when the queue nears it.",
+                "The application's request timeout (uWSGI harakiri): warn when the queue nears it (default: none).",
                 valueName: "duration"
             ),
             transform: DurationArgument.parser(.positive)
         )
         var requestTimeout: DurationArgument?
 
-        @Option(help: ArgumentHelp("Forecast this SQL in preflight (Alembic's is found by itself).", valueName: "file"))
+        @Option(help: ArgumentHelp("Forecast this SQL in preflight (default: Alembic's own, when the command is Alembic).", valueName: "file"))
         var forecastSQL: String?
 
-        @Option(help: ArgumentHelp("Write the JSON report of the run here.", valueName: "file"))
+        @Option(help: ArgumentHelp("Write the JSON report of the run here (default: none).", valueName: "file"))
         var report: String?
 
-        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         @Flag(name: .customLong("dry-run"), help: "Print the plan; change nothing.")
         var dryRun = false
 
-        @Option(help: ArgumentHelp("The same settings from a TOML file (flags win).", valueName: "file"))
+        @Option(help: ArgumentHelp("The same settings from a TOML file (flags win; default: none).", valueName: "file"))
         var config: String?
 
         @Argument(
@@ -206,7 +206,7 @@ extension PGWarden {
                 """
         )
 
-        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         func run() async throws {
@@ -220,7 +220,7 @@ extension PGWarden {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the current or last run, from the journal.")
 
-        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         func run() async throws {
@@ -230,3 +230,7 @@ extension PGWarden {
         }
     }
 }
+
+/// `--state-dir`'s help, with its default.
+let stateDirectoryHelp =
+    "The journal's directory (default: /var/lib/pgwarden for root, else $XDG_STATE_HOME/pgwarden or ~/.local/state/pgwarden)."
