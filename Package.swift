@@ -37,12 +37,15 @@ let package = Package(
         .executableTarget(name: "generate-sql", dependencies: ["SQLEmbedding"]),
         // The lock-wait forest: pure model, graph and rendering.
         .target(name: "WaitGraph", dependencies: ["WardenSupport"]),
-        // Polls a server for lock waits and signals backends.
+        // The blocker-response state machine of guard, upgrade and the lock view: pure.
+        .target(name: "Response", dependencies: ["Policy", "WaitGraph", "WardenSupport"]),
+        // Polls a server for lock waits and signals backends (identity-checked).
         .target(
             name: "LockInspection",
             dependencies: [
                 "Postgres",
                 "PGWardenSQL",
+                "Response",
                 "WaitGraph",
                 "WardenSupport",
                 .product(name: "Logging", package: "swift-log"),
@@ -52,10 +55,25 @@ let package = Package(
         .target(name: "ConfigFile", dependencies: ["WardenSupport"]),
         // The blocker policy and its pure decisions.
         .target(name: "Policy", dependencies: ["ConfigFile", "WaitGraph", "WardenSupport"]),
+        // The effectful half of the pipeline: fixed-rate polling, identity-checked signals, audit.
+        .target(
+            name: "Enforcement",
+            dependencies: [
+                "LockInspection",
+                "Policy",
+                "Postgres",
+                "Response",
+                "WaitGraph",
+                "WardenSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // pgwarden guard: the policy enforced by a daemon, with its audit log.
         .target(
             name: "Guard",
             dependencies: [
+                "Enforcement",
+                "Response",
                 "LockInspection",
                 "Policy",
                 "Postgres",
@@ -81,6 +99,8 @@ let package = Package(
             name: "Supervisor",
             dependencies: [
                 "ConfigFile",
+                "Enforcement",
+                "Response",
                 "Guard",
                 "LockInspection",
                 "PGWardenSQL",
@@ -109,6 +129,8 @@ let package = Package(
         .executableTarget(
             name: "pgwarden",
             dependencies: [
+                "Enforcement",
+                "Response",
                 "LockInspection",
                 "Postgres",
                 "WaitGraph",
@@ -132,14 +154,14 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
-                "TestSupport",
+                "Response", "Enforcement", "TestSupport",
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "LockInspection", "Postgres", "WaitGraph", "WardenSupport", "Workers", "Processes", "Policy", "Guard",
-                "Reload",
+                "Reload", "Response", "Enforcement",
                 "TestSupport",
             ]
         ),

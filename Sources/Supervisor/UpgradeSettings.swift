@@ -43,6 +43,8 @@ public struct UpgradeSettings: Sendable {
     public var appNameMatch: String?
     /// The application's request timeout (uWSGI's harakiri): warn when the queue behind the migration nears it.
     public var requestTimeout: Duration?
+    /// `--audit-log`: every action of the run as a JSON line, besides `upgrade-audit.jsonl` in the state directory.
+    public var auditLogPath: String?
     /// Where to write the JSON report.
     public var reportPath: String?
     /// The state directory.

@@ -106,6 +106,14 @@ extension PGWarden {
         @Option(help: ArgumentHelp("Write the JSON report of the run here.", valueName: "file"))
         var report: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Append every action (policy, --max-lock-wait, your answers) as a JSON line here, besides upgrade-audit.jsonl in the state directory.",
+                valueName: "file"
+            )
+        )
+        var auditLog: String?
+
         @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
         var stateDirectory: String?
 
@@ -150,6 +158,7 @@ extension PGWarden {
             if let appNameMatch { settings.appNameMatch = appNameMatch }
             if let requestTimeout { settings.requestTimeout = requestTimeout.duration }
             if let report { settings.reportPath = report }
+            if let auditLog { settings.auditLogPath = auditLog }
             if let stateDirectory { settings.stateDirectory = stateDirectory }
             settings.dryRun = dryRun
             return settings
