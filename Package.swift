@@ -154,7 +154,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
-                "Response", "Enforcement", "TestSupport",
+                "Response", "Enforcement", "Supervisor", "TestSupport",
             ]
         ),
         .testTarget(
