@@ -62,12 +62,15 @@ let package = Package(
         .executableTarget(name: "generate-sql", dependencies: ["SQLEmbedding"]),
         // The lock-wait forest: pure model, graph and rendering.
         .target(name: "WaitGraph", dependencies: ["WardenSupport"]),
-        // Polls a server for lock waits and signals backends.
+        // The blocker-response state machine of guard, upgrade and the lock view: pure.
+        .target(name: "Response", dependencies: ["Policy", "WaitGraph", "WardenSupport"]),
+        // Polls a server for lock waits and signals backends (identity-checked).
         .target(
             name: "LockInspection",
             dependencies: [
                 "Postgres",
                 "PGWardenSQL",
+                "Response",
                 "WaitGraph",
                 "WardenSupport",
                 .product(name: "Logging", package: "swift-log"),
@@ -76,16 +79,31 @@ let package = Package(
         // pgwarden locks --watch on a terminal: a pure view model, its screen, and the terminal effects.
         .target(
             name: "LockView",
-            dependencies: ["LockInspection", "PGWardenSQL", "Postgres", "WaitGraph", "WardenSupport"]
+            dependencies: ["LockInspection", "PGWardenSQL", "Postgres", "Response", "WaitGraph", "WardenSupport"]
         ),
         // The TOML subset of policy and config files, with the line of every value.
         .target(name: "ConfigFile", dependencies: ["WardenSupport"]),
         // The blocker policy and its pure decisions.
         .target(name: "Policy", dependencies: ["ConfigFile", "WaitGraph", "WardenSupport"]),
+        // The effectful half of the pipeline: fixed-rate polling, identity-checked signals, audit.
+        .target(
+            name: "Enforcement",
+            dependencies: [
+                "LockInspection",
+                "Policy",
+                "Postgres",
+                "Response",
+                "WaitGraph",
+                "WardenSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // pgwarden guard: the policy enforced by a daemon, with its audit log.
         .target(
             name: "Guard",
             dependencies: [
+                "Enforcement",
+                "Response",
                 "LockInspection",
                 "Policy",
                 "Postgres",
@@ -113,6 +131,8 @@ let package = Package(
                 "ConfigFile",
                 "ForecastInspection",
                 "Forecast",
+                "Enforcement",
+                "Response",
                 "Guard",
                 "LockInspection",
                 "PGWardenSQL",
@@ -141,6 +161,8 @@ let package = Package(
         .executableTarget(
             name: "pgwarden",
             dependencies: [
+                "Enforcement",
+                "Response",
                 "LockInspection",
                 "LockView",
                 "Postgres",
@@ -167,14 +189,14 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
-                "LockView", "TestSupport", "SQLParser", "Forecast",
+                "LockView", "Response", "Enforcement", "Supervisor", "TestSupport", "SQLParser", "Forecast",
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "LockInspection", "Postgres", "WaitGraph", "WardenSupport", "Workers", "Processes", "Policy", "Guard",
-                "Reload",
+                "Reload", "Response", "Enforcement",
                 "TestSupport", "SQLParser", "Forecast", "ForecastInspection",
             ]
         ),

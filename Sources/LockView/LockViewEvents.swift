@@ -28,7 +28,7 @@ public enum SignalKind: String, Sendable, Equatable {
 }
 
 /// Who a session is, read from the server just before the operator is asked: what they judge.
-public struct SessionIdentity: Sendable, Equatable {
+public struct ShownSession: Sendable, Equatable {
     public var pid: Int32
     public var user: String?
     public var database: String?
@@ -37,6 +37,10 @@ public struct SessionIdentity: Sendable, Equatable {
     public var backendStart: Date?
     public var queryStart: Date?
     public var transactionStart: Date?
+    /// `backend_start` and `xact_start` as PostgreSQL prints them: the signal is sent only if
+    /// the session still has them, and still has ``state``.
+    public var backendStartText: String? = nil
+    public var transactionStartText: String? = nil
 
     /// Creates an identity.
     public init(
@@ -82,7 +86,7 @@ public enum LockViewEvent: Sendable, Equatable {
     /// The clock, about once a second.
     case tick(Date)
     /// The identity of `pid` read for a confirmation; `nil` when the session has gone.
-    case identity(pid: Int32, SessionIdentity?)
+    case identity(pid: Int32, ShownSession?)
     /// A signal was sent (or not): `succeeded` and a line for the operator.
     case signalFinished(pid: Int32, succeeded: Bool, report: String)
 }
@@ -93,6 +97,6 @@ public enum LockViewAction: Sendable, Equatable {
     /// Read who `pid` is now, and report it with ``LockViewEvent/identity(pid:_:)``.
     case lookUpIdentity(pid: Int32, kind: SignalKind)
     /// Send `kind` to the session the operator confirmed, and report ``LockViewEvent/signalFinished(pid:succeeded:report:)``.
-    case signal(SessionIdentity, SignalKind)
+    case signal(ShownSession, SignalKind)
     case quit
 }

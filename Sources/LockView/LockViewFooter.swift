@@ -37,7 +37,7 @@ extension LockViewScreen {
     }
 
     /// `pid 13272 · postgres@shop · psql · idle in transaction` and its start times.
-    private func identityLines(_ identity: SessionIdentity, dot: String) -> [Line] {
+    private func identityLines(_ identity: ShownSession, dot: String) -> [Line] {
         var who = ["pid \(identity.pid)"]
         let user = identity.user.map(ScreenText.clean) ?? "?"
         who.append(identity.database.map { user + "@" + ScreenText.clean($0) } ?? user)

@@ -9,8 +9,8 @@ public struct LockViewModel: Sendable {
     /// A signal on its way: first the session is looked up, then the operator confirms, then it is sent.
     public enum Pending: Sendable, Equatable {
         case lookingUp(pid: Int32, SignalKind)
-        case confirming(SessionIdentity, SignalKind)
-        case sending(SessionIdentity, SignalKind)
+        case confirming(ShownSession, SignalKind)
+        case sending(ShownSession, SignalKind)
 
         /// The session the signal is for.
         public var pid: Int32 {

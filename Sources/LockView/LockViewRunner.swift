@@ -2,6 +2,7 @@ import Foundation
 import LockInspection
 import PGWardenSQL
 import Postgres
+import Response
 import WaitGraph
 import WardenSupport
 
@@ -66,29 +67,37 @@ public struct LockViewRunner: Sendable {
         }
     }
 
-    /// The one place a signal leaves the lock view, with the identity the operator confirmed.
-    ///
-    /// TODO(identity-checked signal): hand `identity` (pid and backend start) to the signaller's
-    /// identity-checked variant once it exists; today's `signal(pid, action)` checks the pid only.
-    private func send(_ kind: SignalKind, to identity: SessionIdentity) async -> LockViewEvent {
-        let outcome = await signaller.signal(identity.pid, kind == .terminate ? .terminate : .cancel)
+    /// The one place a signal leaves the lock view: identity-checked, so it reaches the session
+    /// the operator confirmed (same pid, backend start, transaction and state) or nothing.
+    private func send(_ kind: SignalKind, to shown: ShownSession) async -> LockViewEvent {
+        let request = SignalRequest(
+            action: kind == .terminate ? .terminate : .cancel,
+            target: SessionIdentity(
+                key: SessionKey(pid: shown.pid, backendStart: shown.backendStartText),
+                xactStart: shown.transactionStartText,
+                state: shown.state,
+                checksTransaction: true
+            )
+        )
+        let sent = await signaller.send(request)
         return .signalFinished(
-            pid: identity.pid,
-            succeeded: outcome.result.isSuccess,
-            report: Self.report(outcome, identity: identity)
+            pid: shown.pid,
+            succeeded: sent.outcome.reachedSession,
+            report: Self.report(sent, shown: shown)
         )
     }
 
-    static func report(_ outcome: BackendSignaller.Outcome, identity: SessionIdentity) -> String {
-        let done = outcome.action == .terminate ? "terminated" : "cancelled"
-        let who = [identity.user.map { $0 + (identity.database.map { "@" + $0 } ?? "") }, identity.application]
+    static func report(_ sent: BackendSignaller.Report, shown: ShownSession) -> String {
+        let done = sent.request.action == .terminate ? "terminated" : "cancelled"
+        let pid = sent.request.target.pid
+        let who = [shown.user.map { $0 + (shown.database.map { "@" + $0 } ?? "") }, shown.application]
             .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
-        switch outcome.result {
-        case .signalled: return "\(done) pid \(outcome.pid)" + (who.isEmpty ? "" : " (\(who))")
+        switch sent.outcome {
+        case .signalled: return "\(done) pid \(pid)" + (who.isEmpty ? "" : " (\(who))")
         case .ineffective(let reason): return "sent, to no effect: " + reason
-        case .noSuchBackend: return "pid \(outcome.pid) has gone: nothing sent"
-        case .notPermitted(let reason): return "not sent: " + reason
-        case .failed(let reason): return "failed: " + reason
+        case .gone: return "pid \(pid) has gone: nothing sent"
+        case .changed(let now): return "not sent: pid \(pid) changed since you confirmed: " + now
+        case .failed: return "not sent: " + (sent.outcome.detail ?? "failed")
         }
     }
 
@@ -100,7 +109,7 @@ public struct LockViewRunner: Sendable {
             func date(_ column: String) throws(PostgresError) -> Date? {
                 try row.decode(Double.self, column).map(Date.init(timeIntervalSince1970:))
             }
-            let identity = SessionIdentity(
+            var identity = ShownSession(
                 pid: pid,
                 user: try row.decode(String.self, "usename"),
                 database: try row.decode(String.self, "datname"),
@@ -110,6 +119,8 @@ public struct LockViewRunner: Sendable {
                 queryStart: try date("query_start"),
                 transactionStart: try date("xact_start")
             )
+            identity.backendStartText = try row.decode(String.self, "backend_start_text")
+            identity.transactionStartText = try row.decode(String.self, "xact_start_text")
             return .identity(pid: pid, identity)
         } catch {
             return .signalFinished(pid: pid, succeeded: false, report: "could not read pid \(pid): \(error)")

@@ -17,28 +17,22 @@ public enum Queries {
                END AS version;
         """#
 
-    /// `sql/backend_to_signal.sql`:
+    /// `sql/client_sessions.sql`:
     ///
-    /// The session about to be cancelled or terminated: whether it exists, its state and whose it is.
-    /// $1: the backend's pid.
-    public static let backendToSignal = #"""
-        -- The session about to be cancelled or terminated: whether it exists, its state and whose it is.
-        -- $1: the backend's pid.
-        SELECT activity.pid,
-               activity.state,
-               activity.backend_type,
-               pg_get_userbyid(activity.usesysid) AS usename,
-               role.rolsuper AS superuser
-        FROM pg_stat_get_activity($1::int4) AS activity
-        LEFT JOIN pg_roles AS role ON role.oid = activity.usesysid;
-        """#
-
-    /// `sql/cancel_backend.sql`:
-    ///
-    /// Cancels the backend's current statement. $1: its pid.
-    public static let cancelBackend = #"""
-        -- Cancels the backend's current statement. $1: its pid.
-        SELECT pg_cancel_backend($1::int4) AS signalled;
+    /// The client sessions with their identity and the client side of their connection: read when a
+    /// migration starts (the sessions that were there before it) and while pgwarden looks for the
+    /// sessions the migration opened. Reads pg_stat_activity, so it is not run on every poll.
+    public static let clientSessions = #"""
+        -- The client sessions with their identity and the client side of their connection: read when a
+        -- migration starts (the sessions that were there before it) and while pgwarden looks for the
+        -- sessions the migration opened. Reads pg_stat_activity, so it is not run on every poll.
+        SELECT pid,
+               backend_start::text AS backend_start,
+               application_name,
+               host(client_addr) AS client_addr,
+               client_port
+        FROM pg_stat_activity
+        WHERE backend_type = 'client backend';
         """#
 
     /// `sql/forecast_function_volatility.sql`:
@@ -315,6 +309,10 @@ public enum Queries {
                a.application_name,
                a.backend_type,
                a.query,
+               a.backend_start::text AS backend_start,
+               a.xact_start::text AS xact_start,
+               host(a.client_addr) AS client_addr,
+               a.client_port,
                NULL::text AS prepared_gid,
                NULL::int4 AS prepared_waiter
         FROM sessions AS s
@@ -326,6 +324,7 @@ public enum Queries {
         UNION ALL
         SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL,
                p.gid, p.waiter_pid
         FROM prepared AS p;
         """#
@@ -334,11 +333,11 @@ public enum Queries {
     ///
     /// Who a backend is, read just before the operator confirms a signal to it in `locks --watch`:
     /// what the question shows, and what identifies the session beyond its pid (backend_start).
-    /// Times are epoch seconds. $1: the backend's pid.
+    /// Times are epoch seconds, for the question; their text too, for the signal. $1: the backend's pid.
     public static let sessionIdentity = #"""
         -- Who a backend is, read just before the operator confirms a signal to it in `locks --watch`:
         -- what the question shows, and what identifies the session beyond its pid (backend_start).
-        -- Times are epoch seconds. $1: the backend's pid.
+        -- Times are epoch seconds, for the question; their text too, for the signal. $1: the backend's pid.
         SELECT a.pid,
                pg_get_userbyid(a.usesysid) AS usename,
                d.datname,
@@ -346,7 +345,10 @@ public enum Queries {
                a.state,
                extract(epoch FROM a.backend_start)::float8 AS backend_start,
                extract(epoch FROM a.query_start)::float8 AS query_start,
-               extract(epoch FROM a.xact_start)::float8 AS xact_start
+               extract(epoch FROM a.xact_start)::float8 AS xact_start,
+               -- Exactly as PostgreSQL prints them: what the identity-checked signal compares.
+               a.backend_start::text AS backend_start_text,
+               a.xact_start::text AS xact_start_text
         FROM pg_stat_get_activity($1::int4) AS a
         LEFT JOIN pg_database AS d ON d.oid = a.datid;
         """#
@@ -378,14 +380,69 @@ public enum Queries {
         WHERE backend_type = 'client backend';
         """#
 
-    /// `sql/terminate_backend.sql`:
+    /// `sql/signal_backend.sql`:
     ///
-    /// Terminates the backend and waits for it to exit, so that its locks are released on return.
-    /// $1: its pid; $2: how long to wait for the exit, in milliseconds.
-    public static let terminateBackend = #"""
-        -- Terminates the backend and waits for it to exit, so that its locks are released on return.
-        -- $1: its pid; $2: how long to wait for the exit, in milliseconds.
-        SELECT pg_terminate_backend($1::int4, $2::int8) AS signalled;
+    /// Signals one backend, but only if it is still the session that was judged: one statement, so
+    /// nothing happens between the check and the signal but the signal itself.
+    /// $1: pid. $2: the action, 'cancel' or 'terminate'. $3: how long a terminate waits for the exit, ms.
+    /// $4: backend_start as judged (NULL: any session with that pid, as `pgwarden cancel PID` asks).
+    /// $5: xact_start as judged, or NULL when the decision did not depend on the transaction.
+    /// $6: state as judged, or NULL likewise.
+    /// $7: a waiter the session was judged to block, or NULL: then it must still block that waiter.
+    /// $8: whether pgwarden's role is a superuser (a superuser's session only a superuser may signal).
+    /// No row: no such backend. `matches` false: it is not the judged session any more, and the other
+    /// columns say what it is now. `signalled` is NULL when nothing was sent.
+    public static let signalBackend = #"""
+        -- Signals one backend, but only if it is still the session that was judged: one statement, so
+        -- nothing happens between the check and the signal but the signal itself.
+        -- $1: pid. $2: the action, 'cancel' or 'terminate'. $3: how long a terminate waits for the exit, ms.
+        -- $4: backend_start as judged (NULL: any session with that pid, as `pgwarden cancel PID` asks).
+        -- $5: xact_start as judged, or NULL when the decision did not depend on the transaction.
+        -- $6: state as judged, or NULL likewise.
+        -- $7: a waiter the session was judged to block, or NULL: then it must still block that waiter.
+        -- $8: whether pgwarden's role is a superuser (a superuser's session only a superuser may signal).
+        -- No row: no such backend. `matches` false: it is not the judged session any more, and the other
+        -- columns say what it is now. `signalled` is NULL when nothing was sent.
+        WITH target AS (
+            SELECT a.pid,
+                   a.backend_start,
+                   a.xact_start,
+                   a.state,
+                   a.query_start,
+                   a.backend_type,
+                   pg_get_userbyid(a.usesysid) AS usename,
+                   coalesce(r.rolsuper, false) AS superuser
+            FROM pg_stat_get_activity($1::int4) AS a
+            LEFT JOIN pg_roles AS r ON r.oid = a.usesysid
+            WHERE a.pid = $1::int4
+        ),
+        judged AS (
+            SELECT t.*,
+                   t.backend_start IS NOT DISTINCT FROM coalesce($4::timestamptz, t.backend_start) AS same_session,
+                   ($5::timestamptz IS NULL OR t.xact_start IS NOT DISTINCT FROM $5::timestamptz) AS same_transaction,
+                   ($6::text IS NULL OR t.state IS NOT DISTINCT FROM $6::text) AS same_state,
+                   ($7::int4 IS NULL OR t.pid = ANY (pg_blocking_pids($7::int4))) AS still_blocks
+            FROM target AS t
+        )
+        SELECT j.pid,
+               j.backend_start::text AS backend_start,
+               j.xact_start::text AS xact_start,
+               j.state,
+               j.query_start::text AS query_start,
+               j.backend_type,
+               j.usename,
+               j.superuser,
+               j.same_session,
+               j.same_transaction,
+               j.same_state,
+               j.still_blocks,
+               CASE
+                   WHEN NOT (j.same_session AND j.same_transaction AND j.same_state AND j.still_blocks) THEN NULL
+                   WHEN j.superuser AND NOT $8::bool THEN NULL
+                   WHEN $2::text = 'cancel' THEN pg_cancel_backend(j.pid)
+                   WHEN $2::text = 'terminate' THEN pg_terminate_backend(j.pid, $3::int8)
+               END AS signalled
+        FROM judged AS j;
         """#
 
     /// `sql/waiting_backends.sql`:

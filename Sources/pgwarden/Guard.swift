@@ -32,6 +32,9 @@ extension PGWarden {
         @Flag(help: "Signal nothing; audit what would have been done.")
         var dryRun = false
 
+        @Flag(help: "Watch every database of the cluster (rules' databases = [...] then choose among them).")
+        var allDatabases = false
+
         @Option(
             help: ArgumentHelp("Append the audit lines to this file (default: standard output).", valueName: "file")
         )
@@ -58,7 +61,8 @@ extension PGWarden {
                     policyPath: policy,
                     once: once,
                     forceDryRun: dryRun,
-                    metrics: metrics
+                    metrics: metrics,
+                    allDatabases: allDatabases
                 ),
                 policy: loaded,
                 audit: audit,

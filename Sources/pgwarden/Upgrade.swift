@@ -137,6 +137,14 @@ extension PGWarden {
         @Option(help: ArgumentHelp("Write the JSON report of the run here (default: none).", valueName: "file"))
         var report: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Append every action (policy, --max-lock-wait, your answers) as a JSON line here, besides upgrade-audit.jsonl in the state directory (default: none).",
+                valueName: "file"
+            )
+        )
+        var auditLog: String?
+
         @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
@@ -181,6 +189,7 @@ extension PGWarden {
             if let requestTimeout { settings.requestTimeout = requestTimeout.duration }
             if let report { settings.reportPath = report }
             if let forecastSQL { settings.forecastSQL = forecastSQL }
+            if let auditLog { settings.auditLogPath = auditLog }
             if let stateDirectory { settings.stateDirectory = stateDirectory }
             settings.dryRun = dryRun
             return settings

@@ -125,7 +125,7 @@ struct LockViewModelTests {
         let pid = try! #require(model.selectedPID)
         #expect(pid != 100 && pid != 200)
         #expect(Self.press(&model, .character("t")) == [.lookUpIdentity(pid: pid, kind: .terminate), .redraw])
-        let identity = SessionIdentity(
+        let identity = ShownSession(
             pid: pid,
             user: "shop_owner",
             database: "shop_production",
@@ -152,7 +152,7 @@ struct LockViewModelTests {
     func declineAndGone() {
         var model = Self.model()
         _ = Self.press(&model, .character("c"))
-        _ = model.update(.identity(pid: 100, SessionIdentity(pid: 100)))
+        _ = model.update(.identity(pid: 100, ShownSession(pid: 100)))
         let actions = Self.press(&model, .character("n"))
         #expect(!actions.contains { if case .signal = $0 { true } else { false } })
         #expect(model.pending == nil && model.message == "nothing sent to pid 100")
