@@ -133,10 +133,16 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     func carriedOut(_ record: AuditRecord) {
         let response = record.response
         let pid = response.session.pid
-        log.say(
-            "\(Self.describe(response.actor)): \(response.action.rawValue) pid \(pid) → \(record.outcome)"
-                + (record.detail.map { " (\($0))" } ?? "")
-        )
+        let outcome = " → \(record.outcome)" + (record.detail.map { " (\($0))" } ?? "")
+        if response.actor == .maxLockWait, let wait = response.waiters.first, let limit = settings.maxLockWait {
+            log.warn(
+                "the migration (pid \(pid)) has waited \(DurationSyntax.format(seconds: wait.waitingSeconds)) for"
+                    + " \(WaitGraph.describe(wait.lock)) (--max-lock-wait \(DurationSyntax.format(seconds: limit.seconds))):"
+                    + " cancelling its statement\(outcome)"
+            )
+        } else {
+            log.say("\(Self.describe(response.actor)): \(response.action.rawValue) pid \(pid)\(outcome)")
+        }
         if response.actor == .maxLockWait, record.report?.outcome.reachedSession == true { abort = .maxLockWait }
         guard record.report != nil || response.disposition == .rateLimited else { return }
         for index in records.indices {

@@ -50,7 +50,8 @@ struct OperatorQuestion: Sendable, Equatable {
             return "\(action.rawValue) which? [1-\(choices.count), * for all] "
         case .confirming(let action, let pids):
             let names = pids.compactMap { pid in choices.first { $0.pid == pid }?.summary }
-            return "\(action.rawValue) \(names.joined(separator: "; "))? [y/n] "
+            return names.map { "  \(action.rawValue) \($0)" }.joined(separator: "\n")
+                + "\n\(action.rawValue) \(pids.count == 1 ? "this session" : "these \(pids.count) sessions")? [y/n] "
         case .confirmingAbort:
             return "abort the migration (its process group gets SIGTERM)? [y/n] "
         }
