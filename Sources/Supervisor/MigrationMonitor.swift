@@ -80,11 +80,18 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
             defer { Task { await connection.close() } }
             var keys: Set<SessionKey> = []
             for row in try await connection.query(Queries.clientSessions).rows {
-                keys.insert(SessionKey(pid: try row.require(Int32.self, "pid"), backendStart: try row.decode(String.self, "backend_start")))
+                keys.insert(
+                    SessionKey(
+                        pid: try row.require(Int32.self, "pid"),
+                        backendStart: try row.decode(String.self, "backend_start")
+                    )
+                )
             }
             finder.setBaseline(keys)
         } catch {
-            log.warn("cannot read the sessions before the migration (\(error.message)): no session will be signalled until the migration's are identified")
+            log.warn(
+                "cannot read the sessions before the migration (\(error.message)): no session will be signalled until the migration's are identified"
+            )
         }
     }
 
@@ -163,7 +170,9 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {
         switch phase {
         case .connecting, .connectionLost:
-            if !connectionLostLogged { log.warn("lost the connection to the database (\(error.message)); reconnecting") }
+            if !connectionLostLogged {
+                log.warn("lost the connection to the database (\(error.message)); reconnecting")
+            }
             connectionLostLogged = true
         case .polling:
             logger.warning("poll failed: \(error.description)")

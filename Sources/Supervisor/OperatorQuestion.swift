@@ -42,7 +42,8 @@ struct OperatorQuestion: Sendable, Equatable {
         switch step {
         case .choosing:
             let list = choices.enumerated().map { "  \($0.offset + 1)) \($0.element.summary)" }.joined(separator: "\n")
-            let idle = choices.contains(where: \.idleInTransaction)
+            let idle =
+                choices.contains(where: \.idleInTransaction)
                 ? "\n  (idle in transaction: only terminate releases its locks)" : ""
             return "the migration is blocked by:\n\(list)\(idle)\n"
                 + "[c]ancel, [t]erminate, [w]ait, [a]bort the migration? "
@@ -99,6 +100,7 @@ struct OperatorQuestion: Sendable, Equatable {
     }
 
     private static func unknown(_ key: Character) -> String {
-        key == "\n" || key == "\r" ? "" : "(\(key.isLetter || key.isNumber ? String(key) : "that key") does nothing here) "
+        key == "\n" || key == "\r"
+            ? "" : "(\(key.isLetter || key.isNumber ? String(key) : "that key") does nothing here) "
     }
 }

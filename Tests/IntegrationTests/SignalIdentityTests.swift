@@ -87,7 +87,9 @@ struct SignalIdentityTests {
             #expect(wronglySignalled.isEmpty, "terminated after their COMMIT: \(wronglySignalled); audit: \(outcomes)")
             #expect(outcomes.contains("signalled"))
             #expect(Set(outcomes).isSubset(of: ["signalled", "changed", "gone"]), "\(outcomes)")
-            print("commit storm: \(committed.values.filter { $0 }.count) of 60 committed; audit \(Dictionary(grouping: outcomes, by: { $0 }).mapValues(\.count))")
+            print(
+                "commit storm: \(committed.values.filter { $0 }.count) of 60 committed; audit \(Dictionary(grouping: outcomes, by: { $0 }).mapValues(\.count))"
+            )
         }
     }
 
@@ -95,7 +97,10 @@ struct SignalIdentityTests {
     func noImmunityByName() async throws {
         try await ScratchDatabase.with { database in
             try await database.createTable()
-            let impostor = try await database.idleInTransactionReader(of: "t", "pgwarden-migration-20261101T000000Z-dead")
+            let impostor = try await database.idleInTransactionReader(
+                of: "t",
+                "pgwarden-migration-20261101T000000Z-dead"
+            )
             let impostorPID = await impostor.backendPID
             let observer = try await database.session("observer")
             let waiter = try await database.startBlockedStatement("ALTER TABLE t ADD COLUMN c int", "migration")

@@ -39,14 +39,19 @@ extension UpgradeTests {
             let status = try await run.waitForExit(timeout: .seconds(60))
             #expect(status == 0, "\(run.standardOutput)\n\(run.standardError)")
             try await queued.task.value
-            #expect(run.standardOutput.contains("socket is connected to the migration's process tree"), "\(run.standardOutput)")
+            #expect(
+                run.standardOutput.contains("socket is connected to the migration's process tree"),
+                "\(run.standardOutput)"
+            )
             #expect(run.standardOutput.contains("terminate pid \(readerPID) → signalled"), "\(run.standardOutput)")
             let report = try fixture.report()
             #expect(report["outcome"] as? String == "succeeded")
             let audit = try String(contentsOfFile: fixture.stateDirectory + "/upgrade-audit.jsonl", encoding: .utf8)
             let signalled = audit.split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }.filter { $0["outcome"] as? String == "signalled" }.compactMap { ($0["blocker"] as? [String: Any])?["pid"] as? Int }
+            }.filter { $0["outcome"] as? String == "signalled" }.compactMap {
+                ($0["blocker"] as? [String: Any])?["pid"] as? Int
+            }
             #expect(signalled == [Int(readerPID)])
         }
     }
@@ -60,13 +65,15 @@ extension UpgradeTests {
             try await database.createTable("unrelated")
             let run = try RunningCommand(
                 fixture.arguments(["--policy", try Self.catchAllPolicy()])
-                    + ["--", "/bin/sh", "-c", "sleep 5; exec \"$@\"", "sh"] + UpgradeFixture.alembic + ["upgrade", "head"]
+                    + ["--", "/bin/sh", "-c", "sleep 5; exec \"$@\"", "sh"] + UpgradeFixture.alembic + [
+                        "upgrade", "head",
+                    ]
             )
             try await run.waitForStandardOutput("migration attempt 1 starts")
             let holder = try await database.idleInTransactionReader(of: "unrelated", "batch")
             let holderPID = await holder.backendPID
             let observer = try await database.session("observer")
-            let web = try await database.startBlockedStatement("LOCK TABLE unrelated IN ACCESS EXCLUSIVE MODE", "web")
+            let web = try await database.startBlockedStatement("ALTER TABLE unrelated ADD COLUMN z int", "web")
             try await database.waitUntilWaiting(web.pid, observer: observer)
             let status = try await run.waitForExit(timeout: .seconds(60))
             #expect(status == 0, "\(run.standardOutput)\n\(run.standardError)")
