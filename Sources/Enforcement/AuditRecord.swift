@@ -48,7 +48,8 @@ public struct AuditRecord: Sendable {
     public var json: JSONValue {
         let session = response.session
         let activity = session.activity
-        let request = response.signal ?? { if case .dryRun(let r) = response.disposition { return r } else { return nil } }()
+        let request =
+            response.signal ?? { if case .dryRun(let r) = response.disposition { return r } else { return nil } }()
         var fields: [(String, JSONValue)] = [
             ("time", .string(LockSnapshot.timestamp(time))),
             ("by", .string(response.actor.description)),

@@ -81,7 +81,7 @@ public struct ResponseLoop: Sendable {
             guard let current = session else { continue }
             do {
                 try await tick(current, &responder, delegate, now: origin.duration(to: clock.now))
-            } catch where error.code == .connectionLost || error.code == .connectionFailed {
+            } catch  where error.code == .connectionLost || error.code == .connectionFailed {
                 delegate.failed(error, phase: .connectionLost)
                 await current.connection.close()
                 session = nil

@@ -64,7 +64,7 @@ public struct BackendSignaller: Sendable {
             target.key.backendStart,
             target.checksTransaction ? target.xactStart : nil,
             target.checksTransaction ? target.state : nil,
-            request.waiter, role.superuser,
+            request.waiter,
         ]
         let result: QueryResult
         do {
@@ -115,6 +115,7 @@ private struct Found {
     let xactStart: String?
     let usename: String
     let superuser: Bool
+    let permitted: Bool
     let sameSession: Bool
     let sameTransaction: Bool
     let sameState: Bool
@@ -128,6 +129,7 @@ private struct Found {
         xactStart = try? row.decode(String.self, "xact_start")
         usename = ((try? row.decode(String.self, "usename")) ?? nil) ?? "?"
         superuser = ((try? row.decode(Bool.self, "superuser")) ?? nil) ?? false
+        permitted = ((try? row.decode(Bool.self, "permitted")) ?? nil) ?? false
         sameSession = ((try? row.decode(Bool.self, "same_session")) ?? nil) ?? false
         sameTransaction = ((try? row.decode(Bool.self, "same_transaction")) ?? nil) ?? false
         sameState = ((try? row.decode(Bool.self, "same_state")) ?? nil) ?? false
@@ -148,10 +150,13 @@ private struct Found {
         }
         if !sameState { return .changed(now: "it is \(state ?? "?") now, not \(request.target.state ?? "?")") }
         if !stillBlocks { return .changed(now: "it no longer blocks pid \(request.waiter.map(String.init) ?? "?")") }
-        if superuser, !role.superuser {
+        if !permitted {
             return .failed(
                 sqlstate: "42501",
-                reason: "pid \(pid) belongs to superuser \(usename): only a superuser may signal it"
+                reason: superuser
+                    ? "pid \(pid) belongs to superuser \(usename): only a superuser may signal it"
+                    : "role \(role.role) may not signal pid \(pid) (role \(usename)):"
+                        + " it needs pg_signal_backend, or membership in role \(usename)"
             )
         }
         guard signalled == true else {

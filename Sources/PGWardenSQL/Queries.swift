@@ -389,7 +389,6 @@ public enum Queries {
     /// $5: xact_start as judged, or NULL when the decision did not depend on the transaction.
     /// $6: state as judged, or NULL likewise.
     /// $7: a waiter the session was judged to block, or NULL: then it must still block that waiter.
-    /// $8: whether pgwarden's role is a superuser (a superuser's session only a superuser may signal).
     /// No row: no such backend. `matches` false: it is not the judged session any more, and the other
     /// columns say what it is now. `signalled` is NULL when nothing was sent.
     public static let signalBackend = #"""
@@ -400,7 +399,6 @@ public enum Queries {
         -- $5: xact_start as judged, or NULL when the decision did not depend on the transaction.
         -- $6: state as judged, or NULL likewise.
         -- $7: a waiter the session was judged to block, or NULL: then it must still block that waiter.
-        -- $8: whether pgwarden's role is a superuser (a superuser's session only a superuser may signal).
         -- No row: no such backend. `matches` false: it is not the judged session any more, and the other
         -- columns say what it is now. `signalled` is NULL when nothing was sent.
         WITH target AS (
@@ -411,7 +409,16 @@ public enum Queries {
                    a.query_start,
                    a.backend_type,
                    pg_get_userbyid(a.usesysid) AS usename,
-                   coalesce(r.rolsuper, false) AS superuser
+                   coalesce(r.rolsuper, false) AS superuser,
+                   -- The server's own rule: a superuser's session only a superuser may signal; another
+                   -- role's, a member of that role or of pg_signal_backend. Checked here, so that a refusal
+                   -- is an answer (naming the owner), not an error.
+                   CASE
+                       WHEN coalesce(r.rolsuper, false) THEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                       ELSE a.usesysid IS NULL
+                            OR pg_has_role(current_user, a.usesysid, 'MEMBER')
+                            OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
+                   END AS permitted
             FROM pg_stat_get_activity($1::int4) AS a
             LEFT JOIN pg_roles AS r ON r.oid = a.usesysid
             WHERE a.pid = $1::int4
@@ -432,13 +439,14 @@ public enum Queries {
                j.backend_type,
                j.usename,
                j.superuser,
+               j.permitted,
                j.same_session,
                j.same_transaction,
                j.same_state,
                j.still_blocks,
                CASE
                    WHEN NOT (j.same_session AND j.same_transaction AND j.same_state AND j.still_blocks) THEN NULL
-                   WHEN j.superuser AND NOT $8::bool THEN NULL
+                   WHEN NOT j.permitted THEN NULL
                    WHEN $2::text = 'cancel' THEN pg_cancel_backend(j.pid)
                    WHEN $2::text = 'terminate' THEN pg_terminate_backend(j.pid, $3::int8)
                END AS signalled

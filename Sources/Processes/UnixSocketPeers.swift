@@ -102,7 +102,9 @@ public enum ProcessSockets {
         var result: [UInt64: TCPEndpoint] = [:]
         for path in ["/proc/net/tcp", "/proc/net/tcp6"] {
             guard let data = FileManager.default.contents(atPath: path) else { continue }
-            result.merge(SocketTable.localEndpoints(procNetTCP: String(decoding: data, as: UTF8.self))) { first, _ in first }
+            result.merge(SocketTable.localEndpoints(procNetTCP: String(decoding: data, as: UTF8.self))) { first, _ in
+                first
+            }
         }
         return result
     }

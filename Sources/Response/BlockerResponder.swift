@@ -91,7 +91,12 @@ public struct BlockerResponder: Sendable {
             guard let disposition = dispose(rule.action, request, key: key, rule: rule.name, dryRun: dryRun, now: now)
             else { continue }
             if disposition != .rateLimited {
-                acted[key] = Acted(rule: rule.name, action: rule.action, at: now, xactStart: blocker.activity?.xactStart)
+                acted[key] = Acted(
+                    rule: rule.name,
+                    action: rule.action,
+                    at: now,
+                    xactStart: blocker.activity?.xactStart
+                )
             }
             responses.append(
                 Response(
@@ -176,7 +181,11 @@ extension BlockerResponder {
         let counted = waiters.filter { rule.counts($0) }
         return SignalRequest(
             action: action,
-            target: SessionIdentity(pid: blocker.pid, activity: blocker.activity, checksTransaction: rule.judgesTransaction),
+            target: SessionIdentity(
+                pid: blocker.pid,
+                activity: blocker.activity,
+                checksTransaction: rule.judgesTransaction
+            ),
             waiter: counted.max { $0.waitingSeconds < $1.waitingSeconds }?.pid
         )
     }

@@ -46,7 +46,9 @@ extension MigrationMonitor {
             case .show(let text):
                 log.pin(text)
             case .wait:
-                log.say("waiting (operator); asking again in \(Int(Self.waitAnswerHolds.components.seconds))s or when the blockers change")
+                log.say(
+                    "waiting (operator); asking again in \(Int(Self.waitAnswerHolds.components.seconds))s or when the blockers change"
+                )
                 endQuestion(prompt)
                 waitUntil = ContinuousClock.now + Self.waitAnswerHolds
             case .abort:

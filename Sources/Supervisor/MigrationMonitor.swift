@@ -80,11 +80,18 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
             defer { Task { await connection.close() } }
             var keys: Set<SessionKey> = []
             for row in try await connection.query(Queries.clientSessions).rows {
-                keys.insert(SessionKey(pid: try row.require(Int32.self, "pid"), backendStart: try row.decode(String.self, "backend_start")))
+                keys.insert(
+                    SessionKey(
+                        pid: try row.require(Int32.self, "pid"),
+                        backendStart: try row.decode(String.self, "backend_start")
+                    )
+                )
             }
             finder.setBaseline(keys)
         } catch {
-            log.warn("cannot read the sessions before the migration (\(error.message)): no session will be signalled until the migration's are identified")
+            log.warn(
+                "cannot read the sessions before the migration (\(error.message)): no session will be signalled until the migration's are identified"
+            )
         }
     }
 
@@ -133,10 +140,16 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     func carriedOut(_ record: AuditRecord) {
         let response = record.response
         let pid = response.session.pid
-        log.say(
-            "\(Self.describe(response.actor)): \(response.action.rawValue) pid \(pid) → \(record.outcome)"
-                + (record.detail.map { " (\($0))" } ?? "")
-        )
+        let outcome = " → \(record.outcome)" + (record.detail.map { " (\($0))" } ?? "")
+        if response.actor == .maxLockWait, let wait = response.waiters.first, let limit = settings.maxLockWait {
+            log.warn(
+                "the migration (pid \(pid)) has waited \(DurationSyntax.format(seconds: wait.waitingSeconds)) for"
+                    + " \(WaitGraph.describe(wait.lock)) (--max-lock-wait \(DurationSyntax.format(seconds: limit.seconds))):"
+                    + " cancelling its statement\(outcome)"
+            )
+        } else {
+            log.say("\(Self.describe(response.actor)): \(response.action.rawValue) pid \(pid)\(outcome)")
+        }
         if response.actor == .maxLockWait, record.report?.outcome.reachedSession == true { abort = .maxLockWait }
         guard record.report != nil || response.disposition == .rateLimited else { return }
         for index in records.indices {
@@ -157,7 +170,9 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {
         switch phase {
         case .connecting, .connectionLost:
-            if !connectionLostLogged { log.warn("lost the connection to the database (\(error.message)); reconnecting") }
+            if !connectionLostLogged {
+                log.warn("lost the connection to the database (\(error.message)); reconnecting")
+            }
             connectionLostLogged = true
         case .polling:
             logger.warning("poll failed: \(error.description)")

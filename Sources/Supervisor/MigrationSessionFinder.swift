@@ -93,6 +93,7 @@ private struct ClientSide {
 extension LockSnapshot {
     /// Every session of the snapshot with its activity: waiters and blockers.
     var sessions: [(pid: Int32, activity: SessionActivity)] {
-        waits.map { ($0.pid, $0.activity) } + blockers.compactMap { blocker in blocker.activity.map { (blocker.pid, $0) } }
+        waits.map { ($0.pid, $0.activity) }
+            + blockers.compactMap { blocker in blocker.activity.map { (blocker.pid, $0) } }
     }
 }

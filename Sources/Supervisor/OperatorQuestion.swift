@@ -42,7 +42,8 @@ struct OperatorQuestion: Sendable, Equatable {
         switch step {
         case .choosing:
             let list = choices.enumerated().map { "  \($0.offset + 1)) \($0.element.summary)" }.joined(separator: "\n")
-            let idle = choices.contains(where: \.idleInTransaction)
+            let idle =
+                choices.contains(where: \.idleInTransaction)
                 ? "\n  (idle in transaction: only terminate releases its locks)" : ""
             return "the migration is blocked by:\n\(list)\(idle)\n"
                 + "[c]ancel, [t]erminate, [w]ait, [a]bort the migration? "
@@ -50,7 +51,8 @@ struct OperatorQuestion: Sendable, Equatable {
             return "\(action.rawValue) which? [1-\(choices.count), * for all] "
         case .confirming(let action, let pids):
             let names = pids.compactMap { pid in choices.first { $0.pid == pid }?.summary }
-            return "\(action.rawValue) \(names.joined(separator: "; "))? [y/n] "
+            return names.map { "  \(action.rawValue) \($0)" }.joined(separator: "\n")
+                + "\n\(action.rawValue) \(pids.count == 1 ? "this session" : "these \(pids.count) sessions")? [y/n] "
         case .confirmingAbort:
             return "abort the migration (its process group gets SIGTERM)? [y/n] "
         }
@@ -98,6 +100,7 @@ struct OperatorQuestion: Sendable, Equatable {
     }
 
     private static func unknown(_ key: Character) -> String {
-        key == "\n" || key == "\r" ? "" : "(\(key.isLetter || key.isNumber ? String(key) : "that key") does nothing here) "
+        key == "\n" || key == "\r"
+            ? "" : "(\(key.isLetter || key.isNumber ? String(key) : "that key") does nothing here) "
     }
 }

@@ -279,7 +279,6 @@ public struct Supervisor: Sendable {
         let audit = openAuditLogs()
         for number in 1...(settings.retries + 1) {
             var attempt = RunReport.Attempt(number: number, startedAt: Date())
-            log.say("migration attempt \(number) starts (application_name \(applicationName))")
             let monitor = MigrationMonitor(
                 settings: settings,
                 runApplicationName: applicationName,
@@ -291,6 +290,7 @@ public struct Supervisor: Sendable {
                 onWait: { wait in journal.update { $0.lastLockWait = wait } }
             )
             await monitor.takeBaseline()
+            log.say("migration attempt \(number) starts (application_name \(applicationName))")
             let watching = Task { await monitor.watch(processGroup: { state.processGroup.withLock { $0 } }) }
             do {
                 status = try await process.run { pid in

@@ -246,29 +246,37 @@ struct UpgradeTests {
         }
     }
 
-    @Test("interactive, through a pseudo-terminal: the prompt names the blocker; the answer terminates it")
+    @Test(
+        "interactive, through a pseudo-terminal: typed-ahead keys and a bare Enter do nothing; t then y terminates the blocker"
+    )
     func interactive() async throws {
         try await ScratchDatabase.with { database in
             let fixture = try await UpgradeFixture.prepare(database)
             let reader = try await database.idleInTransactionReader(of: "orders", "forgotten-report")
             let readerPID = await reader.backendPID
-            // A pseudo-terminal driven by Python's pty module: answer 't' once the prompt shows.
+            // A pseudo-terminal driven by Python's pty module: keys typed before the question
+            // (t, y, Enter), a bare Enter once it shows, then t and, at the confirmation, y.
             let driver = """
-                import os, pty, sys, select
+                import os, pty, sys, select, time
                 pid, fd = pty.fork()
                 if pid == 0:
                     os.execv(sys.argv[1], sys.argv[1:])
+                os.write(fd, b"ty\\n")
                 out = b""
-                answered = False
+                step = 0
                 while True:
                     ready, _, _ = select.select([fd], [], [], 60)
-                    if not ready: break
+                    if not ready:
+                        os.kill(pid, 9); break  # a hang: the test fails rather than waits for ever
                     try: chunk = os.read(fd, 4096)
                     except OSError: break
                     if not chunk: break
                     out += chunk
-                    if not answered and b"[a]bort the migration?" in out:
-                        os.write(fd, b"t\\n"); answered = True
+                    if step == 0 and b"[a]bort the migration?" in out:
+                        time.sleep(0.5); os.write(fd, b"\\r"); time.sleep(0.5)
+                        out += b"<<ENTER>>"; os.write(fd, b"t"); step = 1
+                    elif step == 1 and b"[y/n]" in out:
+                        out += b"<<Y>>"; os.write(fd, b"y"); step = 2
                 _, status = os.waitpid(pid, 0)
                 sys.stdout.write(out.decode(errors="replace"))
                 sys.exit(os.waitstatus_to_exitcode(status))
@@ -280,16 +288,16 @@ struct UpgradeTests {
                 ["-c", driver, PGWardenCommand.executable.path] + arguments
             )
             #expect(result.status == 0, "\(result.output)")
-            #expect(result.output.contains("pid \(readerPID), idle in transaction"))
-            #expect(
-                result.output.contains(
-                    "only terminate releases its locks. [c]ancel, [t]erminate, [w]ait, [a]bort the migration? [t]"
-                )
-            )
-            #expect(result.output.contains("terminate pid \(readerPID) (operator): signalled"))
+            #expect(result.output.contains("1) pid \(readerPID), idle in transaction"))
+            #expect(result.output.contains("only terminate releases its locks"))
+            let confirmed = try #require(result.output.range(of: "<<Y>>"))
+            let signalled = try #require(result.output.range(of: "operator: terminate pid \(readerPID) → signalled"))
+            #expect(confirmed.lowerBound < signalled.lowerBound, "acted before the confirmation: \(result.output)")
             let blocker =
                 (try fixture.report()["lock_waits"] as? [[String: Any]])?.first?["blockers"] as? [[String: Any]]
             #expect(blocker?.first?["action_by"] as? String == "operator")
+            let audit = try String(contentsOfFile: fixture.stateDirectory + "/upgrade-audit.jsonl", encoding: .utf8)
+            #expect(audit.contains("\"by\":\"operator\"") && audit.contains("\"outcome\":\"signalled\""))
         }
     }
 }

@@ -39,7 +39,9 @@ struct BlockerResponderIdentityTests {
     @Test("a pid reused by a new session is a new session: judged, never confused with the old")
     func pidReuse() {
         var responder = BlockerResponder(policy: Policy(rules: [Rule(name: "all", action: .cancel)]))
-        #expect(responder.respond(to: T.snapshot([T.blocker(1), T.waiter(2, on: 1, seconds: 1)]), at: start).count == 1)
+        #expect(
+            responder.respond(to: T.snapshot([T.blocker(1), T.waiter(2, on: 1, seconds: 1)]), at: start).count == 1
+        )
         let reused = T.snapshot([T.blocker(1, backendStart: "2026-12-01 12:00:00+00"), T.waiter(2, on: 1, seconds: 1)])
         #expect(responder.respond(to: reused, at: start + .seconds(1)).map(\.kind) == ["signal"])
     }
@@ -66,7 +68,9 @@ struct BlockerResponderIdentityTests {
         #expect(now.map(\.kind) == ["protected: pgwarden's own session"])
         var other = BlockerResponder(policy: Policy(rules: [rule]))
         #expect(other.respond(to: blocked, at: start).count == 1)
-        let newTransaction = T.snapshot([T.blocker(1, xactStart: "2026-12-01 10:06:00+00"), T.waiter(2, on: 1, seconds: 1)])
+        let newTransaction = T.snapshot([
+            T.blocker(1, xactStart: "2026-12-01 10:06:00+00"), T.waiter(2, on: 1, seconds: 1),
+        ])
         #expect(other.respond(to: newTransaction, at: start + .seconds(15)).isEmpty)
         #expect(other.respond(to: newTransaction, at: start + .seconds(16)).map(\.action) == [.cancel])
     }
@@ -89,7 +93,9 @@ struct BlockerResponderIdentityTests {
     @Test("the operator's order is identity-checked, never on a protected session, and not rate-limited")
     func operatorOrders() throws {
         let responder = BlockerResponder(policy: Policy(maxActionsPerMinute: 1, rules: []))
-        let snapshot = T.snapshot([T.blocker(1), T.waiter(2, on: 1, seconds: 1), T.blocker(3), T.waiter(4, on: 3, seconds: 1)])
+        let snapshot = T.snapshot([
+            T.blocker(1), T.waiter(2, on: 1, seconds: 1), T.blocker(3), T.waiter(4, on: 3, seconds: 1),
+        ])
         let order = try #require(responder.order(.terminate, on: 1, in: snapshot, context: ResponderContext()))
         #expect(order.actor == .operator && order.signal?.target.checksTransaction == true && order.signal?.waiter == 2)
         let protected = responder.order(.terminate, on: 3, in: snapshot, context: ResponderContext(ownPIDs: [3]))

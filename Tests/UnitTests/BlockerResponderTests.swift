@@ -1,5 +1,5 @@
-import Foundation
 import Enforcement
+import Foundation
 import Policy
 import Response
 import Testing
@@ -75,15 +75,20 @@ struct BlockerResponderTests {
     func blockingFor() {
         var responder = BlockerResponder(policy: Policy(rules: [Self.idleRule]))
         #expect(
-            responder.respond(to: Self.snapshot([Self.blocker(1), Self.waiter(2, on: 1, seconds: 9.9)]), at: start).isEmpty
+            responder.respond(to: Self.snapshot([Self.blocker(1), Self.waiter(2, on: 1, seconds: 9.9)]), at: start)
+                .isEmpty
         )
-        let decisions = responder.respond(to: Self.snapshot([Self.blocker(1), Self.waiter(2, on: 1, seconds: 10)]), at: start)
+        let decisions = responder.respond(
+            to: Self.snapshot([Self.blocker(1), Self.waiter(2, on: 1, seconds: 10)]),
+            at: start
+        )
         #expect(decisions.map(\.actor.ruleName) == ["idle"])
         #expect(decisions.first?.action == .terminate && decisions.first?.signal != nil)
         #expect(decisions.first?.waiters.map(\.pid) == [2])
         // Still blocking at the next poll: not signalled again.
         #expect(
-            responder.respond(to: Self.snapshot([Self.blocker(1), Self.waiter(2, on: 1, seconds: 10.5)]), at: start).isEmpty
+            responder.respond(to: Self.snapshot([Self.blocker(1), Self.waiter(2, on: 1, seconds: 10.5)]), at: start)
+                .isEmpty
         )
     }
 
@@ -106,7 +111,10 @@ struct BlockerResponderTests {
     )
     func conditions(rule: Rule, fires: Bool) {
         var responder = BlockerResponder(policy: Policy(rules: [rule]))
-        let decisions = responder.respond(to: Self.snapshot([Self.blocker(1), Self.waiter(2, on: 1, seconds: 1)]), at: start)
+        let decisions = responder.respond(
+            to: Self.snapshot([Self.blocker(1), Self.waiter(2, on: 1, seconds: 1)]),
+            at: start
+        )
         #expect(decisions.isEmpty == !fires)
     }
 
@@ -127,7 +135,10 @@ struct BlockerResponderTests {
     @Test(
         "protected whatever the policy says, and reported once",
         arguments: [
-            (blocker(1, backendStart: nil), "its identity (backend_start) cannot be read: pgwarden's role needs pg_monitor (pg_read_all_stats)"),
+            (
+                blocker(1, backendStart: nil),
+                "its identity (backend_start) cannot be read: pgwarden's role needs pg_monitor (pg_read_all_stats)"
+            ),
             (blocker(1, backendType: "autovacuum worker"), "a autovacuum worker, not a client backend"),
             (blocker(1, application: "pg_dump"), "[protect] application_names: pg_dump*"),
             (blocker(1, user: "replicator"), "[protect] users: replicator"),
@@ -150,12 +161,16 @@ struct BlockerResponderTests {
         for name in ["pgwarden", "pgwarden-migration-20261101T000000Z-dead", "pgwarden-guard"] {
             var responder = BlockerResponder(policy: Policy(rules: [Rule(name: "all", action: .terminate)]))
             let snapshot = Self.snapshot([Self.blocker(1, application: name), Self.waiter(2, on: 1, seconds: 1)])
-            #expect(responder.respond(to: snapshot, at: start, context: Self.upgradeContext()).map(\.kind) == ["signal"])
+            #expect(
+                responder.respond(to: snapshot, at: start, context: Self.upgradeContext()).map(\.kind) == ["signal"]
+            )
         }
     }
 
     /// An upgrade's context in which the blockers existed before the migration started.
-    static func upgradeContext(identified: Set<SessionKey> = [SessionKey(pid: 99, backendStart: "m")]) -> ResponderContext {
+    static func upgradeContext(identified: Set<SessionKey> = [SessionKey(pid: 99, backendStart: "m")])
+        -> ResponderContext
+    {
         let before = (1...9).map { SessionKey(pid: Int32($0), backendStart: "2026-12-01 10:00:00.000001+00") }
         return ResponderContext(migration: MigrationSessions(identified: identified, before: Set(before)))
     }
@@ -163,14 +178,18 @@ struct BlockerResponderTests {
     @Test("pgwarden's own pids and the migration's identified sessions are protected by the caller's context")
     func contextProtection() {
         var responder = BlockerResponder(policy: Policy(rules: [Rule(name: "all", action: .terminate)]))
-        let decisions = responder.respond(to: 
-            Self.snapshot([
-                Self.blocker(1), Self.waiter(2, on: 1, seconds: 1), Self.blocker(3), Self.waiter(4, on: 3, seconds: 1),
-            ]),
+        let decisions = responder.respond(
+            to:
+                Self.snapshot([
+                    Self.blocker(1), Self.waiter(2, on: 1, seconds: 1), Self.blocker(3),
+                    Self.waiter(4, on: 3, seconds: 1),
+                ]),
             at: start,
             context: ResponderContext(
                 ownPIDs: [1],
-                migration: MigrationSessions(identified: [SessionKey(pid: 3, backendStart: "2026-12-01 10:00:00.000001+00")])
+                migration: MigrationSessions(identified: [
+                    SessionKey(pid: 3, backendStart: "2026-12-01 10:00:00.000001+00")
+                ])
             )
         )
         #expect(

@@ -6,9 +6,12 @@ import Testing
 /// The operator's question: nothing without an explicit key, terminate and abort confirmed.
 @Suite("Operator question")
 struct OperatorQuestionTests {
-    static let one = OperatorQuestion(choices: [.init(pid: 7, summary: "pid 7, idle in transaction", idleInTransaction: true)])
+    static let one = OperatorQuestion(choices: [
+        .init(pid: 7, summary: "pid 7, idle in transaction", idleInTransaction: true)
+    ])
     static let two = OperatorQuestion(choices: [
-        .init(pid: 7, summary: "pid 7", idleInTransaction: true), .init(pid: 8, summary: "pid 8", idleInTransaction: false),
+        .init(pid: 7, summary: "pid 7", idleInTransaction: true),
+        .init(pid: 8, summary: "pid 8", idleInTransaction: false),
     ])
 
     @Test("a bare Enter and unknown keys never act: they show the question again")
