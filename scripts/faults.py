@@ -28,7 +28,7 @@ import psycopg2
 from pgsession import admin
 
 ROOT, PGWARDEN = sys.argv[1], sys.argv[2]
-USER = "pgwarden-test-faults"
+USER = os.environ.get("PGWARDEN_FAULTS_USER", "pgwarden-test-faults")
 ALEMBIC = [f"{ROOT}/.venv/bin/alembic", "-c", f"{ROOT}/Tests/Fixtures/alembic/alembic.ini"]
 DEADLINE = 90  # seconds: only ever reached by a hang
 WORK = tempfile.mkdtemp(prefix="pgwarden-faults-")
@@ -637,6 +637,112 @@ def hostile_input(databases):
              "upgrade", "head"], "upgrade with its FIFO swapped for a regular file", crontab=CRONTAB)
 
 
+# ---------------------------------------------------------------- the crontab install, its window widened
+
+def children_of(pid):
+    """The pids whose parent is `pid`."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            found.append(int(name))
+    return found
+
+
+def command_line(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def installers(pid):
+    """`crontab` processes started by `pid` that install (not `crontab -l`)."""
+    return [child for child in children_of(pid)
+            if os.path.basename(command_line(child)[0]) == b"crontab" and b"-l" not in command_line(child)]
+
+
+class Traced:
+    """pgwarden under `strace -f` with every write (its own and its children's) delayed: the window in which
+    the crontab is being installed is widened from microseconds to a good part of a second."""
+
+    def __init__(self, arguments, delay_us=250_000, env=None):
+        self.strace = subprocess.Popen(
+            ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=write,writev,pwrite64",
+             "-e", f"inject=write,writev,pwrite64:delay_enter={delay_us}", PGWARDEN, *arguments],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        self.pid = eventually("pgwarden runs under strace", lambda: next(iter(children_of(self.strace.pid)), None))
+
+    def kill_at_install(self, state, occurrence=1, staging=False):
+        """kill -9 pgwarden when it installs the crontab for the `occurrence`-th time: as soon as the installer
+        runs, or with `staging`, while the new text is still being written to the state directory."""
+        seen = set()
+
+        def at_install():
+            if staging and any(name.startswith("crontab-") for name in os.listdir(state)) \
+                    and len(seen) == occurrence - 1:
+                return True
+            seen.update(installers(self.pid))
+            return len(seen) >= occurrence
+
+        eventually(f"install {occurrence} begins", at_install)
+        os.kill(self.pid, signal.SIGKILL)
+        self.strace.wait(timeout=DEADLINE)
+
+
+def install_kills(databases):
+    print("kill -9 while the crontab is being installed (writes delayed by strace)", flush=True)
+    for staging in (False, True):
+        where = "while the new crontab is staged" if staging else "while crontab installs it"
+        install_crontab(CRONTAB)
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        tally.fault(f"kill -9 of workers pause {where}")
+        Traced(["workers", "pause", "--user", USER, "--match", "app-cli", "--state-dir", state]).kill_at_install(
+            state, staging=staging)
+        partial = read_crontab()
+        tally.check(partial in (CRONTAB, paused_form(partial)), f"a partial crontab was installed: {partial!r}")
+        resumed = run_pgwarden(["workers", "resume", "--state-dir", state])
+        tally.check(resumed.returncode == 0, f"resume exited {resumed.returncode}: {resumed.stderr.strip()}")
+        tally.crontab_restored(CRONTAB)
+
+        install_crontab(CRONTAB)
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        tally.fault(f"kill -9 of workers resume {where}")
+        paused = run_pgwarden(["workers", "pause", "--user", USER, "--match", "app-cli", "--state-dir", state])
+        tally.check(paused.returncode == 0, f"pause exited {paused.returncode}: {paused.stderr.strip()}")
+        Traced(["workers", "resume", "--state-dir", state]).kill_at_install(state, staging=staging)
+        again = run_pgwarden(["workers", "resume", "--state-dir", state])
+        tally.check(again.returncode == 0, f"resume exited {again.returncode}: {again.stderr.strip()}")
+        tally.crontab_restored(CRONTAB)
+
+        for occurrence, step in ((1, "pause"), (2, "resume")):
+            install_crontab(CRONTAB)
+            tally.fault(f"kill -9 of upgrade at its {step} {where}")
+            database = databases.fresh()
+            state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+            traced = Traced(["upgrade", "--dsn", f"dbname={database}", "--pause-workers", "app-cli",
+                             "--crontab-user", USER, "--state-dir", state, "--no-interactive", "--",
+                             *ALEMBIC, "upgrade", "head"], delay_us=100_000)
+            traced.kill_at_install(state, occurrence=occurrence, staging=staging)
+            recovered = run_pgwarden(["recover", "--state-dir", state])
+            tally.check(recovered.returncode == 0, f"recover exited {recovered.returncode}: {recovered.stderr.strip()}")
+            tally.crontab_restored(CRONTAB)
+            stop_migration_left_behind(state, database)
+
+
+def paused_form(text):
+    """`text` when every line of it is CRONTAB's, some with a marker: a whole paused crontab, not a cut one."""
+    stripped = re.sub(r"(?m)^#pgwarden:paused:\S+ ", "", text)
+    return text if stripped == CRONTAB else None
+
+
 def main():
     global uwsgi
     started = time.monotonic()
@@ -644,7 +750,7 @@ def main():
     uwsgi = UWSGI()
     try:
         only = os.environ.get("PGWARDEN_FAULTS_ONLY", "")  # e.g. "hostile": one group while working on it
-        for group in (kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
+        for group in (install_kills, kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
                       hostile_input):
             if only in group.__name__:
                 group(databases)

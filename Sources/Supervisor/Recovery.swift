@@ -48,9 +48,11 @@ public struct Recovery: Sendable {
         }
         switch try await WorkerPause(stateDirectory: stateDirectory, logger: logger).resume() {
         case .nothingPaused: lines.append("no workers were paused")
-        case .neverInstalled(let record):
+        case .neverInstalled(let record, let repaired):
+            repaired.map { lines.append("warning: " + $0.description) }
             lines.append("pause \(record.pauseID) never reached the crontab: nothing to restore")
-        case .resumed(let record, let reports, let exactly):
+        case .resumed(let record, let reports, let exactly, let repaired):
+            repaired.map { lines.append("warning: " + $0.description) }
             lines.append(
                 "resumed \(reports.filter { $0.state == .paused }.count) crontab lines of \(record.user)"
                     + (exactly ? " (byte for byte as before)" : "")

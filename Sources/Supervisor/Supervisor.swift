@@ -163,7 +163,8 @@ public struct Supervisor: Sendable {
             do {
                 let drift = try await step("resume workers", &report) { () async throws -> [String] in
                     switch try await workers.resume() {
-                    case .resumed(_, let lines, let exactly):
+                    case .resumed(_, let lines, let exactly, let repaired):
+                        repaired.map { self.log.warn($0.description) }
                         self.log.say(
                             exactly ? "workers resumed: the crontab is byte for byte as before" : "workers resumed"
                         )

@@ -1,7 +1,13 @@
+import Foundation
 import Subprocess
 import WardenSupport
 
 /// Reads and installs a user's crontab through the real `crontab` command, never the spool.
+///
+/// A crontab is bytes: cron does not care whether they are UTF-8, and neither does pgwarden.
+/// A new crontab is written whole to a 0600 file in the state directory, fsynced, and only then
+/// handed to `crontab -u USER FILE`: the installer never reads a text that is still being written,
+/// so an interruption at any moment leaves the old crontab or the new one, never part of one.
 public struct Crontab: Sendable {
     /// The user whose crontab this is.
     public let user: String
@@ -15,8 +21,14 @@ public struct Crontab: Sendable {
         self.user = user
     }
 
-    /// The crontab's text, byte for byte; empty when the user has none.
-    public func read() async throws(WorkersError) -> String {
+    /// The name of the file a new crontab of `user` is staged in, in the state directory.
+    public static func stagingName(for user: String) -> String {
+        "crontab-\(user).new"
+    }
+
+    /// The crontab's bytes, as `crontab -l` gives them (carriage returns as the spool holds them:
+    /// see ``CrontabListing``); empty when the user has none.
+    public func read() async throws(WorkersError) -> [UInt8] {
         let result: ExecutionRecord
         do {
             let run = try await Subprocess.run(
@@ -33,29 +45,36 @@ public struct Crontab: Sendable {
         } catch {
             throw WorkersError(.crontabFailed, "cannot run \(executable) -u \(user) -l: \(error)")
         }
-        if case .exited(0) = result.status {
-            return String(decoding: result.output, as: UTF8.self)
-        }
-        if result.error.hasPrefix("no crontab for") { return "" }
+        if case .exited(0) = result.status { return CrontabListing.exactBytes(listing: result.output, user: user) }
+        if result.error.hasPrefix("no crontab for") { return [] }
         throw WorkersError(.crontabFailed, "\(executable) -u \(user) -l failed: \(result.errorLine)")
     }
 
-    /// Installs `text` as the crontab (`crontab -u USER -`).
+    /// Installs `bytes` as the crontab: staged whole in `directory` (0600, fsynced), then
+    /// `crontab -u USER FILE`; the staged file is removed afterwards.
     ///
-    /// - Throws: ``WorkersError`` `crontabFailed` with `crontab`'s own reason when it rejects the text.
-    public func install(_ text: String) async throws(WorkersError) {
+    /// - Throws: ``WorkersError`` `crontabFailed` with `crontab`'s own reason when it rejects the text,
+    ///   `stateDirectory` when the text cannot be staged (then `crontab` is not run).
+    public func install(_ bytes: [UInt8], stagingIn directory: StateDirectory) async throws(WorkersError) {
+        let name = Self.stagingName(for: user)
+        do {
+            try directory.write(Data(bytes), to: name)
+        } catch {
+            throw WorkersError(.stateDirectory, "cannot stage the new crontab of \(user): \(error.summary)")
+        }
+        defer { try? directory.remove(name) }
         let result: ExecutionRecord
         do {
             let run = try await Subprocess.run(
                 .name(executable),
-                arguments: ["-u", user, "-"],
-                input: .array(Array(text.utf8)),
+                arguments: ["-u", user, directory.path + "/" + name],
+                input: .none,
                 output: .discarded,
                 error: .string(limit: 64 << 10)
             )
             result = ExecutionRecord(status: run.terminationStatus, output: [], error: run.standardError)
         } catch {
-            throw WorkersError(.crontabFailed, "cannot run \(executable) -u \(user) -: \(error)")
+            throw WorkersError(.crontabFailed, "cannot run \(executable) -u \(user) FILE: \(error)")
         }
         guard case .exited(0) = result.status else {
             throw WorkersError(.crontabFailed, "crontab rejected the new crontab of \(user): \(result.errorLine)")

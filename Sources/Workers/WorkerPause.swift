@@ -85,9 +85,12 @@ public struct WorkerPause: Sendable {
         // An expression that gives up on a running command line is refused here, before anything changes.
         // Only when stopping: listing those left running is not worth refusing the pause for.
         if stop != .none { _ = try runningWorkers(matching: patterns, uid: account.uid, excluding: excluded) }
+        let userLock = try CrontabUserLock(user: user)
+        defer { userLock.release() }
         let crontab = Crontab(user: user)
         let pauseID = RunIdentifier.make(at: now())
         var before = try await crontab.read()
+        try refuseAnotherPause(in: before, of: user)
         var record: PauseRecord?
         for _ in 0..<Self.compareAndSwapAttempts {
             let paused = try CrontabPause.pause(before, patterns: patterns, pauseID: pauseID)
@@ -101,6 +104,7 @@ public struct WorkerPause: Sendable {
                 pausedLines: paused.lines,
                 owner: owner
             )
+            journal.installing = paused.text
             try journal.save(as: PauseRecord.fileName, in: stateDirectory)
             FailPoint.hit("workers.pause.journaled")
             let current = try await crontab.read()
@@ -110,17 +114,20 @@ public struct WorkerPause: Sendable {
                     metadata: ["user": "\(user)"]
                 )
                 before = current
+                try refuseAnotherPause(in: before, of: user)
                 continue
             }
             do {
-                try await crontab.install(paused.text)
+                try await crontab.install(paused.text, stagingIn: stateDirectory)
             } catch {
                 try? stateDirectory.remove(PauseRecord.fileName)
                 throw error
             }
             FailPoint.hit("workers.pause.installed")
             journal.phase = .paused
+            journal.installing = nil
             try journal.save(as: PauseRecord.fileName, in: stateDirectory)
+            CrontabUserLock.recordPause(of: user, in: stateDirectory.path)
             record = journal
             break
         }
@@ -161,9 +168,28 @@ public struct WorkerPause: Sendable {
         /// Nothing was paused.
         case nothingPaused
         /// The pause never reached the crontab (interrupted before it was installed); the journal is cleared.
-        case neverInstalled(PauseRecord)
+        case neverInstalled(PauseRecord, repaired: InterruptedInstall?)
         /// The crontab is restored; each line says what became of it.
-        case resumed(PauseRecord, lines: [CrontabPause.LineReport], restoredExactly: Bool)
+        case resumed(
+            PauseRecord,
+            lines: [CrontabPause.LineReport],
+            restoredExactly: Bool,
+            repaired: InterruptedInstall?
+        )
+    }
+
+    /// pgwarden's own crontab install that was cut short (the crontab found empty, or a start of
+    /// what was being installed), and was completed from the journal.
+    public struct InterruptedInstall: Sendable, Equatable {
+        /// The size of the crontab found.
+        public let foundBytes: Int
+        /// The size of the crontab the journal says was being installed.
+        public let journaledBytes: Int
+
+        /// For people.
+        public var description: String {
+            "pgwarden's own install of the crontab was interrupted (found \(foundBytes) of \(journaledBytes) bytes): completed it from the journal"
+        }
     }
 
     /// Uncomments exactly the lines the recorded pause commented, keeping every other edit.
@@ -174,12 +200,20 @@ public struct WorkerPause: Sendable {
         guard var record = try PauseRecord.load(PauseRecord.fileName, from: stateDirectory) else {
             return .nothingPaused
         }
+        let userLock = try CrontabUserLock(user: record.user)
+        defer { userLock.release() }
         let crontab = Crontab(user: record.user)
         var current = try await crontab.read()
-        let marker = CrontabPause.marker(for: record.pauseID)
-        if record.phase == .pausing, !current.contains(marker) {
+        var repaired: InterruptedInstall?
+        if let installing = record.installing, current != installing, installing.starts(with: current) {
+            repaired = InterruptedInstall(foundBytes: current.count, journaledBytes: installing.count)
+            logger.warning("\(repaired!.description)", metadata: ["user": "\(record.user)"])
+            try await crontab.install(installing, stagingIn: stateDirectory)
+            current = installing
+        }
+        if record.phase == .pausing, !CrontabPause.pauseIDs(in: current).contains(record.pauseID) {
             try archive(&record)
-            return .neverInstalled(record)
+            return .neverInstalled(record, repaired: repaired)
         }
         record.phase = .resuming
         try record.save(as: PauseRecord.fileName, in: stateDirectory)
@@ -191,14 +225,34 @@ public struct WorkerPause: Sendable {
                     current = latest
                     continue
                 }
-                try await crontab.install(resumed.text)
+                record.installing = resumed.text
+                try record.save(as: PauseRecord.fileName, in: stateDirectory)
+                try await crontab.install(resumed.text, stagingIn: stateDirectory)
             }
             FailPoint.hit("workers.resume.installed")
             try archive(&record)
             logger.info("resumed crontab lines", metadata: ["user": "\(record.user)"])
-            return .resumed(record, lines: resumed.lines, restoredExactly: resumed.text == record.crontabBefore)
+            return .resumed(
+                record,
+                lines: resumed.lines,
+                restoredExactly: resumed.text == record.crontabBefore,
+                repaired: repaired
+            )
         }
         throw WorkersError(.crontabChanging, "the crontab of \(record.user) kept changing; it is still paused")
+    }
+
+    /// One pause per crontab, whatever the state directory: markers of another pause mean it is still in force.
+    private func refuseAnotherPause(in text: [UInt8], of user: String) throws(WorkersError) {
+        guard let other = CrontabPause.pauseIDs(in: text).sorted().first else { return }
+        let directory = CrontabUserLock.lastPause(of: user)
+        throw WorkersError(
+            .alreadyPaused,
+            "the crontab of \(user) already holds lines paused by pause \(other)"
+                + (directory.map { " (state directory \($0))" } ?? ""),
+            hint: "one pause per crontab at a time: resume that one first (pgwarden workers resume"
+                + (directory.map { " --state-dir \($0))" } ?? ")")
+        )
     }
 
     /// The current pause, or the last one, and where each of its lines stands now.
@@ -231,6 +285,7 @@ public struct WorkerPause: Sendable {
     private func archive(_ record: inout PauseRecord) throws(WorkersError) {
         record.phase = .resumed
         record.resumedAt = now()
+        record.installing = nil
         try record.save(as: PauseRecord.lastFileName, in: stateDirectory)
         do {
             try stateDirectory.remove(PauseRecord.fileName)

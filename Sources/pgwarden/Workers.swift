@@ -118,11 +118,13 @@ extension PGWarden.WorkersCommand {
             switch try await pause.resume() {
             case .nothingPaused:
                 Terminal.printLine("nothing is paused (state directory \(state.directory.path))")
-            case .neverInstalled(let record):
+            case .neverInstalled(let record, let repaired):
+                repaired.map { Terminal.printWarning($0.description) }
                 Terminal.printLine(
                     "pause \(record.pauseID) was interrupted before it changed the crontab of \(record.user): nothing to restore"
                 )
-            case .resumed(let record, let lines, let exactly):
+            case .resumed(let record, let lines, let exactly, let repaired):
+                repaired.map { Terminal.printWarning($0.description) }
                 let restored = lines.filter { $0.state == .paused }.count
                 Terminal.printLine(
                     "resumed \(restored) crontab line\(restored == 1 ? "" : "s") of \(record.user) (pause \(record.pauseID), paused \(DurationSyntax.format(seconds: Date().timeIntervalSince(record.pausedAt))) ago)"

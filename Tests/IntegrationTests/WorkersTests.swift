@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import WardenSupport
 import Workers
 
 /// `pgwarden workers` against the real `crontab` command and a dedicated test user.
@@ -278,8 +279,10 @@ struct WorkersTests {
     @Test("a crontab that crontab rejects: its reason, and the crontab unchanged")
     func rejectedCrontab() async throws {
         try TestCrontab.install(Self.crontab, for: user)
+        let staging = StateDirectory(path: stateDirectory())
+        try staging.prepare()
         let error = await #expect(throws: WorkersError.self) {
-            try await Crontab(user: user).install("* * * * true\n")
+            try await Crontab(user: user).install(Array("* * * * true\n".utf8), stagingIn: staging)
         }
         #expect(error?.code == .crontabFailed)
         #expect(error?.summary.contains("bad day-of-week") == true)
