@@ -743,6 +743,302 @@ def paused_form(text):
     return text if stripped == CRONTAB else None
 
 
+# ---------------------------------------------------------------- terminals that vanish, early signals, waits
+
+def upgrade_arguments(database, state, *extra, report=None, migration=None):
+    return ["upgrade", "--dsn", f"dbname={database}", "--pause-workers", "app-cli", "--crontab-user", USER,
+            "--state-dir", state, "--report", report or os.path.join(state, "report.json"), "--no-interactive",
+            *extra, "--", *(migration or ALEMBIC + ["upgrade", "head"])]
+
+
+def run_log(state):
+    """The run log pgwarden keeps in the state directory."""
+    names = [name for name in os.listdir(state) if name.startswith("upgrade-") and name.endswith(".log")]
+    if not names:
+        return ""
+    with open(os.path.join(state, names[0]), encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+def gone(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ")[-1][0] == "Z"
+    except OSError:
+        return True
+
+
+def check_whole_run(state, database, report_path=None):
+    """The run completed although its terminal went away: report, run log, migration, workers."""
+    report_path = report_path or os.path.join(state, "report.json")
+    tally.check(os.path.exists(report_path), "no report")
+    if os.path.exists(report_path):
+        with open(report_path) as handle:
+            report = json.load(handle)
+        tally.check(report["outcome"] == "succeeded" and report["exit_status"] == 0,
+                    f"outcome {report['outcome']}, exit status {report['exit_status']}")
+    log = run_log(state)
+    tally.check("workers resumed" in log and " succeeded in " in log, f"the run log misses lines: {log[-300:]!r}")
+    tally.check(alembic_version(database) == "0002", "the migration did not reach head")
+    tally.crontab_restored(CRONTAB)
+
+
+def vanishing_terminals(databases):
+    print("the terminal goes away: | tee and SIGHUP to the group, | head -1", flush=True)
+    for streams in ("2>&1", ""):
+        install_crontab(CRONTAB)
+        tally.fault(f"upgrade {streams} | tee run.log, then SIGHUP to the whole process group (an SSH drop)")
+        database = databases.fresh()
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        release = os.path.join(state, "release")
+        tee_file = os.path.join(state, "tee.log")
+        arguments = " ".join(shell_quote(a) for a in [PGWARDEN] + upgrade_arguments(database, state))
+        shell = subprocess.Popen(["setsid", "bash", "-c", f"{arguments} {streams} | tee {tee_file} >/dev/null"],
+                                 env=dict(os.environ, PGWARDEN_FAILPOINT="upgrade.workers-paused",
+                                          PGWARDEN_FAILPOINT_RELEASE=release),
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pgwarden = eventually("pgwarden runs", lambda: next(
+            (c for c in children_of(shell.pid) if command_line(c)[:1] == [PGWARDEN.encode()]), None))
+        eventually("the workers are paused", lambda: "#pgwarden:paused:" in read_crontab())
+        os.killpg(shell.pid, signal.SIGHUP)
+        shell.wait(timeout=DEADLINE)
+        eventually("tee is gone", lambda: not any(b"tee" in command_line(c)[0] for c in children_of(shell.pid)
+                                                    if command_line(c)))
+        open(release, "w").close()
+        eventually("pgwarden finishes", lambda: gone(pgwarden))
+        check_whole_run(state, database)
+
+    for streams in ("", "2>&1"):
+        install_crontab(CRONTAB)
+        tally.fault(f"upgrade {streams} | head -1")
+        database = databases.fresh()
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        arguments = " ".join(shell_quote(a) for a in [PGWARDEN] + upgrade_arguments(database, state))
+        result = run(["bash", "-c", f"{arguments} {streams} | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}"])
+        tally.check(result.stdout.strip() == "0", f"pgwarden exited {result.stdout.strip()}")
+        check_whole_run(state, database)
+
+
+def shell_quote(word):
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+def dispositions_set(process):
+    """Waits until pgwarden's first instructions have run: SIGHUP caught (SigCgt in /proc). Before that only
+    the dynamic loader runs, which no program can handle a signal in. Returns how long that took."""
+    started = time.monotonic()
+
+    def caught():
+        try:
+            with open(f"/proc/{process.pid}/status") as handle:
+                line = next(line for line in handle if line.startswith("SigCgt:"))
+            return int(line.split()[1], 16) & (1 << (signal.SIGHUP - 1))
+        except (OSError, StopIteration):
+            return False
+
+    eventually("pgwarden's first instructions run", caught, deadline=10)
+    loader_windows.append(time.monotonic() - started)
+
+
+loader_windows = []
+
+
+def early_hangups(databases):
+    print("SIGHUP 0-50 ms after the start of upgrade, guard and locks --watch", flush=True)
+    import random
+    chance = random.Random(0x5161)
+    database = databases.fresh()
+    policy = write_policy("hup-guard.toml", blocking_for="1s", interval="100ms")
+    for index in range(6):
+        delay = chance.uniform(0, 0.05)
+        install_crontab(CRONTAB)
+        tally.fault(f"SIGHUP {delay * 1000:.0f} ms after upgrade starts")
+        run_database = databases.fresh()
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        process = subprocess.Popen([PGWARDEN] + upgrade_arguments(run_database, state), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dispositions_set(process)
+        time.sleep(delay)
+        process.send_signal(signal.SIGHUP)
+        status = process.wait(timeout=DEADLINE)
+        tally.check(status == 0, f"exit status {status}")
+        check_whole_run(state, run_database)
+
+        delay = chance.uniform(0, 0.05)
+        tally.fault(f"SIGHUP {delay * 1000:.0f} ms after guard starts")
+        guard = Command(["guard", "--policy", policy, "--dsn", f"dbname={database}", "--audit-log", os.devnull],
+                        env=dict(os.environ, PGWARDEN_LOG_LEVEL="info"))
+        dispositions_set(guard.process)
+        time.sleep(delay)
+        guard.process.send_signal(signal.SIGHUP)
+        guard.wait_for("connected; polling")
+        tally.check(guard.process.poll() is None, f"guard ended: {guard.process.poll()}")
+        guard.process.send_signal(signal.SIGTERM)
+        status = guard.finish()
+        if tally.check(status == 0, f"guard exited {status} after SIGTERM"):
+            tally.recovered += 1
+
+        delay = chance.uniform(0, 0.05)
+        tally.fault(f"SIGHUP {delay * 1000:.0f} ms after locks --watch starts")
+        watch = subprocess.Popen([PGWARDEN, "locks", "--watch", "--interval", "100ms", "--dsn", f"dbname={database}"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        dispositions_set(watch)
+        time.sleep(delay)
+        watch.send_signal(signal.SIGHUP)
+        try:
+            status = watch.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            status = watch.wait()
+        error = watch.stderr.read().decode("utf-8", "replace")
+        if tally.check(status == 0 and not error, f"locks --watch: status {status}, {error[:200]!r}"):
+            tally.recovered += 1
+    windows = sorted(loader_windows)
+    print(f"    exec to SIGHUP caught (the dynamic loader): median {windows[len(windows) // 2] * 1000:.0f} ms, "
+          f"max {windows[-1] * 1000:.0f} ms", flush=True)
+
+
+def interrupted_waits(databases):
+    print("SIGTERM and SIGINT in long waits: a 60 s retry delay, a 60 s drain", flush=True)
+    install_crontab(CRONTAB)
+    tally.fault("SIGTERM in a 60 s --retry-delay")
+    database = databases.fresh()
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    blocker = hold_orders(database)
+    command = Command(upgrade_arguments(database, state, "--lock-timeout", "300ms", "--retries", "1",
+                                        "--retry-delay", "60s"))
+    command.wait_for("retrying in")
+    started = time.monotonic()
+    command.process.send_signal(signal.SIGTERM)
+    status = command.finish()
+    took = time.monotonic() - started
+    blocker.close()
+    tally.check(took < 1.0, f"SIGTERM acted on after {took:.2f} s")
+    tally.check(status == 128 + signal.SIGTERM, f"exit status {status}")
+    with open(os.path.join(state, "report.json")) as handle:
+        report = json.load(handle)
+    tally.check(report["outcome"] == "interrupted" and len(report["attempts"]) == 1,
+                f"outcome {report['outcome']}, {len(report['attempts'])} attempts")
+    print(f"    acted on in {took * 1000:.0f} ms", flush=True)
+    tally.crontab_restored(CRONTAB)
+
+    install_crontab(CRONTAB)
+    tally.fault("SIGINT in a 60 s --stop-workers drain")
+    database = databases.fresh()
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    worker = subprocess.Popen(["runuser", "-u", USER, "--", "python3", "-c", "import time; time.sleep(120)",
+                               "app-cli", "drain-me"], stdin=subprocess.DEVNULL)
+    eventually("the worker runs", lambda: any(b"drain-me" in b" ".join(command_line(c))
+                                              for c in children_of(worker.pid)))
+    command = Command(upgrade_arguments(database, state, "--stop-workers", "drain", "--grace", "60s"),
+                      env=dict(os.environ, PGWARDEN_LOG_LEVEL="info"))
+    command.wait_for("draining workers")
+    started = time.monotonic()
+    command.process.send_signal(signal.SIGINT)
+    status = command.finish()
+    took = time.monotonic() - started
+    tally.check(took < 1.0, f"SIGINT acted on after {took:.2f} s")
+    tally.check(status == 128 + signal.SIGINT, f"exit status {status}")
+    print(f"    acted on in {took * 1000:.0f} ms", flush=True)
+    tally.crontab_restored(CRONTAB)
+    worker.kill()
+    worker.wait()
+    for child in children_of(worker.pid):
+        os.kill(child, signal.SIGKILL)
+
+
+class FullDisk:
+    """A 256 kB tmpfs, filled up on demand."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="full-", dir=WORK)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", self.path], check=True)
+
+    def fill(self):
+        descriptor = os.open(os.path.join(self.path, "filler"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(descriptor, b"\0" * size)
+            except OSError:
+                pass
+        os.close(descriptor)
+
+    def close(self):
+        subprocess.run(["umount", "--lazy", self.path], check=True)
+
+
+def full_disks(databases):
+    print("a full disk under the audit log, the report and the journal", flush=True)
+    disk = FullDisk()
+    try:
+        tally.fault("the audit log's disk is full while the guard terminates a blocker")
+        database = databases.fresh()
+        audit = os.path.join(disk.path, "audit.jsonl")
+        open(audit, "w").close()
+        disk.fill()
+        policy = write_policy("full-guard.toml", blocking_for="0s", interval="100ms", waiter="faults-waiter")
+        guard = Command(["guard", "--policy", policy, "--dsn", f"dbname={database}", "--audit-log", audit],
+                        env=dict(os.environ, PGWARDEN_LOG_LEVEL="info"))
+        guard.wait_for("connected; polling")
+        blocker = hold_orders(database)
+        blocker_pid = blocker.get_backend_pid()
+        waiter = psycopg2.connect(dbname=database, application_name="faults-waiter", async_=1)
+        eventually("the waiter connects", lambda: waiter.poll() == psycopg2.extensions.POLL_OK)
+        waiter.cursor().execute("ALTER TABLE orders ADD COLUMN full_disk int")  # queues; the guard frees it
+        guard.wait_for("error: an audit entry was not written: cannot write .*No space left on device")
+        eventually("the blocker is terminated", lambda: admin(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", blocker_pid)[0][0] == 0)
+        tally.check(guard.process.poll() is None, "the guard stopped guarding")
+        guard.process.send_signal(signal.SIGTERM)
+        status = guard.finish()
+        tally.check(status != 0, "the guard exited 0 although audit entries were lost")
+        tally.check(any(line.startswith("error: ") and "audit entries were not written" in line
+                        for line in guard.lines), f"no error line at exit: {guard.lines[-3:]}")
+        if status != 0:
+            tally.recovered += 1
+        for connection in (blocker, waiter):
+            try:
+                connection.close()
+            except psycopg2.Error:
+                pass
+        os.remove(os.path.join(disk.path, "filler"))
+
+        install_crontab(CRONTAB)
+        tally.fault("the report's disk is full")
+        database = databases.fresh()
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        disk.fill()
+        result = run([PGWARDEN] + upgrade_arguments(database, state, report=os.path.join(disk.path, "report.json")))
+        tally.check(result.returncode == 70, f"exit status {result.returncode}")
+        tally.check("error: the report was not written: cannot write" in result.stderr,
+                    f"no error line: {result.stderr.strip()[:300]}")
+        tally.crontab_restored(CRONTAB)
+        os.remove(os.path.join(disk.path, "filler"))
+
+        install_crontab(CRONTAB)
+        tally.fault("the state directory's disk fills up while the workers are paused")
+        database = databases.fresh()
+        state = os.path.join(disk.path, "state")
+        release = os.path.join(WORK, "release-full")
+        report = os.path.join(WORK, "report-full.json")
+        command = Command(upgrade_arguments(database, state, report=report),
+                          env=dict(os.environ, PGWARDEN_FAILPOINT="upgrade.workers-paused",
+                                   PGWARDEN_FAILPOINT_RELEASE=release))
+        command.wait_for("failpoint upgrade.workers-paused reached")
+        disk.fill()
+        open(release, "w").close()
+        status = command.finish()
+        tally.check(status == 70, f"exit status {status}")
+        tally.check(any(line.startswith("error: ") and "No space left" in line for line in command.lines),
+                    f"no error line: {command.lines[-4:]}")
+        tally.crontab_restored(CRONTAB)
+        shutil.rmtree(state, ignore_errors=True)
+        os.remove(os.path.join(disk.path, "filler"))
+    finally:
+        disk.close()
+
+
 def main():
     global uwsgi
     started = time.monotonic()
@@ -750,9 +1046,10 @@ def main():
     uwsgi = UWSGI()
     try:
         only = os.environ.get("PGWARDEN_FAULTS_ONLY", "")  # e.g. "hostile": one group while working on it
-        for group in (install_kills, kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
+        for group in (install_kills, vanishing_terminals, early_hangups, interrupted_waits, full_disks,
+                      kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
                       hostile_input):
-            if only in group.__name__:
+            if any(name in group.__name__ for name in only.split(",")):
                 group(databases)
     finally:
         # After a failure half-way: nothing of the suite's may outlive it.

@@ -51,8 +51,10 @@ public struct Recovery: Sendable {
         case .neverInstalled(let record, let repaired):
             repaired.map { lines.append("warning: " + $0.description) }
             lines.append("pause \(record.pauseID) never reached the crontab: nothing to restore")
-        case .resumed(let record, let reports, let exactly, let repaired):
-            repaired.map { lines.append("warning: " + $0.description) }
+        case .resumed(let resumed):
+            let (record, reports, exactly) = (resumed.record, resumed.lines, resumed.restoredExactly)
+            resumed.repaired.map { lines.append("warning: " + $0.description) }
+            resumed.writeFailures.forEach { lines.append("warning: " + $0) }
             lines.append(
                 "resumed \(reports.filter { $0.state == .paused }.count) crontab lines of \(record.user)"
                     + (exactly ? " (byte for byte as before)" : "")

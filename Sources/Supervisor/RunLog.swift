@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SystemPackage
 import WardenSupport
 
 #if canImport(Glibc)
@@ -10,11 +11,49 @@ import WardenSupport
 ///
 ///     [pgwarden 18:00:00.123] pausing workers: --match app-cli
 ///     [migration 18:00:01.456] INFO  [alembic.runtime.migration] Running upgrade  -> 0001
+///
+/// Standard output may vanish (a `| head`, a dead SSH session): what cannot be written there is
+/// dropped, and the run goes on. The file of ``keep(in:)`` in the state directory gets every line,
+/// each write checked.
 public final class RunLog: Sendable {
-    private let lock = Mutex(())
+    private let state = Mutex(KeptFile())
+
+    /// The run's own copy of the log: buffered until the state directory is ready, then a file.
+    private struct KeptFile {
+        var descriptor: FileDescriptor?
+        var path = ""
+        var buffered: [UInt8] = []
+        var failure: WriteFailure?
+        var failedWrites = 0
+    }
 
     /// Creates a log on standard output.
     public init() {}
+
+    /// From now on, every line also goes to `path` (created 0600), starting with the lines so far.
+    public func keep(in path: String) throws(WriteFailure) {
+        let descriptor = try CheckedWrite.openForAppending(path)
+        try state.withLock { (kept: inout KeptFile) throws(WriteFailure) in
+            kept.descriptor = descriptor
+            kept.path = path
+            let earlier = kept.buffered
+            kept.buffered = []
+            try CheckedWrite.write(earlier, to: descriptor, path: path)
+        }
+    }
+
+    /// The first write to the kept file that failed, and how many did.
+    public var fileFailure: (first: WriteFailure, count: Int)? {
+        state.withLock { kept in kept.failure.map { ($0, kept.failedWrites) } }
+    }
+
+    /// Closes the kept file.
+    public func close() {
+        state.withLock { kept in
+            try? kept.descriptor?.close()
+            kept.descriptor = nil
+        }
+    }
 
     /// A line of pgwarden's.
     public func say(_ message: String) {
@@ -41,13 +80,19 @@ public final class RunLog: Sendable {
     }
 
     private func emit(_ text: String) {
-        lock.withLock { _ in
-            var bytes = Array(text.utf8)[...]
-            while !bytes.isEmpty {
-                let written = bytes.withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
-                bytes = bytes.dropFirst(written)
+        let bytes = Array(text.utf8)
+        state.withLock { kept in
+            // Standard output: whatever can be written; EPIPE or EIO (SIGPIPE is ignored) drop the rest.
+            _ = try? FileDescriptor.standardOutput.writeAll(bytes)
+            guard let descriptor = kept.descriptor else {
+                if kept.buffered.count < 1 << 20 { kept.buffered += bytes }
+                return
+            }
+            do throws(WriteFailure) {
+                try CheckedWrite.write(bytes, to: descriptor, path: kept.path)
+            } catch {
+                kept.failure = kept.failure ?? error
+                kept.failedWrites += 1
             }
         }
     }

@@ -20,10 +20,10 @@ public struct Supervisor: Sendable {
     /// Exit status when pgwarden itself failed after the command ran (a resume that failed, say).
     public static let supervisorFailureStatus: Int32 = 70
 
-    private let settings: UpgradeSettings
-    private let log: RunLog
-    private let logger: Logger
-    private let stateDirectory: StateDirectory
+    let settings: UpgradeSettings
+    let log: RunLog
+    let logger: Logger
+    let stateDirectory: StateDirectory
 
     /// Creates a supervisor.
     public init(settings: UpgradeSettings, log: RunLog = RunLog(), logger: Logger) {
@@ -34,9 +34,13 @@ public struct Supervisor: Sendable {
     }
 
     /// Everything a run shares between its steps and its signal handler.
-    private final class RunState: Sendable {
+    final class RunState: Sendable {
         let processGroup = Mutex<pid_t?>(nil)
         let interruptedBy = Mutex<Int32?>(nil)
+        /// Ends the wait in progress (a reload's) at once on SIGINT/SIGTERM.
+        let cancelWait = Mutex<(@Sendable () -> Void)?>(nil)
+
+        var isInterrupted: Bool { interruptedBy.withLock { $0 } != nil }
     }
 
     /// Runs the whole thing and returns the exit status.
@@ -58,6 +62,7 @@ public struct Supervisor: Sendable {
             }
             state.interruptedBy.withLock { $0 = $0 ?? signal }
             log.warn("interrupted (signal \(signal)): stopping the migration, then restoring the workers")
+            state.cancelWait.withLock { $0?() }
             if let group = state.processGroup.withLock({ $0 }) { ProcessGroup.stop(group, log: log) }
         }
         defer { monitor.cancel() }
@@ -80,6 +85,10 @@ public struct Supervisor: Sendable {
             throw SupervisorError(error.summary, hint: error.hint)
         }
         defer { lock.release() }
+        let logPath = stateDirectory.path + "/upgrade-\(runID).log"
+        do { try log.keep(in: logPath) } catch { throw SupervisorError(error.summary, hint: error.hint) }
+        defer { log.close() }
+        log.say("run log: \(logPath)")
         let journal = RunJournalStore(
             RunJournal(
                 runID: runID,
@@ -105,7 +114,8 @@ public struct Supervisor: Sendable {
                         patterns: try self.settings.pausePatterns.map(WorkerPattern.init),
                         stop: self.settings.stopWorkers,
                         grace: self.settings.grace,
-                        owner: "pgwarden upgrade \(runID)"
+                        owner: "pgwarden upgrade \(runID)",
+                        stopInterrupted: { state.isInterrupted }
                     )
                     self.log.say("paused \(outcome.record.pausedLines.count) crontab lines of \(preflight.crontabUser)")
                     for worker in outcome.stopped {
@@ -130,7 +140,7 @@ public struct Supervisor: Sendable {
         if !supervisorFailed, state.interruptedBy.withLock({ $0 }) == nil {
             if settings.effectiveReloadWhen == .before, let strategy = settings.reloadStrategy {
                 do {
-                    try await reload(strategy, when: "before", &report)
+                    try await reload(strategy, when: "before", &report, state: state)
                 } catch {
                     supervisorFailed = true
                 }
@@ -149,7 +159,9 @@ public struct Supervisor: Sendable {
                 if migrationSucceeded, settings.effectiveReloadWhen == .after, let strategy = settings.reloadStrategy,
                     state.interruptedBy.withLock({ $0 }) == nil
                 {
-                    do { try await reload(strategy, when: "after", &report) } catch { supervisorFailed = true }
+                    do { try await reload(strategy, when: "after", &report, state: state) } catch {
+                        supervisorFailed = true
+                    }
                 } else if settings.effectiveReloadWhen == .after, !migrationSucceeded {
                     log.warn("not reloading uWSGI after a migration that did not succeed")
                 }
@@ -159,12 +171,16 @@ public struct Supervisor: Sendable {
         // Always: the workers come back.
         journal.update { $0.phase = .finishing }
         FailPoint.hit("upgrade.before-resume")
-        if journal.current.workersPaused {
+        // Its own pause is resumed even when the pause step failed half-way (the crontab may be paused).
+        var resumeWriteFailures: [String] = []
+        if journal.current.workersPaused || !settings.pausePatterns.isEmpty {
             do {
                 let drift = try await step("resume workers", &report) { () async throws -> [String] in
-                    switch try await workers.resume() {
-                    case .resumed(_, let lines, let exactly, let repaired):
-                        repaired.map { self.log.warn($0.description) }
+                    switch try await workers.resume(ownedBy: "pgwarden upgrade \(runID)") {
+                    case .resumed(let resumed):
+                        let (lines, exactly) = (resumed.lines, resumed.restoredExactly)
+                        resumed.repaired.map { self.log.warn($0.description) }
+                        resumeWriteFailures = resumed.writeFailures
                         self.log.say(
                             exactly ? "workers resumed: the crontab is byte for byte as before" : "workers resumed"
                         )
@@ -198,17 +214,21 @@ public struct Supervisor: Sendable {
                 ? .succeeded
                 : report.attempts.last?.endedBy.map { ["max-lock-wait", "operator"].contains($0) } == true
                     ? .aborted : .failed
+        var failures = writeFailures(journal: journal) + resumeWriteFailures.map { "the workers' journal: \($0)" }
+        if !failures.isEmpty, report.exitStatus == 0 { report.exitStatus = Self.supervisorFailureStatus }
+        report.warnings += failures
         log.say(
             "run \(runID) \(report.outcome.rawValue) in \(DurationSyntax.format(seconds: report.finishedAt!.timeIntervalSince(report.startedAt)))"
                 + " (exit status \(report.exitStatus!))"
         )
-        writeReport(report)
+        failures += writeReport(report)
         journal.finish {
             $0.phase = .finished
             $0.outcome = report.outcome.rawValue
             $0.finishedAt = report.finishedAt
         }
-        return report.exitStatus!
+        failures += writeFailures(journal: journal)
+        return finalStatus(report.exitStatus!, failures: failures)
     }
 
     // MARK: - Steps
@@ -234,14 +254,16 @@ public struct Supervisor: Sendable {
         }
     }
 
-    private func reload(_ strategy: UWSGIReload.Strategy, when: String, _ report: inout RunReport) async throws {
+    private func reload(
+        _ strategy: UWSGIReload.Strategy,
+        when: String,
+        _ report: inout RunReport,
+        state: RunState
+    ) async throws {
         do {
             try await step("reload uWSGI (\(when))", &report) {
-                let outcome = try await UWSGIReload(
-                    strategy: strategy,
-                    timeout: self.settings.reloadTimeout,
-                    logger: self.logger
-                ).run()
+                let reload = UWSGIReload(strategy: strategy, timeout: self.settings.reloadTimeout, logger: self.logger)
+                let outcome = try await Self.interruptible(state) { try await reload.run() }
                 self.log.say(
                     "uWSGI reloaded in \(DurationSyntax.format(seconds: outcome.seconds)): workers \(outcome.oldWorkers.map(\.pid)) → \(outcome.newWorkers.map(\.pid))"
                 )
@@ -320,7 +342,8 @@ public struct Supervisor: Sendable {
             log.say(
                 "retrying in \(DurationSyntax.format(seconds: settings.retryDelay.seconds)) (--retries \(settings.retries))"
             )
-            try? await Task.sleep(for: settings.retryDelay)
+            await Self.sleep(for: settings.retryDelay, unless: state)
+            if state.isInterrupted { break }
         }
         return (status, false)
     }
@@ -463,21 +486,6 @@ public struct Supervisor: Sendable {
         } catch {
             log.warn("post-checks failed: \(Self.describe(error))")
         }
-    }
-
-    private func writeReport(_ report: RunReport) {
-        let text = report.json.serialized(pretty: true) + "\n"
-        try? stateDirectory.write(Data(text.utf8), to: "upgrade-report.json")
-        guard let path = settings.reportPath else { return }
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            log.warn("cannot write the report \(path): \(String(cString: strerror(errno)))")
-            return
-        }
-        fchmod(descriptor, 0o600)
-        _ = text.withCString { write(descriptor, $0, strlen($0)) }
-        close(descriptor)
-        log.say("report: \(path)")
     }
 
     private func prepareStateDirectory() throws {

@@ -57,17 +57,13 @@ public struct Crontab: Sendable {
     ///   `stateDirectory` when the text cannot be staged (then `crontab` is not run).
     public func install(_ bytes: [UInt8], stagingIn directory: StateDirectory) async throws(WorkersError) {
         let name = Self.stagingName(for: user)
-        do {
-            try directory.write(Data(bytes), to: name)
-        } catch {
-            throw WorkersError(.stateDirectory, "cannot stage the new crontab of \(user): \(error.summary)")
-        }
-        defer { try? directory.remove(name) }
+        let staging = try stage(bytes, as: name, in: directory)
+        defer { try? staging.remove(name) }
         let result: ExecutionRecord
         do {
             let run = try await Subprocess.run(
                 .name(executable),
-                arguments: ["-u", user, directory.path + "/" + name],
+                arguments: ["-u", user, staging.path + "/" + name],
                 input: .none,
                 output: .discarded,
                 error: .string(limit: 64 << 10)
@@ -78,6 +74,32 @@ public struct Crontab: Sendable {
         }
         guard case .exited(0) = result.status else {
             throw WorkersError(.crontabFailed, "crontab rejected the new crontab of \(user): \(result.errorLine)")
+        }
+    }
+}
+
+extension Crontab {
+    /// Writes the new crontab whole in `directory`; when that fails (a full disk), in the directory of
+    /// the crontab locks instead (`/run/pgwarden`, another file system), so that the workers can still
+    /// be restored. Returns where it is.
+    private func stage(_ bytes: [UInt8], as name: String, in directory: StateDirectory) throws(WorkersError)
+        -> StateDirectory
+    {
+        let fallback = StateDirectory(path: CrontabUserLock.directory)
+        do {
+            try directory.write(Data(bytes), to: name)
+            return directory
+        } catch {
+            do {
+                try fallback.prepare()
+                try fallback.write(Data(bytes), to: name)
+                return fallback
+            } catch let second {
+                throw WorkersError(
+                    .stateDirectory,
+                    "cannot stage the new crontab of \(user): \(error.summary); \(second.summary)"
+                )
+            }
         }
     }
 }

@@ -15,8 +15,8 @@ import WardenSupport
 public struct WorkerPause: Sendable {
     /// Where the journal lives.
     public let stateDirectory: StateDirectory
-    private let logger: Logger
-    private let now: @Sendable () -> Date
+    let logger: Logger
+    let now: @Sendable () -> Date
 
     /// How many times to redo a change when the crontab keeps changing under it.
     static let compareAndSwapAttempts = 5
@@ -69,7 +69,8 @@ public struct WorkerPause: Sendable {
         stop: StopMode,
         grace: Duration,
         excludingProcessTrees excluded: Set<Int32> = [],
-        owner: String = "pgwarden workers pause"
+        owner: String = "pgwarden workers pause",
+        stopInterrupted: @escaping @Sendable () -> Bool = { false }
     ) async throws -> PauseOutcome {
         let account = try UserAccount(named: user)
         try prepareStateDirectory()
@@ -143,7 +144,11 @@ public struct WorkerPause: Sendable {
         } catch {
             logger.warning("\(error.summary): no running worker is stopped", metadata: ["user": "\(user)"])
         }
-        let stopped = await WorkerStopper(logger: logger).stop(running, mode: stop, grace: grace)
+        let stopped = await WorkerStopper(logger: logger, interrupted: stopInterrupted).stop(
+            running,
+            mode: stop,
+            grace: grace
+        )
         record.workers = stopped.map {
             PauseRecord.Worker(
                 pid: $0.process.pid,
@@ -151,7 +156,12 @@ public struct WorkerPause: Sendable {
                 outcome: $0.outcome.description
             )
         }
-        try record.save(as: PauseRecord.fileName, in: stateDirectory)
+        do {
+            try record.save(as: PauseRecord.fileName, in: stateDirectory)
+        } catch {
+            // The journal written before the crontab changed still resumes it; only the workers' outcomes are lost.
+            logger.warning("\(error.summary): the stopped workers are not journaled")
+        }
         return PauseOutcome(record: record, stopped: stopped)
     }
 
@@ -161,98 +171,6 @@ public struct WorkerPause: Sendable {
         excluding excluded: Set<Int32>
     ) throws(WorkersError) -> [ProcessEntry] {
         try ProcFileSystem.snapshot().workers(matching: patterns, uid: uid, selfPID: getpid(), excludedRoots: excluded)
-    }
-
-    /// What a resume did.
-    public enum ResumeOutcome: Sendable {
-        /// Nothing was paused.
-        case nothingPaused
-        /// The pause never reached the crontab (interrupted before it was installed); the journal is cleared.
-        case neverInstalled(PauseRecord, repaired: InterruptedInstall?)
-        /// The crontab is restored; each line says what became of it.
-        case resumed(
-            PauseRecord,
-            lines: [CrontabPause.LineReport],
-            restoredExactly: Bool,
-            repaired: InterruptedInstall?
-        )
-    }
-
-    /// pgwarden's own crontab install that was cut short (the crontab found empty, or a start of
-    /// what was being installed), and was completed from the journal.
-    public struct InterruptedInstall: Sendable, Equatable {
-        /// The size of the crontab found.
-        public let foundBytes: Int
-        /// The size of the crontab the journal says was being installed.
-        public let journaledBytes: Int
-
-        /// For people.
-        public var description: String {
-            "pgwarden's own install of the crontab was interrupted (found \(foundBytes) of \(journaledBytes) bytes): completed it from the journal"
-        }
-    }
-
-    /// Uncomments exactly the lines the recorded pause commented, keeping every other edit.
-    public func resume() async throws -> ResumeOutcome {
-        try prepareStateDirectory()
-        let lock = try lockStateDirectory()
-        defer { lock.release() }
-        guard var record = try PauseRecord.load(PauseRecord.fileName, from: stateDirectory) else {
-            return .nothingPaused
-        }
-        let userLock = try CrontabUserLock(user: record.user)
-        defer { userLock.release() }
-        let crontab = Crontab(user: record.user)
-        var current = try await crontab.read()
-        var repaired: InterruptedInstall?
-        if let installing = record.installing, current != installing, installing.starts(with: current) {
-            repaired = InterruptedInstall(foundBytes: current.count, journaledBytes: installing.count)
-            logger.warning("\(repaired!.description)", metadata: ["user": "\(record.user)"])
-            try await crontab.install(installing, stagingIn: stateDirectory)
-            current = installing
-        }
-        if record.phase == .pausing, !CrontabPause.pauseIDs(in: current).contains(record.pauseID) {
-            try archive(&record)
-            return .neverInstalled(record, repaired: repaired)
-        }
-        record.phase = .resuming
-        try record.save(as: PauseRecord.fileName, in: stateDirectory)
-        for _ in 0..<Self.compareAndSwapAttempts {
-            let resumed = CrontabPause.resume(current, pauseID: record.pauseID, paused: record.pausedLines)
-            if resumed.text != current {
-                let latest = try await crontab.read()
-                guard latest == current else {
-                    current = latest
-                    continue
-                }
-                record.installing = resumed.text
-                try record.save(as: PauseRecord.fileName, in: stateDirectory)
-                try await crontab.install(resumed.text, stagingIn: stateDirectory)
-            }
-            FailPoint.hit("workers.resume.installed")
-            try archive(&record)
-            logger.info("resumed crontab lines", metadata: ["user": "\(record.user)"])
-            return .resumed(
-                record,
-                lines: resumed.lines,
-                restoredExactly: resumed.text == record.crontabBefore,
-                repaired: repaired
-            )
-        }
-        throw WorkersError(.crontabChanging, "the crontab of \(record.user) kept changing; it is still paused")
-    }
-
-    /// One pause per crontab, whatever the state directory: markers of another pause mean it is still in force.
-    private func refuseAnotherPause(in text: [UInt8], of user: String) throws(WorkersError) {
-        guard let other = CrontabPause.pauseIDs(in: text).sorted().first else { return }
-        let directory = CrontabUserLock.lastPause(of: user)
-        throw WorkersError(
-            .alreadyPaused,
-            "the crontab of \(user) already holds lines paused by pause \(other)"
-                + (directory.map { " (state directory \($0))" } ?? ""),
-            hint: "one pause per crontab at a time: resume that one first (pgwarden workers resume"
-                + (directory.map { " --state-dir \($0))" } ?? ")")
-        )
     }
 
     /// The current pause, or the last one, and where each of its lines stands now.
@@ -282,19 +200,7 @@ public struct WorkerPause: Sendable {
         )
     }
 
-    private func archive(_ record: inout PauseRecord) throws(WorkersError) {
-        record.phase = .resumed
-        record.resumedAt = now()
-        record.installing = nil
-        try record.save(as: PauseRecord.lastFileName, in: stateDirectory)
-        do {
-            try stateDirectory.remove(PauseRecord.fileName)
-        } catch {
-            throw WorkersError(.stateDirectory, error.summary, hint: error.hint)
-        }
-    }
-
-    private func prepareStateDirectory() throws(WorkersError) {
+    func prepareStateDirectory() throws(WorkersError) {
         do {
             try stateDirectory.prepare()
         } catch {
@@ -302,7 +208,7 @@ public struct WorkerPause: Sendable {
         }
     }
 
-    private func lockStateDirectory() throws(WorkersError) -> StateLock {
+    func lockStateDirectory() throws(WorkersError) -> StateLock {
         do {
             return try stateDirectory.lock()
         } catch {

@@ -115,6 +115,7 @@ extension PGWarden.WorkersCommand {
 
         func run() async throws {
             let pause = WorkerPause(stateDirectory: state.directory, logger: Logger(label: "pgwarden.workers"))
+            var failures: [String] = []
             switch try await pause.resume() {
             case .nothingPaused:
                 Terminal.printLine("nothing is paused (state directory \(state.directory.path))")
@@ -123,8 +124,10 @@ extension PGWarden.WorkersCommand {
                 Terminal.printLine(
                     "pause \(record.pauseID) was interrupted before it changed the crontab of \(record.user): nothing to restore"
                 )
-            case .resumed(let record, let lines, let exactly, let repaired):
-                repaired.map { Terminal.printWarning($0.description) }
+            case .resumed(let resumed):
+                let (record, lines, exactly) = (resumed.record, resumed.lines, resumed.restoredExactly)
+                resumed.repaired.map { Terminal.printWarning($0.description) }
+                defer { failures = resumed.writeFailures }
                 let restored = lines.filter { $0.state == .paused }.count
                 Terminal.printLine(
                     "resumed \(restored) crontab line\(restored == 1 ? "" : "s") of \(record.user) (pause \(record.pauseID), paused \(DurationSyntax.format(seconds: Date().timeIntervalSince(record.pausedAt))) ago)"
@@ -144,6 +147,14 @@ extension PGWarden.WorkersCommand {
                     }
                 }
                 if exactly { Terminal.printLine("the crontab is byte for byte what it was before the pause") }
+            }
+            if let first = failures.first {
+                failures.dropFirst().forEach { Terminal.printError($0) }
+                throw WorkersError(
+                    .stateDirectory,
+                    first,
+                    hint: "the crontab is restored; the journal is not up to date"
+                )
             }
         }
     }
