@@ -1039,6 +1039,61 @@ def full_disks(databases):
         disk.close()
 
 
+# ---------------------------------------------------------------- a session of the run that outlives its command
+
+DAEMONISED_CHILD = r"""
+import os, sys, time
+import psycopg2
+database, ready = sys.argv[1], sys.argv[2]
+if os.fork() == 0:
+    os.setsid()  # out of the migration's process group, as a daemon would
+    null = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1, 2):
+        os.dup2(null, descriptor)
+    connection = psycopg2.connect(dbname=database)  # PGAPPNAME, inherited: the run's name
+    connection.cursor().execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+    open(ready, "w").close()
+    time.sleep(300)
+    os._exit(0)
+while not os.path.exists(ready):
+    time.sleep(0.02)
+print("migration done; a daemonised child keeps its session")
+"""
+
+
+def access_exclusive_on_orders(database):
+    return admin("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation AND c.relname = 'orders'"
+                 " JOIN pg_database d ON d.oid = l.database AND d.datname = %s"
+                 " WHERE l.mode = 'AccessExclusiveLock' AND l.granted", database)[0][0]
+
+
+def outliving_sessions(databases):
+    print("a daemonised child of the migration keeps the run's session, holding ACCESS EXCLUSIVE", flush=True)
+    install_crontab(CRONTAB)
+    tally.fault("a setsid'd child of the migration holds ACCESS EXCLUSIVE after the command exits 0")
+    database = databases.fresh()
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    script = os.path.join(state, "daemonising-migration.py")
+    with open(script, "w") as handle:
+        handle.write(DAEMONISED_CHILD)
+    ready = os.path.join(state, "child-ready")
+    command = Command(upgrade_arguments(database, state,
+                                        migration=[f"{ROOT}/.venv/bin/python", script, database, ready]))
+    status = command.finish()
+    held = access_exclusive_on_orders(database)
+    tally.check(held == 0, f"the run returned while {held} ACCESS EXCLUSIVE lock(s) of its session were held")
+    tally.check(status != 0, "the run exited 0 although its session outlived the command")
+    with open(os.path.join(state, "report.json")) as handle:
+        report = json.load(handle)
+    tally.check(report["outcome"] != "succeeded", f"outcome {report['outcome']}")
+    tally.check(any("outlived its command: stopped pid" in warning or "outlived its command: terminated pid" in
+                    warning for warning in report["warnings"]),
+                f"the report names neither the stopped process nor the terminated session: {report['warnings']}")
+    tally.check(not [pid for pid in children_of(1) if b"daemonising-migration" in b" ".join(command_line(pid))],
+                "the daemonised child still runs")
+    tally.crontab_restored(CRONTAB)
+
+
 def main():
     global uwsgi
     started = time.monotonic()
@@ -1046,7 +1101,7 @@ def main():
     uwsgi = UWSGI()
     try:
         only = os.environ.get("PGWARDEN_FAULTS_ONLY", "")  # e.g. "hostile": one group while working on it
-        for group in (install_kills, vanishing_terminals, early_hangups, interrupted_waits, full_disks,
+        for group in (install_kills, outliving_sessions, vanishing_terminals, early_hangups, interrupted_waits, full_disks,
                       kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
                       hostile_input):
             if any(name in group.__name__ for name in only.split(",")):

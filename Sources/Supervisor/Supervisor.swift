@@ -321,7 +321,8 @@ public struct Supervisor: Sendable {
             state.processGroup.withLock { $0 = nil }
             watching.cancel()
             await watching.value
-            await terminateLeftoverSessions(named: applicationName)
+            let outlived = await settleLeftovers(applicationName, state: state, &report)
+            if outlived, status == 0 { status = Self.supervisorFailureStatus }
             attempt.finishedAt = Date()
             attempt.exitStatus = status
             let timedOut =
@@ -329,7 +330,7 @@ public struct Supervisor: Sendable {
             attempt.endedBy =
                 state.interruptedBy.withLock({ $0 }) != nil
                 ? "interrupted"
-                : monitor.abort?.rawValue ?? (timedOut ? "lock timeout" : nil)
+                : monitor.abort?.rawValue ?? (timedOut ? "lock timeout" : outlived ? "outlived by its sessions" : nil)
             report.attempts.append(attempt)
             report.lockWaits += monitor.records
             log.say(
@@ -346,28 +347,6 @@ public struct Supervisor: Sendable {
             if state.isInterrupted { break }
         }
         return (status, false)
-    }
-
-    /// A backend waiting on a lock does not notice that its client has gone: after the command
-    /// has exited (killed, say), a session still named for this run would keep its place in the
-    /// lock queue, and everyone behind it waiting. Terminate it.
-    private func terminateLeftoverSessions(named applicationName: String) async {
-        do {
-            let (connection, role) = try await InspectorSession.open(
-                connectionString: settings.connectionString,
-                logger: logger
-            )
-            defer { Task { await connection.close() } }
-            let signaller = BackendSignaller(connection: connection, role: role)
-            for row in try await connection.query(Queries.sessionsNamed).rows
-            where (try? row.decode(String.self, "application_name")) == applicationName {
-                guard let pid = try? row.require(Int32.self, "pid") else { continue }
-                let outcome = await signaller.signal(pid, .terminate)
-                log.warn("the migration's session pid \(pid) outlived its process: terminated (\(outcome.result))")
-            }
-        } catch {
-            log.warn("cannot check for the migration's leftover sessions: \(Self.describe(error))")
-        }
     }
 
     // MARK: - Preflight and post-checks
