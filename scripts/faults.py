@@ -1090,7 +1090,7 @@ def outliving_sessions(databases):
                     warning for warning in report["warnings"]),
                 f"the report names neither the stopped process nor the terminated session: {report['warnings']}")
     tally.check(not [pid for pid in children_of(1) if b"daemonising-migration" in b" ".join(command_line(pid))],
-                "the daemonised child still runs")
+                f"the daemonised child still runs: {report['warnings']}")
     tally.crontab_restored(CRONTAB)
 
 
