@@ -57,6 +57,8 @@ class Tally:
         self.faults = 0
         self.recovered = 0
         self.lines_lost = 0
+        self.bytes_changed = 0
+        self.wrongly_signalled = 0
         self.failures = []
         self.current = None
 
@@ -1094,6 +1096,116 @@ def outliving_sessions(databases):
     tally.crontab_restored(CRONTAB)
 
 
+# ---------------------------------------------------------------- stopping workers precisely
+
+FAKE_CRON = """#!/usr/bin/python3
+# A stand-in for the cron daemon with its process shape: named cron, root, a session per job, the job run as the user.
+import os, sys, time
+user, command = sys.argv[1], sys.argv[2]
+if os.fork() == 0:
+    os.setsid()
+    os.execvp("runuser", ["runuser", "-u", user, "--", "sh", "-c", command])
+time.sleep(600)
+"""
+
+FORKING_WORKER = """
+import os, subprocess, sys, time
+subprocess.Popen(["sleep", "300"])  # a child whose command line does not match
+if os.fork() == 0:  # a grandchild re-parented away from the worker: only its session says whose it is
+    if os.fork() == 0:
+        os.execvp("sleep", ["sleep", "301"])
+    os._exit(0)
+open(sys.argv[1], "w").close()
+time.sleep(300)
+"""
+
+
+def start_time(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def session_members(session):
+    members = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[3]) == session and fields[0] != "Z":
+                members[int(name)] = int(fields[19])
+    return members
+
+
+def alive(identity):
+    pid, started = identity
+    return start_time(pid) == started
+
+
+def precise_stops(databases):
+    print("stopping workers: a forked worker child, the operator's tail -f decoy", flush=True)
+    directory = tempfile.mkdtemp(prefix="pgwarden-faults-cron-")  # the test user must reach it: not under WORK
+    os.chmod(directory, 0o777)
+    cron = os.path.join(directory, "cron")
+    with open(cron, "w") as handle:
+        handle.write(FAKE_CRON)
+    os.chmod(cron, 0o755)
+    worker_script = os.path.join(directory, "worker.py")
+    with open(worker_script, "w") as handle:
+        handle.write(FORKING_WORKER)
+    os.chmod(worker_script, 0o644)
+    log = os.path.join(directory, "app-cli.log")
+    open(log, "w").close()
+    os.chmod(log, 0o644)
+    for scope in ("cron", "user"):
+        install_crontab(CRONTAB)
+        tally.fault(f"--stop term --stop-scope {scope}: a worker started by cron that forked, beside an operator's "
+                    "tail -f app-cli.log")
+        ready = os.path.join(directory, f"ready-{scope}")
+        daemon = subprocess.Popen([cron, USER, f"python3 {worker_script} {ready} app-cli process-queue"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        decoy = subprocess.Popen(["runuser", "-u", USER, "--", "tail", "-f", log], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        eventually("the worker runs", lambda: os.path.exists(ready))
+        job = children_of(daemon.pid)[0]
+        eventually("the worker's children run", lambda: len(session_members(job)) >= 5)
+        workers = [(pid, started) for pid, started in session_members(job).items() if pid != job]
+        tail = eventually("the decoy runs", lambda: next((c for c in children_of(decoy.pid)), None))
+        decoy_identity = (tail, start_time(tail))
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        result = run_pgwarden(["workers", "pause", "--user", USER, "--match", "app-cli", "--stop", "term",
+                               "--grace", "2s", "--stop-scope", scope, "--state-dir", state])
+        tally.check(result.returncode == 0, f"pause exited {result.returncode}: {result.stderr.strip()}")
+        survivors = [identity for identity in workers if alive(identity)]
+        tally.check(not survivors, f"worker processes survived: {survivors} ({result.stdout.strip()[-300:]})")
+        if scope == "cron":
+            wrong = 0 if alive(decoy_identity) else 1
+            tally.wrongly_signalled += wrong
+            tally.check(not wrong, "the operator's tail -f was signalled")
+            tally.check(f"pid {tail} matching, not started by cron: left running" in result.stdout,
+                        f"the decoy is not listed as left running: {result.stdout.strip()[-300:]}")
+        else:
+            tally.check(not alive(decoy_identity), "--stop-scope user left a matching process running")
+        resumed = run_pgwarden(["workers", "resume", "--state-dir", state])
+        tally.check(resumed.returncode == 0, f"resume exited {resumed.returncode}")
+        tally.crontab_restored(CRONTAB)
+        for process in (daemon, decoy):
+            process.kill()
+            process.wait()
+        for pid, started in workers + [decoy_identity]:
+            if start_time(pid) == started:
+                os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def main():
     global uwsgi
     started = time.monotonic()
@@ -1101,7 +1213,7 @@ def main():
     uwsgi = UWSGI()
     try:
         only = os.environ.get("PGWARDEN_FAULTS_ONLY", "")  # e.g. "hostile": one group while working on it
-        for group in (install_kills, outliving_sessions, vanishing_terminals, early_hangups, interrupted_waits, full_disks,
+        for group in (install_kills, precise_stops, outliving_sessions, vanishing_terminals, early_hangups, interrupted_waits, full_disks,
                       kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
                       hostile_input):
             if any(name in group.__name__ for name in only.split(",")):

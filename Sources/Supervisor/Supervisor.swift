@@ -113,11 +113,17 @@ public struct Supervisor: Sendable {
                         user: preflight.crontabUser,
                         patterns: try self.settings.pausePatterns.map(WorkerPattern.init),
                         stop: self.settings.stopWorkers,
+                        scope: self.settings.stopScope,
                         grace: self.settings.grace,
                         owner: "pgwarden upgrade \(runID)",
                         stopInterrupted: { state.isInterrupted }
                     )
                     self.log.say("paused \(outcome.record.pausedLines.count) crontab lines of \(preflight.crontabUser)")
+                    for process in outcome.notStartedByCron {
+                        self.log.say(
+                            "  pid \(process.pid) matching, not started by cron: left running: \(Redaction.redact(process.commandLine))"
+                        )
+                    }
                     for worker in outcome.stopped {
                         self.log.say(
                             "  worker pid \(worker.process.pid) \(worker.outcome.description): \(Redaction.redact(worker.process.commandLine))"

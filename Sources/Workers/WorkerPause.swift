@@ -32,6 +32,8 @@ public struct WorkerPause: Sendable {
     public struct PauseOutcome: Sendable {
         public let record: PauseRecord
         public let stopped: [StoppedWorker]
+        /// Matching processes of the user that cron did not start (scope `cron`): left running.
+        public let notStartedByCron: [ProcessEntry]
     }
 
     /// What the crontab pause would do, without changing anything: for `--dry-run` and preflight checks.
@@ -67,6 +69,7 @@ public struct WorkerPause: Sendable {
         user: String,
         patterns: [WorkerPattern],
         stop: StopMode,
+        scope: StopScope = .cron,
         grace: Duration,
         excludingProcessTrees excluded: Set<Int32> = [],
         owner: String = "pgwarden workers pause",
@@ -138,14 +141,20 @@ public struct WorkerPause: Sendable {
         }
         logger.info("paused crontab lines", metadata: ["user": "\(user)", "lines": "\(record.pausedLines.count)"])
 
-        var running: [ProcessEntry] = []
+        var running = WorkerSelection(toStop: [], notStartedByCron: [])
         do {
-            running = try runningWorkers(matching: patterns, uid: account.uid, excluding: excluded)
+            running = try ProcFileSystem.snapshot().workerSelection(
+                matching: patterns,
+                uid: account.uid,
+                selfPID: getpid(),
+                excludedRoots: excluded,
+                scope: scope
+            )
         } catch {
             logger.warning("\(error.summary): no running worker is stopped", metadata: ["user": "\(user)"])
         }
         let stopped = await WorkerStopper(logger: logger, interrupted: stopInterrupted).stop(
-            running,
+            running.toStop,
             mode: stop,
             grace: grace
         )
@@ -162,7 +171,7 @@ public struct WorkerPause: Sendable {
             // The journal written before the crontab changed still resumes it; only the workers' outcomes are lost.
             logger.warning("\(error.summary): the stopped workers are not journaled")
         }
-        return PauseOutcome(record: record, stopped: stopped)
+        return PauseOutcome(record: record, stopped: stopped, notStartedByCron: running.notStartedByCron)
     }
 
     private func runningWorkers(

@@ -43,6 +43,13 @@ extension PGWarden {
         @Option(name: .customLong("stop-workers"), help: "Running workers: none, term or drain.")
         var stopWorkers: StopMode?
 
+        @Option(
+            name: .customLong("stop-scope"),
+            help:
+                "Which processes --stop-workers acts on: cron (started by cron, with their trees and sessions) or user."
+        )
+        var stopScope: StopScope?
+
         @Option(help: ArgumentHelp("How long stopping workers may take at each stage.", valueName: "duration"))
         var grace: DurationArgument?
 
@@ -138,6 +145,7 @@ extension PGWarden {
             if !pausePatterns.isEmpty { settings.pausePatterns = pausePatterns }
             if let crontabUser { settings.crontabUser = crontabUser }
             if let stopWorkers { settings.stopWorkers = stopWorkers }
+            if let stopScope { settings.stopScope = stopScope }
             if let grace { settings.grace = grace.duration }
             if let reload { settings.reloadWhen = reload }
             if let strategy = try reloadTarget.strategy() { settings.reloadStrategy = strategy }

@@ -212,7 +212,7 @@ struct WorkersTests {
 
         let pause = try await pgwarden([
             "pause", "--user", user, "--match", "app-cli", "--match", "\(tag)-(queue|transform)",
-            "--stop", "term", "--grace", "1s", "--state-dir", stateDirectory(),
+            "--stop", "term", "--stop-scope", "user", "--grace", "1s", "--state-dir", stateDirectory(),
         ])
 
         #expect(pause.status == 0, "\(pause.standardError)")
@@ -237,7 +237,7 @@ struct WorkersTests {
 
         let pause = try await pgwarden([
             "pause", "--user", user, "--match", "app-cli", "--match", "\(tag)-",
-            "--stop", "drain", "--grace", "2s", "--state-dir", stateDirectory(),
+            "--stop", "drain", "--stop-scope", "user", "--grace", "2s", "--state-dir", stateDirectory(),
         ])
 
         #expect(pause.status == 0, "\(pause.standardError)")
