@@ -1206,6 +1206,32 @@ def precise_stops(databases):
     shutil.rmtree(directory, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- recover --stop-migration
+
+def recover_stops_migration(databases):
+    print("kill -9 of the supervisor mid-wait, then recover --stop-migration", flush=True)
+    install_crontab(CRONTAB)
+    tally.fault("kill -9 while the migration waits on a lock; recover --stop-migration")
+    run = Run(databases)
+    blocker = hold_orders(run.database)
+    reach(run, None)
+    run.command.kill_hard()
+    with open(os.path.join(run.state, "upgrade-run.json")) as handle:
+        journal = json.load(handle)
+    migration = (journal["migration_pid"], journal.get("migration_start_time"))
+    tally.check(migration[1] is not None and alive(migration), f"the migration is not running: {migration}")
+    result = run_pgwarden(["recover", "--stop-migration", "--dsn", f"dbname={run.database}", "--state-dir",
+                           run.state])
+    tally.check(result.returncode == 0, f"recover exited {result.returncode}: {result.stderr.strip()}")
+    tally.check(f"stopped the migration (pid {migration[0]})" in result.stdout, f"recover: {result.stdout.strip()}")
+    tally.check(not alive(migration), "the migration still runs")
+    sessions = admin("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                     f"pgwarden-migration-{journal['run_id']}")[0][0]
+    tally.check(sessions == 0, f"{sessions} sessions of the run are left")
+    tally.crontab_restored(CRONTAB)
+    blocker.close()
+
+
 def main():
     global uwsgi
     started = time.monotonic()
@@ -1213,7 +1239,7 @@ def main():
     uwsgi = UWSGI()
     try:
         only = os.environ.get("PGWARDEN_FAULTS_ONLY", "")  # e.g. "hostile": one group while working on it
-        for group in (install_kills, precise_stops, outliving_sessions, vanishing_terminals, early_hangups, interrupted_waits, full_disks,
+        for group in (install_kills, recover_stops_migration, precise_stops, outliving_sessions, vanishing_terminals, early_hangups, interrupted_waits, full_disks,
                       kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
                       hostile_input):
             if any(name in group.__name__ for name in only.split(",")):

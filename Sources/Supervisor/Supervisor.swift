@@ -4,6 +4,7 @@ import Logging
 import PGWardenSQL
 import Policy
 import Postgres
+import Processes
 import Reload
 import Synchronization
 import WaitGraph
@@ -317,7 +318,10 @@ public struct Supervisor: Sendable {
             do {
                 status = try await process.run { pid in
                     state.processGroup.withLock { $0 = pid }
-                    journal.update { $0.migrationPID = pid }
+                    journal.update {
+                        $0.migrationPID = pid
+                        $0.migrationStartTime = ProcessIdentity.current(pid)?.startTime
+                    }
                     if state.interruptedBy.withLock({ $0 }) != nil { ProcessGroup.stop(pid, log: self.log) }
                 }
             } catch {

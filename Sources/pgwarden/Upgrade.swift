@@ -176,7 +176,7 @@ extension PGWarden {
             abstract:
                 "After a crash: restore what the journal says is still paused; report the migration's last known state.",
             discussion: """
-                For a run whose supervisor died (kill -9, a crash, a reboot): the crontab is restored byte for byte from the journal, and pgwarden says whether the migration is still running.
+                For a run whose supervisor died (kill -9, a crash, a reboot): the crontab is restored byte for byte from the journal, and pgwarden says whether the migration is still running. With --stop-migration, a migration still running is stopped first (SIGTERM to its process group, SIGKILL after 10 s; only when its pid and start time are the journal's), and the run's sessions are terminated (--dsn names the server).
 
                 Example:
                   pgwarden status && pgwarden recover
@@ -186,9 +186,18 @@ extension PGWarden {
         @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
         var stateDirectory: String?
 
+        @Flag(
+            name: .customLong("stop-migration"),
+            help:
+                "Stop a migration still running (checked by pid and start time), terminate its sessions, then restore the workers."
+        )
+        var stopMigration = false
+
+        @OptionGroup var connection: ConnectionOptions
+
         func run() async throws {
             let lines = try await Recovery(stateDirectory: stateDirectory, logger: Logger(label: "pgwarden.recover"))
-                .recover()
+                .recover(stopMigration: stopMigration, connectionString: connection.connectionString)
             lines.forEach(Terminal.printLine)
         }
     }
