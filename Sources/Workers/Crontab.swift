@@ -1,6 +1,11 @@
 import Foundation
 import Subprocess
+import SystemPackage
 import WardenSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads and installs a user's crontab through the real `crontab` command, never the spool.
 ///
@@ -55,16 +60,29 @@ public struct Crontab: Sendable {
     ///
     /// - Throws: ``WorkersError`` `crontabFailed` with `crontab`'s own reason when it rejects the text,
     ///   `stateDirectory` when the text cannot be staged (then `crontab` is not run).
-    public func install(_ bytes: [UInt8], stagingIn directory: StateDirectory) async throws(WorkersError) {
+    ///
+    /// `crontab`'s standard input is the file of `lock` (`crontab` does not read it): the lock of the
+    /// user's crontab is thus held until `crontab` has finished, even when pgwarden dies meanwhile,
+    /// so that no resume reads the crontab while an orphaned install is still writing it.
+    public func install(
+        _ bytes: [UInt8],
+        stagingIn directory: StateDirectory,
+        holding lock: CrontabUserLock? = nil
+    ) async throws(WorkersError) {
         let name = Self.stagingName(for: user)
         let staging = try stage(bytes, as: name, in: directory)
+        let nullDevice = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { if nullDevice >= 0 { close(nullDevice) } }
         defer { try? staging.remove(name) }
         let result: ExecutionRecord
         do {
             let run = try await Subprocess.run(
                 .name(executable),
                 arguments: ["-u", user, staging.path + "/" + name],
-                input: .none,
+                input: .fileDescriptor(
+                    FileDescriptor(rawValue: lock?.descriptor ?? nullDevice),
+                    closeAfterSpawningProcess: false
+                ),
                 output: .discarded,
                 error: .string(limit: 64 << 10)
             )

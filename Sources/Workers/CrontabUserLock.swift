@@ -9,8 +9,12 @@ import WardenSupport
 /// exclusive `flock` on a file named for the user in a directory every pgwarden of the machine
 /// shares (`/run/pgwarden` for root). It also remembers which state directory paused the crontab
 /// last, so that a second pause can say where the first one is.
-final class CrontabUserLock {
-    private let descriptor: Int32
+public final class CrontabUserLock: Sendable {
+    /// The lock file, open: `crontab`'s standard input while it installs (see ``Crontab/install(_:stagingIn:holding:)``).
+    let descriptor: Int32
+
+    /// How long taking the lock waits for another holder (an orphaned `crontab` finishing) before giving up.
+    static let wait = Duration.seconds(3)
 
     /// The directory of the locks: `PGWARDEN_LOCK_DIR` (for tests), `/run/pgwarden` for root, else one per uid in /tmp.
     static var directory: String {
@@ -27,6 +31,8 @@ final class CrontabUserLock {
         guard descriptor >= 0 else {
             throw WorkersError(.busy, "cannot open the lock \(path): \(String(cString: strerror(errno)))")
         }
+        let deadline = ContinuousClock.now.advanced(by: Self.wait)
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0, ContinuousClock.now < deadline { usleep(20_000) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmedOfWhitespace ?? "?"
             close(descriptor)

@@ -122,7 +122,7 @@ public struct WorkerPause: Sendable {
                 continue
             }
             do {
-                try await crontab.install(paused.text, stagingIn: stateDirectory)
+                try await crontab.install(paused.text, stagingIn: stateDirectory, holding: userLock)
             } catch {
                 try? stateDirectory.remove(PauseRecord.fileName)
                 throw error
