@@ -669,8 +669,12 @@ def command_line(pid):
 
 def installers(pid):
     """`crontab` processes started by `pid` that install (not `crontab -l`)."""
-    return [child for child in children_of(pid)
-            if os.path.basename(command_line(child)[0]) == b"crontab" and b"-l" not in command_line(child)]
+    found = []
+    for child in children_of(pid):
+        arguments = command_line(child)
+        if arguments and os.path.basename(arguments[0]) == b"crontab" and b"-l" not in arguments:
+            found.append(child)
+    return found
 
 
 class Traced:
@@ -881,6 +885,9 @@ def early_hangups(databases):
         status = guard.finish()
         if tally.check(status == 0, f"guard exited {status} after SIGTERM"):
             tally.recovered += 1
+        mode = os.stat(os.devnull).st_mode & 0o777
+        if not tally.check(mode == 0o666, f"the audit log {os.devnull} was given mode {mode:o}"):
+            os.chmod(os.devnull, 0o666)
 
         delay = chance.uniform(0, 0.05)
         tally.fault(f"SIGHUP {delay * 1000:.0f} ms after locks --watch starts")

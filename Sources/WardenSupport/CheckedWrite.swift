@@ -70,11 +70,21 @@ public enum CheckedWrite {
                 options: options,
                 permissions: [.ownerReadWrite]
             )
-            fchmod(descriptor.rawValue, 0o600)
+            tightenPermissions(of: descriptor)
             return descriptor
         } catch {
             throw WriteFailure(path: path, reason(error))
         }
+    }
+
+    /// Makes a regular file of this user's 0600; never touches a device (`/dev/null`, `/dev/stdout`) or
+    /// another user's file, whose mode is not pgwarden's to change.
+    private static func tightenPermissions(of descriptor: FileDescriptor) {
+        var status = stat()
+        guard fstat(descriptor.rawValue, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
+            status.st_uid == getuid()
+        else { return }
+        fchmod(descriptor.rawValue, 0o600)
     }
 
     private static func reason(_ error: any Error) -> String {
