@@ -681,7 +681,7 @@ class Traced:
     """pgwarden under `strace -f` with every write (its own and its children's) delayed: the window in which
     the crontab is being installed is widened from microseconds to a good part of a second."""
 
-    def __init__(self, arguments, delay_us=250_000, env=None):
+    def __init__(self, arguments, delay_us=150_000, env=None):
         self.strace = subprocess.Popen(
             ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=write,writev,pwrite64",
              "-e", f"inject=write,writev,pwrite64:delay_enter={delay_us}", PGWARDEN, *arguments],
@@ -1183,6 +1183,7 @@ def precise_stops(databases):
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         decoy = subprocess.Popen(["runuser", "-u", USER, "--", "tail", "-f", log], stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stray_processes.extend([daemon, decoy])
         eventually("the worker runs", lambda: os.path.exists(ready))
         job = children_of(daemon.pid)[0]
         eventually("the worker's children run", lambda: len(session_members(job)) >= 5)
@@ -1317,7 +1318,7 @@ def random_kills(databases):
     for index in range(count):
         install_bytes(BYTES_CRONTAB)
         state = tempfile.mkdtemp(prefix="state-", dir=WORK)
-        what = chance.choices(["pause", "resume", "upgrade", "recover"], weights=[4, 3, 2, 2])[0]
+        what = chance.choices(["pause", "resume", "upgrade", "recover"], weights=[5, 4, 1, 1])[0]
         counts[what] += 1
         if what == "pause":
             delay = chance.uniform(0, pause_time * 1.2)
@@ -1365,6 +1366,10 @@ def main():
         for command in background_commands:
             if command.process.poll() is None:
                 command.kill_hard()
+        for process in stray_processes:  # the stand-in cron and the decoy of precise_stops, by pid
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         for run in upgrade_runs:
             try:
                 stop_migration_left_behind(run.state, run.database)
@@ -1387,5 +1392,6 @@ def main():
 
 uwsgi = None
 background_commands = []  # every pgwarden the suite ran in the background
+stray_processes = []  # other processes the suite started that must not outlive it
 upgrade_runs = []  # every upgrade run
 main()

@@ -43,8 +43,10 @@ extension ProcessTable {
         let underCron = trees(rootedAt: cron).subtracting(cron)
         let started = scope == .user ? matching : matching.filter { underCron.contains($0.pid) }
         let roots = Set(started.map(\.pid))
-        // Their sessions, unless one is cron's own or pgwarden's (a job that cron did not give a session of its own).
-        let excludedSessions = Set(cron.union(protected).compactMap(session))
+        // Their sessions (cron's per-job child leads the job's), unless one is the cron daemon's own (a job that
+        // cron did not give a session of its own) or pgwarden's.
+        let daemons = cron.filter { entries[$0].map { !cron.contains($0.parentPID) } ?? true }
+        let excludedSessions = Set(daemons.union(protected).compactMap(session))
         let sessions = Set(roots.compactMap(session)).subtracting(excludedSessions)
         var members = trees(rootedAt: roots)
         for entry in entries.values where entry.uid == uid {

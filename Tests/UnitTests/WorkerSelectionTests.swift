@@ -25,7 +25,9 @@ struct WorkerSelectionTests {
     ])
 
     static let names: [Int32: String] = [10: "cron", 20: "cron"]
-    static let sessions: [Int32: Int32] = [1: 1, 10: 10, 20: 20, 21: 20, 22: 20, 23: 20, 24: 20, 30: 30, 40: 40, 41: 40]
+    static let sessions: [Int32: Int32] = [
+        1: 1, 10: 10, 20: 20, 21: 20, 22: 20, 23: 20, 24: 20, 30: 30, 40: 40, 41: 40,
+    ]
 
     func select(_ scope: StopScope) throws -> WorkerSelection {
         try Self.table.workerSelection(
