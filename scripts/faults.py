@@ -1055,12 +1055,13 @@ def full_disks(databases):
 DAEMONISED_CHILD = r"""
 import os, sys, time
 import psycopg2
-database, ready = sys.argv[1], sys.argv[2]
+database, ready, output = sys.argv[1], sys.argv[2], sys.argv[3]
 if os.fork() == 0:
     os.setsid()  # out of the migration's process group, as a daemon would
-    null = os.open(os.devnull, os.O_RDWR)
-    for descriptor in (0, 1, 2):
-        os.dup2(null, descriptor)
+    if output == "close":
+        null = os.open(os.devnull, os.O_RDWR)
+        for descriptor in (0, 1, 2):
+            os.dup2(null, descriptor)
     connection = psycopg2.connect(dbname=database)  # PGAPPNAME, inherited: the run's name
     connection.cursor().execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
     open(ready, "w").close()
@@ -1080,16 +1081,22 @@ def access_exclusive_on_orders(database):
 
 def outliving_sessions(databases):
     print("a daemonised child of the migration keeps the run's session, holding ACCESS EXCLUSIVE", flush=True)
+    for closes_output in (True, False):
+        outliving_session(databases, closes_output)
+
+
+def outliving_session(databases, closes_output):
     install_crontab(CRONTAB)
-    tally.fault("a setsid'd child of the migration holds ACCESS EXCLUSIVE after the command exits 0")
+    tally.fault("a setsid'd child of the migration holds ACCESS EXCLUSIVE after the command exits 0, "
+                + ("its output closed" if closes_output else "keeping the command's output open"))
     database = databases.fresh()
     state = tempfile.mkdtemp(prefix="state-", dir=WORK)
     script = os.path.join(state, "daemonising-migration.py")
     with open(script, "w") as handle:
         handle.write(DAEMONISED_CHILD)
     ready = os.path.join(state, "child-ready")
-    command = Command(upgrade_arguments(database, state,
-                                        migration=[f"{ROOT}/.venv/bin/python", script, database, ready]))
+    command = Command(upgrade_arguments(database, state, migration=[
+        f"{ROOT}/.venv/bin/python", script, database, ready, "close" if closes_output else "keep"]))
     status = command.finish()
     held = access_exclusive_on_orders(database)
     tally.check(held == 0, f"the run returned while {held} ACCESS EXCLUSIVE lock(s) of its session were held")

@@ -332,19 +332,20 @@ public struct Supervisor: Sendable {
             watching.cancel()
             await watching.value
             let outlived = await settleLeftovers(applicationName, state: state, &report)
-            if outlived, status == 0 { status = Self.supervisorFailureStatus }
             attempt.finishedAt = Date()
             attempt.exitStatus = status
+            if outlived, status == 0 { status = Self.supervisorFailureStatus }
             let timedOut =
                 settings.lockTimeout != nil && monitor.records.contains { !$0.blockers.isEmpty } && status != 0
             attempt.endedBy =
                 state.interruptedBy.withLock({ $0 }) != nil
                 ? "interrupted"
-                : monitor.abort?.rawValue ?? (timedOut ? "lock timeout" : outlived ? "outlived by its sessions" : nil)
+                : monitor.abort?.rawValue
+                    ?? (timedOut ? "lock timeout" : outlived ? "outlived by its processes or sessions" : nil)
             report.attempts.append(attempt)
             report.lockWaits += monitor.records
             log.say(
-                "migration attempt \(number) exited with status \(status) after \(DurationSyntax.format(seconds: attempt.finishedAt!.timeIntervalSince(attempt.startedAt)))"
+                "migration attempt \(number) exited with status \(attempt.exitStatus ?? status) after \(DurationSyntax.format(seconds: attempt.finishedAt!.timeIntervalSince(attempt.startedAt)))"
                     + (attempt.endedBy.map { " (\($0))" } ?? "")
             )
             if status == 0 { return (0, true) }
