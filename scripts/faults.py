@@ -152,7 +152,10 @@ class UWSGI:
         self.fifo = os.path.join(self.directory, "master.fifo")
         self.pidfile = os.path.join(self.directory, "uwsgi.pid")
         with open(os.path.join(self.directory, "app.py"), "w") as handle:
-            handle.write("def application(environ, start_response):\n"
+            handle.write("import time\n"
+                         "def application(environ, start_response):\n"
+                         "    if environ.get('PATH_INFO') == '/slow':\n"
+                         "        time.sleep(5)  # a long request: a graceful reload waits for it\n"
                          "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
                          "    return [b'ok']\n")
         import socket
@@ -910,7 +913,8 @@ def early_hangups(databases):
 
 
 def interrupted_waits(databases):
-    print("SIGTERM and SIGINT in long waits: a 60 s retry delay, a 60 s drain", flush=True)
+    print("SIGTERM and SIGINT in long waits: a 60 s retry delay, a reload waiting for a request, a 60 s drain",
+          flush=True)
     install_crontab(CRONTAB)
     tally.fault("SIGTERM in a 60 s --retry-delay")
     database = databases.fresh()
@@ -932,6 +936,29 @@ def interrupted_waits(databases):
                 f"outcome {report['outcome']}, {len(report['attempts'])} attempts")
     print(f"    acted on in {took * 1000:.0f} ms", flush=True)
     tally.crontab_restored(CRONTAB)
+
+    install_crontab(CRONTAB)
+    tally.fault("SIGTERM while the uWSGI reload waits for a long request")
+    database = databases.fresh()
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    slow = threading.Thread(target=lambda: urllib.request.urlopen(f"http://127.0.0.1:{uwsgi.port}/slow", timeout=30)
+                            .read(), daemon=True)
+    slow.start()
+    time.sleep(0.3)  # the request is in a worker (no readiness line from uWSGI for that)
+    command = Command(upgrade_arguments(database, state, "--uwsgi-fifo", uwsgi.fifo))
+    command.wait_for(r"reload uWSGI \(before\)")
+    time.sleep(0.5)
+    started = time.monotonic()
+    command.process.send_signal(signal.SIGTERM)
+    tally.check(not any("uWSGI reloaded" in line for line in command.lines), "the reload was over before SIGTERM")
+    status = command.finish()
+    took = time.monotonic() - started
+    tally.check(took < 1.0, f"SIGTERM acted on after {took:.2f} s")
+    tally.check(status == 128 + signal.SIGTERM, f"exit status {status}: {command.lines[-3:]}")
+    print(f"    acted on in {took * 1000:.0f} ms", flush=True)
+    tally.crontab_restored(CRONTAB)
+    slow.join(timeout=30)
+    uwsgi.wait_ready()
 
     install_crontab(CRONTAB)
     tally.fault("SIGINT in a 60 s --stop-workers drain")
