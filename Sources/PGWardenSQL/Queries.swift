@@ -41,6 +41,177 @@ public enum Queries {
         SELECT pg_cancel_backend($1::int4) AS signalled;
         """#
 
+    /// `sql/forecast_function_volatility.sql`:
+    ///
+    /// Which of the functions a column default calls are never volatile, whatever their arguments:
+    /// a default calling only these is evaluated once, and ADD COLUMN does not rewrite the table.
+    /// $1: text[] of function names (unqualified).
+    public static let forecastFunctionVolatility = #"""
+        -- Which of the functions a column default calls are never volatile, whatever their arguments:
+        -- a default calling only these is evaluated once, and ADD COLUMN does not rewrite the table.
+        -- $1: text[] of function names (unqualified).
+        SELECT proname AS name
+        FROM pg_proc
+        WHERE proname = ANY ($1::text[])
+        GROUP BY proname
+        HAVING bool_and(provolatile <> 'v');
+        """#
+
+    /// `sql/forecast_live_locks.sql`:
+    ///
+    /// Other sessions' locks on the relations a migration needs, held or waited for, right now, with who they are.
+    /// $1: oid[] of the relations. Reads pg_locks once (preflight only); a prepared transaction shows as pid 0.
+    public static let forecastLiveLocks = #"""
+        -- Other sessions' locks on the relations a migration needs, held or waited for, right now, with who they are.
+        -- $1: oid[] of the relations. Reads pg_locks once (preflight only); a prepared transaction shows as pid 0.
+        SELECT n.nspname || '.' || c.relname AS relation,
+               coalesce(l.pid, 0) AS pid,
+               l.mode,
+               l.granted,
+               a.state,
+               extract(epoch FROM clock_timestamp() - a.xact_start)::float8 AS xact_seconds,
+               a.application_name,
+               a.query
+        FROM pg_locks AS l
+        JOIN pg_class AS c ON c.oid = l.relation
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
+        WHERE l.locktype = 'relation'
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.relation = ANY ($1::oid[])
+          AND l.pid IS DISTINCT FROM pg_backend_pid()
+        ORDER BY c.relname, l.granted DESC, l.pid;
+        """#
+
+    /// `sql/forecast_relations.sql`:
+    ///
+    /// The catalog facts a forecast needs of each relation a migration names: kind, size, estimated rows,
+    /// partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
+    /// an index's table, a partitioned table's default partition. One JSON object per relation that exists.
+    /// $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
+    /// the search_path. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
+    /// pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
+    /// rather than pg_total_relation_size's, which would queue behind a migration's AccessExclusiveLock.
+    public static let forecastRelations = #"""
+        -- The catalog facts a forecast needs of each relation a migration names: kind, size, estimated rows,
+        -- partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
+        -- an index's table, a partitioned table's default partition. One JSON object per relation that exists.
+        -- $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
+        -- the search_path. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
+        -- pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
+        -- rather than pg_total_relation_size's, which would queue behind a migration's AccessExclusiveLock.
+        WITH keyed AS (
+            SELECT c.oid, '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"' AS key
+            FROM pg_class AS c
+            JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        ), requested AS (
+            SELECT DISTINCT name, to_regclass(name) AS oid
+            FROM unnest($1::text[]) AS name
+        )
+        SELECT requested.name AS requested,
+               json_build_object(
+                   'oid', c.oid::int8,
+                   'key', (SELECT key FROM keyed WHERE keyed.oid = c.oid),
+                   'qualified_name', n.nspname || '.' || c.relname,
+                   'kind', c.relkind,
+                   'bytes', (c.relpages
+                             + coalesce((SELECT toast.relpages FROM pg_class AS toast WHERE toast.oid = c.reltoastrelid), 0)
+                             + coalesce((SELECT sum(i.relpages) FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid
+                                         WHERE x.indrelid = c.oid), 0))::int8 * current_setting('block_size')::int8,
+                   'rows', c.reltuples::bigint,
+                   'descendants', ARRAY(
+                       WITH RECURSIVE tree(oid) AS (
+                           SELECT inhrelid FROM pg_inherits WHERE inhparent = c.oid
+                           UNION
+                           SELECT i.inhrelid FROM pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+                       )
+                       SELECT keyed.key FROM tree JOIN keyed ON keyed.oid = tree.oid
+                       JOIN pg_class AS child ON child.oid = tree.oid
+                       WHERE child.relkind NOT IN ('i', 'I')
+                       ORDER BY 1),
+                   'columns', (
+                       SELECT json_object_agg(a.attname, json_build_object(
+                           'type_oid', a.atttypid::int8,
+                           'type_name', format_type(a.atttypid, a.atttypmod),
+                           'typmod', a.atttypmod,
+                           'not_null', a.attnotnull,
+                           'proven_not_null', EXISTS (
+                               SELECT 1 FROM pg_constraint AS k
+                               WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.convalidated
+                                 AND pg_get_constraintdef(k.oid) = 'CHECK ((' || quote_ident(a.attname) || ' IS NOT NULL))'),
+                           'indexed', EXISTS (SELECT 1 FROM pg_index AS x WHERE x.indrelid = c.oid AND a.attnum = ANY (x.indkey))))
+                       FROM pg_attribute AS a
+                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                   'constraints', (
+                       SELECT json_object_agg(k.conname, json_build_object(
+                           'type', k.contype,
+                           'validated', k.convalidated,
+                           'referenced', (SELECT key FROM keyed WHERE keyed.oid = k.confrelid),
+                           'columns', ARRAY(SELECT attname FROM pg_attribute
+                                            WHERE attrelid = c.oid AND attnum = ANY (k.conkey) ORDER BY attnum)))
+                       FROM pg_constraint AS k
+                       WHERE k.conrelid = c.oid),
+                   'referenced_by', (
+                       SELECT json_agg(json_build_object(
+                           'table', (SELECT key FROM keyed WHERE keyed.oid = k.conrelid),
+                           'on_delete', k.confdeltype,
+                           'on_update', k.confupdtype,
+                           'referenced_columns', ARRAY(SELECT attname FROM pg_attribute
+                                                       WHERE attrelid = c.oid AND attnum = ANY (k.confkey) ORDER BY attnum)))
+                       FROM pg_constraint AS k
+                       WHERE k.confrelid = c.oid AND k.contype = 'f' AND k.conparentid = 0),
+                   'view_sources', ARRAY(
+                       SELECT DISTINCT keyed.key
+                       FROM pg_rewrite AS r
+                       JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                                          AND d.refclassid = 'pg_class'::regclass
+                       JOIN keyed ON keyed.oid = d.refobjid
+                       WHERE r.ev_class = c.oid AND d.refobjid <> c.oid AND c.relkind IN ('v', 'm')),
+                   'index_table', (SELECT key FROM keyed JOIN pg_index AS x ON x.indrelid = keyed.oid WHERE x.indexrelid = c.oid),
+                   'default_partition', (SELECT key FROM keyed JOIN pg_partitioned_table AS p ON p.partdefid = keyed.oid
+                                         WHERE p.partrelid = c.oid)
+               )::text AS facts
+        FROM requested
+        JOIN pg_class AS c ON c.oid = requested.oid
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace;
+        """#
+
+    /// `sql/forecast_table_activity.sql`:
+    ///
+    /// The counters of statements and rows on each relation, sampled twice to give a rate.
+    /// $1: oid[] of the relations. Scans started (sequential and index) stand for statements that read it.
+    public static let forecastTableActivity = #"""
+        -- The counters of statements and rows on each relation, sampled twice to give a rate.
+        -- $1: oid[] of the relations. Scans started (sequential and index) stand for statements that read it.
+        SELECT n.nspname || '.' || c.relname AS relation,
+               (coalesce(s.seq_scan, 0) + coalesce(s.idx_scan, 0))::int8 AS scans,
+               (coalesce(s.n_tup_ins, 0) + coalesce(s.n_tup_upd, 0) + coalesce(s.n_tup_del, 0))::int8 AS rows_written
+        FROM pg_stat_user_tables AS s
+        JOIN pg_class AS c ON c.oid = s.relid
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE s.relid = ANY ($1::oid[]);
+        """#
+
+    /// `sql/forecast_type_conversions.sql`:
+    ///
+    /// Whether each column type change keeps the stored values as they are: the same type, or a binary-coercible
+    /// cast (pg_cast.castmethod = 'b'). $1: oid[] of the columns' current types; $2: text[] of the new types as the
+    /// migration names them (to_regtype reads them on the search_path). A type that does not exist is left out.
+    public static let forecastTypeConversions = #"""
+        -- Whether each column type change keeps the stored values as they are: the same type, or a binary-coercible
+        -- cast (pg_cast.castmethod = 'b'). $1: oid[] of the columns' current types; $2: text[] of the new types as the
+        -- migration names them (to_regtype reads them on the search_path). A type that does not exist is left out.
+        SELECT change.source,
+               change.target,
+               target.oid AS target_oid,
+               (target.oid = change.source
+                OR EXISTS (SELECT 1 FROM pg_cast
+                           WHERE castsource = change.source AND casttarget = target.oid AND castmethod = 'b')) AS binary_coercible
+        FROM unnest($1::oid[], $2::text[]) AS change(source, target)
+        CROSS JOIN LATERAL (SELECT to_regtype(change.target)::oid AS oid) AS target
+        WHERE target.oid IS NOT NULL;
+        """#
+
     /// `sql/invalid_indexes.sql`:
     ///
     /// Indexes marked invalid (a CREATE INDEX CONCURRENTLY that failed, or was cancelled, leaves one).

@@ -9,6 +9,10 @@ import WardenSupport
 
 /// The supervisor's timestamped log on standard output; the migration's own lines pass through it, marked.
 ///
+/// Every line is redacted (``Redaction``) and made safe for a terminal (``TerminalText``) here, so that
+/// no caller can forget: lines quote queries, role and table names, crontab lines and the migration's
+/// own output.
+///
 ///     [pgwarden 18:00:00.123] pausing workers: --match app-cli
 ///     [migration 18:00:01.456] INFO  [alembic.runtime.migration] Running upgrade  -> 0001
 ///
@@ -72,11 +76,16 @@ public final class RunLog: Sendable {
 
     /// Writes a prompt without a newline.
     public func prompt(_ text: String) {
-        emit("[pgwarden \(Self.clock(Date()))] " + text)
+        emit("[pgwarden \(Self.clock(Date()))] " + Self.prepare(text))
     }
 
     private func write(_ source: String, _ message: String) {
-        emit("[\(source) \(Self.clock(Date()))] \(message)\n")
+        emit("[\(source) \(Self.clock(Date()))] \(Self.prepare(message))\n")
+    }
+
+    /// One line as it may reach the terminal: without secrets, with control characters shown.
+    static func prepare(_ message: String) -> String {
+        TerminalText.safe(Redaction.redact(message))
     }
 
     private func emit(_ text: String) {

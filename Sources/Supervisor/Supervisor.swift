@@ -74,6 +74,7 @@ public struct Supervisor: Sendable {
             try await self.preflight()
         }
         report.alembicBefore = preflight.alembicVersion
+        report.forecast = await UpgradeForecast.run(settings, log: log, logger: logger)
         if settings.dryRun {
             printPlan(preflight, applicationName: applicationName)
             return 0

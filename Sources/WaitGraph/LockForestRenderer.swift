@@ -28,7 +28,7 @@ public struct LockForestRenderer: Sendable {
     /// The whole forest, or one line saying that nothing waits in `scope` (a database name, or "any database").
     public func render(_ snapshot: LockSnapshot, scope: String) -> String {
         guard !snapshot.isEmpty else {
-            return "No session is waiting on a lock in \(scope)."
+            return "No session is waiting on a lock in \(TerminalText.safe(scope))."
         }
         let roots = snapshot.roots
         var lines = [headline(snapshot, scope: scope)]
@@ -51,7 +51,9 @@ public struct LockForestRenderer: Sendable {
                 drawn: &drawn
             )
         }
-        return lines.map(cut).map(paint).joined(separator: "\n")
+        // Every line quotes other people's text (queries, role, database, table and application
+        // names): control characters are shown visibly before pgwarden adds its own colours.
+        return lines.map { paint(cut(TerminalText.safe($0))) }.joined(separator: "\n")
     }
 
     /// Root blocker lines in bold red; "waits …" in yellow.
@@ -67,6 +69,10 @@ public struct LockForestRenderer: Sendable {
     public func summaryLine(_ snapshot: LockSnapshot) -> String {
         let time = LockSnapshot.timestamp(snapshot.takenAt)
         guard !snapshot.isEmpty else { return "\(time) no lock waits" }
+        return TerminalText.safe(summaryText(snapshot, time: time))
+    }
+
+    private func summaryText(_ snapshot: LockSnapshot, time: String) -> String {
         let roots = snapshot.roots.map { root in
             let waiters = root.blocks.compactMap(snapshot.wait(of:)).map { wait in
                 "\(wait.pid) waits \(DurationSyntax.format(seconds: wait.waitingSeconds)) for \(describe(wait.lock))"

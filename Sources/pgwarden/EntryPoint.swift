@@ -17,11 +17,7 @@ enum EntryPoint {
         // mid-way, not even in its first microseconds. Each command then decides what SIGHUP means.
         EarlySignals.install(holding: [SIGHUP])
         let level = Logger.Level(rawValue: Terminal.environment("PGWARDEN_LOG_LEVEL") ?? "") ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { TerminalLogHandler(label: $0, level: level) }
         do {
             var command = try PGWarden.parseAsRoot()
             let hangUp = hangUpMonitor(for: command)

@@ -17,7 +17,7 @@ extension PGWarden {
                 Examples:
                   pgwarden guard --policy /etc/pgwarden/policy.toml --audit-log /var/log/pgwarden/audit.jsonl
                   pgwarden guard --policy policy.toml --once --dry-run
-                  pgwarden guard --policy policy.toml --metrics-listen 127.0.0.1:9187
+                  pgwarden guard --policy policy.toml --metrics-listen 127.0.0.1:19187
                 """
         )
 

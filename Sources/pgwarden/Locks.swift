@@ -26,8 +26,15 @@ extension PGWarden {
         @Flag(help: "Repeat every interval: redraw on a terminal, otherwise one snapshot per line.")
         var watch = false
 
-        @Option(help: ArgumentHelp("Time between snapshots with --watch.", valueName: "duration"))
-        var interval = DurationArgument(.seconds(1))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "Time between snapshots with --watch (default: 1s; 10ms to 24d).",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.pollInterval)
+        )
+        var interval = DurationArgument("1s")
 
         @Flag(help: "Show the waits of every database, not only the connection's.")
         var allDatabases = false
@@ -77,10 +84,12 @@ struct LocksOutput {
             renderer.colour = Terminal.colourOnStandardOutput
             text = watching && !redraw ? renderer.summaryLine(snapshot) : renderer.render(snapshot, scope: scope)
         }
+        // The renderer shows other people's text through TerminalText and JSON escapes every control
+        // character, so the text holds no escape but pgwarden's own colours.
         if watching && redraw && !json {
-            Terminal.printLine(Terminal.clearScreen + LockSnapshot.timestamp(snapshot.takenAt) + "\n" + text)
+            Terminal.printPrepared(Terminal.clearScreen + LockSnapshot.timestamp(snapshot.takenAt) + "\n" + text)
         } else {
-            Terminal.printLine(text)
+            Terminal.printPrepared(text)
         }
     }
 }

@@ -11,7 +11,7 @@ struct PGWarden: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Upgrade.self, Recover.self, Status.self, Locks.self, Cancel.self, GuardCommand.self, WorkersCommand.self,
-            ReloadCommand.self,
+            ReloadCommand.self, ForecastCommand.self,
         ]
     )
 }

@@ -62,8 +62,12 @@ extension PGWarden {
 
         @OptionGroup var target: ReloadTargetOptions
 
-        @Option(help: ArgumentHelp("Give up waiting after this long.", valueName: "duration"))
-        var timeout = DurationArgument(.seconds(120))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp("Give up waiting after this long (default: 120s).", valueName: "duration"),
+            transform: DurationArgument.parser(.positive)
+        )
+        var timeout = DurationArgument("120s")
 
         func validate() throws {
             guard try target.strategy() != nil else {

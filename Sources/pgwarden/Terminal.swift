@@ -1,3 +1,5 @@
+import WardenSupport
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -40,12 +42,19 @@ enum Terminal {
     static let clearScreen = "\u{1B}[H\u{1B}[2J"
 
     /// Writes a line to standard output, unbuffered, so that a watcher sees each snapshot at once.
+    /// Control characters in it are shown visibly (``TerminalText``): lines quote other people's text.
     static func printLine(_ line: String) {
-        write(line + "\n", to: STDOUT_FILENO)
+        write(TerminalText.safe(line, layout: .multiLine) + "\n", to: STDOUT_FILENO)
     }
 
-    /// Writes a line to standard error.
-    static func printToStandardError(_ line: String) {
+    /// Writes text that pgwarden made safe itself (a rendered forest with its own colours, a
+    /// clear-screen sequence) as it is.
+    static func printPrepared(_ text: String) {
+        write(text + "\n", to: STDOUT_FILENO)
+    }
+
+    /// Writes a line to standard error, as it is (labels carry pgwarden's own colours).
+    private static func printToStandardError(_ line: String) {
         write(line + "\n", to: STDERR_FILENO)
     }
 
@@ -71,18 +80,11 @@ enum Terminal {
         if let hint { printToStandardError(label("hint:", colour: "36") + " " + visible(hint)) }
     }
 
-    /// `text` with control characters written as `\u{0}`: a message quoting hostile input
-    /// (a NUL byte in a policy file, an escape sequence) stays one readable line.
+    /// `text` redacted and with control characters shown visibly: a message quoting hostile input
+    /// (a NUL byte in a policy file, an escape sequence, libpq quoting a connection string) stays
+    /// one readable line without a secret.
     static func visible(_ text: String) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            if scalar.properties.generalCategory == .control {
-                result += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        TerminalText.safe(Redaction.redact(text))
     }
 
     /// A bold, coloured label on a terminal; plain text elsewhere.

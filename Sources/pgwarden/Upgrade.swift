@@ -50,7 +50,14 @@ extension PGWarden {
         )
         var stopScope: StopScope?
 
-        @Option(help: ArgumentHelp("How long stopping workers may take at each stage.", valueName: "duration"))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "How long stopping workers may take at each stage (default: 30s).",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.positive)
+        )
         var grace: DurationArgument?
 
         @Option(
@@ -73,23 +80,42 @@ extension PGWarden {
 
         @Option(
             name: .customLong("lock-timeout"),
-            help: ArgumentHelp("lock_timeout for the migration's sessions (PGOPTIONS).", valueName: "duration")
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "lock_timeout for the migration's sessions (PGOPTIONS); at least 1ms, since PostgreSQL reads 0 as none.",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.lockTimeout)
         )
         var lockTimeout: DurationArgument?
 
         @Option(
             name: .customLong("max-lock-wait"),
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "Cancel the migration's statement after waiting this long on one lock.",
                 valueName: "duration"
-            )
+            ),
+            transform: DurationArgument.parser(.positive)
         )
         var maxLockWait: DurationArgument?
 
-        @Option(help: "Run the command again after a lock timeout or a lock-wait cancel.")
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "Run the command again after a lock timeout or a lock-wait cancel, at most this often (0 to \(UpgradeSettings.maximumRetries)).",
+                valueName: "count"
+            ),
+            transform: CountArgument.parser(0...UpgradeSettings.maximumRetries)
+        )
         var retries: Int?
 
-        @Option(name: .customLong("retry-delay"), help: ArgumentHelp("Pause between attempts.", valueName: "duration"))
+        @Option(
+            name: .customLong("retry-delay"),
+            parsing: .unconditional,
+            help: ArgumentHelp("Pause between attempts (default: 5s).", valueName: "duration"),
+            transform: DurationArgument.parser(.zeroOrMore)
+        )
         var retryDelay: DurationArgument?
 
         @Option(
@@ -103,12 +129,17 @@ extension PGWarden {
 
         @Option(
             name: .customLong("request-timeout"),
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "The application's request timeout (uWSGI harakiri): warn when the queue nears it.",
                 valueName: "duration"
-            )
+            ),
+            transform: DurationArgument.parser(.positive)
         )
         var requestTimeout: DurationArgument?
+
+        @Option(help: ArgumentHelp("Forecast this SQL in preflight (Alembic's is found by itself).", valueName: "file"))
+        var forecastSQL: String?
 
         @Option(help: ArgumentHelp("Write the JSON report of the run here.", valueName: "file"))
         var report: String?
@@ -129,7 +160,6 @@ extension PGWarden {
         var command: [String] = []
 
         func validate() throws {
-            if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
             if command.isEmpty && config == nil { throw ValidationError("give the migration command after --") }
             _ = try reloadTarget.strategy()
             for pattern in pausePatterns where (try? WorkerPattern(pattern)) == nil {
@@ -158,6 +188,7 @@ extension PGWarden {
             if let appNameMatch { settings.appNameMatch = appNameMatch }
             if let requestTimeout { settings.requestTimeout = requestTimeout.duration }
             if let report { settings.reportPath = report }
+            if let forecastSQL { settings.forecastSQL = forecastSQL }
             if let stateDirectory { settings.stateDirectory = stateDirectory }
             settings.dryRun = dryRun
             return settings

@@ -69,8 +69,15 @@ extension PGWarden.WorkersCommand {
         )
         var stopScope: StopScope = .cron
 
-        @Option(help: ArgumentHelp("How long --stop term or drain waits before the next step.", valueName: "duration"))
-        var grace = DurationArgument(.seconds(30))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "How long --stop term or drain waits before the next step (default: 30s).",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.positive)
+        )
+        var grace = DurationArgument("30s")
 
         @OptionGroup var state: StateDirectoryOptions
 
