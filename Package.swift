@@ -29,8 +29,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Durations, clocks and the shape of operator-facing errors.
-        .target(name: "WardenSupport"),
+        // pgwarden's first instructions: SIGPIPE ignored, SIGHUP held, before anything else runs.
+        .target(name: "CEarlySignals"),
+        // Durations, clocks and the shape of operator-facing errors; the checked write path; signals.
+        .target(
+            name: "WardenSupport",
+            dependencies: ["CEarlySignals", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // libpg_query, PostgreSQL's own parser (Debian's libpg-query-dev), linked statically: used only by the forecast.
         .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
         // SQL text into statements and their parse trees, by libpg_query.
@@ -104,6 +109,7 @@ let package = Package(
             dependencies: [
                 "Enforcement",
                 "Response",
+                .product(name: "SystemPackage", package: "swift-system"),
                 "LockInspection",
                 "Policy",
                 "Postgres",

@@ -28,7 +28,7 @@ import psycopg2
 from pgsession import admin
 
 ROOT, PGWARDEN = sys.argv[1], sys.argv[2]
-USER = "pgwarden-test-faults"
+USER = os.environ.get("PGWARDEN_FAULTS_USER", "pgwarden-test-faults")
 ALEMBIC = [f"{ROOT}/.venv/bin/alembic", "-c", f"{ROOT}/Tests/Fixtures/alembic/alembic.ini"]
 DEADLINE = 90  # seconds: only ever reached by a hang
 WORK = tempfile.mkdtemp(prefix="pgwarden-faults-")
@@ -57,6 +57,8 @@ class Tally:
         self.faults = 0
         self.recovered = 0
         self.lines_lost = 0
+        self.bytes_changed = 0
+        self.wrongly_signalled = 0
         self.failures = []
         self.current = None
 
@@ -76,6 +78,8 @@ class Tally:
         actual = read_crontab()
         missing = collections.Counter(expected.splitlines()) - collections.Counter(actual.splitlines())
         self.lines_lost += sum(missing.values())
+        a, e = actual.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+        self.bytes_changed += sum(x != y for x, y in zip(a, e)) + abs(len(a) - len(e))
         if self.check(actual == expected, f"crontab not restored byte for byte: {actual!r}"):
             self.recovered += 1
 
@@ -148,7 +152,10 @@ class UWSGI:
         self.fifo = os.path.join(self.directory, "master.fifo")
         self.pidfile = os.path.join(self.directory, "uwsgi.pid")
         with open(os.path.join(self.directory, "app.py"), "w") as handle:
-            handle.write("def application(environ, start_response):\n"
+            handle.write("import time\n"
+                         "def application(environ, start_response):\n"
+                         "    if environ.get('PATH_INFO') == '/slow':\n"
+                         "        time.sleep(5)  # a long request: a graceful reload waits for it\n"
                          "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
                          "    return [b'ok']\n")
         import socket
@@ -637,6 +644,745 @@ def hostile_input(databases):
              "upgrade", "head"], "upgrade with its FIFO swapped for a regular file", crontab=CRONTAB)
 
 
+# ---------------------------------------------------------------- the crontab install, its window widened
+
+def children_of(pid):
+    """The pids whose parent is `pid`."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            found.append(int(name))
+    return found
+
+
+def command_line(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def installers(pid):
+    """`crontab` processes started by `pid` that install (not `crontab -l`)."""
+    found = []
+    for child in children_of(pid):
+        arguments = command_line(child)
+        if arguments and os.path.basename(arguments[0]) == b"crontab" and b"-l" not in arguments:
+            found.append(child)
+    return found
+
+
+class Traced:
+    """pgwarden under `strace -f` with every write (its own and its children's) delayed: the window in which
+    the crontab is being installed is widened from microseconds to a good part of a second."""
+
+    def __init__(self, arguments, delay_us=150_000, env=None):
+        self.strace = subprocess.Popen(
+            ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=write,writev,pwrite64",
+             "-e", f"inject=write,writev,pwrite64:delay_enter={delay_us}", PGWARDEN, *arguments],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        self.pid = eventually("pgwarden runs under strace", lambda: next(iter(children_of(self.strace.pid)), None))
+
+    def kill_at_install(self, state, occurrence=1, staging=False):
+        """kill -9 pgwarden when it installs the crontab for the `occurrence`-th time: as soon as the installer
+        runs, or with `staging`, while the new text is still being written to the state directory."""
+        seen = set()
+
+        def at_install():
+            if staging and any(name.startswith("crontab-") for name in os.listdir(state)) \
+                    and len(seen) == occurrence - 1:
+                return True
+            seen.update(installers(self.pid))
+            return len(seen) >= occurrence
+
+        eventually(f"install {occurrence} begins", at_install)
+        os.kill(self.pid, signal.SIGKILL)
+        self.strace.wait(timeout=DEADLINE)
+
+
+def install_kills(databases):
+    print("kill -9 while the crontab is being installed (writes delayed by strace)", flush=True)
+    for staging in (False, True):
+        where = "while the new crontab is staged" if staging else "while crontab installs it"
+        install_crontab(CRONTAB)
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        tally.fault(f"kill -9 of workers pause {where}")
+        Traced(["workers", "pause", "--user", USER, "--match", "app-cli", "--state-dir", state]).kill_at_install(
+            state, staging=staging)
+        partial = read_crontab()
+        tally.check(partial in (CRONTAB, paused_form(partial)), f"a partial crontab was installed: {partial!r}")
+        resumed = run_pgwarden(["workers", "resume", "--state-dir", state])
+        tally.check(resumed.returncode == 0, f"resume exited {resumed.returncode}: {resumed.stderr.strip()}")
+        tally.crontab_restored(CRONTAB)
+
+        install_crontab(CRONTAB)
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        tally.fault(f"kill -9 of workers resume {where}")
+        paused = run_pgwarden(["workers", "pause", "--user", USER, "--match", "app-cli", "--state-dir", state])
+        tally.check(paused.returncode == 0, f"pause exited {paused.returncode}: {paused.stderr.strip()}")
+        Traced(["workers", "resume", "--state-dir", state]).kill_at_install(state, staging=staging)
+        again = run_pgwarden(["workers", "resume", "--state-dir", state])
+        tally.check(again.returncode == 0, f"resume exited {again.returncode}: {again.stderr.strip()}")
+        tally.crontab_restored(CRONTAB)
+
+        for occurrence, step in ((1, "pause"), (2, "resume")):
+            install_crontab(CRONTAB)
+            tally.fault(f"kill -9 of upgrade at its {step} {where}")
+            database = databases.fresh()
+            state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+            traced = Traced(["upgrade", "--dsn", f"dbname={database}", "--pause-workers", "app-cli",
+                             "--crontab-user", USER, "--state-dir", state, "--no-interactive", "--",
+                             *ALEMBIC, "upgrade", "head"], delay_us=100_000)
+            traced.kill_at_install(state, occurrence=occurrence, staging=staging)
+            recovered = run_pgwarden(["recover", "--state-dir", state])
+            tally.check(recovered.returncode == 0, f"recover exited {recovered.returncode}: {recovered.stderr.strip()}")
+            tally.crontab_restored(CRONTAB)
+            stop_migration_left_behind(state, database)
+
+
+def paused_form(text):
+    """`text` when every line of it is CRONTAB's, some with a marker: a whole paused crontab, not a cut one."""
+    stripped = re.sub(r"(?m)^#pgwarden:paused:\S+ ", "", text)
+    return text if stripped == CRONTAB else None
+
+
+# ---------------------------------------------------------------- terminals that vanish, early signals, waits
+
+def upgrade_arguments(database, state, *extra, report=None, migration=None):
+    return ["upgrade", "--dsn", f"dbname={database}", "--pause-workers", "app-cli", "--crontab-user", USER,
+            "--state-dir", state, "--report", report or os.path.join(state, "report.json"), "--no-interactive",
+            *extra, "--", *(migration or ALEMBIC + ["upgrade", "head"])]
+
+
+def run_log(state):
+    """The run log pgwarden keeps in the state directory."""
+    names = [name for name in os.listdir(state) if name.startswith("upgrade-") and name.endswith(".log")]
+    if not names:
+        return ""
+    with open(os.path.join(state, names[0]), encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+def gone(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ")[-1][0] == "Z"
+    except OSError:
+        return True
+
+
+def check_whole_run(state, database, report_path=None):
+    """The run completed although its terminal went away: report, run log, migration, workers."""
+    report_path = report_path or os.path.join(state, "report.json")
+    tally.check(os.path.exists(report_path), "no report")
+    if os.path.exists(report_path):
+        with open(report_path) as handle:
+            report = json.load(handle)
+        tally.check(report["outcome"] == "succeeded" and report["exit_status"] == 0,
+                    f"outcome {report['outcome']}, exit status {report['exit_status']}")
+    log = run_log(state)
+    tally.check("workers resumed" in log and " succeeded in " in log, f"the run log misses lines: {log[-300:]!r}")
+    tally.check(alembic_version(database) == "0002", "the migration did not reach head")
+    tally.crontab_restored(CRONTAB)
+
+
+def vanishing_terminals(databases):
+    print("the terminal goes away: | tee and SIGHUP to the group, | head -1", flush=True)
+    for streams in ("2>&1", ""):
+        install_crontab(CRONTAB)
+        tally.fault(f"upgrade {streams} | tee run.log, then SIGHUP to the whole process group (an SSH drop)")
+        database = databases.fresh()
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        release = os.path.join(state, "release")
+        tee_file = os.path.join(state, "tee.log")
+        arguments = " ".join(shell_quote(a) for a in [PGWARDEN] + upgrade_arguments(database, state))
+        shell = subprocess.Popen(["setsid", "bash", "-c", f"{arguments} {streams} | tee {tee_file} >/dev/null"],
+                                 env=dict(os.environ, PGWARDEN_FAILPOINT="upgrade.workers-paused",
+                                          PGWARDEN_FAILPOINT_RELEASE=release),
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pgwarden = eventually("pgwarden runs", lambda: next(
+            (c for c in children_of(shell.pid) if command_line(c)[:1] == [PGWARDEN.encode()]), None))
+        eventually("the workers are paused", lambda: "#pgwarden:paused:" in read_crontab())
+        os.killpg(shell.pid, signal.SIGHUP)
+        shell.wait(timeout=DEADLINE)
+        eventually("tee is gone", lambda: not any(b"tee" in command_line(c)[0] for c in children_of(shell.pid)
+                                                    if command_line(c)))
+        open(release, "w").close()
+        eventually("pgwarden finishes", lambda: gone(pgwarden))
+        check_whole_run(state, database)
+
+    for streams in ("", "2>&1"):
+        install_crontab(CRONTAB)
+        tally.fault(f"upgrade {streams} | head -1")
+        database = databases.fresh()
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        arguments = " ".join(shell_quote(a) for a in [PGWARDEN] + upgrade_arguments(database, state))
+        result = run(["bash", "-c", f"{arguments} {streams} | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}"])
+        tally.check(result.stdout.strip() == "0", f"pgwarden exited {result.stdout.strip()}")
+        check_whole_run(state, database)
+
+
+def shell_quote(word):
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+def dispositions_set(process):
+    """Waits until pgwarden's first instructions have run: SIGHUP caught (SigCgt in /proc). Before that only
+    the dynamic loader runs, which no program can handle a signal in. Returns how long that took."""
+    started = time.monotonic()
+
+    def caught():
+        try:
+            with open(f"/proc/{process.pid}/status") as handle:
+                line = next(line for line in handle if line.startswith("SigCgt:"))
+            return int(line.split()[1], 16) & (1 << (signal.SIGHUP - 1))
+        except (OSError, StopIteration):
+            return False
+
+    eventually("pgwarden's first instructions run", caught, deadline=10)
+    loader_windows.append(time.monotonic() - started)
+
+
+loader_windows = []
+
+
+def early_hangups(databases):
+    print("SIGHUP 0-50 ms after the start of upgrade, guard and locks --watch", flush=True)
+    import random
+    chance = random.Random(0x5161)
+    database = databases.fresh()
+    policy = write_policy("hup-guard.toml", blocking_for="1s", interval="100ms")
+    for index in range(6):
+        delay = chance.uniform(0, 0.05)
+        install_crontab(CRONTAB)
+        tally.fault(f"SIGHUP {delay * 1000:.0f} ms after upgrade starts")
+        run_database = databases.fresh()
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        process = subprocess.Popen([PGWARDEN] + upgrade_arguments(run_database, state), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dispositions_set(process)
+        time.sleep(delay)
+        process.send_signal(signal.SIGHUP)
+        status = process.wait(timeout=DEADLINE)
+        tally.check(status == 0, f"exit status {status}")
+        check_whole_run(state, run_database)
+
+        delay = chance.uniform(0, 0.05)
+        tally.fault(f"SIGHUP {delay * 1000:.0f} ms after guard starts")
+        guard = Command(["guard", "--policy", policy, "--dsn", f"dbname={database}", "--audit-log", os.devnull],
+                        env=dict(os.environ, PGWARDEN_LOG_LEVEL="info"))
+        dispositions_set(guard.process)
+        time.sleep(delay)
+        guard.process.send_signal(signal.SIGHUP)
+        guard.wait_for("connected; polling")
+        tally.check(guard.process.poll() is None, f"guard ended: {guard.process.poll()}")
+        guard.process.send_signal(signal.SIGTERM)
+        status = guard.finish()
+        if tally.check(status == 0, f"guard exited {status} after SIGTERM"):
+            tally.recovered += 1
+        mode = os.stat(os.devnull).st_mode & 0o777
+        if not tally.check(mode == 0o666, f"the audit log {os.devnull} was given mode {mode:o}"):
+            os.chmod(os.devnull, 0o666)
+
+        delay = chance.uniform(0, 0.05)
+        tally.fault(f"SIGHUP {delay * 1000:.0f} ms after locks --watch starts")
+        watch = subprocess.Popen([PGWARDEN, "locks", "--watch", "--interval", "100ms", "--dsn", f"dbname={database}"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        dispositions_set(watch)
+        time.sleep(delay)
+        watch.send_signal(signal.SIGHUP)
+        try:
+            status = watch.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            status = watch.wait()
+        error = watch.stderr.read().decode("utf-8", "replace")
+        if tally.check(status == 0 and not error, f"locks --watch: status {status}, {error[:200]!r}"):
+            tally.recovered += 1
+    windows = sorted(loader_windows)
+    print(f"    exec to SIGHUP caught (the dynamic loader): median {windows[len(windows) // 2] * 1000:.0f} ms, "
+          f"max {windows[-1] * 1000:.0f} ms", flush=True)
+
+
+def interrupted_waits(databases):
+    print("SIGTERM and SIGINT in long waits: a 60 s retry delay, a reload waiting for a request, a 60 s drain",
+          flush=True)
+    install_crontab(CRONTAB)
+    tally.fault("SIGTERM in a 60 s --retry-delay")
+    database = databases.fresh()
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    blocker = hold_orders(database)
+    command = Command(upgrade_arguments(database, state, "--lock-timeout", "300ms", "--retries", "1",
+                                        "--retry-delay", "60s"))
+    command.wait_for("retrying in")
+    started = time.monotonic()
+    command.process.send_signal(signal.SIGTERM)
+    status = command.finish()
+    took = time.monotonic() - started
+    blocker.close()
+    tally.check(took < 1.0, f"SIGTERM acted on after {took:.2f} s")
+    tally.check(status == 128 + signal.SIGTERM, f"exit status {status}")
+    with open(os.path.join(state, "report.json")) as handle:
+        report = json.load(handle)
+    tally.check(report["outcome"] == "interrupted" and len(report["attempts"]) == 1,
+                f"outcome {report['outcome']}, {len(report['attempts'])} attempts")
+    print(f"    acted on in {took * 1000:.0f} ms", flush=True)
+    tally.crontab_restored(CRONTAB)
+
+    install_crontab(CRONTAB)
+    tally.fault("SIGTERM while the uWSGI reload waits for a long request")
+    database = databases.fresh()
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    slow = threading.Thread(target=lambda: urllib.request.urlopen(f"http://127.0.0.1:{uwsgi.port}/slow", timeout=30)
+                            .read(), daemon=True)
+    slow.start()
+    time.sleep(0.3)  # the request is in a worker (no readiness line from uWSGI for that)
+    command = Command(upgrade_arguments(database, state, "--uwsgi-fifo", uwsgi.fifo))
+    command.wait_for(r"reload uWSGI \(before\)")
+    time.sleep(0.5)
+    started = time.monotonic()
+    command.process.send_signal(signal.SIGTERM)
+    tally.check(not any("uWSGI reloaded" in line for line in command.lines), "the reload was over before SIGTERM")
+    status = command.finish()
+    took = time.monotonic() - started
+    tally.check(took < 1.0, f"SIGTERM acted on after {took:.2f} s")
+    tally.check(status == 128 + signal.SIGTERM, f"exit status {status}: {command.lines[-3:]}")
+    print(f"    acted on in {took * 1000:.0f} ms", flush=True)
+    tally.crontab_restored(CRONTAB)
+    slow.join(timeout=30)
+    uwsgi.wait_ready()
+
+    install_crontab(CRONTAB)
+    tally.fault("SIGINT in a 60 s --stop-workers drain")
+    database = databases.fresh()
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    worker = subprocess.Popen(["runuser", "-u", USER, "--", "python3", "-c", "import time; time.sleep(120)",
+                               "app-cli", "drain-me"], stdin=subprocess.DEVNULL)
+    eventually("the worker runs", lambda: any(b"drain-me" in b" ".join(command_line(c))
+                                              for c in children_of(worker.pid)))
+    command = Command(upgrade_arguments(database, state, "--stop-workers", "drain", "--grace", "60s"),
+                      env=dict(os.environ, PGWARDEN_LOG_LEVEL="info"))
+    command.wait_for("draining workers")
+    started = time.monotonic()
+    command.process.send_signal(signal.SIGINT)
+    status = command.finish()
+    took = time.monotonic() - started
+    tally.check(took < 1.0, f"SIGINT acted on after {took:.2f} s")
+    tally.check(status == 128 + signal.SIGINT, f"exit status {status}")
+    print(f"    acted on in {took * 1000:.0f} ms", flush=True)
+    tally.crontab_restored(CRONTAB)
+    worker.kill()
+    worker.wait()
+    for child in children_of(worker.pid):
+        os.kill(child, signal.SIGKILL)
+
+
+class FullDisk:
+    """A 256 kB tmpfs, filled up on demand."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="full-", dir=WORK)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", self.path], check=True)
+
+    def fill(self):
+        descriptor = os.open(os.path.join(self.path, "filler"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(descriptor, b"\0" * size)
+            except OSError:
+                pass
+        os.close(descriptor)
+
+    def close(self):
+        subprocess.run(["umount", "--lazy", self.path], check=True)
+
+
+def full_disks(databases):
+    print("a full disk under the audit log, the report and the journal", flush=True)
+    disk = FullDisk()
+    try:
+        tally.fault("the audit log's disk is full while the guard terminates a blocker")
+        database = databases.fresh()
+        audit = os.path.join(disk.path, "audit.jsonl")
+        open(audit, "w").close()
+        disk.fill()
+        policy = write_policy("full-guard.toml", blocking_for="0s", interval="100ms", waiter="faults-waiter")
+        guard = Command(["guard", "--policy", policy, "--dsn", f"dbname={database}", "--audit-log", audit],
+                        env=dict(os.environ, PGWARDEN_LOG_LEVEL="info"))
+        guard.wait_for("connected; polling")
+        blocker = hold_orders(database)
+        blocker_pid = blocker.get_backend_pid()
+        waiter = psycopg2.connect(dbname=database, application_name="faults-waiter", async_=1)
+        eventually("the waiter connects", lambda: waiter.poll() == psycopg2.extensions.POLL_OK)
+        waiter.cursor().execute("ALTER TABLE orders ADD COLUMN full_disk int")  # queues; the guard frees it
+        guard.wait_for("error: an audit entry was not written: cannot write .*No space left on device")
+        eventually("the blocker is terminated", lambda: admin(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", blocker_pid)[0][0] == 0)
+        tally.check(guard.process.poll() is None, "the guard stopped guarding")
+        guard.process.send_signal(signal.SIGTERM)
+        status = guard.finish()
+        tally.check(status != 0, "the guard exited 0 although audit entries were lost")
+        tally.check(any(line.startswith("error: ") and "audit entries were not written" in line
+                        for line in guard.lines), f"no error line at exit: {guard.lines[-3:]}")
+        if status != 0:
+            tally.recovered += 1
+        for connection in (blocker, waiter):
+            try:
+                connection.close()
+            except psycopg2.Error:
+                pass
+        os.remove(os.path.join(disk.path, "filler"))
+
+        install_crontab(CRONTAB)
+        tally.fault("the report's disk is full")
+        database = databases.fresh()
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        disk.fill()
+        result = run([PGWARDEN] + upgrade_arguments(database, state, report=os.path.join(disk.path, "report.json")))
+        tally.check(result.returncode == 70, f"exit status {result.returncode}")
+        tally.check("error: the report was not written: cannot write" in result.stderr,
+                    f"no error line: {result.stderr.strip()[:300]}")
+        tally.crontab_restored(CRONTAB)
+        os.remove(os.path.join(disk.path, "filler"))
+
+        install_crontab(CRONTAB)
+        tally.fault("the state directory's disk fills up while the workers are paused")
+        database = databases.fresh()
+        state = os.path.join(disk.path, "state")
+        release = os.path.join(WORK, "release-full")
+        report = os.path.join(WORK, "report-full.json")
+        command = Command(upgrade_arguments(database, state, report=report),
+                          env=dict(os.environ, PGWARDEN_FAILPOINT="upgrade.workers-paused",
+                                   PGWARDEN_FAILPOINT_RELEASE=release))
+        command.wait_for("failpoint upgrade.workers-paused reached")
+        disk.fill()
+        open(release, "w").close()
+        status = command.finish()
+        tally.check(status == 70, f"exit status {status}")
+        tally.check(any(line.startswith("error: ") and "No space left" in line for line in command.lines),
+                    f"no error line: {command.lines[-4:]}")
+        tally.crontab_restored(CRONTAB)
+        shutil.rmtree(state, ignore_errors=True)
+        os.remove(os.path.join(disk.path, "filler"))
+    finally:
+        disk.close()
+
+
+# ---------------------------------------------------------------- a session of the run that outlives its command
+
+DAEMONISED_CHILD = r"""
+import os, sys, time
+import psycopg2
+database, ready, output = sys.argv[1], sys.argv[2], sys.argv[3]
+if os.fork() == 0:
+    os.setsid()  # out of the migration's process group, as a daemon would
+    if output == "close":
+        null = os.open(os.devnull, os.O_RDWR)
+        for descriptor in (0, 1, 2):
+            os.dup2(null, descriptor)
+    connection = psycopg2.connect(dbname=database)  # PGAPPNAME, inherited: the run's name
+    connection.cursor().execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+    open(ready, "w").close()
+    time.sleep(300)
+    os._exit(0)
+while not os.path.exists(ready):
+    time.sleep(0.02)
+print("migration done; a daemonised child keeps its session")
+"""
+
+
+def access_exclusive_on_orders(database):
+    return admin("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation AND c.relname = 'orders'"
+                 " JOIN pg_database d ON d.oid = l.database AND d.datname = %s"
+                 " WHERE l.mode = 'AccessExclusiveLock' AND l.granted", database)[0][0]
+
+
+def outliving_sessions(databases):
+    print("a daemonised child of the migration keeps the run's session, holding ACCESS EXCLUSIVE", flush=True)
+    for closes_output in (True, False):
+        outliving_session(databases, closes_output)
+
+
+def outliving_session(databases, closes_output):
+    install_crontab(CRONTAB)
+    tally.fault("a setsid'd child of the migration holds ACCESS EXCLUSIVE after the command exits 0, "
+                + ("its output closed" if closes_output else "keeping the command's output open"))
+    database = databases.fresh()
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    script = os.path.join(state, "daemonising-migration.py")
+    with open(script, "w") as handle:
+        handle.write(DAEMONISED_CHILD)
+    ready = os.path.join(state, "child-ready")
+    command = Command(upgrade_arguments(database, state, migration=[
+        f"{ROOT}/.venv/bin/python", script, database, ready, "close" if closes_output else "keep"]))
+    status = command.finish()
+    held = access_exclusive_on_orders(database)
+    tally.check(held == 0, f"the run returned while {held} ACCESS EXCLUSIVE lock(s) of its session were held")
+    tally.check(status != 0, "the run exited 0 although its session outlived the command")
+    with open(os.path.join(state, "report.json")) as handle:
+        report = json.load(handle)
+    tally.check(report["outcome"] != "succeeded", f"outcome {report['outcome']}")
+    tally.check(any("outlived its command: stopped pid" in warning or "outlived its command: terminated pid" in
+                    warning for warning in report["warnings"]),
+                f"the report names neither the stopped process nor the terminated session: {report['warnings']}")
+    tally.check(not [pid for pid in children_of(1) if b"daemonising-migration" in b" ".join(command_line(pid))],
+                f"the daemonised child still runs: {report['warnings']}")
+    tally.crontab_restored(CRONTAB)
+
+
+# ---------------------------------------------------------------- stopping workers precisely
+
+FAKE_CRON = """#!/usr/bin/python3
+# A stand-in for the cron daemon with its process shape: named cron, root, a session per job, the job run as the user.
+import os, sys, time
+user, command = sys.argv[1], sys.argv[2]
+if os.fork() == 0:
+    os.setsid()
+    os.execvp("runuser", ["runuser", "-u", user, "--", "sh", "-c", command])
+time.sleep(600)
+"""
+
+FORKING_WORKER = """
+import os, subprocess, sys, time
+subprocess.Popen(["sleep", "300"])  # a child whose command line does not match
+if os.fork() == 0:  # a grandchild re-parented away from the worker: only its session says whose it is
+    if os.fork() == 0:
+        os.execvp("sleep", ["sleep", "301"])
+    os._exit(0)
+open(sys.argv[1], "w").close()
+time.sleep(300)
+"""
+
+
+def start_time(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def session_members(session):
+    members = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[3]) == session and fields[0] != "Z":
+                members[int(name)] = int(fields[19])
+    return members
+
+
+def alive(identity):
+    pid, started = identity
+    return start_time(pid) == started
+
+
+def precise_stops(databases):
+    print("stopping workers: a forked worker child, the operator's tail -f decoy", flush=True)
+    directory = tempfile.mkdtemp(prefix="pgwarden-faults-cron-")  # the test user must reach it: not under WORK
+    os.chmod(directory, 0o777)
+    cron = os.path.join(directory, "cron")
+    with open(cron, "w") as handle:
+        handle.write(FAKE_CRON)
+    os.chmod(cron, 0o755)
+    worker_script = os.path.join(directory, "worker.py")
+    with open(worker_script, "w") as handle:
+        handle.write(FORKING_WORKER)
+    os.chmod(worker_script, 0o644)
+    log = os.path.join(directory, "app-cli.log")
+    open(log, "w").close()
+    os.chmod(log, 0o644)
+    for scope in ("cron", "user"):
+        install_crontab(CRONTAB)
+        tally.fault(f"--stop term --stop-scope {scope}: a worker started by cron that forked, beside an operator's "
+                    "tail -f app-cli.log")
+        ready = os.path.join(directory, f"ready-{scope}")
+        daemon = subprocess.Popen([cron, USER, f"python3 {worker_script} {ready} app-cli process-queue"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        decoy = subprocess.Popen(["runuser", "-u", USER, "--", "tail", "-f", log], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stray_processes.extend([daemon, decoy])
+        eventually("the worker runs", lambda: os.path.exists(ready))
+        job = children_of(daemon.pid)[0]
+        eventually("the worker's children run", lambda: len(session_members(job)) >= 5)
+        workers = [(pid, started) for pid, started in session_members(job).items() if pid != job]
+        tail = eventually("the decoy runs", lambda: next((c for c in children_of(decoy.pid)), None))
+        decoy_identity = (tail, start_time(tail))
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        result = run_pgwarden(["workers", "pause", "--user", USER, "--match", "app-cli", "--stop", "term",
+                               "--grace", "2s", "--stop-scope", scope, "--state-dir", state])
+        tally.check(result.returncode == 0, f"pause exited {result.returncode}: {result.stderr.strip()}")
+        survivors = [identity for identity in workers if alive(identity)]
+        tally.check(not survivors, f"worker processes survived: {survivors} ({result.stdout.strip()[-300:]})")
+        if scope == "cron":
+            wrong = 0 if alive(decoy_identity) else 1
+            tally.wrongly_signalled += wrong
+            tally.check(not wrong, "the operator's tail -f was signalled")
+            tally.check(f"pid {tail} matching, not started by cron: left running" in result.stdout,
+                        f"the decoy is not listed as left running: {result.stdout.strip()[-300:]}")
+        else:
+            tally.check(not alive(decoy_identity), "--stop-scope user left a matching process running")
+        resumed = run_pgwarden(["workers", "resume", "--state-dir", state])
+        tally.check(resumed.returncode == 0, f"resume exited {resumed.returncode}")
+        tally.crontab_restored(CRONTAB)
+        for process in (daemon, decoy):
+            process.kill()
+            process.wait()
+        for pid, started in workers + [decoy_identity]:
+            if start_time(pid) == started:
+                os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- recover --stop-migration
+
+def recover_stops_migration(databases):
+    print("kill -9 of the supervisor mid-wait, then recover --stop-migration", flush=True)
+    install_crontab(CRONTAB)
+    tally.fault("kill -9 while the migration waits on a lock; recover --stop-migration")
+    run = Run(databases)
+    blocker = hold_orders(run.database)
+    reach(run, None)
+    run.command.kill_hard()
+    with open(os.path.join(run.state, "upgrade-run.json")) as handle:
+        journal = json.load(handle)
+    migration = (journal["migration_pid"], journal.get("migration_start_time"))
+    tally.check(migration[1] is not None and alive(migration), f"the migration is not running: {migration}")
+    result = run_pgwarden(["recover", "--stop-migration", "--dsn", f"dbname={run.database}", "--state-dir",
+                           run.state])
+    tally.check(result.returncode == 0, f"recover exited {result.returncode}: {result.stderr.strip()}")
+    tally.check(f"stopped the migration (pid {migration[0]})" in result.stdout, f"recover: {result.stdout.strip()}")
+    tally.check(not alive(migration), "the migration still runs")
+    sessions = admin("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                     f"pgwarden-migration-{journal['run_id']}")[0][0]
+    tally.check(sessions == 0, f"{sessions} sessions of the run are left")
+    tally.crontab_restored(CRONTAB)
+    blocker.close()
+
+
+# ---------------------------------------------------------------- random kill -9s, on a crontab that is not UTF-8
+
+# Latin-1 and a lone \xff, CRLF line ends (crontab -l shows a CR as "\r": compared through the spool, read only).
+BYTES_CRONTAB = (b"# caf\xe9 cr\xe8me \xff\r\n"
+                 b"MAILTO=ops@example.org\r\n"
+                 b"*/5 * * * * cd /srv/app && python app-cli process-queue --tag \xe9t\xe9 > /dev/null 2>&1\r\n"
+                 b"0 * * * * /srv/reports/report-cli nightly \xff\n"
+                 b"30 2 * * * python app-cli collection-store-finished\n")
+
+
+def install_bytes(data):
+    path = os.path.join(WORK, "crontab-bytes")
+    with open(path, "wb") as handle:
+        handle.write(data)
+    subprocess.run(["crontab", "-u", USER, path], check=True, capture_output=True, timeout=DEADLINE)
+
+
+def spool_bytes():
+    """The crontab's exact bytes: the spool file without the three header lines crontab writes."""
+    try:
+        with open(f"/var/spool/cron/crontabs/{USER}", "rb") as handle:
+            lines = handle.read().split(b"\n")
+    except FileNotFoundError:
+        return b""
+    if lines and lines[0].startswith(b"# DO NOT EDIT THIS FILE"):
+        lines = lines[3:]
+    return b"\n".join(lines)
+
+
+def bytes_restored(expected):
+    actual = spool_bytes()
+    missing = collections.Counter(expected.split(b"\n")) - collections.Counter(actual.split(b"\n"))
+    tally.lines_lost += sum(missing.values())
+    changed = sum(a != b for a, b in zip(actual, expected)) + abs(len(actual) - len(expected))
+    tally.bytes_changed += changed
+    if tally.check(actual == expected, f"crontab not restored byte for byte ({changed} bytes differ): {actual!r}"):
+        tally.recovered += 1
+
+
+def kill_after(arguments, delay):
+    process = subprocess.Popen([PGWARDEN] + arguments, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    process.kill()
+    return process.wait()
+
+
+def timed(arguments):
+    started = time.monotonic()
+    result = run_pgwarden(arguments)
+    return time.monotonic() - started, result
+
+
+def random_kills(databases):
+    import random
+    count = int(os.environ.get("PGWARDEN_FAULTS_RANDOM_KILLS", "200"))
+    print(f"{count} kill -9s at random moments of pause, resume, upgrade and recover (a crontab that is not UTF-8)",
+          flush=True)
+    chance = random.Random(int(os.environ.get("PGWARDEN_FAULTS_SEED", "12")))
+    database = databases.fresh()
+    pause = ["workers", "pause", "--user", USER, "--match", "app-cli"]
+    # How long each takes unharmed: the kills fall anywhere in that time, and a little after.
+    install_bytes(BYTES_CRONTAB)
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    pause_time, _ = timed(pause + ["--state-dir", state])
+    resume_time, _ = timed(["workers", "resume", "--state-dir", state])
+    upgrade = lambda state: ["upgrade", "--dsn", f"dbname={database}", "--pause-workers", "app-cli",
+                             "--crontab-user", USER, "--state-dir", state, "--no-interactive", "--", "true"]
+    upgrade_time, result = timed(upgrade(state))
+    tally.check(result.returncode == 0, f"upgrade exited {result.returncode}: {result.stderr.strip()[-300:]}")
+    print(f"    unharmed: pause {pause_time * 1000:.0f} ms, resume {resume_time * 1000:.0f} ms, "
+          f"upgrade {upgrade_time * 1000:.0f} ms", flush=True)
+    counts = collections.Counter()
+    for index in range(count):
+        install_bytes(BYTES_CRONTAB)
+        state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+        what = chance.choices(["pause", "resume", "upgrade", "recover"], weights=[5, 4, 1, 1])[0]
+        counts[what] += 1
+        if what == "pause":
+            delay = chance.uniform(0, pause_time * 1.2)
+            tally.fault(f"random kill -9 of workers pause after {delay * 1000:.0f} ms")
+            kill_after(pause + ["--state-dir", state], delay)
+            after = run_pgwarden(["workers", "resume", "--state-dir", state])
+        elif what == "resume":
+            delay = chance.uniform(0, resume_time * 1.2)
+            tally.fault(f"random kill -9 of workers resume after {delay * 1000:.0f} ms")
+            run_pgwarden(pause + ["--state-dir", state])
+            kill_after(["workers", "resume", "--state-dir", state], delay)
+            after = run_pgwarden(["workers", "resume", "--state-dir", state])
+        elif what == "upgrade":
+            delay = chance.uniform(0, upgrade_time * 1.2)
+            tally.fault(f"random kill -9 of upgrade after {delay * 1000:.0f} ms")
+            kill_after(upgrade(state), delay)
+            after = run_pgwarden(["recover", "--state-dir", state])
+        else:
+            delay = chance.uniform(0, upgrade_time * 0.8)
+            second = chance.uniform(0, resume_time * 1.5)
+            tally.fault(f"random kill -9 of upgrade after {delay * 1000:.0f} ms, then of recover after "
+                        f"{second * 1000:.0f} ms")
+            kill_after(upgrade(state), delay)
+            kill_after(["recover", "--state-dir", state], second)
+            after = run_pgwarden(["recover", "--state-dir", state])
+        tally.check(after.returncode == 0, f"the next command exited {after.returncode}: {after.stderr.strip()}")
+        bytes_restored(BYTES_CRONTAB)
+    print(f"    {dict(counts)}", flush=True)
+
+
 def main():
     global uwsgi
     started = time.monotonic()
@@ -644,15 +1390,20 @@ def main():
     uwsgi = UWSGI()
     try:
         only = os.environ.get("PGWARDEN_FAULTS_ONLY", "")  # e.g. "hostile": one group while working on it
-        for group in (kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
+        for group in (install_kills, random_kills, recover_stops_migration, precise_stops, outliving_sessions, vanishing_terminals, early_hangups, interrupted_waits, full_disks,
+                      kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
                       hostile_input):
-            if only in group.__name__:
+            if any(name in group.__name__ for name in only.split(",")):
                 group(databases)
     finally:
         # After a failure half-way: nothing of the suite's may outlive it.
         for command in background_commands:
             if command.process.poll() is None:
                 command.kill_hard()
+        for process in stray_processes:  # the stand-in cron and the decoy of precise_stops, by pid
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         for run in upgrade_runs:
             try:
                 stop_migration_left_behind(run.state, run.database)
@@ -665,13 +1416,16 @@ def main():
         shutil.rmtree(WORK, ignore_errors=True)
     print()
     print(f"faults injected: {tally.faults}, runs recovered: {tally.recovered}, "
-          f"crontab lines lost: {tally.lines_lost} (must be 0)   [{time.monotonic() - started:.0f} s]")
+          f"crontab lines lost: {tally.lines_lost}, bytes changed: {tally.bytes_changed}, "
+          f"processes wrongly signalled: {tally.wrongly_signalled} (all three must be 0)   "
+          f"[{time.monotonic() - started:.0f} s]")
     for failure in tally.failures:
         print(f"FAILED {failure}")
-    sys.exit(1 if tally.failures or tally.lines_lost else 0)
+    sys.exit(1 if tally.failures or tally.lines_lost or tally.bytes_changed or tally.wrongly_signalled else 0)
 
 
 uwsgi = None
 background_commands = []  # every pgwarden the suite ran in the background
+stray_processes = []  # other processes the suite started that must not outlive it
 upgrade_runs = []  # every upgrade run
 main()

@@ -1,4 +1,6 @@
 import Enforcement
+import Synchronization
+import SystemPackage
 import WardenSupport
 
 #if canImport(Glibc)
@@ -6,44 +8,75 @@ import WardenSupport
 #endif
 
 /// Where audit lines go: standard output, or a file opened for appending (0600).
+///
+/// Every append is checked. A failed one (a full disk) is said on standard error, once when the
+/// failures start and once when writing works again, and counted in ``failedWrites`` (for the
+/// metrics and the exit status); the guard goes on guarding.
 public final class AuditLog: AuditSink {
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
+    private let path: String
     private let ownsDescriptor: Bool
+    private let failures = Mutex(Failures())
+
+    private struct Failures {
+        var total = 0
+        var inARow = 0
+    }
 
     /// Standard output.
-    public static let standardOutput = AuditLog(descriptor: STDOUT_FILENO, ownsDescriptor: false)
+    public static let standardOutput = AuditLog(
+        descriptor: .standardOutput,
+        path: "standard output",
+        ownsDescriptor: false
+    )
 
-    private init(descriptor: Int32, ownsDescriptor: Bool) {
+    private init(descriptor: FileDescriptor, path: String, ownsDescriptor: Bool) {
         self.descriptor = descriptor
+        self.path = path
         self.ownsDescriptor = ownsDescriptor
     }
 
     /// Opens `path` for appending, creating it 0600.
     public convenience init(appendingTo path: String) throws(GuardError) {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw GuardError("cannot open the audit log \(path): \(String(cString: strerror(errno)))")
+        do {
+            self.init(descriptor: try CheckedWrite.openForAppending(path), path: path, ownsDescriptor: true)
+        } catch {
+            throw GuardError("cannot open the audit log \(path): \(error.reason)")
         }
-        self.init(descriptor: descriptor, ownsDescriptor: true)
     }
 
     deinit {
-        if ownsDescriptor { close(descriptor) }
+        if ownsDescriptor { try? descriptor.close() }
     }
 
-    /// Appends one record as one line, in one write, so that lines never interleave.
+    /// How many audit entries could not be written.
+    public var failedWrites: Int { failures.withLock { $0.total } }
+
+    /// Appends one record as one line, in one write, so that lines never interleave; false when
+    /// it could not be written.
     @discardableResult
     public func append(_ line: JSONValue) -> Bool {
         let bytes = Array((line.serialized() + "\n").utf8)
-        return bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return false }
-                offset += written
+        return failures.withLock { failures in
+            do throws(WriteFailure) {
+                try CheckedWrite.write(bytes, to: descriptor, path: path)
+                if failures.inARow > 0 {
+                    say("warning: the audit log \(path) is written again, after \(failures.inARow) entries lost")
+                }
+                failures.inARow = 0
+                return true
+            } catch {
+                if failures.inARow == 0 {
+                    say("error: an audit entry was not written: \(error.summary); the guard goes on")
+                }
+                failures.inARow += 1
+                failures.total += 1
+                return false
             }
-            return true
         }
+    }
+
+    private func say(_ line: String) {
+        _ = try? FileDescriptor.standardError.writeAll(Array((line + "\n").utf8))
     }
 }

@@ -105,6 +105,7 @@ public struct UWSGIReload: Sendable {
                     hint: "a long request delays a graceful reload; see uWSGI's worker-reload-mercy"
                 )
             }
+            guard !Task.isCancelled else { throw ReloadError("the wait for the reload was interrupted") }
             try? await Task.sleep(for: pollInterval)
         }
     }

@@ -21,7 +21,7 @@ public struct Recovery: Sendable {
 
     /// Restores what the journal says is still paused, and reports the migration's last known state.
     /// Returns the lines to show.
-    public func recover() async throws -> [String] {
+    public func recover(stopMigration: Bool = false, connectionString: String? = nil) async throws -> [String] {
         try stateDirectory.prepare()
         var lines: [String] = []
         var journal = try RunJournal.load(RunJournal.fileName, from: stateDirectory)
@@ -38,19 +38,23 @@ public struct Recovery: Sendable {
                 "run \(journal.runID) (\(journal.command.joined(separator: " "))) stopped at phase \(journal.phase.rawValue), started \(journal.startedAt.formatted(.iso8601))"
             )
             if let pid = journal.migrationPID {
-                lines.append(
-                    ProcFileSystem.entry(for: pid) != nil
-                        ? "warning: the migration (pid \(pid)) is still running: pgwarden no longer watches it"
-                        : "the migration (pid \(pid)) is no longer running"
-                )
+                lines += await MigrationStop(
+                    journal: journal,
+                    connectionString: connectionString,
+                    logger: logger
+                ).recover(pid: pid, stop: stopMigration)
             }
             if let wait = journal.lastLockWait { lines.append("its last known lock wait: \(wait)") }
         }
         switch try await WorkerPause(stateDirectory: stateDirectory, logger: logger).resume() {
         case .nothingPaused: lines.append("no workers were paused")
-        case .neverInstalled(let record):
+        case .neverInstalled(let record, let repaired):
+            repaired.map { lines.append("warning: " + $0.description) }
             lines.append("pause \(record.pauseID) never reached the crontab: nothing to restore")
-        case .resumed(let record, let reports, let exactly):
+        case .resumed(let resumed):
+            let (record, reports, exactly) = (resumed.record, resumed.lines, resumed.restoredExactly)
+            resumed.repaired.map { lines.append("warning: " + $0.description) }
+            resumed.writeFailures.forEach { lines.append("warning: " + $0) }
             lines.append(
                 "resumed \(reports.filter { $0.state == .paused }.count) crontab lines of \(record.user)"
                     + (exactly ? " (byte for byte as before)" : "")

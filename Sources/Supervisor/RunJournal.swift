@@ -17,6 +17,8 @@ public struct RunJournal: Codable, Sendable {
     public var supervisorPID: Int32
     public var workersPaused = false
     public var migrationPID: Int32?
+    /// The migration's start time (clock ticks since boot): with its pid, which process it is.
+    public var migrationStartTime: UInt64?
     /// The last lock wait the monitor saw, for the people reading `status` after a crash.
     public var lastLockWait: String?
     public var outcome: String?
@@ -31,6 +33,7 @@ public struct RunJournal: Codable, Sendable {
         case supervisorPID = "supervisor_pid"
         case workersPaused = "workers_paused"
         case migrationPID = "migration_pid"
+        case migrationStartTime = "migration_start_time"
         case lastLockWait = "last_lock_wait"
         case finishedAt = "finished_at"
         case reportPath = "report_path"

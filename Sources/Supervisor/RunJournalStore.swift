@@ -6,6 +6,7 @@ import WardenSupport
 /// journal durably under a lock, so that no writer overwrites another's change with a stale copy.
 final class RunJournalStore: Sendable {
     private let journal: Mutex<RunJournal>
+    private let failed = Mutex<[SupervisorError]>([])
     private let directory: StateDirectory
     private let log: RunLog
 
@@ -14,6 +15,9 @@ final class RunJournalStore: Sendable {
         self.directory = directory
         self.log = log
     }
+
+    /// The writes of the journal that failed, in order.
+    var failures: [SupervisorError] { failed.withLock { $0 } }
 
     /// The journal as it stands.
     var current: RunJournal { journal.withLock { $0 } }
@@ -36,6 +40,7 @@ final class RunJournalStore: Sendable {
                 try journal.save(in: directory)
             } catch {
                 log.warn("cannot update the run journal: \(Supervisor.describe(error))")
+                failed.withLock { $0.append(SupervisorError(Supervisor.describe(error))) }
             }
         }
     }
@@ -49,6 +54,7 @@ final class RunJournalStore: Sendable {
                 try directory.remove(RunJournal.fileName)
             } catch {
                 log.warn("cannot record the end of the run in the journal: \(Supervisor.describe(error))")
+                failed.withLock { $0.append(SupervisorError(Supervisor.describe(error))) }
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SystemPackage
 import WardenSupport
 
 #if canImport(Glibc)
@@ -14,14 +15,52 @@ import WardenSupport
 ///
 ///     [pgwarden 18:00:00.123] pausing workers: --match app-cli
 ///     [migration 18:00:01.456] INFO  [alembic.runtime.migration] Running upgrade  -> 0001
+///
+/// Standard output may vanish (a `| head`, a dead SSH session): what cannot be written there is
+/// dropped, and the run goes on. The file of ``keep(in:)`` in the state directory gets every line,
+/// each write checked.
 public final class RunLog: Sendable {
-    private let lock = Mutex(())
-    /// The text kept under the log on a terminal (the operator's question), and how many lines it took.
-    private let footer = Mutex<(text: String, lines: Int)?>(nil)
+    private let state = Mutex(KeptFile())
     private let isTerminal = isatty(STDOUT_FILENO) == 1
+
+    /// The run's own copy of the log: buffered until the state directory is ready, then a file;
+    /// and the text kept under the log on a terminal (the operator's question), with its line count.
+    private struct KeptFile {
+        var descriptor: FileDescriptor?
+        var path = ""
+        var buffered: [UInt8] = []
+        var failure: WriteFailure?
+        var failedWrites = 0
+        var footer: (text: String, lines: Int)?
+    }
 
     /// Creates a log on standard output.
     public init() {}
+
+    /// From now on, every line also goes to `path` (created 0600), starting with the lines so far.
+    public func keep(in path: String) throws(WriteFailure) {
+        let descriptor = try CheckedWrite.openForAppending(path)
+        try state.withLock { (kept: inout KeptFile) throws(WriteFailure) in
+            kept.descriptor = descriptor
+            kept.path = path
+            let earlier = kept.buffered
+            kept.buffered = []
+            try CheckedWrite.write(earlier, to: descriptor, path: path)
+        }
+    }
+
+    /// The first write to the kept file that failed, and how many did.
+    public var fileFailure: (first: WriteFailure, count: Int)? {
+        state.withLock { kept in kept.failure.map { ($0, kept.failedWrites) } }
+    }
+
+    /// Closes the kept file.
+    public func close() {
+        state.withLock { kept in
+            try? kept.descriptor?.close()
+            kept.descriptor = nil
+        }
+    }
 
     /// A line of pgwarden's.
     public func say(_ message: String) {
@@ -44,25 +83,35 @@ public final class RunLog: Sendable {
     }
 
     /// Keeps `text` on screen below the log lines (a terminal), or prints it once (a pipe or a
-    /// file); `nil` takes it away.
+    /// file); `nil` takes it away. The kept file gets the text once.
     public func pin(_ text: String?) {
+        let line = text.map { "[pgwarden \(Self.clock(Date()))] " + Self.prepareLines($0) + "\n" }
         guard isTerminal else {
-            if let text { emit("[pgwarden \(Self.clock(Date()))] " + Self.prepareLines(text) + "\n") }
+            if let line { emit(line) }
             return
         }
-        footer.withLock { footer in
-            let erase = Self.erase(footer)
-            footer = text.map { (Self.fitted(Self.prepareLines($0)), $0.filter { $0 == "\n" }.count) }
-            emitLocked(erase + (footer?.text ?? ""))
+        emit(line ?? "") { kept in
+            let erase = Self.erase(kept.footer)
+            kept.footer = text.map { (Self.fitted(Self.prepareLines($0)), $0.filter { $0 == "\n" }.count) }
+            return erase + (kept.footer?.text ?? "")
         }
     }
 
     private func write(_ source: String, _ message: String) {
         let line = "[\(source) \(Self.clock(Date()))] \(Self.prepare(message))\n"
         guard isTerminal else { return emit(line) }
-        footer.withLock { footer in
-            emitLocked(Self.erase(footer) + line + (footer?.text ?? ""))
-        }
+        emit(line) { kept in Self.erase(kept.footer) + line + (kept.footer?.text ?? "") }
+    }
+
+    /// Several lines, each made safe by ``prepare(_:)``.
+    static func prepareLines(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { prepare(String($0)) }
+            .joined(separator: "\n")
+    }
+
+    /// One line as it may reach the terminal: without secrets, with control characters shown.
+    static func prepare(_ message: String) -> String {
+        TerminalText.safe(Redaction.redact(message))
     }
 
     /// Moves back over the footer and clears it.
@@ -80,32 +129,23 @@ public final class RunLog: Sendable {
             .joined(separator: "\n")
     }
 
-    /// Several lines, each made safe by ``prepare(_:)``.
-    static func prepareLines(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { prepare(String($0)) }.joined(separator: "\n")
-    }
-
-    /// One line as it may reach the terminal: without secrets, with control characters shown.
-    static func prepare(_ message: String) -> String {
-        TerminalText.safe(Redaction.redact(message))
-    }
-
-    private func emitLocked(_ text: String) {
-        lock.withLock { _ in Self.writeAll(text) }
-    }
-
-    private func emit(_ text: String) {
-        lock.withLock { _ in Self.writeAll(text) }
-    }
-
-    private static func writeAll(_ text: String) {
-        do {
-            var bytes = Array(text.utf8)[...]
-            while !bytes.isEmpty {
-                let written = bytes.withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
-                bytes = bytes.dropFirst(written)
+    /// `text` to the kept file; to standard output what `screen` makes of it (by default `text`).
+    private func emit(_ text: String, screen: ((inout KeptFile) -> String)? = nil) {
+        let bytes = Array(text.utf8)
+        state.withLock { kept in
+            // Standard output: whatever can be written; EPIPE or EIO (SIGPIPE is ignored) drop the rest.
+            let shown = screen.map { Array($0(&kept).utf8) } ?? bytes
+            _ = try? FileDescriptor.standardOutput.writeAll(shown)
+            guard !bytes.isEmpty else { return }
+            guard let descriptor = kept.descriptor else {
+                if kept.buffered.count < 1 << 20 { kept.buffered += bytes }
+                return
+            }
+            do throws(WriteFailure) {
+                try CheckedWrite.write(bytes, to: descriptor, path: kept.path)
+            } catch {
+                kept.failure = kept.failure ?? error
+                kept.failedWrites += 1
             }
         }
     }

@@ -6,6 +6,7 @@ import Logging
 import PGWardenSQL
 import Policy
 import Postgres
+import Processes
 import Reload
 import Synchronization
 import WaitGraph
@@ -22,10 +23,10 @@ public struct Supervisor: Sendable {
     /// Exit status when pgwarden itself failed after the command ran (a resume that failed, say).
     public static let supervisorFailureStatus: Int32 = 70
 
-    private let settings: UpgradeSettings
-    private let log: RunLog
-    private let logger: Logger
-    private let stateDirectory: StateDirectory
+    let settings: UpgradeSettings
+    let log: RunLog
+    let logger: Logger
+    let stateDirectory: StateDirectory
 
     /// Creates a supervisor.
     public init(settings: UpgradeSettings, log: RunLog = RunLog(), logger: Logger) {
@@ -36,9 +37,13 @@ public struct Supervisor: Sendable {
     }
 
     /// Everything a run shares between its steps and its signal handler.
-    private final class RunState: Sendable {
+    final class RunState: Sendable {
         let processGroup = Mutex<pid_t?>(nil)
         let interruptedBy = Mutex<Int32?>(nil)
+        /// Ends the wait in progress (a reload's) at once on SIGINT/SIGTERM.
+        let cancelWait = Mutex<(@Sendable () -> Void)?>(nil)
+
+        var isInterrupted: Bool { interruptedBy.withLock { $0 } != nil }
     }
 
     /// Runs the whole thing and returns the exit status.
@@ -60,6 +65,7 @@ public struct Supervisor: Sendable {
             }
             state.interruptedBy.withLock { $0 = $0 ?? signal }
             log.warn("interrupted (signal \(signal)): stopping the migration, then restoring the workers")
+            state.cancelWait.withLock { $0?() }
             if let group = state.processGroup.withLock({ $0 }) { ProcessGroup.stop(group, log: log) }
         }
         defer { monitor.cancel() }
@@ -83,6 +89,10 @@ public struct Supervisor: Sendable {
             throw SupervisorError(error.summary, hint: error.hint)
         }
         defer { lock.release() }
+        let logPath = stateDirectory.path + "/upgrade-\(runID).log"
+        do { try log.keep(in: logPath) } catch { throw SupervisorError(error.summary, hint: error.hint) }
+        defer { log.close() }
+        log.say("run log: \(logPath)")
         let journal = RunJournalStore(
             RunJournal(
                 runID: runID,
@@ -107,10 +117,17 @@ public struct Supervisor: Sendable {
                         user: preflight.crontabUser,
                         patterns: try self.settings.pausePatterns.map(WorkerPattern.init),
                         stop: self.settings.stopWorkers,
+                        scope: self.settings.stopScope,
                         grace: self.settings.grace,
-                        owner: "pgwarden upgrade \(runID)"
+                        owner: "pgwarden upgrade \(runID)",
+                        stopInterrupted: { state.isInterrupted }
                     )
                     self.log.say("paused \(outcome.record.pausedLines.count) crontab lines of \(preflight.crontabUser)")
+                    for process in outcome.notStartedByCron {
+                        self.log.say(
+                            "  pid \(process.pid) matching, not started by cron: left running: \(Redaction.redact(process.commandLine))"
+                        )
+                    }
                     for worker in outcome.stopped {
                         self.log.say(
                             "  worker pid \(worker.process.pid) \(worker.outcome.description): \(Redaction.redact(worker.process.commandLine))"
@@ -133,7 +150,7 @@ public struct Supervisor: Sendable {
         if !supervisorFailed, state.interruptedBy.withLock({ $0 }) == nil {
             if settings.effectiveReloadWhen == .before, let strategy = settings.reloadStrategy {
                 do {
-                    try await reload(strategy, when: "before", &report)
+                    try await reload(strategy, when: "before", &report, state: state)
                 } catch {
                     supervisorFailed = true
                 }
@@ -152,7 +169,9 @@ public struct Supervisor: Sendable {
                 if migrationSucceeded, settings.effectiveReloadWhen == .after, let strategy = settings.reloadStrategy,
                     state.interruptedBy.withLock({ $0 }) == nil
                 {
-                    do { try await reload(strategy, when: "after", &report) } catch { supervisorFailed = true }
+                    do { try await reload(strategy, when: "after", &report, state: state) } catch {
+                        supervisorFailed = true
+                    }
                 } else if settings.effectiveReloadWhen == .after, !migrationSucceeded {
                     log.warn("not reloading uWSGI after a migration that did not succeed")
                 }
@@ -162,11 +181,16 @@ public struct Supervisor: Sendable {
         // Always: the workers come back.
         journal.update { $0.phase = .finishing }
         FailPoint.hit("upgrade.before-resume")
-        if journal.current.workersPaused {
+        // Its own pause is resumed even when the pause step failed half-way (the crontab may be paused).
+        var resumeWriteFailures: [String] = []
+        if journal.current.workersPaused || !settings.pausePatterns.isEmpty {
             do {
                 let drift = try await step("resume workers", &report) { () async throws -> [String] in
-                    switch try await workers.resume() {
-                    case .resumed(_, let lines, let exactly):
+                    switch try await workers.resume(ownedBy: "pgwarden upgrade \(runID)") {
+                    case .resumed(let resumed):
+                        let (lines, exactly) = (resumed.lines, resumed.restoredExactly)
+                        resumed.repaired.map { self.log.warn($0.description) }
+                        resumeWriteFailures = resumed.writeFailures
                         self.log.say(
                             exactly ? "workers resumed: the crontab is byte for byte as before" : "workers resumed"
                         )
@@ -200,17 +224,21 @@ public struct Supervisor: Sendable {
                 ? .succeeded
                 : report.attempts.last?.endedBy.map { ["max-lock-wait", "operator"].contains($0) } == true
                     ? .aborted : .failed
+        var failures = writeFailures(journal: journal) + resumeWriteFailures.map { "the workers' journal: \($0)" }
+        if !failures.isEmpty, report.exitStatus == 0 { report.exitStatus = Self.supervisorFailureStatus }
+        report.warnings += failures
         log.say(
             "run \(runID) \(report.outcome.rawValue) in \(DurationSyntax.format(seconds: report.finishedAt!.timeIntervalSince(report.startedAt)))"
                 + " (exit status \(report.exitStatus!))"
         )
-        writeReport(report)
+        failures += writeReport(report)
         journal.finish {
             $0.phase = .finished
             $0.outcome = report.outcome.rawValue
             $0.finishedAt = report.finishedAt
         }
-        return report.exitStatus!
+        failures += writeFailures(journal: journal)
+        return finalStatus(report.exitStatus!, failures: failures)
     }
 
     // MARK: - Steps
@@ -236,14 +264,16 @@ public struct Supervisor: Sendable {
         }
     }
 
-    private func reload(_ strategy: UWSGIReload.Strategy, when: String, _ report: inout RunReport) async throws {
+    private func reload(
+        _ strategy: UWSGIReload.Strategy,
+        when: String,
+        _ report: inout RunReport,
+        state: RunState
+    ) async throws {
         do {
             try await step("reload uWSGI (\(when))", &report) {
-                let outcome = try await UWSGIReload(
-                    strategy: strategy,
-                    timeout: self.settings.reloadTimeout,
-                    logger: self.logger
-                ).run()
+                let reload = UWSGIReload(strategy: strategy, timeout: self.settings.reloadTimeout, logger: self.logger)
+                let outcome = try await Self.interruptible(state) { try await reload.run() }
                 self.log.say(
                     "uWSGI reloaded in \(DurationSyntax.format(seconds: outcome.seconds)): workers \(outcome.oldWorkers.map(\.pid)) → \(outcome.newWorkers.map(\.pid))"
                 )
@@ -295,7 +325,10 @@ public struct Supervisor: Sendable {
             do {
                 status = try await process.run { pid in
                     state.processGroup.withLock { $0 = pid }
-                    journal.update { $0.migrationPID = pid }
+                    journal.update {
+                        $0.migrationPID = pid
+                        $0.migrationStartTime = ProcessIdentity.current(pid)?.startTime
+                    }
                     if state.interruptedBy.withLock({ $0 }) != nil { ProcessGroup.stop(pid, log: self.log) }
                 }
             } catch {
@@ -305,20 +338,22 @@ public struct Supervisor: Sendable {
             state.processGroup.withLock { $0 = nil }
             watching.cancel()
             await watching.value
-            await terminateLeftoverSessions(named: applicationName)
+            let outlived = await settleLeftovers(applicationName, state: state, &report)
             attempt.finishedAt = Date()
             attempt.exitStatus = status
+            if outlived, status == 0 { status = Self.supervisorFailureStatus }
             let timedOut =
                 settings.lockTimeout != nil && monitor.records.contains { !$0.blockers.isEmpty } && status != 0
             attempt.endedBy =
                 state.interruptedBy.withLock({ $0 }) != nil
                 ? "interrupted"
-                : monitor.abort?.rawValue ?? (timedOut ? "lock timeout" : nil)
+                : monitor.abort?.rawValue
+                    ?? (timedOut ? "lock timeout" : outlived ? "outlived by its processes or sessions" : nil)
             report.attempts.append(attempt)
             report.lockWaits += monitor.records
             report.warnings += monitor.warnings
             log.say(
-                "migration attempt \(number) exited with status \(status) after \(DurationSyntax.format(seconds: attempt.finishedAt!.timeIntervalSince(attempt.startedAt)))"
+                "migration attempt \(number) exited with status \(attempt.exitStatus ?? status) after \(DurationSyntax.format(seconds: attempt.finishedAt!.timeIntervalSince(attempt.startedAt)))"
                     + (attempt.endedBy.map { " (\($0))" } ?? "")
             )
             if status == 0 { return (0, true) }
@@ -327,7 +362,8 @@ public struct Supervisor: Sendable {
             log.say(
                 "retrying in \(DurationSyntax.format(seconds: settings.retryDelay.seconds)) (--retries \(settings.retries))"
             )
-            try? await Task.sleep(for: settings.retryDelay)
+            await Self.sleep(for: settings.retryDelay, unless: state)
+            if state.isInterrupted { break }
         }
         return (status, false)
     }
@@ -343,31 +379,6 @@ public struct Supervisor: Sendable {
             }
         }
         return sinks
-    }
-
-    /// A backend waiting on a lock does not notice that its client has gone: after the command
-    /// has exited (killed, say), a session still named for this run would keep its place in the
-    /// lock queue, and everyone behind it waiting. Terminate it.
-    private func terminateLeftoverSessions(named applicationName: String) async {
-        do {
-            let (connection, role) = try await InspectorSession.open(
-                connectionString: settings.connectionString,
-                logger: logger
-            )
-            defer { Task { await connection.close() } }
-            let signaller = BackendSignaller(connection: connection, role: role)
-            for row in try await connection.query(Queries.sessionsNamed).rows
-            where (try? row.decode(String.self, "application_name")) == applicationName {
-                guard let pid = try? row.require(Int32.self, "pid") else { continue }
-                let sent = await signaller.signal(pid, .terminate)
-                log.warn(
-                    "the migration's session pid \(pid) outlived its process: terminate → \(sent.outcome.name)"
-                        + (sent.outcome.detail.map { " (\($0))" } ?? "")
-                )
-            }
-        } catch {
-            log.warn("cannot check for the migration's leftover sessions: \(Self.describe(error))")
-        }
     }
 
     // MARK: - Preflight and post-checks
@@ -486,21 +497,6 @@ public struct Supervisor: Sendable {
         } catch {
             log.warn("post-checks failed: \(Self.describe(error))")
         }
-    }
-
-    private func writeReport(_ report: RunReport) {
-        let text = report.json.serialized(pretty: true) + "\n"
-        try? stateDirectory.write(Data(text.utf8), to: "upgrade-report.json")
-        guard let path = settings.reportPath else { return }
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            log.warn("cannot write the report \(path): \(String(cString: strerror(errno)))")
-            return
-        }
-        fchmod(descriptor, 0o600)
-        _ = text.withCString { write(descriptor, $0, strlen($0)) }
-        close(descriptor)
-        log.say("report: \(path)")
     }
 
     private func prepareStateDirectory() throws {

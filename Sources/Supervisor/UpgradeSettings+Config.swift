@@ -31,6 +31,12 @@ extension UpgradeSettings {
             }
             settings.stopWorkers = mode
         }
+        if let scope = try reader.string("stop_scope") {
+            guard let value = StopScope(rawValue: scope) else {
+                throw reader.error("stop_scope", "expected cron or user")
+            }
+            settings.stopScope = value
+        }
         settings.grace = try reader.duration("grace") ?? settings.grace
         if let when = try reader.string("reload") {
             guard let value = ReloadWhen(rawValue: when) else {

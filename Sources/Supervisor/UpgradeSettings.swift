@@ -19,6 +19,8 @@ public struct UpgradeSettings: Sendable {
     public var crontabUser: String?
     /// What to do with running workers.
     public var stopWorkers: StopMode = .none
+    /// Which running processes `stopWorkers` acts on.
+    public var stopScope: StopScope = .cron
     /// How long stopping workers may take at each stage.
     public var grace: Duration = .seconds(30)
     /// How to reload uWSGI, if at all.

@@ -7,27 +7,34 @@ import Dispatch
 /// Turns Unix signals into calls of a handler, outside signal context.
 ///
 /// While the monitor lives, the signals' default actions are replaced (a SIGHUP no longer
-/// ends the process); ``cancel()`` restores them.
+/// ends the process); signals that ``EarlySignals`` held before the monitor existed are handed
+/// to the handler at once. ``cancel()`` puts back the dispositions that were there before.
 public final class SignalMonitor: Sendable {
     private let signals: [Int32]
     private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
+    private let previous: [sighandler_t?]
 
     /// Starts delivering `signals` to `handler`, on a queue of the monitor's own.
     public init(_ signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
         self.signals = signals
         let queue = DispatchQueue(label: "pgwarden.signals")
+        previous = signals.map { signal($0, SIG_IGN) }
         sources = signals.map { number in
-            signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler { handler(number) }
             source.resume()
             return source
         }
+        for number in EarlySignals.take(signals) {
+            queue.async { handler(number) }
+        }
     }
 
-    /// Stops delivering, and gives the signals their default actions back.
+    /// Stops delivering, and gives the signals back the dispositions they had before the monitor.
     public func cancel() {
+        for (number, disposition) in zip(signals, previous) {
+            signal(number, disposition ?? SIG_DFL)
+        }
         sources.forEach { $0.cancel() }
-        signals.forEach { signal($0, SIG_DFL) }
     }
 }

@@ -91,24 +91,13 @@ public struct StateDirectory: Sendable {
     public func write(_ data: Data, to name: String) throws(StateDirectoryError) {
         let file = path + "/" + name
         let temporary = file + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw StateDirectoryError("cannot write \(temporary): \(String(cString: strerror(errno)))")
+        do {
+            try CheckedWrite.replace(temporary, with: data, durably: true)
+        } catch {
+            unlink(temporary)
+            throw StateDirectoryError("cannot write \(file): \(error.reason)", hint: error.hint)
         }
-        fchmod(descriptor, 0o600)
-        let written = data.withUnsafeBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                let count = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { return false }
-                offset += count
-            }
-            return true
-        }
-        let synced = fsync(descriptor) == 0
-        close(descriptor)
-        guard written, synced, rename(temporary, file) == 0 else {
+        guard rename(temporary, file) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
             throw StateDirectoryError("cannot write \(file): \(reason)")

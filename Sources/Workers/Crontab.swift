@@ -1,7 +1,18 @@
+import Foundation
 import Subprocess
+import SystemPackage
 import WardenSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Reads and installs a user's crontab through the real `crontab` command, never the spool.
+///
+/// A crontab is bytes: cron does not care whether they are UTF-8, and neither does pgwarden.
+/// A new crontab is written whole to a 0600 file in the state directory, fsynced, and only then
+/// handed to `crontab -u USER FILE`: the installer never reads a text that is still being written,
+/// so an interruption at any moment leaves the old crontab or the new one, never part of one.
 public struct Crontab: Sendable {
     /// The user whose crontab this is.
     public let user: String
@@ -15,8 +26,14 @@ public struct Crontab: Sendable {
         self.user = user
     }
 
-    /// The crontab's text, byte for byte; empty when the user has none.
-    public func read() async throws(WorkersError) -> String {
+    /// The name of the file a new crontab of `user` is staged in, in the state directory.
+    public static func stagingName(for user: String) -> String {
+        "crontab-\(user).new"
+    }
+
+    /// The crontab's bytes, as `crontab -l` gives them (carriage returns as the spool holds them:
+    /// see ``CrontabListing``); empty when the user has none.
+    public func read() async throws(WorkersError) -> [UInt8] {
         let result: ExecutionRecord
         do {
             let run = try await Subprocess.run(
@@ -33,32 +50,74 @@ public struct Crontab: Sendable {
         } catch {
             throw WorkersError(.crontabFailed, "cannot run \(executable) -u \(user) -l: \(error)")
         }
-        if case .exited(0) = result.status {
-            return String(decoding: result.output, as: UTF8.self)
-        }
-        if result.error.hasPrefix("no crontab for") { return "" }
+        if case .exited(0) = result.status { return CrontabListing.exactBytes(listing: result.output, user: user) }
+        if result.error.hasPrefix("no crontab for") { return [] }
         throw WorkersError(.crontabFailed, "\(executable) -u \(user) -l failed: \(result.errorLine)")
     }
 
-    /// Installs `text` as the crontab (`crontab -u USER -`).
+    /// Installs `bytes` as the crontab: staged whole in `directory` (0600, fsynced), then
+    /// `crontab -u USER FILE`; the staged file is removed afterwards.
     ///
-    /// - Throws: ``WorkersError`` `crontabFailed` with `crontab`'s own reason when it rejects the text.
-    public func install(_ text: String) async throws(WorkersError) {
+    /// - Throws: ``WorkersError`` `crontabFailed` with `crontab`'s own reason when it rejects the text,
+    ///   `stateDirectory` when the text cannot be staged (then `crontab` is not run).
+    ///
+    /// `crontab`'s standard input is the file of `lock` (`crontab` does not read it): the lock of the
+    /// user's crontab is thus held until `crontab` has finished, even when pgwarden dies meanwhile,
+    /// so that no resume reads the crontab while an orphaned install is still writing it.
+    public func install(
+        _ bytes: [UInt8],
+        stagingIn directory: StateDirectory,
+        holding lock: CrontabUserLock? = nil
+    ) async throws(WorkersError) {
+        let name = Self.stagingName(for: user)
+        let staging = try stage(bytes, as: name, in: directory)
+        let nullDevice = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { if nullDevice >= 0 { close(nullDevice) } }
+        defer { try? staging.remove(name) }
         let result: ExecutionRecord
         do {
             let run = try await Subprocess.run(
                 .name(executable),
-                arguments: ["-u", user, "-"],
-                input: .array(Array(text.utf8)),
+                arguments: ["-u", user, staging.path + "/" + name],
+                input: .fileDescriptor(
+                    FileDescriptor(rawValue: lock?.descriptor ?? nullDevice),
+                    closeAfterSpawningProcess: false
+                ),
                 output: .discarded,
                 error: .string(limit: 64 << 10)
             )
             result = ExecutionRecord(status: run.terminationStatus, output: [], error: run.standardError)
         } catch {
-            throw WorkersError(.crontabFailed, "cannot run \(executable) -u \(user) -: \(error)")
+            throw WorkersError(.crontabFailed, "cannot run \(executable) -u \(user) FILE: \(error)")
         }
         guard case .exited(0) = result.status else {
             throw WorkersError(.crontabFailed, "crontab rejected the new crontab of \(user): \(result.errorLine)")
+        }
+    }
+}
+
+extension Crontab {
+    /// Writes the new crontab whole in `directory`; when that fails (a full disk), in the directory of
+    /// the crontab locks instead (`/run/pgwarden`, another file system), so that the workers can still
+    /// be restored. Returns where it is.
+    private func stage(_ bytes: [UInt8], as name: String, in directory: StateDirectory) throws(WorkersError)
+        -> StateDirectory
+    {
+        let fallback = StateDirectory(path: CrontabUserLock.directory)
+        do {
+            try directory.write(Data(bytes), to: name)
+            return directory
+        } catch {
+            do {
+                try fallback.prepare()
+                try fallback.write(Data(bytes), to: name)
+                return fallback
+            } catch let second {
+                throw WorkersError(
+                    .stateDirectory,
+                    "cannot stage the new crontab of \(user): \(error.summary); \(second.summary)"
+                )
+            }
         }
     }
 }

@@ -1,7 +1,10 @@
-/// The pure crontab transform behind `pgwarden workers pause` and `resume`.
+import Foundation
+
+/// The pure crontab transform behind `pgwarden workers pause` and `resume`, on bytes.
 ///
 /// Pausing comments out each job line whose command matches a pattern by putting
-/// a marker that names the pause in front of it; every other byte stays as it was.
+/// a marker that names the pause in front of it; every other byte stays as it was
+/// (bytes that are not UTF-8, carriage returns, a missing final newline).
 /// Resuming removes exactly those markers. Lines that someone else re-enabled or
 /// removed in between are reported, never duplicated.
 public enum CrontabPause {
@@ -10,24 +13,64 @@ public enum CrontabPause {
         "#pgwarden:paused:\(pauseID) "
     }
 
+    /// The prefix every pause's marker starts with.
+    public static let markerPrefix = "#pgwarden:paused:"
+
     /// A job line that a pause commented out.
     public struct PausedLine: Sendable, Equatable, Codable {
-        /// The line as it was, without its newline.
-        public let line: String
+        /// The line as it was, without its newline, byte for byte.
+        public let bytes: [UInt8]
         /// Its 1-based line number in the crontab when it was paused.
         public let number: Int
 
-        /// Creates a paused line.
-        public init(line: String, number: Int) {
-            self.line = line
+        /// The line for people (bytes that are not UTF-8 shown as U+FFFD).
+        public var line: String { String(decoding: bytes, as: UTF8.self) }
+
+        /// Creates a paused line from its bytes.
+        public init(bytes: some Sequence<UInt8>, number: Int) {
+            self.bytes = Array(bytes)
             self.number = number
+        }
+
+        /// Creates a paused line from text.
+        public init(line: String, number: Int) {
+            self.init(bytes: line.utf8, number: number)
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case line, number
+            case bytes = "line_base64"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            number = try container.decode(Int.self, forKey: .number)
+            if let encoded = try container.decodeIfPresent(String.self, forKey: .bytes) {
+                guard let data = Data(base64Encoded: encoded) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .bytes,
+                        in: container,
+                        debugDescription: "not base64"
+                    )
+                }
+                bytes = Array(data)
+            } else {
+                bytes = Array(try container.decode(String.self, forKey: .line).utf8)
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(line, forKey: .line)
+            try container.encode(number, forKey: .number)
+            try container.encode(Data(bytes).base64EncodedString(), forKey: .bytes)
         }
     }
 
-    /// What pausing `text` gives.
+    /// What pausing a crontab gives.
     public struct Paused: Sendable, Equatable {
         /// The new crontab.
-        public let text: String
+        public let text: [UInt8]
         /// The lines it commented, in order.
         public let lines: [PausedLine]
     }
@@ -35,20 +78,21 @@ public enum CrontabPause {
     /// Comments out every job line whose command matches one of `patterns`.
     ///
     /// - Throws: ``WorkersError`` `patternMatchesNothing` naming each pattern that matches no job line.
-    public static func pause(_ text: String, patterns: [WorkerPattern], pauseID: String) throws(WorkersError) -> Paused
+    public static func pause(_ text: [UInt8], patterns: [WorkerPattern], pauseID: String) throws(WorkersError)
+        -> Paused
     {
         var crontab = CrontabLines(text)
-        let marker = marker(for: pauseID)
+        let marker = Array(marker(for: pauseID).utf8)
         var paused: [PausedLine] = []
         var used = Set<String>()
         for index in crontab.lines.indices {
-            guard let command = CrontabLine(crontab.lines[index]).command else { continue }
+            guard let command = CrontabLine(bytes: crontab.lines[index]).command else { continue }
             var matching: [WorkerPattern] = []
             for pattern in patterns where try pattern.matches(command) { matching.append(pattern) }
             guard !matching.isEmpty else { continue }
             used.formUnion(matching.map(\.source))
-            paused.append(PausedLine(line: String(crontab.lines[index]), number: index + 1))
-            crontab.lines[index] = Substring(marker + crontab.lines[index])
+            paused.append(PausedLine(bytes: crontab.lines[index], number: index + 1))
+            crontab.lines[index] = (marker + crontab.lines[index])[...]
         }
         let unused = patterns.map(\.source).filter { !used.contains($0) }
         guard unused.isEmpty else {
@@ -58,7 +102,18 @@ public enum CrontabPause {
                 hint: "pgwarden matches the command part of each job line, anywhere in it, as pgrep -f does"
             )
         }
-        return Paused(text: crontab.text, lines: paused)
+        return Paused(text: crontab.bytes, lines: paused)
+    }
+
+    /// The pause ids whose markers `text` holds.
+    public static func pauseIDs(in text: [UInt8]) -> Set<String> {
+        let prefix = Array(markerPrefix.utf8)
+        var ids = Set<String>()
+        for line in CrontabLines(text).lines where line.starts(with: prefix) {
+            let rest = line.dropFirst(prefix.count).prefix { $0 != UInt8(ascii: " ") }
+            ids.insert(String(decoding: rest, as: UTF8.self))
+        }
+        return ids
     }
 
     /// What became of one paused line.
@@ -80,13 +135,13 @@ public enum CrontabPause {
     /// What resuming gives.
     public struct Resumed: Sendable, Equatable {
         /// The crontab with this pause's markers removed.
-        public let text: String
+        public let text: [UInt8]
         /// Each paused line and what became of it: `paused` ones were restored.
         public let lines: [LineReport]
     }
 
     /// Where each of `paused` stands in the crontab `text`, without changing it.
-    public static func status(_ text: String, pauseID: String, paused: [PausedLine]) -> [LineReport] {
+    public static func status(_ text: [UInt8], pauseID: String, paused: [PausedLine]) -> [LineReport] {
         reconcile(CrontabLines(text), pauseID: pauseID, paused: paused).reports
     }
 
@@ -94,9 +149,9 @@ public enum CrontabPause {
     ///
     /// A marker line whose original someone re-enabled elsewhere is dropped instead of
     /// restored, so that no job runs twice; foreign edits are kept.
-    public static func resume(_ text: String, pauseID: String, paused: [PausedLine]) -> Resumed {
+    public static func resume(_ text: [UInt8], pauseID: String, paused: [PausedLine]) -> Resumed {
         let (crontab, reports) = reconcile(CrontabLines(text), pauseID: pauseID, paused: paused)
-        return Resumed(text: crontab.text, lines: reports)
+        return Resumed(text: crontab.bytes, lines: reports)
     }
 
     private static func reconcile(
@@ -104,25 +159,25 @@ public enum CrontabPause {
         pauseID: String,
         paused: [PausedLine]
     ) -> (CrontabLines, reports: [LineReport]) {
-        let marker = marker(for: pauseID)
+        let marker = Array(marker(for: pauseID).utf8)
         // Active copies of paused lines: someone re-enabled (or re-added) them.
-        var activeCopies: [Substring: Int] = [:]
-        for line in crontab.lines where !line.hasPrefix(marker) {
+        var activeCopies: [ArraySlice<UInt8>: Int] = [:]
+        for line in crontab.lines where !line.starts(with: marker) {
             activeCopies[line, default: 0] += 1
         }
-        let pausedOriginals = Set(paused.map(\.line))
+        let pausedOriginals = Set(paused.map { $0.bytes[...] })
         var remaining = paused
         var reports: [LineReport] = []
-        var result: [Substring] = []
+        var result: [ArraySlice<UInt8>] = []
         for line in crontab.lines {
-            guard line.hasPrefix(marker) else {
+            guard line.starts(with: marker) else {
                 result.append(line)
                 continue
             }
             let original = line.dropFirst(marker.count)
-            let journaled = remaining.firstIndex { $0.line == original }.map { remaining.remove(at: $0) }
-            let entry = journaled ?? PausedLine(line: String(original), number: result.count + 1)
-            if pausedOriginals.contains(String(original)), let copies = activeCopies[original], copies > 0 {
+            let journaled = remaining.firstIndex { $0.bytes[...] == original }.map { remaining.remove(at: $0) }
+            let entry = journaled ?? PausedLine(bytes: original, number: result.count + 1)
+            if pausedOriginals.contains(original), let copies = activeCopies[original], copies > 0 {
                 activeCopies[original] = copies - 1
                 reports.append(LineReport(line: entry, state: .reEnabled))
             } else {
@@ -131,7 +186,7 @@ public enum CrontabPause {
             }
         }
         for entry in remaining {
-            let original = Substring(entry.line)
+            let original = entry.bytes[...]
             if let copies = activeCopies[original], copies > 0 {
                 activeCopies[original] = copies - 1
                 reports.append(LineReport(line: entry, state: .reEnabled))

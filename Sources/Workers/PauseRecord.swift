@@ -27,15 +27,6 @@ public struct PauseRecord: Codable, Sendable, Equatable {
         }
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case version, user, patterns, phase, workers, owner
-        case pauseID = "pause_id"
-        case pausedAt = "paused_at"
-        case crontabBefore = "crontab_before"
-        case pausedLines = "paused_lines"
-        case resumedAt = "resumed_at"
-    }
-
     public var version = 1
     /// Names this pause; its markers in the crontab carry it.
     public var pauseID: String
@@ -48,7 +39,7 @@ public struct PauseRecord: Codable, Sendable, Equatable {
     /// Where it stands.
     public var phase: Phase
     /// The crontab before the pause, byte for byte (protected like cron's own spool: 0600 in a 0700 directory).
-    public var crontabBefore: String
+    public var crontabBefore: [UInt8]
     /// The lines commented.
     public var pausedLines: [CrontabPause.PausedLine]
     /// The workers found running, and how they ended.
@@ -57,6 +48,31 @@ public struct PauseRecord: Codable, Sendable, Equatable {
     public var resumedAt: Date?
     /// Who paused: `pgwarden workers pause` or an upgrade run.
     public var owner: String
+    /// The crontab pgwarden is installing right now, written before `crontab` runs and cleared after:
+    /// when a crontab found later is empty or a cut-short start of this, pgwarden's own install was
+    /// interrupted, and this is what it meant to install.
+    public var installing: [UInt8]?
+
+    /// Creates the record of a pause starting now.
+    public init(
+        pauseID: String,
+        user: String,
+        patterns: [String],
+        pausedAt: Date,
+        phase: Phase,
+        crontabBefore: [UInt8],
+        pausedLines: [CrontabPause.PausedLine],
+        owner: String
+    ) {
+        self.pauseID = pauseID
+        self.user = user
+        self.patterns = patterns
+        self.pausedAt = pausedAt
+        self.phase = phase
+        self.crontabBefore = crontabBefore
+        self.pausedLines = pausedLines
+        self.owner = owner
+    }
 
     /// The journal's file name in the state directory.
     public static let fileName = "workers-pause.json"

@@ -15,8 +15,8 @@ import WardenSupport
 public struct WorkerPause: Sendable {
     /// Where the journal lives.
     public let stateDirectory: StateDirectory
-    private let logger: Logger
-    private let now: @Sendable () -> Date
+    let logger: Logger
+    let now: @Sendable () -> Date
 
     /// How many times to redo a change when the crontab keeps changing under it.
     static let compareAndSwapAttempts = 5
@@ -32,6 +32,8 @@ public struct WorkerPause: Sendable {
     public struct PauseOutcome: Sendable {
         public let record: PauseRecord
         public let stopped: [StoppedWorker]
+        /// Matching processes of the user that cron did not start (scope `cron`): left running.
+        public let notStartedByCron: [ProcessEntry]
     }
 
     /// What the crontab pause would do, without changing anything: for `--dry-run` and preflight checks.
@@ -67,9 +69,11 @@ public struct WorkerPause: Sendable {
         user: String,
         patterns: [WorkerPattern],
         stop: StopMode,
+        scope: StopScope = .cron,
         grace: Duration,
         excludingProcessTrees excluded: Set<Int32> = [],
-        owner: String = "pgwarden workers pause"
+        owner: String = "pgwarden workers pause",
+        stopInterrupted: @escaping @Sendable () -> Bool = { false }
     ) async throws -> PauseOutcome {
         let account = try UserAccount(named: user)
         try prepareStateDirectory()
@@ -85,9 +89,12 @@ public struct WorkerPause: Sendable {
         // An expression that gives up on a running command line is refused here, before anything changes.
         // Only when stopping: listing those left running is not worth refusing the pause for.
         if stop != .none { _ = try runningWorkers(matching: patterns, uid: account.uid, excluding: excluded) }
+        let userLock = try CrontabUserLock(user: user)
+        defer { userLock.release() }
         let crontab = Crontab(user: user)
         let pauseID = RunIdentifier.make(at: now())
         var before = try await crontab.read()
+        try refuseAnotherPause(in: before, of: user)
         var record: PauseRecord?
         for _ in 0..<Self.compareAndSwapAttempts {
             let paused = try CrontabPause.pause(before, patterns: patterns, pauseID: pauseID)
@@ -101,6 +108,7 @@ public struct WorkerPause: Sendable {
                 pausedLines: paused.lines,
                 owner: owner
             )
+            journal.installing = paused.text
             try journal.save(as: PauseRecord.fileName, in: stateDirectory)
             FailPoint.hit("workers.pause.journaled")
             let current = try await crontab.read()
@@ -110,17 +118,20 @@ public struct WorkerPause: Sendable {
                     metadata: ["user": "\(user)"]
                 )
                 before = current
+                try refuseAnotherPause(in: before, of: user)
                 continue
             }
             do {
-                try await crontab.install(paused.text)
+                try await crontab.install(paused.text, stagingIn: stateDirectory, holding: userLock)
             } catch {
                 try? stateDirectory.remove(PauseRecord.fileName)
                 throw error
             }
             FailPoint.hit("workers.pause.installed")
             journal.phase = .paused
+            journal.installing = nil
             try journal.save(as: PauseRecord.fileName, in: stateDirectory)
+            CrontabUserLock.recordPause(of: user, in: stateDirectory.path)
             record = journal
             break
         }
@@ -130,13 +141,23 @@ public struct WorkerPause: Sendable {
         }
         logger.info("paused crontab lines", metadata: ["user": "\(user)", "lines": "\(record.pausedLines.count)"])
 
-        var running: [ProcessEntry] = []
+        var running = WorkerSelection(toStop: [], notStartedByCron: [])
         do {
-            running = try runningWorkers(matching: patterns, uid: account.uid, excluding: excluded)
+            running = try ProcFileSystem.snapshot().workerSelection(
+                matching: patterns,
+                uid: account.uid,
+                selfPID: getpid(),
+                excludedRoots: excluded,
+                scope: scope
+            )
         } catch {
             logger.warning("\(error.summary): no running worker is stopped", metadata: ["user": "\(user)"])
         }
-        let stopped = await WorkerStopper(logger: logger).stop(running, mode: stop, grace: grace)
+        let stopped = await WorkerStopper(logger: logger, interrupted: stopInterrupted).stop(
+            running.toStop,
+            mode: stop,
+            grace: grace
+        )
         record.workers = stopped.map {
             PauseRecord.Worker(
                 pid: $0.process.pid,
@@ -144,8 +165,13 @@ public struct WorkerPause: Sendable {
                 outcome: $0.outcome.description
             )
         }
-        try record.save(as: PauseRecord.fileName, in: stateDirectory)
-        return PauseOutcome(record: record, stopped: stopped)
+        do {
+            try record.save(as: PauseRecord.fileName, in: stateDirectory)
+        } catch {
+            // The journal written before the crontab changed still resumes it; only the workers' outcomes are lost.
+            logger.warning("\(error.summary): the stopped workers are not journaled")
+        }
+        return PauseOutcome(record: record, stopped: stopped, notStartedByCron: running.notStartedByCron)
     }
 
     private func runningWorkers(
@@ -154,51 +180,6 @@ public struct WorkerPause: Sendable {
         excluding excluded: Set<Int32>
     ) throws(WorkersError) -> [ProcessEntry] {
         try ProcFileSystem.snapshot().workers(matching: patterns, uid: uid, selfPID: getpid(), excludedRoots: excluded)
-    }
-
-    /// What a resume did.
-    public enum ResumeOutcome: Sendable {
-        /// Nothing was paused.
-        case nothingPaused
-        /// The pause never reached the crontab (interrupted before it was installed); the journal is cleared.
-        case neverInstalled(PauseRecord)
-        /// The crontab is restored; each line says what became of it.
-        case resumed(PauseRecord, lines: [CrontabPause.LineReport], restoredExactly: Bool)
-    }
-
-    /// Uncomments exactly the lines the recorded pause commented, keeping every other edit.
-    public func resume() async throws -> ResumeOutcome {
-        try prepareStateDirectory()
-        let lock = try lockStateDirectory()
-        defer { lock.release() }
-        guard var record = try PauseRecord.load(PauseRecord.fileName, from: stateDirectory) else {
-            return .nothingPaused
-        }
-        let crontab = Crontab(user: record.user)
-        var current = try await crontab.read()
-        let marker = CrontabPause.marker(for: record.pauseID)
-        if record.phase == .pausing, !current.contains(marker) {
-            try archive(&record)
-            return .neverInstalled(record)
-        }
-        record.phase = .resuming
-        try record.save(as: PauseRecord.fileName, in: stateDirectory)
-        for _ in 0..<Self.compareAndSwapAttempts {
-            let resumed = CrontabPause.resume(current, pauseID: record.pauseID, paused: record.pausedLines)
-            if resumed.text != current {
-                let latest = try await crontab.read()
-                guard latest == current else {
-                    current = latest
-                    continue
-                }
-                try await crontab.install(resumed.text)
-            }
-            FailPoint.hit("workers.resume.installed")
-            try archive(&record)
-            logger.info("resumed crontab lines", metadata: ["user": "\(record.user)"])
-            return .resumed(record, lines: resumed.lines, restoredExactly: resumed.text == record.crontabBefore)
-        }
-        throw WorkersError(.crontabChanging, "the crontab of \(record.user) kept changing; it is still paused")
     }
 
     /// The current pause, or the last one, and where each of its lines stands now.
@@ -228,18 +209,7 @@ public struct WorkerPause: Sendable {
         )
     }
 
-    private func archive(_ record: inout PauseRecord) throws(WorkersError) {
-        record.phase = .resumed
-        record.resumedAt = now()
-        try record.save(as: PauseRecord.lastFileName, in: stateDirectory)
-        do {
-            try stateDirectory.remove(PauseRecord.fileName)
-        } catch {
-            throw WorkersError(.stateDirectory, error.summary, hint: error.hint)
-        }
-    }
-
-    private func prepareStateDirectory() throws(WorkersError) {
+    func prepareStateDirectory() throws(WorkersError) {
         do {
             try stateDirectory.prepare()
         } catch {
@@ -247,7 +217,7 @@ public struct WorkerPause: Sendable {
         }
     }
 
-    private func lockStateDirectory() throws(WorkersError) -> StateLock {
+    func lockStateDirectory() throws(WorkersError) -> StateLock {
         do {
             return try stateDirectory.lock()
         } catch {

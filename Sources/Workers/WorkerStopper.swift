@@ -59,10 +59,13 @@ public struct WorkerStopper: Sendable {
     public var pollInterval: Duration = .milliseconds(50)
     private let clock = ContinuousClock()
     private let logger: Logger
+    private let interrupted: @Sendable () -> Bool
 
-    /// Creates a stopper.
-    public init(logger: Logger) {
+    /// Creates a stopper. When `interrupted` becomes true (SIGINT/SIGTERM of an upgrade), every
+    /// wait ends at its next look, and the workers not yet stopped are left running.
+    public init(logger: Logger, interrupted: @escaping @Sendable () -> Bool = { false }) {
         self.logger = logger
+        self.interrupted = interrupted
     }
 
     /// Stops `workers` as `mode` says, waiting at most `grace` at each stage.
@@ -82,6 +85,10 @@ public struct WorkerStopper: Sendable {
             logger.info("draining workers", metadata: ["count": "\(running.count)", "grace": "\(grace)"])
             running = await waitForExit(running, until: clock.now.advanced(by: grace)) { record([$0], .finished) }
         }
+        if interrupted() {
+            record(running, .leftRunning)
+            running = []
+        }
         var signalled: [ProcessEntry] = []
         for process in running {
             if let failure = send(SIGTERM, to: process) {
@@ -90,7 +97,11 @@ public struct WorkerStopper: Sendable {
                 signalled.append(process)
             }
         }
-        let survivors = await waitForExit(signalled, until: clock.now.advanced(by: grace)) { record([$0], .terminated) }
+        var survivors = await waitForExit(signalled, until: clock.now.advanced(by: grace)) { record([$0], .terminated) }
+        if interrupted() {
+            record(survivors, .leftRunning)  // SIGTERM sent; no SIGKILL on an interrupted run
+            survivors = []
+        }
         for process in survivors {
             let failure = send(SIGKILL, to: process)
             record([process], failure == .alreadyGone ? .terminated : failure ?? .killed)
@@ -116,7 +127,7 @@ public struct WorkerStopper: Sendable {
                 if ProcFileSystem.isRunning(process) { alive.append(process) } else { ended(process) }
             }
             running = alive
-            guard !running.isEmpty, clock.now < deadline else { return running }
+            guard !running.isEmpty, clock.now < deadline, !interrupted() else { return running }
             try? await Task.sleep(for: pollInterval)
         }
     }

@@ -13,10 +13,15 @@ import WardenSupport
 @main
 enum EntryPoint {
     static func main() async {
+        // First of all: a SIGHUP (an SSH drop) or a vanished reader of the output never ends pgwarden
+        // mid-way, not even in its first microseconds. Each command then decides what SIGHUP means.
+        EarlySignals.install(holding: [SIGHUP])
         let level = Logger.Level(rawValue: Terminal.environment("PGWARDEN_LOG_LEVEL") ?? "") ?? .warning
         LoggingSystem.bootstrap { TerminalLogHandler(label: $0, level: level) }
         do {
             var command = try PGWarden.parseAsRoot()
+            let hangUp = hangUpMonitor(for: command)
+            defer { hangUp?.cancel() }
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -25,6 +30,14 @@ enum EntryPoint {
         } catch {
             exit(report(error))
         }
+    }
+
+    /// `locks --watch` is a viewer: a hang-up (its terminal gone) ends it quietly, with status 0.
+    /// Everything else goes on through a SIGHUP: `upgrade` and `guard` handle it themselves, and a
+    /// one-shot command (a pause, a resume) finishes what it started.
+    private static func hangUpMonitor(for command: any ParsableCommand) -> SignalMonitor? {
+        guard let locks = command as? PGWarden.Locks, locks.watch else { return nil }
+        return SignalMonitor([SIGHUP]) { _ in exit(0) }
     }
 
     /// Prints `error:` (and `hint:`) for `error`, and returns the exit status.

@@ -69,6 +69,11 @@ extension PGWarden {
                 logger: Logger(label: "pgwarden.guard")
             )
             try await daemon.run()
+            if audit.failedWrites > 0 {
+                throw GuardError(
+                    "\(audit.failedWrites) audit entries were not written to \(auditLog ?? "standard output")"
+                )
+            }
         }
     }
 }

@@ -44,6 +44,13 @@ extension PGWarden {
         var stopWorkers: StopMode?
 
         @Option(
+            name: .customLong("stop-scope"),
+            help:
+                "Which processes --stop-workers acts on: cron (started by cron, with their trees and sessions) or user."
+        )
+        var stopScope: StopScope?
+
+        @Option(
             parsing: .unconditional,
             help: ArgumentHelp(
                 "How long stopping workers may take at each stage (default: 30s).",
@@ -176,6 +183,7 @@ extension PGWarden {
             if !pausePatterns.isEmpty { settings.pausePatterns = pausePatterns }
             if let crontabUser { settings.crontabUser = crontabUser }
             if let stopWorkers { settings.stopWorkers = stopWorkers }
+            if let stopScope { settings.stopScope = stopScope }
             if let grace { settings.grace = grace.duration }
             if let reload { settings.reloadWhen = reload }
             if let strategy = try reloadTarget.strategy() { settings.reloadStrategy = strategy }
@@ -208,7 +216,7 @@ extension PGWarden {
             abstract:
                 "After a crash: restore what the journal says is still paused; report the migration's last known state.",
             discussion: """
-                For a run whose supervisor died (kill -9, a crash, a reboot): the crontab is restored byte for byte from the journal, and pgwarden says whether the migration is still running.
+                For a run whose supervisor died (kill -9, a crash, a reboot): the crontab is restored byte for byte from the journal, and pgwarden says whether the migration is still running. With --stop-migration, a migration still running is stopped first (SIGTERM to its process group, SIGKILL after 10 s; only when its pid and start time are the journal's), and the run's sessions are terminated (--dsn names the server).
 
                 Example:
                   pgwarden status && pgwarden recover
@@ -218,9 +226,18 @@ extension PGWarden {
         @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
+        @Flag(
+            name: .customLong("stop-migration"),
+            help:
+                "Stop a migration still running (checked by pid and start time), terminate its sessions, then restore the workers."
+        )
+        var stopMigration = false
+
+        @OptionGroup var connection: ConnectionOptions
+
         func run() async throws {
             let lines = try await Recovery(stateDirectory: stateDirectory, logger: Logger(label: "pgwarden.recover"))
-                .recover()
+                .recover(stopMigration: stopMigration, connectionString: connection.connectionString)
             lines.forEach(Terminal.printLine)
         }
     }

@@ -30,6 +30,7 @@ struct StateDirectoryOptions: ParsableArguments {
 }
 
 extension StopMode: ExpressibleByArgument {}
+extension StopScope: ExpressibleByArgument {}
 
 extension PGWarden.WorkersCommand {
     struct Pause: AsyncParsableCommand {
@@ -38,7 +39,7 @@ extension PGWarden.WorkersCommand {
             discussion: """
                 Each job line of USER's crontab whose command matches a --match regular expression is commented out with a marker that names this pause; every other byte is left as it was. The crontab is read and written with `crontab -u USER`, never in the spool, and the state is journaled (fsynced) before it changes, so `resume` works after any crash. A --match that matches no job line is an error, and nothing changes.
 
-                --stop term sends SIGTERM to the user's running processes whose command line matches, then SIGKILL after --grace; --stop drain first lets them finish for --grace. pgwarden never signals itself or its ancestors.
+                --stop term sends SIGTERM to the running workers, then SIGKILL after --grace; --stop drain first lets them finish for --grace. The workers are the processes cron started whose command line matches (descendants of the cron daemon), with their whole process tree and session, so that a forked child re-parented to pid 1 is stopped too; other matching processes of the user (an operator's `tail -f app-cli.log`) are listed as "matching, not started by cron: left running". --stop-scope user stops every matching process of the user instead. Each process is checked by pid and start time before every signal; pgwarden never signals itself or its ancestors.
 
                 Examples:
                   pgwarden workers pause --user app --match 'app-cli (process|transform)'
@@ -62,6 +63,13 @@ extension PGWarden.WorkersCommand {
         var stop: StopMode = .none
 
         @Option(
+            name: .customLong("stop-scope"),
+            help:
+                "Which processes --stop acts on: cron (those cron started, with their process trees and sessions) or user (every matching process of the user)."
+        )
+        var stopScope: StopScope = .cron
+
+        @Option(
             parsing: .unconditional,
             help: ArgumentHelp(
                 "How long --stop term or drain waits before the next step (default: 30s).",
@@ -82,7 +90,13 @@ extension PGWarden.WorkersCommand {
             let compiled = try patterns.map(WorkerPattern.init)
             let user = try self.user ?? UserAccount.current().name
             let pause = WorkerPause(stateDirectory: state.directory, logger: Logger(label: "pgwarden.workers"))
-            let outcome = try await pause.pause(user: user, patterns: compiled, stop: stop, grace: grace.duration)
+            let outcome = try await pause.pause(
+                user: user,
+                patterns: compiled,
+                stop: stop,
+                scope: stopScope,
+                grace: grace.duration
+            )
             let record = outcome.record
             Terminal.printLine(
                 "paused \(record.pausedLines.count) crontab line\(record.pausedLines.count == 1 ? "" : "s") of \(user) (pause \(record.pauseID)):"
@@ -91,13 +105,18 @@ extension PGWarden.WorkersCommand {
                 Terminal.printLine("  line \(line.number): \(Redaction.redact(line.line))")
             }
             if outcome.stopped.isEmpty {
-                Terminal.printLine("no matching worker is running")
+                Terminal.printLine("no matching worker started by cron is running")
             }
             for worker in outcome.stopped {
                 let seconds = DurationSyntax.format(seconds: worker.seconds)
                 let after = worker.outcome == .leftRunning ? "" : " (\(seconds))"
                 Terminal.printLine(
                     "  pid \(worker.process.pid) \(worker.outcome.description)\(after): \(Redaction.redact(worker.process.commandLine))"
+                )
+            }
+            for process in outcome.notStartedByCron {
+                Terminal.printLine(
+                    "  pid \(process.pid) matching, not started by cron: left running: \(Redaction.redact(process.commandLine))"
                 )
             }
             Terminal.printLine(
@@ -122,14 +141,19 @@ extension PGWarden.WorkersCommand {
 
         func run() async throws {
             let pause = WorkerPause(stateDirectory: state.directory, logger: Logger(label: "pgwarden.workers"))
+            var failures: [String] = []
             switch try await pause.resume() {
             case .nothingPaused:
                 Terminal.printLine("nothing is paused (state directory \(state.directory.path))")
-            case .neverInstalled(let record):
+            case .neverInstalled(let record, let repaired):
+                repaired.map { Terminal.printWarning($0.description) }
                 Terminal.printLine(
                     "pause \(record.pauseID) was interrupted before it changed the crontab of \(record.user): nothing to restore"
                 )
-            case .resumed(let record, let lines, let exactly):
+            case .resumed(let resumed):
+                let (record, lines, exactly) = (resumed.record, resumed.lines, resumed.restoredExactly)
+                resumed.repaired.map { Terminal.printWarning($0.description) }
+                defer { failures = resumed.writeFailures }
                 let restored = lines.filter { $0.state == .paused }.count
                 Terminal.printLine(
                     "resumed \(restored) crontab line\(restored == 1 ? "" : "s") of \(record.user) (pause \(record.pauseID), paused \(DurationSyntax.format(seconds: Date().timeIntervalSince(record.pausedAt))) ago)"
@@ -149,6 +173,14 @@ extension PGWarden.WorkersCommand {
                     }
                 }
                 if exactly { Terminal.printLine("the crontab is byte for byte what it was before the pause") }
+            }
+            if let first = failures.first {
+                failures.dropFirst().forEach { Terminal.printError($0) }
+                throw WorkersError(
+                    .stateDirectory,
+                    first,
+                    hint: "the crontab is restored; the journal is not up to date"
+                )
             }
         }
     }

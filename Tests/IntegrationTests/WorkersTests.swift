@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import WardenSupport
 import Workers
 
 /// `pgwarden workers` against the real `crontab` command and a dedicated test user.
@@ -211,7 +212,7 @@ struct WorkersTests {
 
         let pause = try await pgwarden([
             "pause", "--user", user, "--match", "app-cli", "--match", "\(tag)-(queue|transform)",
-            "--stop", "term", "--grace", "1s", "--state-dir", stateDirectory(),
+            "--stop", "term", "--stop-scope", "user", "--grace", "1s", "--state-dir", stateDirectory(),
         ])
 
         #expect(pause.status == 0, "\(pause.standardError)")
@@ -236,7 +237,7 @@ struct WorkersTests {
 
         let pause = try await pgwarden([
             "pause", "--user", user, "--match", "app-cli", "--match", "\(tag)-",
-            "--stop", "drain", "--grace", "2s", "--state-dir", stateDirectory(),
+            "--stop", "drain", "--stop-scope", "user", "--grace", "2s", "--state-dir", stateDirectory(),
         ])
 
         #expect(pause.status == 0, "\(pause.standardError)")
@@ -278,8 +279,10 @@ struct WorkersTests {
     @Test("a crontab that crontab rejects: its reason, and the crontab unchanged")
     func rejectedCrontab() async throws {
         try TestCrontab.install(Self.crontab, for: user)
+        let staging = StateDirectory(path: stateDirectory())
+        try staging.prepare()
         let error = await #expect(throws: WorkersError.self) {
-            try await Crontab(user: user).install("* * * * true\n")
+            try await Crontab(user: user).install(Array("* * * * true\n".utf8), stagingIn: staging)
         }
         #expect(error?.code == .crontabFailed)
         #expect(error?.summary.contains("bad day-of-week") == true)

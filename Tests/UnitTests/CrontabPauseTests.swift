@@ -26,6 +26,12 @@ struct CrontabPauseTests {
 
     static let appCLI = try! WorkerPattern("app-cli")
 
+    /// The UTF-8 bytes of `text`.
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    /// Bytes as text, for comparisons with text (bytes that are not UTF-8 as U+FFFD).
+    static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
     @Test("classifies job, environment, comment and blank lines")
     func classification() {
         #expect(CrontabLine("0 * * * * run --x").command == "run --x")
@@ -41,10 +47,10 @@ struct CrontabPauseTests {
 
     @Test("pausing the Salt crontab comments exactly the five app-cli jobs; resuming restores every byte")
     func saltCrontab() throws {
-        let paused = try CrontabPause.pause(Self.salt, patterns: [Self.appCLI], pauseID: "p1")
+        let paused = try CrontabPause.pause(Self.bytes(Self.salt), patterns: [Self.appCLI], pauseID: "p1")
         #expect(paused.lines.map(\.number) == [4, 6, 8, 10, 12])
         let before = Self.salt.split(separator: "\n", omittingEmptySubsequences: false)
-        let after = paused.text.split(separator: "\n", omittingEmptySubsequences: false)
+        let after = Self.text(paused.text).split(separator: "\n", omittingEmptySubsequences: false)
         #expect(before.count == after.count)
         for (index, (old, new)) in zip(before, after).enumerated() {
             if [3, 5, 7, 9, 11].contains(index) {
@@ -54,7 +60,7 @@ struct CrontabPauseTests {
             }
         }
         let resumed = CrontabPause.resume(paused.text, pauseID: "p1", paused: paused.lines)
-        #expect(resumed.text == Self.salt)
+        #expect(resumed.text == Self.bytes(Self.salt))
         #expect(resumed.lines.allSatisfy { $0.state == .paused })
     }
 
@@ -62,7 +68,7 @@ struct CrontabPauseTests {
     func unmatchedPattern() throws {
         let oldJob = try WorkerPattern("old-job")
         let error = #expect(throws: WorkersError.self) {
-            try CrontabPause.pause(Self.salt, patterns: [Self.appCLI, oldJob], pauseID: "p")
+            try CrontabPause.pause(Self.bytes(Self.salt), patterns: [Self.appCLI, oldJob], pauseID: "p")
         }
         #expect(error?.code == .patternMatchesNothing)
         #expect(error?.summary == "--match 'old-job' matches no job line of the crontab")
@@ -78,7 +84,11 @@ struct CrontabPauseTests {
     func backtrackingPattern() throws {
         let hostile = "* * * * * " + String(repeating: "a", count: 40) + "!\n" + Self.salt
         let error = #expect(throws: WorkersError.self) {
-            try CrontabPause.pause(hostile, patterns: [try WorkerPattern("^(a+)+$"), Self.appCLI], pauseID: "p")
+            try CrontabPause.pause(
+                Self.bytes(hostile),
+                patterns: [try WorkerPattern("^(a+)+$"), Self.appCLI],
+                pauseID: "p"
+            )
         }
         #expect(error?.code == .invalidPattern)
         #expect(error?.summary.hasPrefix("--match '^(a+)+$' gave up after") == true)
@@ -86,28 +96,30 @@ struct CrontabPauseTests {
 
     @Test("a line re-enabled by someone else is reported, not duplicated; a removed one is reported")
     func foreignChanges() throws {
-        let paused = try CrontabPause.pause(Self.salt, patterns: [Self.appCLI], pauseID: "p1")
+        let paused = try CrontabPause.pause(Self.bytes(Self.salt), patterns: [Self.appCLI], pauseID: "p1")
         // Salt rewrites the whole file (all five back), then someone deletes one job outright.
         var lines = Self.salt.split(separator: "\n", omittingEmptySubsequences: false)
         lines.remove(at: 5)  // the collection-store-finished job
         let rewritten = lines.joined(separator: "\n")
-        let status = CrontabPause.status(rewritten, pauseID: "p1", paused: paused.lines)
+        let status = CrontabPause.status(Self.bytes(rewritten), pauseID: "p1", paused: paused.lines)
         #expect(status.map(\.state) == [.reEnabled, .removed, .reEnabled, .reEnabled, .reEnabled])
-        let resumed = CrontabPause.resume(rewritten, pauseID: "p1", paused: paused.lines)
-        #expect(resumed.text == rewritten)
+        let resumed = CrontabPause.resume(Self.bytes(rewritten), pauseID: "p1", paused: paused.lines)
+        #expect(resumed.text == Self.bytes(rewritten))
 
         // Marker lines still there, and Salt appended active copies: the markers go, nothing runs twice.
         let both =
             paused.text
-            + "0 * * * * cd /home/app/process && . .ve/bin/activate && python app-cli collection-store-finished\n"
+            + Self.bytes(
+                "0 * * * * cd /home/app/process && . .ve/bin/activate && python app-cli collection-store-finished\n"
+            )
         let merged = CrontabPause.resume(both, pauseID: "p1", paused: paused.lines)
         #expect(merged.lines.filter { $0.state == .reEnabled }.count == 1)
-        #expect(merged.text.components(separatedBy: "collection-store-finished").count == 2)
+        #expect(Self.text(merged.text).components(separatedBy: "collection-store-finished").count == 2)
     }
 
     @Test("another pause's markers are left alone")
     func otherPause() throws {
-        let first = try CrontabPause.pause(Self.salt, patterns: [Self.appCLI], pauseID: "p1")
+        let first = try CrontabPause.pause(Self.bytes(Self.salt), patterns: [Self.appCLI], pauseID: "p1")
         let resumed = CrontabPause.resume(first.text, pauseID: "p2", paused: [])
         #expect(resumed.text == first.text)
     }
@@ -120,7 +132,7 @@ struct CrontabPauseTests {
             let crontab = CrontabGenerator.crontab(using: &generator)
             guard
                 let paused = try? CrontabPause.pause(
-                    crontab,
+                    Self.bytes(crontab),
                     patterns: [CrontabGenerator.workerPattern],
                     pauseID: "prop"
                 )
@@ -131,7 +143,7 @@ struct CrontabPauseTests {
                 continue
             }
             let resumed = CrontabPause.resume(paused.text, pauseID: "prop", paused: paused.lines)
-            #expect(resumed.text == crontab, "crontab: \(crontab.debugDescription)")
+            #expect(resumed.text == Self.bytes(crontab), "crontab: \(crontab.debugDescription)")
             #expect(resumed.lines.allSatisfy { $0.state == .paused })
             exercised += 1
         }
@@ -145,13 +157,13 @@ struct CrontabPauseTests {
             let crontab = CrontabGenerator.crontab(using: &generator)
             guard
                 let paused = try? CrontabPause.pause(
-                    crontab,
+                    Self.bytes(crontab),
                     patterns: [CrontabGenerator.workerPattern],
                     pauseID: "prop"
                 )
             else { continue }
             // Foreign edits: insert new lines, delete some non-marker lines, edit comments.
-            var lines = paused.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            var lines = Self.text(paused.text).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             var foreign: [String] = []
             for _ in 0..<Int.random(in: 1...4, using: &generator) {
                 let line = "# foreign edit \(UInt32.random(in: 0...UInt32.max, using: &generator))"
@@ -165,11 +177,12 @@ struct CrontabPauseTests {
                 lines.remove(at: victim)
             }
             let edited = lines.joined(separator: "\n")
-            let resumed = CrontabPause.resume(edited, pauseID: "prop", paused: paused.lines)
-            #expect(!resumed.text.contains("#pgwarden:paused:prop"))
-            for line in foreign { #expect(resumed.text.contains(line)) }
+            let resumed = CrontabPause.resume(Self.bytes(edited), pauseID: "prop", paused: paused.lines)
+            let result = Self.text(resumed.text)
+            #expect(!result.contains("#pgwarden:paused:prop"))
+            for line in foreign { #expect(result.contains(line)) }
             // Exactly the markers changed: removing them from the edited text gives the result.
-            #expect(resumed.text == edited.replacingOccurrences(of: "#pgwarden:paused:prop ", with: ""))
+            #expect(result == edited.replacingOccurrences(of: "#pgwarden:paused:prop ", with: ""))
         }
     }
 }
