@@ -66,7 +66,7 @@ public struct ResponseLoop: Sendable {
             if session == nil {
                 do {
                     session = try await Session.open(connectionString, scope: scope, logger: logger)
-                    delegate.connected(reconnect: hasConnected)
+                    delegate.connected(reconnect: hasConnected, role: session!.inspector.role)
                     hasConnected = true
                     backoff = .milliseconds(500)
                 } catch {

@@ -20,8 +20,8 @@ public protocol ResponseLoopDelegate: AnyObject, Sendable {
     /// A response was carried out (or skipped) and audited.
     func carriedOut(_ record: AuditRecord)
 
-    /// The loop connected (again, when `reconnect`).
-    func connected(reconnect: Bool)
+    /// The loop connected (again, when `reconnect`) as `role`.
+    func connected(reconnect: Bool, role: SessionRole)
 
     /// The loop could not connect, or lost the connection, or a poll failed.
     func failed(_ error: PostgresError, phase: ResponseLoop.Phase)
@@ -42,6 +42,6 @@ extension ResponseLoopDelegate {
     ) async -> [Response] { [] }
 
     public func carriedOut(_ record: AuditRecord) {}
-    public func connected(reconnect: Bool) {}
+    public func connected(reconnect: Bool, role: SessionRole) {}
     public func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {}
 }

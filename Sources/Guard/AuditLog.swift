@@ -13,12 +13,13 @@ import WardenSupport
 /// failures start and once when writing works again, and counted in ``failedWrites`` (for the
 /// metrics and the exit status); the guard goes on guarding.
 public final class AuditLog: AuditSink {
-    private let descriptor: FileDescriptor
     private let path: String
     private let ownsDescriptor: Bool
-    private let failures = Mutex(Failures())
+    private let failures: Mutex<Failures>
 
+    /// The open file (replaced by ``reopen()``) and the count of lost entries, under one lock.
     private struct Failures {
+        var descriptor: FileDescriptor
         var total = 0
         var inARow = 0
     }
@@ -31,7 +32,7 @@ public final class AuditLog: AuditSink {
     )
 
     private init(descriptor: FileDescriptor, path: String, ownsDescriptor: Bool) {
-        self.descriptor = descriptor
+        failures = Mutex(Failures(descriptor: descriptor))
         self.path = path
         self.ownsDescriptor = ownsDescriptor
     }
@@ -46,7 +47,23 @@ public final class AuditLog: AuditSink {
     }
 
     deinit {
-        if ownsDescriptor { try? descriptor.close() }
+        if ownsDescriptor { failures.withLock { try? $0.descriptor.close() } }
+    }
+
+    /// Opens the path again (on SIGHUP), so that a log rotated away (`mv`, logrotate's `create`)
+    /// is followed by a new file at the path; the old descriptor is closed once the new one is open.
+    public func reopen() throws(GuardError) {
+        guard ownsDescriptor else { return }
+        let fresh: FileDescriptor
+        do {
+            fresh = try CheckedWrite.openForAppending(path)
+        } catch {
+            throw GuardError("cannot reopen the audit log \(path): \(error.reason)")
+        }
+        failures.withLock { failures in
+            try? failures.descriptor.close()
+            failures.descriptor = fresh
+        }
     }
 
     /// How many audit entries could not be written.
@@ -59,7 +76,7 @@ public final class AuditLog: AuditSink {
         let bytes = Array((line.serialized() + "\n").utf8)
         return failures.withLock { failures in
             do throws(WriteFailure) {
-                try CheckedWrite.write(bytes, to: descriptor, path: path)
+                try CheckedWrite.write(bytes, to: failures.descriptor, path: path)
                 if failures.inARow > 0 {
                     say("warning: the audit log \(path) is written again, after \(failures.inARow) entries lost")
                 }

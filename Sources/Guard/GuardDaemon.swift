@@ -67,7 +67,7 @@ public struct GuardDaemon: Sendable {
     /// - Throws: with `once`, when the server cannot be reached; otherwise only when cancelled abnormally.
     public func run() async throws {
         let reload = ReloadRequest()
-        let delegate = GuardLoopDelegate(options: options, reload: reload, logger: logger)
+        let delegate = GuardLoopDelegate(options: options, reload: reload, audit: audit, logger: logger)
         let loop = ResponseLoop(
             connectionString: options.connectionString,
             scope: options.allDatabases ? .allDatabases : .currentDatabase,

@@ -1,4 +1,5 @@
 import Enforcement
+import LockInspection
 import Logging
 import Policy
 import Postgres
@@ -12,16 +13,23 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     private let options: GuardDaemon.Options
     private let reload: GuardDaemon.ReloadRequest
     private let logger: Logger
+    private let audit: AuditLog
     private var interval: Duration?
 
-    init(options: GuardDaemon.Options, reload: GuardDaemon.ReloadRequest, logger: Logger) {
+    init(options: GuardDaemon.Options, reload: GuardDaemon.ReloadRequest, audit: AuditLog, logger: Logger) {
         self.options = options
         self.reload = reload
+        self.audit = audit
         self.logger = logger
     }
 
     func prepare(_ responder: inout BlockerResponder) -> Duration {
         if reload.take() {
+            do {
+                try audit.reopen()
+            } catch {
+                logger.error("\(error.summary); writing on to the file open before")
+            }
             do {
                 let policy = try Policy(contentsOf: options.policyPath)
                 responder.replace(policy)
@@ -66,7 +74,8 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
         )
     }
 
-    func connected(reconnect: Bool) {
+    func connected(reconnect: Bool, role: SessionRole) {
+        if !reconnect { role.actingLimitations.forEach { logger.warning("\($0)") } }
         logger.info("connected; polling every \(interval.map { "\($0)" } ?? "500ms")")
         options.metrics?.recordConnected(reconnect: reconnect)
     }

@@ -68,4 +68,17 @@ public struct SessionRole: Sendable, Equatable {
         }
         return notes
     }
+
+    /// What an operator should know before letting this role act: the view's limitations, and
+    /// the privileges that signalling other roles' sessions needs.
+    public var actingLimitations: [String] {
+        var notes = limitations
+        if !superuser, !signalBackend {
+            notes.append(
+                "role \(role) is not a member of pg_signal_backend: it may signal only its own roles' sessions;"
+                    + " every other action will be audited failed (GRANT pg_signal_backend TO \(role))"
+            )
+        }
+        return notes
+    }
 }

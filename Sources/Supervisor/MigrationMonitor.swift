@@ -162,7 +162,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         }
     }
 
-    func connected(reconnect: Bool) {
+    func connected(reconnect: Bool, role: SessionRole) {
         if reconnect { log.say("reconnected to the database") }
         connectionLostLogged = false
     }

@@ -414,7 +414,7 @@ public struct Supervisor: Sendable {
             logger: logger
         )
         defer { Task { await connection.close() } }
-        role.limitations.forEach { log.warn($0) }
+        role.actingLimitations.forEach { log.warn($0) }
         if !role.signalBackend, settings.policyPath != nil || settings.maxLockWait != nil {
             log.warn("role \(role.role) lacks pg_signal_backend: it can signal only its own roles' sessions")
         }
