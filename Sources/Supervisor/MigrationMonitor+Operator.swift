@@ -36,7 +36,7 @@ extension MigrationMonitor {
             let asked = OperatorQuestion(choices: choices)
             question = asked
             prompt.ask()
-            log.pin(asked.text)
+            showQuestion(asked.text)
         }
         var orders: [Response] = []
         while var current = question, let key = prompt.takeKey() {
@@ -44,7 +44,7 @@ extension MigrationMonitor {
             question = current
             switch outcome {
             case .show(let text):
-                log.pin(text)
+                showQuestion(text)
             case .wait:
                 log.say(
                     "waiting (operator); asking again in \(Int(Self.waitAnswerHolds.components.seconds))s or when the blockers change"
@@ -68,6 +68,6 @@ extension MigrationMonitor {
         guard question != nil else { return }
         question = nil
         prompt.settle()
-        log.pin(nil)
+        showQuestion(nil)
     }
 }

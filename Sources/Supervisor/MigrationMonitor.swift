@@ -40,6 +40,12 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     /// What the report's warnings should say of this attempt.
     private(set) var warnings: [String] = []
     var question: OperatorQuestion?
+    private var questionText: String?
+    private var statusText: String?
+    private var statusDrawnAt: ContinuousClock.Instant?
+    private let startedAt = ContinuousClock.now
+    /// The attempt this monitor watches, for the status line.
+    var attempt = 1
     var waitUntil: ContinuousClock.Instant?
     var warnedQueue: Set<Int32> = []
     private var unidentifiedSince: ContinuousClock.Instant?
@@ -102,6 +108,8 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         let responder = BlockerResponder(policy: policy, maxLockWait: settings.maxLockWait)
         try? await loop.run(responder: responder, delegate: self, clock: ContinuousClock())
         operatorPrompt?.settle()
+        statusText = nil
+        showQuestion(nil)
         for index in records.indices where !records[index].ended { records[index].ended = true }
         if !finder.sessions.isIdentified, unidentifiedSince != nil {
             warnings.append(
@@ -134,7 +142,48 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         noteUnidentified(snapshot)
         let waits = snapshot.waits.filter { finder.sessions.contains($0.activity.key(pid: $0.pid)) }
         track(waits, in: snapshot)
-        return askOperator(waits, in: snapshot, responder: responder, context: context)
+        let orders = askOperator(waits, in: snapshot, responder: responder, context: context)
+        updateStatus(waits, in: snapshot)
+        return orders
+    }
+
+    /// The operator's question, kept on screen below the log (with the status line above it).
+    func showQuestion(_ text: String?) {
+        questionText = text
+        guard log.isTerminal else {
+            if let text { log.pin(text) }
+            return
+        }
+        redrawFooter()
+    }
+
+    /// The status line, on a terminal only, redrawn at least once a second.
+    private func updateStatus(_ waits: [LockWait], in snapshot: LockSnapshot) {
+        guard log.isTerminal else { return }
+        let now = ContinuousClock.now
+        if let drawn = statusDrawnAt, now - drawn < .seconds(1) { return }
+        statusDrawnAt = now
+        let wait = waits.max { $0.waitingSeconds < $1.waitingSeconds }
+        let queue = wait.map { snapshot.waits(blockedBy: $0.pid) } ?? []
+        statusText = MigrationStatusLine(
+            attempt: attempt,
+            elapsedSeconds: (now - startedAt).seconds,
+            wait: wait,
+            blockers: wait?.blockedBy.compactMap(snapshot.blocker) ?? [],
+            queued: queue.count,
+            queuedOldestSeconds: queue.map(\.waitingSeconds).max() ?? 0,
+            requestTimeout: settings.requestTimeout,
+            policy: policy,
+            maxLockWait: settings.maxLockWait,
+            askingOperator: question != nil,
+            interactive: operatorPrompt != nil
+        ).text
+        redrawFooter()
+    }
+
+    private func redrawFooter() {
+        let parts = [statusText.map { "[status] " + $0 }, questionText].compactMap { $0 }
+        log.pin(parts.isEmpty ? nil : parts.joined(separator: "\n"))
     }
 
     func carriedOut(_ record: AuditRecord) {

@@ -21,7 +21,8 @@ import WardenSupport
 /// each write checked.
 public final class RunLog: Sendable {
     private let state = Mutex(KeptFile())
-    private let isTerminal = isatty(STDOUT_FILENO) == 1
+    /// Whether standard output is a terminal (the status line and question are kept on screen).
+    public let isTerminal = isatty(STDOUT_FILENO) == 1
 
     /// The run's own copy of the log: buffered until the state directory is ready, then a file;
     /// and the text kept under the log on a terminal (the operator's question), with its line count.
@@ -83,14 +84,13 @@ public final class RunLog: Sendable {
     }
 
     /// Keeps `text` on screen below the log lines (a terminal), or prints it once (a pipe or a
-    /// file); `nil` takes it away. The kept file gets the text once.
+    /// file); `nil` takes it away.
     public func pin(_ text: String?) {
-        let line = text.map { "[pgwarden \(Self.clock(Date()))] " + Self.prepareLines($0) + "\n" }
         guard isTerminal else {
-            if let line { emit(line) }
+            if let text { emit("[pgwarden \(Self.clock(Date()))] " + Self.prepareLines(text) + "\n") }
             return
         }
-        emit(line ?? "") { kept in
+        emit("") { kept in
             let erase = Self.erase(kept.footer)
             kept.footer = text.map { (Self.fitted(Self.prepareLines($0)), $0.filter { $0 == "\n" }.count) }
             return erase + (kept.footer?.text ?? "")

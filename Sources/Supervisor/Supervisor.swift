@@ -21,7 +21,7 @@ import Workers
 /// reload, the migration (watched and unblocked), reload, resume workers (always), post-checks, report.
 public struct Supervisor: Sendable {
     /// Exit status when pgwarden itself failed after the command ran (a resume that failed, say).
-    public static let supervisorFailureStatus: Int32 = 70
+    public static let supervisorFailureStatus: Int32 = ExitStatus.supervisorFailure
 
     let settings: UpgradeSettings
     let log: RunLog
@@ -224,6 +224,10 @@ public struct Supervisor: Sendable {
                 ? .succeeded
                 : report.attempts.last?.endedBy.map { ["max-lock-wait", "operator"].contains($0) } == true
                     ? .aborted : .failed
+        // An abort over a lock wait is not a failed migration: its own status says so (75, EX_TEMPFAIL).
+        if report.outcome == .aborted, interrupted == nil, report.exitStatus != 0 {
+            report.exitStatus = ExitStatus.lockWaitAbort
+        }
         var failures = writeFailures(journal: journal) + resumeWriteFailures.map { "the workers' journal: \($0)" }
         if !failures.isEmpty, report.exitStatus == 0 { report.exitStatus = Self.supervisorFailureStatus }
         report.warnings += failures
@@ -306,6 +310,13 @@ public struct Supervisor: Sendable {
         let process = MigrationProcess(command: settings.command, environment: environment, log: log)
         var status: Int32 = 1
         let prompt = interactive ? OperatorPrompt() : nil  // one reader for the whole run
+        if !interactive, policy == nil, settings.maxLockWait == nil {
+            log.warn(
+                "nothing will act on a lock wait of the migration: no --policy, no --max-lock-wait, not interactive;"
+                    + " a blocked migration waits until its blocker ends"
+                    + (settings.lockTimeout.map { " or lock_timeout (\(DurationSyntax.format(seconds: $0.seconds))) ends it" } ?? "")
+            )
+        }
         let audit = openAuditLogs()
         for number in 1...(settings.retries + 1) {
             var attempt = RunReport.Attempt(number: number, startedAt: Date())
@@ -319,6 +330,7 @@ public struct Supervisor: Sendable {
                 logger: logger,
                 onWait: { wait in journal.update { $0.lastLockWait = wait } }
             )
+            monitor.attempt = number
             await monitor.takeBaseline()
             log.say("migration attempt \(number) starts (application_name \(applicationName))")
             let watching = Task { await monitor.watch(processGroup: { state.processGroup.withLock { $0 } }) }
