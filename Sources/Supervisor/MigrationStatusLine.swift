@@ -21,7 +21,7 @@ struct MigrationStatusLine: Sendable {
     var askingOperator: Bool
     var interactive: Bool
 
-    /// One line while nothing waits; two while the migration waits (the log cuts each to the
+    /// One line while nothing waits; three while the migration waits (the log cuts each to the
     /// terminal's width, so what matters most comes first on each).
     var text: String {
         let head = "attempt \(attempt), \(DurationSyntax.format(seconds: elapsedSeconds))"
@@ -38,8 +38,7 @@ struct MigrationStatusLine: Sendable {
             let limit = requestTimeout.map { "/" + DurationSyntax.format(seconds: $0.seconds) } ?? ""
             parts.append("\(Plural.count(queued, "queued", "queued")) behind, oldest \(DurationSyntax.format(seconds: queuedOldestSeconds))\(limit)")
         }
-        parts.insert("next: " + next(wait), at: 0)
-        return first + "\n  " + parts.joined(separator: " | ")
+        return first + "\n  " + parts.joined(separator: " | ") + "\n  next: " + next(wait)
     }
 
     /// What will happen next: the rule that will fire and when, `--max-lock-wait`, or the operator.
