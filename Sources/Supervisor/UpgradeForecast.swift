@@ -58,16 +58,9 @@ enum UpgradeForecast {
         return (executable, Array(command[1..<upgrade]), target)
     }
 
-    /// Control characters written as `\u{1b}`: SQL and other sessions' queries never reach the terminal raw.
+    /// Other sessions' queries and the migration's SQL, as they may reach a terminal: through the
+    /// one sanitiser of all terminal output.
     @Sendable static func visible(_ text: String) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            if scalar.properties.generalCategory == .control {
-                result += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        TerminalText.safe(text, layout: .multiLine)
     }
 }

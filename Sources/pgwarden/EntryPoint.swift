@@ -32,11 +32,12 @@ enum EntryPoint {
         }
     }
 
-    /// `locks --watch` is a viewer: a hang-up (its terminal gone) ends it quietly, with status 0.
+    /// `locks --watch` piped is a viewer: a hang-up ends it quietly, with status 0 (the full-screen
+    /// view restores the terminal and exits 128+N itself).
     /// Everything else goes on through a SIGHUP: `upgrade` and `guard` handle it themselves, and a
     /// one-shot command (a pause, a resume) finishes what it started.
     private static func hangUpMonitor(for command: any ParsableCommand) -> SignalMonitor? {
-        guard let locks = command as? PGWarden.Locks, locks.watch else { return nil }
+        guard let locks = command as? PGWarden.Locks, locks.watch, !locks.drawsScreen else { return nil }
         return SignalMonitor([SIGHUP]) { _ in exit(0) }
     }
 

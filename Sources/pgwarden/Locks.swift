@@ -53,6 +53,12 @@ extension PGWarden {
             }
         }
 
+        /// Whether `--watch` draws the full-screen view (a terminal that can): it restores the
+        /// terminal and exits 128+N on SIGHUP itself. Piped, a hang-up ends the watch with status 0.
+        var drawsScreen: Bool {
+            watch && !json && Terminal.standardOutputIsTerminal && Terminal.standardInputIsTerminal && !Terminal.isDumb
+        }
+
         func run() async throws {
             let logger = Logger(label: "pgwarden.locks")
             let (session, role) = try await InspectorSession.open(
@@ -66,9 +72,7 @@ extension PGWarden {
                 role: role,
                 scope: allDatabases ? .allDatabases : .currentDatabase
             )
-            if watch && !json && Terminal.standardOutputIsTerminal && Terminal.standardInputIsTerminal
-                && !Terminal.isDumb
-            {
+            if drawsScreen {
                 try await runScreen(inspector, role: role)
                 return
             }
@@ -141,7 +145,8 @@ struct LocksOutput {
             text = watching && !redraw ? renderer.summaryLine(snapshot) : renderer.render(snapshot, scope: scope)
             if !elsewhere.isEmpty {
                 text +=
-                    (redraw ? "\n" : "; ") + WaitsElsewhere.sentence(elsewhere).dropLast() + " (see --all-databases)"
+                    (redraw ? "\n" : "; ")
+                    + TerminalText.safe(String(WaitsElsewhere.sentence(elsewhere).dropLast())) + " (see --all-databases)"
             }
         }
         // The renderer shows other people's text through TerminalText and JSON escapes every control

@@ -46,7 +46,7 @@ extension PGWarden {
         @Option(
             name: .customLong("stop-scope"),
             help:
-                "Which processes --stop-workers acts on: cron (started by cron, with their trees and sessions) or user."
+                "Which processes --stop-workers acts on: cron (started by cron, with their trees and sessions) or user (default: cron)."
         )
         var stopScope: StopScope?
 

@@ -109,7 +109,7 @@ struct ForecastCommandTests {
             #expect(output.status == 0, Comment(rawValue: output.error))
             #expect(output.output.hasPrefix("forecast of standard input: 1 statement(s)"))
             #expect(!output.output.contains("\u{1b}") && !output.output.contains("\u{7}"))
-            #expect(output.output.contains(#"SELECT count(*) FROM t /* \u{1b}[2J\u{7} */"#))
+            #expect(output.output.contains(#"SELECT count(*) FROM t /* \e[2J\x07 */"#), "\(output.output)")
             await hostile.close()
         }
     }

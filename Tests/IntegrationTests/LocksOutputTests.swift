@@ -111,7 +111,7 @@ struct LocksOutputTests {
             let pane = try TmuxPane()
             defer { pane.close() }
             let binary = PGWardenCommand.executable.path
-            try pane.run("TERM=xterm \(binary) locks --dsn \(database.connectionString); echo done=coloured")
+            try pane.run("env -u NO_COLOR TERM=xterm \(binary) locks --dsn \(database.connectionString); echo done=coloured")
             try await pane.waitForScreen("the coloured run ends") { $0.contains("done=coloured") }
             let coloured = try pane.tmux(["capture-pane", "-p", "-e", "-t", "test"])
             #expect(coloured.contains("\u{1B}["), "a terminal that can gets colour")

@@ -33,9 +33,19 @@ public enum PseudoTerminal {
 
     /// The bytes of `output` that a terminal would act on as control characters: C0 but CR, LF and
     /// TAB (the pty itself turns `\n` into `\r\n`), DEL, and UTF-8 encoded C1 (`C2 80`…`C2 9F`).
+    ///
+    /// pgwarden's own cursor movements that keep the status line and question below the log
+    /// (`ESC [ n A`, `ESC [ J`) are not counted: outside text can never produce them, since every
+    /// ESC from outside is shown as `\e`.
     public static func controlBytes(in bytes: [UInt8]) -> [UInt8] {
         var found: [UInt8] = []
+        var skipUntil = -1
         for (index, byte) in bytes.enumerated() {
+            if index < skipUntil { continue }
+            if byte == 0x1B, let end = ownCursorMovement(in: bytes, at: index) {
+                skipUntil = end
+                continue
+            }
             if (byte < 0x20 && ![0x0A, 0x0D, 0x09].contains(byte)) || byte == 0x7F {
                 found.append(byte)
             } else if byte == 0xC2, index + 1 < bytes.count, (0x80...0x9F).contains(bytes[index + 1]) {
@@ -43,6 +53,17 @@ public enum PseudoTerminal {
             }
         }
         return found
+    }
+
+    /// The end of `ESC [ digits A` or `ESC [ J` starting at `index`, if that is what is there.
+    private static func ownCursorMovement(in bytes: [UInt8], at index: Int) -> Int? {
+        guard index + 2 < bytes.count, bytes[index + 1] == UInt8(ascii: "[") else { return nil }
+        var cursor = index + 2
+        while cursor < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[cursor]) { cursor += 1 }
+        guard cursor < bytes.count else { return nil }
+        if bytes[cursor] == UInt8(ascii: "A"), cursor > index + 2 { return cursor + 1 }
+        if bytes[cursor] == UInt8(ascii: "J"), cursor == index + 2 { return cursor + 1 }
+        return nil
     }
 
     private static func shellQuoted(_ word: String) -> String {
