@@ -76,7 +76,7 @@ public struct GuardDaemon: Sendable {
             logger: logger
         )
         let responder = BlockerResponder(policy: initialPolicy)
-        logger.info("guarding with \(initialPolicy.rules.count) rules", metadata: ["policy": "\(options.policyPath)"])
+        logger.info("guarding with \(Plural.count(initialPolicy.rules.count, "rule", "rules"))", metadata: ["policy": "\(options.policyPath)"])
         let polling = Task { try await loop.run(responder: responder, delegate: delegate, clock: ContinuousClock()) }
         let monitor = SignalMonitor([SIGHUP, SIGINT, SIGTERM]) { [logger] signal in
             if signal == SIGHUP {

@@ -34,7 +34,7 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
                 let policy = try Policy(contentsOf: options.policyPath)
                 responder.replace(policy)
                 logger.notice(
-                    "policy reloaded: \(policy.rules.count) rules",
+                    "policy reloaded: \(Plural.count(policy.rules.count, "rule", "rules"))",
                     metadata: ["policy": "\(options.policyPath)"]
                 )
             } catch {

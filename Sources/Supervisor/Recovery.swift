@@ -35,7 +35,7 @@ public struct Recovery: Sendable {
                 )
             }
             lines.append(
-                "run \(journal.runID) (\(journal.command.joined(separator: " "))) stopped at phase \(journal.phase.rawValue), started \(journal.startedAt.formatted(.iso8601))"
+                "run \(journal.runID) (\(ShellQuoting.command(journal.command))) stopped at phase \(journal.phase.rawValue), started \(journal.startedAt.formatted(.iso8601))"
             )
             if let pid = journal.migrationPID {
                 lines += await MigrationStop(
@@ -56,7 +56,7 @@ public struct Recovery: Sendable {
             resumed.repaired.map { lines.append("warning: " + $0.description) }
             resumed.writeFailures.forEach { lines.append("warning: " + $0) }
             lines.append(
-                "resumed \(reports.filter { $0.state == .paused }.count) crontab lines of \(record.user)"
+                "resumed \(Plural.count(reports.filter { $0.state == .paused }.count, "crontab line", "crontab lines")) of \(record.user)"
                     + (exactly ? " (byte for byte as before)" : "")
             )
             for report in reports where report.state != .paused {
@@ -81,7 +81,7 @@ public struct Recovery: Sendable {
             let alive = kill(journal.supervisorPID, 0) == 0
             var lines = [
                 "run \(journal.runID): \(alive ? "in progress" : "INTERRUPTED (its supervisor is gone: run pgwarden recover)"), phase \(journal.phase.rawValue)",
-                "  command: \(journal.command.joined(separator: " "))",
+                "  command: \(ShellQuoting.command(journal.command))",
                 "  started: \(journal.startedAt.formatted(.iso8601)); workers paused: \(journal.workersPaused ? "yes" : "no")",
             ]
             if let pid = journal.migrationPID { lines.append("  migration pid: \(pid)") }
@@ -91,7 +91,7 @@ public struct Recovery: Sendable {
         if let last = try RunJournal.load(RunJournal.lastFileName, from: stateDirectory) {
             return [
                 "last run \(last.runID): \(last.outcome ?? "?"), finished \(last.finishedAt?.formatted(.iso8601) ?? "?")",
-                "  command: \(last.command.joined(separator: " "))",
+                "  command: \(ShellQuoting.command(last.command))",
             ] + (last.reportPath.map { ["  report: \($0)"] } ?? [])
         }
         return ["no run recorded in \(stateDirectory.path)"]

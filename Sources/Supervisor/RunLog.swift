@@ -13,8 +13,8 @@ import WardenSupport
 /// no caller can forget: lines quote queries, role and table names, crontab lines and the migration's
 /// own output.
 ///
-///     [pgwarden 18:00:00.123] pausing workers: --match app-cli
-///     [migration 18:00:01.456] INFO  [alembic.runtime.migration] Running upgrade  -> 0001
+///     [pgwarden 2026-12-01T18:00:00.123Z] pausing workers: --match app-cli
+///     [migration 2026-12-01T18:00:01.456Z] INFO  [alembic.runtime.migration] Running upgrade  -> 0001
 ///
 /// Standard output may vanish (a `| head`, a dead SSH session): what cannot be written there is
 /// dropped, and the run goes on. The file of ``keep(in:)`` in the state directory gets every line,
@@ -73,9 +73,14 @@ public final class RunLog: Sendable {
         write("pgwarden", "warning: " + message)
     }
 
-    /// A line the migration printed.
+    /// A line the migration printed on its standard output.
     public func migration(_ line: String) {
         write("migration", line)
+    }
+
+    /// A line the migration printed on its standard error: it stays on pgwarden's standard error.
+    public func migrationError(_ line: String) {
+        write("migration", line, toStandardError: true)
     }
 
     /// Writes a prompt without a newline.
@@ -97,8 +102,12 @@ public final class RunLog: Sendable {
         }
     }
 
-    private func write(_ source: String, _ message: String) {
+    private func write(_ source: String, _ message: String, toStandardError: Bool = false) {
         let line = "[\(source) \(Self.clock(Date()))] \(Self.prepare(message))\n"
+        if toStandardError {
+            // The footer (on standard output) is taken away and put back around the line, when there is one.
+            return emit(line, screen: { kept in Self.erase(kept.footer) }, after: { kept in kept.footer?.text ?? "" }, toStandardError: true)
+        }
         guard isTerminal else { return emit(line) }
         emit(line) { kept in Self.erase(kept.footer) + line + (kept.footer?.text ?? "") }
     }
@@ -130,12 +139,26 @@ public final class RunLog: Sendable {
     }
 
     /// `text` to the kept file; to standard output what `screen` makes of it (by default `text`).
-    private func emit(_ text: String, screen: ((inout KeptFile) -> String)? = nil) {
+    /// With `toStandardError`, `text` goes to standard error between `screen` and `after` on standard output.
+    private func emit(
+        _ text: String,
+        screen: ((inout KeptFile) -> String)? = nil,
+        after: ((inout KeptFile) -> String)? = nil,
+        toStandardError: Bool = false
+    ) {
         let bytes = Array(text.utf8)
         state.withLock { kept in
-            // Standard output: whatever can be written; EPIPE or EIO (SIGPIPE is ignored) drop the rest.
-            let shown = screen.map { Array($0(&kept).utf8) } ?? bytes
-            _ = try? FileDescriptor.standardOutput.writeAll(shown)
+            // Standard output and error: whatever can be written; EPIPE or EIO (SIGPIPE is ignored) drop the rest.
+            if toStandardError {
+                let before = isTerminal ? (screen.map { $0(&kept) } ?? "") : ""
+                if !before.isEmpty { _ = try? FileDescriptor.standardOutput.writeAll(Array(before.utf8)) }
+                _ = try? FileDescriptor.standardError.writeAll(bytes)
+                let rest = isTerminal ? (after.map { $0(&kept) } ?? "") : ""
+                if !rest.isEmpty { _ = try? FileDescriptor.standardOutput.writeAll(Array(rest.utf8)) }
+            } else {
+                let shown = screen.map { Array($0(&kept).utf8) } ?? bytes
+                _ = try? FileDescriptor.standardOutput.writeAll(shown)
+            }
             guard !bytes.isEmpty else { return }
             guard let descriptor = kept.descriptor else {
                 if kept.buffered.count < 1 << 20 { kept.buffered += bytes }
@@ -150,9 +173,9 @@ public final class RunLog: Sendable {
         }
     }
 
-    /// `18:00:00.123`, UTC.
+    /// `2026-12-01T18:00:00.123Z`: an ISO 8601 date and time in UTC, so that a log read the next
+    /// day, or beside the server's, is never ambiguous.
     static func clock(_ date: Date) -> String {
-        let stamp = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-        return String(stamp.dropFirst(11).prefix(12))
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

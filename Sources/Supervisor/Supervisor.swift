@@ -71,7 +71,7 @@ public struct Supervisor: Sendable {
         defer { monitor.cancel() }
 
         // Preflight: nothing changes until every check passes.
-        log.say("run \(runID): \(settings.command.map(Redaction.redact).joined(separator: " "))")
+        log.say("run \(runID): \(ShellQuoting.command(settings.command.map(Redaction.redact)))")
         let preflight = try await step("preflight", &report) { () async throws -> Preflight in
             try await self.preflight()
         }
@@ -122,7 +122,7 @@ public struct Supervisor: Sendable {
                         owner: "pgwarden upgrade \(runID)",
                         stopInterrupted: { state.isInterrupted }
                     )
-                    self.log.say("paused \(outcome.record.pausedLines.count) crontab lines of \(preflight.crontabUser)")
+                    self.log.say("paused \(Plural.count(outcome.record.pausedLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser)")
                     for process in outcome.notStartedByCron {
                         self.log.say(
                             "  pid \(process.pid) matching, not started by cron: left running: \(Redaction.redact(process.commandLine))"
@@ -468,7 +468,7 @@ public struct Supervisor: Sendable {
         if preflight.crontabLines.isEmpty {
             log.say("  workers: none paused")
         } else {
-            log.say("  pause \(preflight.crontabLines.count) crontab lines of \(preflight.crontabUser):")
+            log.say("  pause \(Plural.count(preflight.crontabLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser):")
             preflight.crontabLines.forEach { log.say("    line \($0.number): \(Redaction.redact($0.line))") }
             log.say(
                 "  running workers (--stop-workers \(settings.stopWorkers.rawValue)): \(preflight.runningWorkers.isEmpty ? "none" : preflight.runningWorkers.joined(separator: "; "))"
@@ -476,7 +476,7 @@ public struct Supervisor: Sendable {
         }
         log.say("  reload uWSGI: \(settings.effectiveReloadWhen.rawValue)")
         log.say(
-            "  run: \(settings.command.map(Redaction.redact).joined(separator: " ")) (application_name \(applicationName))"
+            "  run: \(ShellQuoting.command(settings.command.map(Redaction.redact))) (application_name \(applicationName))"
         )
         log.say(
             "  blockers right now: \(preflight.blockers.isEmpty ? "none" : preflight.blockers.roots.map { "pid \($0.pid) (\($0.activity?.state ?? "?"), blocks \($0.blockedTotal))" }.joined(separator: ", "))"

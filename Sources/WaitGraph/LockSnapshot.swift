@@ -50,6 +50,23 @@ public struct LockWait: Sendable, Equatable {
     public var lock: LockTarget
     /// The session, as `pg_stat_activity` shows it.
     public var activity: SessionActivity
+
+    /// Creates a wait.
+    public init(
+        pid: Int32,
+        blockedBy: [Int32],
+        waitingSeconds: Double,
+        exactWaitStart: Bool,
+        lock: LockTarget,
+        activity: SessionActivity
+    ) {
+        self.pid = pid
+        self.blockedBy = blockedBy
+        self.waitingSeconds = waitingSeconds
+        self.exactWaitStart = exactWaitStart
+        self.lock = lock
+        self.activity = activity
+    }
 }
 
 /// A session that blocks at least one waiter.

@@ -161,7 +161,7 @@ public struct WorkerPause: Sendable {
         record.workers = stopped.map {
             PauseRecord.Worker(
                 pid: $0.process.pid,
-                commandLine: $0.process.commandLine,
+                commandLine: Redaction.redact($0.process.commandLine),
                 outcome: $0.outcome.description
             )
         }

@@ -51,7 +51,7 @@ struct UpgradeTests {
             #expect(blocker["state"] as? String == "idle in transaction")
             #expect(blocker["action"] as? String == "terminate")
             #expect(blocker["action_by"] as? String == "policy:idle transactions blocking the migration")
-            #expect(run.standardOutput.contains("[migration "))
+            #expect(run.standardError.contains("[migration ") && run.standardError.contains("Running upgrade 0001 -> 0002"))  // Alembic logs on stderr: it stays there
             let attributes = try FileManager.default.attributesOfItem(atPath: fixture.reportPath)
             #expect(attributes[.posixPermissions] as? Int == 0o600)
             await uwsgi.stop()
@@ -140,7 +140,7 @@ struct UpgradeTests {
             #expect(recover.status == 0, "\(recover.standardError)")
             #expect(recover.standardOutput.contains("is still running: pgwarden no longer watches it"))
             #expect(
-                recover.standardOutput.contains("resumed 1 crontab lines of \(fixture.user) (byte for byte as before)")
+                recover.standardOutput.contains("resumed 1 crontab line of \(fixture.user) (byte for byte as before)")
             )
             #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
             _ = try await reader.query("ROLLBACK")  // lets the orphaned migration finish
@@ -236,7 +236,7 @@ struct UpgradeTests {
             let fixture = try await UpgradeFixture.prepare(database)
             let result = try await PGWardenCommand.run(fixture.arguments(["--dry-run"]) + fixture.migration)
             #expect(result.status == 0, "\(result.standardError)")
-            #expect(result.standardOutput.contains("pause 1 crontab lines of \(fixture.user):"))
+            #expect(result.standardOutput.contains("pause 1 crontab line of \(fixture.user):"))
             #expect(result.standardOutput.contains("alembic_version: 0001"))
             #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
             let version = try await database.session().query("SELECT version_num FROM alembic_version").rows[0].text(

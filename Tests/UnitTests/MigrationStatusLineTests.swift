@@ -1,0 +1,48 @@
+import Foundation
+import Policy
+import Testing
+import WaitGraph
+
+@testable import Supervisor
+
+@Suite("The upgrade's status line")
+struct MigrationStatusLineTests {
+    static let wait = LockWait(
+        pid: 2,
+        blockedBy: [1],
+        waitingSeconds: 12,
+        exactWaitStart: true,
+        lock: LockTarget(locktype: "relation", mode: "AccessExclusiveLock", relation: "public.orders"),
+        activity: SessionActivity(state: "active", applicationName: "pgwarden-migration-x")
+    )
+    static let blocker = Blocker(
+        pid: 1, blocks: [2], blockedTotal: 3, root: true,
+        activity: SessionActivity(state: "idle in transaction", xactSeconds: 40, backendStart: "b", xactStart: "x")
+    )
+
+    static func line(policy: Policy? = nil, maxLockWait: Duration? = nil, asking: Bool = false, interactive: Bool = false)
+        -> String
+    {
+        MigrationStatusLine(
+            attempt: 1, elapsedSeconds: 75, wait: wait, blockers: [blocker], queued: 2, queuedOldestSeconds: 9,
+            requestTimeout: .seconds(60), policy: policy, maxLockWait: maxLockWait, askingOperator: asking,
+            interactive: interactive
+        ).text
+    }
+
+    @Test("the wait, its blocker, the queue against the request timeout")
+    func wait() {
+        let lines = Self.line().split(separator: "\n")
+        #expect(lines[0] == "attempt 1, 1m15s: waits 12s for AccessExclusiveLock on public.orders")
+        #expect(lines[1] == "  blocked by pid 1 idle in transaction | 2 queued behind, oldest 9s/1m00s")
+        #expect(lines[2] == "  next: nothing will act: it waits until the blocker ends")
+    }
+
+    @Test("what happens next: the soonest of the rule and --max-lock-wait, or the operator")
+    func next() {
+        let policy = Policy(rules: [Rule(name: "idle", blockingFor: .seconds(30), states: ["idle in transaction"], action: .terminate)])
+        #expect(Self.line(policy: policy).hasSuffix("next: rule 'idle' will terminate pid 1 in 18s"))
+        #expect(Self.line(policy: policy, maxLockWait: .seconds(20)).hasSuffix("next: --max-lock-wait cancels the migration in 8s"))
+        #expect(Self.line(asking: true).hasSuffix("next: waiting for you"))
+    }
+}
