@@ -229,7 +229,8 @@ struct WorkersTests {
         let uid = try UserAccount(named: user).uid
         let tag = "fakeworker-" + UUID().uuidString.prefix(8)
         try TestCrontab.install(Self.crontab(withWorkersTagged: tag), for: user)
-        let finishing = try FakeWorker.start("\(tag)-queue", as: user, behaviour: .finishing(seconds: 0.5))
+        // Long enough to be still running when pgwarden (started on a loaded machine) looks for it.
+        let finishing = try FakeWorker.start("\(tag)-queue", as: user, behaviour: .finishing(seconds: 3))
         let lingering = try FakeWorker.start("\(tag)-transform", as: user, behaviour: .obedient)
         defer { [finishing, lingering].forEach { $0.stop(uid: uid) } }
         let finishingPID = try await finishing.pid(uid: uid)
@@ -237,7 +238,7 @@ struct WorkersTests {
 
         let pause = try await pgwarden([
             "pause", "--user", user, "--match", "app-cli", "--match", "\(tag)-",
-            "--stop", "drain", "--stop-scope", "user", "--grace", "2s", "--state-dir", stateDirectory(),
+            "--stop", "drain", "--stop-scope", "user", "--grace", "6s", "--state-dir", stateDirectory(),
         ])
 
         #expect(pause.status == 0, "\(pause.standardError)")
