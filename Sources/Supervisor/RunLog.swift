@@ -35,8 +35,13 @@ public final class RunLog: Sendable {
         var footer: (text: String, lines: Int)?
     }
 
-    /// Creates a log on standard output.
-    public init() {}
+    /// Whether the timestamps are in the local time zone (with its offset) rather than UTC.
+    private let localTime: Bool
+
+    /// Creates a log on standard output; with `localTime`, timestamps carry the local offset instead of `Z`.
+    public init(localTime: Bool = false) {
+        self.localTime = localTime
+    }
 
     /// From now on, every line also goes to `path` (created 0600), starting with the lines so far.
     public func keep(in path: String) throws(WriteFailure) {
@@ -85,14 +90,14 @@ public final class RunLog: Sendable {
 
     /// Writes a prompt without a newline.
     public func prompt(_ text: String) {
-        emit("[pgwarden \(Self.clock(Date()))] " + Self.prepare(text))
+        emit("[pgwarden \(clock(Date()))] " + Self.prepare(text))
     }
 
     /// Keeps `text` on screen below the log lines (a terminal), or prints it once (a pipe or a
     /// file); `nil` takes it away.
     public func pin(_ text: String?) {
         guard isTerminal else {
-            if let text { emit("[pgwarden \(Self.clock(Date()))] " + Self.prepareLines(text) + "\n") }
+            if let text { emit("[pgwarden \(clock(Date()))] " + Self.prepareLines(text) + "\n") }
             return
         }
         emit("") { kept in
@@ -103,7 +108,7 @@ public final class RunLog: Sendable {
     }
 
     private func write(_ source: String, _ message: String, toStandardError: Bool = false) {
-        let line = "[\(source) \(Self.clock(Date()))] \(Self.prepare(message))\n"
+        let line = "[\(source) \(clock(Date()))] \(Self.prepare(message))\n"
         if toStandardError {
             // The footer (on standard output) is taken away and put back around the line, when there is one.
             return emit(line, screen: { kept in Self.erase(kept.footer) }, after: { kept in kept.footer?.text ?? "" }, toStandardError: true)
@@ -173,9 +178,11 @@ public final class RunLog: Sendable {
         }
     }
 
-    /// `2026-12-01T18:00:00.123Z`: an ISO 8601 date and time in UTC, so that a log read the next
-    /// day, or beside the server's, is never ambiguous.
-    static func clock(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    /// `2026-12-01T18:00:00.123Z`: an ISO 8601 date and time in UTC (or with the local offset,
+    /// `--local-time`), so that a log read the next day, or beside the server's, is never ambiguous.
+    func clock(_ date: Date) -> String {
+        localTime
+            ? date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .current))
+            : date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

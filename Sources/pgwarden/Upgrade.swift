@@ -155,6 +155,9 @@ extension PGWarden {
         @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
+        @Flag(help: "Log times in the local time zone, with its offset (default: UTC, written with Z).")
+        var localTime = false
+
         @Flag(name: .customLong("dry-run"), help: "Print the plan; change nothing.")
         var dryRun = false
 
@@ -204,7 +207,11 @@ extension PGWarden {
         }
 
         func run() async throws {
-            let supervisor = Supervisor(settings: try settings(), logger: Logger(label: "pgwarden.upgrade"))
+            let supervisor = Supervisor(
+                settings: try settings(),
+                log: RunLog(localTime: localTime),
+                logger: Logger(label: "pgwarden.upgrade")
+            )
             let status = try await supervisor.run(interactiveDefault: Terminal.standardInputIsTerminal)
             if status != 0 { throw ExitCode(status) }
         }
