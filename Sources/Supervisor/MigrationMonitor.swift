@@ -165,19 +165,20 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         statusDrawnAt = now
         let wait = waits.max { $0.waitingSeconds < $1.waitingSeconds }
         let queue = wait.map { snapshot.waits(blockedBy: $0.pid) } ?? []
-        statusText = MigrationStatusLine(
-            attempt: attempt,
-            elapsedSeconds: (now - startedAt).seconds,
-            wait: wait,
-            blockers: wait?.blockedBy.compactMap(snapshot.blocker) ?? [],
-            queued: queue.count,
-            queuedOldestSeconds: queue.map(\.waitingSeconds).max() ?? 0,
-            requestTimeout: settings.requestTimeout,
-            policy: policy,
-            maxLockWait: settings.maxLockWait,
-            askingOperator: question != nil,
-            interactive: operatorPrompt != nil
-        ).text
+        statusText =
+            MigrationStatusLine(
+                attempt: attempt,
+                elapsedSeconds: (now - startedAt).seconds,
+                wait: wait,
+                blockers: wait?.blockedBy.compactMap(snapshot.blocker) ?? [],
+                queued: queue.count,
+                queuedOldestSeconds: queue.map(\.waitingSeconds).max() ?? 0,
+                requestTimeout: settings.requestTimeout,
+                policy: policy,
+                maxLockWait: settings.maxLockWait,
+                askingOperator: question != nil,
+                interactive: operatorPrompt != nil
+            ).text
         redrawFooter()
     }
 

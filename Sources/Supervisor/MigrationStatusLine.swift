@@ -33,10 +33,14 @@ struct MigrationStatusLine: Sendable {
         let named = blockers.map { blocker in
             "pid \(blocker.pid)" + (blocker.activity?.state.map { " \($0)" } ?? "")
         }
-        parts.append("blocked by " + (named.isEmpty ? wait.blockedBy.map { "pid \($0)" } : named).joined(separator: ", "))
+        parts.append(
+            "blocked by " + (named.isEmpty ? wait.blockedBy.map { "pid \($0)" } : named).joined(separator: ", ")
+        )
         if queued > 0 {
             let limit = requestTimeout.map { "/" + DurationSyntax.format(seconds: $0.seconds) } ?? ""
-            parts.append("\(Plural.count(queued, "queued", "queued")) behind, oldest \(DurationSyntax.format(seconds: queuedOldestSeconds))\(limit)")
+            parts.append(
+                "\(Plural.count(queued, "queued", "queued")) behind, oldest \(DurationSyntax.format(seconds: queuedOldestSeconds))\(limit)"
+            )
         }
         return first + "\n  " + parts.joined(separator: " | ") + "\n  next: " + next(wait)
     }
@@ -47,17 +51,26 @@ struct MigrationStatusLine: Sendable {
         var candidates: [(seconds: Double, text: String)] = []
         for blocker in blockers {
             let waiters = [wait]
-            guard let rule = policy?.rules.first(where: { rule in
-                var now = rule
-                now.blockingFor = .zero
-                return now.matches(blocker, waiters: waiters)
-            }) else { continue }
+            guard
+                let rule = policy?.rules.first(where: { rule in
+                    var now = rule
+                    now.blockingFor = .zero
+                    return now.matches(blocker, waiters: waiters)
+                })
+            else { continue }
             let left = max(0, rule.blockingFor.seconds - wait.waitingSeconds)
-            candidates.append((left, "rule '\(rule.name)' will \(rule.action.rawValue) pid \(blocker.pid) in \(DurationSyntax.format(seconds: left))"))
+            candidates.append(
+                (
+                    left,
+                    "rule '\(rule.name)' will \(rule.action.rawValue) pid \(blocker.pid) in \(DurationSyntax.format(seconds: left))"
+                )
+            )
         }
         if let limit = maxLockWait {
             let left = max(0, limit.seconds - wait.waitingSeconds)
-            candidates.append((left, "--max-lock-wait cancels the migration in \(DurationSyntax.format(seconds: left))"))
+            candidates.append(
+                (left, "--max-lock-wait cancels the migration in \(DurationSyntax.format(seconds: left))")
+            )
         }
         if let soonest = candidates.min(by: { $0.seconds < $1.seconds }) { return soonest.text }
         return interactive ? "you will be asked" : "nothing will act: it waits until the blocker ends"

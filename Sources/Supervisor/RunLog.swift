@@ -111,7 +111,12 @@ public final class RunLog: Sendable {
         let line = "[\(source) \(clock(Date()))] \(Self.prepare(message))\n"
         if toStandardError {
             // The footer (on standard output) is taken away and put back around the line, when there is one.
-            return emit(line, screen: { kept in Self.erase(kept.footer) }, after: { kept in kept.footer?.text ?? "" }, toStandardError: true)
+            return emit(
+                line,
+                screen: { kept in Self.erase(kept.footer) },
+                after: { kept in kept.footer?.text ?? "" },
+                toStandardError: true
+            )
         }
         guard isTerminal else { return emit(line) }
         emit(line) { kept in Self.erase(kept.footer) + line + (kept.footer?.text ?? "") }

@@ -3,9 +3,11 @@
 public enum ShellQuoting {
     /// One word: as it is when it holds only characters no shell treats specially, else in single quotes.
     public static func quote(_ word: String) -> String {
-        let plain = !word.isEmpty
+        let plain =
+            !word.isEmpty
             && word.unicodeScalars.allSatisfy { scalar in
-                scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "@%+=:,./_-".unicodeScalars.contains(scalar)
+                scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "@%+=:,./_-".unicodeScalars.contains(scalar)
             }
         return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }

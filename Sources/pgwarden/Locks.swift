@@ -146,7 +146,8 @@ struct LocksOutput {
             if !elsewhere.isEmpty {
                 text +=
                     (redraw ? "\n" : "; ")
-                    + TerminalText.safe(String(WaitsElsewhere.sentence(elsewhere).dropLast())) + " (see --all-databases)"
+                    + TerminalText.safe(String(WaitsElsewhere.sentence(elsewhere).dropLast()))
+                    + " (see --all-databases)"
             }
         }
         // The renderer shows other people's text through TerminalText and JSON escapes every control

@@ -34,7 +34,8 @@ struct GuardOperationsTests {
             #expect(confined.status == 0, "\(confined.standardError)")
             #expect(((try? String(contentsOfFile: audit, encoding: .utf8)) ?? "").isEmpty)  // another database's
             let everywhere = try await PGWardenCommand.run([
-                "guard", "--policy", policy, "--once", "--all-databases", "--audit-log", audit, "--dsn", "dbname=postgres",
+                "guard", "--policy", policy, "--once", "--all-databases", "--audit-log", audit, "--dsn",
+                "dbname=postgres",
             ])
             #expect(everywhere.status == 0, "\(everywhere.standardError)")
             try await setup.waiter.task.value
@@ -58,7 +59,9 @@ struct GuardOperationsTests {
             _ = try await admin.query("DROP ROLE \(role)")
             #expect(plain.standardError.contains("is not a member of pg_signal_backend"), "\(plain.standardError)")
             #expect(
-                journal.standardError.split(separator: "\n").contains { $0.hasPrefix("<4>warning ") && $0.contains("pg_signal_backend") },
+                journal.standardError.split(separator: "\n").contains {
+                    $0.hasPrefix("<4>warning ") && $0.contains("pg_signal_backend")
+                },
                 "\(journal.standardError)"
             )
         }

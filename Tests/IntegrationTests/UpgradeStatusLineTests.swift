@@ -13,15 +13,20 @@ extension UpgradeTests {
             let fixture = try await UpgradeFixture.prepare(database)
             let reader = try await database.idleInTransactionReader(of: "orders", "monthly-report")
             let readerPID = await reader.backendPID
-            let arguments = fixture.arguments(["--policy", try fixture.policy(after: "6s"), "--request-timeout", "60s"])
+            let arguments =
+                fixture.arguments(["--policy", try fixture.policy(after: "6s"), "--request-timeout", "60s"])
                 + fixture.migration
             let pane = try TmuxPane()
             defer { pane.close() }
             try pane.run(([PGWardenCommand.executable.path] + arguments).map { "'\($0)'" }.joined(separator: " "))
             let first = try await pane.waitForScreen("the status line names the blocker") { screen in
-                screen.contains { $0.hasPrefix("[status] attempt 1, ") && $0.contains("AccessExclusiveLock on public.orders") }
+                screen.contains {
+                    $0.hasPrefix("[status] attempt 1, ") && $0.contains("AccessExclusiveLock on public.orders")
+                }
                     && screen.contains { $0.hasPrefix("  blocked by pid \(readerPID) idle in transaction") }
-                    && screen.contains { $0.hasPrefix("  next: rule 'idle transactions blocking the migration' will terminate") }
+                    && screen.contains {
+                        $0.hasPrefix("  next: rule 'idle transactions blocking the migration' will terminate")
+                    }
             }
             #expect(first.allSatisfy { $0.count <= 80 })
             let elapsed = { (screen: [String]) in screen.first { $0.hasPrefix("[status] attempt 1, ") } }
@@ -30,9 +35,15 @@ extension UpgradeTests {
             try await pane.waitForScreen("the run ends") { $0.contains { $0.contains("succeeded in") } }
             let end = try pane.screen()
             #expect(!end.contains { $0.hasPrefix("[status]") }, "\(end)")  // taken away at the end
-            let log = try String(contentsOfFile: try #require(
-                FileManager.default.contentsOfDirectory(atPath: fixture.stateDirectory).first { $0.hasSuffix(".log") }
-                    .map { fixture.stateDirectory + "/" + $0 }), encoding: .utf8)
+            let log = try String(
+                contentsOfFile: try #require(
+                    FileManager.default.contentsOfDirectory(atPath: fixture.stateDirectory).first {
+                        $0.hasSuffix(".log")
+                    }
+                    .map { fixture.stateDirectory + "/" + $0 }
+                ),
+                encoding: .utf8
+            )
             #expect(!log.contains("[status]"))  // the run log and pipes never get it
         }
     }

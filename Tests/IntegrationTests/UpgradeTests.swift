@@ -51,7 +51,9 @@ struct UpgradeTests {
             #expect(blocker["state"] as? String == "idle in transaction")
             #expect(blocker["action"] as? String == "terminate")
             #expect(blocker["action_by"] as? String == "policy:idle transactions blocking the migration")
-            #expect(run.standardError.contains("[migration ") && run.standardError.contains("Running upgrade 0001 -> 0002"))  // Alembic logs on stderr: it stays there
+            #expect(
+                run.standardError.contains("[migration ") && run.standardError.contains("Running upgrade 0001 -> 0002")
+            )  // Alembic logs on stderr: it stays there
             let attributes = try FileManager.default.attributesOfItem(atPath: fixture.reportPath)
             #expect(attributes[.posixPermissions] as? Int == 0o600)
             await uwsgi.stop()
@@ -246,6 +248,47 @@ struct UpgradeTests {
         }
     }
 
+    /// Runs `pgwarden ARGUMENTS` on a pseudo-terminal (Python's pty module) that first types
+    /// `typedAhead`, then, each time the output shows a step's text, sends its keys (marking the
+    /// moment in the output as `<<N>>`). A run that hangs for 60 s is killed, so the test fails.
+    static func onPseudoTerminal(_ arguments: [String], typedAhead: String, steps: [(String, String)]) throws -> (
+        status: Int32, output: String
+    ) {
+        let driver = """
+            import os, pty, sys, select, time, json
+            steps = json.loads(sys.argv[1]); typed = sys.argv[2].encode()
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execv(sys.argv[3], sys.argv[3:])
+            os.write(fd, typed)
+            out = b""; step = 0
+            while True:
+                ready, _, _ = select.select([fd], [], [], 60)
+                if not ready:
+                    os.kill(pid, 9); break
+                try: chunk = os.read(fd, 4096)
+                except OSError: break
+                if not chunk: break
+                out += chunk
+                if step < len(steps) and steps[step][0].encode() in out:
+                    time.sleep(0.3)
+                    out += ("<<%d>>" % step).encode()
+                    os.write(fd, steps[step][1].encode()); step += 1
+            _, status = os.waitpid(pid, 0)
+            sys.stdout.write(out.decode(errors="replace"))
+            sys.exit(os.waitstatus_to_exitcode(status))
+            """
+        let plan = String(
+            decoding: try JSONSerialization.data(withJSONObject: steps.map { [$0.0, $0.1] }),
+            as: UTF8.self
+        )
+        let result = try TestCrontab.run(
+            "/usr/bin/python3",
+            ["-c", driver, plan, typedAhead, PGWardenCommand.executable.path] + arguments
+        )
+        return (result.status, result.output)
+    }
+
     @Test(
         "interactive, through a pseudo-terminal: typed-ahead keys and a bare Enter do nothing; t then y terminates the blocker"
     )
@@ -254,43 +297,17 @@ struct UpgradeTests {
             let fixture = try await UpgradeFixture.prepare(database)
             let reader = try await database.idleInTransactionReader(of: "orders", "forgotten-report")
             let readerPID = await reader.backendPID
-            // A pseudo-terminal driven by Python's pty module: keys typed before the question
-            // (t, y, Enter), a bare Enter once it shows, then t and, at the confirmation, y.
-            let driver = """
-                import os, pty, sys, select, time
-                pid, fd = pty.fork()
-                if pid == 0:
-                    os.execv(sys.argv[1], sys.argv[1:])
-                os.write(fd, b"ty\\n")
-                out = b""
-                step = 0
-                while True:
-                    ready, _, _ = select.select([fd], [], [], 60)
-                    if not ready:
-                        os.kill(pid, 9); break  # a hang: the test fails rather than waits for ever
-                    try: chunk = os.read(fd, 4096)
-                    except OSError: break
-                    if not chunk: break
-                    out += chunk
-                    if step == 0 and b"[a]bort the migration?" in out:
-                        time.sleep(0.5); os.write(fd, b"\\r"); time.sleep(0.5)
-                        out += b"<<ENTER>>"; os.write(fd, b"t"); step = 1
-                    elif step == 1 and b"[y/n]" in out:
-                        out += b"<<Y>>"; os.write(fd, b"y"); step = 2
-                _, status = os.waitpid(pid, 0)
-                sys.stdout.write(out.decode(errors="replace"))
-                sys.exit(os.waitstatus_to_exitcode(status))
-                """
             var arguments = fixture.arguments() + fixture.migration
             arguments.removeAll { $0 == "--no-interactive" }
-            let result = try TestCrontab.run(
-                "/usr/bin/python3",
-                ["-c", driver, PGWardenCommand.executable.path] + arguments
+            let result = try Self.onPseudoTerminal(
+                arguments,
+                typedAhead: "ty\n",
+                steps: [("[a]bort the migration?", "\r"), ("[a]bort the migration?", "t"), ("[y/n]", "y")]
             )
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("1) pid \(readerPID), idle in transaction"))
             #expect(result.output.contains("only terminate releases its locks"))
-            let confirmed = try #require(result.output.range(of: "<<Y>>"))
+            let confirmed = try #require(result.output.range(of: "<<2>>"))
             let signalled = try #require(result.output.range(of: "operator: terminate pid \(readerPID) → signalled"))
             #expect(confirmed.lowerBound < signalled.lowerBound, "acted before the confirmation: \(result.output)")
             let blocker =
@@ -298,6 +315,28 @@ struct UpgradeTests {
             #expect(blocker?.first?["action_by"] as? String == "operator")
             let audit = try String(contentsOfFile: fixture.stateDirectory + "/upgrade-audit.jsonl", encoding: .utf8)
             #expect(audit.contains("\"by\":\"operator\"") && audit.contains("\"outcome\":\"signalled\""))
+        }
+    }
+
+    @Test("interactive: two blockers are listed, numbered; t, * and y terminate both")
+    func interactiveSeveral() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let first = try await database.idleInTransactionReader(of: "orders", "report-one")
+            let second = try await database.idleInTransactionReader(of: "orders", "report-two")
+            let pids = [await first.backendPID, await second.backendPID].sorted()
+            var arguments = fixture.arguments() + fixture.migration
+            arguments.removeAll { $0 == "--no-interactive" }
+            let result = try Self.onPseudoTerminal(
+                arguments,
+                typedAhead: "",
+                steps: [("2) pid", "t"), ("[1-2, * for all]", "*"), ("these 2 sessions? [y/n]", "y")]
+            )
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("1) pid \(pids[0]),") && result.output.contains("2) pid \(pids[1]),"))
+            for pid in pids {
+                #expect(result.output.contains("operator: terminate pid \(pid) → signalled"), "\(result.output)")
+            }
         }
     }
 }

@@ -16,16 +16,32 @@ struct MigrationStatusLineTests {
         activity: SessionActivity(state: "active", applicationName: "pgwarden-migration-x")
     )
     static let blocker = Blocker(
-        pid: 1, blocks: [2], blockedTotal: 3, root: true,
+        pid: 1,
+        blocks: [2],
+        blockedTotal: 3,
+        root: true,
         activity: SessionActivity(state: "idle in transaction", xactSeconds: 40, backendStart: "b", xactStart: "x")
     )
 
-    static func line(policy: Policy? = nil, maxLockWait: Duration? = nil, asking: Bool = false, interactive: Bool = false)
+    static func line(
+        policy: Policy? = nil,
+        maxLockWait: Duration? = nil,
+        asking: Bool = false,
+        interactive: Bool = false
+    )
         -> String
     {
         MigrationStatusLine(
-            attempt: 1, elapsedSeconds: 75, wait: wait, blockers: [blocker], queued: 2, queuedOldestSeconds: 9,
-            requestTimeout: .seconds(60), policy: policy, maxLockWait: maxLockWait, askingOperator: asking,
+            attempt: 1,
+            elapsedSeconds: 75,
+            wait: wait,
+            blockers: [blocker],
+            queued: 2,
+            queuedOldestSeconds: 9,
+            requestTimeout: .seconds(60),
+            policy: policy,
+            maxLockWait: maxLockWait,
+            askingOperator: asking,
             interactive: interactive
         ).text
     }
@@ -40,9 +56,15 @@ struct MigrationStatusLineTests {
 
     @Test("what happens next: the soonest of the rule and --max-lock-wait, or the operator")
     func next() {
-        let policy = Policy(rules: [Rule(name: "idle", blockingFor: .seconds(30), states: ["idle in transaction"], action: .terminate)])
+        let policy = Policy(rules: [
+            Rule(name: "idle", blockingFor: .seconds(30), states: ["idle in transaction"], action: .terminate)
+        ])
         #expect(Self.line(policy: policy).hasSuffix("next: rule 'idle' will terminate pid 1 in 18s"))
-        #expect(Self.line(policy: policy, maxLockWait: .seconds(20)).hasSuffix("next: --max-lock-wait cancels the migration in 8s"))
+        #expect(
+            Self.line(policy: policy, maxLockWait: .seconds(20)).hasSuffix(
+                "next: --max-lock-wait cancels the migration in 8s"
+            )
+        )
         #expect(Self.line(asking: true).hasSuffix("next: waiting for you"))
     }
 }
