@@ -68,6 +68,7 @@ public struct Supervisor: Sendable {
             try await self.preflight()
         }
         report.alembicBefore = preflight.alembicVersion
+        report.serverVersion = preflight.role.serverVersionText
         if settings.dryRun {
             printPlan(preflight, applicationName: applicationName)
             return 0

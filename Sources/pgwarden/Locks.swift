@@ -51,7 +51,12 @@ extension PGWarden {
                 role: role,
                 scope: allDatabases ? .allDatabases : .currentDatabase
             )
-            let output = LocksOutput(json: json, watching: watch, scope: inspector.scopeDescription)
+            let output = LocksOutput(
+                json: json,
+                watching: watch,
+                scope: inspector.scopeDescription,
+                serverVersion: role.serverVersionText
+            )
             if watch {
                 try await inspector.watch(every: interval.duration) { output.show($0) }
             } else {
@@ -66,12 +71,14 @@ struct LocksOutput {
     let json: Bool
     let watching: Bool
     let scope: String
+    /// `server_version` of the `--json` objects.
+    let serverVersion: String
     let redraw = Terminal.standardOutputIsTerminal
 
     func show(_ snapshot: LockSnapshot) {
         let text: String
         if json {
-            text = snapshot.json.serialized(pretty: !watching)
+            text = snapshot.json(serverVersion: serverVersion).serialized(pretty: !watching)
         } else {
             var renderer = LockForestRenderer(width: Terminal.width)
             renderer.colour = Terminal.colourOnStandardOutput
