@@ -28,7 +28,7 @@ import psycopg2
 from pgsession import admin
 
 ROOT, PGWARDEN = sys.argv[1], sys.argv[2]
-USER = "pgwarden-test-faults"
+USER = os.environ.get("PGWARDEN_FAULTS_USER", "pgwarden-test-faults")
 ALEMBIC = [f"{ROOT}/.venv/bin/alembic", "-c", f"{ROOT}/Tests/Fixtures/alembic/alembic.ini"]
 DEADLINE = 90  # seconds: only ever reached by a hang
 WORK = tempfile.mkdtemp(prefix="pgwarden-faults-")

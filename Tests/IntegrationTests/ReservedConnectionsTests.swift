@@ -25,7 +25,7 @@ struct ReservedConnectionsTests {
             "CREATE ROLE app LOGIN", "CREATE ROLE warden LOGIN IN ROLE pg_monitor, pg_signal_backend",
             "CREATE ROLE unreserved LOGIN IN ROLE pg_monitor, pg_signal_backend",
             "GRANT pg_use_reserved_connections TO warden",
-            "CREATE TABLE t (id int)", "GRANT ALL ON t TO app",
+            "CREATE TABLE t (id int)", "ALTER TABLE t OWNER TO app",
         ] {
             _ = try await admin.query(statement)
         }

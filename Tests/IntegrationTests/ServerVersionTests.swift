@@ -27,8 +27,8 @@ struct ServerVersionTests {
     }
 
     /// PostgreSQL ≤ 15 numbers the set 1…N by position in the backend status snapshot; 16 returns
-    /// each backend's BackendId, 17 and later its ProcNumber (from 0), where auxiliary processes
-    /// come after the client slots. In every major the accessors take the same number the set returns.
+    /// each backend's BackendId, 17 and later its ProcNumber (from 0). From 16 on, the auxiliary
+    /// processes (checkpointer, background writer, WAL writer) come after the client slots. In every major the accessors take the same number the set returns.
     @Test("the backend id set pairs with its accessors, numbered as this major numbers it")
     func backendIDSetPairsWithAccessors() async throws {
         try await ScratchDatabase.with { database in
@@ -53,8 +53,8 @@ struct ServerVersionTests {
                        current_setting('max_connections')::int AS max_connections,
                        current_setting('server_version_num')::int AS version,
                        (SELECT array_agg(pid) FROM pg_stat_activity) AS activity_pids,
-                       (SELECT array_agg(pid) FROM pg_stat_activity WHERE backend_type <> 'client backend')
-                           AS auxiliary_pids
+                       (SELECT array_agg(pid) FROM pg_stat_activity
+                        WHERE backend_type IN ('checkpointer', 'background writer', 'walwriter')) AS auxiliary_pids
                 FROM pg_stat_get_backend_idset() AS id
                 ORDER BY id
                 """
@@ -109,6 +109,31 @@ struct ServerVersionTests {
             _ = try await reader.query("ROLLBACK")
             try await waiter.task.value
             await observer.close()
+        }
+    }
+}
+
+extension ServerVersionTests {
+    @Test("alembic_version.sql reads every revision exactly, on a server built without libxml too")
+    func alembicVersionNeedsNoXML() async throws {
+        try await ScratchDatabase.with { database in
+            let query = try String(
+                contentsOfFile: UpgradeFixture.packageRoot + "/sql/alembic_version.sql",
+                encoding: .utf8
+            )
+            let session = try await database.session()
+            #expect(try await session.query(query).rows[0].decode(String.self, "version") == nil)
+            _ = try await session.query("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+            #expect(try await session.query(query).rows[0].decode(String.self, "version") == nil)
+            _ = try await session.query(
+                #"INSERT INTO alembic_version VALUES ('0002'), ('1a2b_Add-X'), ('it''s \ odd')"#
+            )
+            let expected = try await session.query(
+                "SELECT string_agg(version_num, ',' ORDER BY version_num) AS v FROM alembic_version"
+            ).rows[0].require(String.self, "v")
+            #expect(expected.contains("it's \\ odd"))
+            #expect(try await session.query(query).rows[0].decode(String.self, "version") == expected)
+            await session.close()
         }
     }
 }
