@@ -3,6 +3,7 @@ import LockInspection
 import Postgres
 import TestSupport
 import Testing
+import WaitGraph
 
 /// What depends on the server's major, checked on whichever major `scripts/test` started
 /// (`PGWARDEN_PG_MAJOR`: 15, 16 and 18 in turn).
@@ -134,6 +135,34 @@ extension ServerVersionTests {
             #expect(expected.contains("it's \\ odd"))
             #expect(try await session.query(query).rows[0].decode(String.self, "version") == expected)
             await session.close()
+        }
+    }
+
+    @Test("below PostgreSQL 14 (no pg_locks.waitstart) waits are timed from state_change, and pgwarden says so")
+    func waitStartFallbackIsStated() async throws {
+        try await ScratchDatabase.with { database in
+            let (reader, _, _, alter) = try await database.alterBehindIdleReader()
+            let inspector = try await database.inspector()
+            #expect(!inspector.role.limitations.contains { $0.contains("waitstart") })
+            var thirteen = inspector.role
+            thirteen.serverVersion = 130_012
+            #expect(
+                thirteen.limitations.contains {
+                    $0
+                        == "PostgreSQL 13 has no pg_locks.waitstart (14+): wait times are measured from the waiter's state_change"
+                }
+            )
+            let exact = try await inspector.poll()
+            let approximate = try await LockInspector(connection: inspector.connection, role: thirteen).poll()
+            #expect(exact.wait(of: alter.pid)?.exactWaitStart == true)
+            let fallback = try #require(approximate.wait(of: alter.pid))
+            #expect(!fallback.exactWaitStart && fallback.waitingSeconds >= 0)
+            let renderer = LockForestRenderer(width: 200)
+            #expect(renderer.render(approximate, scope: database.name).contains("(wait times from state_change)"))
+            #expect(!renderer.render(exact, scope: database.name).contains("state_change"))
+            _ = try await reader.query("ROLLBACK")
+            try await alter.task.value
+            await inspector.connection.close()
         }
     }
 }
