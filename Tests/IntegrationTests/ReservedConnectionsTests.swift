@@ -40,13 +40,17 @@ struct ReservedConnectionsTests {
         _ = try await holder.query("BEGIN")
         _ = try await holder.query("SELECT count(*) FROM t")
         let alter = try await connect(cluster, user: "app", "migration")
+        // A session's pid is read before its statement starts: the session is busy until the statement ends.
+        var waiterPIDs = [await alter.backendPID]
         var sessions = [holder, alter]
         var statements = [Task { _ = try await alter.query("ALTER TABLE t ADD COLUMN c int") }]
+        try await waitUntilWaiting(waiterPIDs, admin)  // else a SELECT could slip in ahead of the ALTER
         var refusal: String?
         while refusal == nil, sessions.count < 12 {
             switch await connectOrRefusal(cluster, user: "app", "web") {
             case .success(let select):
                 sessions.append(select)
+                waiterPIDs.append(await select.backendPID)
                 statements.append(Task { _ = try await select.query("SELECT count(*) FROM t") })
             case .failure(let error):
                 refusal = error.message
@@ -55,11 +59,8 @@ struct ReservedConnectionsTests {
         #expect(
             refusal?.contains("reserved for roles with privileges of the \"pg_use_reserved_connections\" role") == true
         )
-        let waiters = sessions.count - 1
-        try await eventually("every session behind the holder waits") {
-            try await admin.query("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted").rows[0]
-                .require(Int.self, "n") == waiters
-        }
+        let waiters = waiterPIDs.count
+        try await waitUntilWaiting(waiterPIDs, admin)
         await #expect(throws: PostgresError.self) { try await connect(cluster, user: "unreserved", "no-grant") }
 
         // pgwarden, as the granted role, sees the whole pile-up and clears it.
@@ -83,6 +84,25 @@ struct ReservedConnectionsTests {
         for session in sessions.dropFirst() { await session.close() }
         await holder.close()
         await admin.close()
+    }
+
+    /// Waits until every one of `pids` waits on a lock; on a time-out, records what the sessions do.
+    private func waitUntilWaiting(_ pids: [Int32], _ admin: Connection) async throws {
+        do {
+            try await eventually("sessions \(pids) wait on locks") {
+                try await admin.query(
+                    "SELECT count(DISTINCT pid)::int AS n FROM pg_locks WHERE NOT granted AND pid = ANY($1)",
+                    [pids]
+                ).rows[0].require(Int.self, "n") == pids.count
+            }
+        } catch {
+            let sessions = try await admin.query(
+                "SELECT string_agg(format('%s %s %s %s', pid, state, wait_event, query), '; ') AS s"
+                    + " FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            ).rows[0].decode(String.self, "s")
+            Issue.record("\(error); sessions: \(sessions ?? "none")")
+            throw error
+        }
     }
 
     private func connectOrRefusal(_ cluster: PrivateCluster, user: String, _ applicationName: String) async
