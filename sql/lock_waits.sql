@@ -76,6 +76,10 @@ SELECT s.pid,
        a.application_name,
        a.backend_type,
        a.query,
+       a.backend_start::text AS backend_start,
+       a.xact_start::text AS xact_start,
+       host(a.client_addr) AS client_addr,
+       a.client_port,
        NULL::text AS prepared_gid,
        NULL::int4 AS prepared_waiter
 FROM sessions AS s
@@ -87,5 +91,6 @@ WHERE s.pid <> 0
 UNION ALL
 SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL,
        p.gid, p.waiter_pid
 FROM prepared AS p;

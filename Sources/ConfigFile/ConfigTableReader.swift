@@ -71,31 +71,45 @@ public struct ConfigTableReader {
         return value
     }
 
-    /// An integer, at least `minimum`.
-    public mutating func integer(_ key: String, minimum: Int = .min) throws(ConfigError) -> Int? {
+    /// An integer in `range`.
+    public mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
         guard let entry = entry(key) else { return nil }
         guard case .integer(let value) = entry.value else {
-            throw error(key, "expected an integer, found \(entry.value.kindDescription)")
+            throw error(
+                key,
+                "expected a whole number from \(range.lowerBound) to \(range.upperBound), found \(entry.value.kindDescription)"
+            )
         }
-        guard value >= minimum else { throw error(key, "must be at least \(minimum)") }
+        guard range.contains(value) else {
+            throw error(key, "must be from \(range.lowerBound) to \(range.upperBound), not \(value)")
+        }
         return value
     }
 
-    /// A duration: `"250ms"`, `"10s"`, `"5m"`, `"1h"`, or a number of seconds.
-    public mutating func duration(_ key: String) throws(ConfigError) -> Duration? {
+    /// A duration in `range`, written as a string with a unit: `"250ms"`, `"10s"`, `"5min"`, `"1h"`.
+    /// A bare number is an error (whose unit would it be?).
+    public mutating func duration(_ key: String, in range: DurationRange = .positive) throws(ConfigError) -> Duration? {
         guard let entry = entry(key) else { return nil }
         switch entry.value {
         case .string(let text):
-            guard let duration = DurationSyntax.parse(text) else {
-                throw error(key, "'\(text)' is not a duration (write 250ms, 10s, 5m or 1h)")
+            do {
+                return try DurationSyntax.parse(text, in: range)
+            } catch {
+                throw self.error(key, "'\(text)' \(error.message)")
             }
-            return duration
-        case .integer(let seconds) where seconds >= 0:
-            return .seconds(seconds)
-        case .float(let seconds) where seconds >= 0:
-            return .milliseconds(Int64((seconds * 1000).rounded()))
+        case .integer, .float:
+            let number = Self.numberText(entry.value)
+            throw error(key, "a bare number has no unit: write \"\(number)ms\" or \"\(number)s\"")
         default:
             throw error(key, "expected a duration such as \"10s\", found \(entry.value.kindDescription)")
+        }
+    }
+
+    private static func numberText(_ value: ConfigValue) -> String {
+        switch value {
+        case .integer(let value): String(value)
+        case .float(let value) where value.magnitude < 1e15: String(value)
+        default: "500"
         }
     }
 

@@ -1,9 +1,12 @@
+import Enforcement
+import WardenSupport
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// Where audit lines go: standard output, or a file opened for appending (0600).
-public final class AuditLog: Sendable {
+public final class AuditLog: AuditSink {
     private let descriptor: Int32
     private let ownsDescriptor: Bool
 
@@ -28,17 +31,19 @@ public final class AuditLog: Sendable {
         if ownsDescriptor { close(descriptor) }
     }
 
-    /// Appends one entry as one line, in one write, so that lines never interleave.
-    public func append(_ entry: AuditEntry) {
-        let bytes = Array((entry.json.serialized() + "\n").utf8)
-        bytes.withUnsafeBytes { buffer in
+    /// Appends one record as one line, in one write, so that lines never interleave.
+    @discardableResult
+    public func append(_ line: JSONValue) -> Bool {
+        let bytes = Array((line.serialized() + "\n").utf8)
+        return bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
+                guard written > 0 else { return false }
                 offset += written
             }
+            return true
         }
     }
 }

@@ -1,8 +1,10 @@
+import Enforcement
 import Foundation
 import LockInspection
 import Logging
 import Policy
 import Postgres
+import Response
 import Synchronization
 import WardenSupport
 
@@ -26,6 +28,8 @@ public struct GuardDaemon: Sendable {
         public var forceDryRun: Bool
         /// Where to count: polls, waits, actions, reconnects.
         public var metrics: GuardMetrics?
+        /// Watch every database of the cluster, not only the connection's.
+        public var allDatabases: Bool
 
         /// Creates options.
         public init(
@@ -33,8 +37,10 @@ public struct GuardDaemon: Sendable {
             policyPath: String,
             once: Bool = false,
             forceDryRun: Bool = false,
-            metrics: GuardMetrics? = nil
+            metrics: GuardMetrics? = nil,
+            allDatabases: Bool = false
         ) {
+            self.allDatabases = allDatabases
             self.connectionString = connectionString
             self.policyPath = policyPath
             self.once = once
@@ -42,9 +48,6 @@ public struct GuardDaemon: Sendable {
             self.metrics = metrics
         }
     }
-
-    /// The longest wait between reconnection attempts.
-    public static let maximumBackoff = Duration.seconds(30)
 
     private let options: Options
     private let initialPolicy: Policy
@@ -64,7 +67,17 @@ public struct GuardDaemon: Sendable {
     /// - Throws: with `once`, when the server cannot be reached; otherwise only when cancelled abnormally.
     public func run() async throws {
         let reload = ReloadRequest()
-        let polling = Task { try await loop(reload: reload) }
+        let delegate = GuardLoopDelegate(options: options, reload: reload, logger: logger)
+        let loop = ResponseLoop(
+            connectionString: options.connectionString,
+            scope: options.allDatabases ? .allDatabases : .currentDatabase,
+            audit: [audit],
+            once: options.once,
+            logger: logger
+        )
+        let responder = BlockerResponder(policy: initialPolicy)
+        logger.info("guarding with \(initialPolicy.rules.count) rules", metadata: ["policy": "\(options.policyPath)"])
+        let polling = Task { try await loop.run(responder: responder, delegate: delegate, clock: ContinuousClock()) }
         let monitor = SignalMonitor([SIGHUP, SIGINT, SIGTERM]) { [logger] signal in
             if signal == SIGHUP {
                 reload.request()
@@ -81,99 +94,11 @@ public struct GuardDaemon: Sendable {
         }
     }
 
-    private func loop(reload: ReloadRequest) async throws {
-        var engine = PolicyEngine(policy: initialPolicy)
-        var session: Session?
-        var backoff = Duration.milliseconds(500)
-        var hasConnected = false
-        let clock = ContinuousClock()
-        defer { if let session { Task { await session.connection.close() } } }
-        logger.info("guarding with \(initialPolicy.rules.count) rules", metadata: ["policy": "\(options.policyPath)"])
-        while !Task.isCancelled {
-            if reload.take() { self.reload(&engine) }
-            if session == nil {
-                do {
-                    session = try await Session.open(options.connectionString, logger: logger)
-                    logger.info("connected; polling every \(engine.policy.interval)")
-                    options.metrics?.recordConnected(reconnect: hasConnected)
-                    hasConnected = true
-                    backoff = .milliseconds(500)
-                } catch {
-                    if options.once { throw error }
-                    logger.error("cannot connect: \(error.description); retrying in \(backoff)")
-                    try await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, Self.maximumBackoff)
-                    continue
-                }
-            }
-            guard let current = session else { continue }
-            do {
-                let started = clock.now
-                let snapshot = try await current.inspector.poll()
-                options.metrics?.recordPoll(
-                    seconds: (clock.now - started).seconds,
-                    waits: snapshot.waits.count,
-                    longest: snapshot.waits.map(\.waitingSeconds).max() ?? 0
-                )
-                let context = PolicyEngine.Context(
-                    ownPIDs: [await current.connection.backendPID],
-                    forceDryRun: options.forceDryRun
-                )
-                for decision in engine.decide(snapshot, at: clock.now, context: context) {
-                    let entry = await current.enforcer.enforce(decision, at: Date())
-                    audit.append(entry)
-                    options.metrics?.recordAction(
-                        rule: decision.rule,
-                        action: decision.action.rawValue,
-                        outcome: entry.outcome.rawValue
-                    )
-                }
-            } catch  where error.code == .connectionLost || error.code == .connectionFailed {
-                logger.warning("lost the connection: \(error.message); reconnecting")
-                options.metrics?.recordDisconnected()
-                await current.connection.close()
-                session = nil
-                continue
-            } catch {
-                logger.error("poll failed: \(error.description)")
-            }
-            if options.once { return }
-            try await Task.sleep(for: engine.policy.interval)
-        }
-    }
-
-    private func reload(_ engine: inout PolicyEngine) {
-        do {
-            let policy = try Policy(contentsOf: options.policyPath)
-            engine.replace(policy)
-            logger.notice("policy reloaded: \(policy.rules.count) rules", metadata: ["policy": "\(options.policyPath)"])
-        } catch {
-            logger.error("keeping the previous policy: \(error.summary)")
-        }
-    }
-
     /// A SIGHUP not yet acted on.
-    private final class ReloadRequest: Sendable {
+    final class ReloadRequest: Sendable {
         private let pending = Atomic<Bool>(false)
 
         func request() { pending.store(true, ordering: .relaxed) }
         func take() -> Bool { pending.exchange(false, ordering: .relaxed) }
-    }
-
-    /// pgwarden's session, and what polls and signals through it.
-    private struct Session: Sendable {
-        let connection: Connection
-        let inspector: LockInspector
-        let enforcer: PolicyEnforcer
-
-        static func open(_ connectionString: String?, logger: Logger) async throws(PostgresError) -> Session {
-            let (connection, role) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
-            role.limitations.forEach { logger.warning("\($0)") }
-            return Session(
-                connection: connection,
-                inspector: LockInspector(connection: connection, role: role),
-                enforcer: PolicyEnforcer(signaller: BackendSignaller(connection: connection, role: role))
-            )
-        }
     }
 }

@@ -1,12 +1,28 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// A minimal HTTP/1.0 endpoint for Prometheus: `GET /metrics` answers the exposition text,
-/// any other path 404, any other method 405. One connection at a time, on a thread of its own.
+/// any other path 404, any other method 405.
+///
+/// Every connection is served on a thread of its own, under one deadline for the whole exchange
+/// (``connectionDeadline``, from accept to the last byte sent): a client that sends its request a
+/// byte a second, or nothing, is dropped at the deadline and never delays another scrape. At most
+/// ``maximumConnections`` are served at once; beyond that a connection is closed at once.
 public final class MetricsServer: Sendable {
+    /// The port the packaged unit listens on: 19187. Outside 9100–9999, the range Prometheus
+    /// allocated to exporters (fully allocated now: every port in it is some exporter's, 9187 being
+    /// postgres_exporter's, which runs beside pgwarden on the same servers), and below Linux's
+    /// ephemeral ports (32768–60999), so that an outgoing connection never holds it.
+    public static let defaultPort: UInt16 = 19187
+    /// How long one connection may take, from accept to the end of the answer.
+    public static let connectionDeadline: Duration = .seconds(5)
+    /// Connections served at once; more are closed when accepted.
+    public static let maximumConnections = 32
+
     private let descriptor: Int32
     /// The address it listens on, as `host:port`.
     public let address: String
@@ -16,39 +32,12 @@ public final class MetricsServer: Sendable {
     /// - Throws: when the address is malformed or cannot be bound.
     public init(listening address: String, metrics: GuardMetrics) throws(GuardError) {
         let (host, port) = try Self.parse(address)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw GuardError("cannot create the metrics socket") }
-        var yes: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
-            Glibc.close(descriptor)
-            throw GuardError("--metrics-listen: '\(host)' is not an IPv4 address")
-        }
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(descriptor, 16) == 0 else {
-            let reason = String(cString: strerror(errno))
-            Glibc.close(descriptor)
-            throw GuardError("cannot listen on \(host):\(port) for metrics: \(reason)")
-        }
+        let descriptor = try Self.listen(host: host, port: port)
         self.descriptor = descriptor
         self.address = "\(host):\(port)"
+        let active = ConnectionCount()
         Thread.detachNewThread { [descriptor] in
-            while true {
-                let client = accept(descriptor, nil, nil)
-                if client < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                Self.answer(client, metrics: metrics)
-                Glibc.close(client)
-            }
+            Self.acceptLoop(descriptor, metrics: metrics, active: active)
         }
     }
 
@@ -68,25 +57,110 @@ public final class MetricsServer: Sendable {
         return (host, port)
     }
 
-    private static func answer(_ client: Int32, metrics: GuardMetrics) {
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    private static func listen(host: String, port: UInt16) throws(GuardError) -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw GuardError("cannot create the metrics socket") }
+        var yes: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
+            Glibc.close(descriptor)
+            throw GuardError("--metrics-listen: '\(host)' is not an IPv4 address")
+        }
+        let bound = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, Glibc.listen(descriptor, 64) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(descriptor)
+            throw GuardError("cannot listen on \(host):\(port) for metrics: \(reason)")
+        }
+        return descriptor
+    }
+
+    private static func acceptLoop(_ descriptor: Int32, metrics: GuardMetrics, active: ConnectionCount) {
+        while true {
+            let client = accept(descriptor, nil, nil)
+            if client < 0 {
+                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE { continue }
+                return
+            }
+            guard active.value.add(1, ordering: .relaxed).newValue <= maximumConnections else {
+                active.value.subtract(1, ordering: .relaxed)
+                Glibc.close(client)
+                continue
+            }
+            Thread.detachNewThread {
+                let deadline = ContinuousClock.now + connectionDeadline
+                if let request = readRequest(client, until: deadline) {
+                    send(response(to: request, metrics: metrics), to: client, until: deadline)
+                }
+                Glibc.close(client)
+                active.value.subtract(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// The request head, up to its blank line (at most 8 kB); `nil` when the client did not send it in time.
+    static func readRequest(_ client: Int32, until deadline: ContinuousClock.Instant) -> [UInt8]? {
         var request = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 1024)
         while request.count < 8192, !request.suffix(4).elementsEqual([13, 10, 13, 10]) {
+            guard wait(for: Int16(POLLIN), on: client, until: deadline) else { return nil }
             let count = recv(client, &buffer, buffer.count, 0)
+            if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
             request += buffer[0..<count]
         }
+        return request
+    }
+
+    /// Whether `client` became ready for `events` before `deadline`.
+    private static func wait(for events: Int16, on client: Int32, until deadline: ContinuousClock.Instant) -> Bool {
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { return false }
+            var descriptor = pollfd(fd: client, events: events, revents: 0)
+            let milliseconds = Int32(min(remaining.seconds * 1000 + 1, 60_000))
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            return ready > 0
+        }
+    }
+
+    static func response(to request: [UInt8], metrics: GuardMetrics) -> [UInt8] {
         let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
+        let path = line.dropFirst().first?.split(separator: "?", omittingEmptySubsequences: false).first
         let (status, body): (String, String) =
-            switch (line.first, line.dropFirst().first) {
+            switch (line.first, path) {
             case ("GET"?, "/metrics"?): ("200 OK", metrics.exposition())
             case ("GET"?, _): ("404 Not Found", "only /metrics is served here\n")
             default: ("405 Method Not Allowed", "only GET is served here\n")
             }
-        let response =
+        return Array(
             "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        _ = response.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                .utf8
+        )
     }
+
+    private static func send(_ bytes: [UInt8], to client: Int32, until deadline: ContinuousClock.Instant) {
+        var rest = bytes[...]
+        while !rest.isEmpty, wait(for: Int16(POLLOUT), on: client, until: deadline) {
+            let sent = rest.withUnsafeBytes {
+                Glibc.send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if sent < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            guard sent > 0 else { return }
+            rest = rest.dropFirst(sent)
+        }
+    }
+}
+
+/// The connections being served.
+private final class ConnectionCount: Sendable {
+    let value = Atomic<Int>(0)
 }

@@ -1,49 +1,30 @@
 import Logging
 import PGWardenSQL
 import Postgres
+import Response
 
-/// Cancels or terminates backends, and says plainly what came of it.
+/// Cancels or terminates backends — only the session that was judged — and says what
+/// PostgreSQL returned.
+///
+/// Every signal is one statement (`sql/signal_backend.sql`) that finds the backend, compares
+/// it with the identity the decision was made on (pid and `backend_start`; for a decision
+/// about a transaction or state, `xact_start` and `state`; for a blocker, that it still
+/// blocks the waiter it was judged for) and sends the signal only if all of it still holds.
 public struct BackendSignaller: Sendable {
-    /// What to send.
-    public enum Action: String, Sendable, Equatable, CaseIterable {
-        /// `pg_cancel_backend`: cancel the current statement; the session and its transaction stay.
-        case cancel
-        /// `pg_terminate_backend`: end the session; its transaction rolls back and its locks go.
-        case terminate
-    }
-
-    /// What came of one signal.
-    public enum Result: Sendable, Equatable {
-        /// The server signalled the backend (after a terminate: and the backend has exited).
-        case signalled
-        /// Signalled, but to no effect: a cancel does not end an idle-in-transaction session's transaction.
-        case ineffective(reason: String)
-        /// No such backend: it never existed or has already gone.
-        case noSuchBackend
-        /// The role may not signal it; the text says which privilege is missing.
-        case notPermitted(reason: String)
-        /// The server or the connection failed.
-        case failed(reason: String)
-
-        /// True when the action was carried out (even if to no effect).
-        public var isSuccess: Bool {
-            switch self {
-            case .signalled, .ineffective: true
-            case .noSuchBackend, .notPermitted, .failed: false
-            }
-        }
-    }
-
-    /// The outcome of signalling one backend.
-    public struct Outcome: Sendable, Equatable {
-        /// The backend.
-        public let pid: Int32
-        /// What was sent.
-        public let action: Action
-        /// The backend's state just before, when it could be read.
-        public let stateBefore: String?
-        /// What came of it.
-        public let result: Result
+    /// What one signal found and what came of it.
+    public struct Report: Sendable, Equatable {
+        /// The request as sent.
+        public let request: SignalRequest
+        /// What PostgreSQL returned.
+        public let outcome: SignalOutcome
+        /// The session's state when the statement ran, if it exists.
+        public let state: String?
+        /// Its `query_start`, if it exists.
+        public let queryStart: String?
+        /// Its `backend_start`, if it exists.
+        public let backendStart: String?
+        /// Set when pgwarden's own connection broke: the outcome is then unknown.
+        public var connectionError: PostgresError? = nil
     }
 
     /// The session the signals are sent from.
@@ -59,61 +40,129 @@ public struct BackendSignaller: Sendable {
         self.role = role
     }
 
-    /// Sends `action` to `pid`.
-    public func signal(_ pid: Int32, _ action: Action) async -> Outcome {
-        let target: Row
-        do {
-            guard let row = try await connection.query(Queries.backendToSignal, [pid]).rows.first else {
-                return Outcome(pid: pid, action: action, stateBefore: nil, result: .noSuchBackend)
-            }
-            target = row
-        } catch {
-            return Outcome(pid: pid, action: action, stateBefore: nil, result: .failed(reason: error.description))
-        }
-        let state = try? target.decode(String.self, "state")
-        let owner = (try? target.decode(String.self, "usename")) ?? "?"
-        if (try? target.decode(Bool.self, "superuser")) == true, !role.superuser {
-            return Outcome(
-                pid: pid,
+    /// Sends `action` to whatever session has `pid` now (`pgwarden cancel PID`): the report
+    /// says what it signalled.
+    public func signal(_ pid: Int32, _ action: SignalAction) async -> Report {
+        await send(
+            SignalRequest(
                 action: action,
-                stateBefore: state,
-                result: .notPermitted(
-                    reason: "pid \(pid) belongs to superuser \(owner): only a superuser may signal it"
+                target: SessionIdentity(
+                    key: SessionKey(pid: pid, backendStart: nil),
+                    xactStart: nil,
+                    state: nil,
+                    checksTransaction: false
                 )
             )
-        }
-        let result = await send(action, to: pid, owner: owner)
-        if case .signalled = result, action == .cancel, state?.hasPrefix("idle in transaction") == true {
-            return Outcome(
-                pid: pid,
-                action: action,
-                stateBefore: state,
-                result: .ineffective(
-                    reason: "pid \(pid) is \(state!): a cancel does not end its transaction nor release its locks"
-                )
-            )
-        }
-        return Outcome(pid: pid, action: action, stateBefore: state, result: result)
+        )
     }
 
-    private func send(_ action: Action, to pid: Int32, owner: String) async -> Result {
+    /// Sends `request` if the session is still the one judged.
+    public func send(_ request: SignalRequest) async -> Report {
+        let target = request.target
+        let parameters: [(any PostgresEncodable)?] = [
+            target.pid, request.action.rawValue, terminateWaitMilliseconds,
+            target.key.backendStart,
+            target.checksTransaction ? target.xactStart : nil,
+            target.checksTransaction ? target.state : nil,
+            request.waiter, role.superuser,
+        ]
+        let result: QueryResult
         do {
-            let result =
-                switch action {
-                case .cancel: try await connection.query(Queries.cancelBackend, [pid])
-                case .terminate: try await connection.query(Queries.terminateBackend, [pid, terminateWaitMilliseconds])
-                }
-            if try result.rows.first?.decode(Bool.self, "signalled") == true { return .signalled }
-            if result.notices.contains(where: { $0.message.contains("is not a PostgreSQL") }) { return .noSuchBackend }
-            let reason = result.notices.first?.message ?? "the server did not signal pid \(pid)"
-            return .failed(reason: reason)
-        } catch  where error.isInsufficientPrivilege {
-            return .notPermitted(
-                reason: "role \(role.role) may not signal pid \(pid) (role \(owner)):"
-                    + " it needs pg_signal_backend, or membership in role \(owner)"
-            )
+            result = try await connection.query(Queries.signalBackend, parameters)
         } catch {
-            return .failed(reason: error.description)
+            let broken = error.code == .connectionLost || error.code == .connectionFailed
+            return Report(
+                request: request,
+                outcome: Self.outcome(of: error, request, role),
+                state: nil,
+                queryStart: nil,
+                backendStart: nil,
+                connectionError: broken ? error : nil
+            )
         }
+        guard let row = result.rows.first else {
+            return Report(request: request, outcome: .gone, state: nil, queryStart: nil, backendStart: nil)
+        }
+        let found = Found(row)
+        return Report(
+            request: request,
+            outcome: found.outcome(of: request, role: role, notices: result.notices),
+            state: found.state,
+            queryStart: found.queryStart,
+            backendStart: found.backendStart
+        )
+    }
+
+    private static func outcome(of error: PostgresError, _ request: SignalRequest, _ role: SessionRole)
+        -> SignalOutcome
+    {
+        if error.isInsufficientPrivilege {
+            return .failed(
+                sqlstate: error.sqlState,
+                reason: "role \(role.role) may not signal pid \(request.target.pid):"
+                    + " it needs pg_signal_backend, or membership in the session's role"
+            )
+        }
+        return .failed(sqlstate: error.sqlState, reason: error.message)
+    }
+}
+
+/// One row of `sql/signal_backend.sql`.
+private struct Found {
+    let state: String?
+    let queryStart: String?
+    let backendStart: String?
+    let xactStart: String?
+    let usename: String
+    let superuser: Bool
+    let sameSession: Bool
+    let sameTransaction: Bool
+    let sameState: Bool
+    let stillBlocks: Bool
+    let signalled: Bool?
+
+    init(_ row: Row) {
+        state = try? row.decode(String.self, "state")
+        queryStart = try? row.decode(String.self, "query_start")
+        backendStart = try? row.decode(String.self, "backend_start")
+        xactStart = try? row.decode(String.self, "xact_start")
+        usename = ((try? row.decode(String.self, "usename")) ?? nil) ?? "?"
+        superuser = ((try? row.decode(Bool.self, "superuser")) ?? nil) ?? false
+        sameSession = ((try? row.decode(Bool.self, "same_session")) ?? nil) ?? false
+        sameTransaction = ((try? row.decode(Bool.self, "same_transaction")) ?? nil) ?? false
+        sameState = ((try? row.decode(Bool.self, "same_state")) ?? nil) ?? false
+        stillBlocks = ((try? row.decode(Bool.self, "still_blocks")) ?? nil) ?? false
+        signalled = (try? row.decode(Bool.self, "signalled")) ?? nil
+    }
+
+    func outcome(of request: SignalRequest, role: SessionRole, notices: [ServerNotice]) -> SignalOutcome {
+        let pid = request.target.pid
+        if !sameSession {
+            return .changed(now: "pid \(pid) is another session now (started \(backendStart ?? "?"))")
+        }
+        if !sameTransaction {
+            return .changed(
+                now: "its transaction ended since it was judged"
+                    + (xactStart.map { "; a new one started at \($0)" } ?? "; it is \(state ?? "?") now")
+            )
+        }
+        if !sameState { return .changed(now: "it is \(state ?? "?") now, not \(request.target.state ?? "?")") }
+        if !stillBlocks { return .changed(now: "it no longer blocks pid \(request.waiter.map(String.init) ?? "?")") }
+        if superuser, !role.superuser {
+            return .failed(
+                sqlstate: "42501",
+                reason: "pid \(pid) belongs to superuser \(usename): only a superuser may signal it"
+            )
+        }
+        guard signalled == true else {
+            if notices.contains(where: { $0.message.contains("is not a PostgreSQL") }) { return .gone }
+            return .failed(sqlstate: nil, reason: notices.first?.message ?? "the server did not signal pid \(pid)")
+        }
+        if request.action == .cancel, let state, state.hasPrefix("idle in transaction") {
+            return .ineffective(
+                reason: "pid \(pid) is \(state): a cancel does not end its transaction nor release its locks"
+            )
+        }
+        return .signalled
     }
 }

@@ -102,7 +102,11 @@ extension ObservedSession {
                 datname: try row.decode(String.self, "datname"),
                 applicationName: try row.decode(String.self, "application_name"),
                 backendType: try row.decode(String.self, "backend_type"),
-                query: try row.decode(String.self, "query")
+                query: try row.decode(String.self, "query"),
+                backendStart: try row.decode(String.self, "backend_start"),
+                xactStart: try row.decode(String.self, "xact_start"),
+                clientAddress: try row.decode(String.self, "client_addr"),
+                clientPort: try row.decode(Int32.self, "client_port")
             )
         }
         self.init(

@@ -23,28 +23,193 @@ public enum Queries {
                END AS version;
         """#
 
-    /// `sql/backend_to_signal.sql`:
+    /// `sql/client_sessions.sql`:
     ///
-    /// The session about to be cancelled or terminated: whether it exists, its state and whose it is.
-    /// $1: the backend's pid.
-    public static let backendToSignal = #"""
-        -- The session about to be cancelled or terminated: whether it exists, its state and whose it is.
-        -- $1: the backend's pid.
-        SELECT activity.pid,
-               activity.state,
-               activity.backend_type,
-               pg_get_userbyid(activity.usesysid) AS usename,
-               role.rolsuper AS superuser
-        FROM pg_stat_get_activity($1::int4) AS activity
-        LEFT JOIN pg_roles AS role ON role.oid = activity.usesysid;
+    /// The client sessions with their identity and the client side of their connection: read when a
+    /// migration starts (the sessions that were there before it) and while pgwarden looks for the
+    /// sessions the migration opened. Reads pg_stat_activity, so it is not run on every poll.
+    public static let clientSessions = #"""
+        -- The client sessions with their identity and the client side of their connection: read when a
+        -- migration starts (the sessions that were there before it) and while pgwarden looks for the
+        -- sessions the migration opened. Reads pg_stat_activity, so it is not run on every poll.
+        SELECT pid,
+               backend_start::text AS backend_start,
+               application_name,
+               host(client_addr) AS client_addr,
+               client_port
+        FROM pg_stat_activity
+        WHERE backend_type = 'client backend';
         """#
 
-    /// `sql/cancel_backend.sql`:
+    /// `sql/forecast_function_volatility.sql`:
     ///
-    /// Cancels the backend's current statement. $1: its pid.
-    public static let cancelBackend = #"""
-        -- Cancels the backend's current statement. $1: its pid.
-        SELECT pg_cancel_backend($1::int4) AS signalled;
+    /// Which of the functions a column default calls are never volatile, whatever their arguments:
+    /// a default calling only these is evaluated once, and ADD COLUMN does not rewrite the table.
+    /// $1: text[] of function names (unqualified).
+    public static let forecastFunctionVolatility = #"""
+        -- Which of the functions a column default calls are never volatile, whatever their arguments:
+        -- a default calling only these is evaluated once, and ADD COLUMN does not rewrite the table.
+        -- $1: text[] of function names (unqualified).
+        SELECT proname AS name
+        FROM pg_proc
+        WHERE proname = ANY ($1::text[])
+        GROUP BY proname
+        HAVING bool_and(provolatile <> 'v');
+        """#
+
+    /// `sql/forecast_live_locks.sql`:
+    ///
+    /// Other sessions' locks on the relations a migration needs, held or waited for, right now, with who they are.
+    /// $1: oid[] of the relations. Reads pg_locks once (preflight only); a prepared transaction shows as pid 0.
+    public static let forecastLiveLocks = #"""
+        -- Other sessions' locks on the relations a migration needs, held or waited for, right now, with who they are.
+        -- $1: oid[] of the relations. Reads pg_locks once (preflight only); a prepared transaction shows as pid 0.
+        SELECT n.nspname || '.' || c.relname AS relation,
+               coalesce(l.pid, 0) AS pid,
+               l.mode,
+               l.granted,
+               a.state,
+               extract(epoch FROM clock_timestamp() - a.xact_start)::float8 AS xact_seconds,
+               a.application_name,
+               a.query
+        FROM pg_locks AS l
+        JOIN pg_class AS c ON c.oid = l.relation
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
+        WHERE l.locktype = 'relation'
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.relation = ANY ($1::oid[])
+          AND l.pid IS DISTINCT FROM pg_backend_pid()
+        ORDER BY c.relname, l.granted DESC, l.pid;
+        """#
+
+    /// `sql/forecast_relations.sql`:
+    ///
+    /// The catalog facts a forecast needs of each relation a migration names: kind, size, estimated rows,
+    /// partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
+    /// an index's table, a partitioned table's default partition. One JSON object per relation that exists.
+    /// $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
+    /// the search_path. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
+    /// pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
+    /// rather than pg_total_relation_size's, which would queue behind a migration's AccessExclusiveLock.
+    public static let forecastRelations = #"""
+        -- The catalog facts a forecast needs of each relation a migration names: kind, size, estimated rows,
+        -- partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
+        -- an index's table, a partitioned table's default partition. One JSON object per relation that exists.
+        -- $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
+        -- the search_path. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
+        -- pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
+        -- rather than pg_total_relation_size's, which would queue behind a migration's AccessExclusiveLock.
+        WITH keyed AS (
+            SELECT c.oid, '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"' AS key
+            FROM pg_class AS c
+            JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        ), requested AS (
+            SELECT DISTINCT name, to_regclass(name) AS oid
+            FROM unnest($1::text[]) AS name
+        )
+        SELECT requested.name AS requested,
+               json_build_object(
+                   'oid', c.oid::int8,
+                   'key', (SELECT key FROM keyed WHERE keyed.oid = c.oid),
+                   'qualified_name', n.nspname || '.' || c.relname,
+                   'kind', c.relkind,
+                   'bytes', (c.relpages
+                             + coalesce((SELECT toast.relpages FROM pg_class AS toast WHERE toast.oid = c.reltoastrelid), 0)
+                             + coalesce((SELECT sum(i.relpages) FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid
+                                         WHERE x.indrelid = c.oid), 0))::int8 * current_setting('block_size')::int8,
+                   'rows', c.reltuples::bigint,
+                   'descendants', ARRAY(
+                       WITH RECURSIVE tree(oid) AS (
+                           SELECT inhrelid FROM pg_inherits WHERE inhparent = c.oid
+                           UNION
+                           SELECT i.inhrelid FROM pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+                       )
+                       SELECT keyed.key FROM tree JOIN keyed ON keyed.oid = tree.oid
+                       JOIN pg_class AS child ON child.oid = tree.oid
+                       WHERE child.relkind NOT IN ('i', 'I')
+                       ORDER BY 1),
+                   'columns', (
+                       SELECT json_object_agg(a.attname, json_build_object(
+                           'type_oid', a.atttypid::int8,
+                           'type_name', format_type(a.atttypid, a.atttypmod),
+                           'typmod', a.atttypmod,
+                           'not_null', a.attnotnull,
+                           'proven_not_null', EXISTS (
+                               SELECT 1 FROM pg_constraint AS k
+                               WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.convalidated
+                                 AND pg_get_constraintdef(k.oid) = 'CHECK ((' || quote_ident(a.attname) || ' IS NOT NULL))'),
+                           'indexed', EXISTS (SELECT 1 FROM pg_index AS x WHERE x.indrelid = c.oid AND a.attnum = ANY (x.indkey))))
+                       FROM pg_attribute AS a
+                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                   'constraints', (
+                       SELECT json_object_agg(k.conname, json_build_object(
+                           'type', k.contype,
+                           'validated', k.convalidated,
+                           'referenced', (SELECT key FROM keyed WHERE keyed.oid = k.confrelid),
+                           'columns', ARRAY(SELECT attname FROM pg_attribute
+                                            WHERE attrelid = c.oid AND attnum = ANY (k.conkey) ORDER BY attnum)))
+                       FROM pg_constraint AS k
+                       WHERE k.conrelid = c.oid),
+                   'referenced_by', (
+                       SELECT json_agg(json_build_object(
+                           'table', (SELECT key FROM keyed WHERE keyed.oid = k.conrelid),
+                           'on_delete', k.confdeltype,
+                           'on_update', k.confupdtype,
+                           'referenced_columns', ARRAY(SELECT attname FROM pg_attribute
+                                                       WHERE attrelid = c.oid AND attnum = ANY (k.confkey) ORDER BY attnum)))
+                       FROM pg_constraint AS k
+                       WHERE k.confrelid = c.oid AND k.contype = 'f' AND k.conparentid = 0),
+                   'view_sources', ARRAY(
+                       SELECT DISTINCT keyed.key
+                       FROM pg_rewrite AS r
+                       JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                                          AND d.refclassid = 'pg_class'::regclass
+                       JOIN keyed ON keyed.oid = d.refobjid
+                       WHERE r.ev_class = c.oid AND d.refobjid <> c.oid AND c.relkind IN ('v', 'm')),
+                   'index_table', (SELECT key FROM keyed JOIN pg_index AS x ON x.indrelid = keyed.oid WHERE x.indexrelid = c.oid),
+                   'default_partition', (SELECT key FROM keyed JOIN pg_partitioned_table AS p ON p.partdefid = keyed.oid
+                                         WHERE p.partrelid = c.oid)
+               )::text AS facts
+        FROM requested
+        JOIN pg_class AS c ON c.oid = requested.oid
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace;
+        """#
+
+    /// `sql/forecast_table_activity.sql`:
+    ///
+    /// The counters of statements and rows on each relation, sampled twice to give a rate.
+    /// $1: oid[] of the relations. Scans started (sequential and index) stand for statements that read it.
+    public static let forecastTableActivity = #"""
+        -- The counters of statements and rows on each relation, sampled twice to give a rate.
+        -- $1: oid[] of the relations. Scans started (sequential and index) stand for statements that read it.
+        SELECT n.nspname || '.' || c.relname AS relation,
+               (coalesce(s.seq_scan, 0) + coalesce(s.idx_scan, 0))::int8 AS scans,
+               (coalesce(s.n_tup_ins, 0) + coalesce(s.n_tup_upd, 0) + coalesce(s.n_tup_del, 0))::int8 AS rows_written
+        FROM pg_stat_user_tables AS s
+        JOIN pg_class AS c ON c.oid = s.relid
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE s.relid = ANY ($1::oid[]);
+        """#
+
+    /// `sql/forecast_type_conversions.sql`:
+    ///
+    /// Whether each column type change keeps the stored values as they are: the same type, or a binary-coercible
+    /// cast (pg_cast.castmethod = 'b'). $1: oid[] of the columns' current types; $2: text[] of the new types as the
+    /// migration names them (to_regtype reads them on the search_path). A type that does not exist is left out.
+    public static let forecastTypeConversions = #"""
+        -- Whether each column type change keeps the stored values as they are: the same type, or a binary-coercible
+        -- cast (pg_cast.castmethod = 'b'). $1: oid[] of the columns' current types; $2: text[] of the new types as the
+        -- migration names them (to_regtype reads them on the search_path). A type that does not exist is left out.
+        SELECT change.source,
+               change.target,
+               target.oid AS target_oid,
+               (target.oid = change.source
+                OR EXISTS (SELECT 1 FROM pg_cast
+                           WHERE castsource = change.source AND casttarget = target.oid AND castmethod = 'b')) AS binary_coercible
+        FROM unnest($1::oid[], $2::text[]) AS change(source, target)
+        CROSS JOIN LATERAL (SELECT to_regtype(change.target)::oid AS oid) AS target
+        WHERE target.oid IS NOT NULL;
         """#
 
     /// `sql/invalid_indexes.sql`:
@@ -150,6 +315,10 @@ public enum Queries {
                a.application_name,
                a.backend_type,
                a.query,
+               a.backend_start::text AS backend_start,
+               a.xact_start::text AS xact_start,
+               host(a.client_addr) AS client_addr,
+               a.client_port,
                NULL::text AS prepared_gid,
                NULL::int4 AS prepared_waiter
         FROM sessions AS s
@@ -161,8 +330,33 @@ public enum Queries {
         UNION ALL
         SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL,
                p.gid, p.waiter_pid
         FROM prepared AS p;
+        """#
+
+    /// `sql/session_identity.sql`:
+    ///
+    /// Who a backend is, read just before the operator confirms a signal to it in `locks --watch`:
+    /// what the question shows, and what identifies the session beyond its pid (backend_start).
+    /// Times are epoch seconds, for the question; their text too, for the signal. $1: the backend's pid.
+    public static let sessionIdentity = #"""
+        -- Who a backend is, read just before the operator confirms a signal to it in `locks --watch`:
+        -- what the question shows, and what identifies the session beyond its pid (backend_start).
+        -- Times are epoch seconds, for the question; their text too, for the signal. $1: the backend's pid.
+        SELECT a.pid,
+               pg_get_userbyid(a.usesysid) AS usename,
+               d.datname,
+               a.application_name,
+               a.state,
+               extract(epoch FROM a.backend_start)::float8 AS backend_start,
+               extract(epoch FROM a.query_start)::float8 AS query_start,
+               extract(epoch FROM a.xact_start)::float8 AS xact_start,
+               -- Exactly as PostgreSQL prints them: what the identity-checked signal compares.
+               a.backend_start::text AS backend_start_text,
+               a.xact_start::text AS xact_start_text
+        FROM pg_stat_get_activity($1::int4) AS a
+        LEFT JOIN pg_database AS d ON d.oid = a.datid;
         """#
 
     /// `sql/session_role.sql`:
@@ -198,14 +392,69 @@ public enum Queries {
         WHERE backend_type = 'client backend';
         """#
 
-    /// `sql/terminate_backend.sql`:
+    /// `sql/signal_backend.sql`:
     ///
-    /// Terminates the backend and waits for it to exit, so that its locks are released on return.
-    /// $1: its pid; $2: how long to wait for the exit, in milliseconds.
-    public static let terminateBackend = #"""
-        -- Terminates the backend and waits for it to exit, so that its locks are released on return.
-        -- $1: its pid; $2: how long to wait for the exit, in milliseconds.
-        SELECT pg_terminate_backend($1::int4, $2::int8) AS signalled;
+    /// Signals one backend, but only if it is still the session that was judged: one statement, so
+    /// nothing happens between the check and the signal but the signal itself.
+    /// $1: pid. $2: the action, 'cancel' or 'terminate'. $3: how long a terminate waits for the exit, ms.
+    /// $4: backend_start as judged (NULL: any session with that pid, as `pgwarden cancel PID` asks).
+    /// $5: xact_start as judged, or NULL when the decision did not depend on the transaction.
+    /// $6: state as judged, or NULL likewise.
+    /// $7: a waiter the session was judged to block, or NULL: then it must still block that waiter.
+    /// $8: whether pgwarden's role is a superuser (a superuser's session only a superuser may signal).
+    /// No row: no such backend. `matches` false: it is not the judged session any more, and the other
+    /// columns say what it is now. `signalled` is NULL when nothing was sent.
+    public static let signalBackend = #"""
+        -- Signals one backend, but only if it is still the session that was judged: one statement, so
+        -- nothing happens between the check and the signal but the signal itself.
+        -- $1: pid. $2: the action, 'cancel' or 'terminate'. $3: how long a terminate waits for the exit, ms.
+        -- $4: backend_start as judged (NULL: any session with that pid, as `pgwarden cancel PID` asks).
+        -- $5: xact_start as judged, or NULL when the decision did not depend on the transaction.
+        -- $6: state as judged, or NULL likewise.
+        -- $7: a waiter the session was judged to block, or NULL: then it must still block that waiter.
+        -- $8: whether pgwarden's role is a superuser (a superuser's session only a superuser may signal).
+        -- No row: no such backend. `matches` false: it is not the judged session any more, and the other
+        -- columns say what it is now. `signalled` is NULL when nothing was sent.
+        WITH target AS (
+            SELECT a.pid,
+                   a.backend_start,
+                   a.xact_start,
+                   a.state,
+                   a.query_start,
+                   a.backend_type,
+                   pg_get_userbyid(a.usesysid) AS usename,
+                   coalesce(r.rolsuper, false) AS superuser
+            FROM pg_stat_get_activity($1::int4) AS a
+            LEFT JOIN pg_roles AS r ON r.oid = a.usesysid
+            WHERE a.pid = $1::int4
+        ),
+        judged AS (
+            SELECT t.*,
+                   t.backend_start IS NOT DISTINCT FROM coalesce($4::timestamptz, t.backend_start) AS same_session,
+                   ($5::timestamptz IS NULL OR t.xact_start IS NOT DISTINCT FROM $5::timestamptz) AS same_transaction,
+                   ($6::text IS NULL OR t.state IS NOT DISTINCT FROM $6::text) AS same_state,
+                   ($7::int4 IS NULL OR t.pid = ANY (pg_blocking_pids($7::int4))) AS still_blocks
+            FROM target AS t
+        )
+        SELECT j.pid,
+               j.backend_start::text AS backend_start,
+               j.xact_start::text AS xact_start,
+               j.state,
+               j.query_start::text AS query_start,
+               j.backend_type,
+               j.usename,
+               j.superuser,
+               j.same_session,
+               j.same_transaction,
+               j.same_state,
+               j.still_blocks,
+               CASE
+                   WHEN NOT (j.same_session AND j.same_transaction AND j.same_state AND j.still_blocks) THEN NULL
+                   WHEN j.superuser AND NOT $8::bool THEN NULL
+                   WHEN $2::text = 'cancel' THEN pg_cancel_backend(j.pid)
+                   WHEN $2::text = 'terminate' THEN pg_terminate_backend(j.pid, $3::int8)
+               END AS signalled
+        FROM judged AS j;
         """#
 
     /// `sql/waiting_backends.sql`:
@@ -252,5 +501,28 @@ public enum Queries {
                   WHEN $1::bool THEN false
                   ELSE pg_stat_get_backend_wait_event_type(backend.id) IN ('Lock', '<insufficient privilege>')
               END;
+        """#
+
+    /// `sql/waits_in_other_databases.sql`:
+    ///
+    /// The databases other than the connection's where backends wait on a heavyweight lock, and
+    /// how many: run only when nothing waits in the connection's database, so that `pgwarden locks`
+    /// can say where the waits are. Like waiting_backends.sql it reads the per-backend accessors
+    /// only (no pg_locks, no pg_blocking_pids, no pg_stat_activity rows); a backend outside a
+    /// transaction cannot wait on a lock and is passed over on its transaction start.
+    public static let waitsInOtherDatabases = #"""
+        -- The databases other than the connection's where backends wait on a heavyweight lock, and
+        -- how many: run only when nothing waits in the connection's database, so that `pgwarden locks`
+        -- can say where the waits are. Like waiting_backends.sql it reads the per-backend accessors
+        -- only (no pg_locks, no pg_blocking_pids, no pg_stat_activity rows); a backend outside a
+        -- transaction cannot wait on a lock and is passed over on its transaction start.
+        SELECT d.datname, count(*)::int4 AS waiting
+        FROM pg_stat_get_backend_idset() AS backend(id)
+        JOIN pg_database AS d ON d.oid = pg_stat_get_backend_dbid(backend.id)
+        WHERE pg_stat_get_backend_xact_start(backend.id) IS NOT NULL
+          AND pg_stat_get_backend_wait_event_type(backend.id) = 'Lock'
+          AND d.datname <> current_database()
+        GROUP BY d.datname
+        ORDER BY count(*) DESC, d.datname;
         """#
 }

@@ -114,6 +114,9 @@ extension Policy {
         "active", "idle", "idle in transaction", "idle in transaction (aborted)", "fastpath function call", "disabled",
     ]
 
+    /// The most `max_actions_per_minute` may say.
+    public static let maximumActionsPerMinute = 1_000
+
     /// Reads a policy file.
     ///
     /// - Throws: ``ConfigFile/ConfigError`` naming the file, line and key of the first mistake,
@@ -131,12 +134,10 @@ extension Policy {
         let file = document.file
         var root = ConfigTableReader(document.root, file: file)
         self.init()
-        if let interval = try root.duration("interval") {
-            guard interval > .zero else { throw root.error("interval", "must be longer than zero") }
-            self.interval = interval
-        }
+        interval = try root.duration("interval", in: .pollInterval) ?? interval
         dryRun = try root.bool("dry_run") ?? false
-        maxActionsPerMinute = try root.integer("max_actions_per_minute", minimum: 1) ?? 10
+        maxActionsPerMinute =
+            try root.integer("max_actions_per_minute", in: 1...Policy.maximumActionsPerMinute) ?? 10
         try root.finish()
         for name in document.tables.keys where name != "protect" {
             throw ConfigError(
@@ -205,7 +206,7 @@ extension Rule {
         }
         self.init(
             name: name,
-            blockingFor: try reader.duration("blocking_for") ?? .zero,
+            blockingFor: try reader.duration("blocking_for", in: .zeroOrMore) ?? .zero,
             states: states,
             users: try reader.strings("users"),
             applicationName: try reader.string("application_name").map(Glob.init),

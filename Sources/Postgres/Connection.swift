@@ -1,5 +1,6 @@
 import CLibPQ
 import Logging
+import WardenSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -102,7 +103,11 @@ public actor Connection {
             throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
         }
         guard PQstatus(handle) == CONNECTION_OK else {
-            let error = Self.connectionError(handle, code: .connectionFailed)
+            let error = Self.connectionError(
+                handle,
+                code: .connectionFailed,
+                connectionString: configuration.connectionString
+            )
             PQfinish(handle)
             throw error
         }
@@ -129,7 +134,14 @@ public actor Connection {
         guard let options = PQconninfoParse(connectionString, &message) else {
             let text = message.map { String(cString: $0) } ?? "cannot parse the connection string"
             if let message { PQfreemem(message) }
-            throw PostgresError(code: .invalidConnectionString, message: firstLine(of: text))
+            throw PostgresError(
+                code: .invalidConnectionString,
+                message: Redaction.libpqMessage(
+                    firstLine(of: text),
+                    connectionString: connectionString,
+                    parseFailed: true
+                )
+            )
         }
         PQconninfoFree(options)
     }
@@ -144,8 +156,17 @@ public actor Connection {
         return !String(cString: value).isEmpty
     }
 
-    private static func connectionError(_ handle: OpaquePointer, code: PostgresError.Code) -> PostgresError {
-        let text = String(cString: PQerrorMessage(handle))
+    /// libpq's message, without the connection string's secrets (libpq may quote parts of it).
+    private static func connectionError(
+        _ handle: OpaquePointer,
+        code: PostgresError.Code,
+        connectionString: String? = nil
+    ) -> PostgresError {
+        let text = Redaction.libpqMessage(
+            String(cString: PQerrorMessage(handle)),
+            connectionString: connectionString,
+            parseFailed: false
+        )
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace() }
         return PostgresError(
             code: code,

@@ -1,4 +1,5 @@
 import CLibPQ
+import WardenSupport
 
 /// libpq's environment variables for a connection string, so that a child process using
 /// libpq (psql, psycopg2, Alembic) reaches the same server without the string being pasted
@@ -22,7 +23,11 @@ public enum ConnectionEnvironment {
             if let message { PQfreemem(message) }
             throw PostgresError(
                 code: .invalidConnectionString,
-                message: text.split(whereSeparator: \.isNewline).first.map(String.init) ?? text
+                message: Redaction.libpqMessage(
+                    text.split(whereSeparator: \.isNewline).first.map(String.init) ?? text,
+                    connectionString: connectionString,
+                    parseFailed: true
+                )
             )
         }
         defer { PQconninfoFree(options) }

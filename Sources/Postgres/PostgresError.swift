@@ -1,3 +1,5 @@
+import WardenSupport
+
 /// An error from libpq or from the server, with the server's own fields.
 ///
 /// Modelled on the error fields of the PostgreSQL protocol: ``sqlState`` names the
@@ -15,7 +17,8 @@ public struct PostgresError: Error, Sendable, Hashable {
     /// The server's `HINT`, when given.
     public let hint: String?
 
-    /// Creates an error.
+    /// Creates an error; the texts pass through ``WardenSupport/Redaction`` (a server or libpq
+    /// message may quote a password).
     public init(
         code: Code,
         message: String,
@@ -24,10 +27,10 @@ public struct PostgresError: Error, Sendable, Hashable {
         hint: String? = nil
     ) {
         self.code = code
-        self.message = message
+        self.message = Redaction.redact(message)
         self.sqlState = sqlState
-        self.detail = detail
-        self.hint = hint
+        self.detail = detail.map(Redaction.redact)
+        self.hint = hint.map(Redaction.redact)
     }
 }
 

@@ -1,10 +1,11 @@
+import Enforcement
 import Foundation
-import Guard
 import LockInspection
 import Logging
 import PGWardenSQL
 import Policy
 import Postgres
+import Response
 import WaitGraph
 import WardenSupport
 
@@ -12,10 +13,11 @@ import WardenSupport
     import Glibc
 #endif
 
-/// Watches the migration while it runs: each of its lock waits, who blocks it, the queue
-/// behind it; and acts by policy, by the operator's answer, or by `--max-lock-wait`.
-final class MigrationMonitor: @unchecked Sendable {
-    // Confined to the one task that runs ``watch(processGroup:)``.
+/// Watches the migration while it runs — each of its lock waits, who blocks it, the queue
+/// behind it — through the same responder and loop as the guard: its policy, `--max-lock-wait`
+/// and the operator's answers all become identity-checked, audited signals.
+final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
+    // Confined to the task that runs ``watch(processGroup:)`` (and ``takeBaseline()`` before it).
 
     /// Why the monitor stopped the migration, if it did.
     enum Abort: String, Sendable {
@@ -23,311 +25,174 @@ final class MigrationMonitor: @unchecked Sendable {
         case operatorRequest = "operator"
     }
 
-    private let settings: UpgradeSettings
-    private let migrationApplication: Glob
-    private let log: RunLog
+    let settings: UpgradeSettings
+    let log: RunLog
     private let logger: Logger
-    private let prompt: OperatorPrompt?
-    private var engine: PolicyEngine?
-    private var session: (connection: Connection, inspector: LockInspector, signaller: BackendSignaller)?
-    private let onWait: @Sendable (String) -> Void
+    let operatorPrompt: OperatorPrompt?
+    private let policy: Policy?
+    private let audit: [any AuditSink]
+    let onWait: @Sendable (String) -> Void
+    var finder: MigrationSessionFinder
+    var processGroup: @Sendable () -> pid_t? = { nil }
 
-    private(set) var records: [RunReport.LockWaitRecord] = []
+    var records: [RunReport.LockWaitRecord] = []
     private(set) var abort: Abort?
-    private var migrationSeen = false
-    private var watchingEverything = false
-    private var polls = 0
-    private var pendingQuestion: Int32?
-    private var asked: Set<Int32> = []
-    private var cancelledForMaxWait: Set<Int32> = []
-    private var warnedQueue: Set<Int32> = []
+    /// What the report's warnings should say of this attempt.
+    private(set) var warnings: [String] = []
+    var question: OperatorQuestion?
+    var waitUntil: ContinuousClock.Instant?
+    var warnedQueue: Set<Int32> = []
+    private var unidentifiedSince: ContinuousClock.Instant?
+    private var warnedUnidentified = false
     private var connectionLostLogged = false
-    private let clock = ContinuousClock()
 
     init(
         settings: UpgradeSettings,
-        migrationApplication: Glob,
+        runApplicationName: String,
         policy: Policy?,
-        interactive: Bool,
+        prompt: OperatorPrompt?,
+        audit: [any AuditSink],
         log: RunLog,
         logger: Logger,
         onWait: @escaping @Sendable (String) -> Void
     ) {
         self.settings = settings
-        self.migrationApplication = migrationApplication
-        engine = policy.map(PolicyEngine.init(policy:))
-        prompt = interactive ? OperatorPrompt() : nil
+        finder = MigrationSessionFinder(
+            runApplicationName: runApplicationName,
+            applicationNameMatch: settings.appNameMatch.map(Glob.init)
+        )
+        self.policy = policy
+        operatorPrompt = prompt
+        self.audit = audit
         self.log = log
         self.logger = logger
         self.onWait = onWait
     }
 
-    /// Polls until the task is cancelled (the migration has ended).
-    func watch(processGroup: @escaping @Sendable () -> pid_t?) async {
-        let started = clock.now
-        while !Task.isCancelled {
-            await pollOnce(processGroup: processGroup, elapsed: clock.now - started)
-            try? await Task.sleep(for: settings.interval)
+    /// Reads the sessions that exist before the migration starts: until the migration's own are
+    /// identified, no session that connected later is signalled.
+    func takeBaseline() async {
+        do {
+            let (connection, _) = try await InspectorSession.open(
+                connectionString: settings.connectionString,
+                logger: logger
+            )
+            defer { Task { await connection.close() } }
+            var keys: Set<SessionKey> = []
+            for row in try await connection.query(Queries.clientSessions).rows {
+                keys.insert(SessionKey(pid: try row.require(Int32.self, "pid"), backendStart: try row.decode(String.self, "backend_start")))
+            }
+            finder.setBaseline(keys)
+        } catch {
+            log.warn("cannot read the sessions before the migration (\(error.message)): no session will be signalled until the migration's are identified")
         }
-        for index in records.indices where !records[index].ended { records[index].ended = true }
-        if let session { await session.connection.close() }
     }
 
-    private func pollOnce(processGroup: () -> pid_t?, elapsed: Duration) async {
-        polls += 1
-        do {
-            let current = try await openSession()
-            let snapshot = try await current.inspector.poll()
-            if !migrationSeen, !watchingEverything, polls % 8 == 1 {
-                try await lookForMigrationSessions(current.connection, elapsed: elapsed)
+    /// Polls until the task is cancelled (the migration has ended).
+    func watch(processGroup: @escaping @Sendable () -> pid_t?) async {
+        self.processGroup = processGroup
+        let loop = ResponseLoop(connectionString: settings.connectionString, audit: audit, logger: logger)
+        let responder = BlockerResponder(policy: policy, maxLockWait: settings.maxLockWait)
+        try? await loop.run(responder: responder, delegate: self, clock: ContinuousClock())
+        operatorPrompt?.settle()
+        for index in records.indices where !records[index].ended { records[index].ended = true }
+        if !finder.sessions.isIdentified, unidentifiedSince != nil {
+            warnings.append(
+                "the migration's sessions were never identified (not named \(finder.runApplicationName), no socket of its"
+                    + " process tree): its lock waits could not be told from others', and no session that connected after"
+                    + " it started was signalled"
+            )
+        }
+    }
+
+    // MARK: ResponseLoopDelegate
+
+    func prepare(_ responder: inout BlockerResponder) -> Duration { settings.interval }
+
+    func context(for snapshot: LockSnapshot, on connection: Connection, ownPIDs: Set<Int32>) async
+        -> ResponderContext
+    {
+        for key in finder.identify(in: snapshot, migrationRoot: processGroup()) {
+            log.say("the migration's session: pid \(key.pid) (\(finder.methods[key] ?? "identified"))")
+        }
+        return ResponderContext(ownPIDs: ownPIDs, migration: finder.sessions)
+    }
+
+    func observe(
+        _ snapshot: LockSnapshot,
+        pollSeconds: Double,
+        responder: BlockerResponder,
+        context: ResponderContext
+    ) async -> [Response] {
+        noteUnidentified(snapshot)
+        let waits = snapshot.waits.filter { finder.sessions.contains($0.activity.key(pid: $0.pid)) }
+        track(waits, in: snapshot)
+        return askOperator(waits, in: snapshot, responder: responder, context: context)
+    }
+
+    func carriedOut(_ record: AuditRecord) {
+        let response = record.response
+        let pid = response.session.pid
+        log.say(
+            "\(Self.describe(response.actor)): \(response.action.rawValue) pid \(pid) → \(record.outcome)"
+                + (record.detail.map { " (\($0))" } ?? "")
+        )
+        if response.actor == .maxLockWait, record.report?.outcome.reachedSession == true { abort = .maxLockWait }
+        guard record.report != nil || response.disposition == .rateLimited else { return }
+        for index in records.indices {
+            for blocker in records[index].blockers.indices where records[index].blockers[blocker].pid == pid {
+                records[index].blockers[blocker].action = response.action.rawValue
+                records[index].blockers[blocker].actionBy = response.actor.description
+                records[index].blockers[blocker].actedAt = record.time
+                records[index].blockers[blocker].outcome = record.outcome
             }
-            let waits = snapshot.waits.filter { watchingEverything || isMigration($0.activity) }
-            if !waits.isEmpty { migrationSeen = true }
-            track(waits, in: snapshot)
-            await applyPolicy(snapshot, signaller: current.signaller)
-            await applyMaxLockWait(waits, signaller: current.signaller)
-            await askOperator(waits, in: snapshot, signaller: current.signaller, processGroup: processGroup)
-            connectionLostLogged = false
-        } catch  where error.code == .connectionLost || error.code == .connectionFailed {
-            if !connectionLostLogged {
-                log.warn("lost the connection to the database (\(error.message)); reconnecting")
-            }
+        }
+    }
+
+    func connected(reconnect: Bool) {
+        if reconnect { log.say("reconnected to the database") }
+        connectionLostLogged = false
+    }
+
+    func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {
+        switch phase {
+        case .connecting, .connectionLost:
+            if !connectionLostLogged { log.warn("lost the connection to the database (\(error.message)); reconnecting") }
             connectionLostLogged = true
-            if let session { await session.connection.close() }
-            session = nil
-        } catch {
+        case .polling:
             logger.warning("poll failed: \(error.description)")
         }
     }
 
-    private func openSession() async throws(PostgresError) -> (
-        connection: Connection, inspector: LockInspector, signaller: BackendSignaller
-    ) {
-        if let session { return session }
-        let (connection, role) = try await InspectorSession.open(
-            connectionString: settings.connectionString,
-            logger: logger
-        )
-        let opened = (
-            connection, LockInspector(connection: connection, role: role),
-            BackendSignaller(connection: connection, role: role)
-        )
-        if connectionLostLogged { log.say("reconnected to the database") }
-        session = opened
-        return opened
-    }
-
-    private func isMigration(_ activity: SessionActivity?) -> Bool {
-        migrationApplication.matches(activity?.applicationName ?? "")
-    }
-
-    /// Says once when no session carries the migration's name: its code sets its own.
-    private func lookForMigrationSessions(_ connection: Connection, elapsed: Duration) async throws(PostgresError) {
-        let rows = try await connection.query(Queries.sessionsNamed).rows
-        for row in rows where migrationApplication.matches((try? row.decode(String.self, "application_name")) ?? "") {
-            migrationSeen = true
-            return
-        }
-        if elapsed >= .seconds(3) {
-            watchingEverything = true
-            log.warn(
-                "no session named \(migrationApplication) is connected: the command sets its own application_name?"
-                    + " Watching every lock wait in the database; acting only by explicit policy rules"
-                    + " (use --app-name-match to name its sessions)"
-            )
-        }
-    }
-
-    private func track(_ waits: [LockWait], in snapshot: LockSnapshot) {
-        let now = Date()
-        for index in records.indices where !records[index].ended {
-            if !waits.contains(where: { $0.pid == records[index].pid && $0.lock == records[index].lock }) {
-                records[index].ended = true
-                log.say(
-                    "pid \(records[index].pid) got its \(records[index].lock.mode) after \(DurationSyntax.format(seconds: records[index].waitedSeconds))"
-                )
-            }
-        }
-        for wait in waits {
-            let queue = snapshot.waits(blockedBy: wait.pid)
-            let oldest = queue.map(\.waitingSeconds).max() ?? 0
-            let index: Int
-            if let existing = records.firstIndex(where: { !$0.ended && $0.pid == wait.pid && $0.lock == wait.lock }) {
-                index = existing
-            } else {
-                records.append(
-                    RunReport.LockWaitRecord(
-                        pid: wait.pid,
-                        startedAt: now.addingTimeInterval(-wait.waitingSeconds),
-                        waitedSeconds: wait.waitingSeconds,
-                        lock: wait.lock,
-                        query: wait.activity.query
-                    )
-                )
-                index = records.count - 1
-                let blockers = wait.blockedBy.map { describeBlocker($0, in: snapshot) }.joined(separator: "; ")
-                log.say("migration pid \(wait.pid) waits for \(describe(wait.lock)), blocked by \(blockers)")
-                onWait(
-                    "pid \(wait.pid) waits for \(describe(wait.lock)), blocked by \(wait.blockedBy.map(String.init).joined(separator: ", "))"
-                )
-            }
-            records[index].waitedSeconds = wait.waitingSeconds
-            if queue.count > records[index].queuedBehindMax {
-                log.say(
-                    "\(queue.count) session\(queue.count == 1 ? "" : "s") queued behind the migration (oldest waits \(DurationSyntax.format(seconds: oldest)))"
-                )
-            }
-            records[index].queuedBehindMax = max(records[index].queuedBehindMax, queue.count)
-            records[index].queuedOldestSeconds = max(records[index].queuedOldestSeconds, oldest)
-            for pid in wait.blockedBy where !records[index].blockers.contains(where: { $0.pid == pid }) {
-                let activity = snapshot.blocker(pid)?.activity
-                records[index].blockers.append(
-                    RunReport.BlockerRecord(
-                        pid: pid,
-                        state: activity?.state,
-                        xactSeconds: activity?.xactSeconds,
-                        applicationName: activity?.applicationName,
-                        query: activity?.query
-                    )
-                )
-            }
-            if let limit = settings.requestTimeout, oldest >= 0.8 * limit.seconds, !warnedQueue.contains(wait.pid) {
-                warnedQueue.insert(wait.pid)
-                log.warn(
-                    "requests queued behind the migration have waited \(DurationSyntax.format(seconds: oldest)),"
-                        + " near the request timeout (\(DurationSyntax.format(seconds: limit.seconds))): they will soon be killed"
-                )
-            }
-        }
-    }
-
-    private func describeBlocker(_ pid: Int32, in snapshot: LockSnapshot) -> String {
-        guard pid != 0 else { return "a prepared transaction (pid 0)" }
-        guard let activity = snapshot.blocker(pid)?.activity else { return "pid \(pid)" }
-        var parts = ["pid \(pid)"]
-        if let state = activity.state {
-            parts.append(state + (activity.stateSeconds.map { " " + DurationSyntax.format(seconds: $0) } ?? ""))
-        }
-        if let xact = activity.xactSeconds { parts.append("xact " + DurationSyntax.format(seconds: xact)) }
-        if let user = activity.usename { parts.append(user) }
-        if let application = activity.applicationName, !application.isEmpty { parts.append(application) }
-        let query = (activity.query ?? "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        return "\(parts.joined(separator: ", ")): \(query.prefix(120))"
-    }
-
-    private func applyPolicy(_ snapshot: LockSnapshot, signaller: BackendSignaller) async {
-        guard var engine else { return }
-        let migrationPIDs = Set(snapshot.waits.filter { isMigration($0.activity) }.map(\.pid))
-            .union(snapshot.blockers.filter { isMigration($0.activity) }.map(\.pid))
-        let decisions = engine.decide(
-            snapshot,
-            at: clock.now,
-            context: PolicyEngine.Context(protectedPIDs: migrationPIDs)
-        )
-        self.engine = engine
-        let enforcer = PolicyEnforcer(signaller: signaller)
-        for decision in decisions {
-            let entry = await enforcer.enforce(decision, at: Date())
-            log.say(
-                "policy rule '\(decision.rule)': \(decision.action.rawValue) pid \(decision.blocker.pid)"
-                    + (decision.isEscalation ? " (escalation)" : "") + " → \(entry.outcome.rawValue)"
-                    + (entry.detail.map { " (\($0))" } ?? "")
-            )
-            guard entry.outcome == .signalled || entry.outcome == .failed || entry.outcome == .gone else { continue }
-            record(
-                action: decision.action.rawValue,
-                by: "policy:\(decision.rule)",
-                on: decision.blocker.pid,
-                outcome: entry.outcome.rawValue
-            )
-        }
-    }
-
-    private func record(action: String, by actor: String, on pid: Int32, outcome: String) {
-        for index in records.indices {
-            for blocker in records[index].blockers.indices where records[index].blockers[blocker].pid == pid {
-                records[index].blockers[blocker].action = action
-                records[index].blockers[blocker].actionBy = actor
-                records[index].blockers[blocker].actedAt = Date()
-                records[index].blockers[blocker].outcome = outcome
-            }
-        }
-    }
-
-    private func applyMaxLockWait(_ waits: [LockWait], signaller: BackendSignaller) async {
-        guard let limit = settings.maxLockWait else { return }
-        for wait in waits where wait.waitingSeconds >= limit.seconds && isMigration(wait.activity) {
-            guard cancelledForMaxWait.insert(wait.pid).inserted else { continue }
-            log.warn(
-                "the migration (pid \(wait.pid)) has waited \(DurationSyntax.format(seconds: wait.waitingSeconds)) for"
-                    + " \(describe(wait.lock)) (--max-lock-wait \(DurationSyntax.format(seconds: limit.seconds))): cancelling its statement"
-            )
-            let outcome = await signaller.signal(wait.pid, .cancel)
-            if outcome.result.isSuccess {
-                abort = .maxLockWait
-            } else {
-                log.warn("the cancel failed: \(outcome.result)")
-            }
-        }
-    }
-
-    private func askOperator(
-        _ waits: [LockWait],
-        in snapshot: LockSnapshot,
-        signaller: BackendSignaller,
-        processGroup: () -> pid_t?
-    ) async {
-        guard let prompt else { return }
-        let blockers = Set(waits.filter { isMigration($0.activity) }.flatMap(\.blockedBy)).subtracting([0])
-        if let pending = pendingQuestion {
-            guard blockers.contains(pending) else {
-                log.say("pid \(pending) no longer blocks the migration")
-                pendingQuestion = nil
-                return
-            }
-            guard let answer = prompt.takeAnswer() else { return }
-            pendingQuestion = nil
-            let choice = answer.isEmpty ? proposal(for: pending, in: snapshot) : String(answer.prefix(1))
-            switch choice {
-            case "c", "t":
-                let action: BackendSignaller.Action = choice == "c" ? .cancel : .terminate
-                let outcome = await signaller.signal(pending, action)
-                log.say("\(action.rawValue) pid \(pending) (operator): \(outcome.result)")
-                record(
-                    action: action.rawValue,
-                    by: "operator",
-                    on: pending,
-                    outcome: outcome.result.isSuccess ? "signalled" : "failed"
-                )
-            case "a":
-                log.say("aborting the migration (operator)")
-                abort = .operatorRequest
-                if let group = processGroup() { kill(-group, SIGTERM) }
-            default:
-                log.say("keeping waiting on pid \(pending) (operator)")
-            }
-            return
-        }
-        guard let next = blockers.sorted().first(where: { !asked.contains($0) }) else { return }
-        asked.insert(next)
-        pendingQuestion = next
-        let proposed = proposal(for: next, in: snapshot)
-        let idle = snapshot.blocker(next)?.activity?.state?.hasPrefix("idle in transaction") == true
-        prompt.prompt(
-            "\(describeBlocker(next, in: snapshot)) blocks the migration."
-                + (idle ? " It is idle in transaction: only terminate releases its locks." : "")
-                + " [c]ancel, [t]erminate, [w]ait, [a]bort the migration? [\(proposed)] ",
-            log: log
+    /// Says once, after a few seconds of waits with no session of the migration's identified, that
+    /// pgwarden keeps looking, and what that means.
+    private func noteUnidentified(_ snapshot: LockSnapshot) {
+        guard !finder.sessions.isIdentified, !snapshot.isEmpty else { return }
+        let now = ContinuousClock.now
+        let since = unidentifiedSince ?? now
+        unidentifiedSince = since
+        guard !warnedUnidentified, now - since >= .seconds(3) else { return }
+        warnedUnidentified = true
+        log.warn(
+            "sessions wait on locks, but none is identified as the migration's yet (named \(finder.runApplicationName),"
+                + " or a socket of its process tree): still looking; until then no wait is shown as the migration's and"
+                + " no session that connected after it started is signalled (--app-name-match names its sessions)"
         )
     }
 
-    private func proposal(for pid: Int32, in snapshot: LockSnapshot) -> String {
-        snapshot.blocker(pid)?.activity?.state?.hasPrefix("idle in transaction") == true ? "t" : "c"
+    private static func describe(_ actor: Actor) -> String {
+        switch actor {
+        case .rule(let name): "policy rule '\(name)'"
+        case .escalation(let name): "policy rule '\(name)' (escalation)"
+        case .maxLockWait: "--max-lock-wait"
+        case .operator: "operator"
+        }
     }
-}
 
-extension OperatorPrompt {
-    func prompt(_ text: String, log: RunLog) {
-        log.prompt(text)
+    /// The migration is being stopped by the operator.
+    func abortMigration() {
+        abort = .operatorRequest
+        log.say("aborting the migration (operator)")
+        if let group = processGroup() { kill(-group, SIGTERM) }
     }
 }

@@ -69,6 +69,8 @@ public struct RunReport: Sendable {
     public var alembicAfter: String?
     public var invalidIndexes: [String] = []
     public var warnings: [String] = []
+    /// The preflight forecast (`pgwarden forecast --json`'s object), when one was made.
+    public var forecast: JSONValue?
 
     /// Creates the report of a run starting now.
     public init(runID: String, command: [String], startedAt: Date) {
@@ -145,6 +147,7 @@ public struct RunReport: Sendable {
             ("alembic_version", .object([("before", .string(alembicBefore)), ("after", .string(alembicAfter))])),
             ("invalid_indexes", .array(invalidIndexes.map(JSONValue.string))),
             ("warnings", .array(warnings.map(JSONValue.string))),
+            ("forecast", forecast ?? .null),
         ])
     }
 }

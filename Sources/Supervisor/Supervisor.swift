@@ -1,4 +1,6 @@
+import Enforcement
 import Foundation
+import Guard
 import LockInspection
 import Logging
 import PGWardenSQL
@@ -69,6 +71,7 @@ public struct Supervisor: Sendable {
         }
         report.alembicBefore = preflight.alembicVersion
         report.serverVersion = preflight.role.serverVersionText
+        report.forecast = await UpgradeForecast.run(settings, log: log, logger: logger)
         if settings.dryRun {
             printPlan(preflight, applicationName: applicationName)
             return 0
@@ -273,18 +276,22 @@ public struct Supervisor: Sendable {
         }
         let process = MigrationProcess(command: settings.command, environment: environment, log: log)
         var status: Int32 = 1
+        let prompt = interactive ? OperatorPrompt() : nil  // one reader for the whole run
+        let audit = openAuditLogs()
         for number in 1...(settings.retries + 1) {
             var attempt = RunReport.Attempt(number: number, startedAt: Date())
             log.say("migration attempt \(number) starts (application_name \(applicationName))")
             let monitor = MigrationMonitor(
                 settings: settings,
-                migrationApplication: Glob(settings.appNameMatch ?? applicationName),
+                runApplicationName: applicationName,
                 policy: policy,
-                interactive: interactive,
+                prompt: prompt,
+                audit: audit,
                 log: log,
                 logger: logger,
                 onWait: { wait in journal.update { $0.lastLockWait = wait } }
             )
+            await monitor.takeBaseline()
             let watching = Task { await monitor.watch(processGroup: { state.processGroup.withLock { $0 } }) }
             do {
                 status = try await process.run { pid in
@@ -310,6 +317,7 @@ public struct Supervisor: Sendable {
                 : monitor.abort?.rawValue ?? (timedOut ? "lock timeout" : nil)
             report.attempts.append(attempt)
             report.lockWaits += monitor.records
+            report.warnings += monitor.warnings
             log.say(
                 "migration attempt \(number) exited with status \(status) after \(DurationSyntax.format(seconds: attempt.finishedAt!.timeIntervalSince(attempt.startedAt)))"
                     + (attempt.endedBy.map { " (\($0))" } ?? "")
@@ -323,6 +331,19 @@ public struct Supervisor: Sendable {
             try? await Task.sleep(for: settings.retryDelay)
         }
         return (status, false)
+    }
+
+    /// The run's audit: `upgrade-audit.jsonl` in the state directory, and `--audit-log` when given.
+    private func openAuditLogs() -> [any AuditSink] {
+        var sinks: [any AuditSink] = []
+        for path in [stateDirectory.path + "/upgrade-audit.jsonl", settings.auditLogPath].compactMap({ $0 }) {
+            do {
+                sinks.append(try AuditLog(appendingTo: path))
+            } catch {
+                log.warn("cannot open the audit log: \(error.summary)")
+            }
+        }
+        return sinks
     }
 
     /// A backend waiting on a lock does not notice that its client has gone: after the command
@@ -339,8 +360,11 @@ public struct Supervisor: Sendable {
             for row in try await connection.query(Queries.sessionsNamed).rows
             where (try? row.decode(String.self, "application_name")) == applicationName {
                 guard let pid = try? row.require(Int32.self, "pid") else { continue }
-                let outcome = await signaller.signal(pid, .terminate)
-                log.warn("the migration's session pid \(pid) outlived its process: terminated (\(outcome.result))")
+                let sent = await signaller.signal(pid, .terminate)
+                log.warn(
+                    "the migration's session pid \(pid) outlived its process: terminate → \(sent.outcome.name)"
+                        + (sent.outcome.detail.map { " (\($0))" } ?? "")
+                )
             }
         } catch {
             log.warn("cannot check for the migration's leftover sessions: \(Self.describe(error))")

@@ -56,10 +56,10 @@ extension UpgradeSettings {
         settings.reloadTimeout = try reader.duration("reload_timeout") ?? settings.reloadTimeout
         settings.policyPath = try reader.string("policy")
         settings.interactive = try reader.bool("interactive")
-        settings.lockTimeout = try reader.duration("lock_timeout")
+        settings.lockTimeout = try reader.duration("lock_timeout", in: .lockTimeout)
         settings.maxLockWait = try reader.duration("max_lock_wait")
-        settings.retries = try reader.integer("retries", minimum: 0) ?? 0
-        settings.retryDelay = try reader.duration("retry_delay") ?? settings.retryDelay
+        settings.retries = try reader.integer("retries", in: 0...maximumRetries) ?? 0
+        settings.retryDelay = try reader.duration("retry_delay", in: .zeroOrMore) ?? settings.retryDelay
         settings.appNameMatch = try reader.string("app_name_match")
         settings.requestTimeout = try reader.duration("request_timeout")
         settings.reportPath = try reader.string("report")

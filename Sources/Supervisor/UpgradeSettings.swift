@@ -37,12 +37,18 @@ public struct UpgradeSettings: Sendable {
     public var maxLockWait: Duration?
     /// Runs again after a lock timeout or a lock-wait cancel.
     public var retries = 0
+    /// The most `retries` may say.
+    public static let maximumRetries = 100
     /// Pause between attempts.
     public var retryDelay: Duration = .seconds(5)
     /// How to recognise the migration's sessions when its code sets its own `application_name` (a glob).
     public var appNameMatch: String?
     /// The application's request timeout (uWSGI's harakiri): warn when the queue behind the migration nears it.
     public var requestTimeout: Duration?
+    /// The migration's SQL, for the preflight forecast when the command is not Alembic's (`--forecast-sql`).
+    public var forecastSQL: String?
+    /// `--audit-log`: every action of the run as a JSON line, besides `upgrade-audit.jsonl` in the state directory.
+    public var auditLogPath: String?
     /// Where to write the JSON report.
     public var reportPath: String?
     /// The state directory.

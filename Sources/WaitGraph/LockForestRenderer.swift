@@ -17,6 +17,10 @@ public struct LockForestRenderer: Sendable {
     /// Marks root blockers in bold red and waits in yellow, with ANSI escapes (for a terminal).
     public var colour = false
 
+    /// ASCII only (`` `- ``, `|-`, `|`, `-`, `...`) instead of box-drawing characters, `·` and `…`:
+    /// for a locale whose character set is not UTF-8.
+    public var ascii = false
+
     /// Queries are shown up to this many characters.
     public static let queryLimit = 300
 
@@ -28,7 +32,7 @@ public struct LockForestRenderer: Sendable {
     /// The whole forest, or one line saying that nothing waits in `scope` (a database name, or "any database").
     public func render(_ snapshot: LockSnapshot, scope: String) -> String {
         guard !snapshot.isEmpty else {
-            return "No session is waiting on a lock in \(scope)."
+            return "No session is waiting on a lock in \(TerminalText.safe(scope))."
         }
         let roots = snapshot.roots
         var lines = [headline(snapshot, scope: scope)]
@@ -51,7 +55,22 @@ public struct LockForestRenderer: Sendable {
                 drawn: &drawn
             )
         }
-        return lines.map(cut).map(paint).joined(separator: "\n")
+        // Every line quotes other people's text (queries, role, database, table and application
+        // names): control characters are shown visibly before pgwarden adds its own colours.
+        return lines.map { asciiOnly(paint(cut(TerminalText.safe($0)))) }.joined(separator: "\n")
+    }
+
+    /// The line with the tree, separators and ellipses in ASCII when ``ascii`` is set.
+    private func asciiOnly(_ line: String) -> String {
+        guard ascii else { return line }
+        let replacements: [Character: String] = ["└": "`", "├": "|", "│": "|", "─": "-", "·": "-", "…": "..."]
+        return line.reduce(into: "") { result, character in
+            if let replacement = replacements[character] {
+                result += replacement
+            } else {
+                result.append(character)
+            }
+        }
     }
 
     /// Root blocker lines in bold red; "waits …" in yellow.
@@ -67,13 +86,36 @@ public struct LockForestRenderer: Sendable {
     public func summaryLine(_ snapshot: LockSnapshot) -> String {
         let time = LockSnapshot.timestamp(snapshot.takenAt)
         guard !snapshot.isEmpty else { return "\(time) no lock waits" }
+        return TerminalText.safe(summaryText(snapshot, time: time))
+    }
+
+    private func summaryText(_ snapshot: LockSnapshot, time: String) -> String {
         let roots = snapshot.roots.map { root in
             let waiters = root.blocks.compactMap(snapshot.wait(of:)).map { wait in
                 "\(wait.pid) waits \(DurationSyntax.format(seconds: wait.waitingSeconds)) for \(describe(wait.lock))"
             }
             return "root \(subject(root)) blocks \(root.blockedTotal) [\(waiters.joined(separator: ", "))]"
         }
-        return "\(time) \(snapshot.waits.count) waiting; " + roots.joined(separator: "; ")
+        let cycle = cycleSummary(snapshot).map { [$0] } ?? []
+        return asciiOnly("\(time) \(snapshot.waits.count) waiting; " + (roots + cycle).joined(separator: "; "))
+    }
+
+    /// `cycle (deadlock not yet detected): 101 waits 2.0s for ShareLock on transaction 7 held by 102, …`:
+    /// the blockers no root reaches, which wait on each other.
+    private func cycleSummary(_ snapshot: LockSnapshot) -> String? {
+        var reached: Set<Int32> = []
+        var frontier = snapshot.roots.map(\.pid)
+        while let next = frontier.popLast() {
+            guard reached.insert(next).inserted else { continue }
+            frontier += snapshot.blocker(next)?.blocks ?? []
+        }
+        let members = snapshot.blockers.filter { !reached.contains($0.pid) }
+        guard !members.isEmpty else { return nil }
+        let waits = members.compactMap { snapshot.wait(of: $0.pid) }.map { wait in
+            "\(wait.pid) waits \(DurationSyntax.format(seconds: wait.waitingSeconds)) for \(describe(wait.lock))"
+                + " held by " + wait.blockedBy.map(String.init).joined(separator: ", ")
+        }
+        return "cycle (deadlock not yet detected) [\(waits.joined(separator: ", "))]"
     }
 
     private func headline(_ snapshot: LockSnapshot, scope: String) -> String {

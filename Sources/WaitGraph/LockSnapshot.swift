@@ -66,6 +66,23 @@ public struct Blocker: Sendable, Equatable {
     public var activity: SessionActivity?
     /// For pid `0`: the gids of the prepared transactions that block.
     public var preparedGIDs: [String]
+
+    /// Creates a blocker entry.
+    public init(
+        pid: Int32,
+        blocks: [Int32],
+        blockedTotal: Int,
+        root: Bool,
+        activity: SessionActivity?,
+        preparedGIDs: [String] = []
+    ) {
+        self.pid = pid
+        self.blocks = blocks
+        self.blockedTotal = blockedTotal
+        self.root = root
+        self.activity = activity
+        self.preparedGIDs = preparedGIDs
+    }
 }
 
 extension LockSnapshot {

@@ -87,6 +87,14 @@ public struct SessionActivity: Sendable, Equatable {
     public var applicationName: String?
     public var backendType: String?
     public var query: String?
+    /// `backend_start` as PostgreSQL prints it: with the pid, the session's identity.
+    public var backendStart: String?
+    /// `xact_start` as PostgreSQL prints it: which transaction the session is in.
+    public var xactStart: String?
+    /// The client's address as the server sees it (`client_addr`); `nil` for a Unix socket.
+    public var clientAddress: String?
+    /// The client's port (`client_port`); `-1` for a Unix socket.
+    public var clientPort: Int32?
 
     /// Creates an activity record.
     public init(
@@ -100,7 +108,11 @@ public struct SessionActivity: Sendable, Equatable {
         datname: String? = nil,
         applicationName: String? = nil,
         backendType: String? = nil,
-        query: String? = nil
+        query: String? = nil,
+        backendStart: String? = nil,
+        xactStart: String? = nil,
+        clientAddress: String? = nil,
+        clientPort: Int32? = nil
     ) {
         self.databaseOID = databaseOID
         self.state = state
@@ -113,5 +125,9 @@ public struct SessionActivity: Sendable, Equatable {
         self.applicationName = applicationName
         self.backendType = backendType
         self.query = query
+        self.backendStart = backendStart
+        self.xactStart = xactStart
+        self.clientAddress = clientAddress
+        self.clientPort = clientPort
     }
 }

@@ -1,22 +1,78 @@
-/// Durations as operators write them: `250ms`, `10s`, `5m`, `1h`, or a bare number of seconds.
+/// Durations as operators write them: a number and a unit, `500us`, `250ms`, `10s`, `5min` (or `5m`),
+/// `1h`, `2d` (PostgreSQL's units). A bare number is an error, never a guess: PostgreSQL reads a bare
+/// `lock_timeout = 500` as milliseconds, and an operator must not have to remember whose default is which.
 public enum DurationSyntax {
-    /// Parses a duration; fractions are allowed (`1.5s`), negatives are not.
+    /// The longest duration pgwarden accepts anywhere: 24 days, PostgreSQL's own limit for `lock_timeout`
+    /// and `statement_timeout` (2147483647 ms).
+    public static let maximum: Duration = .seconds(24 * 86_400)
+
+    /// The units, longest suffix first, with their length in nanoseconds.
+    static let units: [(suffix: String, nanoseconds: Double)] = [
+        ("min", 60e9), ("us", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3_600e9), ("d", 86_400e9),
+    ]
+
+    /// What is wrong with a duration, for one `error:` line.
+    public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        /// For example `has no unit: write 500ms or 500s`.
+        public let message: String
+
+        /// Creates a problem.
+        public init(message: String) {
+            self.message = message
+        }
+
+        public var description: String { message }
+    }
+
+    /// Parses `text` and checks it lies in `range`.
     ///
-    /// - Returns: `nil` when the text is not a duration.
-    public static func parse(_ text: String) -> Duration? {
+    ///     try DurationSyntax.parse("250ms", in: .positive)   // .milliseconds(250)
+    ///     try DurationSyntax.parse("500", in: .positive)     // Problem: has no unit: write 500ms or 500s
+    public static func parse(_ text: String, in range: DurationRange) throws(Problem) -> Duration {
         let trimmed = text.trimmedOfWhitespace
-        let units: [(suffix: String, seconds: Double)] = [
-            ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600),
+        guard !trimmed.isEmpty else { throw Problem(message: "is empty: write a duration such as 500ms or 10s") }
+        if trimmed.hasPrefix("-") { throw Problem(message: "must be positive") }
+        let number = trimmed.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        let unit = trimmed.dropFirst(number.count).drop(while: { $0 == " " })
+        guard isDecimal(number), unit.allSatisfy(\.isLetter) else {
+            throw Problem(message: "is not a duration (write 500ms, 10s, 5min or 1h)")
+        }
+        guard !unit.isEmpty else { throw Problem(message: "has no unit: write \(number)ms or \(number)s") }
+        guard let scale = units.first(where: { $0.suffix == unit })?.nanoseconds else {
+            throw Problem(message: "unknown unit '\(TerminalText.safe(String(unit)))' (us, ms, s, min or m, h, d)")
+        }
+        // Bounded in floating point first: 1e300 of anything is an error, never a trap.
+        let nanoseconds = (Double(number) ?? .infinity) * scale
+        guard nanoseconds <= maximum.nanosecondsApproximately else {
+            throw Problem(message: "must be at most \(format(maximum))")
+        }
+        let duration = Duration.nanoseconds(Int64(nanoseconds.rounded()))
+        try range.check(duration)
+        return duration
+    }
+
+    /// Parses a positive duration; `nil` when `text` is not one.
+    public static func parse(_ text: String) -> Duration? {
+        try? parse(text, in: .positive)
+    }
+
+    /// `duration` as an operator would write it: `500us`, `250ms`, `30s`, `5min`, `2h`, `24d`, or
+    /// in the largest unit that divides it (`1500ms`).
+    public static func format(_ duration: Duration) -> String {
+        let nanoseconds = duration.nanosecondsApproximately
+        let written: [(String, Double)] = [
+            ("d", 86_400e9), ("h", 3_600e9), ("min", 60e9), ("s", 1e9), ("ms", 1e6), ("us", 1e3),
         ]
-        let (number, scale): (Substring, Double) =
-            units.first { trimmed.hasSuffix($0.suffix) }
-            .map { (trimmed.dropLast($0.suffix.count), $0.seconds) } ?? (Substring(trimmed), 1)
-        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-            let value = Double(number), value.isFinite
-        else { return nil }
-        let milliseconds = (value * scale * 1000).rounded()
-        guard milliseconds <= Double(Int64.max / 1_000_000) else { return nil }
-        return .milliseconds(Int64(milliseconds))
+        for (suffix, scale) in written
+        where nanoseconds >= scale && (nanoseconds / scale).rounded() == nanoseconds / scale {
+            return "\(Int64(nanoseconds / scale))\(suffix)"
+        }
+        return "\(Int64(nanoseconds))ns"
+    }
+
+    private static func isDecimal(_ text: Substring) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return !text.isEmpty && parts.count <= 2 && parts.contains { !$0.isEmpty }
     }
 
     /// Formats a number of seconds compactly for people: `0.4s`, `12s`, `3m05s`, `2h04m`.
@@ -44,9 +100,17 @@ extension Duration {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 
-    /// The duration in whole milliseconds, rounded.
+    /// The duration in whole milliseconds, rounded (clamped to `Int`'s range, never a trap).
     public var milliseconds: Int {
-        Int((seconds * 1000).rounded())
+        let value = (seconds * 1000).rounded()
+        guard value.isFinite else { return value > 0 ? .max : .min }
+        return value >= Double(Int.max) ? .max : value <= Double(Int.min) ? .min : Int(value)
+    }
+
+    /// The duration in nanoseconds, as a floating-point number (for comparisons without overflow).
+    var nanosecondsApproximately: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1e9 + Double(attoseconds) / 1e9
     }
 }
 

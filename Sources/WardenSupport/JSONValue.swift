@@ -84,7 +84,8 @@ public enum JSONValue: Sendable, Equatable {
             case "\n": output += "\\n"
             case "\r": output += "\\r"
             case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
+            // C0, DEL, C1, line separators and bidi controls: escaped, so JSON on a terminal is inert too.
+            case _ where !TerminalText.isSafe(String(scalar)):
                 let hex = String(scalar.value, radix: 16)
                 output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: output.unicodeScalars.append(scalar)

@@ -1,4 +1,5 @@
-/// Hides secrets in text that pgwarden shows: `password=…`, `PGPASSWORD=…`, `://user:secret@host`.
+/// Hides secrets in text that pgwarden shows: `password=…`, `PGPASSWORD=…`, `--password …`,
+/// `://user:secret@host`. Connection strings are redacted by parsing them (``connectionString(_:)``).
 public enum Redaction {
     /// `text` with the values of password-like settings replaced by `***`.
     public static func redact(_ text: String) -> String {
@@ -11,7 +12,9 @@ public enum Redaction {
         return output + rest
     }
 
-    private static let keys = ["password=", "passwd=", "pgpassword=", "secret=", "token="]
+    private static let keys = [
+        "password=", "passwd=", "pgpassword=", "secret=", "token=", "--password ", "--passwd ", "--secret ", "--token ",
+    ]
 
     /// The range of the next secret value in `text`.
     private static func nextSecret(in text: Substring) -> Range<Substring.Index>? {

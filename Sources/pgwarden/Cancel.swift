@@ -1,5 +1,6 @@
 import ArgumentParser
 import LockInspection
+import Response
 import Logging
 
 extension PGWarden {
@@ -37,32 +38,38 @@ extension PGWarden {
             )
             defer { Task { await session.close() } }
             let signaller = BackendSignaller(connection: session, role: role)
-            let action: BackendSignaller.Action = terminate ? .terminate : .cancel
+            let action: SignalAction = terminate ? .terminate : .cancel
             var failed = false
             for pid in pids {
-                let outcome = await signaller.signal(pid, action)
-                failed = failed || !outcome.result.isSuccess
-                report(outcome)
+                let sent = await signaller.signal(pid, action)
+                failed = failed || !sent.outcome.reachedSession
+                report(sent)
             }
             if failed { throw ExitCode.failure }
         }
 
-        private func report(_ outcome: BackendSignaller.Outcome) {
-            let pid = outcome.pid
-            let was = outcome.stateBefore.map { " (was \($0))" } ?? ""
-            switch outcome.result {
+        /// Says what was signalled: the session's state and when its query started, as PostgreSQL found them.
+        private func report(_ sent: BackendSignaller.Report) {
+            let pid = sent.request.target.pid
+            var found: [String] = []
+            if let state = sent.state { found.append(state) }
+            if let queryStart = sent.queryStart { found.append("query started \(queryStart)") }
+            if let backendStart = sent.backendStart { found.append("session started \(backendStart)") }
+            let was = found.isEmpty ? "" : " (\(found.joined(separator: ", ")))"
+            switch sent.outcome {
             case .signalled:
                 Terminal.printLine(
-                    outcome.action == .cancel ? "pid \(pid): statement cancelled\(was)" : "pid \(pid): terminated\(was)"
+                    sent.request.action == .cancel
+                        ? "pid \(pid): statement cancelled\(was)" : "pid \(pid): terminated\(was)"
                 )
             case .ineffective(let reason):
                 Terminal.printWarning(reason, hint: "pgwarden cancel --terminate \(pid)")
-            case .noSuchBackend:
+            case .gone:
                 Terminal.printError("pid \(pid) is not a PostgreSQL backend (no such process, or it has already ended)")
-            case .notPermitted(let reason):
-                Terminal.printError(reason)
-            case .failed(let reason):
-                Terminal.printError("pid \(pid): \(reason)")
+            case .changed(let now):
+                Terminal.printError("pid \(pid): not signalled: \(now)")
+            case .failed(_, let reason):
+                Terminal.printError(sent.outcome.detail.map { "pid \(pid): \($0)" } ?? reason)
             }
         }
     }

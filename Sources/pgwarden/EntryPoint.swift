@@ -14,11 +14,7 @@ import WardenSupport
 enum EntryPoint {
     static func main() async {
         let level = Logger.Level(rawValue: Terminal.environment("PGWARDEN_LOG_LEVEL") ?? "") ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { TerminalLogHandler(label: $0, level: level) }
         do {
             var command = try PGWarden.parseAsRoot()
             if var command = command as? any AsyncParsableCommand {

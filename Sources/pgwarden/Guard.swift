@@ -17,7 +17,7 @@ extension PGWarden {
                 Examples:
                   pgwarden guard --policy /etc/pgwarden/policy.toml --audit-log /var/log/pgwarden/audit.jsonl
                   pgwarden guard --policy policy.toml --once --dry-run
-                  pgwarden guard --policy policy.toml --metrics-listen 127.0.0.1:9187
+                  pgwarden guard --policy policy.toml --metrics-listen 127.0.0.1:19187
                 """
         )
 
@@ -32,6 +32,9 @@ extension PGWarden {
         @Flag(help: "Signal nothing; audit what would have been done.")
         var dryRun = false
 
+        @Flag(help: "Watch every database of the cluster (rules' databases = [...] then choose among them).")
+        var allDatabases = false
+
         @Option(
             help: ArgumentHelp("Append the audit lines to this file (default: standard output).", valueName: "file")
         )
@@ -40,7 +43,7 @@ extension PGWarden {
         @Option(
             name: .customLong("metrics-listen"),
             help: ArgumentHelp(
-                "Serve Prometheus metrics at http://ADDRESS/metrics (a bare port: 127.0.0.1).",
+                "Serve Prometheus metrics at http://ADDRESS/metrics (a bare port: 127.0.0.1; default: none).",
                 valueName: "address"
             )
         )
@@ -58,7 +61,8 @@ extension PGWarden {
                     policyPath: policy,
                     once: once,
                     forceDryRun: dryRun,
-                    metrics: metrics
+                    metrics: metrics,
+                    allDatabases: allDatabases
                 ),
                 policy: loaded,
                 audit: audit,

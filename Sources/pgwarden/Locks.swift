@@ -1,7 +1,9 @@
 import ArgumentParser
 import LockInspection
+import LockView
 import Logging
 import WaitGraph
+import WardenSupport
 
 extension PGWarden {
     /// `pgwarden locks`: who waits on whom.
@@ -23,11 +25,24 @@ extension PGWarden {
         @Flag(help: "Print one JSON object per snapshot.")
         var json = false
 
-        @Flag(help: "Repeat every interval: redraw on a terminal, otherwise one snapshot per line.")
+        @Flag(
+            help: """
+                Repeat every interval. On a terminal: a full-screen view (keys: ↑/↓ or j/k select, c cancel, \
+                t terminate, each confirmed with y; space pauses, s sorts by wait or transaction age, / filters \
+                by database, user or application, q quits). Otherwise one snapshot per line.
+                """
+        )
         var watch = false
 
-        @Option(help: ArgumentHelp("Time between snapshots with --watch.", valueName: "duration"))
-        var interval = DurationArgument(.seconds(1))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "Time between snapshots with --watch (default: 1s; 10ms to 24d).",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.pollInterval)
+        )
+        var interval = DurationArgument("1s")
 
         @Flag(help: "Show the waits of every database, not only the connection's.")
         var allDatabases = false
@@ -51,6 +66,12 @@ extension PGWarden {
                 role: role,
                 scope: allDatabases ? .allDatabases : .currentDatabase
             )
+            if watch && !json && Terminal.standardOutputIsTerminal && Terminal.standardInputIsTerminal
+                && !Terminal.isDumb
+            {
+                try await runScreen(inspector, role: role)
+                return
+            }
             let output = LocksOutput(
                 json: json,
                 watching: watch,
@@ -58,10 +79,49 @@ extension PGWarden {
                 serverVersion: role.serverVersionText
             )
             if watch {
-                try await inspector.watch(every: interval.duration) { output.show($0) }
+                let lookElsewhere = !allDatabases && !json
+                try await inspector.watch(every: interval.duration) { snapshot in
+                    let elsewhere = snapshot.isEmpty && lookElsewhere ? try await inspector.waitsInOtherDatabases() : []
+                    output.show(
+                        snapshot,
+                        elsewhere: elsewhere.map { WaitsElsewhere(database: $0.database, count: $0.count) }
+                    )
+                }
             } else {
-                output.show(try await inspector.poll())
+                let snapshot = try await inspector.poll()
+                output.show(snapshot)
+                if snapshot.isEmpty, !allDatabases { try await hintOtherDatabases(inspector) }
             }
+        }
+
+        /// The full-screen view, on a terminal that can draw it.
+        private func runScreen(_ inspector: LockInspector, role: SessionRole) async throws {
+            let runner = LockViewRunner(
+                inspector: inspector,
+                signaller: BackendSignaller(connection: inspector.connection, role: role),
+                interval: interval.duration,
+                ascii: !Terminal.localeIsUTF8,
+                colour: Terminal.colourOnStandardOutput
+            )
+            do {
+                try await runner.run()
+            } catch {
+                throw LocksError(
+                    summary: "cannot draw the lock view: \(error)",
+                    hint: "pipe the output for one line per snapshot"
+                )
+            }
+        }
+
+        /// Nothing waits here: say where waits are, if anywhere (one cheap query).
+        private func hintOtherDatabases(_ inspector: LockInspector) async throws {
+            let counts = try await inspector.waitsInOtherDatabases()
+            guard !counts.isEmpty else { return }
+            let sentence = WaitsElsewhere.sentence(
+                counts.map { WaitsElsewhere(database: $0.database, count: $0.count) }
+            )
+            if json { Terminal.printToStandardError(TerminalText.safe(sentence)) } else { Terminal.printLine(sentence) }
+            Terminal.printToStandardError("hint: add --all-databases to see them")
         }
     }
 }
@@ -73,21 +133,36 @@ struct LocksOutput {
     let scope: String
     /// `server_version` of the `--json` objects.
     let serverVersion: String
-    let redraw = Terminal.standardOutputIsTerminal
+    /// Redraw in place on a terminal that can; a dumb one gets lines, as a pipe does.
+    let redraw = Terminal.standardOutputIsTerminal && !Terminal.isDumb
 
-    func show(_ snapshot: LockSnapshot) {
-        let text: String
+    /// Prints `snapshot`; with `--watch`, the waits of `elsewhere` (other databases) when nothing waits here.
+    func show(_ snapshot: LockSnapshot, elsewhere: [WaitsElsewhere] = []) {
+        var text: String
         if json {
             text = snapshot.json(serverVersion: serverVersion).serialized(pretty: !watching)
         } else {
             var renderer = LockForestRenderer(width: Terminal.width)
             renderer.colour = Terminal.colourOnStandardOutput
+            renderer.ascii = !Terminal.localeIsUTF8
             text = watching && !redraw ? renderer.summaryLine(snapshot) : renderer.render(snapshot, scope: scope)
+            if !elsewhere.isEmpty {
+                text +=
+                    (redraw ? "\n" : "; ") + WaitsElsewhere.sentence(elsewhere).dropLast() + " (see --all-databases)"
+            }
         }
+        // The renderer shows other people's text through TerminalText and JSON escapes every control
+        // character, so the text holds no escape but pgwarden's own colours.
         if watching && redraw && !json {
-            Terminal.printLine(Terminal.clearScreen + LockSnapshot.timestamp(snapshot.takenAt) + "\n" + text)
+            Terminal.printPrepared(Terminal.clearScreen + LockSnapshot.timestamp(snapshot.takenAt) + "\n" + text)
         } else {
-            Terminal.printLine(text)
+            Terminal.printPrepared(text)
         }
     }
+}
+
+/// `pgwarden locks` could not do what was asked.
+struct LocksError: DiagnosableError {
+    let summary: String
+    let hint: String?
 }

@@ -7,20 +7,20 @@ import WardenSupport
 struct ReloadTargetOptions: ParsableArguments {
     @Option(
         name: .customLong("uwsgi-fifo"),
-        help: ArgumentHelp("uWSGI's master FIFO: write 'r' to it.", valueName: "path")
+        help: ArgumentHelp("uWSGI's master FIFO: write 'r' to it (default: none).", valueName: "path")
     )
     var fifo: String?
 
     @Option(
         name: .customLong("uwsgi-pidfile"),
-        help: ArgumentHelp("uWSGI's pidfile: SIGHUP its master.", valueName: "path")
+        help: ArgumentHelp("uWSGI's pidfile: SIGHUP its master (default: none).", valueName: "path")
     )
     var pidfile: String?
 
     @Option(
         name: .customLong("reload-command"),
         help: ArgumentHelp(
-            "A command that reloads uWSGI, such as \"service uwsgi reload\" (no shell).",
+            "A command that reloads uWSGI, such as \"service uwsgi reload\" (no shell; default: none).",
             valueName: "command"
         )
     )
@@ -62,8 +62,12 @@ extension PGWarden {
 
         @OptionGroup var target: ReloadTargetOptions
 
-        @Option(help: ArgumentHelp("Give up waiting after this long.", valueName: "duration"))
-        var timeout = DurationArgument(.seconds(120))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp("Give up waiting after this long (default: 120s).", valueName: "duration"),
+            transform: DurationArgument.parser(.positive)
+        )
+        var timeout = DurationArgument("120s")
 
         func validate() throws {
             guard try target.strategy() != nil else {

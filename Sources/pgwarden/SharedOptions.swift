@@ -13,18 +13,57 @@ struct ConnectionOptions: ParsableArguments {
     var connectionString: String?
 }
 
-/// A command-line duration: `250ms`, `10s`, `5m`, `1h`, or a bare number of seconds.
-struct DurationArgument: ExpressibleByArgument, Sendable {
+/// A command-line duration: a number and a unit (`500us`, `250ms`, `10s`, `5min`, `1h`, `1d`), never a bare
+/// number. Help shows it as written (`30s`).
+struct DurationArgument: ExpressibleByArgument, CustomStringConvertible, Sendable {
     let duration: Duration
+    /// As the operator (or the default) wrote it.
+    let written: String
 
-    init(_ duration: Duration) {
-        self.duration = duration
+    /// A default, written as an operator would write it.
+    init(_ written: String) {
+        self.init(duration: DurationSyntax.parse(written) ?? .zero, written: written)
+        precondition(duration > .zero, "the default '\(written)' is not a duration")
     }
 
     init?(argument: String) {
         guard let duration = DurationSyntax.parse(argument) else { return nil }
-        self.duration = duration
+        self.init(duration: duration, written: argument.trimmedOfWhitespace)
     }
 
+    var description: String { written }
+
+    var defaultValueDescription: String { description }
+
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// The parser of an option whose durations must lie in `range`: its error names the reason.
+    ///
+    ///     @Option(parsing: .unconditional, transform: DurationArgument.parser(.lockTimeout))
+    static func parser(_ range: DurationRange) -> @Sendable (String) throws -> DurationArgument {
+        { text in
+            DurationArgument(duration: try DurationSyntax.parse(text, in: range), written: text.trimmedOfWhitespace)
+        }
+    }
+
+    private init(duration: Duration, written: String) {
+        self.duration = duration
+        self.written = written
+    }
+}
+
+/// A count given on the command line, checked against its bounds when parsed.
+enum CountArgument {
+    /// The parser of a count in `range`.
+    static func parser(_ range: ClosedRange<Int>) -> @Sendable (String) throws -> Int {
+        { text in
+            guard let value = Int(text.trimmedOfWhitespace) else {
+                throw ValidationError("expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            guard range.contains(value) else {
+                throw ValidationError("must be from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+    }
 }

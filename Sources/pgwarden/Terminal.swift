@@ -1,3 +1,5 @@
+import WardenSupport
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -15,8 +17,22 @@ enum Terminal {
     /// Whether to colour standard error: only on a terminal, and never when `NO_COLOR` is set.
     static var colourOnStandardError: Bool { isatty(STDERR_FILENO) == 1 && !noColour }
 
-    /// `NO_COLOR` set to anything but the empty string (no-color.org).
-    private static var noColour: Bool { !(environment("NO_COLOR") ?? "").isEmpty }
+    /// `NO_COLOR` set to anything but the empty string (no-color.org), or a terminal that says it has no
+    /// capabilities (`TERM=dumb`).
+    private static var noColour: Bool { !(environment("NO_COLOR") ?? "").isEmpty || isDumb }
+
+    /// `TERM=dumb`: a terminal that cannot move the cursor nor show colour (Emacs' shell, some CI logs).
+    static var isDumb: Bool { environment("TERM") == "dumb" }
+
+    /// Whether the locale's character set is UTF-8, so that box-drawing characters show. The locale is
+    /// the first of `LC_ALL`, `LC_CTYPE`, `LANG` that is set and not empty; `C`, `POSIX` or another
+    /// character set means ASCII. With none set, UTF-8 is assumed (what terminals use today).
+    static var localeIsUTF8: Bool {
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"].lazy.compactMap { environment($0) }.first { !$0.isEmpty }
+        guard let locale else { return true }
+        let charset = locale.lowercased().filter { $0 != "-" }
+        return charset.contains(".utf8")
+    }
 
     /// Whether standard input is a terminal.
     static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
@@ -40,11 +56,18 @@ enum Terminal {
     static let clearScreen = "\u{1B}[H\u{1B}[2J"
 
     /// Writes a line to standard output, unbuffered, so that a watcher sees each snapshot at once.
+    /// Control characters in it are shown visibly (``TerminalText``): lines quote other people's text.
     static func printLine(_ line: String) {
-        write(line + "\n", to: STDOUT_FILENO)
+        write(TerminalText.safe(line, layout: .multiLine) + "\n", to: STDOUT_FILENO)
     }
 
-    /// Writes a line to standard error.
+    /// Writes text that pgwarden made safe itself (a rendered forest with its own colours, a
+    /// clear-screen sequence) as it is.
+    static func printPrepared(_ text: String) {
+        write(text + "\n", to: STDOUT_FILENO)
+    }
+
+    /// Writes a line to standard error, as it is (labels carry pgwarden's own colours).
     static func printToStandardError(_ line: String) {
         write(line + "\n", to: STDERR_FILENO)
     }
@@ -71,18 +94,11 @@ enum Terminal {
         if let hint { printToStandardError(label("hint:", colour: "36") + " " + visible(hint)) }
     }
 
-    /// `text` with control characters written as `\u{0}`: a message quoting hostile input
-    /// (a NUL byte in a policy file, an escape sequence) stays one readable line.
+    /// `text` redacted and with control characters shown visibly: a message quoting hostile input
+    /// (a NUL byte in a policy file, an escape sequence, libpq quoting a connection string) stays
+    /// one readable line without a secret.
     static func visible(_ text: String) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            if scalar.properties.generalCategory == .control {
-                result += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        TerminalText.safe(Redaction.redact(text))
     }
 
     /// A bold, coloured label on a terminal; plain text elsewhere.

@@ -30,7 +30,7 @@ extension PGWarden {
 
         @Option(
             name: .customLong("pause-workers"),
-            help: ArgumentHelp("Crontab commands to pause (regex, repeatable).", valueName: "regex")
+            help: ArgumentHelp("Crontab commands to pause (regex, repeatable; default: none).", valueName: "regex")
         )
         var pausePatterns: [String] = []
 
@@ -40,10 +40,17 @@ extension PGWarden {
         )
         var crontabUser: String?
 
-        @Option(name: .customLong("stop-workers"), help: "Running workers: none, term or drain.")
+        @Option(name: .customLong("stop-workers"), help: "Running workers: none, term or drain (default: none).")
         var stopWorkers: StopMode?
 
-        @Option(help: ArgumentHelp("How long stopping workers may take at each stage.", valueName: "duration"))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "How long stopping workers may take at each stage (default: 30s).",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.positive)
+        )
         var grace: DurationArgument?
 
         @Option(
@@ -55,7 +62,7 @@ extension PGWarden {
 
         @Option(
             help: ArgumentHelp(
-                "Blocker policy applied while the migration runs (same format as guard).",
+                "Blocker policy applied while the migration runs (same format as guard; default: none).",
                 valueName: "file"
             )
         )
@@ -66,29 +73,48 @@ extension PGWarden {
 
         @Option(
             name: .customLong("lock-timeout"),
-            help: ArgumentHelp("lock_timeout for the migration's sessions (PGOPTIONS).", valueName: "duration")
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "lock_timeout for the migration's sessions, through PGOPTIONS; at least 1ms, since PostgreSQL reads 0 as none (default: the server's).",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.lockTimeout)
         )
         var lockTimeout: DurationArgument?
 
         @Option(
             name: .customLong("max-lock-wait"),
+            parsing: .unconditional,
             help: ArgumentHelp(
-                "Cancel the migration's statement after waiting this long on one lock.",
+                "Cancel the migration's statement after waiting this long on one lock (default: no limit).",
                 valueName: "duration"
-            )
+            ),
+            transform: DurationArgument.parser(.positive)
         )
         var maxLockWait: DurationArgument?
 
-        @Option(help: "Run the command again after a lock timeout or a lock-wait cancel.")
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "Run the command again after a lock timeout or a lock-wait cancel, at most this often (0 to \(UpgradeSettings.maximumRetries); default: 0).",
+                valueName: "count"
+            ),
+            transform: CountArgument.parser(0...UpgradeSettings.maximumRetries)
+        )
         var retries: Int?
 
-        @Option(name: .customLong("retry-delay"), help: ArgumentHelp("Pause between attempts.", valueName: "duration"))
+        @Option(
+            name: .customLong("retry-delay"),
+            parsing: .unconditional,
+            help: ArgumentHelp("Pause between attempts (default: 5s).", valueName: "duration"),
+            transform: DurationArgument.parser(.zeroOrMore)
+        )
         var retryDelay: DurationArgument?
 
         @Option(
             name: .customLong("app-name-match"),
             help: ArgumentHelp(
-                "The migration's application_name, when its code sets its own (glob).",
+                "The migration's application_name, when its code sets its own (glob; default: the one pgwarden gives it).",
                 valueName: "pattern"
             )
         )
@@ -96,23 +122,36 @@ extension PGWarden {
 
         @Option(
             name: .customLong("request-timeout"),
+            parsing: .unconditional,
             help: ArgumentHelp(
-                "The application's request timeout (uWSGI harakiri): warn when the queue nears it.",
+                "The application's request timeout (uWSGI harakiri): warn when the queue nears it (default: none).",
                 valueName: "duration"
-            )
+            ),
+            transform: DurationArgument.parser(.positive)
         )
         var requestTimeout: DurationArgument?
 
-        @Option(help: ArgumentHelp("Write the JSON report of the run here.", valueName: "file"))
+        @Option(help: ArgumentHelp("Forecast this SQL in preflight (default: Alembic's own, when the command is Alembic).", valueName: "file"))
+        var forecastSQL: String?
+
+        @Option(help: ArgumentHelp("Write the JSON report of the run here (default: none).", valueName: "file"))
         var report: String?
 
-        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        @Option(
+            help: ArgumentHelp(
+                "Append every action (policy, --max-lock-wait, your answers) as a JSON line here, besides upgrade-audit.jsonl in the state directory (default: none).",
+                valueName: "file"
+            )
+        )
+        var auditLog: String?
+
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         @Flag(name: .customLong("dry-run"), help: "Print the plan; change nothing.")
         var dryRun = false
 
-        @Option(help: ArgumentHelp("The same settings from a TOML file (flags win).", valueName: "file"))
+        @Option(help: ArgumentHelp("The same settings from a TOML file (flags win; default: none).", valueName: "file"))
         var config: String?
 
         @Argument(
@@ -122,7 +161,6 @@ extension PGWarden {
         var command: [String] = []
 
         func validate() throws {
-            if let retries, retries < 0 { throw ValidationError("--retries must not be negative") }
             if command.isEmpty && config == nil { throw ValidationError("give the migration command after --") }
             _ = try reloadTarget.strategy()
             for pattern in pausePatterns where (try? WorkerPattern(pattern)) == nil {
@@ -150,6 +188,8 @@ extension PGWarden {
             if let appNameMatch { settings.appNameMatch = appNameMatch }
             if let requestTimeout { settings.requestTimeout = requestTimeout.duration }
             if let report { settings.reportPath = report }
+            if let forecastSQL { settings.forecastSQL = forecastSQL }
+            if let auditLog { settings.auditLogPath = auditLog }
             if let stateDirectory { settings.stateDirectory = stateDirectory }
             settings.dryRun = dryRun
             return settings
@@ -175,7 +215,7 @@ extension PGWarden {
                 """
         )
 
-        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         func run() async throws {
@@ -189,7 +229,7 @@ extension PGWarden {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the current or last run, from the journal.")
 
-        @Option(name: .customLong("state-dir"), help: ArgumentHelp("The journal's directory.", valueName: "dir"))
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         func run() async throws {
@@ -199,3 +239,7 @@ extension PGWarden {
         }
     }
 }
+
+/// `--state-dir`'s help, with its default.
+let stateDirectoryHelp =
+    "The journal's directory (default: /var/lib/pgwarden for root, else $XDG_STATE_HOME/pgwarden or ~/.local/state/pgwarden)."

@@ -20,7 +20,7 @@ struct StateDirectoryOptions: ParsableArguments {
     @Option(
         name: .customLong("state-dir"),
         help: ArgumentHelp(
-            "Where the journal lives (default: /var/lib/pgwarden for root, else ~/.local/state/pgwarden).",
+            stateDirectoryHelp,
             valueName: "dir"
         )
     )
@@ -49,7 +49,7 @@ extension PGWarden.WorkersCommand {
         @Option(
             name: .customLong("match"),
             help: ArgumentHelp(
-                "Regular expression matched against each job's command (repeatable).",
+                "Regular expression matched against each job's command (repeatable; at least one is required).",
                 valueName: "regex"
             )
         )
@@ -58,11 +58,18 @@ extension PGWarden.WorkersCommand {
         @Option(help: ArgumentHelp("Whose crontab (default: the current user).", valueName: "user"))
         var user: String?
 
-        @Option(help: "What to do with matching workers that are running: none, term or drain.")
+        @Option(help: "What to do with matching workers that are running: none, term or drain (default: none).")
         var stop: StopMode = .none
 
-        @Option(help: ArgumentHelp("How long --stop term or drain waits before the next step.", valueName: "duration"))
-        var grace = DurationArgument(.seconds(30))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "How long --stop term or drain waits before the next step (default: 30s).",
+                valueName: "duration"
+            ),
+            transform: DurationArgument.parser(.positive)
+        )
+        var grace = DurationArgument("30s")
 
         @OptionGroup var state: StateDirectoryOptions
 
@@ -159,7 +166,7 @@ extension PGWarden.WorkersCommand {
             guard let record = status.current else {
                 if let last = status.last, let resumedAt = last.resumedAt {
                     Terminal.printLine(
-                        "nothing is paused; the last pause (\(last.pauseID), \(last.pausedLines.count) lines of \(last.user)) was resumed at \(LockTimestamp.format(resumedAt))"
+                        "nothing is paused; the last pause (\(last.pauseID), \(Plural.count(last.pausedLines.count, "line", "lines")) of \(last.user)) was resumed at \(LockTimestamp.format(resumedAt))"
                     )
                 } else {
                     Terminal.printLine("nothing is paused")

@@ -48,9 +48,47 @@ struct PolicyParsingTests {
     @Test(
         "each mistake is an error naming the file, the line and the key",
         arguments: [
-            ("interval = \"soon\"", "p.toml:1: interval: 'soon' is not a duration (write 250ms, 10s, 5m or 1h)"),
+            ("interval = \"soon\"", "p.toml:1: interval: 'soon' is not a duration (write 500ms, 10s, 5min or 1h)"),
             ("dry_run = \"no\"", "p.toml:1: dry_run: expected true or false, found a string"),
-            ("max_actions_per_minute = 0", "p.toml:1: max_actions_per_minute: must be at least 1"),
+            ("max_actions_per_minute = 0", "p.toml:1: max_actions_per_minute: must be from 1 to 1000, not 0"),
+            (
+                "max_actions_per_minute = 9223372036854775807",
+                "p.toml:1: max_actions_per_minute: must be from 1 to 1000, not 9223372036854775807"
+            ),
+            (
+                "max_actions_per_minute = 1e300",
+                "p.toml:1: max_actions_per_minute: expected a whole number from 1 to 1000, found a number"
+            ),
+            ("interval = 1e300", "p.toml:1: interval: a bare number has no unit: write \"500ms\" or \"500s\""),
+            ("interval = 500", "p.toml:1: interval: a bare number has no unit: write \"500ms\" or \"500s\""),
+            ("interval = 0.5", "p.toml:1: interval: a bare number has no unit: write \"0.5ms\" or \"0.5s\""),
+            ("interval = \"500\"", "p.toml:1: interval: '500' has no unit: write 500ms or 500s"),
+            ("interval = \"-5s\"", "p.toml:1: interval: '-5s' must be positive"),
+            (
+                "interval = \"1ms\"",
+                "p.toml:1: interval: '1ms' must be at least 10ms: a shorter interval would poll the server without pause"
+            ),
+            ("interval = \"1e300s\"", "p.toml:1: interval: '1e300s' is not a duration (write 500ms, 10s, 5min or 1h)"),
+            (
+                "interval = \"1\(String(repeating: "0", count: 300))s\"",
+                "p.toml:1: interval: '1\(String(repeating: "0", count: 300))s' must be at most 24d"
+            ),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"log\"\nblocking_for = 1e300",
+                "p.toml:4: rule 'x': blocking_for: a bare number has no unit: write \"500ms\" or \"500s\""
+            ),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"cancel\"\nescalate_after = \"100000000000000000000d\"",
+                "p.toml:4: rule 'x': escalate_after: '100000000000000000000d' must be at most 24d"
+            ),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"log\"\nmin_xact_age = 9223372036854775807",
+                "p.toml:4: rule 'x': min_xact_age: a bare number has no unit: write \"9223372036854775807ms\" or \"9223372036854775807s\""
+            ),
+            (
+                "[[rule]]\nname = \"x\"\naction = \"log\"\nmin_xact_age = \"0s\"",
+                "p.toml:4: rule 'x': min_xact_age: '0s' must be longer than zero"
+            ),
             (
                 "intervall = \"1s\"",
                 "p.toml:1: intervall: unknown key (known keys here: dry_run, interval, max_actions_per_minute)"

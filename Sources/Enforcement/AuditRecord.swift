@@ -1,0 +1,125 @@
+import Foundation
+import LockInspection
+import Policy
+import Response
+import WaitGraph
+import WardenSupport
+
+/// One decision, as one JSON line of an audit log: the guard's and upgrade's alike.
+public struct AuditRecord: Sendable {
+    /// When it was carried out.
+    public let time: Date
+    /// The decision.
+    public let response: Response
+    /// What PostgreSQL returned, for a signal; `nil` when nothing was sent.
+    public let report: BackendSignaller.Report?
+
+    /// Creates a record.
+    public init(time: Date, response: Response, report: BackendSignaller.Report?) {
+        self.time = time
+        self.response = response
+        self.report = report
+    }
+
+    /// The audit's word: `signalled`, `ineffective`, `changed`, `gone`, `failed`, `dry-run`,
+    /// `protected`, `rate-limited`, `logged`.
+    public var outcome: String {
+        if let report { return report.outcome.name }
+        switch response.disposition {
+        case .signal: return "failed"
+        case .dryRun: return "dry-run"
+        case .protected: return "protected"
+        case .rateLimited: return "rate-limited"
+        case .logged: return "logged"
+        }
+    }
+
+    /// Why, for `protected`, `rate-limited`, `ineffective`, `changed` and `failed`.
+    public var detail: String? {
+        if let report { return report.outcome.detail }
+        switch response.disposition {
+        case .protected(let reason): return reason
+        case .rateLimited: return "max_actions_per_minute reached"
+        case .signal, .dryRun, .logged: return nil
+        }
+    }
+
+    /// The JSON object of the line.
+    public var json: JSONValue {
+        let session = response.session
+        let activity = session.activity
+        let request = response.signal ?? { if case .dryRun(let r) = response.disposition { return r } else { return nil } }()
+        var fields: [(String, JSONValue)] = [
+            ("time", .string(LockSnapshot.timestamp(time))),
+            ("by", .string(response.actor.description)),
+            ("rule", .string(response.actor.ruleName)),
+            ("action", .string(response.action.rawValue)),
+            ("escalation", .bool({ if case .escalation = response.actor { true } else { false } }())),
+            ("outcome", .string(outcome)),
+            ("detail", .string(detail)),
+            (
+                "blocker",
+                .object([
+                    ("pid", .integer(session.pid)),
+                    ("backend_start", .string(activity?.backendStart)),
+                    ("xact_start", .string(activity?.xactStart)),
+                    ("usename", .string(activity?.usename)),
+                    ("application_name", .string(activity?.applicationName)),
+                    ("datname", .string(activity?.datname)),
+                    ("state", .string(activity?.state)),
+                    ("xact_seconds", .seconds(activity?.xactSeconds)),
+                    ("query", .string(activity?.query)),
+                    ("blocked_total", .integer(session.blockedTotal)),
+                ])
+            ),
+        ]
+        if let request {
+            fields.append(
+                (
+                    "checked",
+                    .object([
+                        ("backend_start", .bool(request.target.key.backendStart != nil)),
+                        ("transaction", .bool(request.target.checksTransaction)),
+                        ("still_blocks", .integer(request.waiter)),
+                    ])
+                )
+            )
+        }
+        if let report, case .changed = report.outcome {
+            fields.append(
+                (
+                    "found",
+                    .object([
+                        ("backend_start", .string(report.backendStart)),
+                        ("state", .string(report.state)),
+                        ("query_start", .string(report.queryStart)),
+                    ])
+                )
+            )
+        }
+        fields.append(
+            (
+                "waiters",
+                .array(
+                    response.waiters.map { wait in
+                        .object([
+                            ("pid", .integer(wait.pid)),
+                            ("waiting_seconds", .seconds(wait.waitingSeconds)),
+                            ("application_name", .string(wait.activity.applicationName)),
+                            ("lock", wait.lock.json),
+                            ("query", .string(wait.activity.query)),
+                        ])
+                    }
+                )
+            )
+        )
+        return .object(fields)
+    }
+}
+
+/// Where audit records go.
+public protocol AuditSink: Sendable {
+    /// Appends one record as one line; returns false when it could not be written.
+    @discardableResult
+    func append(_ line: JSONValue) -> Bool
+}

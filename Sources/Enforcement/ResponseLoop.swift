@@ -1,0 +1,145 @@
+import Foundation
+import LockInspection
+import Logging
+import Postgres
+import Response
+import WaitGraph
+import WardenSupport
+
+/// The effectful half of the blocker-response pipeline, shared by `guard` and `upgrade`: polls
+/// at a fixed rate on a clock it is given, hands each snapshot to the ``BlockerResponder``,
+/// sends the signals it asks for (identity-checked), tells it what came of them, and writes
+/// one audit record per decision.
+public struct ResponseLoop: Sendable {
+    /// Where in a tick something failed.
+    public enum Phase: Sendable, Equatable {
+        /// Opening pgwarden's session; the loop retries after `retryIn`.
+        case connecting(retryIn: Duration)
+        /// The session broke; the loop reconnects.
+        case connectionLost
+        /// A poll failed; the loop goes on.
+        case polling
+    }
+
+    /// The server; `nil` uses libpq's environment.
+    public var connectionString: String?
+    /// Which waits a poll sees.
+    public var scope: LockInspector.Scope
+    /// Where audit records go.
+    public var audit: [any AuditSink]
+    /// One pass, then return (`guard --once`); a connection failure is then thrown.
+    public var once: Bool
+    /// The longest wait between reconnection attempts.
+    public var maximumBackoff: Duration = .seconds(30)
+    private let logger: Logger
+
+    /// Creates a loop.
+    public init(
+        connectionString: String?,
+        scope: LockInspector.Scope = .currentDatabase,
+        audit: [any AuditSink],
+        once: Bool = false,
+        logger: Logger
+    ) {
+        self.connectionString = connectionString
+        self.scope = scope
+        self.audit = audit
+        self.once = once
+        self.logger = logger
+    }
+
+    /// Runs until the task is cancelled (or one pass with ``once``), on `clock`.
+    public func run<C: Clock>(
+        responder initial: BlockerResponder,
+        delegate: some ResponseLoopDelegate,
+        clock: C
+    ) async throws where C.Duration == Duration {
+        var responder = initial
+        var session: Session?
+        var backoff = Duration.milliseconds(500)
+        var hasConnected = false
+        let origin = clock.now
+        var schedule = FixedRateSchedule(start: origin)
+        defer { if let session { Task { await session.connection.close() } } }
+        while !Task.isCancelled {
+            let interval = delegate.prepare(&responder)
+            if session == nil {
+                do {
+                    session = try await Session.open(connectionString, scope: scope, logger: logger)
+                    delegate.connected(reconnect: hasConnected)
+                    hasConnected = true
+                    backoff = .milliseconds(500)
+                } catch {
+                    if once { throw error }
+                    delegate.failed(error, phase: .connecting(retryIn: backoff))
+                    try await clock.sleep(for: backoff)
+                    backoff = min(backoff * 2, maximumBackoff)
+                    schedule = FixedRateSchedule(start: clock.now)
+                    continue
+                }
+            }
+            guard let current = session else { continue }
+            do {
+                try await tick(current, &responder, delegate, now: origin.duration(to: clock.now))
+            } catch where error.code == .connectionLost || error.code == .connectionFailed {
+                delegate.failed(error, phase: .connectionLost)
+                await current.connection.close()
+                session = nil
+                continue
+            } catch {
+                delegate.failed(error, phase: .polling)
+            }
+            if once { return }
+            schedule.advance(by: interval, now: clock.now)
+            try await clock.sleep(until: schedule.deadline, tolerance: nil)
+        }
+    }
+
+    /// One poll, its responses, their signals and audit records.
+    private func tick(
+        _ session: Session,
+        _ responder: inout BlockerResponder,
+        _ delegate: some ResponseLoopDelegate,
+        now: Duration
+    ) async throws(PostgresError) {
+        let started = ContinuousClock.now
+        let snapshot = try await session.inspector.poll()
+        let pollSeconds = (ContinuousClock.now - started).seconds
+        let context = await delegate.context(for: snapshot, on: session.connection, ownPIDs: [session.backendPID])
+        var responses = responder.respond(to: snapshot, at: now, context: context)
+        responses += await delegate.observe(snapshot, pollSeconds: pollSeconds, responder: responder, context: context)
+        for response in responses {
+            var report: BackendSignaller.Report?
+            if let request = response.signal {
+                let sent = await session.signaller.send(request)
+                if let broken = sent.connectionError { throw broken }
+                responder.record(sent.outcome, of: response)
+                report = sent
+            }
+            let record = AuditRecord(time: Date(), response: response, report: report)
+            let line = record.json
+            for sink in audit { sink.append(line) }
+            delegate.carriedOut(record)
+        }
+    }
+
+    /// pgwarden's session, and what polls and signals through it.
+    struct Session: Sendable {
+        let connection: Connection
+        let inspector: LockInspector
+        let signaller: BackendSignaller
+        let backendPID: Int32
+
+        static func open(_ connectionString: String?, scope: LockInspector.Scope, logger: Logger)
+            async throws(PostgresError) -> Session
+        {
+            let (connection, role) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
+            return Session(
+                connection: connection,
+                inspector: LockInspector(connection: connection, role: role, scope: scope),
+                signaller: BackendSignaller(connection: connection, role: role),
+                backendPID: await connection.backendPID
+            )
+        }
+    }
+}

@@ -1,0 +1,163 @@
+/// What the forecast needs to know of one relation that exists, read from the catalog in preflight.
+public struct RelationFacts: Sendable, Equatable {
+    /// `pg_class.oid`.
+    public var oid: UInt32
+    /// `schema.name`, as `regclass` shows it qualified.
+    public var qualifiedName: String
+    /// `pg_class.relkind`: `r` table, `p` partitioned table, `v` view, `m` materialized view, `i`/`I` index,
+    /// `S` sequence, `f` foreign table.
+    public var kind: Character
+    /// `pg_total_relation_size`.
+    public var bytes: Int64
+    /// `pg_class.reltuples` (-1 when never analysed).
+    public var rows: Int64
+    /// Every partition and inheritance child, at any depth.
+    public var descendants: [String] = []
+    /// Columns by name.
+    public var columns: [String: ColumnFacts] = [:]
+    /// Constraints by name.
+    public var constraints: [String: ConstraintFacts] = [:]
+    /// Foreign keys of other tables that reference this one.
+    public var referencedBy: [ForeignKeyFacts] = []
+    /// The relations a view or materialized view reads.
+    public var viewSources: [String] = []
+    /// For an index: its table.
+    public var indexTable: String?
+    /// For a partitioned table: its default partition.
+    public var defaultPartition: String?
+
+    public init(oid: UInt32, qualifiedName: String, kind: Character, bytes: Int64, rows: Int64) {
+        self.oid = oid
+        self.qualifiedName = qualifiedName
+        self.kind = kind
+        self.bytes = bytes
+        self.rows = rows
+    }
+
+    /// Whether rows live in it: a table, partitioned table, materialized view or foreign table.
+    public var isPartitioned: Bool { kind == "p" }
+}
+
+/// A column of a relation.
+public struct ColumnFacts: Sendable, Equatable {
+    /// `pg_type.oid` of its type.
+    public var typeOID: UInt32
+    /// `format_type` of its type, such as `character varying(20)`.
+    public var typeName: String
+    /// `atttypmod`.
+    public var typeModifier: Int
+    /// `attnotnull`.
+    public var notNull: Bool
+    /// A valid `CHECK (column IS NOT NULL)` exists, so `SET NOT NULL` skips its scan.
+    public var provenNotNull: Bool
+    /// An index covers the column: a type change rebuilds it.
+    public var indexed: Bool
+
+    public init(
+        typeOID: UInt32,
+        typeName: String,
+        typeModifier: Int,
+        notNull: Bool,
+        provenNotNull: Bool,
+        indexed: Bool
+    ) {
+        self.typeOID = typeOID
+        self.typeName = typeName
+        self.typeModifier = typeModifier
+        self.notNull = notNull
+        self.provenNotNull = provenNotNull
+        self.indexed = indexed
+    }
+}
+
+/// A constraint of a relation.
+public struct ConstraintFacts: Sendable, Equatable {
+    /// `pg_constraint.contype`: `c` check, `f` foreign key, `p`, `u`, `x`.
+    public var type: Character
+    /// `convalidated`.
+    public var validated: Bool
+    /// For a foreign key: the table it references (by key).
+    public var referencedTable: String?
+    /// The constrained columns.
+    public var columns: [String]
+
+    public init(type: Character, validated: Bool, referencedTable: String?, columns: [String] = []) {
+        self.type = type
+        self.validated = validated
+        self.referencedTable = referencedTable
+        self.columns = columns
+    }
+}
+
+/// A foreign key, seen from the table it references.
+public struct ForeignKeyFacts: Sendable, Equatable {
+    /// The referencing table.
+    public var table: String
+    /// `confdeltype`: `a` no action, `r` restrict, `c` cascade, `n` set null, `d` set default.
+    public var onDelete: Character
+    /// `confupdtype`.
+    public var onUpdate: Character
+    /// The referenced columns (of the table it references).
+    public var referencedColumns: [String]
+
+    public init(table: String, onDelete: Character, onUpdate: Character, referencedColumns: [String] = []) {
+        self.table = table
+        self.onDelete = onDelete
+        self.onUpdate = onUpdate
+        self.referencedColumns = referencedColumns
+    }
+}
+
+/// Everything the catalog said, by the name a statement gives a relation.
+public struct CatalogFacts: Sendable, Equatable {
+    /// Relations by lookup key (``RelationName/key``), and by qualified name.
+    public var relations: [String: RelationFacts]
+    /// Functions (by name, unqualified) whose every variant is at most stable: a default calling only these
+    /// does not rewrite the table.
+    public var nonVolatileFunctions: Set<String>
+    /// What the server said of each column type change a statement asks for.
+    public var typeConversions: [TypeChange: TypeConversion]
+    /// `server_version_num` of the server the facts came from; 0 when no server was asked.
+    public var serverVersion: Int
+
+    public init(
+        relations: [String: RelationFacts] = [:],
+        nonVolatileFunctions: Set<String> = [],
+        typeConversions: [TypeChange: TypeConversion] = [:],
+        serverVersion: Int = 0
+    ) {
+        self.relations = relations
+        self.nonVolatileFunctions = nonVolatileFunctions
+        self.typeConversions = typeConversions
+        self.serverVersion = serverVersion
+    }
+
+    /// The facts of a relation named as a statement names it, or by its qualified name.
+    public func relation(_ key: String) -> RelationFacts? { relations[key] }
+}
+
+/// A column type change: from the column's current type to a type named in a statement.
+public struct TypeChange: Sendable, Hashable {
+    /// The column's current type.
+    public var sourceOID: UInt32
+    /// The new type's name as the statement gives it (``TypeNameText``).
+    public var target: String
+
+    public init(sourceOID: UInt32, target: String) {
+        self.sourceOID = sourceOID
+        self.target = target
+    }
+}
+
+/// The server's answer for a ``TypeChange``: the target type, and whether the values convert without being touched.
+public struct TypeConversion: Sendable, Equatable {
+    /// The target type's oid.
+    public var targetOID: UInt32
+    /// The same type, or a binary-coercible cast (`pg_cast.castmethod = 'b'`).
+    public var binaryCoercible: Bool
+
+    public init(targetOID: UInt32, binaryCoercible: Bool) {
+        self.targetOID = targetOID
+        self.binaryCoercible = binaryCoercible
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import SQLParser
+
+/// Until when a statement's locks are held.
+public enum HeldUntil: Sendable, Equatable {
+    /// The end of the statement: it runs in a transaction of its own.
+    case statement
+    /// The end of the transaction it runs in: the number of the COMMIT, ROLLBACK or PREPARE that ends it, or
+    /// `nil` when the script does not end it.
+    case transaction(endsAt: Int?)
+}
+
+/// A lock taken by an earlier statement of the same transaction, still held while a later one runs.
+public struct HeldLock: Sendable, Equatable {
+    public var relation: String
+    public var mode: LockMode
+    /// The statement that took it.
+    public var since: Int
+
+    public init(relation: String, mode: LockMode, since: Int) {
+        self.relation = relation
+        self.mode = mode
+        self.since = since
+    }
+}
+
+/// The forecast of one statement.
+public struct StatementForecast: Sendable {
+    /// Counted from 1, in the order of the input.
+    public var number: Int
+    public var sql: String
+    /// The line of the input it starts on.
+    public var line: Int
+    /// The statement that began its explicit transaction, or `nil` when it runs in a transaction of its own.
+    public var transactionBegin: Int?
+    public var heldUntil: HeldUntil
+    /// Its locks, rewrites, scans and advice; `nil` when it did not parse.
+    public var analysis: StatementAnalysis?
+    /// The parser's error, when it did not parse.
+    public var parseFailure: ParseFailure?
+    /// Locks taken earlier in its transaction that are still held while it runs (ShareLock and stronger).
+    public var stillHeld: [HeldLock] = []
+    /// Other sessions holding or waiting for a lock that conflicts with one it needs.
+    public var conflicts: [LiveLock] = []
+    /// The verdict, such as `blocks reads and writes; metadata only`.
+    public var verdict: String = ""
+    /// What the request timeout means for it, when one was given.
+    public var requestImpact: String?
+}
+
+/// The forecast of a whole migration.
+public struct MigrationForecast: Sendable {
+    public var takenAt: Date
+    /// Where the SQL came from: a file, stdin, or Alembic's offline mode.
+    public var source: String
+    public var statements: [StatementForecast]
+    /// Transaction-wide findings and anything not forecast.
+    public var warnings: [String]
+    /// How long relation activity was sampled over; 0 when not sampled.
+    public var samplingSeconds: Double
+    /// The request timeout (uWSGI's harakiri) the arithmetic used, in seconds.
+    public var requestTimeoutSeconds: Double?
+}
+
+/// Builds a ``MigrationForecast`` from parsed statements, catalog facts and live facts: pure.
+public enum ForecastPlanner {
+    /// The relation keys (``RelationName/key``) a script names, for the catalog query.
+    public static func mentionedRelations(_ statements: [ParsedStatement]) -> [String] {
+        var keys: [String] = []
+        for statement in statements {
+            guard case .success(let tree) = statement.result else { continue }
+            var names = tree.namedRelations
+            if let drop = tree["DropStmt"] {
+                names += (drop["objects"]?.elements ?? []).compactMap { object in
+                    let parts = object["List"]?["items"]?.nameParts ?? object.nameParts
+                    let type = drop["removeType"]?.text ?? ""
+                    let relationParts =
+                        ["OBJECT_TRIGGER", "OBJECT_RULE", "OBJECT_POLICY"].contains(type)
+                        ? Array(parts.dropLast()) : parts
+                    return RelationName(parts: relationParts)
+                }
+            }
+            if let comment = tree["CommentStmt"] {
+                let parts = comment["object"]?["List"]?["items"]?.nameParts ?? comment["object"]?.nameParts ?? []
+                names += [RelationName(parts: parts), RelationName(parts: Array(parts.dropLast()))].compactMap { $0 }
+            }
+            for name in names where !keys.contains(name.key) { keys.append(name.key) }
+        }
+        return keys
+    }
+
+    /// The forecast of `statements`.
+    ///
+    /// - Parameter singleTransaction: the script runs as one transaction (`psql --single-transaction`, Flyway):
+    ///   as if it began with BEGIN (statement number 0) and ended with COMMIT.
+    public static func plan(
+        _ statements: [ParsedStatement],
+        source: String,
+        facts: CatalogFacts,
+        live: LiveFacts = LiveFacts(),
+        requestTimeoutSeconds: Double? = nil,
+        singleTransaction: Bool = false,
+        takenAt: Date
+    ) -> MigrationForecast {
+        let analyzer = StatementAnalyzer(facts: facts)
+        var forecasts: [StatementForecast] = []
+        var warnings: [String] = []
+        var created: Set<String> = []
+        var transaction: (begin: Int, held: [HeldLock])? = singleTransaction ? (0, []) : nil
+        var members: [Int] = []
+        for statement in statements {
+            var forecast = StatementForecast(
+                number: statement.number,
+                sql: statement.sql,
+                line: statement.line,
+                transactionBegin: transaction?.begin,
+                heldUntil: transaction == nil ? .statement : .transaction(endsAt: nil)
+            )
+            switch statement.result {
+            case .failure(let failure):
+                forecast.parseFailure = failure
+                warnings.append(parseWarning(statement.number, failure, serverVersion: facts.serverVersion))
+            case .success(let tree):
+                let analysis = analyzer.analyse(tree, createdEarlier: created)
+                created.formUnion(analysis.creates)
+                forecast.analysis = analysis
+                if let reason = analysis.notForecast {
+                    warnings.append("statement \(statement.number) is not forecast: \(reason)")
+                }
+                switch analysis.transactionControl {
+                case .begin:
+                    transaction = (statement.number, [])
+                    members = []
+                    forecast.transactionBegin = statement.number
+                    forecast.heldUntil = .transaction(endsAt: nil)
+                case .commit, .rollback, .prepare:
+                    for index in forecasts.indices where members.contains(forecasts[index].number) {
+                        forecasts[index].heldUntil = .transaction(endsAt: statement.number)
+                    }
+                    if transaction != nil { forecast.heldUntil = .transaction(endsAt: statement.number) }
+                    if let transaction {
+                        warnings += heldWarnings(transaction.begin, statement.number, forecasts, members)
+                    }
+                    transaction = nil
+                case nil:
+                    if var open = transaction {
+                        if analysis.refusesTransactionBlock {
+                            warnings.append(
+                                "statement \(statement.number) cannot run inside a transaction block: PostgreSQL will refuse it"
+                            )
+                        }
+                        forecast.stillHeld = open.held.filter { held in held.mode >= .share }
+                        accumulate(analysis.locks, of: statement.number, into: &open.held)
+                        transaction = open
+                    }
+                }
+            }
+            if transaction != nil || forecast.transactionBegin != nil { members.append(statement.number) }
+            forecasts.append(forecast)
+        }
+        if let transaction, transaction.begin == 0 {
+            warnings += heldWarnings(0, nil, forecasts, members)
+        } else if let transaction {
+            warnings.append(
+                "the transaction begun by statement \(transaction.begin) is not ended by the script: its locks stay held until whoever runs it commits"
+            )
+        }
+        for index in forecasts.indices {
+            judge(&forecasts[index], live: live, requestTimeoutSeconds: requestTimeoutSeconds)
+        }
+        return MigrationForecast(
+            takenAt: takenAt,
+            source: source,
+            statements: forecasts,
+            warnings: warnings,
+            samplingSeconds: live.samplingSeconds,
+            requestTimeoutSeconds: requestTimeoutSeconds
+        )
+    }
+
+    private static func parseWarning(_ number: Int, _ failure: ParseFailure, serverVersion: Int) -> String {
+        var text =
+            "statement \(number) is not forecast: PostgreSQL \(SQLParser.grammarMajorVersion)'s parser"
+            + " rejects it at line \(failure.line), column \(failure.column): \(failure.message)"
+        if serverVersion / 10000 > SQLParser.grammarMajorVersion {
+            text +=
+                " (the server runs PostgreSQL \(serverVersion / 10000): this may be syntax newer than the parser's grammar)"
+        }
+        return text
+    }
+
+    /// For each strong lock of a transaction, the later statements that rewrite or scan while it is held.
+    /// Adds a statement's locks to those its transaction holds, strongest per relation.
+    private static func accumulate(_ locks: [RelationLock], of number: Int, into held: inout [HeldLock]) {
+        for lock in locks {
+            if let index = held.firstIndex(where: { $0.relation == lock.relation }) {
+                if held[index].mode < lock.mode {
+                    held[index] = HeldLock(relation: lock.relation, mode: lock.mode, since: number)
+                }
+            } else {
+                held.append(HeldLock(relation: lock.relation, mode: lock.mode, since: number))
+            }
+        }
+    }
+
+    private static func heldWarnings(_ begin: Int, _ end: Int?, _ forecasts: [StatementForecast], _ members: [Int])
+        -> [String]
+    {
+        var warnings: [String] = []
+        for forecast in forecasts where members.contains(forecast.number) {
+            guard let analysis = forecast.analysis, !(analysis.rewrites.isEmpty && analysis.scans.isEmpty) else {
+                continue
+            }
+            // A lock the statement takes itself at least as strongly is its own, not one kept from before.
+            let own = analysis.locks
+            for held in forecast.stillHeld
+            where !own.contains(where: { $0.relation == held.relation && $0.mode >= held.mode }) {
+                let work =
+                    (analysis.rewrites.map { "rewrites \($0.relation)" } + analysis.scans.map { "scans \($0.relation)" })
+                    .joined(separator: " and ")
+                warnings.append(
+                    "statement \(forecast.number) keeps the \(held.mode.name) on \(held.relation) (taken by statement"
+                        + " \(held.since)) held while it \(work); it is released "
+                        + (end.map { "at COMMIT (statement \($0))" } ?? "when the script's transaction commits")
+                )
+            }
+        }
+        return warnings
+    }
+}

@@ -1,0 +1,108 @@
+import SQLParser
+
+/// A relation as a statement names it: `orders`, `public.orders`, `ONLY orders`.
+public struct RelationName: Sendable, Hashable, CustomStringConvertible {
+    /// The schema, when the statement names one.
+    public var schema: String?
+    /// The relation's name.
+    public var name: String
+    /// Whether the statement includes children (`ONLY` makes this false).
+    public var includesChildren: Bool
+
+    public init(schema: String?, name: String, includesChildren: Bool = true) {
+        self.schema = schema
+        self.name = name
+        self.includesChildren = includesChildren
+    }
+
+    /// The name from a `RangeVar` node's fields.
+    public init?(rangeVar fields: ParseNode) {
+        guard let name = fields["relname"]?.text else { return nil }
+        self.init(schema: fields["schemaname"]?.text, name: name, includesChildren: fields["inh"]?.isTrue ?? false)
+    }
+
+    /// The name from a list of name parts (`["public", "orders"]`), as `DROP` and `COMMENT` give it.
+    public init?(parts: [String]) {
+        guard let name = parts.last, !parts.isEmpty, parts.count <= 3 else { return nil }
+        self.init(schema: parts.count >= 2 ? parts[parts.count - 2] : nil, name: name)
+    }
+
+    /// The key that the catalog facts are read by: each part double-quoted, as `to_regclass` reads it.
+    public var key: String {
+        ([schema].compactMap { $0 } + [name]).map(Self.quoted).joined(separator: ".")
+    }
+
+    /// The name as written, for an operator.
+    public var description: String { ([schema].compactMap { $0 } + [name]).joined(separator: ".") }
+
+    private static func quoted(_ part: String) -> String {
+        "\"" + part.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+extension ParseNode {
+    /// The strings of a list of `String` nodes (`["public", "orders"]`).
+    var nameParts: [String] { elements.compactMap(\.text) }
+
+    /// The relation of a `RangeVar`, typed (`{"RangeVar": …}`) or as a field's plain object.
+    var relationName: RelationName? {
+        if let typed, typed.type == "RangeVar" { return RelationName(rangeVar: typed.fields) }
+        return RelationName(rangeVar: self)
+    }
+
+    /// Every relation a subtree names (`RangeVar` nodes, typed or as a field's plain object), in the order of
+    /// the tree's fields.
+    var namedRelations: [RelationName] {
+        var names: [RelationName] = []
+        collectRelations(into: &names)
+        return names
+    }
+
+    private func collectRelations(into names: inout [RelationName]) {
+        switch self {
+        case .object(let fields):
+            if fields["relname"] != nil, let name = RelationName(rangeVar: self), !names.contains(name) {
+                names.append(name)
+            }
+            for key in fields.keys.sorted() { fields[key]?.collectRelations(into: &names) }
+        case .array(let values):
+            for value in values { value.collectRelations(into: &names) }
+        default: break
+        }
+    }
+}
+
+/// A type name as a statement writes it, such as `pg_catalog.varchar(20)`, and the modifier it implies.
+struct TypeNameText {
+    /// As `to_regtype` reads it, such as `pg_catalog.int8`.
+    let text: String
+    /// For an operator, such as `int8` (PostgreSQL's own `pg_catalog` prefix dropped).
+    var display: String { text.hasPrefix("pg_catalog.") ? String(text.dropFirst(11)) : text }
+    let modifier: Int
+    let baseName: String
+
+    init?(_ typeName: ParseNode) {
+        let names = typeName["names"]?.nameParts ?? []
+        guard let base = names.last else { return nil }
+        let modifiers = (typeName["typmods"]?.elements ?? []).compactMap { node -> Int? in
+            guard let constant = node["A_Const"] else { return nil }
+            return constant["ival"]?["ival"]?.integer ?? 0
+        }
+        let arrayBounds = typeName["arrayBounds"]?.elements.isEmpty == false ? "[]" : ""
+        let suffix = modifiers.isEmpty ? "" : "(" + modifiers.map(String.init).joined(separator: ",") + ")"
+        text = names.joined(separator: ".") + suffix + arrayBounds
+        baseName = base
+        modifier = Self.modifier(of: base, modifiers)
+    }
+
+    /// `atttypmod` for the common parameterised types; -1 when unconstrained or unknown.
+    private static func modifier(of base: String, _ values: [Int]) -> Int {
+        guard let first = values.first else { return -1 }
+        switch base {
+        case "varchar", "bpchar", "varbit", "bit": return first + 4
+        case "numeric": return ((first << 16) | (values.count > 1 ? values[1] : 0)) + 4
+        case "timestamp", "timestamptz", "time", "timetz", "interval": return first
+        default: return -1
+        }
+    }
+}

@@ -1,0 +1,136 @@
+/// A relation lock that a statement takes.
+public struct RelationLock: Sendable, Equatable {
+    /// The relation: `schema.name` when the catalog knows it, else as the statement writes it.
+    public var relation: String
+    /// The mode.
+    public var mode: LockMode
+    /// Why the statement takes it, such as `ADD COLUMN` or `referenced by the foreign key`.
+    public var reason: String
+    /// The catalog's facts of the relation; `nil` when it does not exist yet (or was not read).
+    public var facts: RelationFacts?
+}
+
+/// Work a statement does under its lock: a rewrite or a full scan of one relation.
+public struct RelationWork: Sendable, Equatable {
+    /// The relation.
+    public var relation: String
+    /// What, such as `ALTER COLUMN TYPE bigint is not binary-coercible`.
+    public var reason: String
+    /// Its size and estimated rows, when the catalog knows them.
+    public var facts: RelationFacts?
+}
+
+/// How a statement changes the transaction the script runs in.
+public enum TransactionControl: Sendable, Equatable {
+    case begin
+    case commit
+    case rollback
+    /// `PREPARE TRANSACTION`: the locks stay held until `COMMIT PREPARED`.
+    case prepare
+}
+
+/// What one statement does, from its parse tree and the catalog facts.
+public struct StatementAnalysis: Sendable, Equatable {
+    /// The parse node's type, such as `AlterTableStmt`.
+    public var kind: String
+    /// Every relation lock, strongest per relation.
+    public var locks: [RelationLock] = []
+    /// Relations rewritten under the lock.
+    public var rewrites: [RelationWork] = []
+    /// Relations scanned in full under the lock.
+    public var scans: [RelationWork] = []
+    /// The safer forms PostgreSQL offers.
+    public var advice: [String] = []
+    /// What an operator should know that is not a lock: an unknown relation, a data-dependent lock.
+    public var notes: [String] = []
+    /// Set when the statement is not forecast, saying why.
+    public var notForecast: String?
+    /// BEGIN, COMMIT, ROLLBACK.
+    public var transactionControl: TransactionControl?
+    /// The statement cannot run inside a transaction block (CONCURRENTLY, VACUUM).
+    public var refusesTransactionBlock = false
+    /// Relations the statement creates (by ``RelationName/key``).
+    public var creates: [String] = []
+
+    public init(kind: String) {
+        self.kind = kind
+    }
+
+    /// The strongest mode the statement takes on any relation.
+    public var strongestMode: LockMode? { locks.map(\.mode).max() }
+}
+
+/// Collects the locks of one statement, strongest per relation, in the order they are first taken.
+struct LockCollector {
+    let facts: CatalogFacts
+    let createdEarlier: Set<String>
+    var analysis: StatementAnalysis
+
+    init(kind: String, facts: CatalogFacts, createdEarlier: Set<String>) {
+        self.facts = facts
+        self.createdEarlier = createdEarlier
+        analysis = StatementAnalysis(kind: kind)
+    }
+
+    /// The facts of `name`, noting once when a relation is unknown.
+    mutating func resolve(_ name: RelationName) -> RelationFacts? {
+        if let known = facts.relation(name.key) { return known }
+        let note: String
+        if createdEarlier.contains(name.key) || analysis.creates.contains(name.key) {
+            note = "\(name) is created earlier in this migration: forecast from the statement alone"
+        } else {
+            note = "\(name) is not in the catalog: forecast from the statement alone"
+        }
+        if !analysis.notes.contains(note) { analysis.notes.append(note) }
+        return nil
+    }
+
+    /// Takes `mode` on `name`, and on its partitions and children when `recurse` and the name includes them.
+    mutating func lock(_ name: RelationName, _ mode: LockMode, _ reason: String, recurse: Bool = false) {
+        let known = resolve(name)
+        add(display: known?.qualifiedName ?? name.description, mode, reason, known)
+        guard recurse, name.includesChildren, let known else { return }
+        for child in known.descendants {
+            lock(key: child, mode, reason + " (recursing to \(known.qualifiedName)'s children)")
+        }
+    }
+
+    /// Takes `mode` on a relation the catalog names by key.
+    mutating func lock(key: String, _ mode: LockMode, _ reason: String) {
+        let known = facts.relation(key)
+        add(display: known?.qualifiedName ?? key.replacingOccurrences(of: "\"", with: ""), mode, reason, known)
+    }
+
+    private mutating func add(display: String, _ mode: LockMode, _ reason: String, _ known: RelationFacts?) {
+        if let index = analysis.locks.firstIndex(where: { $0.relation == display }) {
+            if analysis.locks[index].mode < mode {
+                analysis.locks[index].mode = mode
+                analysis.locks[index].reason = reason
+            }
+        } else {
+            analysis.locks.append(RelationLock(relation: display, mode: mode, reason: reason, facts: known))
+        }
+    }
+
+    mutating func rewrite(_ name: RelationName, _ reason: String) {
+        let known = facts.relation(name.key)
+        analysis.rewrites.append(
+            RelationWork(relation: known?.qualifiedName ?? name.description, reason: reason, facts: known)
+        )
+    }
+
+    mutating func scan(_ name: RelationName, _ reason: String) {
+        let known = facts.relation(name.key)
+        analysis.scans.append(
+            RelationWork(relation: known?.qualifiedName ?? name.description, reason: reason, facts: known)
+        )
+    }
+
+    mutating func advise(_ text: String) {
+        if !analysis.advice.contains(text) { analysis.advice.append(text) }
+    }
+
+    mutating func note(_ text: String) {
+        if !analysis.notes.contains(text) { analysis.notes.append(text) }
+    }
+}

@@ -1,0 +1,100 @@
+import Forecast
+import Foundation
+import PGWardenSQL
+import Postgres
+import SQLParser
+
+/// Reads the catalog facts a forecast needs, once, on pgwarden's own session (its timeouts apply).
+/// Only catalog reads: no lock stronger than AccessShareLock, and none of the migration's statements.
+public enum CatalogReader {
+    /// The facts of every relation `statements` name, of the relations those facts mention, of the type changes
+    /// and column defaults they ask for.
+    public static func read(for statements: [ParsedStatement], on connection: Connection) async throws(PostgresError)
+        -> CatalogFacts
+    {
+        var relations: [String: RelationFacts] = [:]
+        var wanted = ForecastPlanner.mentionedRelations(statements)
+        for _ in 0..<3 where !wanted.isEmpty {
+            for (key, facts) in try await readRelations(wanted, on: connection) {
+                relations[key] = facts
+            }
+            wanted = ForecastPlanner.mentionedByFacts(relations)
+        }
+        var facts = CatalogFacts(relations: relations, serverVersion: await connection.serverVersion)
+        facts.typeConversions = try await readTypeConversions(
+            ForecastPlanner.typeChanges(statements, relations: relations),
+            on: connection
+        )
+        let functions = ForecastPlanner.defaultFunctions(statements)
+        if !functions.isEmpty {
+            let rows = try await connection.query(Queries.forecastFunctionVolatility, [ArrayLiteral.text(functions)])
+                .rows
+            for row in rows { facts.nonVolatileFunctions.insert(try row.require(String.self, "name")) }
+        }
+        return facts
+    }
+
+    private static func readRelations(_ keys: [String], on connection: Connection) async throws(PostgresError)
+        -> [String: RelationFacts]
+    {
+        let result = try await connection.query(Queries.forecastRelations, [ArrayLiteral.text(keys)])
+        var relations: [String: RelationFacts] = [:]
+        for row in result.rows {
+            let requested = try row.require(String.self, "requested")
+            let text = try row.require(String.self, "facts")
+            let decoded: RelationFactsRow
+            do {
+                decoded = try JSONDecoder().decode(RelationFactsRow.self, from: Data(text.utf8))
+            } catch {
+                throw PostgresError(
+                    code: .unexpectedResult,
+                    message: "forecast_relations.sql returned facts it cannot read: \(error)"
+                )
+            }
+            relations[requested] = decoded.relation
+            relations[decoded.key] = decoded.relation
+        }
+        return relations
+    }
+
+    private static func readTypeConversions(_ changes: [TypeChange], on connection: Connection)
+        async throws(PostgresError)
+        -> [TypeChange: TypeConversion]
+    {
+        guard !changes.isEmpty else { return [:] }
+        let result = try await connection.query(
+            Queries.forecastTypeConversions,
+            [ArrayLiteral.oids(changes.map(\.sourceOID)), ArrayLiteral.text(changes.map(\.target))]
+        )
+        var conversions: [TypeChange: TypeConversion] = [:]
+        for row in result.rows {
+            let change = TypeChange(
+                sourceOID: UInt32(try row.require(Int.self, "source")),
+                target: try row.require(String.self, "target")
+            )
+            conversions[change] = TypeConversion(
+                targetOID: UInt32(try row.require(Int.self, "target_oid")),
+                binaryCoercible: try row.require(Bool.self, "binary_coercible")
+            )
+        }
+        return conversions
+    }
+}
+
+/// PostgreSQL array literals for text parameters.
+enum ArrayLiteral {
+    /// `{"a","b \"c\""}`: every element double-quoted, quotes and backslashes escaped.
+    static func text(_ values: [String]) -> String {
+        "{"
+            + values.map {
+                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            }
+            .joined(separator: ",") + "}"
+    }
+
+    /// `{1,2,3}`.
+    static func oids(_ values: [UInt32]) -> String {
+        "{" + values.map(String.init).joined(separator: ",") + "}"
+    }
+}

@@ -1,0 +1,115 @@
+import Forecast
+import Foundation
+import LockInspection
+import Logging
+import PGWardenSQL
+import Postgres
+import SQLParser
+
+/// Makes a forecast against a live server on pgwarden's own session (its statement and lock timeouts): reads the
+/// catalog and the current locks, samples activity. It never runs the migration's statements.
+public struct MigrationForecaster: Sendable {
+    /// The server (`--dsn`), or libpq's environment.
+    public var connectionString: String?
+    /// How long relation activity is sampled over.
+    public var sampling: Duration
+    /// The request timeout (uWSGI's harakiri) for the arithmetic.
+    public var requestTimeout: Duration?
+    /// The script runs as one transaction (`psql --single-transaction`, Flyway's default).
+    public var singleTransaction = false
+    public var logger: Logger
+
+    public init(connectionString: String?, sampling: Duration, requestTimeout: Duration?, logger: Logger) {
+        self.connectionString = connectionString
+        self.sampling = sampling
+        self.requestTimeout = requestTimeout
+        self.logger = logger
+    }
+
+    /// The forecast of `script`, with `warnings` added (such as Alembic's).
+    public func forecast(script: String, source: String, warnings: [String] = []) async throws -> MigrationForecast {
+        let (session, _) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
+        do {
+            let result = try await forecast(script: script, source: source, warnings: warnings, on: session)
+            await session.close()
+            return result
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    /// The forecast of `script` on an open pgwarden session.
+    public func forecast(
+        script: String,
+        source: String,
+        warnings: [String] = [],
+        on session: Connection
+    ) async throws -> MigrationForecast {
+        guard !script.contains("\u{0}") else { throw ForecastError("the SQL contains a NUL byte") }
+        let statements = SQLParser.parse(script)
+        let facts = try await CatalogReader.read(for: statements, on: session)
+        let timeout = requestTimeout.map(Self.seconds)
+        let draft = ForecastPlanner.plan(statements, source: source, facts: facts, takenAt: Date())
+        var oids: [UInt32] = []
+        for lock in draft.statements.flatMap({ $0.analysis?.locks ?? [] }) {
+            if let oid = lock.facts?.oid, !oids.contains(oid) { oids.append(oid) }
+        }
+        let live = try await LiveReader.read(relations: oids, sampling: sampling, on: session)
+        var forecast = ForecastPlanner.plan(
+            statements,
+            source: source,
+            facts: facts,
+            live: live,
+            requestTimeoutSeconds: timeout,
+            singleTransaction: singleTransaction,
+            takenAt: Date()
+        )
+        forecast.warnings = warnings + forecast.warnings
+        return forecast
+    }
+
+    /// The SQL of the pending Alembic revisions and what to warn about, from `alembic_version` on the server.
+    public func alembicSQL(executable: String, arguments: [String], target: String = "head") async throws -> (
+        sql: String, source: String, warnings: [String]
+    ) {
+        let (session, _) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
+        let current: String?
+        do {
+            current = try await session.query(Queries.alembicVersion).rows.first?.decode(String.self, "version")
+            await session.close()
+        } catch {
+            await session.close()
+            throw error
+        }
+        let rendered = try await AlembicOfflineSQL.render(
+            executable: executable,
+            arguments: arguments,
+            currentRevision: current,
+            target: target,
+            environment: (connectionString.flatMap { try? ConnectionEnvironment.variables(for: $0) } ?? [:])
+                .merging(["PGAPPNAME": "pgwarden-forecast-alembic"]) { $1 }
+        )
+        var warnings: [String] = []
+        if let failure = rendered.failure {
+            let revision = failure.revision.map { "revision \($0)" } ?? "a revision"
+            warnings.append(
+                "alembic upgrade \(rendered.range) --sql failed at \(revision) (it cannot render offline, e.g. it uses"
+                    + " op.get_bind()): \(failure.message); the forecast covers only the revisions before it"
+            )
+            let covered = SQLParser.parse(rendered.sql).contains { statement in
+                guard case .success(let tree) = statement.result else { return true }
+                return tree.type != "TransactionStmt"
+            }
+            if !covered {
+                warnings.append("the forecast covers nothing")
+                return ("", "alembic upgrade \(rendered.range) --sql", warnings)
+            }
+        }
+        return (rendered.sql, "alembic upgrade \(rendered.range) --sql", warnings)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,85 @@
+import Enforcement
+import Logging
+import Policy
+import Postgres
+import Response
+import WaitGraph
+import WardenSupport
+
+/// The guard's part of the shared loop: policy reloads on SIGHUP, metrics, and its log.
+final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
+    // Confined to the loop's task.
+    private let options: GuardDaemon.Options
+    private let reload: GuardDaemon.ReloadRequest
+    private let logger: Logger
+    private var interval: Duration?
+
+    init(options: GuardDaemon.Options, reload: GuardDaemon.ReloadRequest, logger: Logger) {
+        self.options = options
+        self.reload = reload
+        self.logger = logger
+    }
+
+    func prepare(_ responder: inout BlockerResponder) -> Duration {
+        if reload.take() {
+            do {
+                let policy = try Policy(contentsOf: options.policyPath)
+                responder.replace(policy)
+                logger.notice(
+                    "policy reloaded: \(policy.rules.count) rules",
+                    metadata: ["policy": "\(options.policyPath)"]
+                )
+            } catch {
+                logger.error("keeping the previous policy: \(error.summary)")
+            }
+        }
+        let current = responder.policy?.interval ?? .milliseconds(500)
+        if interval != current { interval = current }
+        return current
+    }
+
+    func context(for snapshot: LockSnapshot, on connection: Connection, ownPIDs: Set<Int32>) async
+        -> ResponderContext
+    {
+        ResponderContext(ownPIDs: ownPIDs, forceDryRun: options.forceDryRun)
+    }
+
+    func observe(
+        _ snapshot: LockSnapshot,
+        pollSeconds: Double,
+        responder: BlockerResponder,
+        context: ResponderContext
+    ) async -> [Response] {
+        options.metrics?.recordPoll(
+            seconds: pollSeconds,
+            waits: snapshot.waits.count,
+            longest: snapshot.waits.map(\.waitingSeconds).max() ?? 0
+        )
+        return []
+    }
+
+    func carriedOut(_ record: AuditRecord) {
+        options.metrics?.recordAction(
+            rule: record.response.actor.ruleName ?? record.response.actor.description,
+            action: record.response.action.rawValue,
+            outcome: record.outcome
+        )
+    }
+
+    func connected(reconnect: Bool) {
+        logger.info("connected; polling every \(interval.map { "\($0)" } ?? "500ms")")
+        options.metrics?.recordConnected(reconnect: reconnect)
+    }
+
+    func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {
+        switch phase {
+        case .connecting(let retryIn):
+            logger.error("cannot connect: \(error.description); retrying in \(retryIn)")
+        case .connectionLost:
+            logger.warning("lost the connection: \(error.message); reconnecting")
+            options.metrics?.recordDisconnected()
+        case .polling:
+            logger.error("poll failed: \(error.description)")
+        }
+    }
+}

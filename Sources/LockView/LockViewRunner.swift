@@ -1,0 +1,181 @@
+import Foundation
+import LockInspection
+import PGWardenSQL
+import Postgres
+import Response
+import WaitGraph
+import WardenSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `pgwarden locks --watch` on a terminal: runs the full-screen view until `q` (or a signal),
+/// and gives the terminal back on every way out.
+///
+/// The effects around ``LockViewModel``: one key reader for the whole run, polls at a fixed
+/// rate, a clock tick each second, SIGWINCH as a resize; SIGINT, SIGTERM, SIGHUP and SIGQUIT
+/// restore the terminal and exit with 128 + the signal's number.
+public struct LockViewRunner: Sendable {
+    public let inspector: LockInspector
+    public let signaller: BackendSignaller
+    public let interval: Duration
+    public let ascii: Bool
+    public let colour: Bool
+
+    /// Creates a runner.
+    public init(inspector: LockInspector, signaller: BackendSignaller, interval: Duration, ascii: Bool, colour: Bool) {
+        self.inspector = inspector
+        self.signaller = signaller
+        self.interval = interval
+        self.ascii = ascii
+        self.colour = colour
+    }
+
+    /// Runs the view until the operator quits.
+    public func run() async throws(TerminalError) {
+        let terminal = try RawTerminal()
+        defer { terminal.restore() }
+        let ending = SignalMonitor([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) { number in
+            terminal.restore()
+            exit(ExitStatus.signalled(number))
+        }
+        defer { ending.cancel() }
+        let (events, sink) = AsyncStream<LockViewEvent>.makeStream()
+        let resizing = SignalMonitor([SIGWINCH]) { _ in sink.yield(.resize(terminal.size())) }
+        defer { resizing.cancel() }
+        startReadingKeys(terminal, into: sink)
+        let tasks = [startPolling(into: sink), startTicking(into: sink)]
+        defer { tasks.forEach { $0.cancel() } }
+
+        var model = LockViewModel(scope: inspector.scopeDescription, size: terminal.size(), now: Date(), ascii: ascii)
+        let screen = LockViewScreen(colour: colour)
+        terminal.write(screen.frame(model))
+        for await event in events {
+            var redraw = false
+            for action in model.update(event) {
+                switch action {
+                case .redraw: redraw = true
+                case .quit: return
+                case .lookUpIdentity(let pid, _):
+                    Task { sink.yield(await lookUp(pid)) }
+                case .signal(let identity, let kind):
+                    Task { sink.yield(await send(kind, to: identity)) }
+                }
+            }
+            if redraw { terminal.write(screen.frame(model)) }
+        }
+    }
+
+    /// The one place a signal leaves the lock view: identity-checked, so it reaches the session
+    /// the operator confirmed (same pid, backend start, transaction and state) or nothing.
+    private func send(_ kind: SignalKind, to shown: ShownSession) async -> LockViewEvent {
+        let request = SignalRequest(
+            action: kind == .terminate ? .terminate : .cancel,
+            target: SessionIdentity(
+                key: SessionKey(pid: shown.pid, backendStart: shown.backendStartText),
+                xactStart: shown.transactionStartText,
+                state: shown.state,
+                checksTransaction: true
+            )
+        )
+        let sent = await signaller.send(request)
+        return .signalFinished(
+            pid: shown.pid,
+            succeeded: sent.outcome.reachedSession,
+            report: Self.report(sent, shown: shown)
+        )
+    }
+
+    static func report(_ sent: BackendSignaller.Report, shown: ShownSession) -> String {
+        let done = sent.request.action == .terminate ? "terminated" : "cancelled"
+        let pid = sent.request.target.pid
+        let who = [shown.user.map { $0 + (shown.database.map { "@" + $0 } ?? "") }, shown.application]
+            .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
+        switch sent.outcome {
+        case .signalled: return "\(done) pid \(pid)" + (who.isEmpty ? "" : " (\(who))")
+        case .ineffective(let reason): return "sent, to no effect: " + reason
+        case .gone: return "pid \(pid) has gone: nothing sent"
+        case .changed(let now): return "not sent: pid \(pid) changed since you confirmed: " + now
+        case .failed: return "not sent: " + (sent.outcome.detail ?? "failed")
+        }
+    }
+
+    /// Who `pid` is now (`sql/session_identity.sql`), for the confirmation.
+    private func lookUp(_ pid: Int32) async -> LockViewEvent {
+        do {
+            let rows = try await inspector.connection.query(Queries.sessionIdentity, [pid]).rows
+            guard let row = rows.first else { return .identity(pid: pid, nil) }
+            func date(_ column: String) throws(PostgresError) -> Date? {
+                try row.decode(Double.self, column).map(Date.init(timeIntervalSince1970:))
+            }
+            var identity = ShownSession(
+                pid: pid,
+                user: try row.decode(String.self, "usename"),
+                database: try row.decode(String.self, "datname"),
+                application: try row.decode(String.self, "application_name"),
+                state: try row.decode(String.self, "state"),
+                backendStart: try date("backend_start"),
+                queryStart: try date("query_start"),
+                transactionStart: try date("xact_start")
+            )
+            identity.backendStartText = try row.decode(String.self, "backend_start_text")
+            identity.transactionStartText = try row.decode(String.self, "xact_start_text")
+            return .identity(pid: pid, identity)
+        } catch {
+            return .signalFinished(pid: pid, succeeded: false, report: "could not read pid \(pid): \(error)")
+        }
+    }
+
+    /// One thread for the whole run reads the keys; end of input quits.
+    private func startReadingKeys(_ terminal: RawTerminal, into sink: AsyncStream<LockViewEvent>.Continuation) {
+        let thread = Thread {
+            var decoder = KeyDecoder()
+            while true {
+                let bytes = terminal.read()
+                guard !bytes.isEmpty else {
+                    sink.yield(.key(.character("q")))
+                    return
+                }
+                decoder.decode(bytes).forEach { sink.yield(.key($0)) }
+            }
+        }
+        thread.name = "pgwarden.keys"
+        thread.start()
+    }
+
+    /// Polls at a fixed rate; when nothing waits in the connection's database, also asks where waits are.
+    private func startPolling(into sink: AsyncStream<LockViewEvent>.Continuation) -> Task<Void, Never> {
+        let inspector = self.inspector
+        let interval = self.interval
+        return Task {
+            let clock = ContinuousClock()
+            var deadline = clock.now
+            while !Task.isCancelled {
+                do {
+                    let snapshot = try await inspector.poll()
+                    var elsewhere: [WaitsElsewhere] = []
+                    if snapshot.isEmpty, inspector.scope == .currentDatabase {
+                        elsewhere = ((try? await inspector.waitsInOtherDatabases()) ?? []).map {
+                            WaitsElsewhere(database: $0.database, count: $0.count)
+                        }
+                    }
+                    sink.yield(.snapshot(snapshot, elsewhere: elsewhere))
+                } catch {
+                    sink.yield(.pollFailed("\(error)"))
+                }
+                deadline = max(deadline.advanced(by: interval), clock.now)
+                try? await Task.sleep(until: deadline, clock: clock)
+            }
+        }
+    }
+
+    private func startTicking(into sink: AsyncStream<LockViewEvent>.Continuation) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                sink.yield(.tick(Date()))
+            }
+        }
+    }
+}

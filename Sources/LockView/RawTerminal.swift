@@ -1,0 +1,100 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The terminal while the lock view owns it: keys arrive one by one, unechoed, on the
+/// alternate screen with the cursor hidden. ``restore()`` puts everything back, once,
+/// whichever way the view ends.
+public final class RawTerminal: Sendable {
+    private struct Saved: @unchecked Sendable {
+        var settings: termios
+    }
+
+    private let saved: Saved
+    private let restored = Atomic<Bool>(false)
+
+    /// Enters the alternate screen, hides the cursor, turns off line editing and echo.
+    /// Ctrl-C still raises SIGINT (the view turns it into a restore and an exit); Ctrl-Z is off,
+    /// since a stopped view would leave the shell in raw mode.
+    public init() throws(TerminalError) {
+        var settings = termios()
+        guard tcgetattr(STDIN_FILENO, &settings) == 0 else { throw TerminalError("standard input is not a terminal") }
+        saved = Saved(settings: settings)
+        var raw = settings
+        raw.c_lflag &= ~tcflag_t(ICANON | ECHO | IEXTEN)
+        raw.c_iflag &= ~tcflag_t(IXON | ICRNL | BRKINT | INPCK | ISTRIP)
+        withUnsafeMutableBytes(of: &raw.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+            cc[Int(VSUSP)] = 0
+        }
+        guard tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0 else {
+            throw TerminalError("cannot put the terminal in raw mode")
+        }
+        write(Self.enter)
+    }
+
+    /// Alternate screen on, cursor hidden, screen cleared.
+    static let enter = "\u{1B}[?1049h\u{1B}[?25l\u{1B}[H\u{1B}[2J"
+    /// Attributes reset, cursor shown, alternate screen off.
+    static let leave = "\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l"
+
+    /// Gives the terminal back as it was: the shell's screen, its settings, the cursor. Safe to call again.
+    public func restore() {
+        guard !restored.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        write(Self.leave)
+        var settings = saved.settings
+        _ = tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+    }
+
+    /// The size of the terminal on standard output (80×24 when it cannot be read).
+    public func size() -> ScreenSize {
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0 else {
+            return ScreenSize(rows: 24, columns: 80)
+        }
+        return ScreenSize(rows: Int(size.ws_row), columns: Int(size.ws_col))
+    }
+
+    /// Writes `text` to standard output in full (unless the terminal has gone).
+    public func write(_ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { systemWrite(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    /// Reads what the operator typed: blocks until at least one byte; empty at end of input.
+    func read() -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { systemRead(STDIN_FILENO, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            return count > 0 ? Array(buffer.prefix(count)) : []
+        }
+    }
+}
+
+/// The terminal could not be set up for the view.
+public struct TerminalError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+#if canImport(Glibc)
+    private let systemWrite = Glibc.write
+    private let systemRead = Glibc.read
+#elseif canImport(Darwin)
+    private let systemWrite = Darwin.write
+    private let systemRead = Darwin.read
+#endif

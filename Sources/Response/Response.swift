@@ -1,0 +1,75 @@
+import Policy
+import WaitGraph
+
+/// Who decided an action.
+public enum Actor: Sendable, Equatable, CustomStringConvertible {
+    /// A policy rule, by name.
+    case rule(String)
+    /// A rule's `escalate_after`: its cancel did not free the waiters.
+    case escalation(String)
+    /// `--max-lock-wait`: the migration waited too long; its own statement is cancelled.
+    case maxLockWait
+    /// The operator's answer at the prompt or in the lock view.
+    case `operator`
+
+    /// `policy:NAME`, `escalation:NAME`, `max-lock-wait`, `operator`.
+    public var description: String {
+        switch self {
+        case .rule(let name): "policy:\(name)"
+        case .escalation(let name): "escalation:\(name)"
+        case .maxLockWait: "max-lock-wait"
+        case .operator: "operator"
+        }
+    }
+
+    /// The rule's name, for a rule or an escalation.
+    public var ruleName: String? {
+        switch self {
+        case .rule(let name), .escalation(let name): name
+        case .maxLockWait, .operator: nil
+        }
+    }
+}
+
+/// One decision of the responder: what to do about one session, and why.
+public struct Response: Sendable {
+    /// What becomes of it.
+    public enum Disposition: Sendable, Equatable {
+        /// Send the signal (identity-checked).
+        case signal(SignalRequest)
+        /// Would send it, but this is a dry run.
+        case dryRun(SignalRequest)
+        /// Never: the session is protected; the reason says by what.
+        case protected(reason: String)
+        /// Not now: `max_actions_per_minute` is reached.
+        case rateLimited
+        /// The rule's action is `log`: audit only.
+        case logged
+    }
+
+    /// Who decided.
+    public let actor: Actor
+    /// What was asked for.
+    public let action: PolicyAction
+    /// What becomes of it.
+    public let disposition: Disposition
+    /// The session acted on, as the snapshot showed it.
+    public let session: Blocker
+    /// The sessions it blocks directly, with their waits (for `--max-lock-wait`: its own wait).
+    public let waiters: [LockWait]
+
+    /// Creates a response.
+    public init(actor: Actor, action: PolicyAction, disposition: Disposition, session: Blocker, waiters: [LockWait]) {
+        self.actor = actor
+        self.action = action
+        self.disposition = disposition
+        self.session = session
+        self.waiters = waiters
+    }
+
+    /// The signal to send now, if any.
+    public var signal: SignalRequest? {
+        if case .signal(let request) = disposition { return request }
+        return nil
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// A node of libpg_query's JSON parse tree: PostgreSQL's own node, as its JSON output writes it.
+///
+/// A typed node is an object with one key, its type (`{"AlterTableStmt": {...}}`); its fields are an object
+/// whose absent keys are PostgreSQL's defaults (false, 0, an empty list, or the first value of an enum).
+public indirect enum ParseNode: Sendable, Equatable, Decodable {
+    case object([String: ParseNode])
+    case array([ParseNode])
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+
+    /// The tree of JSON text, as Foundation's `JSONDecoder` reads it.
+    public init(json: Data) throws {
+        self = try JSONDecoder().decode(ParseNode.self, from: json)
+    }
+
+    /// The field `key` of an object; `nil` when absent or when this is not an object.
+    public subscript(key: String) -> ParseNode? {
+        guard case .object(let fields) = self else { return nil }
+        return fields[key]
+    }
+
+    /// The node's type and fields, for a typed node (`{"RangeVar": {...}}`).
+    public var typed: (type: String, fields: ParseNode)? {
+        guard case .object(let fields) = self, fields.count == 1, let (type, value) = fields.first,
+            type.first?.isUppercase == true
+        else { return nil }
+        return (type, value)
+    }
+
+    /// The node's type name, for a typed node.
+    public var type: String? { typed?.type }
+
+    /// The fields of a typed node, or the node itself when it is not typed.
+    public var fields: ParseNode { typed?.fields ?? self }
+
+    /// The text of a string node (also a `{"String": {"sval": ...}}` node).
+    public var text: String? {
+        switch self {
+        case .string(let value): return value
+        case .object:
+            if let value = self["String"]?["sval"]?.text { return value }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// The value of a number node.
+    public var integer: Int? {
+        if case .number(let value) = self { return Int(value) }
+        return nil
+    }
+
+    /// The value of a boolean field; an absent field is PostgreSQL's default, false.
+    public var isTrue: Bool {
+        if case .bool(let value) = self { return value }
+        return false
+    }
+
+    /// The elements of a list; an absent list is empty.
+    public var elements: [ParseNode] {
+        if case .array(let values) = self { return values }
+        return []
+    }
+
+    /// Every typed node below this one (itself included), depth first, in the order of the tree's fields.
+    public func descendants(ofType wanted: String) -> [ParseNode] {
+        var found: [ParseNode] = []
+        collect(wanted, into: &found)
+        return found
+    }
+
+    private func collect(_ wanted: String, into found: inout [ParseNode]) {
+        switch self {
+        case .object(let fields):
+            if fields.count == 1, let (type, value) = fields.first, type == wanted { found.append(value) }
+            for key in fields.keys.sorted() { fields[key]?.collect(wanted, into: &found) }
+        case .array(let values):
+            for value in values { value.collect(wanted, into: &found) }
+        default: break
+        }
+    }
+}
+
+extension ParseNode {
+    /// Decodes any JSON value; a boolean stays a boolean.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([ParseNode].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: ParseNode].self))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Response
+import WaitGraph
+
+extension MigrationMonitor {
+    /// How long a "wait" answer holds before the operator is asked again (unless the blockers change first).
+    static let waitAnswerHolds = Duration.seconds(30)
+
+    /// Asks the operator about the migration's blockers and turns a confirmed answer into orders.
+    func askOperator(
+        _ waits: [LockWait],
+        in snapshot: LockSnapshot,
+        responder: BlockerResponder,
+        context: ResponderContext
+    ) -> [Response] {
+        guard let prompt = promptIfInteractive else { return [] }
+        let blockers = Array(Set(waits.flatMap(\.blockedBy)).subtracting([0])).sorted()
+        guard !blockers.isEmpty else {
+            if question != nil { log.say("the migration is no longer blocked") }
+            endQuestion(prompt)
+            return []
+        }
+        if let current = question, current.choices.map(\.pid) != blockers {
+            endQuestion(prompt)  // the situation changed: ask afresh
+        }
+        if let until = waitUntil, ContinuousClock.now < until, question == nil { return [] }
+        if question == nil {
+            waitUntil = nil
+            let choices = blockers.map { pid in
+                OperatorQuestion.Choice(
+                    pid: pid,
+                    summary: Self.describeBlocker(pid, in: snapshot),
+                    idleInTransaction: snapshot.blocker(pid)?.activity?.state?.hasPrefix("idle in transaction") == true
+                )
+            }
+            let asked = OperatorQuestion(choices: choices)
+            question = asked
+            prompt.ask()
+            log.pin(asked.text)
+        }
+        var orders: [Response] = []
+        while var current = question, let key = prompt.takeKey() {
+            let outcome = current.press(key)
+            question = current
+            switch outcome {
+            case .show(let text):
+                log.pin(text)
+            case .wait:
+                log.say("waiting (operator); asking again in \(Int(Self.waitAnswerHolds.components.seconds))s or when the blockers change")
+                endQuestion(prompt)
+                waitUntil = ContinuousClock.now + Self.waitAnswerHolds
+            case .abort:
+                endQuestion(prompt)
+                abortMigration()
+            case .signal(let action, let pids):
+                endQuestion(prompt)
+                orders += pids.compactMap { responder.order(action, on: $0, in: snapshot, context: context) }
+            }
+        }
+        return orders
+    }
+
+    private var promptIfInteractive: OperatorPrompt? { operatorPrompt }
+
+    private func endQuestion(_ prompt: OperatorPrompt) {
+        guard question != nil else { return }
+        question = nil
+        prompt.settle()
+        log.pin(nil)
+    }
+}

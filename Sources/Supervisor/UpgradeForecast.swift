@@ -1,0 +1,73 @@
+import Forecast
+import ForecastInspection
+import Foundation
+import Logging
+import WardenSupport
+
+/// The forecast in `pgwarden upgrade`'s preflight: made when it can be (the command is Alembic's `upgrade`, or
+/// `--forecast-sql FILE` names the migration's SQL), printed before anything changes, kept for the report.
+enum UpgradeForecast {
+    /// Makes and prints the forecast; returns its JSON, or `nil` when none can be made. A forecast that fails is a
+    /// warning: it never stops the run, and it never runs the migration's statements.
+    static func run(_ settings: UpgradeSettings, log: RunLog, logger: Logger) async -> JSONValue? {
+        let forecaster = MigrationForecaster(
+            connectionString: settings.connectionString,
+            sampling: .seconds(1),
+            requestTimeout: settings.requestTimeout,
+            logger: logger
+        )
+        do {
+            let forecast: MigrationForecast
+            if let path = settings.forecastSQL {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw ForecastError("cannot read \(path)")
+                }
+                forecast = try await forecaster.forecast(script: String(decoding: data, as: UTF8.self), source: path)
+            } else if let alembic = alembicInvocation(settings.command) {
+                let rendered = try await forecaster.alembicSQL(
+                    executable: alembic.executable,
+                    arguments: alembic.arguments,
+                    target: alembic.target
+                )
+                forecast = try await forecaster.forecast(
+                    script: rendered.sql,
+                    source: rendered.source,
+                    warnings: rendered.warnings
+                )
+            } else {
+                return nil
+            }
+            for line in ForecastRenderer(visible: visible).render(forecast).split(separator: "\n") {
+                log.say("forecast: " + line)
+            }
+            return forecast.json
+        } catch let error as any DiagnosableError {
+            log.warn("no forecast: \(visible(error.summary))")
+        } catch {
+            log.warn("no forecast: \(visible(String(describing: error)))")
+        }
+        return nil
+    }
+
+    /// `…/alembic [OPTIONS] upgrade [TARGET] …`: the executable, the options before `upgrade`, and the target.
+    static func alembicInvocation(_ command: [String]) -> (executable: String, arguments: [String], target: String)? {
+        guard let executable = command.first, URL(fileURLWithPath: executable).lastPathComponent == "alembic",
+            let upgrade = command.firstIndex(of: "upgrade")
+        else { return nil }
+        let target = command.dropFirst(upgrade + 1).first { !$0.hasPrefix("-") } ?? "head"
+        return (executable, Array(command[1..<upgrade]), target)
+    }
+
+    /// Control characters written as `\u{1b}`: SQL and other sessions' queries never reach the terminal raw.
+    @Sendable static func visible(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,19 @@
+/// pgwarden's exit statuses, defined once; the man page's EXIT STATUS lists the same.
+public enum ExitStatus {
+    /// The command did what it was asked.
+    public static let success: Int32 = 0
+    /// Bad input, or a runtime failure reported on one `error:` line.
+    public static let failure: Int32 = 1
+    /// A usage error found by the argument parser (an unknown option, a missing value).
+    public static let usage: Int32 = 64
+    /// `upgrade`: the supervisor itself failed (its state, the workers, the database); `EX_SOFTWARE`.
+    public static let supervisorFailure: Int32 = 70
+    /// `upgrade`: the migration was aborted over a lock wait (`--max-lock-wait`, a policy's abort,
+    /// or the operator's answer), as distinct from a migration that failed; `EX_TEMPFAIL`: try again later.
+    public static let lockWaitAbort: Int32 = 75
+
+    /// Ended by signal `number` (SIGINT, SIGTERM, SIGHUP where it ends the command): 128 + N, as a shell reports it.
+    public static func signalled(_ number: Int32) -> Int32 {
+        128 + number
+    }
+}

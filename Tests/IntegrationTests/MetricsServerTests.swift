@@ -1,0 +1,106 @@
+import Foundation
+import Guard
+import Synchronization
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The metrics endpoint under slow and silent clients: each connection has its own thread and deadline.
+@Suite("Metrics endpoint")
+struct MetricsServerTests {
+    @Test("clients dripping a byte at a time, and a silent one, never delay a scrape; they are dropped at the deadline")
+    func drippingClients() async throws {
+        let port = try HTTPProbe.freePort()
+        let server = try MetricsServer(listening: "127.0.0.1:\(port)", metrics: GuardMetrics())
+        defer { server.close() }
+        let started = ContinuousClock.now
+        let drippers = try (0..<3).map { _ in try Dripper(port: port) }
+        let silent = try Dripper(port: port, silent: true)
+
+        // Normal scrapes meanwhile, each within 3 s, so the first while the drippers are still connected
+        // (a server that served one client at a time leaves them waiting behind the first dripper, past their timeout).
+        for _ in 0..<5 {
+            let scrape = try await HTTPProbe.getOffPool(port: port, path: "/metrics", timeoutSeconds: 3)
+            #expect(scrape.status == 200)
+            #expect(scrape.body.contains("pgwarden_guard_polls_total 0\n"))
+        }
+
+        // Each dripper and the silent one are cut off at the deadline, not served and not kept.
+        for dripper in drippers + [silent] {
+            let ended = try await dripper.waitUntilClosed(timeout: MetricsServer.connectionDeadline + .seconds(15))
+            #expect(ended - started >= MetricsServer.connectionDeadline - .milliseconds(100))
+            // Generous: the machine may be loaded; a server without a deadline would never close it.
+            #expect(ended - started < MetricsServer.connectionDeadline + .seconds(10))
+            #expect(dripper.received.isEmpty, "a dripping client got an answer")
+        }
+    }
+
+    @Test("more clients than it serves at once: the extra ones are closed, scrapes still answered")
+    func connectionLimit() async throws {
+        let port = try HTTPProbe.freePort()
+        let server = try MetricsServer(listening: "127.0.0.1:\(port)", metrics: GuardMetrics())
+        defer { server.close() }
+        let silent = try (0..<(MetricsServer.maximumConnections + 8)).map { _ in try Dripper(port: port, silent: true) }
+        // Some of these are refused at once; once the deadline frees the slots, a scrape is answered again.
+        let refused = try await silent.last!.waitUntilClosed(timeout: .seconds(3))
+        #expect(refused - silent.last!.connectedAt < .seconds(2))
+        try await eventually("a scrape is answered", timeout: MetricsServer.connectionDeadline + .seconds(5)) {
+            (try? await HTTPProbe.getOffPool(port: port, path: "/metrics", timeoutSeconds: 2).status) == 200
+        }
+    }
+}
+
+/// A client that connects and sends `GET /metrics …` one byte every 300 ms (or nothing), never finishing.
+private final class Dripper: Sendable {
+    private let descriptor: Int32
+    let connectedAt = ContinuousClock.now
+    private let answer = Mutex<[UInt8]>([])
+
+    /// What the server sent back.
+    var received: [UInt8] { answer.withLock { $0 } }
+
+    init(port: UInt16, silent: Bool = false) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw TestSupportError("connect failed") }
+        guard !silent else { return }
+        Thread.detachNewThread { [descriptor] in
+            for byte in Array("GET /metrics HTTP/1.0\r\nHost: x\r\nX-Slow: ".utf8) + Array(repeating: 65, count: 100) {
+                var value = byte
+                guard send(descriptor, &value, 1, Int32(MSG_NOSIGNAL)) == 1 else { return }
+                usleep(300_000)
+            }
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Waits until the server closes the connection; returns when.
+    func waitUntilClosed(timeout: Duration) async throws -> ContinuousClock.Instant {
+        try await onDedicatedThread { [self] in
+            var readTimeout = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &readTimeout, socklen_t(MemoryLayout<timeval>.size))
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = recv(descriptor, &buffer, buffer.count, 0)
+                if count > 0 {
+                    self.answer.withLock { $0 += buffer[0..<count] }
+                    continue
+                }
+                if count == 0 || errno == ECONNRESET { return ContinuousClock.now }
+                throw TestSupportError("the server kept the connection open: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+/// A real terminal for a test: a tmux server of the test's own (its own socket), one 80×24
+/// pane running a shell, driven with `send-keys` and read with `capture-pane`.
+public final class TmuxPane: Sendable {
+    /// The tmux binary, when installed.
+    public static let executable =
+        ([ProcessInfo.processInfo.environment["PGWARDEN_TEST_TMUX"]].compactMap { $0 } + [
+            "/usr/bin/tmux", "/usr/local/bin/tmux",
+        ]).first { FileManager.default.isExecutableFile(atPath: $0) }
+    /// Whether tmux is installed.
+    public static var isAvailable: Bool { executable != nil }
+    /// Why terminal tests are skipped without it.
+    public static let unavailableReason: Comment =
+        "tmux is not installed (scripts/setup installs it): terminal tests skipped"
+
+    private let socket = "pgwarden-test-" + UUID().uuidString.prefix(8).lowercased()
+
+    /// Starts the server and a pane of `columns`×`rows` running `/bin/sh` with the prompt `$ `.
+    public init(columns: Int = 80, rows: Int = 24) throws {
+        // The server this starts outlives the call: it must not inherit a pipe that someone reads to its end.
+        guard let executable = Self.executable else { throw TestSupportError("tmux is not installed") }
+        let arguments = [
+            "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "test", "-x", "\(columns)", "-y", "\(rows)",
+            "env PS1='$ ' /bin/sh",
+        ]
+        // Through a launcher that closes every inherited descriptor (as PrivateCluster starts a server) and
+        // unblocks every signal: the test process's threads block most of them, a child inherits that mask,
+        // and a tmux server that cannot receive SIGCHLD or SIGTERM never exits, not even on kill-server.
+        let launcher =
+            "import signal, subprocess, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+            + "sys.exit(subprocess.call(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL, "
+            + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))"
+        let result = try TestCrontab.run("/usr/bin/python3", ["-c", launcher, executable] + arguments)
+        guard result.status == 0 else { throw TestSupportError("tmux new-session failed") }
+    }
+
+    /// Runs a tmux command on this test's server.
+    @discardableResult
+    public func tmux(_ arguments: [String]) throws -> String {
+        guard let executable = Self.executable else { throw TestSupportError("tmux is not installed") }
+        let result = try TestCrontab.run(executable, ["-L", socket, "-f", "/dev/null"] + arguments)
+        guard result.status == 0 else { throw TestSupportError("tmux \(arguments): \(result.error)") }
+        return result.output
+    }
+
+    /// Types `text` literally (no key names).
+    public func type(_ text: String) throws {
+        try tmux(["send-keys", "-t", "test", "-l", text])
+    }
+
+    /// Presses keys by tmux's names: `Enter`, `Up`, `Down`, `End`, `y`, ….
+    public func press(_ keys: String...) throws {
+        try tmux(["send-keys", "-t", "test"] + keys)
+    }
+
+    /// Types a command line and presses Enter.
+    public func run(_ commandLine: String) throws {
+        try type(commandLine)
+        try press("Enter")
+    }
+
+    /// The screen as it is now, one string per line (trailing blanks trimmed by tmux).
+    public func screen() throws -> [String] {
+        try tmux(["capture-pane", "-p", "-t", "test"]).split(separator: "\n", omittingEmptySubsequences: false)
+            .map(String.init)
+    }
+
+    /// Waits until the screen satisfies `condition`, and returns it.
+    @discardableResult
+    public func waitForScreen(
+        _ what: String,
+        timeout: Duration = .seconds(15),
+        _ condition: @escaping ([String]) -> Bool
+    ) async throws -> [String] {
+        var last: [String] = []
+        do {
+            try await eventually(what, timeout: timeout) {
+                last = try self.screen()
+                return condition(last)
+            }
+        } catch {
+            throw TestSupportError("\(error); the screen:\n" + last.joined(separator: "\n"))
+        }
+        return last
+    }
+
+    /// Ends this test's tmux server, and with it the pane's processes.
+    public func close() {
+        _ = try? tmux(["kill-server"])
+    }
+
+    deinit { close() }
+}

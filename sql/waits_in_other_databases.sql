@@ -1,0 +1,13 @@
+-- The databases other than the connection's where backends wait on a heavyweight lock, and
+-- how many: run only when nothing waits in the connection's database, so that `pgwarden locks`
+-- can say where the waits are. Like waiting_backends.sql it reads the per-backend accessors
+-- only (no pg_locks, no pg_blocking_pids, no pg_stat_activity rows); a backend outside a
+-- transaction cannot wait on a lock and is passed over on its transaction start.
+SELECT d.datname, count(*)::int4 AS waiting
+FROM pg_stat_get_backend_idset() AS backend(id)
+JOIN pg_database AS d ON d.oid = pg_stat_get_backend_dbid(backend.id)
+WHERE pg_stat_get_backend_xact_start(backend.id) IS NOT NULL
+  AND pg_stat_get_backend_wait_event_type(backend.id) = 'Lock'
+  AND d.datname <> current_database()
+GROUP BY d.datname
+ORDER BY count(*) DESC, d.datname;
