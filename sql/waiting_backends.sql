@@ -10,6 +10,10 @@
 -- may read NULL for a backend in a transaction, and every such backend is asked: another
 -- role's then reads "<insufficient privilege>", and those are returned too, for
 -- lock_waits.sql, which reads pg_locks, to decide whether they wait.
+-- The ids of pg_stat_get_backend_idset() are numbered per major: up to 15, positions 1..N of this
+-- transaction's backend status snapshot; in 16, each backend's BackendId; from 17, its ProcNumber
+-- (from 0). Every pg_stat_get_backend_*(id) accessor of the same major takes the same number, so
+-- this one text serves every major (ServerVersionTests checks the pairing on each).
 SELECT pg_stat_get_backend_pid(backend.id) AS pid,
        pg_stat_get_backend_dbid(backend.id) AS database_oid
 FROM pg_stat_get_backend_idset() AS backend(id)

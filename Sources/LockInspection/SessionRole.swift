@@ -19,6 +19,16 @@ public struct SessionRole: Sendable, Equatable {
     public var serverVersion: Int
     /// Whether `track_activities` is on, so that backends record when their transaction started.
     public var tracksActivities: Bool = true
+    /// Whether the role has `pg_use_reserved_connections` (PostgreSQL 16+; `nil` before, where it does not exist).
+    public var usesReservedConnections: Bool?
+    /// `reserved_connections`: the slots kept for members of `pg_use_reserved_connections` (16+; `nil` before).
+    public var reservedConnections: Int?
+
+    /// The server's major version, such as `16`.
+    public var serverMajor: Int { serverVersion / 10000 }
+
+    /// The server's version as `server_version` states it in reports and `--json`: `16.2`, `18.6`.
+    public var serverVersionText: String { "\(serverMajor).\(serverVersion % 10000)" }
 
     /// Whether every backend's transaction start can be read: the role sees every session and
     /// backends record it. The idle poll then passes over backends outside a transaction cheaply.
@@ -26,6 +36,13 @@ public struct SessionRole: Sendable, Equatable {
 
     /// Whether `pg_locks.waitstart` exists (PostgreSQL 14+), giving exact wait starts.
     public var hasWaitStart: Bool { serverVersion >= 140000 }
+
+    /// Whether pgwarden can still connect once ordinary sessions fill `max_connections` (the pile-up
+    /// it is there to clear): as a superuser (`superuser_reserved_connections`), or, from
+    /// PostgreSQL 16, as a member of `pg_use_reserved_connections` while `reserved_connections` > 0.
+    public var connectsWhenSlotsRunOut: Bool {
+        superuser || (usesReservedConnections == true && (reservedConnections ?? 0) > 0)
+    }
 
     /// Reads the role of `connection`'s session.
     public static func read(on connection: Connection) async throws(PostgresError) -> SessionRole {
@@ -41,7 +58,9 @@ public struct SessionRole: Sendable, Equatable {
             monitor: try row.require(Bool.self, "monitor"),
             signalBackend: try row.require(Bool.self, "signal_backend"),
             serverVersion: try row.require(Int.self, "server_version_num"),
-            tracksActivities: try row.require(Bool.self, "track_activities")
+            tracksActivities: try row.require(Bool.self, "track_activities"),
+            usesReservedConnections: try row.decode(Bool.self, "use_reserved_connections"),
+            reservedConnections: try row.decode(Int.self, "reserved_connections")
         )
     }
 
@@ -58,6 +77,12 @@ public struct SessionRole: Sendable, Equatable {
             notes.append(
                 "track_activities is off: sessions' states and queries are not recorded,"
                     + " and every backend is asked for its wait event on every poll"
+            )
+        }
+        if serverMajor >= 16, !connectsWhenSlotsRunOut {
+            notes.append(
+                "role \(role) cannot use reserved connections: once a pile-up fills max_connections,"
+                    + " pgwarden cannot connect (grant it pg_use_reserved_connections and set reserved_connections)"
             )
         }
         if !hasWaitStart {

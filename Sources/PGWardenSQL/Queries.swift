@@ -5,15 +5,21 @@ public enum Queries {
     /// `sql/alembic_version.sql`:
     ///
     /// The Alembic revision(s) in alembic_version, or NULL when the table does not exist.
-    /// One statement that works either way: the table is read only when to_regclass finds it.
+    /// One statement that works either way: the table is read only when to_regclass finds it, through
+    /// ts_stat, which runs the query it is given: each revision becomes one quoted tsvector lexeme, and
+    /// ts_stat returns each lexeme unchanged. (query_to_xml and xpath would need a server built with
+    /// libxml, which some builds, the PostgreSQL 16.2 wheel the tests use among them, lack.)
     public static let alembicVersion = #"""
         -- The Alembic revision(s) in alembic_version, or NULL when the table does not exist.
-        -- One statement that works either way: the table is read only when to_regclass finds it.
+        -- One statement that works either way: the table is read only when to_regclass finds it, through
+        -- ts_stat, which runs the query it is given: each revision becomes one quoted tsvector lexeme, and
+        -- ts_stat returns each lexeme unchanged. (query_to_xml and xpath would need a server built with
+        -- libxml, which some builds, the PostgreSQL 16.2 wheel the tests use among them, lack.)
         SELECT CASE
                  WHEN to_regclass('alembic_version') IS NULL THEN NULL
-                 ELSE (xpath('/row/v/text()', query_to_xml(
-                        'SELECT string_agg(version_num, '','' ORDER BY version_num) AS v FROM alembic_version',
-                        false, true, '')))[1]::text
+                 ELSE (SELECT string_agg(word, ',' ORDER BY word) FROM ts_stat(
+                         $$SELECT ('''' || replace(replace(version_num, '\', '\\'), '''', '''''') || '''')::tsvector
+                           FROM alembic_version$$))
                END AS version;
         """#
 
@@ -356,14 +362,20 @@ public enum Queries {
     /// `sql/session_role.sql`:
     ///
     /// Who pgwarden is on this server and what it may see and do: read once per connection.
+    /// pg_use_reserved_connections and reserved_connections exist from PostgreSQL 16: before it,
+    /// to_regrole finds no such role and both read NULL.
     public static let sessionRole = #"""
         -- Who pgwarden is on this server and what it may see and do: read once per connection.
+        -- pg_use_reserved_connections and reserved_connections exist from PostgreSQL 16: before it,
+        -- to_regrole finds no such role and both read NULL.
         SELECT current_user AS role,
                current_database() AS database,
                (SELECT oid FROM pg_database WHERE datname = current_database()) AS database_oid,
                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
                pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
                pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend,
+               pg_has_role(current_user, to_regrole('pg_use_reserved_connections'), 'USAGE') AS use_reserved_connections,
+               current_setting('reserved_connections', true)::int AS reserved_connections,
                current_setting('server_version_num')::int AS server_version_num,
                current_setting('track_activities')::bool AS track_activities;
         """#
@@ -467,6 +479,10 @@ public enum Queries {
     /// may read NULL for a backend in a transaction, and every such backend is asked: another
     /// role's then reads "<insufficient privilege>", and those are returned too, for
     /// lock_waits.sql, which reads pg_locks, to decide whether they wait.
+    /// The ids of pg_stat_get_backend_idset() are numbered per major: up to 15, positions 1..N of this
+    /// transaction's backend status snapshot; in 16, each backend's BackendId; from 17, its ProcNumber
+    /// (from 0). Every pg_stat_get_backend_*(id) accessor of the same major takes the same number, so
+    /// this one text serves every major (ServerVersionTests checks the pairing on each).
     public static let waitingBackends = #"""
         -- Backends waiting on a heavyweight lock right now: the only query a poll runs while nothing waits.
         -- It reads the per-backend status accessors, which build no pg_stat_activity rows, and touches
@@ -480,6 +496,10 @@ public enum Queries {
         -- may read NULL for a backend in a transaction, and every such backend is asked: another
         -- role's then reads "<insufficient privilege>", and those are returned too, for
         -- lock_waits.sql, which reads pg_locks, to decide whether they wait.
+        -- The ids of pg_stat_get_backend_idset() are numbered per major: up to 15, positions 1..N of this
+        -- transaction's backend status snapshot; in 16, each backend's BackendId; from 17, its ProcNumber
+        -- (from 0). Every pg_stat_get_backend_*(id) accessor of the same major takes the same number, so
+        -- this one text serves every major (ServerVersionTests checks the pairing on each).
         SELECT pg_stat_get_backend_pid(backend.id) AS pid,
                pg_stat_get_backend_dbid(backend.id) AS database_oid
         FROM pg_stat_get_backend_idset() AS backend(id)

@@ -60,6 +60,8 @@ public struct RunReport: Sendable {
     public var finishedAt: Date?
     public var exitStatus: Int32?
     public var outcome: Outcome = .failed
+    /// The server's version as preflight read it (`16.2`); `nil` when preflight did not connect.
+    public var serverVersion: String?
     public var steps: [Step] = []
     public var attempts: [Attempt] = []
     public var lockWaits: [LockWaitRecord] = []
@@ -88,6 +90,7 @@ public struct RunReport: Sendable {
             ("duration_seconds", .seconds(finishedAt.map { $0.timeIntervalSince(startedAt) })),
             ("exit_status", .integer(exitStatus)),
             ("outcome", .string(outcome.rawValue)),
+            ("server_version", .string(serverVersion)),
             (
                 "steps",
                 .array(

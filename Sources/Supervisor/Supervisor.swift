@@ -76,6 +76,7 @@ public struct Supervisor: Sendable {
             try await self.preflight()
         }
         report.alembicBefore = preflight.alembicVersion
+        report.serverVersion = preflight.role.serverVersionText
         report.forecast = await UpgradeForecast.run(settings, log: log, logger: logger)
         if settings.dryRun {
             printPlan(preflight, applicationName: applicationName)

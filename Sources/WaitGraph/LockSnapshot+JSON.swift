@@ -7,12 +7,18 @@ import WardenSupport
 
 extension LockSnapshot {
     /// The snapshot as the `--json` object.
-    public var json: JSONValue {
-        .object([
-            ("taken_at", .string(Self.timestamp(takenAt))),
+    public var json: JSONValue { json(serverVersion: nil) }
+
+    /// The snapshot as the `--json` object of `pgwarden locks`, which states the server's version
+    /// (`16.2`) after `taken_at`: what the server can report (`waitstart`, from 14) depends on it.
+    public func json(serverVersion: String?) -> JSONValue {
+        var members: [(String, JSONValue)] = [("taken_at", .string(Self.timestamp(takenAt)))]
+        if let serverVersion { members.append(("server_version", .string(serverVersion))) }
+        members += [
             ("waits", .array(waits.map(\.json))),
             ("blockers", .array(blockers.map(\.json))),
-        ])
+        ]
+        return .object(members)
     }
 
     /// `2026-11-29T18:00:00.123Z`.

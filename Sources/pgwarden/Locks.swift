@@ -76,7 +76,12 @@ extension PGWarden {
                 try await runScreen(inspector, role: role)
                 return
             }
-            let output = LocksOutput(json: json, watching: watch, scope: inspector.scopeDescription)
+            let output = LocksOutput(
+                json: json,
+                watching: watch,
+                scope: inspector.scopeDescription,
+                serverVersion: role.serverVersionText
+            )
             if watch {
                 let lookElsewhere = !allDatabases && !json
                 try await inspector.watch(every: interval.duration) { snapshot in
@@ -130,6 +135,8 @@ struct LocksOutput {
     let json: Bool
     let watching: Bool
     let scope: String
+    /// `server_version` of the `--json` objects.
+    let serverVersion: String
     /// Redraw in place on a terminal that can; a dumb one gets lines, as a pipe does.
     let redraw = Terminal.standardOutputIsTerminal && !Terminal.isDumb
 
@@ -137,7 +144,7 @@ struct LocksOutput {
     func show(_ snapshot: LockSnapshot, elsewhere: [WaitsElsewhere] = []) {
         var text: String
         if json {
-            text = snapshot.json.serialized(pretty: !watching)
+            text = snapshot.json(serverVersion: serverVersion).serialized(pretty: !watching)
         } else {
             var renderer = LockForestRenderer(width: Terminal.width)
             renderer.colour = Terminal.colourOnStandardOutput

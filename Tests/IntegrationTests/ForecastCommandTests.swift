@@ -214,9 +214,15 @@ struct ForecastCommandTests {
                 try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any]
             )
             let warnings = try #require(forecast["warnings"] as? [String])
+            // On a server newer than the parser's grammar (15), the warning says so.
+            let major = Int(try await TestCluster.serverVersion().prefix { $0 != "." }) ?? 0
+            let newer =
+                major > 15
+                ? " (the server runs PostgreSQL \(major): this may be syntax newer than the parser's grammar)" : ""
             #expect(
                 warnings.contains(
                     "statement 2 is not forecast: PostgreSQL 15's parser rejects it at line 2, column 33: syntax error at or near \"intt\""
+                        + newer
                 )
             )
             let statements = try #require(forecast["statements"] as? [[String: Any]])

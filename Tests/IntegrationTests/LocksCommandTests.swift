@@ -20,7 +20,8 @@ struct LocksCommandTests {
             let object = try #require(
                 try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
             )
-            #expect(Set(object.keys) == ["taken_at", "waits", "blockers"])
+            #expect(Set(object.keys) == ["taken_at", "server_version", "waits", "blockers"])
+            #expect(object["server_version"] as? String == (try await TestCluster.serverVersion()))
             let waits = try #require(object["waits"] as? [[String: Any]])
             let blockers = try #require(object["blockers"] as? [[String: Any]])
             let waitKeys: Set = [

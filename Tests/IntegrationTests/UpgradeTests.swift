@@ -38,6 +38,7 @@ struct UpgradeTests {
             let report = try fixture.report()
             #expect(report["outcome"] as? String == "succeeded")
             #expect(report["exit_status"] as? Int == 0)
+            #expect(report["server_version"] as? String == (try await TestCluster.serverVersion()))
             #expect((report["alembic_version"] as? [String: Any])?["before"] as? String == "0001")
             #expect((report["alembic_version"] as? [String: Any])?["after"] as? String == "0002")
             let steps = (report["steps"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }

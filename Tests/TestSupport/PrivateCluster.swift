@@ -9,8 +9,8 @@ public final class PrivateCluster: Sendable {
 
     private static let binaries = ProcessInfo.processInfo.environment["PGWARDEN_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
 
-    /// Creates and starts a cluster.
-    public init() throws {
+    /// Creates and starts a cluster, with `settings` (`postgresql.conf` lines) added to its configuration.
+    public init(settings extraSettings: [String] = []) throws {
         directory = "/tmp/pgwarden-private-" + UUID().uuidString.prefix(8).lowercased()
         port = Int.random(in: 40000...60000)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -25,7 +25,7 @@ public final class PrivateCluster: Sendable {
             unix_socket_directories = '\(directory)'
             fsync = off
 
-            """
+            """ + extraSettings.map { $0 + "\n" }.joined()
         let configuration = directory + "/data/postgresql.conf"
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: configuration))
         handle.seekToEndOfFile()
@@ -35,7 +35,12 @@ public final class PrivateCluster: Sendable {
     }
 
     /// A connection string for its `postgres` database.
-    public var connectionString: String { "host=\(directory) port=\(port) dbname=postgres user=postgres" }
+    public var connectionString: String { connectionString(user: "postgres") }
+
+    /// A connection string for its `postgres` database as `user`.
+    public func connectionString(user: String) -> String {
+        "host=\(directory) port=\(port) dbname=postgres user=\(user)"
+    }
 
     /// Starts the server and waits until it accepts connections.
     public func start() throws {

@@ -22,6 +22,23 @@ public enum TestCluster {
         )
     }
 
+    /// The server's version as its `server_version` setting starts, without a packager's suffix: `15.14`, `16.2`.
+    public static func serverVersion() async throws -> String {
+        let admin = try await administrator()
+        defer { Task { await admin.close() } }
+        let setting = try await admin.query("SELECT current_setting('server_version') AS v").rows[0]
+            .require(String.self, "v")
+        return String(setting.split(separator: " ").first ?? "")
+    }
+
+    /// Whether `pg_stat_statements` is installed (the PostgreSQL 16.2 wheel ships without it).
+    public static func hasPgStatStatements() async throws -> Bool {
+        guard isAvailable else { return false }
+        let admin = try await administrator()
+        defer { Task { await admin.close() } }
+        return !(try await admin.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'").rows.isEmpty)
+    }
+
     /// A unique, SQL-safe name with `prefix`.
     public static func uniqueName(_ prefix: String) -> String {
         prefix + "_" + UUID().uuidString.prefix(8).lowercased()
