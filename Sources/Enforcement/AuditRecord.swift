@@ -13,12 +13,15 @@ public struct AuditRecord: Sendable {
     public let response: Response
     /// What PostgreSQL returned, for a signal; `nil` when nothing was sent.
     public let report: BackendSignaller.Report?
+    /// The server's version (`16.2`), as the guard and the report state it.
+    public let serverVersion: String?
 
     /// Creates a record.
-    public init(time: Date, response: Response, report: BackendSignaller.Report?) {
+    public init(time: Date, response: Response, report: BackendSignaller.Report?, serverVersion: String? = nil) {
         self.time = time
         self.response = response
         self.report = report
+        self.serverVersion = serverVersion
     }
 
     /// The audit's word: `signalled`, `ineffective`, `changed`, `gone`, `failed`, `dry-run`,
@@ -52,6 +55,7 @@ public struct AuditRecord: Sendable {
             response.signal ?? { if case .dryRun(let r) = response.disposition { return r } else { return nil } }()
         var fields: [(String, JSONValue)] = [
             ("time", .string(LockSnapshot.timestamp(time))),
+            ("server_version", .string(serverVersion)),
             ("by", .string(response.actor.description)),
             ("rule", .string(response.actor.ruleName)),
             ("action", .string(response.action.rawValue)),

@@ -116,7 +116,12 @@ public struct ResponseLoop: Sendable {
                 responder.record(sent.outcome, of: response)
                 report = sent
             }
-            let record = AuditRecord(time: Date(), response: response, report: report)
+            let record = AuditRecord(
+                time: Date(),
+                response: response,
+                report: report,
+                serverVersion: session.inspector.role.serverVersionText
+            )
             let line = record.json
             for sink in audit { sink.append(line) }
             delegate.carriedOut(record)
