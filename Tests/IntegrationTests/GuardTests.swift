@@ -232,7 +232,7 @@ struct GuardTests {
 
             try Self.policy.write(toFile: policy, atomically: true, encoding: .utf8)
             daemon.send(SIGHUP)
-            try await daemon.waitForStandardError("policy reloaded: 1 rules")
+            try await daemon.waitForStandardError("policy reloaded: 1 rule")
             try await migration.task.value
             try await eventually("the terminate is audited") { auditLines(audit).count == 2 }
             #expect(auditLines(audit).map { $0["rule"] as? String } == ["watch", "idle transactions that block"])

@@ -91,7 +91,7 @@ struct UpgradeTests {
             #expect(attempts.count == 2)
             #expect(attempts.first?["ended_by"] as? String == "lock timeout")
             #expect(attempts.last?["exit_status"] as? Int == 0)
-            #expect(run.standardOutput.contains("canceling statement due to lock timeout"))
+            #expect(run.standardError.contains("canceling statement due to lock timeout"))
         }
     }
 
