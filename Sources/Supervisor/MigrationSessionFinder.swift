@@ -36,7 +36,9 @@ struct MigrationSessionFinder {
         var candidates: [(key: SessionKey, activity: SessionActivity)] = []
         for (pid, activity) in snapshot.sessions {
             let key = activity.key(pid: pid)
-            guard key.backendStart != nil, judged[key] == nil, !sessions.before.contains(key) else { continue }
+            guard key.backendStart != nil, judged[key] == nil, !sessions.before.contains(key),
+                !candidates.contains(where: { $0.key == key })  // a waiter that also blocks is listed twice
+            else { continue }
             candidates.append((key, activity))
         }
         guard !candidates.isEmpty else { return [] }
