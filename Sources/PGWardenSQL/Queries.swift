@@ -380,18 +380,6 @@ public enum Queries {
                current_setting('track_activities')::bool AS track_activities;
         """#
 
-    /// `sql/sessions_named.sql`:
-    ///
-    /// The client sessions and their application names: used while pgwarden looks for the
-    /// migration's sessions by name. Reads pg_stat_activity, so it is not run on every poll.
-    public static let sessionsNamed = #"""
-        -- The client sessions and their application names: used while pgwarden looks for the
-        -- migration's sessions by name. Reads pg_stat_activity, so it is not run on every poll.
-        SELECT pid, application_name
-        FROM pg_stat_activity
-        WHERE backend_type = 'client backend';
-        """#
-
     /// `sql/signal_backend.sql`:
     ///
     /// Signals one backend, but only if it is still the session that was judged: one statement, so

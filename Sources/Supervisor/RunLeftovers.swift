@@ -4,6 +4,7 @@ import Logging
 import PGWardenSQL
 import Postgres
 import Processes
+import Response
 import WardenSupport
 
 #if canImport(Glibc)
@@ -60,22 +61,26 @@ struct RunLeftovers: Sendable {
             }
             stopProcesses(&outcome)
             let signaller = BackendSignaller(connection: connection, role: role)
-            for pid in try await sessions(on: connection) {
-                let result = await signaller.signal(pid, .terminate)
-                outcome.terminatedSessions.append("pid \(pid) (terminate → \(result.outcome.name))")
+            for key in try await sessions(on: connection) {
+                // The session as listed (pid and backend_start): a pid reused since is not signalled.
+                let target = SessionIdentity(key: key, xactStart: nil, state: nil, checksTransaction: false)
+                let result = await signaller.send(SignalRequest(action: .terminate, target: target))
+                outcome.terminatedSessions.append("pid \(key.pid) (terminate → \(result.outcome.name))")
             }
-            outcome.remaining = try await sessions(on: connection)
+            outcome.remaining = try await sessions(on: connection).map(\.pid)
         } catch {
             outcome.checkFailed = "cannot check for the run's sessions: \(Supervisor.describe(error))"
         }
         return outcome
     }
 
-    /// The backends whose `application_name` is the run's.
-    func sessions(on connection: Connection) async throws -> [Int32] {
-        try await connection.query(Queries.sessionsNamed).rows.compactMap { row in
-            guard (try? row.decode(String.self, "application_name")) == applicationName else { return nil }
-            return try? row.require(Int32.self, "pid")
+    /// The backends whose `application_name` is the run's, with their identity.
+    func sessions(on connection: Connection) async throws -> [SessionKey] {
+        try await connection.query(Queries.clientSessions).rows.compactMap { row in
+            guard (try? row.decode(String.self, "application_name")) == applicationName,
+                let pid = try? row.require(Int32.self, "pid")
+            else { return nil }
+            return SessionKey(pid: pid, backendStart: (try? row.decode(String.self, "backend_start")) ?? nil)
         }
     }
 
