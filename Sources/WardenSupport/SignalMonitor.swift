@@ -18,15 +18,24 @@ public final class SignalMonitor: Sendable {
     public init(_ signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
         self.signals = signals
         let queue = DispatchQueue(label: "pgwarden.signals")
-        previous = signals.map { signal($0, SIG_IGN) }
+        // Until the dispatch sources are registered (asynchronously), a signal is recorded, never
+        // dropped nor acted on by default: what was recorded is handed over now and again shortly after.
+        previous = signals.map { number in
+            let earlier = signal(number, SIG_IGN)
+            EarlySignals.install(holding: [number])
+            return earlier
+        }
         sources = signals.map { number in
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler { handler(number) }
             source.resume()
             return source
         }
-        for number in EarlySignals.take(signals) {
-            queue.async { handler(number) }
+        let signals = signals
+        for delay in [0, 50, 500] {
+            queue.asyncAfter(deadline: .now() + .milliseconds(delay)) {
+                for number in EarlySignals.take(signals) { handler(number) }
+            }
         }
     }
 
