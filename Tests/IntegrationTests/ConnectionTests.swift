@@ -73,7 +73,9 @@ struct ConnectionTests {
             }
             #expect(error?.code == .connectionFailed)
         }
-        #expect(try openDescriptors() - before < 150)  // a leak keeps 300; other tests running meanwhile open some
+        // A leak keeps 300; suites running meanwhile in this process hold up to ~110 sessions of their own
+        // (the commit storm holds 62, the lock view 41).
+        #expect(try openDescriptors() - before < 250)
     }
 
     @Test("an unparseable connection string is its own error")
