@@ -83,7 +83,20 @@ public struct BackendSignaller: Sendable {
         guard let row = result.rows.first else {
             return Report(request: request, outcome: .gone, state: nil, queryStart: nil, backendStart: nil)
         }
-        let found = Found(row)
+        let found: Found
+        do {
+            found = try Found(row)
+        } catch {
+            // The statement ran: a signal may have been sent. Say so rather than guess.
+            let reason = "the answer of the signal statement could not be read (\(error.message)): it may have been sent"
+            return Report(
+                request: request,
+                outcome: .failed(sqlstate: nil, reason: reason),
+                state: nil,
+                queryStart: nil,
+                backendStart: nil
+            )
+        }
         return Report(
             request: request,
             outcome: found.outcome(of: request, role: role, notices: result.notices),
@@ -122,19 +135,19 @@ private struct Found {
     let stillBlocks: Bool
     let signalled: Bool?
 
-    init(_ row: Row) {
-        state = try? row.decode(String.self, "state")
-        queryStart = try? row.decode(String.self, "query_start")
-        backendStart = try? row.decode(String.self, "backend_start")
-        xactStart = try? row.decode(String.self, "xact_start")
-        usename = ((try? row.decode(String.self, "usename")) ?? nil) ?? "?"
-        superuser = ((try? row.decode(Bool.self, "superuser")) ?? nil) ?? false
-        permitted = ((try? row.decode(Bool.self, "permitted")) ?? nil) ?? false
-        sameSession = ((try? row.decode(Bool.self, "same_session")) ?? nil) ?? false
-        sameTransaction = ((try? row.decode(Bool.self, "same_transaction")) ?? nil) ?? false
-        sameState = ((try? row.decode(Bool.self, "same_state")) ?? nil) ?? false
-        stillBlocks = ((try? row.decode(Bool.self, "still_blocks")) ?? nil) ?? false
-        signalled = (try? row.decode(Bool.self, "signalled")) ?? nil
+    init(_ row: Row) throws(PostgresError) {
+        state = try row.decode(String.self, "state")
+        queryStart = try row.decode(String.self, "query_start")
+        backendStart = try row.decode(String.self, "backend_start")
+        xactStart = try row.decode(String.self, "xact_start")
+        usename = try row.decode(String.self, "usename") ?? "?"
+        superuser = try row.decode(Bool.self, "superuser") ?? false
+        permitted = try row.decode(Bool.self, "permitted") ?? false
+        sameSession = try row.decode(Bool.self, "same_session") ?? false
+        sameTransaction = try row.decode(Bool.self, "same_transaction") ?? false
+        sameState = try row.decode(Bool.self, "same_state") ?? false
+        stillBlocks = try row.decode(Bool.self, "still_blocks") ?? false
+        signalled = try row.decode(Bool.self, "signalled")
     }
 
     func outcome(of request: SignalRequest, role: SessionRole, notices: [ServerNotice]) -> SignalOutcome {

@@ -7,7 +7,8 @@ public enum StopScope: String, Sendable, CaseIterable, Codable {
     /// line matches), with their whole tree, process group and session: a forked child that was
     /// re-parented to pid 1 keeps its session. Other matching processes of the user are left running.
     case cron
-    /// Every process of the user whose command line matches (the old behaviour, as `pkill -f -u`).
+    /// Every process of the user whose command line matches (the old behaviour, opted into with
+    /// `--stop-scope user`); each is still signalled by pid, its start time checked first.
     case user
 }
 
