@@ -685,11 +685,22 @@ class Traced:
     the crontab is being installed is widened from microseconds to a good part of a second."""
 
     def __init__(self, arguments, delay_us=150_000, env=None):
+        # pgwarden's stderr is kept: when it ends before the step to kill it at, what it said is the story.
+        self.stderr = tempfile.TemporaryFile(dir=WORK)
         self.strace = subprocess.Popen(
             ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=write,writev,pwrite64",
              "-e", f"inject=write,writev,pwrite64:delay_enter={delay_us}", PGWARDEN, *arguments],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
         self.pid = eventually("pgwarden runs under strace", lambda: next(iter(children_of(self.strace.pid)), None))
+
+    def still_running(self, what):
+        """True while strace (and so pgwarden) runs; raises, with what pgwarden printed, once it has ended."""
+        status = self.strace.poll()
+        if status is None:
+            return True
+        self.stderr.seek(0)
+        said = self.stderr.read().decode("utf-8", "replace").strip()
+        raise RuntimeError(f"pgwarden ended (status {status}) before {what}: {said[-2000:]!r}")
 
     def kill_at_install(self, state, occurrence=1, staging=False):
         """kill -9 pgwarden when it installs the crontab for the `occurrence`-th time: as soon as the installer
@@ -701,9 +712,15 @@ class Traced:
                     and len(seen) == occurrence - 1:
                 return True
             seen.update(installers(self.pid))
-            return len(seen) >= occurrence
+            return len(seen) >= occurrence or not self.still_running(f"install {occurrence}")
 
-        eventually(f"install {occurrence} begins", at_install)
+        try:
+            eventually(f"install {occurrence} begins", at_install)
+        except TimeoutError as error:
+            self.stderr.seek(0)
+            said = self.stderr.read().decode("utf-8", "replace").strip()
+            tree = [command_line(child) for child in children_of(self.pid)]
+            raise TimeoutError(f"{error}; pgwarden's children: {tree}; it said: {said[-2000:]!r}") from None
         os.kill(self.pid, signal.SIGKILL)
         self.strace.wait(timeout=DEADLINE)
 

@@ -35,13 +35,27 @@ extension ScratchDatabase {
     }
 
     /// Waits until `pid` waits on a heavyweight lock, as the server sees it.
+    ///
+    /// When it never does, the error says what the server shows of the session instead.
     public func waitUntilWaiting(_ pid: Int32, observer: Connection) async throws {
-        try await eventually("pid \(pid) waits on a lock") {
+        do {
+            try await eventually("pid \(pid) waits on a lock") {
+                let rows = try await observer.query(
+                    "SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted",
+                    [pid]
+                )
+                return !rows.rows.isEmpty
+            }
+        } catch let error as TestSupportError {
             let rows = try await observer.query(
-                "SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted",
+                """
+                SELECT concat_ws(' · ', state, wait_event_type, wait_event, left(query, 80)) AS seen
+                FROM pg_stat_activity WHERE pid = $1
+                """,
                 [pid]
             )
-            return !rows.rows.isEmpty
+            let seen = try rows.rows.first?.decode(String.self, "seen") ?? "no such session"
+            throw TestSupportError("\(error); the server shows pid \(pid) as: \(seen)")
         }
     }
 

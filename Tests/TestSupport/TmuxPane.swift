@@ -86,6 +86,23 @@ public final class TmuxPane: Sendable {
         return last
     }
 
+    /// The pane's terminal modes among `icanon`, `echo`, `isig` and `icrnl`, as `stty -a` reports them
+    /// (`-echo` when off), asked of the shell now at its prompt.
+    ///
+    /// The answer comes back as one line after a marker of its own, so a screen captured while the
+    /// answer is still being drawn is never taken for the answer.
+    public func terminalModes() async throws -> Set<String> {
+        let marker = "modes-" + UUID().uuidString.prefix(8).lowercased()
+        try run(
+            "echo \"\(marker): $(stty -a | tr -s ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo|isig|icrnl)' | tr '\\n' ' ')end\""
+        )
+        let screen = try await waitForScreen("stty answers") { screen in
+            screen.contains { $0.hasPrefix("\(marker): ") && $0.hasSuffix("end") }
+        }
+        let line = try #require(screen.first { $0.hasPrefix("\(marker): ") })
+        return Set(line.dropFirst(marker.count + 2).dropLast(3).split(separator: " ").map(String.init))
+    }
+
     /// Ends this test's tmux server, and with it the pane's processes.
     public func close() {
         _ = try? tmux(["kill-server"])
