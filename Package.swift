@@ -68,7 +68,7 @@ let package = Package(
         // The lock-wait forest: pure model, graph and rendering.
         .target(name: "WaitGraph", dependencies: ["WardenSupport"]),
         // The blocker-response state machine of guard, upgrade and the lock view: pure.
-        .target(name: "Response", dependencies: ["Policy", "WaitGraph", "WardenSupport"]),
+        .target(name: "Response", dependencies: ["Forecast", "Policy", "WaitGraph", "WardenSupport"]),
         // Polls a server for lock waits and signals backends (identity-checked).
         .target(
             name: "LockInspection",

@@ -13,6 +13,9 @@ public struct LiveLock: Sendable, Equatable {
     public var applicationName: String?
     /// Its current or last query.
     public var query: String?
+    /// Who it is, as a signal must find it again: `backend_start` and `xact_start` as PostgreSQL prints
+    /// them (`nil` when pgwarden's role cannot read them), its role and its backend type.
+    public var identity: LiveSessionIdentity
 
     public init(
         relation: String,
@@ -22,7 +25,8 @@ public struct LiveLock: Sendable, Equatable {
         state: String?,
         transactionSeconds: Double?,
         applicationName: String?,
-        query: String?
+        query: String?,
+        identity: LiveSessionIdentity = LiveSessionIdentity()
     ) {
         self.relation = relation
         self.pid = pid
@@ -32,6 +36,28 @@ public struct LiveLock: Sendable, Equatable {
         self.transactionSeconds = transactionSeconds
         self.applicationName = applicationName
         self.query = query
+        self.identity = identity
+    }
+}
+
+/// What identifies the session behind a ``LiveLock``, beyond its pid.
+public struct LiveSessionIdentity: Sendable, Equatable {
+    public var backendStart: String?
+    public var xactStart: String?
+    public var usename: String?
+    /// `client backend`, `autovacuum worker`, ….
+    public var backendType: String?
+
+    public init(
+        backendStart: String? = nil,
+        xactStart: String? = nil,
+        usename: String? = nil,
+        backendType: String? = nil
+    ) {
+        self.backendStart = backendStart
+        self.xactStart = xactStart
+        self.usename = usename
+        self.backendType = backendType
     }
 }
 

@@ -44,7 +44,13 @@ public enum LiveReader {
                     state: try row.decode(String.self, "state"),
                     transactionSeconds: try row.decode(Double.self, "xact_seconds"),
                     applicationName: try row.decode(String.self, "application_name"),
-                    query: try row.decode(String.self, "query")
+                    query: try row.decode(String.self, "query"),
+                    identity: LiveSessionIdentity(
+                        backendStart: try row.decode(String.self, "backend_start"),
+                        xactStart: try row.decode(String.self, "xact_start"),
+                        usename: try row.decode(String.self, "usename"),
+                        backendType: try row.decode(String.self, "backend_type")
+                    )
                 )
             )
         }

@@ -71,7 +71,11 @@ public enum Queries {
                a.state,
                extract(epoch FROM clock_timestamp() - a.xact_start)::float8 AS xact_seconds,
                a.application_name,
-               a.query
+               a.query,
+               a.backend_start::text AS backend_start,
+               a.xact_start::text AS xact_start,
+               a.usename,
+               a.backend_type
         FROM pg_locks AS l
         JOIN pg_class AS c ON c.oid = l.relation
         JOIN pg_namespace AS n ON n.oid = c.relnamespace

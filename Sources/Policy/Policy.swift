@@ -14,6 +14,8 @@ public struct Policy: Sendable {
     public var protection: Protection
     /// The rules, in order: the first that matches a blocker decides.
     public var rules: [Rule]
+    /// What `upgrade` does with its forecast before the migration starts; `nil`: nothing.
+    public var preflight: PreflightPolicy?
 
     /// Creates a policy.
     public init(
@@ -21,13 +23,15 @@ public struct Policy: Sendable {
         dryRun: Bool = false,
         maxActionsPerMinute: Int = 10,
         protection: Protection = Protection(),
-        rules: [Rule] = []
+        rules: [Rule] = [],
+        preflight: PreflightPolicy? = nil
     ) {
         self.interval = interval
         self.dryRun = dryRun
         self.maxActionsPerMinute = maxActionsPerMinute
         self.protection = protection
         self.rules = rules
+        self.preflight = preflight
     }
 }
 
@@ -42,6 +46,18 @@ public struct Protection: Sendable {
     public init(applicationNames: [Glob] = [], users: [String] = []) {
         self.applicationNames = applicationNames
         self.users = users
+    }
+}
+
+extension Protection {
+    /// Why `[protect]` protects a session of role `usename` and application `applicationName`, if it does.
+    public func reason(usename: String?, applicationName: String?) -> String? {
+        if let usename, users.contains(usename) { return "[protect] users: \(usename)" }
+        let application = applicationName ?? ""
+        if let glob = applicationNames.first(where: { $0.matches(application) }) {
+            return "[protect] application_names: \(glob)"
+        }
+        return nil
     }
 }
 
@@ -139,18 +155,18 @@ extension Policy {
         maxActionsPerMinute =
             try root.integer("max_actions_per_minute", in: 1...Policy.maximumActionsPerMinute) ?? 10
         try root.finish()
-        for name in document.tables.keys where name != "protect" {
+        for name in document.tables.keys where !["protect", "preflight"].contains(name) {
             throw ConfigError(
                 file: file,
                 line: document.tables[name]!.line,
-                "unknown table [\(name)] (known: [protect], [[rule]])"
+                "unknown table [\(name)] (known: [protect], [preflight], [[rule]])"
             )
         }
         for name in document.arrayTables.keys where name != "rule" {
             throw ConfigError(
                 file: file,
                 line: document.arrayTables[name]![0].line,
-                "unknown table [[\(name)]] (known: [protect], [[rule]])"
+                "unknown table [[\(name)]] (known: [protect], [preflight], [[rule]])"
             )
         }
         if let table = document.tables["protect"] {
@@ -160,6 +176,9 @@ extension Policy {
                 users: try protect.strings("users") ?? []
             )
             try protect.finish()
+        }
+        if let table = document.tables["preflight"] {
+            preflight = try PreflightPolicy(table, file: file)
         }
         var names: Set<String> = []
         for table in document.arrayTables["rule"] ?? [] {

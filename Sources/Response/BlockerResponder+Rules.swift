@@ -27,13 +27,7 @@ extension BlockerResponder {
         if activity.backendStart == nil {
             return "its identity (backend_start) cannot be read: pgwarden's role needs pg_monitor (pg_read_all_stats)"
         }
-        guard let policy else { return nil }
-        if let user = activity.usename, policy.protection.users.contains(user) { return "[protect] users: \(user)" }
-        let application = activity.applicationName ?? ""
-        if let glob = policy.protection.applicationNames.first(where: { $0.matches(application) }) {
-            return "[protect] application_names: \(glob)"
-        }
-        return nil
+        return policy?.protection.reason(usename: activity.usename, applicationName: activity.applicationName)
     }
 
     /// The escalation of an earlier cancel, when the rule in force by that name still matches,

@@ -11,21 +11,24 @@ public enum Actor: Sendable, Equatable, CustomStringConvertible {
     case maxLockWait
     /// The operator's answer at the prompt or in the lock view.
     case `operator`
+    /// A `[preflight]` key, acting on the forecast before the migration starts.
+    case preflight(String)
 
-    /// `policy:NAME`, `escalation:NAME`, `max-lock-wait`, `operator`.
+    /// `policy:NAME`, `escalation:NAME`, `max-lock-wait`, `operator`, `preflight:KEY`.
     public var description: String {
         switch self {
         case .rule(let name): "policy:\(name)"
         case .escalation(let name): "escalation:\(name)"
         case .maxLockWait: "max-lock-wait"
         case .operator: "operator"
+        case .preflight(let key): "preflight:\(key)"
         }
     }
 
-    /// The rule's name, for a rule or an escalation.
+    /// The rule's name, for a rule or an escalation; the key, for a `[preflight]` key.
     public var ruleName: String? {
         switch self {
-        case .rule(let name), .escalation(let name): name
+        case .rule(let name), .escalation(let name), .preflight(let name): name
         case .maxLockWait, .operator: nil
         }
     }

@@ -251,6 +251,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         case .escalation(let name): "policy rule '\(name)' (escalation)"
         case .maxLockWait: "--max-lock-wait"
         case .operator: "operator"
+        case .preflight(let key): "[preflight] \(key)"
         }
     }
 

@@ -71,6 +71,8 @@ public struct RunReport: Sendable {
     public var warnings: [String] = []
     /// The preflight forecast (`pgwarden forecast --json`'s object), when one was made.
     public var forecast: JSONValue?
+    /// What the policy's `[preflight]` did before the migration started: its audit lines.
+    public var preflightActions: [JSONValue] = []
 
     /// Creates the report of a run starting now.
     public init(runID: String, command: [String], startedAt: Date) {
@@ -148,6 +150,7 @@ public struct RunReport: Sendable {
             ("invalid_indexes", .array(invalidIndexes.map(JSONValue.string))),
             ("warnings", .array(warnings.map(JSONValue.string))),
             ("forecast", forecast ?? .null),
+            ("preflight_actions", .array(preflightActions)),
         ])
     }
 }

@@ -77,7 +77,14 @@ public struct Supervisor: Sendable {
         }
         report.alembicBefore = preflight.alembicVersion
         report.serverVersion = preflight.role.serverVersionText
-        report.forecast = await UpgradeForecast.run(settings, log: log, logger: logger)
+        let forecast = await UpgradeForecast.run(settings, log: log, logger: logger)
+        report.forecast = forecast?.json
+        let preflightActions = try PreflightActions(
+            forecast: forecast,
+            policy: policy,
+            dryRun: settings.dryRun,
+            log: log
+        )
         if settings.dryRun {
             printPlan(preflight, applicationName: applicationName)
             return 0
@@ -157,6 +164,14 @@ public struct Supervisor: Sendable {
                 }
             }
             if !supervisorFailed {
+                if !preflightActions.decision.actions.isEmpty {
+                    report.preflightActions = await preflightActions.carryOut(
+                        connectionString: settings.connectionString,
+                        audit: openAuditLogs(),
+                        log: log,
+                        logger: logger
+                    )
+                }
                 journal.update { $0.phase = .migrating }
                 (exitStatus, migrationSucceeded) = await runAttempts(
                     &report,

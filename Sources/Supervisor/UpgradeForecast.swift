@@ -7,9 +7,9 @@ import WardenSupport
 /// The forecast in `pgwarden upgrade`'s preflight: made when it can be (the command is Alembic's `upgrade`, or
 /// `--forecast-sql FILE` names the migration's SQL), printed before anything changes, kept for the report.
 enum UpgradeForecast {
-    /// Makes and prints the forecast; returns its JSON, or `nil` when none can be made. A forecast that fails is a
+    /// Makes and prints the forecast; returns it, or `nil` when none can be made. A forecast that fails is a
     /// warning: it never stops the run, and it never runs the migration's statements.
-    static func run(_ settings: UpgradeSettings, log: RunLog, logger: Logger) async -> JSONValue? {
+    static func run(_ settings: UpgradeSettings, log: RunLog, logger: Logger) async -> MigrationForecast? {
         let forecaster = MigrationForecaster(
             connectionString: settings.connectionString,
             sampling: .seconds(1),
@@ -40,7 +40,7 @@ enum UpgradeForecast {
             for line in ForecastRenderer(visible: visible).render(forecast).split(separator: "\n") {
                 log.say("forecast: " + line)
             }
-            return forecast.json
+            return forecast
         } catch let error as any DiagnosableError {
             log.warn("no forecast: \(visible(error.summary))")
         } catch {

@@ -180,7 +180,10 @@ struct LockViewTerminalTests {
             // Not checked here: the shell's screen after a resize. tmux reflows lines of an alternate screen
             // into the normal one when a pane is resized while a program redraws (a plain sh loop redrawing
             // with printf does the same), so what is left there is tmux's doing, not the view's.
-            #expect(try await pane.terminalModes().isSuperset(of: ["icanon", "echo"]), "line editing and echo are back")
+            #expect(
+                try await pane.terminalModes().isSuperset(of: ["icanon", "echo"]),
+                "line editing and echo are back"
+            )
             try await pile.release()
         }
     }

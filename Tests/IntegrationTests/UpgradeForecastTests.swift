@@ -10,7 +10,7 @@ struct UpgradeForecastTests {
         packageRoot + "/.venv/bin/alembic", "-c", packageRoot + "/Tests/Fixtures/alembic/alembic.ini",
     ]
 
-    private func prepared(_ database: ScratchDatabase) async throws {
+    func prepared(_ database: ScratchDatabase) async throws {
         let result = try await TestCrontab.runOffPool(
             "/usr/bin/env",
             ["PGDATABASE=\(database.name)"] + Self.alembic + ["upgrade", "0001"]
@@ -18,7 +18,7 @@ struct UpgradeForecastTests {
         #expect(result.status == 0)
     }
 
-    private func upgrade(_ database: ScratchDatabase, _ extra: [String], _ command: [String]) async throws
+    func upgrade(_ database: ScratchDatabase, _ extra: [String], _ command: [String]) async throws
         -> PGWardenCommand.Output
     {
         let state = NSTemporaryDirectory() + "pgwarden-forecast-state-" + UUID().uuidString

@@ -93,7 +93,7 @@ struct PolicyParsingTests {
                 "intervall = \"1s\"",
                 "p.toml:1: intervall: unknown key (known keys here: dry_run, interval, max_actions_per_minute)"
             ),
-            ("[rule]\nname = \"x\"", "p.toml:1: unknown table [rule] (known: [protect], [[rule]])"),
+            ("[rule]\nname = \"x\"", "p.toml:1: unknown table [rule] (known: [protect], [preflight], [[rule]])"),
             ("[[rule]]\naction = \"log\"", "p.toml:1: name: every [[rule]] needs a name"),
             (
                 "[[rule]]\nname = \"x\"\naction = \"kill\"",
@@ -127,11 +127,71 @@ struct PolicyParsingTests {
             ("name = unquoted", "p.toml:1: 'unquoted' is not a value (strings need quotes)"),
             ("x = \"open", "p.toml:1: unterminated string"),
             ("interval = \"1s\"\ninterval = \"2s\"", "p.toml:2: interval: set twice (first at line 1)"),
+            (
+                "[preflight]\nterminate_idle_in_transactions = \"5m\"",
+                "p.toml:2: [preflight]: terminate_idle_in_transactions: unknown key (known keys here: max_rewrite_mb, refuse_if_waits_on_protected, terminate_idle_in_transaction)"
+            ),
+            (
+                "[preflight]\nterminate_idle_in_transaction = 300",
+                "p.toml:2: [preflight]: terminate_idle_in_transaction: a bare number has no unit: write \"300ms\" or \"300s\""
+            ),
+            (
+                "[preflight]\nmax_rewrite_mb = -1",
+                "p.toml:2: [preflight]: max_rewrite_mb: must be from 0 to 1073741824, not -1"
+            ),
+            (
+                "[preflight]\nrefuse_if_waits_on_protected = \"yes\"",
+                "p.toml:2: [preflight]: refuse_if_waits_on_protected: expected true or false, found a string"
+            ),
         ]
     )
     func errors(text: String, message: String) {
         let error = #expect(throws: ConfigError.self) { try Policy(parsing: text, file: "p.toml") }
         #expect(error?.summary == message)
+    }
+
+    @Test("[preflight]: read as written; absent, nothing acts before the migration")
+    func preflight() throws {
+        #expect(try Policy(parsing: Self.design, file: "p.toml").preflight == nil)
+        let policy = try Policy(
+            parsing: """
+                [preflight]
+                terminate_idle_in_transaction = "5m"
+                refuse_if_waits_on_protected = true
+                max_rewrite_mb = 1024
+                """,
+            file: "p.toml"
+        )
+        #expect(
+            policy.preflight
+                == PreflightPolicy(
+                    terminateIdleInTransaction: .seconds(300),
+                    refuseIfWaitsOnProtected: true,
+                    maxRewriteMegabytes: 1024
+                )
+        )
+        #expect(try Policy(parsing: "[preflight]", file: "p.toml").preflight == PreflightPolicy())
+    }
+
+    @Test("README's policy file reads as written, [preflight] and all")
+    func readmeExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "### The policy file"))
+        let tail = readme[section.upperBound...]
+        let start = try #require(tail.range(of: "```toml\n"))
+        let end = try #require(tail[start.upperBound...].range(of: "```"))
+        let policy = try Policy(parsing: String(tail[start.upperBound..<end.lowerBound]), file: "README.md")
+        #expect(policy.rules.count == 2)
+        #expect(
+            policy.preflight
+                == PreflightPolicy(
+                    terminateIdleInTransaction: .seconds(300),
+                    refuseIfWaitsOnProtected: true,
+                    maxRewriteMegabytes: 1024
+                )
+        )
     }
 
     @Test("a file that is missing, a directory, or not UTF-8: one error naming the file")

@@ -1,0 +1,46 @@
+import ConfigFile
+
+/// The `[preflight]` table: what `pgwarden upgrade` may do with its forecast before the migration starts.
+///
+/// Nothing acts without such a table. The guard, which supervises no migration, reads it (one policy
+/// file serves both) and does nothing with it.
+public struct PreflightPolicy: Sendable, Equatable {
+    /// `terminate_idle_in_transaction`: terminate a session idle in transaction at least this long that
+    /// holds a lock a statement of the migration would wait on, so that the statement never queues.
+    public var terminateIdleInTransaction: Duration?
+    /// `refuse_if_waits_on_protected`: refuse to start when a statement would wait on a session that
+    /// `[protect]` protects (pgwarden may not end it, and the migration would queue behind it).
+    public var refuseIfWaitsOnProtected: Bool
+    /// `max_rewrite_mb`: refuse to start when a statement would rewrite more than this many MiB
+    /// under its lock.
+    public var maxRewriteMegabytes: Int?
+
+    /// Creates a preflight policy.
+    public init(
+        terminateIdleInTransaction: Duration? = nil,
+        refuseIfWaitsOnProtected: Bool = false,
+        maxRewriteMegabytes: Int? = nil
+    ) {
+        self.terminateIdleInTransaction = terminateIdleInTransaction
+        self.refuseIfWaitsOnProtected = refuseIfWaitsOnProtected
+        self.maxRewriteMegabytes = maxRewriteMegabytes
+    }
+
+    /// The most `max_rewrite_mb` may say: 1 PiB.
+    public static let maximumRewriteMegabytes = 1 << 30
+}
+
+extension PreflightPolicy {
+    init(_ table: ConfigTable, file: String) throws(ConfigError) {
+        var reader = ConfigTableReader(table, file: file, context: "[preflight]")
+        self.init(
+            terminateIdleInTransaction: try reader.duration("terminate_idle_in_transaction", in: .zeroOrMore),
+            refuseIfWaitsOnProtected: try reader.bool("refuse_if_waits_on_protected") ?? false,
+            maxRewriteMegabytes: try reader.integer(
+                "max_rewrite_mb",
+                in: 0...PreflightPolicy.maximumRewriteMegabytes
+            )
+        )
+        try reader.finish()
+    }
+}

@@ -1,0 +1,147 @@
+import Forecast
+import Policy
+import WaitGraph
+
+/// What `[preflight]` makes of a forecast before the migration starts.
+public struct PreflightDecision: Sendable {
+    /// A session that a `[preflight]` key acts on, and the statement that would wait on it.
+    public struct Action: Sendable {
+        /// The statement's number in the forecast.
+        public var statement: Int
+        /// The lock the session holds that the statement conflicts with, as the forecast read it.
+        public var lock: LiveLock
+        /// A terminate (signal, or dry run) of a session idle in transaction long enough, or the
+        /// session spared as protected.
+        public var response: Response
+    }
+
+    /// Each session once, for the first statement that would wait on it.
+    public var actions: [Action]
+    /// Why the migration must not start, one sentence each; empty when it may.
+    public var refusals: [String]
+
+    /// Creates a decision.
+    public init(actions: [Action] = [], refusals: [String] = []) {
+        self.actions = actions
+        self.refusals = refusals
+    }
+}
+
+/// Judges a forecast by the policy's `[preflight]` table: pure, like ``BlockerResponder``, so that what
+/// acts before a migration is tested without a server. Nothing acts without a `[preflight]` table.
+///
+/// A terminate is identity-checked like every signal (pid, `backend_start`, `xact_start`, `state`): a
+/// session that committed, or did anything but sit idle in the same transaction, since the forecast
+/// read it is not signalled. Protection is the responder's own: pgwarden's sessions, prepared
+/// transactions, backends that are not client backends, sessions whose identity cannot be read, and
+/// `[protect]`.
+public enum PreflightResponder {
+    /// The `[preflight]` key that terminates idle transactions.
+    public static let terminateKey = "terminate_idle_in_transaction"
+
+    /// The decision for `forecast` under `policy`.
+    public static func decide(
+        _ forecast: MigrationForecast,
+        policy: Policy?,
+        context: ResponderContext
+    ) -> PreflightDecision {
+        guard let policy, let preflight = policy.preflight else { return PreflightDecision() }
+        var decision = PreflightDecision()
+        var judged: Set<Int32> = []
+        for statement in forecast.statements {
+            for lock in statement.conflicts where judged.insert(lock.pid).inserted {
+                judge(lock, statement: statement.number, policy: policy, preflight, context, into: &decision)
+            }
+            if let refusal = rewriteRefusal(statement, limit: preflight.maxRewriteMegabytes) {
+                decision.refusals.append(refusal)
+            }
+        }
+        return decision
+    }
+
+    private static func judge(
+        _ lock: LiveLock,
+        statement: Int,
+        policy: Policy,
+        _ preflight: PreflightPolicy,
+        _ context: ResponderContext,
+        into decision: inout PreflightDecision
+    ) {
+        let blocker = Blocker(live: lock)
+        if preflight.refuseIfWaitsOnProtected,
+            let reason = policy.protection.reason(usename: lock.identity.usename, applicationName: lock.applicationName)
+        {
+            decision.refusals.append(
+                "statement \(statement) would wait on pid \(lock.pid) (\(describe(lock))), which pgwarden may not end: \(reason)"
+            )
+            return
+        }
+        guard let age = preflight.terminateIdleInTransaction, isIdleInTransaction(lock, atLeast: age) else { return }
+        let disposition: Response.Disposition
+        if let reason = BlockerResponder(policy: policy).protectionReason(blocker, context: context, policy: policy) {
+            disposition = .protected(reason: reason)
+        } else {
+            let request = SignalRequest(
+                action: .terminate,
+                target: SessionIdentity(pid: lock.pid, activity: blocker.activity, checksTransaction: true)
+            )
+            disposition = policy.dryRun || context.forceDryRun ? .dryRun(request) : .signal(request)
+        }
+        let response = Response(
+            actor: .preflight(terminateKey),
+            action: .terminate,
+            disposition: disposition,
+            session: blocker,
+            waiters: []
+        )
+        decision.actions.append(PreflightDecision.Action(statement: statement, lock: lock, response: response))
+    }
+
+    /// Whether the session holds its lock idle in a transaction open at least `age`.
+    private static func isIdleInTransaction(_ lock: LiveLock, atLeast age: Duration) -> Bool {
+        guard lock.granted, let state = lock.state, state.hasPrefix("idle in transaction"),
+            let seconds = lock.transactionSeconds
+        else { return false }
+        return Duration.milliseconds(Int64((seconds * 1000).rounded(.down))) >= age
+    }
+
+    private static func rewriteRefusal(_ statement: StatementForecast, limit: Int?) -> String? {
+        guard let limit, let analysis = statement.analysis else { return nil }
+        let bytesLimit = Int64(limit) * 1024 * 1024
+        guard let rewrite = analysis.rewrites.first(where: { ($0.facts?.bytes ?? 0) > bytesLimit }),
+            let bytes = rewrite.facts?.bytes
+        else { return nil }
+        let mode = analysis.locks.first { $0.relation == rewrite.relation }?.mode ?? analysis.strongestMode
+        return "statement \(statement.number) rewrites \(ForecastPlanner.describe(bytes: bytes)) of \(rewrite.relation)"
+            + (mode.map { " under \($0.name)" } ?? "") + ": more than max_rewrite_mb = \(limit)"
+    }
+
+    private static func describe(_ lock: LiveLock) -> String {
+        [lock.state, lock.applicationName.map { "application '\($0)'" }, lock.identity.usename.map { "role \($0)" }]
+            .compactMap { $0 }.joined(separator: ", ")
+    }
+}
+
+extension Blocker {
+    /// A session the forecast found holding or waiting for a lock, as the responder judges blockers.
+    init(live lock: LiveLock) {
+        self.init(
+            pid: lock.pid,
+            blocks: [],
+            blockedTotal: 0,
+            root: lock.granted,
+            activity: lock.pid == 0
+                ? nil
+                : SessionActivity(
+                    state: lock.state,
+                    xactSeconds: lock.transactionSeconds,
+                    usename: lock.identity.usename,
+                    applicationName: lock.applicationName,
+                    backendType: lock.identity.backendType,
+                    query: lock.query,
+                    backendStart: lock.identity.backendStart,
+                    xactStart: lock.identity.xactStart
+                )
+        )
+    }
+}

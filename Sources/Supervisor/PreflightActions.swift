@@ -1,0 +1,118 @@
+import Enforcement
+import Forecast
+import Foundation
+import LockInspection
+import Logging
+import Policy
+import Postgres
+import Response
+import WardenSupport
+
+/// The policy's `[preflight]` carried out by `upgrade`: its refusals before anything changes, its
+/// terminations just before the migration starts, so that the statement the forecast saw waiting on an
+/// idle transaction finds the lock free and nothing queues behind it.
+struct PreflightActions: Sendable {
+    /// What the policy decided of the forecast.
+    let decision: PreflightDecision
+
+    /// Judges `forecast` by `policy`'s `[preflight]`, and says what it will do.
+    ///
+    /// - Throws: ``SupervisorError`` when the policy refuses the run: nothing has changed yet.
+    init(forecast: MigrationForecast?, policy: Policy?, dryRun: Bool, log: RunLog) throws(SupervisorError) {
+        guard let preflight = policy?.preflight else {
+            decision = PreflightDecision()
+            return
+        }
+        guard let forecast else {
+            if preflight != PreflightPolicy() {
+                log.warn("[preflight]: no forecast was made, so nothing it says is applied")
+            }
+            decision = PreflightDecision()
+            return
+        }
+        decision = PreflightResponder.decide(forecast, policy: policy, context: ResponderContext(forceDryRun: dryRun))
+        if !decision.refusals.isEmpty {
+            throw SupervisorError(
+                "[preflight] refuses the run: " + decision.refusals.joined(separator: "; "),
+                hint: "nothing has changed; end that session, or change the policy's [preflight]"
+            )
+        }
+        for action in decision.actions {
+            log.say("[preflight] " + Self.describe(action))
+        }
+    }
+
+    /// Sends the terminations, each identity-checked, on a session of pgwarden's own; audits each
+    /// and returns the audit lines, for the report.
+    func carryOut(connectionString: String?, audit: [any AuditSink], log: RunLog, logger: Logger) async -> [JSONValue] {
+        guard decision.actions.contains(where: { $0.response.signal != nil }) else {
+            return decision.actions.map { record($0, report: nil, serverVersion: nil, audit: audit) }
+        }
+        let session: (connection: Connection, role: SessionRole)
+        do {
+            session = try await InspectorSession.open(connectionString: connectionString, logger: logger)
+        } catch {
+            log.warn(
+                "[preflight]: cannot connect to terminate: \(Supervisor.describe(error)); the migration's policy still applies"
+            )
+            return []
+        }
+        defer { Task { [connection = session.connection] in await connection.close() } }
+        let signaller = BackendSignaller(connection: session.connection, role: session.role)
+        var lines: [JSONValue] = []
+        for action in decision.actions {
+            let report = await action.response.signal.asyncMap { await signaller.send($0) }
+            if let report { log.say("[preflight] " + Self.describe(report)) }
+            lines.append(record(action, report: report, serverVersion: session.role.serverVersionText, audit: audit))
+        }
+        return lines
+    }
+
+    private func record(
+        _ action: PreflightDecision.Action,
+        report: BackendSignaller.Report?,
+        serverVersion: String?,
+        audit: [any AuditSink]
+    ) -> JSONValue {
+        let line = AuditRecord(time: Date(), response: action.response, report: report, serverVersion: serverVersion)
+            .json
+        for sink in audit { sink.append(line) }
+        return line
+    }
+
+    /// What PostgreSQL answered, in the operator's words.
+    private static func describe(_ report: BackendSignaller.Report) -> String {
+        let pid = report.request.target.pid
+        if case .signalled = report.outcome {
+            return "terminated pid \(pid): its transaction rolled back, its locks are released"
+        }
+        return "pid \(pid) not terminated (\(report.outcome.name))" + (report.outcome.detail.map { ": " + $0 } ?? "")
+    }
+
+    /// `statement 2 needs AccessExclusiveLock on public.t: pid 4121 (idle in transaction 41 s,
+    /// application 'report') holds AccessShareLock: terminating it before the migration starts`.
+    static func describe(_ action: PreflightDecision.Action) -> String {
+        let lock = action.lock
+        let age = lock.transactionSeconds.map { " \(DurationSyntax.format(seconds: $0))" } ?? ""
+        let who =
+            "pid \(lock.pid) (\(lock.state ?? "?")\(age)"
+            + (lock.applicationName.map { $0.isEmpty ? "" : ", application '\($0)'" } ?? "") + ")"
+        let what: String
+        switch action.response.disposition {
+        case .signal: what = "terminating it before the migration starts"
+        case .dryRun: what = "would terminate it before the migration starts (dry run)"
+        case .protected(let reason): what = "left alone: \(reason)"
+        case .rateLimited, .logged: what = "left alone"
+        }
+        return "statement \(action.statement) would wait on \(who), which holds \(lock.mode.name) on \(lock.relation): "
+            + what
+    }
+}
+
+extension Optional {
+    /// `map` with an asynchronous transform.
+    fileprivate func asyncMap<Mapped>(_ transform: (Wrapped) async -> Mapped) async -> Mapped? {
+        guard let self else { return nil }
+        return await transform(self)
+    }
+}
