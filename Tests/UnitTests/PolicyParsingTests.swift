@@ -150,6 +150,13 @@ struct PolicyParsingTests {
         #expect(error?.summary == message)
     }
 
+    /// `[preflight]` with every key, as README's example and the test below write it.
+    static let everyPreflightKey = PreflightPolicy(
+        terminateIdleInTransaction: .seconds(300),
+        refuseIfWaitsOnProtected: true,
+        maxRewriteMegabytes: 1024
+    )
+
     @Test("[preflight]: read as written; absent, nothing acts before the migration")
     func preflight() throws {
         #expect(try Policy(parsing: Self.design, file: "p.toml").preflight == nil)
@@ -162,14 +169,7 @@ struct PolicyParsingTests {
                 """,
             file: "p.toml"
         )
-        #expect(
-            policy.preflight
-                == PreflightPolicy(
-                    terminateIdleInTransaction: .seconds(300),
-                    refuseIfWaitsOnProtected: true,
-                    maxRewriteMegabytes: 1024
-                )
-        )
+        #expect(policy.preflight == Self.everyPreflightKey)
         #expect(try Policy(parsing: "[preflight]", file: "p.toml").preflight == PreflightPolicy())
     }
 
@@ -184,14 +184,7 @@ struct PolicyParsingTests {
         let end = try #require(tail[start.upperBound...].range(of: "```"))
         let policy = try Policy(parsing: String(tail[start.upperBound..<end.lowerBound]), file: "README.md")
         #expect(policy.rules.count == 2)
-        #expect(
-            policy.preflight
-                == PreflightPolicy(
-                    terminateIdleInTransaction: .seconds(300),
-                    refuseIfWaitsOnProtected: true,
-                    maxRewriteMegabytes: 1024
-                )
-        )
+        #expect(policy.preflight == Self.everyPreflightKey)
     }
 
     @Test("a file that is missing, a directory, or not UTF-8: one error naming the file")
