@@ -14,9 +14,13 @@ struct HostileTextTests {
     /// OSC 52 writes "pwned" to the clipboard; CSI as one C1 character.
     static let clipboardSequence = "\u{1B}]52;c;cHduZWQ=\u{07}\u{9B}31m"
 
-    @Test("pgwarden locks on a terminal: a role, a table and a query full of escapes are shown, not obeyed")
-    func locksOnTerminal() async throws {
-        let role = "pgw" + Self.titleSequence + TestCluster.uniqueName("r").suffix(6)
+    /// A role and a table whose names carry escapes, and a session of that role idle in a transaction that
+    /// read the table with escapes in its query's comment: what the tests show an operator. The body gets the
+    /// database, the role, the table (quoted), the owner's session and the reader's.
+    static func withHostileReader(
+        _ body: (ScratchDatabase, String, String, Connection, Connection) async throws -> Void
+    ) async throws {
+        let role = "pgw" + titleSequence + TestCluster.uniqueName("r").suffix(6)
         let admin = try await TestCluster.administrator()
         _ = try await admin.query("CREATE ROLE \(quoted(role)) LOGIN")
         defer {
@@ -25,13 +29,20 @@ struct HostileTextTests {
             }
         }
         try await ScratchDatabase.with { database in
-            let table = quoted("t" + Self.clearSequence)
+            let table = quoted("t" + clearSequence)
             let owner = try await database.session()
             _ = try await owner.query("CREATE TABLE \(table) (id int)")
             _ = try await owner.query("GRANT SELECT ON \(table) TO \(quoted(role))")
             let reader = try await database.session("reader", user: "'\(role)'")
             _ = try await reader.query("BEGIN")
-            _ = try await reader.query("SELECT count(*) FROM \(table) /* \(Self.clipboardSequence) */")
+            _ = try await reader.query("SELECT count(*) FROM \(table) /* \(clipboardSequence) */")
+            try await body(database, role, table, owner, reader)
+        }
+    }
+
+    @Test("pgwarden locks on a terminal: a role, a table and a query full of escapes are shown, not obeyed")
+    func locksOnTerminal() async throws {
+        try await Self.withHostileReader { database, role, table, owner, reader in
             let alter = try await database.startBlockedStatement("ALTER TABLE \(table) ADD COLUMN c int", "alembic")
             try await database.waitUntilWaiting(alter.pid, observer: owner)
 
@@ -78,22 +89,7 @@ struct HostileTextTests {
         "pgwarden upgrade on a terminal: its log, the prompt and the migration's own lines show escapes, hide passwords"
     )
     func upgradeOnTerminal() async throws {
-        let role = "pgw" + Self.titleSequence + TestCluster.uniqueName("r").suffix(6)
-        let admin = try await TestCluster.administrator()
-        _ = try await admin.query("CREATE ROLE \(quoted(role)) LOGIN")
-        defer {
-            Task {
-                _ = try? await admin.query("DROP ROLE IF EXISTS \(quoted(role))"); await admin.close()
-            }
-        }
-        try await ScratchDatabase.with { database in
-            let table = quoted("t" + Self.clearSequence)
-            let owner = try await database.session()
-            _ = try await owner.query("CREATE TABLE \(table) (id int)")
-            _ = try await owner.query("GRANT SELECT ON \(table) TO \(quoted(role))")
-            let reader = try await database.session("reader", user: "'\(role)'")
-            _ = try await reader.query("BEGIN")
-            _ = try await reader.query("SELECT count(*) FROM \(table) /* \(Self.clipboardSequence) */")
+        try await Self.withHostileReader { database, _, _, owner, reader in
             let secret = "S3cr3tPw" + TestCluster.uniqueName("").suffix(4)
             let migration = """
                 printf '\\033]0;pwned\\007 \\302\\233 connecting with password=\(secret)\\n'
