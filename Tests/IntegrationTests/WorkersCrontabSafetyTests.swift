@@ -60,11 +60,7 @@ extension WorkersTests {
         for cut in ["empty", "partial"] {
             try TestCrontab.install(Self.crontab, for: user)
             let state = stateDirectory()
-            let pause = try await PGWardenCommand.startUntilFailPoint(
-                "workers.pause.journaled",
-                ["workers", "pause", "--user", user, "--match", "app-cli", "--state-dir", state]
-            )
-            PGWardenCommand.killHard(pause)
+            try await pauseKilled(at: "workers.pause.journaled", state: state)
             // What `crontab -u USER -` installed when the pgwarden feeding it died: nothing, or a start.
             let journal =
                 try JSONSerialization.jsonObject(

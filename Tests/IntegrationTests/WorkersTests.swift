@@ -44,6 +44,15 @@ struct WorkersTests {
         try await PGWardenCommand.run(["workers"] + arguments)
     }
 
+    /// `workers pause` of the app-cli lines into `state`, killed with SIGKILL at `failPoint`.
+    func pauseKilled(at failPoint: String, state: String) async throws {
+        let pause = try await PGWardenCommand.startUntilFailPoint(
+            failPoint,
+            ["workers", "pause", "--user", user, "--match", "app-cli", "--state-dir", state]
+        )
+        PGWardenCommand.killHard(pause)
+    }
+
     @Test("pause comments exactly the matching jobs; resume brings back every byte")
     func pauseResume() async throws {
         try TestCrontab.install(Self.crontab, for: user)
@@ -119,11 +128,7 @@ struct WorkersTests {
     func killedAfterJournal() async throws {
         try TestCrontab.install(Self.crontab, for: user)
         let state = stateDirectory()
-        let pause = try await PGWardenCommand.startUntilFailPoint(
-            "workers.pause.journaled",
-            ["workers", "pause", "--user", user, "--match", "app-cli", "--state-dir", state]
-        )
-        PGWardenCommand.killHard(pause)
+        try await pauseKilled(at: "workers.pause.journaled", state: state)
         #expect(try TestCrontab.read(user) == Self.crontab)
 
         let resume = try await pgwarden(["resume", "--state-dir", state])
@@ -138,11 +143,7 @@ struct WorkersTests {
     func killedAfterInstall() async throws {
         try TestCrontab.install(Self.crontab, for: user)
         let state = stateDirectory()
-        let pause = try await PGWardenCommand.startUntilFailPoint(
-            "workers.pause.installed",
-            ["workers", "pause", "--user", user, "--match", "app-cli", "--state-dir", state]
-        )
-        PGWardenCommand.killHard(pause)
+        try await pauseKilled(at: "workers.pause.installed", state: state)
         #expect(try TestCrontab.read(user).contains("#pgwarden:paused:"))
 
         let resume = try await pgwarden(["resume", "--state-dir", state])
