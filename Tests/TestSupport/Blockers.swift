@@ -39,7 +39,10 @@ extension ScratchDatabase {
     /// When it never does, the error says what the server shows of the session instead.
     public func waitUntilWaiting(_ pid: Int32, observer: Connection) async throws {
         do {
-            try await eventually("pid \(pid) waits on a lock") {
+            // A long bound costs a passing run nothing. Under the whole suite on two cores, CI once saw a
+            // statement not reach the server within 15 s (each blocked libpq call holds one of the 255
+            // threads libdispatch gives serial queues, and the suite holds many such calls at once).
+            try await eventually("pid \(pid) waits on a lock", timeout: .seconds(60)) {
                 let rows = try await observer.query(
                     "SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted",
                     [pid]
