@@ -20,8 +20,8 @@ struct Columns {
         self.ellipsis = ellipsis
         treeWidth = min(Self.maxTreeWidth, rows.map(\.connector.count).max() ?? 0)
         pidWidth = max(3, rows.map { String($0.pid).count }.max() ?? 3)
-        var identity = max(7, rows.map { Self.identity($0.activity).count }.max() ?? 0)
-        var application = max(3, rows.map { Self.application($0.activity).count }.max() ?? 0)
+        var identity = max(7, rows.map { DisplayWidth.columns(of: Self.identity($0.activity)) }.max() ?? 0)
+        var application = max(3, rows.map { DisplayWidth.columns(of: Self.application($0.activity)) }.max() ?? 0)
         // marker, tree+pid, identity, application, state, wait, xact, query: separated by spaces.
         let fixed = 2 + treeWidth + pidWidth + 1 + 1 + 1 + Self.stateWidth + 1 + Self.ageWidth + 1 + Self.ageWidth + 1
         let spare = width - fixed

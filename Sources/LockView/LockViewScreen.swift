@@ -58,7 +58,7 @@ public struct LockViewScreen: Sendable {
     }
 
     private func pad(_ text: String, _ width: Int) -> String {
-        text + String(repeating: " ", count: max(0, width - text.count))
+        text + String(repeating: " ", count: max(0, width - DisplayWidth.columns(of: text)))
     }
 
     /// What matters most first, since a narrow screen cuts the end: counts and the scroll position, then

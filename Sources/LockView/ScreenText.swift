@@ -10,17 +10,18 @@ enum ScreenText {
         return TerminalText.safe(collapsed, layout: .singleLine)
     }
 
-    /// `text` cut to `width` characters, ending in `ellipsis` when cut.
+    /// `text` cut to `width` terminal columns, ending in `ellipsis` when cut. Columns, not characters:
+    /// a Chinese name takes two columns a character.
     static func cut(_ text: String, to width: Int, ellipsis: String) -> String {
         guard width > 0 else { return "" }
-        guard text.count > width else { return text }
-        return String(text.prefix(max(0, width - ellipsis.count))) + ellipsis
+        guard DisplayWidth.columns(of: text) > width else { return text }
+        return DisplayWidth.prefix(text, columns: max(0, width - DisplayWidth.columns(of: ellipsis))) + ellipsis
     }
 
-    /// `text` cut or padded with spaces to exactly `width` characters.
+    /// `text` cut or padded with spaces to exactly `width` terminal columns.
     static func fit(_ text: String, _ width: Int, ellipsis: String, right: Bool = false) -> String {
         let cut = cut(text, to: width, ellipsis: ellipsis)
-        let padding = String(repeating: " ", count: max(0, width - cut.count))
+        let padding = String(repeating: " ", count: max(0, width - DisplayWidth.columns(of: cut)))
         return right ? padding + cut : cut + padding
     }
 }

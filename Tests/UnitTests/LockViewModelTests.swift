@@ -2,6 +2,7 @@ import Foundation
 import LockView
 import Testing
 import WaitGraph
+import WardenSupport
 
 /// The full-screen lock view's state machine and screen, without a terminal or a server.
 @Suite("Lock view")
@@ -116,6 +117,39 @@ struct LockViewModelTests {
             #expect(line.contains("billing-worker") || line.contains("alembic") || line.contains("web-"), "\(line)")
         }
         #expect(rows.contains { $0.hasSuffix("…") })
+    }
+
+    @Test("names and queries in Chinese and Japanese: every line fits 80 columns as a terminal draws it")
+    func wideText() {
+        var sessions = [
+            Self.session(
+                100,
+                state: "idle in transaction",
+                user: "経理部",
+                application: "月次レポート",
+                query: "SELECT * FROM 注文"
+            ),
+            Self.session(200, waitsOn: [100], application: "alembic", query: "ALTER TABLE 注文 ADD COLUMN 備考 text"),
+        ]
+        for index in 0..<10 {
+            sessions.append(
+                Self.session(
+                    Int32(300 + index),
+                    waitsOn: [200],
+                    database: "商店",
+                    application: "ウェブ-\(index)",
+                    query: "SELECT 数量, 価格 FROM 注文 WHERE 顧客番号 = 42 AND 作成日時 > now() - interval '1 day'"
+                )
+            )
+        }
+        let lines = LockViewScreen().lines(
+            Self.model(LockSnapshot(observing: sessions, takenAt: Self.now, databaseOID: 5))
+        )
+        .map(Self.plain)
+        #expect(lines.count == 24)
+        for line in lines { #expect(DisplayWidth.columns(of: line) <= 80, "\(line)") }
+        #expect(lines.contains { $0.contains("経理部@shop_production") && $0.contains("月次レポート") })
+        #expect(lines.contains { $0.contains("ウェブ-9") && $0.hasSuffix("…") })
     }
 
     @Test("t asks the server who the session is, then y/n; only y signals, and exactly the selected session")
