@@ -48,7 +48,7 @@ public struct UWSGIReload: Sendable {
 
     /// Checks that the reload can be asked for (the FIFO has a reader, the pidfile names a master,
     /// the command exists); changes nothing.
-    public func preflight() throws(ReloadError) -> UWSGIMaster? {
+    public func preflight() async throws(ReloadError) -> UWSGIMaster? {
         switch strategy {
         case .fifo(let path):
             guard let master = try UWSGIMaster.readingFIFO(path) else {
@@ -62,7 +62,8 @@ public struct UWSGIReload: Sendable {
             return try UWSGIMaster.fromPidfile(path)
         case .command(let arguments, let pidfile):
             guard let program = arguments.first else { throw ReloadError("the reload command is empty") }
-            if !program.contains("/"), Self.findInPath(program) == nil {
+            if !program.contains("/"), (try? await Executable.name(program).resolveExecutablePath(in: .inherit)) == nil
+            {
                 throw ReloadError("command not found: \(program)")
             }
             return try pidfile.map(UWSGIMaster.fromPidfile)
@@ -72,7 +73,7 @@ public struct UWSGIReload: Sendable {
     /// Asks for the reload and waits until it has completed.
     public func run() async throws(ReloadError) -> Outcome {
         let clock = ContinuousClock()
-        let master = try preflight()
+        let master = try await preflight()
         let oldWorkers = master?.workers() ?? []
         let start = clock.now
         try await request(master: master)
@@ -156,8 +157,4 @@ public struct UWSGIReload: Sendable {
         logger.info("reload requested", metadata: ["strategy": "\(strategy)"])
     }
 
-    private static func findInPath(_ program: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(program)" }.first { access($0, X_OK) == 0 }
-    }
 }

@@ -8,6 +8,7 @@ import Policy
 import Postgres
 import Processes
 import Reload
+import Subprocess
 import Synchronization
 import WaitGraph
 import WardenSupport
@@ -130,7 +131,9 @@ public struct Supervisor: Sendable {
                         owner: "pgwarden upgrade \(runID)",
                         stopInterrupted: { state.isInterrupted }
                     )
-                    self.log.say("paused \(Plural.count(outcome.record.pausedLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser)")
+                    self.log.say(
+                        "paused \(Plural.count(outcome.record.pausedLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser)"
+                    )
                     for process in outcome.notStartedByCron {
                         self.log.say(
                             "  pid \(process.pid) matching, not started by cron: left running: \(Redaction.redact(process.commandLine))"
@@ -330,7 +333,9 @@ public struct Supervisor: Sendable {
             log.warn(
                 "nothing will act on a lock wait of the migration: no --policy, no --max-lock-wait, not interactive;"
                     + " a blocked migration waits until its blocker ends"
-                    + (settings.lockTimeout.map { " or lock_timeout (\(DurationSyntax.format(seconds: $0.seconds))) ends it" } ?? "")
+                    + (settings.lockTimeout.map {
+                        " or lock_timeout (\(DurationSyntax.format(seconds: $0.seconds))) ends it"
+                    } ?? "")
             )
         }
         let audit = openAuditLogs()
@@ -431,7 +436,7 @@ public struct Supervisor: Sendable {
             )
         }
         guard let program = settings.command.first else { throw SupervisorError("no command: give it after --") }
-        if !program.contains("/"), Self.findInPath(program) == nil {
+        if !program.contains("/"), await Self.resolve(program) == nil {
             throw SupervisorError("command not found: \(program)", hint: "give its path, or fix PATH")
         }
         if program.contains("/"), access(program, X_OK) != 0 {
@@ -474,7 +479,7 @@ public struct Supervisor: Sendable {
             result.runningWorkers = plan.runningWorkers.map { "pid \($0.pid): \(Redaction.redact($0.commandLine))" }
         }
         if let strategy = settings.reloadStrategy, settings.effectiveReloadWhen != .none {
-            _ = try UWSGIReload(strategy: strategy, timeout: settings.reloadTimeout, logger: logger).preflight()
+            _ = try await UWSGIReload(strategy: strategy, timeout: settings.reloadTimeout, logger: logger).preflight()
         }
         return result
     }
@@ -484,7 +489,9 @@ public struct Supervisor: Sendable {
         if preflight.crontabLines.isEmpty {
             log.say("  workers: none paused")
         } else {
-            log.say("  pause \(Plural.count(preflight.crontabLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser):")
+            log.say(
+                "  pause \(Plural.count(preflight.crontabLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser):"
+            )
             preflight.crontabLines.forEach { log.say("    line \($0.number): \(Redaction.redact($0.line))") }
             log.say(
                 "  running workers (--stop-workers \(settings.stopWorkers.rawValue)): \(preflight.runningWorkers.isEmpty ? "none" : preflight.runningWorkers.joined(separator: "; "))"
@@ -539,9 +546,9 @@ public struct Supervisor: Sendable {
         }
     }
 
-    static func findInPath(_ program: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(program)" }.first { access($0, X_OK) == 0 }
+    /// Where `PATH` finds `program`, searched as the migration's own start will search it; `nil`: nowhere.
+    static func resolve(_ program: String) async -> String? {
+        (try? await Executable.name(program).resolveExecutablePath(in: .inherit))?.string
     }
 }
 
