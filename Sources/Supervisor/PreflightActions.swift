@@ -57,7 +57,6 @@ struct PreflightActions: Sendable {
             )
             return []
         }
-        defer { Task { [connection = session.connection] in await connection.close() } }
         let signaller = BackendSignaller(connection: session.connection, role: session.role)
         var lines: [JSONValue] = []
         for action in decision.actions {
@@ -65,6 +64,7 @@ struct PreflightActions: Sendable {
             if let report { log.say("[preflight] " + Self.describe(report)) }
             lines.append(record(action, report: report, serverVersion: session.role.serverVersionText, audit: audit))
         }
+        await session.connection.close()
         return lines
     }
 
