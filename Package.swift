@@ -128,6 +128,7 @@ let package = Package(
                 "WardenSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // pgwarden upgrade: the supervised migration, its journal, monitor and report.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Processes
 import Subprocess
+import SystemPackage
 import WardenSupport
 
 #if canImport(Glibc)
@@ -140,7 +141,7 @@ public struct UWSGIReload: Sendable {
             let complaint: String
             do {
                 let result = try await Subprocess.run(
-                    .name(arguments[0]),
+                    arguments[0].contains("/") ? .path(FilePath(arguments[0])) : .name(arguments[0]),
                     arguments: Arguments(Array(arguments.dropFirst())),
                     output: .discarded,
                     error: .string(limit: 1 << 20)

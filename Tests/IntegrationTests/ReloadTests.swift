@@ -94,6 +94,8 @@ struct ReloadTests {
                 "error: command not found: pgwarden-no-such-command"
             ),
             (["--reload-command", "false"], "error: the reload command failed (exited(1))"),
+            // A path runs that file, as the migration's command does (it used to be looked up in PATH and refused).
+            (["--reload-command", "/bin/false"], "error: the reload command failed (exited(1))"),
             (["--reload-command", "echo 'unclosed"], "error: the reload command has an unclosed quote, or is empty"),
             ([], "error: give one of --uwsgi-fifo, --uwsgi-pidfile or --reload-command"),
         ]
