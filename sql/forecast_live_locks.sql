@@ -10,6 +10,7 @@ SELECT n.nspname || '.' || c.relname AS relation,
        a.query,
        a.backend_start::text AS backend_start,
        a.xact_start::text AS xact_start,
+       a.query_start::text AS query_start,
        a.usename,
        a.backend_type
 FROM pg_locks AS l

@@ -44,6 +44,8 @@ public struct LiveLock: Sendable, Equatable {
 public struct LiveSessionIdentity: Sendable, Equatable {
     public var backendStart: String?
     public var xactStart: String?
+    /// `query_start`: when the session's last statement began; a statement since then changes it.
+    public var queryStart: String?
     public var usename: String?
     /// `client backend`, `autovacuum worker`, ….
     public var backendType: String?
@@ -51,11 +53,13 @@ public struct LiveSessionIdentity: Sendable, Equatable {
     public init(
         backendStart: String? = nil,
         xactStart: String? = nil,
+        queryStart: String? = nil,
         usename: String? = nil,
         backendType: String? = nil
     ) {
         self.backendStart = backendStart
         self.xactStart = xactStart
+        self.queryStart = queryStart
         self.usename = usename
         self.backendType = backendType
     }

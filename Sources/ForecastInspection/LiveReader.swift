@@ -48,6 +48,7 @@ public enum LiveReader {
                     identity: LiveSessionIdentity(
                         backendStart: try row.decode(String.self, "backend_start"),
                         xactStart: try row.decode(String.self, "xact_start"),
+                        queryStart: try row.decode(String.self, "query_start"),
                         usename: try row.decode(String.self, "usename"),
                         backendType: try row.decode(String.self, "backend_type")
                     )

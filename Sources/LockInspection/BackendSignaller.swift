@@ -65,6 +65,7 @@ public struct BackendSignaller: Sendable {
             target.checksTransaction ? target.xactStart : nil,
             target.checksTransaction ? target.state : nil,
             request.waiter,
+            target.checksTransaction ? target.queryStart : nil,
         ]
         let result: QueryResult
         do {
@@ -132,6 +133,7 @@ private struct Found {
     let sameSession: Bool
     let sameTransaction: Bool
     let sameState: Bool
+    let sameQuery: Bool
     let stillBlocks: Bool
     let signalled: Bool?
 
@@ -146,6 +148,7 @@ private struct Found {
         sameSession = try row.decode(Bool.self, "same_session") ?? false
         sameTransaction = try row.decode(Bool.self, "same_transaction") ?? false
         sameState = try row.decode(Bool.self, "same_state") ?? false
+        sameQuery = try row.decode(Bool.self, "same_query") ?? false
         stillBlocks = try row.decode(Bool.self, "still_blocks") ?? false
         signalled = try row.decode(Bool.self, "signalled")
     }
@@ -162,6 +165,12 @@ private struct Found {
             )
         }
         if !sameState { return .changed(now: "it is \(state ?? "?") now, not \(request.target.state ?? "?")") }
+        if !sameQuery {
+            return .changed(
+                now: "it ran a statement since it was judged (query_start \(queryStart ?? "?"), not"
+                    + " \(request.target.queryStart ?? "?"))"
+            )
+        }
         if !stillBlocks { return .changed(now: "it no longer blocks pid \(request.waiter.map(String.init) ?? "?")") }
         if !permitted {
             return .failed(

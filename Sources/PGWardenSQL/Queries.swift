@@ -74,6 +74,7 @@ public enum Queries {
                a.query,
                a.backend_start::text AS backend_start,
                a.xact_start::text AS xact_start,
+               a.query_start::text AS query_start,
                a.usename,
                a.backend_type
         FROM pg_locks AS l
@@ -393,6 +394,9 @@ public enum Queries {
     /// $5: xact_start as judged, or NULL when the decision did not depend on the transaction.
     /// $6: state as judged, or NULL likewise.
     /// $7: a waiter the session was judged to block, or NULL: then it must still block that waiter.
+    /// $8: query_start as judged, or NULL when not checked. When given, any statement since (even one that
+    /// leaves it idle in the same transaction, as ROLLBACK TO SAVEPOINT does, releasing locks) means it is
+    /// not the judged session.
     /// No row: no such backend. `matches` false: it is not the judged session any more, and the other
     /// columns say what it is now. `signalled` is NULL when nothing was sent.
     public static let signalBackend = #"""
@@ -403,6 +407,9 @@ public enum Queries {
         -- $5: xact_start as judged, or NULL when the decision did not depend on the transaction.
         -- $6: state as judged, or NULL likewise.
         -- $7: a waiter the session was judged to block, or NULL: then it must still block that waiter.
+        -- $8: query_start as judged, or NULL when not checked. When given, any statement since (even one that
+        --     leaves it idle in the same transaction, as ROLLBACK TO SAVEPOINT does, releasing locks) means it is
+        --     not the judged session.
         -- No row: no such backend. `matches` false: it is not the judged session any more, and the other
         -- columns say what it is now. `signalled` is NULL when nothing was sent.
         WITH target AS (
@@ -432,6 +439,7 @@ public enum Queries {
                    t.backend_start IS NOT DISTINCT FROM coalesce($4::timestamptz, t.backend_start) AS same_session,
                    ($5::timestamptz IS NULL OR t.xact_start IS NOT DISTINCT FROM $5::timestamptz) AS same_transaction,
                    ($6::text IS NULL OR t.state IS NOT DISTINCT FROM $6::text) AS same_state,
+                   ($8::timestamptz IS NULL OR t.query_start IS NOT DISTINCT FROM $8::timestamptz) AS same_query,
                    ($7::int4 IS NULL OR t.pid = ANY (pg_blocking_pids($7::int4))) AS still_blocks
             FROM target AS t
         )
@@ -447,9 +455,10 @@ public enum Queries {
                j.same_session,
                j.same_transaction,
                j.same_state,
+               j.same_query,
                j.still_blocks,
                CASE
-                   WHEN NOT (j.same_session AND j.same_transaction AND j.same_state AND j.still_blocks) THEN NULL
+                   WHEN NOT (j.same_session AND j.same_transaction AND j.same_state AND j.same_query AND j.still_blocks) THEN NULL
                    WHEN NOT j.permitted THEN NULL
                    WHEN $2::text = 'cancel' THEN pg_cancel_backend(j.pid)
                    WHEN $2::text = 'terminate' THEN pg_terminate_backend(j.pid, $3::int8)

@@ -81,10 +81,11 @@ public enum PreflightResponder {
         if let reason = BlockerResponder(policy: policy).protectionReason(blocker, context: context, policy: policy) {
             disposition = .protected(reason: reason)
         } else {
-            let request = SignalRequest(
-                action: .terminate,
-                target: SessionIdentity(pid: lock.pid, activity: blocker.activity, checksTransaction: true)
-            )
+            var target = SessionIdentity(pid: lock.pid, activity: blocker.activity, checksTransaction: true)
+            // Only sitting idle in the same transaction since the forecast keeps it the judged session: a
+            // statement since (ROLLBACK TO SAVEPOINT releases the very lock) makes it another.
+            target.queryStart = lock.identity.queryStart
+            let request = SignalRequest(action: .terminate, target: target)
             disposition = policy.dryRun || context.forceDryRun ? .dryRun(request) : .signal(request)
         }
         let response = Response(

@@ -30,13 +30,24 @@ public struct SessionIdentity: Sendable, Equatable {
     /// Whether the decision depended on the session's transaction or state (a rule about a
     /// state, a transaction age or a query): then a commit since the snapshot stops the signal.
     public var checksTransaction: Bool
+    /// `query_start` as judged, or `nil` when not checked. When given (and ``checksTransaction``), any
+    /// statement since the snapshot stops the signal, even one that leaves the session idle in the same
+    /// transaction, such as `ROLLBACK TO SAVEPOINT`, which releases the locks taken after the savepoint.
+    public var queryStart: String?
 
     /// Creates an identity.
-    public init(key: SessionKey, xactStart: String?, state: String?, checksTransaction: Bool) {
+    public init(
+        key: SessionKey,
+        xactStart: String?,
+        state: String?,
+        checksTransaction: Bool,
+        queryStart: String? = nil
+    ) {
         self.key = key
         self.xactStart = xactStart
         self.state = state
         self.checksTransaction = checksTransaction
+        self.queryStart = queryStart
     }
 
     /// The identity of a session as `activity` shows it.
