@@ -68,15 +68,15 @@ public enum PreflightResponder {
         into decision: inout PreflightDecision
     ) {
         let blocker = Blocker(live: lock)
-        if preflight.refuseIfWaitsOnProtected,
-            let reason = policy.protection.reason(usename: lock.identity.usename, applicationName: lock.applicationName)
-        {
+        if preflight.refuseIfWaitsOnProtected, let reason = unendable(lock, policy: policy) {
             decision.refusals.append(
-                "statement \(statement) would wait on pid \(lock.pid) (\(describe(lock))), which pgwarden may not end: \(reason)"
+                "statement \(statement) would wait on \(lock.pid == 0 ? "a prepared transaction (pid 0)" : "pid \(lock.pid) (\(describe(lock)))"), which pgwarden may not end: \(reason)"
             )
             return
         }
-        guard let age = preflight.terminateIdleInTransaction, isIdleInTransaction(lock, atLeast: age) else { return }
+        guard let age = preflight.terminateIdleInTransaction,
+            lock.pid == 0 || isIdleInTransaction(lock, atLeast: age)
+        else { return }
         let disposition: Response.Disposition
         if let reason = BlockerResponder(policy: policy).protectionReason(blocker, context: context, policy: policy) {
             disposition = .protected(reason: reason)
@@ -96,6 +96,13 @@ public enum PreflightResponder {
             waiters: []
         )
         decision.actions.append(PreflightDecision.Action(statement: statement, lock: lock, response: response))
+    }
+
+    /// Why pgwarden may never end the session behind `lock`, for `refuse_if_waits_on_protected`: `[protect]`
+    /// names it, or it is a prepared transaction (only COMMIT PREPARED or ROLLBACK PREPARED ends one).
+    private static func unendable(_ lock: LiveLock, policy: Policy) -> String? {
+        if lock.pid == 0 { return "only COMMIT PREPARED or ROLLBACK PREPARED ends it" }
+        return policy.protection.reason(usename: lock.identity.usename, applicationName: lock.applicationName)
     }
 
     /// Whether the session holds its lock idle in a transaction open at least `age`.

@@ -13,28 +13,43 @@ import WardenSupport
 /// idle transaction finds the lock free and nothing queues behind it.
 struct PreflightActions: Sendable {
     /// What the policy decided of the forecast.
-    let decision: PreflightDecision
+    private(set) var decision: PreflightDecision
+    /// What the report's warnings should say of it.
+    private(set) var warnings: [String]
 
     /// Judges `forecast` by `policy`'s `[preflight]`, and says what it will do.
     ///
     /// - Throws: ``SupervisorError`` when the policy refuses the run: nothing has changed yet.
     init(forecast: MigrationForecast?, policy: Policy?, dryRun: Bool, log: RunLog) throws(SupervisorError) {
-        guard let preflight = policy?.preflight else {
-            decision = PreflightDecision()
-            return
-        }
+        decision = PreflightDecision()
+        warnings = []
+        guard let preflight = policy?.preflight else { return }
         guard let forecast else {
-            if preflight != PreflightPolicy() {
-                log.warn("[preflight]: no forecast was made, so nothing it says is applied")
+            // A limit that cannot be checked is not taken as met.
+            let limits = [
+                preflight.refuseIfWaitsOnProtected ? "refuse_if_waits_on_protected" : nil,
+                preflight.maxRewriteMegabytes != nil ? "max_rewrite_mb" : nil,
+            ].compactMap { $0 }
+            if !limits.isEmpty {
+                throw SupervisorError(
+                    "[preflight] \(limits.joined(separator: " and ")) cannot be checked: no forecast was made",
+                    hint: "nothing has changed; give --forecast-sql FILE with the migration's SQL, or remove "
+                        + (limits.count == 1 ? "that key" : "those keys")
+                )
             }
-            decision = PreflightDecision()
+            if preflight.terminateIdleInTransaction != nil {
+                let warning = "[preflight]: no forecast was made, so terminate_idle_in_transaction is not applied"
+                log.warn(warning)
+                warnings = [warning]
+            }
             return
         }
         decision = PreflightResponder.decide(forecast, policy: policy, context: ResponderContext(forceDryRun: dryRun))
         if !decision.refusals.isEmpty {
             throw SupervisorError(
                 "[preflight] refuses the run: " + decision.refusals.joined(separator: "; "),
-                hint: "nothing has changed; end that session, or change the policy's [preflight]"
+                hint:
+                    "nothing has changed; see the forecast above, then change the migration, end that session, or change the policy's [preflight]"
             )
         }
         for action in decision.actions {
@@ -95,8 +110,10 @@ struct PreflightActions: Sendable {
         let lock = action.lock
         let age = lock.transactionSeconds.map { " \(DurationSyntax.format(seconds: $0))" } ?? ""
         let who =
-            "pid \(lock.pid) (\(lock.state ?? "?")\(age)"
-            + (lock.applicationName.map { $0.isEmpty ? "" : ", application '\($0)'" } ?? "") + ")"
+            lock.pid == 0
+            ? "a prepared transaction (pid 0)"
+            : "pid \(lock.pid) (\(lock.state ?? "?")\(age)"
+                + (lock.applicationName.map { $0.isEmpty ? "" : ", application '\($0)'" } ?? "") + ")"
         let what: String
         switch action.response.disposition {
         case .signal: what = "terminating it before the migration starts"

@@ -86,6 +86,7 @@ public struct Supervisor: Sendable {
             dryRun: settings.dryRun,
             log: log
         )
+        report.warnings += preflightActions.warnings
         if settings.dryRun {
             printPlan(preflight, applicationName: applicationName)
             return 0

@@ -116,4 +116,21 @@ extension UpgradeForecastTests {
             await session.close()
         }
     }
+
+    @Test("[preflight] limits that need a forecast, and no forecast can be made: refused, one error line, nothing run")
+    func preflightLimitsWithoutForecast() async throws {
+        try await ScratchDatabase.with { database in
+            let marker = NSTemporaryDirectory() + "pgwarden-preflight-ran-" + UUID().uuidString
+            let policy = try Self.policy("[preflight]\nmax_rewrite_mb = 100\nrefuse_if_waits_on_protected = true")
+            let output = try await upgrade(database, ["--policy", policy], ["/usr/bin/touch", marker])
+            #expect(output.status != 0)
+            #expect(
+                output.standardError.split(separator: "\n").filter { $0.hasPrefix("error:") } == [
+                    "error: [preflight] refuse_if_waits_on_protected and max_rewrite_mb cannot be checked: no forecast was made"
+                ],
+                Comment(rawValue: output.standardError)
+            )
+            #expect(!FileManager.default.fileExists(atPath: marker), "the command did not run")
+        }
+    }
 }

@@ -133,7 +133,21 @@ struct PreflightResponderTests {
             context: .init()
         )
         #expect(decision.actions.allSatisfy { $0.response.signal == nil })
-        #expect(decision.actions.count == 1, "pid 0 has no activity: not idle in a transaction pgwarden can see")
+        #expect(decision.actions.count == 2, "both said, as left alone")
+        #expect(
+            decision.actions.first?.response.disposition
+                == .protected(reason: "a prepared transaction: only COMMIT PREPARED or ROLLBACK PREPARED ends it")
+        )
+        let refusing = PreflightResponder.decide(
+            forecast,
+            policy: try Self.policy("refuse_if_waits_on_protected = true"),
+            context: .init()
+        )
+        #expect(
+            refusing.refusals == [
+                "statement 1 would wait on a prepared transaction (pid 0), which pgwarden may not end: only COMMIT PREPARED or ROLLBACK PREPARED ends it"
+            ]
+        )
     }
 
     @Test("--dry-run and dry_run: the terminate is planned, not sent")
