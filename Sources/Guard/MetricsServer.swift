@@ -41,10 +41,10 @@ public final class MetricsServer: Sendable {
         }
     }
 
-    /// Stops listening.
+    /// Stops listening. The accept loop wakes and closes the socket itself: were it closed here, the loop's
+    /// next `accept` would take whatever descriptor reuses the number.
     public func close() {
         shutdown(descriptor, Int32(SHUT_RDWR))
-        Glibc.close(descriptor)
     }
 
     static func parse(_ address: String) throws(GuardError) -> (String, UInt16) {
@@ -83,6 +83,7 @@ public final class MetricsServer: Sendable {
     }
 
     private static func acceptLoop(_ descriptor: Int32, metrics: GuardMetrics, active: ConnectionCount) {
+        defer { Glibc.close(descriptor) }
         while true {
             let client = accept(descriptor, nil, nil)
             if client < 0 {

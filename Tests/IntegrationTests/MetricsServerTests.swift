@@ -75,10 +75,17 @@ private final class Dripper: Sendable {
         }
         guard connected == 0 else { throw TestSupportError("connect failed") }
         guard !silent else { return }
-        Thread.detachNewThread { [descriptor] in
+        // The dripping thread sends on a descriptor of its own, which only it closes: had it used
+        // `descriptor`, closed in deinit while the thread still sleeps between bytes, its next byte would
+        // go to whatever reuses that number (CI saw a libpq socket of another test get "/", and the server
+        // end that session with "invalid frontend message type 47").
+        let own = dup(descriptor)
+        guard own >= 0 else { throw TestSupportError("dup failed") }
+        Thread.detachNewThread {
+            defer { close(own) }
             for byte in Array("GET /metrics HTTP/1.0\r\nHost: x\r\nX-Slow: ".utf8) + Array(repeating: 65, count: 100) {
                 var value = byte
-                guard send(descriptor, &value, 1, Int32(MSG_NOSIGNAL)) == 1 else { return }
+                guard send(own, &value, 1, Int32(MSG_NOSIGNAL)) == 1 else { return }
                 usleep(300_000)
             }
         }
