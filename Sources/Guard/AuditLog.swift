@@ -47,7 +47,7 @@ public final class AuditLog: AuditSink {
     }
 
     deinit {
-        if ownsDescriptor { failures.withLock { try? $0.descriptor.close() } }
+        if ownsDescriptor { failures.withLock { finish(&$0) } }
     }
 
     /// Opens the path again (on SIGHUP), so that a log rotated away (`mv`, logrotate's `create`)
@@ -61,7 +61,7 @@ public final class AuditLog: AuditSink {
             throw GuardError("cannot reopen the audit log \(path): \(error.reason)")
         }
         failures.withLock { failures in
-            try? failures.descriptor.close()
+            finish(&failures)
             failures.descriptor = fresh
         }
     }
@@ -93,6 +93,19 @@ public final class AuditLog: AuditSink {
         }
     }
 
+    /// Syncs and closes the file in use. A failure means entries already appended may be lost: said, and
+    /// counted as one lost entry (the number lost cannot be known).
+    private func finish(_ failures: inout Failures) {
+        do throws(WriteFailure) {
+            try CheckedWrite.finish(failures.descriptor, path: path)
+        } catch {
+            say("error: the audit log \(path) may have lost entries written before it was closed: \(error.summary)")
+            failures.total += 1
+        }
+    }
+
+    /// Standard error, the one place left to say that the audit log failed; when it is gone too, the
+    /// failure still counts in ``failedWrites`` (metrics, exit status).
     private func say(_ line: String) {
         _ = try? FileDescriptor.standardError.writeAll(Array((line + "\n").utf8))
     }

@@ -57,12 +57,16 @@ struct RunLeftovers: Sendable {
             let deadline = clock.now.advanced(by: grace)
             while clock.now < deadline, !interrupted() {
                 if try await sessions(on: connection).isEmpty, processes().isEmpty { return outcome }
-                try? await Task.sleep(for: .milliseconds(100))
+                // Cancelled: the grace ends here; what is left is still stopped below.
+                do { try await Task.sleep(for: .milliseconds(100)) } catch { break }
             }
             stopProcesses(&outcome)
             let signaller = BackendSignaller(connection: connection, role: role)
             for key in try await sessions(on: connection) {
-                // The session as listed (pid and backend_start): a pid reused since is not signalled.
+                // The session as listed (pid and backend_start): a pid reused since is not signalled. Without
+                // its backend_start (pgwarden's role may not read it) the pid alone would name whoever has it
+                // by the time the signal arrives: not signalled; it stays in `remaining`, which says so.
+                guard key.backendStart != nil else { continue }
                 let target = SessionIdentity(key: key, xactStart: nil, state: nil, checksTransaction: false)
                 let result = await signaller.send(SignalRequest(action: .terminate, target: target))
                 outcome.terminatedSessions.append("pid \(key.pid) (terminate → \(result.outcome.name))")
@@ -76,11 +80,14 @@ struct RunLeftovers: Sendable {
 
     /// The backends whose `application_name` is the run's, with their identity.
     func sessions(on connection: Connection) async throws -> [SessionKey] {
+        // A row that cannot be read is an error, not a session left out: a session skipped here would be
+        // neither terminated nor counted as remaining.
         try await connection.query(Queries.clientSessions).rows.compactMap { row in
-            guard (try? row.decode(String.self, "application_name")) == applicationName,
-                let pid = try? row.require(Int32.self, "pid")
-            else { return nil }
-            return SessionKey(pid: pid, backendStart: (try? row.decode(String.self, "backend_start")) ?? nil)
+            guard try row.decode(String.self, "application_name") == applicationName else { return nil }
+            return SessionKey(
+                pid: try row.require(Int32.self, "pid"),
+                backendStart: try row.decode(String.self, "backend_start")
+            )
         }
     }
 

@@ -60,7 +60,22 @@ public final class RunLog: Sendable {
         state.withLock { kept in kept.failure.map { ($0, kept.failedWrites) } }
     }
 
-    /// Closes the kept file.
+    /// Makes the kept file durable, so that a failure to store it counts in ``fileFailure`` before the
+    /// run's exit status is decided (a network file system reports a lost write only at `fsync`).
+    public func sync() {
+        state.withLock { kept in
+            guard let descriptor = kept.descriptor else { return }
+            do throws(WriteFailure) {
+                try CheckedWrite.sync(descriptor, path: kept.path)
+            } catch {
+                kept.failure = kept.failure ?? error
+                kept.failedWrites += 1
+            }
+        }
+    }
+
+    /// Closes the kept file. It was synced by ``sync()`` before the exit status was decided; what a close
+    /// could report after that has nowhere to go but this comment.
     public func close() {
         state.withLock { kept in
             try? kept.descriptor?.close()

@@ -10,7 +10,8 @@ extension Supervisor {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: duration)
         while !state.isInterrupted, clock.now < deadline {
-            try? await Task.sleep(for: min(interruptCheckInterval, deadline - clock.now))
+            // Cancelled: the wait is over (a cancelled sleep returns at once, and this loop would spin).
+            do { try await Task.sleep(for: min(interruptCheckInterval, deadline - clock.now)) } catch { return }
         }
     }
 
@@ -45,7 +46,7 @@ extension Supervisor {
             "a session of the migration outlived its command: terminated \($0)"
         }
         if !outcome.remaining.isEmpty {
-            warnings.append("sessions of the run are still there after being terminated: pids \(outcome.remaining)")
+            warnings.append("sessions of the run are still there: pids \(outcome.remaining)")
         }
         outcome.checkFailed.map { warnings.append($0) }
         warnings.forEach(log.warn)

@@ -261,6 +261,7 @@ public struct Supervisor: Sendable {
             $0.outcome = report.outcome.rawValue
             $0.finishedAt = report.finishedAt
         }
+        log.sync()
         failures += writeFailures(journal: journal)
         return finalStatus(report.exitStatus!, failures: failures)
     }

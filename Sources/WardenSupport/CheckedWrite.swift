@@ -41,14 +41,33 @@ public enum CheckedWrite {
         }
     }
 
+    /// Makes what was written to `descriptor` (the file `path`) durable, then closes it; the descriptor is
+    /// closed even when the sync fails. A failure here may mean earlier writes are lost: a network file
+    /// system, or a disk that failed after accepting them, reports it only at `fsync` or `close`.
+    public static func finish(_ descriptor: FileDescriptor, path: String) throws(WriteFailure) {
+        let synced = Result { () throws(WriteFailure) in try sync(descriptor, path: path) }
+        do {
+            try descriptor.close()
+        } catch {
+            throw WriteFailure(path: path, reason(error))
+        }
+        try synced.get()
+    }
+
+    /// Makes what was written to `descriptor` (the file `path`) durable. A device that cannot sync
+    /// (EINVAL: a pipe, a terminal, /dev/null) is no failure of the data.
+    public static func sync(_ descriptor: FileDescriptor, path: String) throws(WriteFailure) {
+        guard fsync(descriptor.rawValue) != 0, errno != EINVAL else { return }
+        throw WriteFailure(path: path, reason(Errno(rawValue: errno)))
+    }
+
     /// Creates or truncates `path` as a 0600 file holding `bytes`, fsynced when `durably`.
     public static func replace(_ path: String, with bytes: some Sequence<UInt8>, durably: Bool) throws(WriteFailure) {
         let descriptor = try open(path, options: [.create, .truncate, .closeOnExec])
         do {
             try descriptor.closeAfter {
                 try descriptor.writeAll(bytes)
-                // fsync of a device that cannot (EINVAL) is no failure of the data.
-                if durably, fsync(descriptor.rawValue) != 0, errno != EINVAL { throw Errno(rawValue: errno) }
+                if durably { try sync(descriptor, path: path) }
             }
         } catch {
             throw WriteFailure(path: path, reason(error))
@@ -89,6 +108,7 @@ public enum CheckedWrite {
 
     private static func reason(_ error: any Error) -> String {
         if let errno = error as? Errno { return String(cString: strerror(errno.rawValue)) }
+        if let failure = error as? WriteFailure { return failure.reason }
         return "\(error)"
     }
 }

@@ -56,10 +56,10 @@ public final class CrontabUserLock: Sendable {
         close(descriptor)
     }
 
-    /// Records that the state directory `path` paused `user`'s crontab.
-    static func recordPause(of user: String, in path: String) {
-        try? Data((path + "\n").utf8).write(to: URL(fileURLWithPath: ownerPath(user)), options: .atomic)
-        chmod(ownerPath(user), 0o600)
+    /// Records that the state directory `path` paused `user`'s crontab (0600 from its creation), so that a
+    /// second pause can name it. The pause's own journal is the record that matters; this is its pointer.
+    static func recordPause(of user: String, in path: String) throws(WriteFailure) {
+        try CheckedWrite.replace(ownerPath(user), with: Array((path + "\n").utf8), durably: false)
     }
 
     /// The state directory that paused `user`'s crontab last, if known.

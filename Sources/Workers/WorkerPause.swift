@@ -131,7 +131,15 @@ public struct WorkerPause: Sendable {
             journal.phase = .paused
             journal.installing = nil
             try journal.save(as: PauseRecord.fileName, in: stateDirectory)
-            CrontabUserLock.recordPause(of: user, in: stateDirectory.path)
+            do {
+                try CrontabUserLock.recordPause(of: user, in: stateDirectory.path)
+            } catch {
+                // The pause stands (its journal is saved); only a later refusal cannot name this state directory.
+                logger.warning(
+                    "cannot record which state directory paused the crontab",
+                    metadata: ["user": "\(user)", "error": "\(error.summary)"]
+                )
+            }
             record = journal
             break
         }
