@@ -17,7 +17,11 @@ struct MigrationSessionFinder {
     /// `--app-name-match`: counts only for sessions that connected after the migration started.
     let applicationNameMatch: Glob?
     private(set) var sessions = MigrationSessions()
-    private var judged: [SessionKey: Bool] = [:]
+    /// Sessions whose client end was looked for among the migration's sockets and not found there. A
+    /// session's client socket does not change, so they are not looked at again: a pile-up of 40 queued
+    /// readers costs one look, not one per poll. Names are still compared on every poll (cheap, and
+    /// `SET application_name` can change one).
+    private var notOurSockets: Set<SessionKey> = []
     /// How each session was identified, for the log.
     private(set) var methods: [SessionKey: String] = [:]
 
@@ -36,17 +40,24 @@ struct MigrationSessionFinder {
         var candidates: [(key: SessionKey, activity: SessionActivity)] = []
         for (pid, activity) in snapshot.sessions {
             let key = activity.key(pid: pid)
-            guard key.backendStart != nil, judged[key] == nil, !sessions.before.contains(key),
+            guard key.backendStart != nil, !sessions.identified.contains(key), !sessions.before.contains(key),
                 !candidates.contains(where: { $0.key == key })  // a waiter that also blocks is listed twice
             else { continue }
             candidates.append((key, activity))
         }
         guard !candidates.isEmpty else { return [] }
-        let tree = ClientSide(root: migrationRoot)
+        // The tree's sockets are read only when some candidate has not been looked for among them, and
+        // only once the migration runs (before, there is no tree to find a socket in).
+        let tree =
+            migrationRoot != nil && candidates.contains { !notOurSockets.contains($0.key) }
+            ? ClientSide(root: migrationRoot) : nil
         var found: [SessionKey] = []
         for candidate in candidates {
-            guard let method = method(for: candidate.key, candidate.activity, tree: tree) else { continue }
-            judged[candidate.key] = true
+            let sockets = notOurSockets.contains(candidate.key) ? nil : tree
+            guard let method = method(for: candidate.key, candidate.activity, tree: sockets) else {
+                if sockets != nil { notOurSockets.insert(candidate.key) }
+                continue
+            }
             methods[candidate.key] = method
             sessions.identified.insert(candidate.key)
             found.append(candidate.key)
@@ -54,9 +65,11 @@ struct MigrationSessionFinder {
         return found
     }
 
-    private func method(for key: SessionKey, _ activity: SessionActivity, tree: ClientSide) -> String? {
+    private func method(for key: SessionKey, _ activity: SessionActivity, tree: ClientSide?) -> String? {
         let application = activity.applicationName ?? ""
         if application == runApplicationName { return "named for this run" }
+        if let glob = applicationNameMatch, glob.matches(application) { return "--app-name-match \(glob)" }
+        guard let tree else { return nil }
         if let port = activity.clientPort, port >= 0, let address = activity.clientAddress,
             tree.tcpEndpoints.contains(TCPEndpoint(address: address, port: port))
         {
@@ -67,7 +80,6 @@ struct MigrationSessionFinder {
         {
             return "its Unix socket is connected to the migration's process tree"
         }
-        if let glob = applicationNameMatch, glob.matches(application) { return "--app-name-match \(glob)" }
         return nil
     }
 }
