@@ -646,6 +646,15 @@ def hostile_input(databases):
 
 # ---------------------------------------------------------------- the crontab install, its window widened
 
+def pause_phase(state):
+    """The phase the pause journal of `state` records (`pausing`, `paused`, `resuming`, `resumed`), if any."""
+    try:
+        with open(os.path.join(state, "workers-pause.json")) as handle:
+            return json.load(handle).get("phase")
+    except (OSError, ValueError):
+        return None
+
+
 def children_of(pid):
     """The pids whose parent is `pid`."""
     found = []
@@ -702,20 +711,25 @@ class Traced:
         said = self.stderr.read().decode("utf-8", "replace").strip()
         raise RuntimeError(f"pgwarden ended (status {status}) before {what}: {said[-2000:]!r}")
 
-    def kill_at_install(self, state, occurrence=1, staging=False):
-        """kill -9 pgwarden when it installs the crontab for the `occurrence`-th time: as soon as the installer
-        runs, or with `staging`, while the new text is still being written to the state directory."""
-        seen = set()
+    def kill_at_install(self, state, phase, staging=False):
+        """kill -9 pgwarden when it installs the crontab in `phase` of the pause journal (`pausing` for the
+        pause's install, `resuming` for the resume's): as soon as the installer runs, or with `staging`, while
+        the new text is still being written to the state directory.
+
+        Which install is which is read from the journal, not counted from the installers seen: an installer
+        lives a few hundred milliseconds, and a probe that missed the first one counted the second as the first
+        (then waited for a third that never came)."""
 
         def at_install():
-            if staging and any(name.startswith("crontab-") for name in os.listdir(state)) \
-                    and len(seen) == occurrence - 1:
-                return True
-            seen.update(installers(self.pid))
-            return len(seen) >= occurrence or not self.still_running(f"install {occurrence}")
+            if pause_phase(state) == phase:
+                if staging and any(name.startswith("crontab-") for name in os.listdir(state)):
+                    return True
+                if not staging and installers(self.pid):
+                    return True
+            return not self.still_running(f"the {phase} install")
 
         try:
-            eventually(f"install {occurrence} begins", at_install)
+            eventually(f"the {phase} install begins", at_install)
         except TimeoutError as error:
             self.stderr.seek(0)
             said = self.stderr.read().decode("utf-8", "replace").strip()
@@ -733,7 +747,7 @@ def install_kills(databases):
         state = tempfile.mkdtemp(prefix="state-", dir=WORK)
         tally.fault(f"kill -9 of workers pause {where}")
         Traced(["workers", "pause", "--user", USER, "--match", "app-cli", "--state-dir", state]).kill_at_install(
-            state, staging=staging)
+            state, "pausing", staging=staging)
         partial = read_crontab()
         tally.check(partial in (CRONTAB, paused_form(partial)), f"a partial crontab was installed: {partial!r}")
         resumed = run_pgwarden(["workers", "resume", "--state-dir", state])
@@ -745,12 +759,12 @@ def install_kills(databases):
         tally.fault(f"kill -9 of workers resume {where}")
         paused = run_pgwarden(["workers", "pause", "--user", USER, "--match", "app-cli", "--state-dir", state])
         tally.check(paused.returncode == 0, f"pause exited {paused.returncode}: {paused.stderr.strip()}")
-        Traced(["workers", "resume", "--state-dir", state]).kill_at_install(state, staging=staging)
+        Traced(["workers", "resume", "--state-dir", state]).kill_at_install(state, "resuming", staging=staging)
         again = run_pgwarden(["workers", "resume", "--state-dir", state])
         tally.check(again.returncode == 0, f"resume exited {again.returncode}: {again.stderr.strip()}")
         tally.crontab_restored(CRONTAB)
 
-        for occurrence, step in ((1, "pause"), (2, "resume")):
+        for phase, step in (("pausing", "pause"), ("resuming", "resume")):
             install_crontab(CRONTAB)
             tally.fault(f"kill -9 of upgrade at its {step} {where}")
             database = databases.fresh()
@@ -758,7 +772,7 @@ def install_kills(databases):
             traced = Traced(["upgrade", "--dsn", f"dbname={database}", "--pause-workers", "app-cli",
                              "--crontab-user", USER, "--state-dir", state, "--no-interactive", "--",
                              *ALEMBIC, "upgrade", "head"], delay_us=100_000)
-            traced.kill_at_install(state, occurrence=occurrence, staging=staging)
+            traced.kill_at_install(state, phase, staging=staging)
             recovered = run_pgwarden(["recover", "--state-dir", state])
             tally.check(recovered.returncode == 0, f"recover exited {recovered.returncode}: {recovered.stderr.strip()}")
             tally.crontab_restored(CRONTAB)
