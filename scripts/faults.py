@@ -679,23 +679,55 @@ def command_line(pid):
         return []
 
 
-def installers(pid):
-    """`crontab` processes started by `pid` that install (not `crontab -l`)."""
-    found = []
-    for child in children_of(pid):
-        arguments = command_line(child)
-        if arguments and os.path.basename(arguments[0]) == b"crontab" and b"-l" not in arguments:
-            found.append(child)
-    return found
+# A `crontab` first on pgwarden's PATH for the install kills. Listing (`-l`) goes straight to the real one.
+# An install made while the pause journal of $PGWARDEN_FAULTS_STATE is in phase $PGWARDEN_FAULTS_PHASE says
+# so in $PGWARDEN_FAULTS_READY, then waits until pgwarden (its parent) has died before it becomes the real
+# crontab, with the arguments and standard input (the crontab's lock) pgwarden gave it. The kill thus
+# always lands while the install runs, however briefly the real crontab would have lived; a probe that
+# polled for the installer could miss it.
+INSTALL_HOLD = """#!{python}
+import json, os, sys, time
+arguments = sys.argv[1:]
+if "-l" not in arguments:
+    try:
+        with open(os.path.join(os.environ["PGWARDEN_FAULTS_STATE"], "workers-pause.json")) as handle:
+            phase = json.load(handle).get("phase")
+    except (KeyError, OSError, ValueError):
+        phase = None
+    if phase is not None and phase == os.environ.get("PGWARDEN_FAULTS_PHASE"):
+        parent = os.getppid()
+        with open(os.environ["PGWARDEN_FAULTS_READY"], "w") as ready:
+            ready.write(str(os.getpid()))
+        while os.getppid() == parent:
+            time.sleep(0.01)
+os.execv({crontab!r}, [{crontab!r}, *arguments])
+"""
+
+
+def install_hold_path():
+    """A directory holding the `crontab` of INSTALL_HOLD, for the front of PATH."""
+    directory = os.path.join(WORK, "install-hold")
+    if not os.path.isdir(directory):
+        os.mkdir(directory)
+        crontab = shutil.which("crontab")
+        with open(os.path.join(directory, "crontab"), "w") as handle:
+            handle.write(INSTALL_HOLD.format(python=sys.executable, crontab=crontab))
+        os.chmod(os.path.join(directory, "crontab"), 0o755)
+    return directory
 
 
 class Traced:
     """pgwarden under `strace -f` with every write (its own and its children's) delayed: the window in which
-    the crontab is being installed is widened from microseconds to a good part of a second."""
+    the new crontab is staged is widened from microseconds to a good part of a second. The install itself
+    is held by INSTALL_HOLD's `crontab` while the journal of `state` is in `phase`."""
 
-    def __init__(self, arguments, delay_us=150_000, env=None):
+    def __init__(self, arguments, state, phase, delay_us=150_000):
         # pgwarden's stderr is kept: when it ends before the step to kill it at, what it said is the story.
         self.stderr = tempfile.TemporaryFile(dir=WORK)
+        self.state, self.phase = state, phase
+        self.ready = os.path.join(WORK, f"install-ready-{os.path.basename(state)}")
+        env = dict(os.environ, PATH=f"{install_hold_path()}:{os.environ['PATH']}", PGWARDEN_FAULTS_STATE=state,
+                   PGWARDEN_FAULTS_PHASE=phase, PGWARDEN_FAULTS_READY=self.ready)
         self.strace = subprocess.Popen(
             ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=write,writev,pwrite64",
              "-e", f"inject=write,writev,pwrite64:delay_enter={delay_us}", PGWARDEN, *arguments],
@@ -711,25 +743,22 @@ class Traced:
         said = self.stderr.read().decode("utf-8", "replace").strip()
         raise RuntimeError(f"pgwarden ended (status {status}) before {what}: {said[-2000:]!r}")
 
-    def kill_at_install(self, state, phase, staging=False):
-        """kill -9 pgwarden when it installs the crontab in `phase` of the pause journal (`pausing` for the
-        pause's install, `resuming` for the resume's): as soon as the installer runs, or with `staging`, while
-        the new text is still being written to the state directory.
-
-        Which install is which is read from the journal, not counted from the installers seen: an installer
-        lives a few hundred milliseconds, and a probe that missed the first one counted the second as the first
-        (then waited for a third that never came)."""
+    def kill_at_install(self, staging=False):
+        """kill -9 pgwarden when it installs the crontab in its phase of the pause journal (`pausing` for
+        the pause's install, `resuming` for the resume's): while the installer runs, or with `staging`,
+        while the new text is still being written to the state directory. Returns whether the kill landed
+        where it was meant to: a staging window the probe missed is caught at the install instead."""
 
         def at_install():
-            if pause_phase(state) == phase:
-                if staging and any(name.startswith("crontab-") for name in os.listdir(state)):
-                    return True
-                if not staging and installers(self.pid):
-                    return True
-            return not self.still_running(f"the {phase} install")
+            if os.path.exists(self.ready):
+                return "install"
+            if staging and pause_phase(self.state) == self.phase and any(
+                    name.startswith("crontab-") and ".tmp-" in name for name in os.listdir(self.state)):
+                return "staging"
+            return not self.still_running(f"the {self.phase} install")
 
         try:
-            eventually(f"the {phase} install begins", at_install)
+            caught = eventually(f"the {self.phase} install begins", at_install)
         except TimeoutError as error:
             self.stderr.seek(0)
             said = self.stderr.read().decode("utf-8", "replace").strip()
@@ -737,17 +766,22 @@ class Traced:
             raise TimeoutError(f"{error}; pgwarden's children: {tree}; it said: {said[-2000:]!r}") from None
         os.kill(self.pid, signal.SIGKILL)
         self.strace.wait(timeout=DEADLINE)
+        return caught == ("staging" if staging else "install")
 
 
 def install_kills(databases):
     print("kill -9 while the crontab is being installed (writes delayed by strace)", flush=True)
     for staging in (False, True):
         where = "while the new crontab is staged" if staging else "while crontab installs it"
+
+        def kill(arguments, state, phase, **options):
+            if not Traced(arguments, state, phase, **options).kill_at_install(staging=staging):
+                print("    (the staging window was missed: killed while crontab installs it)", flush=True)
+
         install_crontab(CRONTAB)
         state = tempfile.mkdtemp(prefix="state-", dir=WORK)
         tally.fault(f"kill -9 of workers pause {where}")
-        Traced(["workers", "pause", "--user", USER, "--match", "app-cli", "--state-dir", state]).kill_at_install(
-            state, "pausing", staging=staging)
+        kill(["workers", "pause", "--user", USER, "--match", "app-cli", "--state-dir", state], state, "pausing")
         partial = read_crontab()
         tally.check(partial in (CRONTAB, paused_form(partial)), f"a partial crontab was installed: {partial!r}")
         resumed = run_pgwarden(["workers", "resume", "--state-dir", state])
@@ -759,7 +793,7 @@ def install_kills(databases):
         tally.fault(f"kill -9 of workers resume {where}")
         paused = run_pgwarden(["workers", "pause", "--user", USER, "--match", "app-cli", "--state-dir", state])
         tally.check(paused.returncode == 0, f"pause exited {paused.returncode}: {paused.stderr.strip()}")
-        Traced(["workers", "resume", "--state-dir", state]).kill_at_install(state, "resuming", staging=staging)
+        kill(["workers", "resume", "--state-dir", state], state, "resuming")
         again = run_pgwarden(["workers", "resume", "--state-dir", state])
         tally.check(again.returncode == 0, f"resume exited {again.returncode}: {again.stderr.strip()}")
         tally.crontab_restored(CRONTAB)
@@ -769,10 +803,9 @@ def install_kills(databases):
             tally.fault(f"kill -9 of upgrade at its {step} {where}")
             database = databases.fresh()
             state = tempfile.mkdtemp(prefix="state-", dir=WORK)
-            traced = Traced(["upgrade", "--dsn", f"dbname={database}", "--pause-workers", "app-cli",
-                             "--crontab-user", USER, "--state-dir", state, "--no-interactive", "--",
-                             *ALEMBIC, "upgrade", "head"], delay_us=100_000)
-            traced.kill_at_install(state, phase, staging=staging)
+            kill(["upgrade", "--dsn", f"dbname={database}", "--pause-workers", "app-cli", "--crontab-user", USER,
+                  "--state-dir", state, "--no-interactive", "--", *ALEMBIC, "upgrade", "head"], state, phase,
+                 delay_us=100_000)
             recovered = run_pgwarden(["recover", "--state-dir", state])
             tally.check(recovered.returncode == 0, f"recover exited {recovered.returncode}: {recovered.stderr.strip()}")
             tally.crontab_restored(CRONTAB)
