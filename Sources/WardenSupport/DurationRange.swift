@@ -30,13 +30,23 @@ public struct DurationRange: Sendable {
         reason: "a shorter interval would poll the server without pause"
     )
 
+    /// What is said of a negative duration: what the range accepts instead (`cannot be negative`
+    /// where zero is accepted, `must be at least 1ms: …` where there is a minimum).
+    var negativeProblem: DurationSyntax.Problem {
+        if allowsZero { return DurationSyntax.Problem(message: "cannot be negative") }
+        if let minimum { return minimumProblem(minimum) }
+        return DurationSyntax.Problem(message: "must be positive")
+    }
+
+    private func minimumProblem(_ minimum: Duration) -> DurationSyntax.Problem {
+        let because = reason.map { ": \($0)" } ?? ""
+        return DurationSyntax.Problem(message: "must be at least \(DurationSyntax.format(minimum))\(because)")
+    }
+
     /// Throws when `duration` lies outside the range.
     func check(_ duration: Duration) throws(DurationSyntax.Problem) {
         if duration == .zero, allowsZero { return }
-        if let minimum, duration < minimum {
-            let because = reason.map { ": \($0)" } ?? ""
-            throw DurationSyntax.Problem(message: "must be at least \(DurationSyntax.format(minimum))\(because)")
-        }
+        if let minimum, duration < minimum { throw minimumProblem(minimum) }
         guard duration > .zero else { throw DurationSyntax.Problem(message: "must be longer than zero") }
         guard duration <= DurationSyntax.maximum else {
             throw DurationSyntax.Problem(message: "must be at most \(DurationSyntax.format(DurationSyntax.maximum))")

@@ -31,7 +31,7 @@ public enum DurationSyntax {
     public static func parse(_ text: String, in range: DurationRange) throws(Problem) -> Duration {
         let trimmed = text.trimmedOfWhitespace
         guard !trimmed.isEmpty else { throw Problem(message: "is empty: write a duration such as 500ms or 10s") }
-        if trimmed.hasPrefix("-") { throw Problem(message: "must be positive") }
+        if trimmed.hasPrefix("-") { throw range.negativeProblem }
         let number = trimmed.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         let unit = trimmed.dropFirst(number.count).drop(while: { $0 == " " })
         guard isDecimal(number), unit.allSatisfy(\.isLetter) else {

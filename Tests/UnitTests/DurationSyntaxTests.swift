@@ -47,6 +47,13 @@ struct DurationSyntaxTests {
         #expect(try DurationSyntax.parse("1ms", in: .lockTimeout) == .milliseconds(1))
         #expect(throws: DurationSyntax.Problem.self) { try DurationSyntax.parse("9ms", in: .pollInterval) }
         #expect(try DurationSyntax.parse("0s", in: .zeroOrMore) == .zero)
+        // A negative one is told what the setting accepts instead.
+        #expect(throws: DurationSyntax.Problem(message: "cannot be negative")) {
+            try DurationSyntax.parse("-1s", in: .zeroOrMore)
+        }
+        #expect(throws: DurationSyntax.Problem(message: lockTimeout)) {
+            try DurationSyntax.parse("-5ms", in: .lockTimeout)
+        }
     }
 
     @Test("formats durations as written")

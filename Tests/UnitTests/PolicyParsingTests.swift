@@ -63,7 +63,10 @@ struct PolicyParsingTests {
             ("interval = 500", "p.toml:1: interval: a bare number has no unit: write \"500ms\" or \"500s\""),
             ("interval = 0.5", "p.toml:1: interval: a bare number has no unit: write \"0.5ms\" or \"0.5s\""),
             ("interval = \"500\"", "p.toml:1: interval: '500' has no unit: write 500ms or 500s"),
-            ("interval = \"-5s\"", "p.toml:1: interval: '-5s' must be positive"),
+            (
+                "interval = \"-5s\"",
+                "p.toml:1: interval: '-5s' must be at least 10ms: a shorter interval would poll the server without pause"
+            ),
             (
                 "interval = \"1ms\"",
                 "p.toml:1: interval: '1ms' must be at least 10ms: a shorter interval would poll the server without pause"
