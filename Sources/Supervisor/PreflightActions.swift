@@ -58,10 +58,17 @@ struct PreflightActions: Sendable {
     }
 
     /// Sends the terminations, each identity-checked, on a session of pgwarden's own; audits each
-    /// and returns the audit lines, for the report.
-    func carryOut(connectionString: String?, audit: [any AuditSink], log: RunLog, logger: Logger) async -> [JSONValue] {
+    /// and returns the audit lines, for the report. `serverVersion` (the preflight's) is the audit's
+    /// when nothing is sent.
+    func carryOut(
+        connectionString: String?,
+        serverVersion: String?,
+        audit: [any AuditSink],
+        log: RunLog,
+        logger: Logger
+    ) async -> [JSONValue] {
         guard decision.actions.contains(where: { $0.response.signal != nil }) else {
-            return decision.actions.map { record($0, report: nil, serverVersion: nil, audit: audit) }
+            return decision.actions.map { record($0, report: nil, serverVersion: serverVersion, audit: audit) }
         }
         let session: (connection: Connection, role: SessionRole)
         do {
@@ -105,7 +112,8 @@ struct PreflightActions: Sendable {
     }
 
     /// `statement 2 needs AccessExclusiveLock on public.t: pid 4121 (idle in transaction 41 s,
-    /// application 'report') holds AccessShareLock: terminating it before the migration starts`.
+    /// application 'report') holds AccessShareLock: to be terminated just before the migration starts`;
+    /// what PostgreSQL answered is said when it is sent (`terminated pid 4121: …` or why not).
     static func describe(_ action: PreflightDecision.Action) -> String {
         let lock = action.lock
         let age = lock.transactionSeconds.map { " \(DurationSyntax.format(seconds: $0))" } ?? ""
@@ -116,7 +124,7 @@ struct PreflightActions: Sendable {
                 + (lock.applicationName.map { $0.isEmpty ? "" : ", application '\($0)'" } ?? "") + ")"
         let what: String
         switch action.response.disposition {
-        case .signal: what = "terminating it before the migration starts"
+        case .signal: what = "to be terminated just before the migration starts"
         case .dryRun: what = "would terminate it before the migration starts (dry run)"
         case .protected(let reason): what = "left alone: \(reason)"
         case .rateLimited, .logged: what = "left alone"

@@ -171,6 +171,7 @@ public struct Supervisor: Sendable {
                 if !preflightActions.decision.actions.isEmpty {
                     report.preflightActions = await preflightActions.carryOut(
                         connectionString: settings.connectionString,
+                        serverVersion: report.serverVersion,
                         audit: openAuditLogs(),
                         log: log,
                         logger: logger

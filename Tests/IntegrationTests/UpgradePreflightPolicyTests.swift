@@ -53,7 +53,10 @@ extension UpgradeForecastTests {
             #expect(
                 said.contains(
                     "[preflight] statement 2 would wait on pid \(readerPID) (idle in transaction"
-                ) && said.contains("application 'monthly-report'), which holds AccessShareLock on public.orders:"),
+                )
+                    && said.contains(
+                        "application 'monthly-report'), which holds AccessShareLock on public.orders: to be terminated just before the migration starts"
+                    ),
                 Comment(rawValue: said)
             )
             #expect(
@@ -72,6 +75,7 @@ extension UpgradeForecastTests {
             #expect(actions.count == 1)
             #expect(actions.first?["by"] as? String == "preflight:terminate_idle_in_transaction")
             #expect(actions.first?["outcome"] as? String == "signalled")
+            #expect(actions.first?["server_version"] as? String == json["server_version"] as? String)
             #expect((actions.first?["blocker"] as? [String: Any])?["pid"] as? Int == Int(readerPID))
             let audited = try String(contentsOfFile: audit, encoding: .utf8).split(separator: "\n")
             #expect(audited.count == 1 && audited[0].contains("\"by\":\"preflight:terminate_idle_in_transaction\""))
