@@ -158,8 +158,14 @@ public final class RunLog: Sendable {
     private static func fitted(_ text: String) -> String {
         var size = winsize()
         let width = ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
-        return text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { String($0.prefix(width - 1)) }
+        return fitted(text, columns: width)
+    }
+
+    /// Each line of `text` cut to less than `columns` columns as the terminal draws them (a wide
+    /// character takes two): a line that wrapped would leave a line of the footer behind when it is erased.
+    static func fitted(_ text: String, columns: Int) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { DisplayWidth.prefix(String($0), columns: columns - 1) }
             .joined(separator: "\n")
     }
 

@@ -225,9 +225,10 @@ public struct LockForestRenderer: Sendable {
         return oneLine.count <= Self.queryLimit ? oneLine : String(oneLine.prefix(Self.queryLimit - 1)) + "…"
     }
 
+    /// `line` in at most `width` columns as the terminal draws them (a wide character takes two).
     private func cut(_ line: String) -> String {
-        guard let width, line.count > width else { return line }
-        return String(line.prefix(width - 1)) + "…"
+        guard let width, DisplayWidth.columns(of: line) > width else { return line }
+        return DisplayWidth.prefix(line, columns: width - 1) + "…"
     }
 }
 

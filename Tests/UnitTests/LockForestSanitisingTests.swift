@@ -58,4 +58,22 @@ struct LockForestSanitisingTests {
         }
         #expect(stripped.split(separator: "\n").allSatisfy { TerminalText.isSafe(String($0)) })
     }
+
+    @Test("lines are cut to the terminal's columns as drawn: a wide character takes two")
+    func cutsWideCharactersByColumns() {
+        var blocker = Self.session(456)
+        blocker.activity?.query = "SELECT * FROM 受注 WHERE " + String(repeating: "状態 = '保留' AND ", count: 8) + "true"
+        let snapshot = LockSnapshot(
+            observing: [blocker, Self.session(123, waitsOn: [456])],
+            takenAt: Date(timeIntervalSince1970: 1_800_000_000),
+            databaseOID: 5
+        )
+        var renderer = LockForestRenderer(width: 80)
+        let lines = renderer.render(snapshot, scope: "db").split(separator: "\n").map(String.init)
+        #expect(
+            lines.allSatisfy { DisplayWidth.columns(of: $0) <= 80 },
+            "\(lines.map { DisplayWidth.columns(of: $0) })"
+        )
+        #expect(lines.contains { $0.contains("受注 WHERE 状態") && $0.hasSuffix("…") }, "\(lines)")
+    }
 }

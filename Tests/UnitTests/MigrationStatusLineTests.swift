@@ -2,6 +2,7 @@ import Foundation
 import Policy
 import Testing
 import WaitGraph
+import WardenSupport
 
 @testable import Supervisor
 
@@ -66,5 +67,19 @@ struct MigrationStatusLineTests {
             )
         )
         #expect(Self.line(asking: true).hasSuffix("next: waiting for you"))
+    }
+
+    @Test("the footer fits the terminal's columns as drawn: a wide character takes two, so no line of it wraps")
+    func footerFitsWideCharacters() {
+        let wide = "attempt 1: blocked by pid 1, application '" + String(repeating: "月次集計", count: 20) + "'"
+        let fitted = RunLog.fitted(wide + "\nnext: nothing will act", columns: 80)
+        let lines = fitted.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        #expect(
+            lines.allSatisfy { DisplayWidth.columns(of: $0) <= 79 },
+            "\(lines.map { DisplayWidth.columns(of: $0) })"
+        )
+        #expect(lines[0].hasPrefix("attempt 1: blocked by pid 1, application '月次集計"))
+        #expect(lines[1] == "next: nothing will act")
     }
 }
