@@ -46,18 +46,18 @@ extension PGWardenCommand {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let expected = "failpoint \(name) reached"
-        let reached = try await onDedicatedThread {
+        let (reached, said) = try await onDedicatedThread {
             var received = Data()
             while true {
                 let chunk = error.fileHandleForReading.availableData
-                if chunk.isEmpty { return false }
+                if chunk.isEmpty { return (false, String(decoding: received, as: UTF8.self)) }
                 received += chunk
-                if String(decoding: received, as: UTF8.self).contains(expected) { return true }
+                if String(decoding: received, as: UTF8.self).contains(expected) { return (true, "") }
             }
         }
         guard reached else {
             process.waitUntilExit()
-            throw TestSupportError("pgwarden exited (\(process.terminationStatus)) before \(expected)")
+            throw TestSupportError("pgwarden exited (\(process.terminationStatus)) before \(expected): \(said)")
         }
         return process
     }
