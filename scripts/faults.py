@@ -733,6 +733,7 @@ class Traced:
              "-e", f"inject=write,writev,pwrite64:delay_enter={delay_us}", PGWARDEN, *arguments],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
         self.pid = eventually("pgwarden runs under strace", lambda: next(iter(children_of(self.strace.pid)), None))
+        traced_runs.append(self)
 
     def still_running(self, what):
         """True while strace (and so pgwarden) runs; raises, with what pgwarden printed, once it has ended."""
@@ -1460,7 +1461,12 @@ def main():
             if any(name in group.__name__ for name in only.split(",")):
                 group(databases)
     finally:
-        # After a failure half-way: nothing of the suite's may outlive it.
+        # After a failure half-way: nothing of the suite's may outlive it. A traced pgwarden first: its
+        # held installer goes on (to the real crontab) only once pgwarden has died.
+        for traced in traced_runs:
+            if traced.strace.poll() is None:
+                os.kill(traced.pid, signal.SIGKILL)
+                traced.strace.wait(timeout=DEADLINE)
         for command in background_commands:
             if command.process.poll() is None:
                 command.kill_hard()
@@ -1490,6 +1496,7 @@ def main():
 
 uwsgi = None
 background_commands = []  # every pgwarden the suite ran in the background
+traced_runs = []  # every pgwarden the suite ran under strace
 stray_processes = []  # other processes the suite started that must not outlive it
 upgrade_runs = []  # every upgrade run
 main()
