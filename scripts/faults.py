@@ -1463,10 +1463,14 @@ def main():
     finally:
         # After a failure half-way: nothing of the suite's may outlive it. A traced pgwarden first: its
         # held installer goes on (to the real crontab) only once pgwarden has died.
+        # Only while it is still strace's child: a pid that has ended may name another process by now.
         for traced in traced_runs:
-            if traced.strace.poll() is None:
-                os.kill(traced.pid, signal.SIGKILL)
-                traced.strace.wait(timeout=DEADLINE)
+            if traced.strace.poll() is None and traced.pid in children_of(traced.strace.pid):
+                try:
+                    os.kill(traced.pid, signal.SIGKILL)
+                    traced.strace.wait(timeout=DEADLINE)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass  # gone meanwhile, or strace hangs: the rest of the cleanup must still run
         for command in background_commands:
             if command.process.poll() is None:
                 command.kill_hard()
