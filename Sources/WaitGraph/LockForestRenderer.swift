@@ -225,10 +225,22 @@ public struct LockForestRenderer: Sendable {
         return oneLine.count <= Self.queryLimit ? oneLine : String(oneLine.prefix(Self.queryLimit - 1)) + "…"
     }
 
-    /// `line` in at most `width` columns as the terminal draws them (a wide character takes two).
+    /// `line` in at most `width` columns as the terminal draws them (a wide character takes two), and
+    /// as ``asciiOnly(_:)`` will leave it (its `…` becomes `...`).
     private func cut(_ line: String) -> String {
-        guard let width, DisplayWidth.columns(of: line) > width else { return line }
-        return DisplayWidth.prefix(line, columns: width - 1) + "…"
+        guard let width, line.reduce(0, { $0 + drawnColumns(of: $1) }) > width else { return line }
+        var kept = ""
+        var used = drawnColumns(of: "…")
+        for character in line {
+            used += drawnColumns(of: character)
+            if used > width { break }
+            kept.append(character)
+        }
+        return kept + "…"
+    }
+
+    private func drawnColumns(of character: Character) -> Int {
+        ascii && character == "…" ? 3 : DisplayWidth.columns(of: character)
     }
 }
 

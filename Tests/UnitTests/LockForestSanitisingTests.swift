@@ -76,4 +76,21 @@ struct LockForestSanitisingTests {
         )
         #expect(lines.contains { $0.contains("受注 WHERE 状態") && $0.hasSuffix("…") }, "\(lines)")
     }
+
+    @Test("in ASCII (LC_ALL=C) the cut lines fit too: the ellipsis is three dots there")
+    func cutsAsciiLinesByColumns() {
+        var blocker = Self.session(456)
+        blocker.activity?.query =
+            "SELECT * FROM orders WHERE " + String(repeating: "status = 'held' AND ", count: 20) + "true"
+        let snapshot = LockSnapshot(
+            observing: [blocker, Self.session(123, waitsOn: [456])],
+            takenAt: Date(timeIntervalSince1970: 1_800_000_000),
+            databaseOID: 5
+        )
+        var renderer = LockForestRenderer(width: 40)
+        renderer.ascii = true
+        let lines = renderer.render(snapshot, scope: "db").split(separator: "\n").map(String.init)
+        #expect(lines.allSatisfy { $0.count <= 40 && $0.allSatisfy(\.isASCII) }, "\(lines)")
+        #expect(lines.contains { $0.count == 40 && $0.hasSuffix("...") }, "\(lines)")
+    }
 }
