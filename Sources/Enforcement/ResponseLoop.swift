@@ -103,7 +103,7 @@ public struct ResponseLoop: Sendable {
         now: Duration
     ) async throws(PostgresError) {
         let started = ContinuousClock.now
-        let snapshot = try await session.inspector.poll()
+        let snapshot = try await once ? session.inspector.pollReadingLocks() : session.inspector.poll()
         let pollSeconds = (ContinuousClock.now - started).seconds
         let context = await delegate.context(for: snapshot, on: session.connection, ownPIDs: [session.backendPID])
         var responses = responder.respond(to: snapshot, at: now, context: context)

@@ -44,17 +44,32 @@ public struct LockInspector: Sendable {
         scope == .allDatabases ? "any database" : role.database
     }
 
-    /// One poll.
+    /// One poll of a series: `pg_locks` is read only when a backend's wait event says it waits.
+    ///
+    /// A waiter running its deadlock check reads no wait event for an instant, and this poll
+    /// passes over it; the next poll of the series finds it.
     public func poll() async throws(PostgresError) -> LockSnapshot {
         let takenAt = now()
         let waiting = try await connection.query(Queries.waitingBackends, [role.seesTransactionStarts])
-        let databaseOID = scope == .allDatabases ? nil : role.databaseOID
         var anyWaiter = false
         for row in waiting.rows where !anyWaiter {
             let database = try row.decode(UInt32.self, "database_oid")
             anyWaiter = databaseOID == nil || database == databaseOID
         }
         guard anyWaiter else { return LockSnapshot(takenAt: takenAt) }
+        return try await resolveWaits(takenAt: takenAt)
+    }
+
+    /// A single look, with no next poll to catch what a wait event missed: reads `pg_locks` at once.
+    ///
+    /// For `pgwarden locks` without `--watch`, `guard --once` and the upgrade's preflight.
+    public func pollReadingLocks() async throws(PostgresError) -> LockSnapshot {
+        try await resolveWaits(takenAt: now())
+    }
+
+    private var databaseOID: UInt32? { scope == .allDatabases ? nil : role.databaseOID }
+
+    private func resolveWaits(takenAt: Date) async throws(PostgresError) -> LockSnapshot {
         let resolved = try await connection.query(Queries.lockWaits(serverVersion: role.serverVersion))
         var sessions: [ObservedSession] = []
         for row in resolved.rows { sessions.append(try ObservedSession(row)) }

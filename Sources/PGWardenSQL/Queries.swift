@@ -473,8 +473,19 @@ public enum Queries {
     /// neither pg_locks nor pg_blocking_pids (both take every lock-manager partition lock).
     /// A backend waits on a lock only inside a transaction, so a backend outside one (the idle
     /// majority) is passed over on its transaction start alone, read from the backend status copy.
+    /// Not one whose own track_activities is off (SET, or ALTER ROLE … SET; "disabled" in
+    /// pg_stat_activity): it reports no transaction start, nor the start of any statement, so a
+    /// backend with neither is asked too (so are the few that have run nothing yet: new backends,
+    /// auxiliary processes).
     /// Only the rest are asked for their wait event, which searches the whole proc array per call:
     /// asking every backend made the idle poll quadratic in the number of sessions.
+    /// A waiter's wait event is not always Lock: once it has waited deadlock_timeout it runs the
+    /// deadlock check, which takes every lock-manager partition lock. While it waits for those it reads
+    /// LWLock/LockManager (often, when other sessions read pg_locks), and that counts as a lock wait
+    /// here (a backend taking a lock past those readers reads the same; lock_waits.sql then finds that
+    /// nothing waits). While it runs the check it reads no wait event at all, for an instant: a
+    /// repeated poll finds it on the next round; a single look (LockInspector.pollReadingLocks) does
+    /// not run this query.
     /// $1: whether every transaction start can be read: the role reads every session
     /// (pg_read_all_stats, which pg_monitor includes) and track_activities is on. Otherwise a start
     /// may read NULL for a backend in a transaction, and every such backend is asked: another
@@ -490,8 +501,19 @@ public enum Queries {
         -- neither pg_locks nor pg_blocking_pids (both take every lock-manager partition lock).
         -- A backend waits on a lock only inside a transaction, so a backend outside one (the idle
         -- majority) is passed over on its transaction start alone, read from the backend status copy.
+        -- Not one whose own track_activities is off (SET, or ALTER ROLE … SET; "disabled" in
+        -- pg_stat_activity): it reports no transaction start, nor the start of any statement, so a
+        -- backend with neither is asked too (so are the few that have run nothing yet: new backends,
+        -- auxiliary processes).
         -- Only the rest are asked for their wait event, which searches the whole proc array per call:
         -- asking every backend made the idle poll quadratic in the number of sessions.
+        -- A waiter's wait event is not always Lock: once it has waited deadlock_timeout it runs the
+        -- deadlock check, which takes every lock-manager partition lock. While it waits for those it reads
+        -- LWLock/LockManager (often, when other sessions read pg_locks), and that counts as a lock wait
+        -- here (a backend taking a lock past those readers reads the same; lock_waits.sql then finds that
+        -- nothing waits). While it runs the check it reads no wait event at all, for an instant: a
+        -- repeated poll finds it on the next round; a single look (LockInspector.pollReadingLocks) does
+        -- not run this query.
         -- $1: whether every transaction start can be read: the role reads every session
         -- (pg_read_all_stats, which pg_monitor includes) and track_activities is on. Otherwise a start
         -- may read NULL for a backend in a transaction, and every such backend is asked: another
@@ -505,10 +527,16 @@ public enum Queries {
                pg_stat_get_backend_dbid(backend.id) AS database_oid
         FROM pg_stat_get_backend_idset() AS backend(id)
         WHERE CASE
-                  WHEN pg_stat_get_backend_xact_start(backend.id) IS NOT NULL
-                      THEN pg_stat_get_backend_wait_event_type(backend.id) = 'Lock'
-                  WHEN $1::bool THEN false
-                  ELSE pg_stat_get_backend_wait_event_type(backend.id) IN ('Lock', '<insufficient privilege>')
+                  WHEN $1::bool
+                       AND pg_stat_get_backend_xact_start(backend.id) IS NULL
+                       AND pg_stat_get_backend_activity_start(backend.id) IS NOT NULL
+                      THEN false
+                  ELSE CASE pg_stat_get_backend_wait_event_type(backend.id)
+                           WHEN 'Lock' THEN true
+                           WHEN 'LWLock' THEN pg_stat_get_backend_wait_event(backend.id) IN ('LockManager', 'lock_manager')
+                           WHEN '<insufficient privilege>' THEN true
+                           ELSE false
+                       END
               END;
         """#
 

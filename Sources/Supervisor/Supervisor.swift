@@ -454,7 +454,7 @@ public struct Supervisor: Sendable {
         if !role.signalBackend, settings.policyPath != nil || settings.maxLockWait != nil {
             log.warn("role \(role.role) lacks pg_signal_backend: it can signal only its own roles' sessions")
         }
-        let snapshot = try await LockInspector(connection: connection, role: role).poll()
+        let snapshot = try await LockInspector(connection: connection, role: role).pollReadingLocks()
         if !snapshot.isEmpty {
             log.warn(
                 "sessions already wait on locks: \(snapshot.waits.count) waiting, root blockers \(snapshot.roots.map(\.pid))"

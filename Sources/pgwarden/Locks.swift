@@ -92,7 +92,7 @@ extension PGWarden {
                     )
                 }
             } else {
-                let snapshot = try await inspector.poll()
+                let snapshot = try await inspector.pollReadingLocks()
                 output.show(snapshot)
                 if snapshot.isEmpty, !allDatabases { try await hintOtherDatabases(inspector) }
             }

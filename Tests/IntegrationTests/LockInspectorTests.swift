@@ -14,7 +14,7 @@ struct LockInspectorTests {
             let select = try await database.startBlockedStatement("SELECT count(*) FROM t", "web")
             try await database.waitUntilWaiting(select.pid, observer: observer)
 
-            let snapshot = try await database.inspector().poll()
+            let snapshot = try await database.inspector().pollReadingLocks()
 
             #expect(snapshot.waits.map(\.pid).sorted() == [alter.pid, select.pid].sorted())
             let alterWait = try #require(snapshot.wait(of: alter.pid))
@@ -60,7 +60,7 @@ struct LockInspectorTests {
             let alter = try await database.startBlockedStatement("ALTER TABLE t ADD COLUMN c int")
             try await database.waitUntilWaiting(alter.pid, observer: observer)
 
-            let snapshot = try await database.inspector().poll()
+            let snapshot = try await database.inspector().pollReadingLocks()
 
             let expected = [await first.backendPID, await second.backendPID].sorted()
             #expect(snapshot.wait(of: alter.pid)?.blockedBy == expected)
@@ -85,7 +85,7 @@ struct LockInspectorTests {
             let third = try await database.startBlockedStatement("UPDATE t SET v = 1 WHERE id = 1")
             try await database.waitUntilWaiting(third.pid, observer: observer)
 
-            let snapshot = try await database.inspector().poll()
+            let snapshot = try await database.inspector().pollReadingLocks()
 
             let secondWait = try #require(snapshot.wait(of: second.pid))
             #expect(secondWait.lock.locktype == "transactionid" && secondWait.lock.mode == "ShareLock")
@@ -109,7 +109,7 @@ struct LockInspectorTests {
             let waiter = try await database.startBlockedStatement("SELECT pg_advisory_lock(4242)")
             try await database.waitUntilWaiting(waiter.pid, observer: observer)
 
-            let snapshot = try await database.inspector().poll()
+            let snapshot = try await database.inspector().pollReadingLocks()
 
             let wait = try #require(snapshot.wait(of: waiter.pid))
             #expect(wait.lock.locktype == "advisory" && wait.lock.mode == "ExclusiveLock")
@@ -135,7 +135,7 @@ struct LockInspectorTests {
             let writer = try await database.startBlockedStatement("UPDATE t SET v = 0 WHERE id = 1", "writer")
             try await database.waitUntilWaiting(writer.pid, observer: observer)
 
-            let snapshot = try await database.inspector().poll()
+            let snapshot = try await database.inspector().pollReadingLocks()
 
             #expect(snapshot.wait(of: writer.pid)?.blockedBy == [0])
             let blocker = try #require(snapshot.blocker(0))
@@ -151,11 +151,38 @@ struct LockInspectorTests {
             let (reader, _, _, alter) = try await database.alterBehindIdleReader()
             try await ScratchDatabase.with { other in
                 #expect(try await other.inspector().poll().isEmpty)
-                let everything = try await other.inspector(scope: .allDatabases).poll()
+                let everything = try await other.inspector(scope: .allDatabases).pollReadingLocks()
                 #expect(everything.wait(of: alter.pid)?.activity.datname == database.name)
             }
             _ = try await reader.query("ROLLBACK")
             try await alter.task.value
+        }
+    }
+
+    @Test("a waiter whose own track_activities is off (no transaction start to read) is found by the cheap poll")
+    func untrackedWaiter() async throws {
+        try await ScratchDatabase.with { database in
+            try await database.createTable()
+            let reader = try await database.idleInTransactionReader()
+            let observer = try await database.session("observer")
+            let untracked = try await database.session("untracked")
+            _ = try await untracked.query("SET deadlock_timeout = '1h'")
+            _ = try await untracked.query("SET track_activities = off")
+            let untrackedPID = await untracked.backendPID
+            let alter = Task { _ = try await untracked.query("ALTER TABLE t ADD COLUMN c int") }
+            try await database.waitUntilWaiting(untrackedPID, observer: observer)
+            let state = try await observer.query("SELECT state FROM pg_stat_activity WHERE pid = $1", [untrackedPID])
+            #expect(try state.rows.first?.decode(String.self, "state") == "disabled")
+
+            let inspector = try await database.inspector()
+            #expect(inspector.role.seesTransactionStarts)
+            let snapshot = try await inspector.poll()
+
+            #expect(snapshot.waits.map(\.pid) == [untrackedPID])
+            #expect(snapshot.wait(of: untrackedPID)?.blockedBy == [await reader.backendPID])
+            _ = try await reader.query("ROLLBACK")
+            try await alter.value
+            await inspector.connection.close()
         }
     }
 
@@ -190,7 +217,10 @@ struct LockInspectorTests {
 
             // The control: once a session waits, the same measure sees the resolving query run.
             let reader = try await database.idleInTransactionReader()
-            let alter = try await database.startBlockedStatement("ALTER TABLE t ADD COLUMN c int")
+            let alter = try await database.startBlockedStatement(
+                "ALTER TABLE t ADD COLUMN c int",
+                checkingDeadlocks: false
+            )
             try await database.waitUntilWaiting(alter.pid, observer: admin)
             #expect(try await !inspector.poll().isEmpty)
             #expect(try await statementsRun("pg_blocking_pids") == 1)
@@ -204,8 +234,10 @@ struct LockInspectorTests {
     )
     func pollVariantsAgree() async throws {
         try await ScratchDatabase.with { database in
-            let (reader, readerPID, observer, alter) = try await database.alterBehindIdleReader()
-            let select = try await database.startBlockedStatement("SELECT count(*) FROM t")
+            let (reader, readerPID, observer, alter) = try await database.alterBehindIdleReader(
+                checkingDeadlocks: false
+            )
+            let select = try await database.startBlockedStatement("SELECT count(*) FROM t", checkingDeadlocks: false)
             try await database.waitUntilWaiting(select.pid, observer: observer)
             let cheap = try await database.inspector()
             #expect(cheap.role.seesTransactionStarts)

@@ -94,7 +94,10 @@ struct ServerVersionTests {
             let reader = try await database.idleInTransactionReader()
             for session in passing { await session.close() }
             let observer = try await database.session("observer")
-            let waiter = try await database.startBlockedStatement("ALTER TABLE t ADD COLUMN c int")
+            let waiter = try await database.startBlockedStatement(
+                "ALTER TABLE t ADD COLUMN c int",
+                checkingDeadlocks: false
+            )
             try await database.waitUntilWaiting(waiter.pid, observer: observer)
 
             // Both ways of reading the set: passing over idle backends, and asking each.
@@ -152,8 +155,9 @@ extension ServerVersionTests {
                         == "PostgreSQL 13 has no pg_locks.waitstart (14+): wait times are measured from the waiter's state_change"
                 }
             )
-            let exact = try await inspector.poll()
-            let approximate = try await LockInspector(connection: inspector.connection, role: thirteen).poll()
+            let exact = try await inspector.pollReadingLocks()
+            let approximate = try await LockInspector(connection: inspector.connection, role: thirteen)
+                .pollReadingLocks()
             #expect(exact.wait(of: alter.pid)?.exactWaitStart == true)
             let fallback = try #require(approximate.wait(of: alter.pid))
             #expect(!fallback.exactWaitStart && fallback.waitingSeconds >= 0)

@@ -22,12 +22,18 @@ extension ScratchDatabase {
 
     /// Starts `sql` on a new session without waiting for it: it will block on a lock.
     /// Returns the session's pid and the task that finishes when the statement does.
+    ///
+    /// `checkingDeadlocks: false` puts the waiter's deadlock check past the test's end: while the
+    /// check runs, the waiter reads no wait event (or LWLock/LockManager) for an instant, which a
+    /// test of a single cheap poll must not meet by chance.
     public func startBlockedStatement(
         _ sql: String,
-        _ applicationName: String = "waiter"
+        _ applicationName: String = "waiter",
+        checkingDeadlocks: Bool = true
     ) async throws -> (pid: Int32, session: Connection, task: Task<Void, any Error>) {
         let session = try await self.session(applicationName)
         let pid = await session.backendPID
+        if !checkingDeadlocks { _ = try await session.query("SET deadlock_timeout = '1h'") }
         let task = Task {
             _ = try await session.query(sql)
         }
@@ -74,7 +80,8 @@ extension ScratchDatabase {
     /// `ALTER TABLE t` (named `waiterApplication`) queued behind it, already waiting; with an
     /// observer session to watch from.
     public func alterBehindIdleReader(
-        _ waiterApplication: String = "waiter"
+        _ waiterApplication: String = "waiter",
+        checkingDeadlocks: Bool = true
     ) async throws -> (
         reader: Connection, readerPID: Int32, observer: Connection,
         waiter: (pid: Int32, session: Connection, task: Task<Void, any Error>)
@@ -82,7 +89,11 @@ extension ScratchDatabase {
         try await createTable()
         let reader = try await idleInTransactionReader()
         let observer = try await session("observer")
-        let waiter = try await startBlockedStatement("ALTER TABLE t ADD COLUMN c int", waiterApplication)
+        let waiter = try await startBlockedStatement(
+            "ALTER TABLE t ADD COLUMN c int",
+            waiterApplication,
+            checkingDeadlocks: checkingDeadlocks
+        )
         try await waitUntilWaiting(waiter.pid, observer: observer)
         return (reader, await reader.backendPID, observer, waiter)
     }
