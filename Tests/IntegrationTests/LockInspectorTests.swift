@@ -159,7 +159,9 @@ struct LockInspectorTests {
         }
     }
 
-    @Test("a waiter whose own track_activities is off (no transaction start to read) is found by the cheap poll")
+    @Test(
+        "a waiter whose own track_activities is off (no transaction start to read): the cheap poll finds it, and so does the hint from another database"
+    )
     func untrackedWaiter() async throws {
         try await ScratchDatabase.with { database in
             try await database.createTable()
@@ -180,6 +182,11 @@ struct LockInspectorTests {
 
             #expect(snapshot.waits.map(\.pid) == [untrackedPID])
             #expect(snapshot.wait(of: untrackedPID)?.blockedBy == [await reader.backendPID])
+            try await ScratchDatabase.with { other in
+                let elsewhere = try await other.inspector().waitsInOtherDatabases()
+                // Other tests running beside this one have waits of their own, in databases of their own.
+                #expect(elsewhere.first { $0.database == database.name }?.count == 1)
+            }
             _ = try await reader.query("ROLLBACK")
             try await alter.value
             await inspector.connection.close()
