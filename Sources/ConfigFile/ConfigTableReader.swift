@@ -99,6 +99,12 @@ public struct ConfigTableReader {
             }
         case .integer, .float:
             let number = Self.numberText(entry.value)
+            if number.hasPrefix("-") {
+                // No unit would make it right: say what the setting accepts, not how to write a refused value.
+                do { _ = try DurationSyntax.parse(number + "s", in: range) } catch {
+                    throw self.error(key, "\(number) \(error.message)")
+                }
+            }
             throw error(key, "a bare number has no unit: write \"\(number)ms\" or \"\(number)s\"")
         default:
             throw error(key, "expected a duration such as \"10s\", found \(entry.value.kindDescription)")

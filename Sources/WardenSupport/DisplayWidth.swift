@@ -45,11 +45,13 @@ public enum DisplayWidth {
 
     /// East Asian Width W and F (Unicode 15), in blocks: Hangul Jamo, CJK radicals to CJK compatibility,
     /// CJK ideographs and extensions, Yi, Hangul syllables, compatibility ideographs, vertical forms,
-    /// CJK compatibility forms, fullwidth forms, and the supplementary ideographic planes.
+    /// CJK compatibility forms, fullwidth forms, ideographic symbols, Tangut and Khitan, the kana supplements
+    /// and Nüshu, enclosed ideographs, and the supplementary ideographic planes.
     private static let wideRanges: [ClosedRange<UInt32>] = [
         0x1100...0x115F, 0x231A...0x231B, 0x2329...0x232A, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF,
         0x4E00...0x9FFF, 0xA000...0xA4CF, 0xA960...0xA97F, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE10...0xFE19,
-        0xFE30...0xFE6F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF,
-        0x20000...0x2FFFD, 0x30000...0x3FFFD,
+        0xFE30...0xFE6F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x16FE0...0x16FFF, 0x17000...0x18D7F,
+        0x1AFF0...0x1B2FF, 0x1F200...0x1F2FF, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x2FFFD,
+        0x30000...0x3FFFD,
     ]
 }

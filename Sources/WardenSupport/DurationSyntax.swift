@@ -31,12 +31,15 @@ public enum DurationSyntax {
     public static func parse(_ text: String, in range: DurationRange) throws(Problem) -> Duration {
         let trimmed = text.trimmedOfWhitespace
         guard !trimmed.isEmpty else { throw Problem(message: "is empty: write a duration such as 500ms or 10s") }
-        if trimmed.hasPrefix("-") { throw range.negativeProblem }
-        let number = trimmed.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-        let unit = trimmed.dropFirst(number.count).drop(while: { $0 == " " })
+        // The sign is judged once the rest reads as a number and a unit: "-abc" is no duration at all.
+        let negative = trimmed.hasPrefix("-")
+        let unsigned = negative ? trimmed.dropFirst() : Substring(trimmed)
+        let number = unsigned.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        let unit = unsigned.dropFirst(number.count).drop(while: { $0 == " " })
         guard isDecimal(number), unit.allSatisfy(\.isLetter) else {
             throw Problem(message: "is not a duration (write 500ms, 10s, 5min or 1h)")
         }
+        if negative { throw range.negativeProblem }
         guard !unit.isEmpty else { throw Problem(message: "has no unit: write \(number)ms or \(number)s") }
         guard let scale = units.first(where: { $0.suffix == unit })?.nanoseconds else {
             throw Problem(message: "unknown unit '\(TerminalText.safe(String(unit)))' (us, ms, s, min or m, h, d)")

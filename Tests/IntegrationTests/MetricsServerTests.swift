@@ -19,6 +19,11 @@ struct MetricsServerTests {
         let started = ContinuousClock.now
         let drippers = try (0..<3).map { _ in try Dripper(port: port) }
         let silent = try Dripper(port: port, silent: true)
+        // Each is watched from now, on a thread of its own, so that the time of its close is when it
+        // happened and not when the scrapes below have finished (CI once took 15 s over them).
+        let closings = (drippers + [silent]).map { dripper in
+            Task { try await dripper.waitUntilClosed(timeout: MetricsServer.connectionDeadline + .seconds(15)) }
+        }
 
         // Normal scrapes meanwhile, each within 3 s, so the first while the drippers are still connected
         // (a server that served one client at a time leaves them waiting behind the first dripper, past their timeout).
@@ -29,8 +34,8 @@ struct MetricsServerTests {
         }
 
         // Each dripper and the silent one are cut off at the deadline, not served and not kept.
-        for dripper in drippers + [silent] {
-            let ended = try await dripper.waitUntilClosed(timeout: MetricsServer.connectionDeadline + .seconds(15))
+        for (dripper, closing) in zip(drippers + [silent], closings) {
+            let ended = try await closing.value
             #expect(ended - started >= MetricsServer.connectionDeadline - .milliseconds(100))
             // Generous: the machine may be loaded; a server without a deadline would never close it.
             #expect(ended - started < MetricsServer.connectionDeadline + .seconds(10))

@@ -54,6 +54,15 @@ struct DurationSyntaxTests {
         #expect(throws: DurationSyntax.Problem(message: lockTimeout)) {
             try DurationSyntax.parse("-5ms", in: .lockTimeout)
         }
+        // Only a duration is judged by its sign: "-abc" is not one at all.
+        for text in ["-abc", "-", "--5s", "-5s!"] {
+            #expect(throws: DurationSyntax.Problem(message: "is not a duration (write 500ms, 10s, 5min or 1h)")) {
+                try DurationSyntax.parse(text, in: .zeroOrMore)
+            }
+        }
+        #expect(throws: DurationSyntax.Problem(message: "cannot be negative")) {
+            try DurationSyntax.parse("-5", in: .zeroOrMore)
+        }
     }
 
     @Test("formats durations as written")

@@ -63,6 +63,12 @@ struct PolicyParsingTests {
             ("interval = 500", "p.toml:1: interval: a bare number has no unit: write \"500ms\" or \"500s\""),
             ("interval = 0.5", "p.toml:1: interval: a bare number has no unit: write \"0.5ms\" or \"0.5s\""),
             ("interval = \"500\"", "p.toml:1: interval: '500' has no unit: write 500ms or 500s"),
+            // A negative bare number is told what the setting accepts, not how to write a refused value.
+            (
+                "interval = -1",
+                "p.toml:1: interval: -1 must be at least 10ms: a shorter interval would poll the server without pause"
+            ),
+            ("interval = \"-abc\"", "p.toml:1: interval: '-abc' is not a duration (write 500ms, 10s, 5min or 1h)"),
             (
                 "interval = \"-5s\"",
                 "p.toml:1: interval: '-5s' must be at least 10ms: a shorter interval would poll the server without pause"
