@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Subprocess
 import SystemPackage
 import WardenSupport
@@ -26,6 +27,14 @@ public struct Crontab: Sendable {
         self.user = user
     }
 
+    /// How `crontab` is started: in a process group of its own, so that a signal to pgwarden's group
+    /// (a hang-up when the SSH session drops, ^C on the terminal) never ends it half-way through an install.
+    private static var ownProcessGroup: PlatformOptions {
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        return options
+    }
+
     /// The name of the file a new crontab of `user` is staged in, in the state directory.
     public static func stagingName(for user: String) -> String {
         "crontab-\(user).new"
@@ -39,6 +48,7 @@ public struct Crontab: Sendable {
             let run = try await Subprocess.run(
                 .name(executable),
                 arguments: ["-u", user, "-l"],
+                platformOptions: Self.ownProcessGroup,
                 output: .bytes(limit: Self.sizeLimit),
                 error: .string(limit: 64 << 10)
             )
@@ -64,10 +74,14 @@ public struct Crontab: Sendable {
     /// `crontab`'s standard input is the file of `lock` (`crontab` does not read it): the lock of the
     /// user's crontab is thus held until `crontab` has finished, even when pgwarden dies meanwhile,
     /// so that no resume reads the crontab while an orphaned install is still writing it.
+    ///
+    /// A `crontab` ended by a signal may have installed the text before it died: then the crontab
+    /// reads back as `bytes`, and that is an install (said on `logger`), not a failure.
     public func install(
         _ bytes: [UInt8],
         stagingIn directory: StateDirectory,
-        holding lock: CrontabUserLock? = nil
+        holding lock: CrontabUserLock? = nil,
+        logger: Logger? = nil
     ) async throws(WorkersError) {
         let name = Self.stagingName(for: user)
         let staging = try stage(bytes, as: name, in: directory)
@@ -79,6 +93,7 @@ public struct Crontab: Sendable {
             let run = try await Subprocess.run(
                 .name(executable),
                 arguments: ["-u", user, staging.path + "/" + name],
+                platformOptions: Self.ownProcessGroup,
                 input: .fileDescriptor(
                     FileDescriptor(rawValue: lock?.descriptor ?? nullDevice),
                     closeAfterSpawningProcess: false
@@ -90,7 +105,21 @@ public struct Crontab: Sendable {
         } catch {
             throw WorkersError(.crontabFailed, "cannot run \(executable) -u \(user) FILE: \(error)")
         }
-        guard case .exited(0) = result.status else {
+        switch result.status {
+        case .exited(0):
+            return
+        case .signaled(let number):
+            guard (try? await read()) == bytes else {
+                throw WorkersError(
+                    .crontabFailed,
+                    "crontab was ended by signal \(number) installing the crontab of \(user)"
+                )
+            }
+            logger?.warning(
+                "crontab was ended by signal \(number) after it installed the new crontab, which reads back whole",
+                metadata: ["user": "\(user)"]
+            )
+        case .exited:
             throw WorkersError(.crontabFailed, "crontab rejected the new crontab of \(user): \(result.errorLine)")
         }
     }

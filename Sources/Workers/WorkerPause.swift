@@ -122,10 +122,9 @@ public struct WorkerPause: Sendable {
                 continue
             }
             do {
-                try await crontab.install(paused.text, stagingIn: stateDirectory, holding: userLock)
+                try await crontab.install(paused.text, stagingIn: stateDirectory, holding: userLock, logger: logger)
             } catch {
-                try? stateDirectory.remove(PauseRecord.fileName)
-                throw error
+                try await abandonPause(of: crontab, before: before, failure: error)
             }
             FailPoint.hit("workers.pause.installed")
             journal.phase = .paused
@@ -223,6 +222,23 @@ public struct WorkerPause: Sendable {
         } catch {
             throw WorkersError(.stateDirectory, error.summary, hint: error.hint)
         }
+    }
+
+    /// After a failed install of the paused text: the journal goes only when the crontab reads back
+    /// as it was, since it is the only record of the old text. Otherwise it stays, in its `pausing`
+    /// phase, for `resume` (or `recover`) to settle. Always throws.
+    func abandonPause(of crontab: Crontab, before: [UInt8], failure: WorkersError) async throws(WorkersError)
+        -> Never
+    {
+        if (try? await crontab.read()) == before {
+            try? stateDirectory.remove(PauseRecord.fileName)
+            throw failure
+        }
+        throw WorkersError(
+            failure.code,
+            "\(failure.summary); the crontab does not read back as it was, so the pause journal is kept",
+            hint: "pgwarden workers resume --state-dir \(stateDirectory.path) settles it"
+        )
     }
 
     func lockStateDirectory() throws(WorkersError) -> StateLock {

@@ -63,7 +63,7 @@ extension WorkerPause {
         if let installing = record.installing, current != installing, installing.starts(with: current) {
             repaired = InterruptedInstall(foundBytes: current.count, journaledBytes: installing.count)
             logger.warning("\(repaired!.description)", metadata: ["user": "\(record.user)"])
-            try await crontab.install(installing, stagingIn: stateDirectory, holding: userLock)
+            try await crontab.install(installing, stagingIn: stateDirectory, holding: userLock, logger: logger)
             current = installing
         }
         if record.phase == .pausing, !CrontabPause.pauseIDs(in: current).contains(record.pauseID) {
@@ -82,7 +82,7 @@ extension WorkerPause {
                 }
                 record.installing = resumed.text
                 save(record, failures: &failures)
-                try await crontab.install(resumed.text, stagingIn: stateDirectory, holding: userLock)
+                try await crontab.install(resumed.text, stagingIn: stateDirectory, holding: userLock, logger: logger)
             }
             FailPoint.hit("workers.resume.installed")
             archive(&record, failures: &failures)
