@@ -53,6 +53,7 @@ let package = Package(
                 "Forecast",
                 "LockInspection",
                 "PGWardenSQL",
+                "Processes",
                 "Postgres",
                 "SQLParser",
                 "WardenSupport",
@@ -118,8 +119,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Processes as /proc shows them.
-        .target(name: "Processes"),
+        // Processes as /proc shows them, and how pgwarden starts its own.
+        .target(name: "Processes", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")]),
         // Graceful uWSGI reloads that wait until they are done.
         .target(
             name: "Reload",

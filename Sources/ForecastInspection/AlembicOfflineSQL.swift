@@ -1,4 +1,5 @@
 import Foundation
+import Processes
 import Subprocess
 
 #if canImport(System)
@@ -51,12 +52,13 @@ public struct AlembicOfflineSQL: Sendable {
                         }
                     )
                 ),
+                platformOptions: .ownProcessGroup,
                 input: .none,
                 output: .string(limit: 16 << 20),
                 error: .string(limit: 1 << 20)
             )
             status = run.terminationStatus
-            output = run.standardOutput ?? ""
+            output = run.standardOutput
             errors = run.standardError.split(whereSeparator: \.isNewline).map(String.init)
         } catch {
             throw ForecastError(

@@ -143,6 +143,7 @@ public struct UWSGIReload: Sendable {
                 let result = try await Subprocess.run(
                     arguments[0].contains("/") ? .path(FilePath(arguments[0])) : .name(arguments[0]),
                     arguments: Arguments(Array(arguments.dropFirst())),
+                    platformOptions: .ownProcessGroup,
                     output: .discarded,
                     error: .string(limit: 1 << 20)
                 )

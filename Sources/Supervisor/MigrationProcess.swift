@@ -1,4 +1,5 @@
 import Foundation
+import Processes
 import Subprocess
 import SystemPackage
 import WardenSupport
@@ -15,8 +16,6 @@ struct MigrationProcess: Sendable {
 
     /// Runs the command to its end; `started` is told the process group id as soon as it runs.
     func run(started: @escaping @Sendable (pid_t) -> Void) async throws(SupervisorError) -> Int32 {
-        var options = PlatformOptions()
-        options.processGroupID = 0  // a group of its own, led by the command: signalled as one
         let executable: Executable = command[0].contains("/") ? .path(FilePath(command[0])) : .name(command[0])
         let updates = Dictionary(
             uniqueKeysWithValues: environment.map { (Environment.Key(rawValue: $0.key)!, Optional($0.value)) }
@@ -26,7 +25,7 @@ struct MigrationProcess: Sendable {
                 executable,
                 arguments: Arguments(Array(command.dropFirst())),
                 environment: .inherit.updating(updates),
-                platformOptions: options,
+                platformOptions: .ownProcessGroup,  // led by the command: signalled as one
                 input: .none,
                 output: .sequence,
                 error: .sequence

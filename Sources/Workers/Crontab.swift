@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Processes
 import Subprocess
 import SystemPackage
 import WardenSupport
@@ -27,14 +28,6 @@ public struct Crontab: Sendable {
         self.user = user
     }
 
-    /// How `crontab` is started: in a process group of its own, so that a signal to pgwarden's group
-    /// (a hang-up when the SSH session drops, ^C on the terminal) never ends it half-way through an install.
-    private static var ownProcessGroup: PlatformOptions {
-        var options = PlatformOptions()
-        options.processGroupID = 0
-        return options
-    }
-
     /// The name of the file a new crontab of `user` is staged in, in the state directory.
     public static func stagingName(for user: String) -> String {
         "crontab-\(user).new"
@@ -48,7 +41,7 @@ public struct Crontab: Sendable {
             let run = try await Subprocess.run(
                 .name(executable),
                 arguments: ["-u", user, "-l"],
-                platformOptions: Self.ownProcessGroup,
+                platformOptions: .ownProcessGroup,
                 output: .bytes(limit: Self.sizeLimit),
                 error: .string(limit: 64 << 10)
             )
@@ -93,7 +86,7 @@ public struct Crontab: Sendable {
             let run = try await Subprocess.run(
                 .name(executable),
                 arguments: ["-u", user, staging.path + "/" + name],
-                platformOptions: Self.ownProcessGroup,
+                platformOptions: .ownProcessGroup,
                 input: .fileDescriptor(
                     FileDescriptor(rawValue: lock?.descriptor ?? nullDevice),
                     closeAfterSpawningProcess: false
