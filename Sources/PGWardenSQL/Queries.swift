@@ -473,10 +473,13 @@ public enum Queries {
     /// neither pg_locks nor pg_blocking_pids (both take every lock-manager partition lock).
     /// A backend waits on a lock only inside a transaction, so a backend outside one (the idle
     /// majority) is passed over on its transaction start alone, read from the backend status copy.
-    /// Not one whose own track_activities is off (SET, or ALTER ROLE … SET; "disabled" in
-    /// pg_stat_activity): it reports no transaction start, nor the start of any statement, so a
-    /// backend with neither is asked too (so are the few that have run nothing yet: new backends,
-    /// auxiliary processes).
+    /// Not one whose track_activities is off ("disabled" in pg_stat_activity): it reports no
+    /// transaction start, nor the start of any statement. Neither does a backend that has run nothing
+    /// yet (a pool's spare connections), and asking all of those made the poll quadratic again; so a
+    /// backend with neither start is asked only when its role or database starts its sessions with
+    /// track_activities off (ALTER ROLE/DATABASE … SET, read from pg_db_role_setting, which any role
+    /// may read). A superuser's own SET track_activities = off in a session is not seen here: a single
+    /// look (LockInspector.pollReadingLocks) reads pg_locks and finds its waits.
     /// Only the rest are asked for their wait event, which searches the whole proc array per call:
     /// asking every backend made the idle poll quadratic in the number of sessions.
     /// A waiter's wait event is not always Lock: once it has waited deadlock_timeout it runs the
@@ -501,10 +504,13 @@ public enum Queries {
         -- neither pg_locks nor pg_blocking_pids (both take every lock-manager partition lock).
         -- A backend waits on a lock only inside a transaction, so a backend outside one (the idle
         -- majority) is passed over on its transaction start alone, read from the backend status copy.
-        -- Not one whose own track_activities is off (SET, or ALTER ROLE … SET; "disabled" in
-        -- pg_stat_activity): it reports no transaction start, nor the start of any statement, so a
-        -- backend with neither is asked too (so are the few that have run nothing yet: new backends,
-        -- auxiliary processes).
+        -- Not one whose track_activities is off ("disabled" in pg_stat_activity): it reports no
+        -- transaction start, nor the start of any statement. Neither does a backend that has run nothing
+        -- yet (a pool's spare connections), and asking all of those made the poll quadratic again; so a
+        -- backend with neither start is asked only when its role or database starts its sessions with
+        -- track_activities off (ALTER ROLE/DATABASE … SET, read from pg_db_role_setting, which any role
+        -- may read). A superuser's own SET track_activities = off in a session is not seen here: a single
+        -- look (LockInspector.pollReadingLocks) reads pg_locks and finds its waits.
         -- Only the rest are asked for their wait event, which searches the whole proc array per call:
         -- asking every backend made the idle poll quadratic in the number of sessions.
         -- A waiter's wait event is not always Lock: once it has waited deadlock_timeout it runs the
@@ -523,13 +529,28 @@ public enum Queries {
         -- transaction's backend status snapshot; in 16, each backend's BackendId; from 17, its ProcNumber
         -- (from 0). Every pg_stat_get_backend_*(id) accessor of the same major takes the same number, so
         -- this one text serves every major (ServerVersionTests checks the pairing on each).
+        WITH untracked AS MATERIALIZED (
+            SELECT setting.setdatabase, setting.setrole
+            FROM pg_db_role_setting AS setting
+            WHERE EXISTS (
+                SELECT FROM unnest(setting.setconfig) AS config(entry)
+                WHERE config.entry ~* '^track_activities=(of|off|f|fa|fal|fals|false|n|no|0)$'
+            )
+        )
         SELECT pg_stat_get_backend_pid(backend.id) AS pid,
                pg_stat_get_backend_dbid(backend.id) AS database_oid
         FROM pg_stat_get_backend_idset() AS backend(id)
         WHERE CASE
                   WHEN $1::bool
                        AND pg_stat_get_backend_xact_start(backend.id) IS NULL
-                       AND pg_stat_get_backend_activity_start(backend.id) IS NOT NULL
+                       AND (pg_stat_get_backend_activity_start(backend.id) IS NOT NULL
+                            -- Once per poll, not per backend (a subplan run for each costs more than the rest):
+                            OR NOT (SELECT EXISTS (SELECT FROM untracked))
+                            OR NOT EXISTS (
+                                SELECT FROM untracked
+                                WHERE untracked.setrole IN (0, pg_stat_get_backend_userid(backend.id))
+                                  AND untracked.setdatabase IN (0, pg_stat_get_backend_dbid(backend.id))
+                            ))
                       THEN false
                   ELSE CASE pg_stat_get_backend_wait_event_type(backend.id)
                            WHEN 'Lock' THEN true
@@ -547,21 +568,37 @@ public enum Queries {
     /// can say where the waits are. Like waiting_backends.sql it reads the per-backend accessors
     /// only (no pg_locks, no pg_blocking_pids, no pg_stat_activity rows); a backend outside a
     /// transaction cannot wait on a lock and is passed over on its transaction start, unless it reads
-    /// no statement start either (its own track_activities is off). A hint only: a waiter in its
-    /// deadlock check, which reads LWLock or nothing for that instant, is not counted.
+    /// no statement start either and its role or database starts sessions with track_activities off
+    /// (as in waiting_backends.sql). A hint only: a waiter in its deadlock check, which reads LWLock or
+    /// nothing for that instant, is not counted.
     public static let waitsInOtherDatabases = #"""
         -- The databases other than the connection's where backends wait on a heavyweight lock, and
         -- how many: run only when nothing waits in the connection's database, so that `pgwarden locks`
         -- can say where the waits are. Like waiting_backends.sql it reads the per-backend accessors
         -- only (no pg_locks, no pg_blocking_pids, no pg_stat_activity rows); a backend outside a
         -- transaction cannot wait on a lock and is passed over on its transaction start, unless it reads
-        -- no statement start either (its own track_activities is off). A hint only: a waiter in its
-        -- deadlock check, which reads LWLock or nothing for that instant, is not counted.
+        -- no statement start either and its role or database starts sessions with track_activities off
+        -- (as in waiting_backends.sql). A hint only: a waiter in its deadlock check, which reads LWLock or
+        -- nothing for that instant, is not counted.
+        WITH untracked AS MATERIALIZED (
+            SELECT setting.setdatabase, setting.setrole
+            FROM pg_db_role_setting AS setting
+            WHERE EXISTS (
+                SELECT FROM unnest(setting.setconfig) AS config(entry)
+                WHERE config.entry ~* '^track_activities=(of|off|f|fa|fal|fals|false|n|no|0)$'
+            )
+        )
         SELECT d.datname, count(*)::int4 AS waiting
         FROM pg_stat_get_backend_idset() AS backend(id)
         JOIN pg_database AS d ON d.oid = pg_stat_get_backend_dbid(backend.id)
         WHERE (pg_stat_get_backend_xact_start(backend.id) IS NOT NULL
-               OR pg_stat_get_backend_activity_start(backend.id) IS NULL)
+               OR (pg_stat_get_backend_activity_start(backend.id) IS NULL
+                   AND (SELECT EXISTS (SELECT FROM untracked))  -- once per query, not per backend
+                   AND EXISTS (
+                       SELECT FROM untracked
+                       WHERE untracked.setrole IN (0, pg_stat_get_backend_userid(backend.id))
+                         AND untracked.setdatabase IN (0, pg_stat_get_backend_dbid(backend.id))
+                   )))
           AND pg_stat_get_backend_wait_event_type(backend.id) = 'Lock'
           AND d.datname <> current_database()
         GROUP BY d.datname

@@ -160,40 +160,6 @@ struct LockInspectorTests {
     }
 
     @Test(
-        "a waiter whose own track_activities is off (no transaction start to read): the cheap poll finds it, and so does the hint from another database"
-    )
-    func untrackedWaiter() async throws {
-        try await ScratchDatabase.with { database in
-            try await database.createTable()
-            let reader = try await database.idleInTransactionReader()
-            let observer = try await database.session("observer")
-            let untracked = try await database.session("untracked")
-            _ = try await untracked.query("SET deadlock_timeout = '1h'")
-            _ = try await untracked.query("SET track_activities = off")
-            let untrackedPID = await untracked.backendPID
-            let alter = Task { _ = try await untracked.query("ALTER TABLE t ADD COLUMN c int") }
-            try await database.waitUntilWaiting(untrackedPID, observer: observer)
-            let state = try await observer.query("SELECT state FROM pg_stat_activity WHERE pid = $1", [untrackedPID])
-            #expect(try state.rows.first?.decode(String.self, "state") == "disabled")
-
-            let inspector = try await database.inspector()
-            #expect(inspector.role.seesTransactionStarts)
-            let snapshot = try await inspector.poll()
-
-            #expect(snapshot.waits.map(\.pid) == [untrackedPID])
-            #expect(snapshot.wait(of: untrackedPID)?.blockedBy == [await reader.backendPID])
-            try await ScratchDatabase.with { other in
-                let elsewhere = try await other.inspector().waitsInOtherDatabases()
-                // Other tests running beside this one have waits of their own, in databases of their own.
-                #expect(elsewhere.first { $0.database == database.name }?.count == 1)
-            }
-            _ = try await reader.query("ROLLBACK")
-            try await alter.value
-            await inspector.connection.close()
-        }
-    }
-
-    @Test(
         "while nothing waits, a poll reads neither pg_locks nor pg_blocking_pids",
         .enabled("needs pg_stat_statements, which the PostgreSQL 16.2 wheel lacks") {
             try await TestCluster.hasPgStatStatements()
