@@ -102,11 +102,15 @@ public struct Crontab: Sendable {
         case .exited(0):
             return
         case .signaled(let number):
-            guard (try? await read()) == bytes else {
-                throw WorkersError(
-                    .crontabFailed,
-                    "crontab was ended by signal \(number) installing the crontab of \(user)"
-                )
+            let ended = "crontab was ended by signal \(number) installing the crontab of \(user)"
+            let readBack: [UInt8]
+            do {
+                readBack = try await read()
+            } catch {
+                throw WorkersError(.crontabFailed, "\(ended), and the crontab cannot be read back: \(error.summary)")
+            }
+            guard readBack == bytes else {
+                throw WorkersError(.crontabFailed, "\(ended); the crontab does not hold the new text")
             }
             logger?.warning(
                 "crontab was ended by signal \(number) after it installed the new crontab, which reads back whole",

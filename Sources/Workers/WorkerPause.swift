@@ -143,8 +143,9 @@ public struct WorkerPause: Sendable {
             break
         }
         guard var record else {
-            try? stateDirectory.remove(PauseRecord.fileName)
-            throw WorkersError(.crontabChanging, "the crontab of \(user) kept changing; nothing was paused")
+            throw discardingJournal(
+                WorkersError(.crontabChanging, "the crontab of \(user) kept changing; nothing was paused")
+            )
         }
         logger.info("paused crontab lines", metadata: ["user": "\(user)", "lines": "\(record.pausedLines.count)"])
 
@@ -230,13 +231,31 @@ public struct WorkerPause: Sendable {
     func abandonPause(of crontab: Crontab, before: [UInt8], failure: WorkersError) async throws(WorkersError)
         -> Never
     {
-        if (try? await crontab.read()) == before {
-            try? stateDirectory.remove(PauseRecord.fileName)
-            throw failure
+        let current: [UInt8]
+        do {
+            current = try await crontab.read()
+        } catch {
+            throw journalKept(failure, because: "the crontab cannot be read back (\(error.summary))")
         }
-        throw WorkersError(
+        guard current == before else { throw journalKept(failure, because: "the crontab does not read back as it was") }
+        throw discardingJournal(failure)
+    }
+
+    /// `failure`, after the journal of a pause that changed nothing is removed; when it cannot be,
+    /// the error says so, since that journal then stands in the way of the next pause.
+    private func discardingJournal(_ failure: WorkersError) -> WorkersError {
+        do {
+            try stateDirectory.remove(PauseRecord.fileName)
+            return failure
+        } catch {
+            return journalKept(failure, because: "its journal cannot be removed (\(error.summary))")
+        }
+    }
+
+    private func journalKept(_ failure: WorkersError, because reason: String) -> WorkersError {
+        WorkersError(
             failure.code,
-            "\(failure.summary); the crontab does not read back as it was, so the pause journal is kept",
+            "\(failure.summary); \(reason), so the pause journal is kept",
             hint: "pgwarden workers resume --state-dir \(stateDirectory.path) settles it"
         )
     }

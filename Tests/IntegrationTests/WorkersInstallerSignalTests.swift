@@ -70,7 +70,7 @@ extension WorkersTests {
         try #require(group > 0 && group != getpgrp())
 
         #expect(kill(-group, SIGHUP) == 0)
-        FileManager.default.createFile(atPath: shim + "/release", contents: nil)
+        #expect(FileManager.default.createFile(atPath: shim + "/release", contents: nil))
         let said = try await onDedicatedThread { errors.fileHandleForReading.readDataToEndOfFile() }
         pause.waitUntilExit()
 
@@ -107,12 +107,20 @@ extension WorkersTests {
 
         // The control: one that dies before it installs is a failed pause, and nothing changed.
         let before = try crontabShim("kill -HUP $$")
+        let refusedState = stateDirectory()
         let refused = try await PGWardenCommand.run(
-            ["workers", "pause", "--user", user, "--match", "app-cli", "--state-dir", stateDirectory()],
+            ["workers", "pause", "--user", user, "--match", "app-cli", "--state-dir", refusedState],
             environment: path(before: before)
         )
         #expect(refused.status == 1)
-        #expect(refused.standardError.hasPrefix("error: "), "\(refused.standardError)")
+        #expect(
+            refused.standardError.hasPrefix(
+                "error: crontab was ended by signal 1 installing the crontab of \(user); the crontab does not hold the new text"
+            ),
+            "\(refused.standardError)"
+        )
+        // The crontab reads back as it was, so the journal of that pause is gone: nothing to settle.
+        #expect(!FileManager.default.fileExists(atPath: refusedState + "/workers-pause.json"))
         #expect(try TestCrontab.read(user) == Self.crontab)
     }
 }
