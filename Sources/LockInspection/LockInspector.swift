@@ -47,7 +47,8 @@ public struct LockInspector: Sendable {
     /// One poll of a series: `pg_locks` is read only when a backend's wait event says it waits.
     ///
     /// A waiter running its deadlock check reads no wait event for an instant, and this poll
-    /// passes over it; the next poll of the series finds it.
+    /// passes over it; the next poll of the series finds it. A superuser's session that ran
+    /// `SET track_activities = off` is passed over on every poll (see `sql/waiting_backends.sql`).
     public func poll() async throws(PostgresError) -> LockSnapshot {
         let takenAt = now()
         let waiting = try await connection.query(Queries.waitingBackends, [role.seesTransactionStarts])
