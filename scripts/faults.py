@@ -671,6 +671,20 @@ def children_of(pid):
     return found
 
 
+def traced_pgwarden(strace_pid):
+    """The pgwarden that strace `strace_pid` runs, once it has been executed. Not just strace's first child:
+    strace forks short-lived children of its own first (its ptrace feature tests), and a kill -9 aimed at
+    one of those misses pgwarden, whose held installer then keeps the crontab's lock for good (CI, 12-02)."""
+    executable = os.path.realpath(PGWARDEN)
+    for child in children_of(strace_pid):
+        try:
+            if os.readlink(f"/proc/{child}/exe") == executable:
+                return child
+        except OSError:
+            continue
+    return None
+
+
 def command_line(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
@@ -732,7 +746,7 @@ class Traced:
             ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=write,writev,pwrite64",
              "-e", f"inject=write,writev,pwrite64:delay_enter={delay_us}", PGWARDEN, *arguments],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
-        self.pid = eventually("pgwarden runs under strace", lambda: next(iter(children_of(self.strace.pid)), None))
+        self.pid = eventually("pgwarden runs under strace", lambda: traced_pgwarden(self.strace.pid))
         traced_runs.append(self)
 
     def still_running(self, what):
@@ -765,7 +779,13 @@ class Traced:
             said = self.stderr.read().decode("utf-8", "replace").strip()
             tree = [command_line(child) for child in children_of(self.pid)]
             raise TimeoutError(f"{error}; pgwarden's children: {tree}; it said: {said[-2000:]!r}") from None
-        os.kill(self.pid, signal.SIGKILL)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            self.stderr.seek(0)
+            said = self.stderr.read().decode("utf-8", "replace").strip()
+            raise RuntimeError(f"pgwarden (pid {self.pid}) ended by itself at the {self.phase} install: "
+                               f"{said[-2000:]!r}") from None
         self.strace.wait(timeout=DEADLINE)
         return caught == ("staging" if staging else "install")
 
@@ -1465,7 +1485,7 @@ def main():
         # held installer goes on (to the real crontab) only once pgwarden has died.
         # Only while it is still strace's child: a pid that has ended may name another process by now.
         for traced in traced_runs:
-            if traced.strace.poll() is None and traced.pid in children_of(traced.strace.pid):
+            if traced.strace.poll() is None and traced.pid == traced_pgwarden(traced.strace.pid):
                 try:
                     os.kill(traced.pid, signal.SIGKILL)
                     traced.strace.wait(timeout=DEADLINE)
