@@ -92,21 +92,38 @@ class Statements:
     """Server time of the bench database's statements since the last take, from pg_stat_statements."""
 
     def __init__(self):
+        # Planning is server time too: a statement sent unnamed is planned at every run.
+        admin("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
+        admin("SELECT pg_reload_conf()")
         self.conn = connect("postgres", application="bench-stats")
         self.oid = admin("SELECT oid FROM pg_database WHERE datname = %s", DB)[0][0]
+        until(lambda: admin("SHOW pg_stat_statements.track_planning")[0][0] == "on")
+
+    def close(self):
+        self.conn.close()
+        admin("ALTER SYSTEM RESET pg_stat_statements.track_planning")
+        admin("SELECT pg_reload_conf()")
 
     def reset(self):
         with self.conn.cursor() as cur:
             cur.execute("SELECT pg_stat_statements_reset()")
 
     def take(self):
-        """{tool: (calls, milliseconds)}, then reset."""
+        """{tool: (calls, Sample)}, then reset."""
         with self.conn.cursor() as cur:
-            cur.execute(f"SELECT {KINDS} AS tool, sum(calls)::int, sum(total_exec_time) FROM pg_stat_statements"
-                        " WHERE dbid = %s GROUP BY 1", (self.oid,))
+            cur.execute(f"SELECT {KINDS} AS tool, sum(calls)::int, sum(total_exec_time), sum(total_plan_time)"
+                        " FROM pg_stat_statements WHERE dbid = %s GROUP BY 1", (self.oid,))
             rows = cur.fetchall()
             cur.execute("SELECT pg_stat_statements_reset()")
-        return {tool: (calls, total) for tool, calls, total in rows if tool}
+        return {tool: (calls, Sample(execution, planning)) for tool, calls, execution, planning in rows if tool}
+
+
+class Sample:
+    """Server milliseconds of one poll: execution, planning, and their sum (`total`)."""
+
+    def __init__(self, execution=0.0, planning=0.0):
+        self.execution, self.planning = execution, planning
+        self.total = execution + planning
 
 
 def sample_pgwarden(stats, waiting):
@@ -119,9 +136,9 @@ def sample_pgwarden(stats, waiting):
     samples = []
     while len(samples) < POLLS:
         proc.stdout.readline()  # a poll has just ended; the next begins 100 ms after it began
-        calls, total = stats.take().get("pgwarden", (0, 0.0))
+        calls, sample = stats.take().get("pgwarden", (0, Sample()))
         if calls == (2 if waiting else 1):  # exactly one poll in the window
-            samples.append(total)
+            samples.append(sample)
     proc.terminate()
     proc.wait()
     return samples
@@ -138,7 +155,7 @@ def sample_pg_activity(stats):
     for _ in range(POLLS):
         data.pg_get_waiting()
         data.pg_get_blocking()
-        samples.append(stats.take().get("pg_activity", (0, 0.0))[1])
+        samples.append(stats.take().get("pg_activity", (0, Sample()))[1])
     data.pg_conn.close()
     return samples
 
@@ -153,7 +170,7 @@ def sample_wiki(stats):
             cur.execute(WIKI_QUERY)
             cur.fetchall()
             if index >= WARM:
-                samples.append(stats.take().get("wiki", (0, 0.0))[1])
+                samples.append(stats.take().get("wiki", (0, Sample()))[1])
     conn.close()
     return samples
 
@@ -211,7 +228,7 @@ def server_time(stats):
             close_all(sessions)
             until(lambda: waiting_count() == 0)
             rows.append(result)
-            pgw, pga, wiki = (statistics.mean(s) for s in result[2:])
+            pgw, pga, wiki = (statistics.mean(sample.total for sample in s) for s in result[2:])
             print(f"N={n:5} M={m:4}  pgwarden {pgw:6.3f} ms  pg_activity {pga:6.3f} ms  wiki {wiki:6.3f} ms"
                   f"  ratio {pgw / pga:.2f}", flush=True)
         close_all(idle)
@@ -495,25 +512,32 @@ def main():
     queueing = migration_queueing(3 if QUICK else 8)
     costs = client_cost(10 if QUICK else 30)
     cold = cold_start()
+    stats.close()
     admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
     def cell(samples):
-        return f"{statistics.mean(samples):.3f} / {percentile(samples, 0.95):.3f}"
+        totals = [sample.total for sample in samples]
+        return f"{statistics.mean(totals):.3f} / {percentile(totals, 0.95):.3f}"
+
+    def mean(samples, part="total"):
+        return statistics.mean(getattr(sample, part) for sample in samples)
 
     table = [
         "| N idle | M waiting | pgwarden mean / p95 ms | pg_activity mean / p95 ms | wiki query mean / p95 ms "
-        "| pgwarden ÷ pg_activity (mean) | target |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | :--- |"]
+        "| pgwarden ÷ pg_activity (mean) | target | execution alone: ÷ pg_activity |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | :--- | ---: |"]
     verdicts = []
     for n, m, pgw, pga, wiki in rows:
-        ratio = statistics.mean(pgw) / statistics.mean(pga)
+        ratio = mean(pgw) / mean(pga)
+        execution_ratio = mean(pgw, "execution") / mean(pga, "execution")
         target = 0.2 if m == 0 else 0.4 if m == 40 else None
         verdict = "" if target is None else f"≤ {target}× {'met' if ratio <= target else '**missed**'}"
         if target is not None:
             verdicts.append((n, m, ratio, target))
-        table.append(f"| {n} | {m} | {cell(pgw)} | {cell(pga)} | {cell(wiki)} | {ratio:.2f} | {verdict} |")
+        table.append(f"| {n} | {m} | {cell(pgw)} | {cell(pga)} | {cell(wiki)} | {ratio:.2f} | {verdict} "
+                     f"| {execution_ratio:.2f} |")
     idle_row = next(row for row in rows if row[0] == 100 and row[1] == 0)
-    idle_poll = {"pgwarden": statistics.mean(idle_row[2]), "pg_activity": statistics.mean(idle_row[3])}
+    idle_poll = {"pgwarden": mean(idle_row[2]), "pg_activity": mean(idle_row[3])}
     none = statistics.mean(tps["none"])
     effect = {key: (statistics.mean(values) - none) / none * 100 for key, values in tps.items()}
     text = "\n".join([
@@ -524,9 +548,11 @@ def main():
         "",
         "## Server time per poll",
         "",
-        f"Server execution time of each poll, from `pg_stat_statements`, read and reset between polls ({POLLS} polls",
-        f"after {WARM} to warm the caches; mean and 95th percentile). pgwarden: its `locks --watch` process, so",
-        "`waiting_backends.sql`, plus `lock_waits.sql` when someone waits. pg_activity 3.6: its own waiting and",
+        f"Server time of each poll, planning and execution, from `pg_stat_statements` with `track_planning` on,",
+        f"read and reset between polls ({POLLS} polls after {WARM} to warm the caches; mean and 95th percentile;",
+        "the last column compares execution alone, as runs before 2026-12-02 did). pgwarden: its `locks --watch`",
+        "process, so `waiting_backends.sql`, plus `lock_waits.sql` when someone waits, both prepared once per",
+        "session (pg_activity and the wiki query send theirs unnamed, planned at every run). pg_activity 3.6: its own waiting and",
         "blocking queries, through its `Data` class as pg_activity runs them. Wiki: the PostgreSQL wiki's \"Lock",
         "Monitoring\" self-join. N idle client sessions; M waiters in chains of ten (an idle-in-transaction",
         "reader, an ALTER TABLE queued behind it, SELECTs behind that). Targets (DESIGN.md): idle at most 0.2×",

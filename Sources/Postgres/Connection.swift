@@ -19,6 +19,9 @@ public actor Connection {
     private var handle: OpaquePointer?
     private let notices: NoticeBuffer
     private let logger: Logger
+    /// The names of the statements prepared on this session; `nil` once the session is found
+    /// not to keep them, and statements run unnamed.
+    private var preparedNames: Set<String>? = []
 
     /// The backend process id of this session on the server.
     public private(set) var backendPID: Int32 = 0
@@ -80,6 +83,57 @@ public actor Connection {
         }
         defer { PQclear(result) }
         return try Self.read(result, connection: handle, notices: notices.drain())
+    }
+
+    /// Runs a statement prepared on this session, preparing it on its first run.
+    ///
+    /// A session that does not keep the statement gets it unnamed, at this run and every
+    /// later one: a pooler in transaction mode runs the next message on another server
+    /// session, which answers `26000` (no such statement) or `42P05` (the name is taken).
+    /// Neither answer ran anything, so the statement runs exactly once either way, and a
+    /// name taken by another text is never run. A statement the server refuses to prepare
+    /// for another reason runs unnamed this time, and reports its own error.
+    public func query(
+        _ statement: PreparedStatement,
+        _ parameters: [(any PostgresEncodable)?] = []
+    ) throws(PostgresError) -> QueryResult {
+        guard let handle else {
+            throw PostgresError(code: .connectionLost, message: "the connection is closed")
+        }
+        guard let prepared = preparedNames else { return try query(statement.sql, parameters) }
+        if !prepared.contains(statement.name) {
+            do throws(PostgresError) {
+                try prepare(statement, parameterCount: parameters.count, on: handle)
+            } catch let error where error.code == .server {
+                if error.sqlState == PostgresError.SQLState.duplicatePreparedStatement { preparedNames = nil }
+                return try query(statement.sql, parameters)
+            }
+            preparedNames?.insert(statement.name)
+        }
+        notices.removeAll()
+        let texts = parameters.map { $0?.postgresText }
+        let result = withCStringArray(texts) { values in
+            PQexecPrepared(handle, statement.name, Int32(values.count), values, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        do throws(PostgresError) {
+            return try Self.read(result, connection: handle, notices: notices.drain())
+        } catch let error where error.sqlState == PostgresError.SQLState.invalidSQLStatementName {
+            logger.debug("prepared statements are not kept on this session", metadata: ["name": "\(statement.name)"])
+            preparedNames = nil
+            return try query(statement.sql, parameters)
+        }
+    }
+
+    private func prepare(
+        _ statement: PreparedStatement,
+        parameterCount: Int,
+        on handle: OpaquePointer
+    ) throws(PostgresError) {
+        notices.removeAll()
+        let result = PQprepare(handle, statement.name, statement.sql, Int32(parameterCount), nil)
+        defer { PQclear(result) }
+        _ = try Self.read(result, connection: handle, notices: notices.drain())
     }
 
     private func open(_ configuration: ConnectionConfiguration) throws(PostgresError) {

@@ -85,6 +85,10 @@ extension PostgresError {
         public static let lockNotAvailable = "55P03"
         /// `3D000`: the database does not exist.
         public static let invalidCatalogName = "3D000"
+        /// `26000`: no prepared statement of that name exists on the session.
+        public static let invalidSQLStatementName = "26000"
+        /// `42P05`: a prepared statement of that name already exists on the session.
+        public static let duplicatePreparedStatement = "42P05"
     }
 
     /// True when the server refused the statement for want of a privilege.
