@@ -239,8 +239,10 @@ public enum Queries {
     /// parallel worker comes with its leader_pid; pgwarden folds it into the leader.
     /// pg_locks.waitstart exists from PostgreSQL 14; on older servers pgwarden runs this text with
     /// the line that reads it replaced by a NULL, and the wait is measured from the waiter's state_change.
-    /// Activity comes from one pg_stat_get_activity(NULL) pass joined on pid: calling it once per
-    /// session costs more, since each call scans every backend and sets up a result of its own.
+    /// Activity comes from pg_stat_get_activity(pid), called for each session involved: the call
+    /// for every backend, pg_stat_get_activity(NULL), builds a whole row (query text, addresses) for
+    /// each of them, and at 1000 sessions and 40 waiters that cost a third of this statement (3.2 ms
+    /// against 2.2 ms, prepared, PostgreSQL 15); at 100 sessions the two cost the same.
     public static let lockWaits = #"""
         -- Every session waiting on a heavyweight lock, resolved: the lock it wants and since when,
         -- who blocks it (pg_blocking_pids: hard blocks and soft ones, a waiter ahead in the queue),
@@ -249,8 +251,10 @@ public enum Queries {
         -- parallel worker comes with its leader_pid; pgwarden folds it into the leader.
         -- pg_locks.waitstart exists from PostgreSQL 14; on older servers pgwarden runs this text with
         -- the line that reads it replaced by a NULL, and the wait is measured from the waiter's state_change.
-        -- Activity comes from one pg_stat_get_activity(NULL) pass joined on pid: calling it once per
-        -- session costs more, since each call scans every backend and sets up a result of its own.
+        -- Activity comes from pg_stat_get_activity(pid), called for each session involved: the call
+        -- for every backend, pg_stat_get_activity(NULL), builds a whole row (query text, addresses) for
+        -- each of them, and at 1000 sessions and 40 waiters that cost a third of this statement (3.2 ms
+        -- against 2.2 ms, prepared, PostgreSQL 15); at 100 sessions the two cost the same.
         WITH locks AS MATERIALIZED (
             SELECT * FROM pg_locks
         ),
@@ -328,7 +332,7 @@ public enum Queries {
                NULL::int4 AS prepared_waiter
         FROM sessions AS s
         LEFT JOIN requests AS r ON r.pid = s.pid
-        LEFT JOIN pg_stat_get_activity(NULL) AS a ON a.pid = s.pid
+        LEFT JOIN LATERAL pg_stat_get_activity(s.pid) AS a ON true
         LEFT JOIN pg_database AS d ON d.oid = a.datid
         CROSS JOIN (SELECT oid FROM pg_database WHERE datname = current_database()) AS current_database
         WHERE s.pid <> 0
