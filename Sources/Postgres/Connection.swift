@@ -73,16 +73,9 @@ public actor Connection {
         _ sql: String,
         _ parameters: [(any PostgresEncodable)?] = []
     ) throws(PostgresError) -> QueryResult {
-        guard let handle else {
-            throw PostgresError(code: .connectionLost, message: "the connection is closed")
-        }
-        notices.removeAll()
-        let texts = parameters.map { $0?.postgresText }
-        let result = withCStringArray(texts) { values in
+        try send(parameters) { handle, values in
             PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
         }
-        defer { PQclear(result) }
-        return try Self.read(result, connection: handle, notices: notices.drain())
     }
 
     /// Runs a statement prepared on this session, preparing it on its first run.
@@ -97,27 +90,22 @@ public actor Connection {
         _ statement: PreparedStatement,
         _ parameters: [(any PostgresEncodable)?] = []
     ) throws(PostgresError) -> QueryResult {
-        guard let handle else {
-            throw PostgresError(code: .connectionLost, message: "the connection is closed")
-        }
         guard let prepared = preparedNames else { return try query(statement.sql, parameters) }
         if !prepared.contains(statement.name) {
             do throws(PostgresError) {
-                try prepare(statement, parameterCount: parameters.count, on: handle)
+                _ = try send([]) { handle, _ in
+                    PQprepare(handle, statement.name, statement.sql, Int32(parameters.count), nil)
+                }
             } catch let error where error.code == .server {
                 if error.sqlState == PostgresError.SQLState.duplicatePreparedStatement { preparedNames = nil }
                 return try query(statement.sql, parameters)
             }
             preparedNames?.insert(statement.name)
         }
-        notices.removeAll()
-        let texts = parameters.map { $0?.postgresText }
-        let result = withCStringArray(texts) { values in
-            PQexecPrepared(handle, statement.name, Int32(values.count), values, nil, nil, 0)
-        }
-        defer { PQclear(result) }
         do throws(PostgresError) {
-            return try Self.read(result, connection: handle, notices: notices.drain())
+            return try send(parameters) { handle, values in
+                PQexecPrepared(handle, statement.name, Int32(values.count), values, nil, nil, 0)
+            }
         } catch let error where error.sqlState == PostgresError.SQLState.invalidSQLStatementName {
             logger.debug("prepared statements are not kept on this session", metadata: ["name": "\(statement.name)"])
             preparedNames = nil
@@ -125,15 +113,18 @@ public actor Connection {
         }
     }
 
-    private func prepare(
-        _ statement: PreparedStatement,
-        parameterCount: Int,
-        on handle: OpaquePointer
-    ) throws(PostgresError) {
+    /// Sends one libpq command with the parameters as C strings, and reads its result.
+    private func send(
+        _ parameters: [(any PostgresEncodable)?],
+        _ command: (_ handle: OpaquePointer, _ values: [UnsafePointer<CChar>?]) -> OpaquePointer?
+    ) throws(PostgresError) -> QueryResult {
+        guard let handle else {
+            throw PostgresError(code: .connectionLost, message: "the connection is closed")
+        }
         notices.removeAll()
-        let result = PQprepare(handle, statement.name, statement.sql, Int32(parameterCount), nil)
+        let result = withCStringArray(parameters.map { $0?.postgresText }) { values in command(handle, values) }
         defer { PQclear(result) }
-        _ = try Self.read(result, connection: handle, notices: notices.drain())
+        return try Self.read(result, connection: handle, notices: notices.drain())
     }
 
     private func open(_ configuration: ConnectionConfiguration) throws(PostgresError) {
