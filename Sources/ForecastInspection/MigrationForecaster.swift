@@ -28,7 +28,12 @@ public struct MigrationForecaster: Sendable {
 
     /// The forecast of `script`, with `warnings` added (such as Alembic's).
     public func forecast(script: String, source: String, warnings: [String] = []) async throws -> MigrationForecast {
-        let (session, _) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
+        // The forecast resolves the migration's table, type and function names as the migration will.
+        let (session, _) = try await InspectorSession.open(
+            connectionString: connectionString,
+            names: .role,
+            logger: logger
+        )
         do {
             let result = try await forecast(script: script, source: source, warnings: warnings, on: session)
             await session.close()
@@ -76,7 +81,8 @@ public struct MigrationForecaster: Sendable {
         let (session, _) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
         let current: String?
         do {
-            current = try await session.query(Queries.alembicVersion).rows.first?.decode(String.self, "version")
+            current = try await InspectorSession.queryOnRoleSearchPath(Queries.alembicVersion, on: session)
+                .rows.first?.decode(String.self, "version")
             await session.close()
         } catch {
             await session.close()

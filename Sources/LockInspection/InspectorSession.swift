@@ -10,29 +10,73 @@ public enum InspectorSession {
     /// `lock_timeout` of pgwarden's sessions, in milliseconds: the inspector never queues behind a lock.
     public static let lockTimeoutMilliseconds = 1_000
 
+    /// Where a session looks up the names its statements use.
+    public enum NameLookup: Sendable {
+        /// PostgreSQL's own catalog only (`search_path = pg_catalog, pg_temp`): a function that a
+        /// database user created in `public` under a built-in's name, with a closer argument type,
+        /// would otherwise run as pgwarden's role at every poll, or break the poll.
+        case catalog
+        /// The role's own `search_path`, as the migration sees it: for the forecast, which resolves
+        /// the migration's table and type names.
+        case role
+    }
+
     /// The configuration of a pgwarden session to the server that `connectionString` names.
     ///
     /// JIT is off: the planner's row estimates for `pg_lock_status` and `pg_stat_get_activity`
     /// would otherwise push the lock query past `jit_above_cost`, and compiling it costs a second.
-    public static func configuration(connectionString: String?) -> ConnectionConfiguration {
-        ConnectionConfiguration(
+    public static func configuration(
+        connectionString: String?,
+        names: NameLookup = .catalog
+    ) -> ConnectionConfiguration {
+        var settings: [(name: String, value: String)] = [
+            ("statement_timeout", "\(statementTimeoutMilliseconds)ms"),
+            ("lock_timeout", "\(lockTimeoutMilliseconds)ms"),
+            ("jit", "off"),
+        ]
+        if names == .catalog { settings.append(("search_path", "pg_catalog, pg_temp")) }
+        return ConnectionConfiguration(
             connectionString: connectionString,
             applicationName: applicationName,
-            sessionSettings: [
-                ("statement_timeout", "\(statementTimeoutMilliseconds)ms"),
-                ("lock_timeout", "\(lockTimeoutMilliseconds)ms"),
-                ("jit", "off"),
-            ]
+            sessionSettings: settings
         )
     }
 
     /// Opens a pgwarden session and reads what its role may see and do.
     public static func open(
         connectionString: String?,
+        names: NameLookup = .catalog,
         logger: Logger
     ) async throws(PostgresError) -> (Connection, SessionRole) {
-        let connection = try await Connection.connect(configuration(connectionString: connectionString), logger: logger)
+        let connection = try await Connection.connect(
+            configuration(connectionString: connectionString, names: names),
+            logger: logger
+        )
         let role = try await SessionRole.read(on: connection)
         return (connection, role)
+    }
+
+    /// Runs `sql` on a ``NameLookup/catalog`` session with the role's own `search_path` (its
+    /// `reset_val`), in a transaction of its own: for a statement that names the migration's
+    /// tables, such as `sql/alembic_version.sql`.
+    public static func queryOnRoleSearchPath(
+        _ sql: String,
+        on connection: Connection
+    ) async throws(PostgresError) -> QueryResult {
+        _ = try await connection.query("BEGIN")
+        do throws(PostgresError) {
+            _ = try await connection.query(
+                """
+                SELECT pg_catalog.set_config('search_path', setting.reset_val, true)
+                FROM pg_catalog.pg_settings AS setting WHERE setting.name = 'search_path'
+                """
+            )
+            let result = try await connection.query(sql)
+            _ = try await connection.query("COMMIT")
+            return result
+        } catch {
+            _ = try? await connection.query("ROLLBACK")
+            throw error
+        }
     }
 }

@@ -464,10 +464,11 @@ public struct Supervisor: Sendable {
             role: role,
             blockers: snapshot,
             crontabUser: try settings.crontabUser ?? UserAccount.current().name,
-            alembicVersion: try await connection.query(Queries.alembicVersion).rows.first?.decode(
-                String.self,
-                "version"
-            ),
+            alembicVersion: try await InspectorSession.queryOnRoleSearchPath(Queries.alembicVersion, on: connection)
+                .rows.first?.decode(
+                    String.self,
+                    "version"
+                ),
             invalidIndexes: try await connection.query(Queries.invalidIndexes).rows.compactMap {
                 try $0.decode(String.self, "index")
             }
@@ -517,7 +518,11 @@ public struct Supervisor: Sendable {
                 logger: logger
             )
             defer { Task { await connection.close() } }
-            report.alembicAfter = try await connection.query(Queries.alembicVersion).rows.first?.decode(
+            report.alembicAfter = try await InspectorSession.queryOnRoleSearchPath(
+                Queries.alembicVersion,
+                on: connection
+            )
+            .rows.first?.decode(
                 String.self,
                 "version"
             )

@@ -24,6 +24,7 @@ struct ForecastGroundTruthTests {
             await setup.close()
             let (inspector, _) = try await InspectorSession.open(
                 connectionString: database.connectionString,
+                names: .role,
                 logger: TestCluster.logger
             )
             let runner = try await database.session("pgwarden-tests-ground-truth")
@@ -63,6 +64,7 @@ struct ForecastGroundTruthTests {
             await setup.close()
             let (inspector, _) = try await InspectorSession.open(
                 connectionString: database.connectionString,
+                names: .role,
                 logger: TestCluster.logger
             )
             let observer = try await database.session("pgwarden-tests-observer")
