@@ -167,10 +167,17 @@ public final class HTTPLoad: Sendable {
             let stopped = self.stopped
             Thread.detachNewThread {
                 while stopped.succeeded == 0, ContinuousClock.now < deadline {
-                    if let response = try? HTTPProbe.get(port: port, path: "/"), response.status == 200 {
-                        counts.recordSuccess()
-                    } else {
-                        counts.recordFailure()
+                    // As long as a front end such as nginx waits for uWSGI by default (60 s): a request
+                    // queued through a reload on a loaded machine has not failed.
+                    do {
+                        let response = try HTTPProbe.get(port: port, path: "/", timeoutSeconds: 60)
+                        if response.status == 200 {
+                            counts.recordSuccess()
+                        } else {
+                            counts.recordFailure("status \(response.status)")
+                        }
+                    } catch {
+                        counts.recordFailure("\(error)")
                     }
                 }
                 stopped.recordFailure()  // one per finished client
@@ -180,6 +187,8 @@ public final class HTTPLoad: Sendable {
 
     public var succeeded: Int { counts.succeeded }
     public var failed: Int { counts.failed }
+    /// Why the first failed requests failed (at most three).
+    public var failures: [String] { counts.reasons }
 
     /// Stops the clients and waits until each has finished its last request.
     public func stop(clients: Int = 4) async throws {
@@ -189,9 +198,15 @@ public final class HTTPLoad: Sendable {
 }
 
 final class Counts: Sendable {
-    private let values = Mutex((succeeded: 0, failed: 0))
+    private let values = Mutex((succeeded: 0, failed: 0, reasons: [String]()))
     func recordSuccess() { values.withLock { $0.succeeded += 1 } }
-    func recordFailure() { values.withLock { $0.failed += 1 } }
+    func recordFailure(_ reason: String? = nil) {
+        values.withLock {
+            $0.failed += 1
+            if let reason, $0.reasons.count < 3 { $0.reasons.append(reason) }
+        }
+    }
     var succeeded: Int { values.withLock { $0.succeeded } }
     var failed: Int { values.withLock { $0.failed } }
+    var reasons: [String] { values.withLock { $0.reasons } }
 }
