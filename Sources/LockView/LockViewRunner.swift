@@ -127,12 +127,11 @@ public struct LockViewRunner: Sendable {
         }
     }
 
-    /// One thread for the whole run reads the keys; end of input quits.
+    /// One thread for the whole run reads the keys, until the terminal is restored; end of input quits.
     private func startReadingKeys(_ terminal: RawTerminal, into sink: AsyncStream<LockViewEvent>.Continuation) {
         let thread = Thread {
             var decoder = KeyDecoder()
-            while true {
-                let bytes = terminal.read()
+            while let bytes = terminal.read() {
                 guard !bytes.isEmpty else {
                     sink.yield(.key(.character("q")))
                     return

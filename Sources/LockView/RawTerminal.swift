@@ -9,6 +9,10 @@ import Synchronization
 /// The terminal while the lock view owns it: keys arrive one by one, unechoed, on the
 /// alternate screen with the cursor hidden. ``restore()`` puts everything back, once,
 /// whichever way the view ends.
+///
+/// Keys are read only while the view owns the terminal: ``restore()`` first stops the reader
+/// (a read in progress finishes, none starts after), so what the operator types once the view
+/// has ended, a whole line in canonical mode, reaches the shell rather than a process on its way out.
 public final class RawTerminal: Sendable {
     private struct Saved: @unchecked Sendable {
         var settings: termios
@@ -16,6 +20,10 @@ public final class RawTerminal: Sendable {
 
     private let saved: Saved
     private let restored = Atomic<Bool>(false)
+    /// Set once the view no longer reads keys; held for the length of each read.
+    private let keysStopped = Mutex<Bool>(false)
+    /// Written once by ``restore()`` to wake a reader waiting for input.
+    private let wake: (reading: Int32, writing: Int32)
 
     /// Enters the alternate screen, hides the cursor, turns off line editing and echo.
     /// Ctrl-C still raises SIGINT (the view turns it into a restore and an exit); Ctrl-Z is off,
@@ -24,6 +32,10 @@ public final class RawTerminal: Sendable {
         var settings = termios()
         guard tcgetattr(STDIN_FILENO, &settings) == 0 else { throw TerminalError("standard input is not a terminal") }
         saved = Saved(settings: settings)
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else { throw TerminalError("cannot make a pipe for the key reader") }
+        pipeEnds.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+        wake = (pipeEnds[0], pipeEnds[1])
         var raw = settings
         raw.c_lflag &= ~tcflag_t(ICANON | ECHO | IEXTEN)
         raw.c_iflag &= ~tcflag_t(IXON | ICRNL | BRKINT | INPCK | ISTRIP)
@@ -46,6 +58,9 @@ public final class RawTerminal: Sendable {
     /// Gives the terminal back as it was: the shell's screen, its settings, the cursor. Safe to call again.
     public func restore() {
         guard !restored.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        keysStopped.withLock { $0 = true }
+        var byte: UInt8 = 1
+        _ = systemWrite(wake.writing, &byte, 1)
         write(Self.leave)
         var settings = saved.settings
         _ = tcsetattr(STDIN_FILENO, TCSANOW, &settings)
@@ -71,14 +86,32 @@ public final class RawTerminal: Sendable {
         }
     }
 
-    /// Reads what the operator typed: blocks until at least one byte; empty at end of input.
-    func read() -> [UInt8] {
+    /// Reads what the operator typed: waits until at least one byte; empty at end of input;
+    /// `nil` once ``restore()`` has stopped the view reading keys.
+    func read() -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 256)
         while true {
-            let count = buffer.withUnsafeMutableBytes { systemRead(STDIN_FILENO, $0.baseAddress, $0.count) }
+            var waiting = [
+                pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wake.reading, events: Int16(POLLIN), revents: 0),
+            ]
+            if poll(&waiting, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                return []
+            }
+            // Input is ready (or has ended): this read returns at once, unless the view has stopped reading.
+            let count: Int? = keysStopped.withLock { stopped in
+                stopped ? nil : buffer.withUnsafeMutableBytes { systemRead(STDIN_FILENO, $0.baseAddress, $0.count) }
+            }
+            guard let count else { return nil }
             if count < 0 && errno == EINTR { continue }
             return count > 0 ? Array(buffer.prefix(count)) : []
         }
+    }
+
+    deinit {
+        close(wake.reading)
+        close(wake.writing)
     }
 }
 

@@ -158,6 +158,35 @@ struct LockViewTerminalTests {
         }
     }
 
+    @Test(
+        "a line typed once q has left the alternate screen reaches the shell, though pgwarden's exit is held back 2 s",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"), "strace is not installed")
+    )
+    func lineTypedAfterQuit() async throws {
+        try await ScratchDatabase.with { database in
+            let pile = try await Self.pileUp(in: database, readers: 1)
+            let pane = try TmuxPane()
+            defer { pane.close() }
+            // The window between the view giving the terminal back and the process ending, widened: a key
+            // reader still waiting then would take the operator's next line, in canonical mode, whole.
+            let heldExit = "strace -f -qq -o /dev/null -e trace=exit_group -e inject=exit_group:delay_enter=2000000 "
+            try pane.run(heldExit + Self.command(database))
+            try await pane.waitForScreen("the view is up") { $0.first?.contains("2 waiting, 1 root") == true }
+            try pane.press("q")
+            try await eventually("the alternate screen is left") {
+                try pane.tmux(["display-message", "-p", "-t", "test", "#{alternate_on}"]) == "0\n"
+            }
+            let marker = "typed-after-q-" + UUID().uuidString.prefix(8).lowercased()
+            try pane.run("echo \(marker)")
+            // The terminal echoes the line as it is typed; only the shell's run of it prints the marker alone
+            // (after its prompt, as the line was typed before the prompt was drawn).
+            try await pane.waitForScreen("the shell runs the line") { screen in
+                screen.contains { $0.hasSuffix(marker) && !$0.contains("echo") }
+            }
+            try await pile.release()
+        }
+    }
+
     @Test("a resize (SIGWINCH) redraws at the new size; q then leaves the alternate screen with the terminal sane")
     func resize() async throws {
         try await ScratchDatabase.with { database in
