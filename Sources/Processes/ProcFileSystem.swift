@@ -19,7 +19,7 @@ public enum ProcFileSystem {
             let uidLine = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
             let uid = uidLine.split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap({ UInt32($0) })
         else { return nil }
-        let arguments = (readData("/proc/\(pid)/cmdline") ?? Data()).split(
+        let arguments = (contents(of: "/proc/\(pid)/cmdline") ?? Data()).split(
             separator: 0,
             omittingEmptySubsequences: false
         )
@@ -53,10 +53,15 @@ public enum ProcFileSystem {
     }
 
     private static func read(_ path: String) -> String? {
-        readData(path).map { String(decoding: $0, as: UTF8.self) }
+        contents(of: path).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    private static func readData(_ path: String) -> Data? {
-        FileManager.default.contents(atPath: path)
+    /// The whole of a `/proc` file, read to its end. `FileManager.contents(atPath:)` reads what the
+    /// file's size says, and a `/proc` file says 0: `/proc/net/tcp` then gives its first page only
+    /// (26 sockets of the machine's), `/proc/PID/stat` and `environ` happen to come whole.
+    static func contents(of path: String) -> Data? {
+        guard let file = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? file.close() }
+        return try? file.readToEnd() ?? Data()
     }
 }

@@ -52,14 +52,14 @@ extension ProcessEntry {
 extension ProcFileSystem {
     /// Whether the environment of `pid` holds `variable=value` exactly (root reads any process's).
     public static func environment(of pid: Int32, contains variable: String, _ value: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        guard let data = contents(of: "/proc/\(pid)/environ") else { return false }
         let wanted = Array("\(variable)=\(value)".utf8)
         return data.split(separator: 0).contains { $0.elementsEqual(wanted) }
     }
 
     /// The process group and session of `pid`.
     public static func groupAndSession(of pid: Int32) -> (group: Int32, session: Int32)? {
-        guard let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
+        guard let stat = contents(of: "/proc/\(pid)/stat"),
             let text = String(data: stat, encoding: .utf8), let close = text.lastIndex(of: ")")
         else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")

@@ -101,7 +101,7 @@ public enum ProcessSockets {
     public static func tcpEndpoints() -> [UInt64: TCPEndpoint] {
         var result: [UInt64: TCPEndpoint] = [:]
         for path in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            guard let data = ProcFileSystem.contents(of: path) else { continue }
             result.merge(SocketTable.localEndpoints(procNetTCP: String(decoding: data, as: UTF8.self))) { first, _ in
                 first
             }

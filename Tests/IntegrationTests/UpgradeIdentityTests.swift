@@ -57,6 +57,60 @@ extension UpgradeTests {
     }
 
     @Test(
+        "a migration over TCP that sets its own application_name is found by its socket among 1000 others of the machine"
+    )
+    func ownApplicationNameOverTCP() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            // /proc/net/tcp lists the machine's sockets in hash order, a page at a time: with 1000 of them,
+            // the migration's is almost never on the first page.
+            let crowd = try RunningCommand(
+                ["-c", Self.socketCrowd, "500"],
+                executable: URL(fileURLWithPath: "/usr/bin/python3")
+            )
+            defer { crowd.kill() }
+            try await crowd.waitForStandardOutput("sockets open")
+            let port = try #require(ProcessInfo.processInfo.environment["PGPORT"])
+            // The migration is judged once it waits: behind a reader, rolled back once it is found.
+            let reader = try await database.idleInTransactionReader(of: "orders", "monthly-report")
+            let psql = (ProcessInfo.processInfo.environment["PGWARDEN_PG_BIN"] ?? "/usr/bin") + "/psql"
+            let run = try RunningCommand(
+                fixture.arguments([]) + [
+                    "--", psql, "-X", "-v", "ON_ERROR_STOP=1", "-d",
+                    "host=127.0.0.1 port=\(port) dbname=\(database.name) application_name=myapp-migrate",
+                    "-c", "ALTER TABLE orders ADD COLUMN note3 text",
+                ]
+            )
+            var notFound: (any Error)?
+            do { try await run.waitForStandardOutput("the migration's session: pid") } catch { notFound = error }
+            _ = try await reader.query("ROLLBACK")
+            if let notFound { throw notFound }
+            let status = try await run.waitForExit(timeout: .seconds(60))
+            #expect(status == 0, "\(run.standardOutput)\n\(run.standardError)")
+            #expect(
+                run.standardOutput.contains("is a socket of the migration's process tree"),
+                "\(run.standardOutput)"
+            )
+        }
+    }
+
+    /// Holds `argv[1]` TCP connections to a listener of its own (twice as many sockets) until killed.
+    static let socketCrowd = """
+        import resource, socket, sys, time
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1024)
+        held = []
+        for _ in range(int(sys.argv[1])):
+            held.append(socket.create_connection(listener.getsockname()))
+            held.append(listener.accept()[0])
+        print("sockets open", flush=True)
+        time.sleep(3600)
+        """
+
+    @Test(
         "a migration that connects after 5 s: no other wait is reported as its; a session that connected after it started is not signalled meanwhile"
     )
     func slowToConnect() async throws {

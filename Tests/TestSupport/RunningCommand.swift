@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// A pgwarden left running (a daemon, a supervisor), whose output a test can wait on.
+/// A pgwarden (or another program) left running (a daemon, a supervisor), whose output a test can wait on.
 public final class RunningCommand: Sendable {
     private let process: Process
     private let output = OutputBuffer()
@@ -10,10 +10,15 @@ public final class RunningCommand: Sendable {
     /// The process id.
     public var pid: Int32 { process.processIdentifier }
 
-    /// Starts `pgwarden arguments…` with `environment` added (standard input: `/dev/null`).
-    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts `pgwarden arguments…` (or `executable arguments…`) with `environment` added
+    /// (standard input: `/dev/null`).
+    public init(
+        _ arguments: [String],
+        executable: URL = PGWardenCommand.executable,
+        environment: [String: String] = [:]
+    ) throws {
         process = Process()
-        process.executableURL = PGWardenCommand.executable
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardInput = FileHandle.nullDevice
@@ -45,7 +50,10 @@ public final class RunningCommand: Sendable {
 
     /// Waits until standard output contains `text`.
     public func waitForStandardOutput(_ text: String, timeout: Duration = .seconds(20)) async throws {
-        try await eventually("pgwarden writes \(text.debugDescription) to stdout", timeout: timeout) {
+        try await eventually(
+            "\(process.executableURL?.lastPathComponent ?? "it") writes \(text.debugDescription) to stdout",
+            timeout: timeout
+        ) {
             self.standardOutput.contains(text)
         }
     }
