@@ -6,26 +6,35 @@ import Synchronization
 #endif
 
 /// The operator's keys, read from standard input by one thread for the whole run, so that the
-/// monitor never blocks on a keyboard. Only keys pressed after a question is shown count:
-/// ``ask()`` discards what was typed before (the terminal's pending input too) and, on a
-/// terminal, reads single keys without echo until ``settle()``.
+/// monitor never blocks on a keyboard — and read only while a question is open: ``ask()``
+/// discards what was typed before (the terminal's pending input too) and, on a terminal, reads
+/// single keys without echo until ``settle()``. What the operator types with no question open
+/// stays in the terminal, for the shell once the run is over.
 final class OperatorPrompt: Sendable {
-    private let keys = Mutex<[Character]>([])
-    private let closed = Atomic<Bool>(false)
+    private struct Reading {
+        /// Whether a question is open: keys are read only then.
+        var asking = false
+        var keys: [Character] = []
+    }
+
+    /// Held for the length of each read, so that once ``settle()`` has it, no read is under way.
+    private let reading = Mutex(Reading())
     private let saved = Mutex<termios?>(nil)
     private let isTerminal = isatty(STDIN_FILENO) == 1
+    /// Written by ``ask()`` and ``settle()`` to wake the reader, which then looks again at whether
+    /// to wait for keys; non-blocking on the reading end.
+    private let wake: (reading: Int32, writing: Int32)?
 
     init() {
-        Thread.detachNewThread { [self] in
-            var byte: UInt8 = 0
-            while true {
-                let count = read(STDIN_FILENO, &byte, 1)
-                if count < 0 && errno == EINTR { continue }
-                guard count == 1 else { break }
-                self.keys.withLock { $0.append(Character(Unicode.Scalar(byte))) }
-            }
-            self.closed.store(true, ordering: .relaxed)
+        var ends: [Int32] = [-1, -1]
+        if pipe(&ends) == 0 {
+            ends.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+            _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+            wake = (ends[0], ends[1])
+        } else {
+            wake = nil
         }
+        Thread.detachNewThread { [self] in readKeys() }
     }
 
     /// A question is about to be shown: forget every key typed so far, and read keys one by one.
@@ -44,11 +53,18 @@ final class OperatorPrompt: Sendable {
             }
             tcflush(STDIN_FILENO, TCIFLUSH)
         }
-        keys.withLock { $0.removeAll() }
+        reading.withLock {
+            $0.keys.removeAll()
+            $0.asking = true
+        }
+        wakeReader()
     }
 
-    /// The question is over: the terminal reads lines again, as the operator's shell expects.
+    /// The question is over: no key is read any more, and the terminal reads lines again, as the
+    /// operator's shell expects.
     func settle() {
+        reading.withLock { $0.asking = false }
+        wakeReader()
         saved.withLock { saved in
             guard var original = saved else { return }
             tcsetattr(STDIN_FILENO, TCSANOW, &original)
@@ -58,11 +74,42 @@ final class OperatorPrompt: Sendable {
 
     /// The oldest key pressed since ``ask()``, if any.
     func takeKey() -> Character? {
-        keys.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        reading.withLock { $0.keys.isEmpty ? nil : $0.keys.removeFirst() }
     }
 
-    /// Whether standard input has ended (no more keys will come).
-    var isClosed: Bool { closed.load(ordering: .relaxed) }
+    /// The reader thread: waits to be woken, and for a key while a question is open; ends at end of input.
+    private func readKeys() {
+        var byte: UInt8 = 0
+        while true {
+            drainWake()
+            let asking = reading.withLock { $0.asking }
+            var waiting = [pollfd(fd: wake?.reading ?? -1, events: Int16(POLLIN), revents: 0)]
+            if asking { waiting.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
+            // Without a wake pipe, the state is looked at again every 100 ms.
+            let ready = poll(&waiting, nfds_t(waiting.count), wake == nil ? 100 : -1)
+            if ready < 0 && errno != EINTR { return }
+            guard asking, ready > 0, waiting[1].revents != 0 else { continue }
+            let ended: Bool = reading.withLock { reading in
+                guard reading.asking else { return false }
+                let count = read(STDIN_FILENO, &byte, 1)
+                if count == 1 { reading.keys.append(Character(Unicode.Scalar(byte))) }
+                return count == 0 || (count < 0 && errno != EINTR && errno != EAGAIN)
+            }
+            if ended { return }
+        }
+    }
+
+    private func wakeReader() {
+        guard let wake else { return }
+        var byte: UInt8 = 1
+        _ = write(wake.writing, &byte, 1)
+    }
+
+    private func drainWake() {
+        guard let wake else { return }
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while read(wake.reading, &bytes, bytes.count) > 0 {}
+    }
 
     deinit { settle() }
 }

@@ -47,4 +47,37 @@ extension UpgradeTests {
             #expect(!log.contains("[status]"))  // the run log and pipes never get it
         }
     }
+
+    @Test(
+        "on a terminal, a line the operator types while the migration runs, with no question open, reaches the shell afterwards",
+        .enabled(if: TmuxPane.isAvailable, TmuxPane.unavailableReason)
+    )
+    func lineTypedDuringRun() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let proceed = NSTemporaryDirectory() + "pgwarden-proceed-" + UUID().uuidString
+            // Interactive (the default on a terminal): a question would read keys, none is asked here.
+            let arguments =
+                fixture.arguments().filter { $0 != "--no-interactive" } + [
+                    "--", "/bin/sh", "-c", "until [ -e \"$1\" ]; do sleep 0.05; done", "sh", proceed,
+                ]
+            let pane = try TmuxPane()
+            defer { pane.close() }
+            try pane.run(([PGWardenCommand.executable.path] + arguments).map { "'\($0)'" }.joined(separator: " "))
+            try await pane.waitForScreen("the migration runs") { $0.contains { $0.contains("attempt 1 starts") } }
+            let marker = "typed-during-run-" + UUID().uuidString.prefix(8).lowercased()
+            try pane.run("echo \(marker)")
+            // (the status line is drawn around it)
+            try await pane.waitForScreen("the line is echoed as typed") {
+                $0.contains { $0.contains("echo \(marker)") }
+            }
+            FileManager.default.createFile(atPath: proceed, contents: nil)
+            defer { try? FileManager.default.removeItem(atPath: proceed) }
+            try await pane.waitForScreen("the run ends") { $0.contains { $0.contains("succeeded in") } }
+            // Only the shell's run of the line prints the marker without "echo" before it.
+            try await pane.waitForScreen("the shell runs the line") { screen in
+                screen.contains { $0.hasSuffix(marker) && !$0.contains("echo") }
+            }
+        }
+    }
 }
