@@ -31,6 +31,9 @@ public struct ResponseLoop: Sendable {
     public var once: Bool
     /// The longest wait between reconnection attempts.
     public var maximumBackoff: Duration = .seconds(30)
+    /// How often the session's role is read again (one small query): what a poll can see follows a
+    /// `pg_monitor` revoked or `track_activities` turned off within this long, instead of never.
+    public var roleCheckInterval: Duration = .seconds(10)
     private let logger: Logger
 
     /// Creates a loop.
@@ -60,6 +63,7 @@ public struct ResponseLoop: Sendable {
         var hasConnected = false
         let origin = clock.now
         var schedule = FixedRateSchedule(start: origin)
+        var roleCheckedAt = origin
         defer { if let session { Task { await session.connection.close() } } }
         while !Task.isCancelled {
             let interval = delegate.prepare(&responder)
@@ -67,6 +71,7 @@ public struct ResponseLoop: Sendable {
                 do {
                     session = try await Session.open(connectionString, scope: scope, logger: logger)
                     delegate.connected(reconnect: hasConnected, role: session!.inspector.role)
+                    roleCheckedAt = clock.now
                     hasConnected = true
                     backoff = .milliseconds(500)
                 } catch {
@@ -81,6 +86,10 @@ public struct ResponseLoop: Sendable {
             guard let current = session else { continue }
             do {
                 try await tick(current, &responder, delegate, now: origin.duration(to: clock.now))
+                if roleCheckedAt.duration(to: clock.now) >= roleCheckInterval {
+                    roleCheckedAt = clock.now
+                    session = try await current.withRoleReadAgain(delegate)
+                }
             } catch  where error.code == .connectionLost || error.code == .connectionFailed {
                 delegate.failed(error, phase: .connectionLost)
                 await current.connection.close()
@@ -135,16 +144,26 @@ public struct ResponseLoop: Sendable {
         let signaller: BackendSignaller
         let backendPID: Int32
 
+        init(connection: Connection, role: SessionRole, scope: LockInspector.Scope, backendPID: Int32) {
+            self.connection = connection
+            inspector = LockInspector(connection: connection, role: role, scope: scope)
+            signaller = BackendSignaller(connection: connection, role: role)
+            self.backendPID = backendPID
+        }
+
         static func open(_ connectionString: String?, scope: LockInspector.Scope, logger: Logger)
             async throws(PostgresError) -> Session
         {
             let (connection, role) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
-            return Session(
-                connection: connection,
-                inspector: LockInspector(connection: connection, role: role, scope: scope),
-                signaller: BackendSignaller(connection: connection, role: role),
-                backendPID: await connection.backendPID
-            )
+            return Session(connection: connection, role: role, scope: scope, backendPID: await connection.backendPID)
+        }
+
+        /// This session as its role reads now: the same one when nothing changed.
+        func withRoleReadAgain(_ delegate: some ResponseLoopDelegate) async throws(PostgresError) -> Session {
+            let role = try await SessionRole.read(on: connection)
+            guard role != inspector.role else { return self }
+            delegate.roleChanged(from: inspector.role, to: role)
+            return Session(connection: connection, role: role, scope: inspector.scope, backendPID: backendPID)
         }
     }
 }

@@ -23,6 +23,10 @@ public protocol ResponseLoopDelegate: AnyObject, Sendable {
     /// The loop connected (again, when `reconnect`) as `role`.
     func connected(reconnect: Bool, role: SessionRole)
 
+    /// Read again while the loop runs, the session's role differs from what it was (a privilege
+    /// granted or revoked, `track_activities` changed): the polls and signals go on as `new`.
+    func roleChanged(from old: SessionRole, to new: SessionRole)
+
     /// The loop could not connect, or lost the connection, or a poll failed.
     func failed(_ error: PostgresError, phase: ResponseLoop.Phase)
 }
@@ -43,5 +47,6 @@ extension ResponseLoopDelegate {
 
     public func carriedOut(_ record: AuditRecord) {}
     public func connected(reconnect: Bool, role: SessionRole) {}
+    public func roleChanged(from old: SessionRole, to new: SessionRole) {}
     public func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {}
 }

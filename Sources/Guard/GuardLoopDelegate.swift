@@ -80,6 +80,11 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
         options.metrics?.recordConnected(reconnect: reconnect)
     }
 
+    func roleChanged(from old: SessionRole, to new: SessionRole) {
+        logger.notice("the role's privileges or settings changed; polling and acting as role \(new.role) is now")
+        new.limitationsAdded(since: old).forEach { logger.warning("\($0)") }
+    }
+
     func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {
         switch phase {
         case .connecting(let retryIn):

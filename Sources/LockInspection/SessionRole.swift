@@ -106,4 +106,11 @@ public struct SessionRole: Sendable, Equatable {
         }
         return notes
     }
+
+    /// The ``actingLimitations`` this role has that `old` did not: what a privilege revoked, or a
+    /// setting changed, while pgwarden ran takes away.
+    public func limitationsAdded(since old: SessionRole) -> [String] {
+        let before = Set(old.actingLimitations)
+        return actingLimitations.filter { !before.contains($0) }
+    }
 }

@@ -217,6 +217,11 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         connectionLostLogged = false
     }
 
+    func roleChanged(from old: SessionRole, to new: SessionRole) {
+        log.say("the role's privileges or settings changed; watching as role \(new.role) is now")
+        new.limitationsAdded(since: old).forEach { log.warn($0) }
+    }
+
     func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {
         switch phase {
         case .connecting, .connectionLost:
