@@ -1,4 +1,5 @@
 import Synchronization
+import WardenSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -22,8 +23,8 @@ public final class RawTerminal: Sendable {
     private let restored = Atomic<Bool>(false)
     /// Set once the view no longer reads keys; held for the length of each read.
     private let keysStopped = Mutex<Bool>(false)
-    /// Written once by ``restore()`` to wake a reader waiting for input.
-    private let wake: (reading: Int32, writing: Int32)
+    /// Woken once by ``restore()``, ending a reader's wait for input.
+    private let wake: WakePipe
 
     /// Enters the alternate screen, hides the cursor, turns off line editing and echo.
     /// Ctrl-C still raises SIGINT (the view turns it into a restore and an exit); Ctrl-Z is off,
@@ -32,10 +33,8 @@ public final class RawTerminal: Sendable {
         var settings = termios()
         guard tcgetattr(STDIN_FILENO, &settings) == 0 else { throw TerminalError("standard input is not a terminal") }
         saved = Saved(settings: settings)
-        var pipeEnds: [Int32] = [-1, -1]
-        guard pipe(&pipeEnds) == 0 else { throw TerminalError("cannot make a pipe for the key reader") }
-        pipeEnds.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
-        wake = (pipeEnds[0], pipeEnds[1])
+        guard let wake = WakePipe() else { throw TerminalError("cannot make a pipe for the key reader") }
+        self.wake = wake
         var raw = settings
         raw.c_lflag &= ~tcflag_t(ICANON | ECHO | IEXTEN)
         raw.c_iflag &= ~tcflag_t(IXON | ICRNL | BRKINT | INPCK | ISTRIP)
@@ -59,8 +58,7 @@ public final class RawTerminal: Sendable {
     public func restore() {
         guard !restored.exchange(true, ordering: .sequentiallyConsistent) else { return }
         keysStopped.withLock { $0 = true }
-        var byte: UInt8 = 1
-        _ = systemWrite(wake.writing, &byte, 1)
+        wake.wake()
         write(Self.leave)
         var settings = saved.settings
         _ = tcsetattr(STDIN_FILENO, TCSANOW, &settings)
@@ -93,7 +91,7 @@ public final class RawTerminal: Sendable {
         while true {
             var waiting = [
                 pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wake.reading, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wake.readingEnd, events: Int16(POLLIN), revents: 0),
             ]
             if poll(&waiting, 2, -1) < 0 {
                 if errno == EINTR { continue }
@@ -107,11 +105,6 @@ public final class RawTerminal: Sendable {
             if count < 0 && errno == EINTR { continue }
             return count > 0 ? Array(buffer.prefix(count)) : []
         }
-    }
-
-    deinit {
-        close(wake.reading)
-        close(wake.writing)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WardenSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -21,19 +22,10 @@ final class OperatorPrompt: Sendable {
     private let reading = Mutex(Reading())
     private let saved = Mutex<termios?>(nil)
     private let isTerminal = isatty(STDIN_FILENO) == 1
-    /// Written by ``ask()`` and ``settle()`` to wake the reader, which then looks again at whether
-    /// to wait for keys; non-blocking on the reading end.
-    private let wake: (reading: Int32, writing: Int32)?
+    /// Woken by ``ask()`` and ``settle()``: the reader then looks again at whether to wait for keys.
+    private let wake = WakePipe()
 
     init() {
-        var ends: [Int32] = [-1, -1]
-        if pipe(&ends) == 0 {
-            ends.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
-            _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
-            wake = (ends[0], ends[1])
-        } else {
-            wake = nil
-        }
         Thread.detachNewThread { [self] in readKeys() }
     }
 
@@ -57,14 +49,14 @@ final class OperatorPrompt: Sendable {
             $0.keys.removeAll()
             $0.asking = true
         }
-        wakeReader()
+        wake?.wake()
     }
 
     /// The question is over: no key is read any more, and the terminal reads lines again, as the
     /// operator's shell expects.
     func settle() {
         reading.withLock { $0.asking = false }
-        wakeReader()
+        wake?.wake()
         saved.withLock { saved in
             guard var original = saved else { return }
             tcsetattr(STDIN_FILENO, TCSANOW, &original)
@@ -81,9 +73,9 @@ final class OperatorPrompt: Sendable {
     private func readKeys() {
         var byte: UInt8 = 0
         while true {
-            drainWake()
+            wake?.drain()
             let asking = reading.withLock { $0.asking }
-            var waiting = [pollfd(fd: wake?.reading ?? -1, events: Int16(POLLIN), revents: 0)]
+            var waiting = [pollfd(fd: wake?.readingEnd ?? -1, events: Int16(POLLIN), revents: 0)]
             if asking { waiting.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
             // Without a wake pipe, the state is looked at again every 100 ms.
             let ready = poll(&waiting, nfds_t(waiting.count), wake == nil ? 100 : -1)
@@ -97,18 +89,6 @@ final class OperatorPrompt: Sendable {
             }
             if ended { return }
         }
-    }
-
-    private func wakeReader() {
-        guard let wake else { return }
-        var byte: UInt8 = 1
-        _ = write(wake.writing, &byte, 1)
-    }
-
-    private func drainWake() {
-        guard let wake else { return }
-        var bytes = [UInt8](repeating: 0, count: 64)
-        while read(wake.reading, &bytes, bytes.count) > 0 {}
     }
 
     deinit { settle() }

@@ -68,7 +68,7 @@ struct LockForestSanitisingTests {
             takenAt: Date(timeIntervalSince1970: 1_800_000_000),
             databaseOID: 5
         )
-        var renderer = LockForestRenderer(width: 80)
+        let renderer = LockForestRenderer(width: 80)
         let lines = renderer.render(snapshot, scope: "db").split(separator: "\n").map(String.init)
         #expect(
             lines.allSatisfy { DisplayWidth.columns(of: $0) <= 80 },

@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A pipe that a thread waiting in `poll(2)` watches, so that another thread can wake it:
+/// ``wake()`` writes a byte, ``drain()`` reads back whatever was written. Both ends are
+/// close-on-exec (a migration or `crontab` started meanwhile does not inherit them), and the
+/// reading end does not block.
+public final class WakePipe: Sendable {
+    /// The end to watch for `POLLIN`.
+    public let readingEnd: Int32
+    private let writingEnd: Int32
+
+    /// A new pipe, or `nil` when the process has no descriptor left for one.
+    public init?() {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return nil }
+        ends.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+        readingEnd = ends[0]
+        writingEnd = ends[1]
+    }
+
+    /// Makes the reading end readable, waking a `poll` on it (now or the next one).
+    public func wake() {
+        var byte: UInt8 = 1
+        _ = write(writingEnd, &byte, 1)
+    }
+
+    /// Reads what ``wake()`` wrote, so that the next `poll` waits again.
+    public func drain() {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while read(readingEnd, &bytes, bytes.count) > 0 {}
+    }
+
+    deinit {
+        close(readingEnd)
+        close(writingEnd)
+    }
+}
