@@ -15,18 +15,25 @@ import WardenSupport
 ///
 /// The effects around ``LockViewModel``: one key reader for the whole run, polls at a fixed
 /// rate, a clock tick each second, SIGWINCH as a resize; SIGINT, SIGTERM, SIGHUP and SIGQUIT
-/// restore the terminal and exit with 128 + the signal's number.
+/// restore the terminal and exit with 128 + the signal's number. A connection lost (a restart,
+/// a terminated session) is said in the footer and opened again, with the same connection string.
 public struct LockViewRunner: Sendable {
-    public let inspector: LockInspector
-    public let signaller: BackendSignaller
     public let interval: Duration
     public let ascii: Bool
     public let colour: Bool
+    private let first: ViewSession
+    private let reconnection: ViewReconnection
 
-    /// Creates a runner.
-    public init(inspector: LockInspector, signaller: BackendSignaller, interval: Duration, ascii: Bool, colour: Bool) {
-        self.inspector = inspector
-        self.signaller = signaller
+    /// Creates a runner on `session`; `reopen` opens a new one once its connection is lost.
+    public init(
+        session: ViewSession,
+        reopen: @escaping @Sendable () async throws(PostgresError) -> ViewSession,
+        interval: Duration,
+        ascii: Bool,
+        colour: Bool
+    ) {
+        first = session
+        reconnection = ViewReconnection(open: reopen)
         self.interval = interval
         self.ascii = ascii
         self.colour = colour
@@ -45,10 +52,16 @@ public struct LockViewRunner: Sendable {
         let resizing = SignalMonitor([SIGWINCH]) { _ in sink.yield(.resize(terminal.size())) }
         defer { resizing.cancel() }
         startReadingKeys(terminal, into: sink)
-        let tasks = [startPolling(into: sink), startTicking(into: sink)]
+        let sessions = ViewSessionHolder(first)
+        let tasks = [startPolling(sessions, into: sink), startTicking(into: sink)]
         defer { tasks.forEach { $0.cancel() } }
 
-        var model = LockViewModel(scope: inspector.scopeDescription, size: terminal.size(), now: Date(), ascii: ascii)
+        var model = LockViewModel(
+            scope: first.inspector.scopeDescription,
+            size: terminal.size(),
+            now: Date(),
+            ascii: ascii
+        )
         let screen = LockViewScreen(colour: colour)
         terminal.write(screen.frame(model))
         for await event in events {
@@ -58,9 +71,9 @@ public struct LockViewRunner: Sendable {
                 case .redraw: redraw = true
                 case .quit: return
                 case .lookUpIdentity(let pid, _):
-                    Task { sink.yield(await lookUp(pid)) }
+                    Task { sink.yield(await lookUp(pid, on: sessions.current)) }
                 case .signal(let identity, let kind):
-                    Task { sink.yield(await send(kind, to: identity)) }
+                    Task { sink.yield(await send(kind, to: identity, through: sessions.current)) }
                 }
             }
             if redraw { terminal.write(screen.frame(model)) }
@@ -69,7 +82,7 @@ public struct LockViewRunner: Sendable {
 
     /// The one place a signal leaves the lock view: identity-checked, so it reaches the session
     /// the operator confirmed (same pid, backend start, transaction and state) or nothing.
-    private func send(_ kind: SignalKind, to shown: ShownSession) async -> LockViewEvent {
+    private func send(_ kind: SignalKind, to shown: ShownSession, through session: ViewSession) async -> LockViewEvent {
         let request = SignalRequest(
             action: kind == .terminate ? .terminate : .cancel,
             target: SessionIdentity(
@@ -79,7 +92,7 @@ public struct LockViewRunner: Sendable {
                 checksTransaction: true
             )
         )
-        let sent = await signaller.send(request)
+        let sent = await session.signaller.send(request)
         return .signalFinished(
             pid: shown.pid,
             succeeded: sent.outcome.reachedSession,
@@ -102,9 +115,9 @@ public struct LockViewRunner: Sendable {
     }
 
     /// Who `pid` is now (`sql/session_identity.sql`), for the confirmation.
-    private func lookUp(_ pid: Int32) async -> LockViewEvent {
+    private func lookUp(_ pid: Int32, on session: ViewSession) async -> LockViewEvent {
         do {
-            let rows = try await inspector.connection.query(Queries.sessionIdentity, [pid]).rows
+            let rows = try await session.inspector.connection.query(Queries.sessionIdentity, [pid]).rows
             guard let row = rows.first else { return .identity(pid: pid, nil) }
             func date(_ column: String) throws(PostgresError) -> Date? {
                 try row.decode(Double.self, column).map(Date.init(timeIntervalSince1970:))
@@ -144,14 +157,19 @@ public struct LockViewRunner: Sendable {
     }
 
     /// Polls at a fixed rate; when nothing waits in the connection's database, also asks where waits are.
-    private func startPolling(into sink: AsyncStream<LockViewEvent>.Continuation) -> Task<Void, Never> {
-        let inspector = self.inspector
+    /// A lost connection is opened again before the next poll.
+    private func startPolling(
+        _ sessions: ViewSessionHolder,
+        into sink: AsyncStream<LockViewEvent>.Continuation
+    ) -> Task<Void, Never> {
         let interval = self.interval
+        let reconnection = self.reconnection
         return Task {
             let clock = ContinuousClock()
             var deadline = clock.now
             while !Task.isCancelled {
-                do {
+                let inspector = await sessions.current.inspector
+                do throws(PostgresError) {
                     let snapshot = try await inspector.poll()
                     var elsewhere: [WaitsElsewhere] = []
                     if snapshot.isEmpty, inspector.scope == .currentDatabase {
@@ -160,6 +178,13 @@ public struct LockViewRunner: Sendable {
                         }
                     }
                     sink.yield(.snapshot(snapshot, elsewhere: elsewhere))
+                } catch  where error.code == .connectionLost {
+                    sink.yield(.pollFailed("lost the connection (\(error.message)); connecting again"))
+                    let reopened = await reconnection.reopen { error, retryIn in
+                        sink.yield(.pollFailed("cannot connect again (\(error.message)); retrying in \(retryIn)"))
+                    }
+                    if let reopened { await sessions.replace(with: reopened) }
+                    continue
                 } catch {
                     sink.yield(.pollFailed("\(error)"))
                 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import LockInspection
 import LockView
 import Logging
+import Postgres
 import WaitGraph
 import WardenSupport
 
@@ -100,9 +101,23 @@ extension PGWarden {
 
         /// The full-screen view, on a terminal that can draw it.
         private func runScreen(_ inspector: LockInspector, role: SessionRole) async throws {
+            let connectionString = connection.connectionString
+            let scope = inspector.scope
             let runner = LockViewRunner(
-                inspector: inspector,
-                signaller: BackendSignaller(connection: inspector.connection, role: role),
+                session: ViewSession(
+                    inspector: inspector,
+                    signaller: BackendSignaller(connection: inspector.connection, role: role)
+                ),
+                reopen: { () async throws(PostgresError) -> ViewSession in
+                    let (session, role) = try await InspectorSession.open(
+                        connectionString: connectionString,
+                        logger: Logger(label: "pgwarden.locks")
+                    )
+                    return ViewSession(
+                        inspector: LockInspector(connection: session, role: role, scope: scope),
+                        signaller: BackendSignaller(connection: session, role: role)
+                    )
+                },
                 interval: interval.duration,
                 ascii: !Terminal.localeIsUTF8,
                 colour: Terminal.colourOnStandardOutput

@@ -187,6 +187,33 @@ struct LockViewTerminalTests {
         }
     }
 
+    @Test("its session terminated under it, the view says so, connects again and goes on showing the waits")
+    func reconnects() async throws {
+        try await ScratchDatabase.with { database in
+            let pile = try await Self.pileUp(in: database, readers: 1)
+            let pane = try TmuxPane()
+            defer { pane.close() }
+            try pane.run(Self.command(database))
+            try await pane.waitForScreen("the view is up") { $0.first?.contains("2 waiting, 1 root") == true }
+            let sessions = try await pile.observer.query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgwarden' AND datname = $1",
+                [database.name]
+            ).rows.map { try $0.require(Int32.self, "pid") }
+            #expect(sessions.count == 1, "the view's one session: \(sessions)")
+            for pid in sessions {
+                _ = try await pile.observer.query("SELECT pg_terminate_backend($1::int4, 3000)", [pid])
+            }
+            let another = try await database.startBlockedStatement("SELECT count(*) FROM t", "web-late")
+            try await database.waitUntilWaiting(another.pid, observer: pile.observer)
+            try await pane.waitForScreen("the view shows the new waiter, on a new session") { screen in
+                screen.first?.contains("3 waiting, 1 root") == true && !screen.contains { $0.contains("poll failed") }
+            }
+            try pane.press("q")
+            try await pile.release()
+            _ = try? await another.task.value
+        }
+    }
+
     @Test("a resize (SIGWINCH) redraws at the new size; q then leaves the alternate screen with the terminal sane")
     func resize() async throws {
         try await ScratchDatabase.with { database in

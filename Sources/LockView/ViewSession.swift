@@ -1,0 +1,50 @@
+import LockInspection
+import Postgres
+
+/// The lock view's session with the server: what polls, looks up who a session is, and signals.
+public struct ViewSession: Sendable {
+    public let inspector: LockInspector
+    public let signaller: BackendSignaller
+
+    /// A session of `inspector`'s connection; signals go through the same connection.
+    public init(inspector: LockInspector, signaller: BackendSignaller) {
+        self.inspector = inspector
+        self.signaller = signaller
+    }
+}
+
+/// The view's current session, replaced whole when its connection was lost and opened again.
+actor ViewSessionHolder {
+    private(set) var current: ViewSession
+
+    init(_ session: ViewSession) {
+        current = session
+    }
+
+    /// Puts `session` in the place of the current one, and finishes the old one's connection.
+    func replace(with session: ViewSession) async {
+        let old = current
+        current = session
+        await old.inspector.connection.close()
+    }
+}
+
+/// Opens the view's session again after its connection was lost, with a backoff of 0.5 s doubling to
+/// 5 s; each failure is reported through `failed`. Returns `nil` only when the task is cancelled.
+struct ViewReconnection: Sendable {
+    let open: @Sendable () async throws(PostgresError) -> ViewSession
+
+    func reopen(failed: (PostgresError, Duration) -> Void) async -> ViewSession? {
+        var backoff = Duration.milliseconds(500)
+        while !Task.isCancelled {
+            do {
+                return try await open()
+            } catch {
+                failed(error, backoff)
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        return nil
+    }
+}
