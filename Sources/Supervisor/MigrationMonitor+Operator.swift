@@ -39,12 +39,13 @@ extension MigrationMonitor {
             showQuestion(asked.text)
         }
         var orders: [Response] = []
+        var shown: String?  // drawn once after the keys at hand: a burst of unknown keys is one redraw
         while var current = question, let key = prompt.takeKey() {
             let outcome = current.press(key)
             question = current
             switch outcome {
             case .show(let text):
-                showQuestion(text)
+                shown = text
             case .wait:
                 log.say(
                     "waiting (operator); asking again in \(Int(Self.waitAnswerHolds.components.seconds))s or when the blockers change"
@@ -59,6 +60,7 @@ extension MigrationMonitor {
                 orders += pids.compactMap { responder.order(action, on: $0, in: snapshot, context: context) }
             }
         }
+        if let shown, question != nil { showQuestion(shown) }
         return orders
     }
 

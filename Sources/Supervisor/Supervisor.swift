@@ -331,7 +331,7 @@ public struct Supervisor: Sendable {
         }
         let process = MigrationProcess(command: settings.command, environment: environment, log: log)
         var status: Int32 = 1
-        let prompt = interactive ? OperatorPrompt() : nil  // one reader for the whole run
+        let prompt = interactive ? OperatorPrompt() : nil  // one for the whole run
         if !interactive, policy == nil, settings.maxLockWait == nil {
             log.warn(
                 "nothing will act on a lock wait of the migration: no --policy, no --max-lock-wait, not interactive;"

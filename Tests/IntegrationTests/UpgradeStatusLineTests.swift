@@ -80,4 +80,38 @@ extension UpgradeTests {
             }
         }
     }
+
+    @Test(
+        "on a terminal, at a question: arrow keys do nothing; t, then y with a command line typed at once: the blocker is terminated and the shell runs the line",
+        .enabled(if: TmuxPane.isAvailable, TmuxPane.unavailableReason)
+    )
+    func questionKeys() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let reader = try await database.idleInTransactionReader(of: "orders", "forgotten-report")
+            let readerPID = await reader.backendPID
+            let arguments = fixture.arguments().filter { $0 != "--no-interactive" } + fixture.migration
+            let pane = try TmuxPane(columns: 200, rows: 50)
+            defer { pane.close() }
+            try pane.run(([PGWardenCommand.executable.path] + arguments).map { "'\($0)'" }.joined(separator: " "))
+            try await pane.waitForScreen("the question") { $0.contains { $0.contains("[a]bort the migration?") } }
+            // ESC [ C and ESC [ A: read byte by byte they would be c (cancel at once) and a (abort).
+            try pane.press("Right", "Up", "Left", "Down")
+            try pane.press("t")
+            try await pane.waitForScreen("the confirmation") { $0.contains { $0.contains("[y/n]") } }
+            let marker = "typed-after-y-" + UUID().uuidString.prefix(8).lowercased()
+            try pane.type("y" + "echo \(marker)")
+            try pane.press("Enter")
+            try await pane.waitForScreen("the run ends", timeout: .seconds(60)) {
+                $0.contains { $0.contains("succeeded in") }
+            }
+            try await pane.waitForScreen("the shell runs the line") { screen in
+                screen.contains { $0.hasSuffix(marker) && !$0.contains("echo") }
+            }
+            let log = try pane.screen().joined(separator: "\n")
+            #expect(log.contains("operator: terminate pid \(readerPID) → signalled"), "\(log)")
+            #expect(!log.contains("operator: cancel"), "an arrow key cancelled: \(log)")
+            #expect(!log.contains("abort the migration? [y/n]"), "an arrow key asked to abort: \(log)")
+        }
+    }
 }
