@@ -51,7 +51,8 @@ public struct LockViewRunner: Sendable {
         let (events, sink) = AsyncStream<LockViewEvent>.makeStream()
         let resizing = SignalMonitor([SIGWINCH]) { _ in sink.yield(.resize(terminal.size())) }
         defer { resizing.cancel() }
-        startReadingKeys(terminal, into: sink)
+        let keyTaken = DispatchSemaphore(value: 0)
+        startReadingKeys(terminal, into: sink, taken: keyTaken)
         let sessions = ViewSessionHolder(first)
         let tasks = [startPolling(sessions, into: sink), startTicking(into: sink)]
         defer { tasks.forEach { $0.cancel() } }
@@ -77,6 +78,8 @@ public struct LockViewRunner: Sendable {
                 }
             }
             if redraw { terminal.write(screen.frame(model)) }
+            // The key reader reads on once the view has taken this key (not after q: it has returned).
+            if case .key = event { keyTaken.signal() }
         }
     }
 
@@ -141,7 +144,13 @@ public struct LockViewRunner: Sendable {
     }
 
     /// One thread for the whole run reads the keys, until the terminal is restored; end of input quits.
-    private func startReadingKeys(_ terminal: RawTerminal, into sink: AsyncStream<LockViewEvent>.Continuation) {
+    /// After each key it waits until the view has taken it (`taken`), so that the keys typed after the
+    /// one that ends the view (`q`) are not read: they stay in the terminal, for the shell.
+    private func startReadingKeys(
+        _ terminal: RawTerminal,
+        into sink: AsyncStream<LockViewEvent>.Continuation,
+        taken: DispatchSemaphore
+    ) {
         let thread = Thread {
             var decoder = KeyDecoder()
             while let bytes = terminal.read() {
@@ -149,7 +158,10 @@ public struct LockViewRunner: Sendable {
                     sink.yield(.key(.character("q")))
                     return
                 }
-                decoder.decode(bytes).forEach { sink.yield(.key($0)) }
+                for key in decoder.decode(bytes) {
+                    sink.yield(.key(key))
+                    taken.wait()
+                }
             }
         }
         thread.name = "pgwarden.keys"

@@ -14,13 +14,16 @@ import WardenSupport
 /// Keys are read only while the view owns the terminal: ``restore()`` first stops the reader
 /// (a read in progress finishes, none starts after), so what the operator types once the view
 /// has ended, a whole line in canonical mode, reaches the shell rather than a process on its way out.
+/// A read never waits (`VMIN` 0, after `poll` said input is there), so none can hold the stop up;
+/// and nothing is drawn once the terminal is given back.
 public final class RawTerminal: Sendable {
     private struct Saved: @unchecked Sendable {
         var settings: termios
     }
 
     private let saved: Saved
-    private let restored = Atomic<Bool>(false)
+    /// Whether the terminal has been given back; held for the length of each write.
+    private let restored = Mutex<Bool>(false)
     /// Set once the view no longer reads keys; held for the length of each read.
     private let keysStopped = Mutex<Bool>(false)
     /// Woken once by ``restore()``, ending a reader's wait for input.
@@ -39,7 +42,8 @@ public final class RawTerminal: Sendable {
         raw.c_lflag &= ~tcflag_t(ICANON | ECHO | IEXTEN)
         raw.c_iflag &= ~tcflag_t(IXON | ICRNL | BRKINT | INPCK | ISTRIP)
         withUnsafeMutableBytes(of: &raw.c_cc) { cc in
-            cc[Int(VMIN)] = 1
+            // A read returns at once with what is there, so that it never holds up restore().
+            cc[Int(VMIN)] = 0
             cc[Int(VTIME)] = 0
             cc[Int(VSUSP)] = 0
         }
@@ -56,12 +60,15 @@ public final class RawTerminal: Sendable {
 
     /// Gives the terminal back as it was: the shell's screen, its settings, the cursor. Safe to call again.
     public func restore() {
-        guard !restored.exchange(true, ordering: .sequentiallyConsistent) else { return }
-        keysStopped.withLock { $0 = true }
-        wake.wake()
-        write(Self.leave)
-        var settings = saved.settings
-        _ = tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+        restored.withLock { restored in
+            guard !restored else { return }
+            restored = true
+            keysStopped.withLock { $0 = true }
+            wake.wake()
+            writeAll(Self.leave)
+            var settings = saved.settings
+            _ = tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+        }
     }
 
     /// The size of the terminal on standard output (80×24 when it cannot be read).
@@ -73,8 +80,15 @@ public final class RawTerminal: Sendable {
         return ScreenSize(rows: Int(size.ws_row), columns: Int(size.ws_col))
     }
 
-    /// Writes `text` to standard output in full (unless the terminal has gone).
+    /// Writes `text` to standard output in full (unless the terminal has gone, or has been given back).
     public func write(_ text: String) {
+        restored.withLock { restored in
+            guard !restored else { return }
+            writeAll(text)
+        }
+    }
+
+    private func writeAll(_ text: String) {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
             let written = bytes.withUnsafeBytes { systemWrite(STDOUT_FILENO, $0.baseAddress, $0.count) }
@@ -84,8 +98,8 @@ public final class RawTerminal: Sendable {
         }
     }
 
-    /// Reads what the operator typed: waits until at least one byte; empty at end of input;
-    /// `nil` once ``restore()`` has stopped the view reading keys.
+    /// Reads what the operator typed: waits until at least one byte; empty at end of input (the
+    /// terminal hung up); `nil` once ``restore()`` has stopped the view reading keys.
     func read() -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 256)
         while true {
@@ -97,13 +111,16 @@ public final class RawTerminal: Sendable {
                 if errno == EINTR { continue }
                 return []
             }
-            // Input is ready (or has ended): this read returns at once, unless the view has stopped reading.
+            let hungUp = waiting[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
+            // With VMIN 0 this read returns at once, with what is there or nothing.
             let count: Int? = keysStopped.withLock { stopped in
                 stopped ? nil : buffer.withUnsafeMutableBytes { systemRead(STDIN_FILENO, $0.baseAddress, $0.count) }
             }
             guard let count else { return nil }
-            if count < 0 && errno == EINTR { continue }
-            return count > 0 ? Array(buffer.prefix(count)) : []
+            if count > 0 { return Array(buffer.prefix(count)) }
+            if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            if count < 0 || hungUp { return [] }
+            // Nothing there after all (a Ctrl-C or another reader discarded it): wait again.
         }
     }
 }
