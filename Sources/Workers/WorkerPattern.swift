@@ -22,12 +22,17 @@ public struct WorkerPattern: Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether the pattern occurs anywhere in `command`, as `pgrep -f` matches.
+    /// How much of a command line is searched: its first 64 KiB. A command line may be megabytes long
+    /// (any process of the user's), and searching all of it could run past the search's budget.
+    public static let searchedLength = 64 * 1024
+
+    /// Whether the pattern occurs anywhere in the first ``searchedLength`` characters of `command`,
+    /// as `pgrep -f` matches.
     ///
     /// - Throws: ``WorkersError`` `invalidPattern` when the search gave up (an expression that
     ///   backtracks without end): pgwarden does not pause or stop anything on a guess.
     public func matches(_ command: some StringProtocol) throws(WorkersError) -> Bool {
-        switch regex.search(String(command)) {
+        switch regex.search(String(command.prefix(Self.searchedLength))) {
         case .found: return true
         case .notFound: return false
         case .gaveUp:

@@ -59,3 +59,16 @@ struct WorkerSelectionTests {
         #expect(!(try select(.user)).toStop.contains { $0.pid == 41 || $0.pid == 40 })
     }
 }
+
+@Suite("Worker pattern on long command lines")
+struct WorkerPatternLengthTests {
+    @Test("a command line of 2 MB is searched in its first 64 KiB: a match there is found, nothing gives up")
+    func longCommandLine() throws {
+        let pattern = try WorkerPattern("app-cli")
+        let padding = String(repeating: "x ", count: 1_000_000)
+        #expect(try pattern.matches("/bin/sh -c app-cli " + padding))
+        #expect(try !pattern.matches("/bin/sh -c " + padding + "app-cli"))
+        let lateButInside = String(repeating: "y", count: WorkerPattern.searchedLength - 20) + " app-cli"
+        #expect(try pattern.matches(lateButInside))
+    }
+}
