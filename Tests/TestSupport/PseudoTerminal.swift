@@ -55,9 +55,13 @@ public enum PseudoTerminal {
         return found
     }
 
-    /// The end of `ESC [ digits A` or `ESC [ J` starting at `index`, if that is what is there.
+    /// The end of `ESC [ digits A`, `ESC [ J` or `ESC [ ? 2004 h/l` starting at `index`, if that is what is there.
     private static func ownCursorMovement(in bytes: [UInt8], at index: Int) -> Int? {
         guard index + 2 < bytes.count, bytes[index + 1] == UInt8(ascii: "[") else { return nil }
+        // Bracketed paste on and off, around the operator's question.
+        for marker in ["[?2004h", "[?2004l"] where bytes[(index + 1)...].starts(with: marker.utf8) {
+            return index + 1 + marker.utf8.count
+        }
         var cursor = index + 2
         while cursor < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[cursor]) { cursor += 1 }
         guard cursor < bytes.count else { return nil }
