@@ -22,13 +22,17 @@ struct UpgradeTests {
             let reader = try await database.idleInTransactionReader(of: "orders", "monthly-report")
             let readerPID = await reader.backendPID
             let run = try RunningCommand(
-                fixture.arguments(["--policy", try fixture.policy(after: "2s"), "--uwsgi-fifo", uwsgi.fifo])
+                fixture.arguments(["--policy", try fixture.policy(after: "6s"), "--uwsgi-fifo", uwsgi.fifo])
                     + fixture.migration
             )
             try await run.waitForStandardOutput("waits for AccessExclusiveLock on relation public.orders")
             #expect(try fixture.crontabIsPaused())  // observed from outside, during the run
             #expect(Set(uwsgi.workerPIDs).isDisjoint(with: workersBefore))  // reloaded before the migration
+            // Queued while the policy waits its 6 s: pgwarden's polls (every 250 ms) count it. With 2 s, a
+            // loaded machine (CI) let the terminate come before a poll had seen the queue.
             let web = try await database.startBlockedStatement("SELECT count(*) FROM orders", "web")
+            let observer = try await database.session("observer")
+            try await database.waitUntilWaiting(web.pid, observer: observer)
 
             let status = try await run.waitForExit(timeout: .seconds(60))
 
