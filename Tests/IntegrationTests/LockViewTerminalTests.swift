@@ -158,104 +158,13 @@ struct LockViewTerminalTests {
         }
     }
 
-    @Test(
-        "a line typed once q has left the alternate screen reaches the shell, though pgwarden's exit is held back 2 s",
-        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"), "strace is not installed")
-    )
-    func lineTypedAfterQuit() async throws {
-        try await ScratchDatabase.with { database in
-            let pile = try await Self.pileUp(in: database, readers: 1)
-            let pane = try TmuxPane()
-            defer { pane.close() }
-            // The window between the view giving the terminal back and the process ending, widened: a key
-            // reader still waiting then would take the operator's next line, in canonical mode, whole.
-            let heldExit = "strace -f -qq -o /dev/null -e trace=exit_group -e inject=exit_group:delay_enter=2000000 "
-            try pane.run(heldExit + Self.command(database))
-            try await pane.waitForScreen("the view is up") { $0.first?.contains("2 waiting, 1 root") == true }
-            try pane.press("q")
-            try await eventually("the alternate screen is left") {
-                try pane.tmux(["display-message", "-p", "-t", "test", "#{alternate_on}"]) == "0\n"
-            }
-            let marker = "typed-after-q-" + UUID().uuidString.prefix(8).lowercased()
-            try pane.run("echo \(marker)")
-            // The terminal echoes the line as it is typed; only the shell's run of it prints the marker alone
-            // (after its prompt, as the line was typed before the prompt was drawn).
-            try await pane.waitForScreen("the shell runs the line") { screen in
-                screen.contains { $0.hasSuffix(marker) && !$0.contains("echo") }
-            }
-            try await pile.release()
-        }
-    }
-
-    @Test(
-        "a line typed right after q, while the view is slow to draw, reaches the shell: no key is read after q",
-        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"), "strace is not installed")
-    )
-    func lineTypedWhileSlowToDraw() async throws {
-        try await ScratchDatabase.with { database in
-            let pile = try await Self.pileUp(in: database, readers: 1)
-            let pane = try TmuxPane()
-            defer { pane.close() }
-            // Every write of pgwarden's held back 0.3 s: a terminal behind a congested link. The view takes
-            // its keys late, and a reader that went on reading would take what is typed after q.
-            let slowDrawing = "strace -f -qq -o /dev/null -e trace=write -e inject=write:delay_enter=300000 "
-            try pane.run(slowDrawing + Self.command(database))
-            try await pane.waitForScreen("the view is up") { $0.first?.contains("2 waiting, 1 root") == true }
-            let marker = "typed-after-q-" + UUID().uuidString.prefix(8).lowercased()
-            try pane.press("q")
-            try pane.type("echo \(marker)")
-            try pane.press("Enter")
-            try await eventually("pgwarden has ended", timeout: .seconds(30)) {
-                try pane.tmux(["display-message", "-p", "-t", "test", "#{pane_current_command}"]) == "sh\n"
-            }
-            // Typed in raw mode, the line ended in CR, which the view's terminal did not turn into a newline:
-            // /bin/sh holds it until the next Enter (an editing shell such as bash reads the CR as Enter).
-            try pane.press("Enter")
-            try await pane.waitForScreen("the shell runs the line") { screen in
-                screen.contains { $0.hasSuffix(marker) && !$0.contains("echo") }
-            }
-            try await pile.release()
-        }
-    }
-
-    @Test(
-        "SIGTERM with pgwarden's exit held back 2 s: nothing is drawn once the terminal is given back",
-        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"), "strace is not installed")
-    )
-    func nothingDrawnAfterRestore() async throws {
-        try await ScratchDatabase.with { database in
-            let pile = try await Self.pileUp(in: database, readers: 1)
-            let pane = try TmuxPane()
-            defer { pane.close() }
-            let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent(TestCluster.uniqueName("view"))
-                .path
-            defer { try? FileManager.default.removeItem(atPath: pidFile) }
-            let heldExit = "strace -f -qq -o /dev/null -e trace=exit_group -e inject=exit_group:delay_enter=2000000"
-            try pane.run(
-                "clear; \(heldExit) sh -c 'echo $$ > \(pidFile); exec \(Self.command(database))'; echo exit=$?"
-            )
-            try await pane.waitForScreen("the view is up") { $0.first?.contains("2 waiting, 1 root") == true }
-            let pid = try #require(
-                Int32(
-                    try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-                )
-            )
-            kill(pid, SIGTERM)
-            // The view polls every 200 ms: ten polls come and go while the exit is held.
-            let after = try await pane.waitForScreen("exit=143") { $0.contains { $0.contains("exit=143") } }
-            #expect(!after.contains { $0.contains("USER@DB") || $0.contains("waiting, 1 root") }, "\(after)")
-            try await pile.release()
-        }
-    }
-
     @Test("its session terminated under it, the view says so, connects again and goes on showing the waits")
     func reconnects() async throws {
         try await ScratchDatabase.with { database in
             let pile = try await Self.pileUp(in: database, readers: 1)
             let pane = try TmuxPane()
             defer { pane.close() }
-            try pane.run(Self.command(database))
-            try await pane.waitForScreen("the view is up") { $0.first?.contains("2 waiting, 1 root") == true }
+            try await Self.startView(Self.command(database), in: pane)
             let sessions = try await pile.observer.query(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgwarden' AND datname = $1",
                 [database.name]
