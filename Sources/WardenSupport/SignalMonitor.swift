@@ -21,9 +21,12 @@ public final class SignalMonitor: Sendable {
         // Until the dispatch sources are registered (asynchronously), a signal is recorded, never
         // dropped nor acted on by default: what was recorded is handed over now and again shortly after.
         previous = signals.map { number in
-            let earlier = signal(number, SIG_IGN)
+            // The disposition before, read without changing it: a signal that came while it was changed
+            // for a moment (to SIG_IGN, say) and before the hold would be lost, and a hang-up with it.
+            var before = sigaction()
+            _ = sigaction(number, nil, &before)
             EarlySignals.install(holding: [number])
-            return earlier
+            return before.__sigaction_handler.sa_handler
         }
         sources = signals.map { number in
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
