@@ -4,10 +4,9 @@
     import Darwin
 #endif
 
-/// A pipe that a thread waiting in `poll(2)` watches, so that another thread can wake it:
-/// ``wake()`` writes a byte, ``drain()`` reads back whatever was written. Both ends are
-/// close-on-exec (a migration or `crontab` started meanwhile does not inherit them), and the
-/// reading end does not block.
+/// A pipe that a thread waiting in `poll(2)` watches, so that another thread can wake it for good:
+/// ``wake()`` writes a byte, and the reading end stays readable. Both ends are close-on-exec (a
+/// migration or `crontab` started meanwhile does not inherit them).
 public final class WakePipe: Sendable {
     /// The end to watch for `POLLIN`.
     public let readingEnd: Int32
@@ -18,7 +17,6 @@ public final class WakePipe: Sendable {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { return nil }
         ends.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
         readingEnd = ends[0]
         writingEnd = ends[1]
     }
@@ -27,12 +25,6 @@ public final class WakePipe: Sendable {
     public func wake() {
         var byte: UInt8 = 1
         _ = write(writingEnd, &byte, 1)
-    }
-
-    /// Reads what ``wake()`` wrote, so that the next `poll` waits again.
-    public func drain() {
-        var bytes = [UInt8](repeating: 0, count: 64)
-        while read(readingEnd, &bytes, bytes.count) > 0 {}
     }
 
     deinit {
