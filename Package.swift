@@ -120,7 +120,10 @@ let package = Package(
             ]
         ),
         // Processes as /proc shows them, and how pgwarden starts its own.
-        .target(name: "Processes", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")]),
+        .target(
+            name: "Processes",
+            dependencies: ["CEarlySignals", .product(name: "Subprocess", package: "swift-subprocess")]
+        ),
         // Graceful uWSGI reloads that wait until they are done.
         .target(
             name: "Reload",

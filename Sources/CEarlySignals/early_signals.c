@@ -1,3 +1,4 @@
+#include <sys/prctl.h>
 // pgwarden's first instructions: before the Swift runtime, Foundation or main run, SIGPIPE is ignored
 // (a write to a vanished reader fails with EPIPE instead of ending the process) and SIGHUP is held
 // (recorded, handed to the first signal monitor). Only the dynamic loader runs before this.
@@ -29,4 +30,8 @@ unsigned long pgwarden_take_early_signals(unsigned long mask) {
 __attribute__((constructor(101))) static void pgwarden_early_signals(void) {
     signal(SIGPIPE, SIG_IGN);
     pgwarden_hold_signal(SIGHUP);
+}
+
+int pgwarden_become_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

@@ -34,10 +34,15 @@ public enum ProcFileSystem {
         )
     }
 
-    /// Whether the process `entry` describes still runs: same pid, same start time, not a zombie.
+    /// Whether the process `entry` describes still runs (``ProcessIdentity/isRunning``).
     public static func isRunning(_ entry: ProcessEntry) -> Bool {
-        guard let stat = read("/proc/\(entry.pid)/stat"), let fields = statFields(stat) else { return false }
-        return fields.state != "Z" && fields.startTime == entry.startTime
+        entry.identity.isRunning
+    }
+
+    /// The state and start time of `pid` (the liveness check's only read), if it exists.
+    static func stateAndStart(of pid: Int32) -> (state: Character, startTime: UInt64)? {
+        guard let stat = read("/proc/\(pid)/stat"), let fields = statFields(stat) else { return nil }
+        return (fields.state, fields.startTime)
     }
 
     /// The fields of `/proc/PID/stat` that matter here. The command name (field 2) may hold

@@ -25,8 +25,14 @@ public struct ProcessIdentity: Sendable, Hashable, Codable, CustomStringConverti
 
     /// Whether this very process still runs (same pid, same start time, not a zombie).
     public var isRunning: Bool {
-        guard let entry = ProcFileSystem.entry(for: pid) else { return false }
-        return entry.startTime == startTime
+        guard let found = ProcFileSystem.stateAndStart(of: pid) else { return false }
+        return found.state != "Z" && found.startTime == startTime
+    }
+
+    /// Whether any process of the group this process leads still runs. A group's id is never given to a
+    /// new process while the group has members, so this holds even after the leader itself has gone.
+    public var groupIsRunning: Bool {
+        kill(-pid, 0) == 0 || errno == EPERM
     }
 
     /// Sends `signal` to this process, only if it is still this process. Returns whether it was sent.

@@ -1,18 +1,18 @@
 import Foundation
+import PGWardenSQL
+import Postgres
 import Response
 import WaitGraph
 import WardenSupport
 
 extension MigrationMonitor {
     /// Keeps the report's record of each lock wait of the migration, and says what changed.
-    func track(_ waits: [LockWait], in snapshot: LockSnapshot) {
+    func track(_ waits: [LockWait], in snapshot: LockSnapshot) async {
         let now = Date()
         for index in records.indices where !records[index].ended {
             if !waits.contains(where: { $0.pid == records[index].pid && $0.lock == records[index].lock }) {
                 records[index].ended = true
-                log.say(
-                    "pid \(records[index].pid) got its \(records[index].lock.mode) after \(DurationSyntax.format(seconds: records[index].waitedSeconds))"
-                )
+                await sayHowWaitEnded(index)
             }
         }
         for wait in waits {
@@ -40,6 +40,37 @@ extension MigrationMonitor {
                 )
             }
             warnIfNearRequestTimeout(wait.pid, oldest: oldest)
+        }
+    }
+
+    /// "got its lock" only when PostgreSQL granted it; a wait that ended otherwise (lock_timeout, a cancel, an
+    /// error) is said as such, and counts against the attempt's success.
+    func sayHowWaitEnded(_ index: Int) async {
+        let record = records[index]
+        let waited = DurationSyntax.format(seconds: record.waitedSeconds)
+        let granted = await lockGranted(record)
+        records[index].granted = granted
+        switch granted {
+        case true?: log.say("pid \(record.pid) got its \(record.lock.mode) after \(waited)")
+        case false?:
+            log.warn(
+                "pid \(record.pid) stopped waiting for its \(record.lock.mode) after \(waited) without getting it"
+                    + " (its statement was cancelled, timed out or failed)"
+            )
+        case nil: log.say("pid \(record.pid) no longer waits for its \(record.lock.mode) (after \(waited))")
+        }
+    }
+
+    /// Whether the session holds the lock it waited for, granted; `nil` when that cannot be read.
+    private func lockGranted(_ record: RunReport.LockWaitRecord) async -> Bool? {
+        guard let connection else { return nil }
+        do {
+            let parameters: [(any PostgresEncodable)?] = [
+                record.pid, record.lock.locktype, record.lock.mode, record.lock.relation,
+            ]
+            return try await connection.query(Queries.lockGranted, parameters).rows.first?.decode(Bool.self, "granted")
+        } catch {
+            return nil
         }
     }
 

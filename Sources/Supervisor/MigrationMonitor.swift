@@ -19,12 +19,6 @@ import WardenSupport
 final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     // Confined to the task that runs ``watch(processGroup:)`` (and ``takeBaseline()`` before it).
 
-    /// Why the monitor stopped the migration, if it did.
-    enum Abort: String, Sendable {
-        case maxLockWait = "max-lock-wait"
-        case operatorRequest = "operator"
-    }
-
     let settings: UpgradeSettings
     let log: RunLog
     private let logger: Logger
@@ -36,7 +30,10 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     var processGroup: @Sendable () -> pid_t? = { nil }
 
     var records: [RunReport.LockWaitRecord] = []
-    private(set) var abort: Abort?
+    /// The loop's session, as the last poll used it: where a wait's end is checked.
+    var connection: Connection?
+    /// Why the monitor stopped the migration's statement, if it did.
+    private(set) var abort: LockWaitAbort?
     /// What the report's warnings should say of this attempt.
     private(set) var warnings: [String] = []
     var question: OperatorQuestion?
@@ -127,6 +124,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     func context(for snapshot: LockSnapshot, on connection: Connection, ownPIDs: Set<Int32>) async
         -> ResponderContext
     {
+        self.connection = connection
         for key in finder.identify(in: snapshot, migrationRoot: processGroup()) {
             log.say("the migration's session: pid \(key.pid) (\(finder.methods[key] ?? "identified"))")
         }
@@ -141,7 +139,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     ) async -> [Response] {
         noteUnidentified(snapshot)
         let waits = snapshot.waits.filter { finder.sessions.contains($0.activity.key(pid: $0.pid)) }
-        track(waits, in: snapshot)
+        await track(waits, in: snapshot)
         let orders = askOperator(waits, in: snapshot, responder: responder, context: context)
         updateStatus(waits, in: snapshot)
         return orders

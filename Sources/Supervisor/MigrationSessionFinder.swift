@@ -49,8 +49,10 @@ struct MigrationSessionFinder {
         // The tree's sockets are read only when some candidate has not been looked for among them, and
         // only once the migration runs (before, there is no tree to find a socket in).
         let tree =
-            migrationRoot != nil && candidates.contains { !notOurSockets.contains($0.key) }
-            ? ClientSide(root: migrationRoot) : nil
+            migrationRoot.flatMap { root in
+                candidates.contains { !notOurSockets.contains($0.key) }
+                    ? ClientSockets(processes: ClientSockets.migrationTree(root: root)) : nil
+            }
         var found: [SessionKey] = []
         for candidate in candidates {
             let sockets = notOurSockets.contains(candidate.key) ? nil : tree
@@ -65,42 +67,11 @@ struct MigrationSessionFinder {
         return found
     }
 
-    private func method(for key: SessionKey, _ activity: SessionActivity, tree: ClientSide?) -> String? {
+    private func method(for key: SessionKey, _ activity: SessionActivity, tree: ClientSockets?) -> String? {
         let application = activity.applicationName ?? ""
         if application == runApplicationName { return "named for this run" }
         if let glob = applicationNameMatch, glob.matches(application) { return "--app-name-match \(glob)" }
-        guard let tree else { return nil }
-        if let port = activity.clientPort, port >= 0, let address = activity.clientAddress,
-            tree.tcpEndpoints.contains(TCPEndpoint(address: address, port: port))
-        {
-            return "its client \(address):\(port) is a socket of the migration's process tree"
-        }
-        if activity.clientPort == -1, !tree.unixPeers.isEmpty,
-            !ProcessSockets.inodes(of: key.pid).isDisjoint(with: tree.unixPeers)
-        {
-            return "its Unix socket is connected to the migration's process tree"
-        }
-        return nil
-    }
-}
-
-/// The client ends of the migration's process tree, read from `/proc` and the kernel once per look.
-private struct ClientSide {
-    var tcpEndpoints: Set<TCPEndpoint> = []
-    var unixPeers: Set<UInt64> = []
-
-    init(root: pid_t?) {
-        guard let root else { return }
-        let processes = ProcFileSystem.snapshot().trees(rootedAt: [root]).union([root])
-        var inodes: Set<UInt64> = []
-        for pid in processes { inodes.formUnion(ProcessSockets.inodes(of: pid)) }
-        guard !inodes.isEmpty else { return }
-        for (inode, endpoint) in ProcessSockets.tcpEndpoints() where inodes.contains(inode) {
-            tcpEndpoints.insert(endpoint)
-        }
-        for (inode, peer) in UnixSocketPeers.all() where inodes.contains(inode) {
-            unixPeers.insert(peer)
-        }
+        return tree?.owner(ofBackend: key.pid, clientAddress: activity.clientAddress, clientPort: activity.clientPort)
     }
 }
 

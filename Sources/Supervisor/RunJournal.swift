@@ -1,4 +1,5 @@
 import Foundation
+import Processes
 import WardenSupport
 
 /// The supervisor's write-ahead record of a run, in the state directory: enough for
@@ -15,6 +16,10 @@ public struct RunJournal: Codable, Sendable {
     public var phase: Phase
     /// The supervisor's own pid, to tell a crashed run from a running one.
     public var supervisorPID: Int32
+    /// The supervisor's start time (clock ticks since boot): with its pid, which process it is.
+    public var supervisorStartTime: UInt64?
+    /// The state directory the run used, for the hints of `status` and `recover` found through a crontab.
+    public var stateDirectory: String?
     public var workersPaused = false
     public var migrationPID: Int32?
     /// The migration's start time (clock ticks since boot): with its pid, which process it is.
@@ -31,6 +36,8 @@ public struct RunJournal: Codable, Sendable {
         case runID = "run_id"
         case startedAt = "started_at"
         case supervisorPID = "supervisor_pid"
+        case supervisorStartTime = "supervisor_start_time"
+        case stateDirectory = "state_directory"
         case workersPaused = "workers_paused"
         case migrationPID = "migration_pid"
         case migrationStartTime = "migration_start_time"
@@ -43,6 +50,16 @@ public struct RunJournal: Codable, Sendable {
     public static let fileName = "upgrade-run.json"
     /// The last finished run.
     public static let lastFileName = "upgrade-last.json"
+
+    /// Whether the supervisor of this run still runs: its pid with its start time (an older journal without
+    /// the start time: its pid, running a pgwarden).
+    public var supervisorIsRunning: Bool {
+        if let supervisorStartTime {
+            return ProcessIdentity(pid: supervisorPID, startTime: supervisorStartTime).isRunning
+        }
+        guard let entry = ProcFileSystem.entry(for: supervisorPID) else { return false }
+        return entry.identity.isRunning && entry.commandLine.contains("pgwarden")
+    }
 
     static func load(_ name: String, from directory: StateDirectory) throws -> RunJournal? {
         guard let data = try directory.read(name) else { return nil }

@@ -20,6 +20,9 @@ struct RunLeftovers: Sendable {
     let applicationName: String
     let connectionString: String?
     let logger: Logger
+    /// Whether this process is the run's subreaper, so that its descendants are the run's (the supervisor,
+    /// not `recover`).
+    var adoptsDescendants = false
 
     /// What settling found and did.
     struct Outcome: Sendable {
@@ -40,7 +43,7 @@ struct RunLeftovers: Sendable {
 
     /// Waits up to `grace` for the run's processes and sessions to end by themselves, then stops and
     /// terminates what is left, and checks that it is gone. `interrupted` cuts the grace short.
-    func settle(grace: Duration, interrupted: @Sendable () -> Bool = { false }) async -> Outcome {
+    func settle(grace: Duration, interrupted: @escaping @Sendable () -> Bool = { false }) async -> Outcome {
         var outcome = Outcome()
         let connection: Connection
         let role: SessionRole
@@ -48,21 +51,26 @@ struct RunLeftovers: Sendable {
             (connection, role) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
         } catch {
             outcome.checkFailed = "cannot connect to check for the run's sessions: \(error.description)"
-            stopProcesses(&outcome)
+            await stopProcesses(processes(), &outcome)
             return outcome
         }
         defer { Task { await connection.close() } }
         do {
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: grace)
-            while clock.now < deadline, !interrupted() {
-                if try await sessions(on: connection).isEmpty, processes().isEmpty { return outcome }
+            var left = processes()
+            var keys = try await sessions(on: connection, of: left)
+            while !(keys.isEmpty && left.isEmpty), clock.now < deadline, !interrupted() {
                 // Cancelled: the grace ends here; what is left is still stopped below.
                 do { try await Task.sleep(for: .milliseconds(100)) } catch { break }
+                left = processes()
+                keys = try await sessions(on: connection, of: left)
             }
-            stopProcesses(&outcome)
+            // The sessions are named before the processes go: a backend keeps its locks after its client is
+            // killed until it next talks to it, and a killed process's sockets no longer say whose it was.
+            await stopProcesses(left, &outcome)
             let signaller = BackendSignaller(connection: connection, role: role)
-            for key in try await sessions(on: connection) {
+            for key in keys {
                 // The session as listed (pid and backend_start): a pid reused since is not signalled. Without
                 // its backend_start (pgwarden's role may not read it) the pid alone would name whoever has it
                 // by the time the signal arrives: not signalled; it stays in `remaining`, which says so.
@@ -71,46 +79,73 @@ struct RunLeftovers: Sendable {
                 let result = await signaller.send(SignalRequest(action: .terminate, target: target))
                 outcome.terminatedSessions.append("pid \(key.pid) (terminate → \(result.outcome.name))")
             }
-            outcome.remaining = try await sessions(on: connection).map(\.pid)
+            let stillThere = try await sessions(on: connection, of: [])
+            outcome.remaining = try await liveKeys(keys, on: connection).union(stillThere).map(\.pid).sorted()
         } catch {
             outcome.checkFailed = "cannot check for the run's sessions: \(Supervisor.describe(error))"
         }
         return outcome
     }
 
-    /// The backends whose `application_name` is the run's, with their identity.
-    func sessions(on connection: Connection) async throws -> [SessionKey] {
+    /// The backends named for the run, and those whose client end is a socket of `processes`, with their identity.
+    func sessions(on connection: Connection, of processes: [ProcessEntry]) async throws -> Set<SessionKey> {
+        let sockets = processes.isEmpty ? nil : ClientSockets(processes: Set(processes.map(\.pid)))
         // A row that cannot be read is an error, not a session left out: a session skipped here would be
         // neither terminated nor counted as remaining.
-        try await connection.query(Queries.clientSessions).rows.compactMap { row in
-            guard try row.decode(String.self, "application_name") == applicationName else { return nil }
-            return SessionKey(
+        var keys: Set<SessionKey> = []
+        for row in try await connection.query(Queries.clientSessions).rows {
+            let pid = try row.require(Int32.self, "pid")
+            let named = try row.decode(String.self, "application_name") == applicationName
+            let owned =
+                try sockets?.owner(
+                    ofBackend: pid,
+                    clientAddress: row.decode(String.self, "client_addr"),
+                    clientPort: row.decode(Int32.self, "client_port")
+                ) != nil
+            if named || owned { keys.insert(SessionKey(pid: pid, backendStart: try row.decode(String.self, "backend_start"))) }
+        }
+        return keys
+    }
+
+    /// Which of `keys` are still there (same pid, same backend start).
+    private func liveKeys(_ keys: Set<SessionKey>, on connection: Connection) async throws -> Set<SessionKey> {
+        guard !keys.isEmpty else { return [] }
+        var live: Set<SessionKey> = []
+        for row in try await connection.query(Queries.clientSessions).rows {
+            let key = SessionKey(
                 pid: try row.require(Int32.self, "pid"),
                 backendStart: try row.decode(String.self, "backend_start")
             )
+            if keys.contains(key) { live.insert(key) }
         }
+        return live
     }
 
-    /// The processes, other than pgwarden itself, whose environment carries the run's `PGAPPNAME`.
+    /// The processes of the run still running: those whose environment carries the run's `PGAPPNAME`, and
+    /// pgwarden's own descendants (the migration's daemonised children, adopted by pgwarden as their subreaper).
     func processes() -> [ProcessEntry] {
         let own = getpid()
-        return ProcFileSystem.snapshot().entries.values.filter {
-            $0.pid != own && ProcFileSystem.environment(of: $0.pid, contains: "PGAPPNAME", applicationName)
-        }.sorted { $0.pid < $1.pid }
+        var found: [Int32: ProcessEntry] = [:]
+        for entry in ProcFileSystem.snapshot().entries.values
+        where entry.pid != own && ProcFileSystem.environment(of: entry.pid, contains: "PGAPPNAME", applicationName) {
+            found[entry.pid] = entry
+        }
+        if adoptsDescendants {
+            for entry in Subreaper.descendants() { found[entry.pid] = entry }
+        }
+        return found.values.filter(\.identity.isRunning).sorted { $0.pid < $1.pid }
     }
 
     /// SIGTERM to each, SIGKILL after 2 s to those still running; each checked by pid and start time.
-    private func stopProcesses(_ outcome: inout Outcome) {
-        let found = processes()
+    private func stopProcesses(_ found: [ProcessEntry], _ outcome: inout Outcome) async {
         guard !found.isEmpty else { return }
-        found.forEach { $0.identity.send(SIGTERM) }
-        let deadline = ContinuousClock.now.advanced(by: .seconds(2))
-        while found.contains(where: { $0.identity.isRunning }), ContinuousClock.now < deadline { usleep(50_000) }
+        let results = await ProcessStopper.stop(found.map { .process($0.identity) }, grace: .seconds(2))
         for process in found {
-            let killed = process.identity.send(SIGKILL)
+            let killed = results[.process(process.identity)] == .killed
             outcome.stoppedProcesses.append(
                 "pid \(process.pid)\(killed ? " (SIGKILL)" : ""): \(Redaction.redact(process.commandLine))"
             )
+            Subreaper.reap(process.pid)
         }
     }
 }

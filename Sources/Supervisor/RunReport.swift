@@ -7,6 +7,9 @@ public struct RunReport: Sendable {
     /// How the run ended.
     public enum Outcome: String, Sendable, Codable {
         case succeeded, failed, aborted, interrupted
+        /// The command succeeded, but pgwarden itself failed (workers not resumed, its journal lost, a session of the
+        /// migration that outlived it): exit status 70.
+        case supervisorFailed = "supervisor-failed"
     }
 
     /// One step of the run.
@@ -52,6 +55,9 @@ public struct RunReport: Sendable {
         public var queuedOldestSeconds: Double = 0
         public var blockers: [BlockerRecord] = []
         public var ended = false
+        /// Once it ended: whether PostgreSQL granted the lock (`false`: the statement stopped waiting without it —
+        /// cancelled, timed out, failed); `nil` while unknown.
+        public var granted: Bool?
     }
 
     public let runID: String
@@ -126,6 +132,7 @@ public struct RunReport: Sendable {
                             ("waited_seconds", .seconds(wait.waitedSeconds)), ("lock", wait.lock.json),
                             ("query", .string(wait.query)), ("queued_behind_max", .integer(wait.queuedBehindMax)),
                             ("queued_oldest_seconds", .seconds(wait.queuedOldestSeconds)),
+                            ("granted", wait.granted.map(JSONValue.bool) ?? .null),
                             (
                                 "blockers",
                                 .array(

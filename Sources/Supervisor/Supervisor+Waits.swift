@@ -27,30 +27,3 @@ extension Supervisor {
         return try await task.value
     }
 }
-
-extension Supervisor {
-    /// How long the run's sessions and processes may take to end by themselves after the command exits.
-    static let leftoverGrace = Duration.seconds(2)
-
-    /// After the command: the run's processes and sessions that outlived it are given a grace, then
-    /// stopped and terminated, and checked gone. Returns whether any outlived it (then the attempt
-    /// did not succeed, whatever the command's status: a daemonised child held its session).
-    func settleLeftovers(_ applicationName: String, state: RunState, _ report: inout RunReport) async -> Bool {
-        let outcome = await RunLeftovers(
-            applicationName: applicationName,
-            connectionString: settings.connectionString,
-            logger: logger
-        ).settle(grace: Self.leftoverGrace, interrupted: { state.isInterrupted })
-        var warnings = outcome.stoppedProcesses.map { "a process of the migration outlived its command: stopped \($0)" }
-        warnings += outcome.terminatedSessions.map {
-            "a session of the migration outlived its command: terminated \($0)"
-        }
-        if !outcome.remaining.isEmpty {
-            warnings.append("sessions of the run are still there: pids \(outcome.remaining)")
-        }
-        outcome.checkFailed.map { warnings.append($0) }
-        warnings.forEach(log.warn)
-        report.warnings += warnings
-        return !outcome.clean
-    }
-}

@@ -7,7 +7,7 @@ import Workers
 extension UpgradeSettings {
     /// The keys of a `--config` file: the long flags, with `_` for `-`.
     public static let configKeys = [
-        "dsn", "pause_workers", "crontab_user", "stop_workers", "grace", "reload", "uwsgi_fifo", "uwsgi_pidfile",
+        "dsn", "migration_dsn", "pause_workers", "crontab_user", "stop_workers", "grace", "reload", "uwsgi_fifo", "uwsgi_pidfile",
         "reload_command", "reload_timeout", "policy", "interactive", "lock_timeout", "max_lock_wait", "retries",
         "retry_delay", "app_name_match", "request_timeout", "report", "state_dir", "command",
     ]
@@ -23,6 +23,7 @@ extension UpgradeSettings {
         var reader = ConfigTableReader(document.root, file: path)
         var settings = UpgradeSettings(command: try reader.strings("command") ?? [])
         settings.connectionString = try reader.string("dsn")
+        settings.migrationConnectionString = try reader.string("migration_dsn")
         settings.pausePatterns = try reader.strings("pause_workers") ?? []
         settings.crontabUser = try reader.string("crontab_user")
         if let stop = try reader.string("stop_workers") {

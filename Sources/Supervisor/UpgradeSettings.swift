@@ -11,8 +11,11 @@ public struct UpgradeSettings: Sendable {
 
     /// The migration command and its arguments.
     public var command: [String]
-    /// The database to watch (and the one the migration uses, unless its own configuration says otherwise).
+    /// pgwarden's own connection (`--dsn`): the watcher's role. Never handed to the migration.
     public var connectionString: String?
+    /// `--migration-dsn`: the migration's connection, handed to it as libpq's environment variables; without it
+    /// the migration keeps the operator's environment.
+    public var migrationConnectionString: String?
     /// `--pause-workers` expressions.
     public var pausePatterns: [String] = []
     /// Whose crontab (default: the current user).

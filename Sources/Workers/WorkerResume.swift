@@ -46,12 +46,15 @@ extension WorkerPause {
     /// A journal write that fails (a full disk) does not stop the crontab from being restored:
     /// it is reported in ``Resumed/writeFailures``.
     ///
-    /// - Parameter owner: resume only a pause of this owner (an upgrade resumes its own pause, never an operator's).
-    public func resume(ownedBy owner: String? = nil) async throws -> ResumeOutcome {
+    /// - Parameters:
+    ///   - owner: resume only a pause of this owner (an upgrade resumes its own pause, never an operator's).
+    ///   - remembered: the pause as its maker kept it in memory: resumed when its journal is gone (the state
+    ///     directory removed under a run), and journaled again here first.
+    public func resume(ownedBy owner: String? = nil, remembered: PauseRecord? = nil) async throws -> ResumeOutcome {
         try prepareStateDirectory()
         let lock = try lockStateDirectory()
         defer { lock.release() }
-        guard var record = try PauseRecord.load(PauseRecord.fileName, from: stateDirectory),
+        guard var record = try PauseRecord.load(PauseRecord.fileName, from: stateDirectory) ?? remembered,
             owner == nil || record.owner == owner
         else { return .nothingPaused }
         let userLock = try CrontabUserLock(user: record.user)
@@ -98,6 +101,16 @@ extension WorkerPause {
             )
         }
         throw WorkersError(.crontabChanging, "the crontab of \(record.user) kept changing; it is still paused")
+    }
+
+    /// Whether the state directory holds a pause journal (readable).
+    public var hasJournal: Bool {
+        (try? PauseRecord.load(PauseRecord.fileName, from: stateDirectory)) != nil
+    }
+
+    /// Where a run whose state directory was lost journals the resume of the pause it remembers.
+    public static func rescueDirectory(for runID: String) -> StateDirectory {
+        StateDirectory(path: CrontabUserLock.directory + "/rescue-\(runID)")
     }
 
     /// One pause per crontab, whatever the state directory: markers of another pause mean it is still in force.

@@ -29,6 +29,15 @@ extension PGWarden {
         @OptionGroup var connection: ConnectionOptions
 
         @Option(
+            name: .customLong("migration-dsn"),
+            help: ArgumentHelp(
+                "The migration's connection, handed to it as libpq's environment (PGHOST, PGUSER, …); default: the migration keeps your environment, never --dsn's role or password.",
+                valueName: "conninfo"
+            )
+        )
+        var migrationDSN: String?
+
+        @Option(
             name: .customLong("pause-workers"),
             help: ArgumentHelp("Crontab commands to pause (regex, repeatable; default: none).", valueName: "regex")
         )
@@ -183,6 +192,7 @@ extension PGWarden {
             if !command.isEmpty { settings.command = command }
             guard !settings.command.isEmpty else { throw ValidationError("give the migration command after --") }
             if let value = connection.connectionString { settings.connectionString = value }
+            if let migrationDSN { settings.migrationConnectionString = migrationDSN }
             if !pausePatterns.isEmpty { settings.pausePatterns = pausePatterns }
             if let crontabUser { settings.crontabUser = crontabUser }
             if let stopWorkers { settings.stopWorkers = stopWorkers }

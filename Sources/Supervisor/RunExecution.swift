@@ -1,0 +1,194 @@
+import Enforcement
+import Foundation
+import LockInspection
+import Logging
+import PGWardenSQL
+import Policy
+import Postgres
+import Processes
+import Reload
+import WardenSupport
+import Workers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The effects of one run: performs each ``RunMachine/Action`` and says what came of it as an event.
+/// Confined to the run's task.
+final class RunExecution {
+    let supervisor: Supervisor
+    var report: RunReport
+    let preflight: Supervisor.Preflight
+    let policy: Policy?
+    let preflightActions: PreflightActions
+    let journal: RunJournalStore
+    let lock: StateLock
+    let state: Supervisor.RunState
+    let interactive: Bool
+    /// The pause this run made, kept from its journal's first write: resumed whatever becomes of the state directory.
+    var pause: PauseRecord?
+    /// The attempts' monitors share one prompt and one audit for the whole run.
+    lazy var prompt: OperatorPrompt? = interactive ? OperatorPrompt() : nil
+    lazy var audit: [any AuditSink] = openAuditLogs()
+    /// Failures of the run's own state (a journal lost), beside the journal store's own.
+    var lostState: [String] = []
+    /// Failures of the run's own state already handed to the machine.
+    private var stateFailuresSaid: Set<String> = []
+
+    var settings: UpgradeSettings { supervisor.settings }
+    var log: RunLog { supervisor.log }
+    var logger: Logger { supervisor.logger }
+    var runID: String { report.runID }
+    var owner: String { "pgwarden upgrade \(runID)" }
+
+    /// The run's `application_name`, also its processes' `PGAPPNAME`.
+    static func applicationName(_ runID: String) -> String { "pgwarden-migration-\(runID)" }
+    var applicationName: String { Self.applicationName(runID) }
+
+    init(
+        supervisor: Supervisor,
+        report: RunReport,
+        preflight: Supervisor.Preflight,
+        policy: Policy?,
+        preflightActions: PreflightActions,
+        journal: RunJournalStore,
+        lock: StateLock,
+        state: Supervisor.RunState,
+        interactive: Bool
+    ) {
+        self.supervisor = supervisor
+        self.report = report
+        self.preflight = preflight
+        self.policy = policy
+        self.preflightActions = preflightActions
+        self.journal = journal
+        self.lock = lock
+        self.state = state
+        self.interactive = interactive
+    }
+
+    /// What the run will do around the command.
+    var plan: RunMachine.Plan {
+        let reloads = settings.reloadStrategy != nil
+        return RunMachine.Plan(
+            pausesWorkers: !settings.pausePatterns.isEmpty,
+            reloadBefore: reloads && settings.effectiveReloadWhen == .before,
+            reloadAfter: reloads && settings.effectiveReloadWhen == .after,
+            preflightActions: !preflightActions.decision.actions.isEmpty,
+            retries: settings.retries,
+            lockTimeout: settings.lockTimeout != nil
+        )
+    }
+
+    /// Performs `action`; returns what came of it.
+    func perform(_ action: RunMachine.Action) async -> RunMachine.Event {
+        switch action {
+        case .pauseWorkers: return await pauseWorkers()
+        case .reload(let time): return await reload(time)
+        case .carryOutPreflight:
+            report.preflightActions = await preflightActions.carryOut(
+                connectionString: settings.connectionString,
+                serverVersion: report.serverVersion,
+                audit: audit,
+                log: log,
+                logger: logger
+            )
+            return .preflightCarriedOut
+        case .runAttempt(let number): return .attemptEnded(await runAttempt(number))
+        case .waitBeforeRetry:
+            log.say(
+                "retrying in \(DurationSyntax.format(seconds: settings.retryDelay.seconds)) (--retries \(settings.retries))"
+            )
+            await Supervisor.sleep(for: settings.retryDelay, unless: state)
+            return .retryWaitEnded
+        case .skipReloadAfter(let reason):
+            log.warn(reason)
+            return .reloadAfterSkipped
+        case .resumeWorkers: return await resumeWorkers()
+        case .postChecks:
+            await postChecks()
+            return .checked
+        case .finish: return .checked
+        }
+    }
+
+    /// The journal's and the run log's failed writes not yet handed to the machine.
+    func takeStateFailures() -> [String] {
+        (lostState + supervisor.writeFailures(journal: journal)).filter { stateFailuresSaid.insert($0).inserted }
+    }
+
+    /// Releases the state directory and closes the run log.
+    func close() {
+        log.close()
+        lock.release()
+    }
+
+    // MARK: - Workers
+
+    private func pauseWorkers() async -> RunMachine.Event {
+        do {
+            try await Supervisor.step("pause workers", &report, log: log) {
+                let outcome = try await workerPause().pause(
+                    user: preflight.crontabUser,
+                    patterns: try settings.pausePatterns.map(WorkerPattern.init),
+                    stop: settings.stopWorkers,
+                    scope: settings.stopScope,
+                    grace: settings.grace,
+                    owner: owner,
+                    stopInterrupted: { [state] in state.isInterrupted }
+                )
+                pause = outcome.record
+                sayPaused(outcome)
+            }
+            journal.update {
+                $0.workersPaused = true
+                $0.phase = .workersPaused
+            }
+            FailPoint.hit("upgrade.workers-paused")
+            return .paused
+        } catch {
+            log.warn("cannot pause the workers: \(Supervisor.describe(error)); the migration is not run")
+            return .pauseFailed("the workers were not paused: \(Supervisor.describe(error))")
+        }
+    }
+
+    private func sayPaused(_ outcome: WorkerPause.PauseOutcome) {
+        log.say(
+            "paused \(Plural.count(outcome.record.pausedLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser)"
+        )
+        for process in outcome.notStartedByCron {
+            log.say(
+                "  pid \(process.pid) matching, not started by cron: left running: \(Redaction.redact(process.commandLine))"
+            )
+        }
+        for worker in outcome.stopped {
+            log.say(
+                "  worker pid \(worker.process.pid) \(worker.outcome.description): \(Redaction.redact(worker.process.commandLine))"
+            )
+        }
+    }
+
+    func workerPause(in directory: StateDirectory? = nil) -> WorkerPause {
+        WorkerPause(stateDirectory: directory ?? supervisor.stateDirectory, logger: logger)
+    }
+
+    /// Always: the workers come back — from the journal, or from memory when the state directory was lost.
+    private func resumeWorkers() async -> RunMachine.Event {
+        journal.update { $0.phase = .finishing }
+        FailPoint.hit("upgrade.before-resume")
+        do {
+            let drift = try await Supervisor.step("resume workers", &report, log: log) {
+                try await resumeFromJournalOrMemory()
+            }
+            drift.forEach(log.warn)
+            report.warnings += drift
+            journal.update { $0.workersPaused = false }
+            return .resumed
+        } catch {
+            let directory = ShellQuoting.quote(supervisor.stateDirectory.path)
+            log.warn("cannot resume the workers: \(Supervisor.describe(error)); run pgwarden recover --state-dir \(directory)")
+            return .resumeFailed("the workers were not resumed: \(Supervisor.describe(error))")
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import LockInspection
+import Logging
+import PGWardenSQL
+import Policy
+import Postgres
+import Processes
+import Reload
+import WaitGraph
+import WardenSupport
+import Workers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Everything before the first change: preflight, the forecast, `[preflight]`'s judgement, the plan; then the
+/// state directory's lock, the run log and the journal.
+extension Supervisor {
+    /// Checks everything and opens the run; `nil` after a dry run, which changes nothing.
+    ///
+    /// - Throws: ``SupervisorError`` for a failure before anything changed.
+    func prepare(interactiveDefault: Bool, state: RunState) async throws -> RunExecution? {
+        let runID = RunIdentifier.make(at: Date())
+        var report = RunReport(runID: runID, command: settings.command, startedAt: Date())
+        let policy = try settings.policyPath.map { path throws in try Policy(contentsOf: path) }
+        log.say("run \(runID): \(ShellQuoting.command(settings.command.map(Redaction.redact)))")
+        let preflight = try await Self.step("preflight", &report, log: log) { try await self.preflight() }
+        report.alembicBefore = preflight.alembicVersion
+        report.serverVersion = preflight.role.serverVersionText
+        let forecast = await UpgradeForecast.run(settings, log: log, logger: logger)
+        report.forecast = forecast?.json
+        let preflightActions = try PreflightActions(
+            forecast: forecast,
+            policy: policy,
+            dryRun: settings.dryRun,
+            log: log
+        )
+        report.warnings += preflightActions.warnings
+        if settings.dryRun {
+            printPlan(preflight, applicationName: RunExecution.applicationName(runID))
+            return nil
+        }
+        let (lock, journal) = try openRun(runID, startedAt: report.startedAt)
+        FailPoint.hit("upgrade.journaled")
+        return RunExecution(
+            supervisor: self,
+            report: report,
+            preflight: preflight,
+            policy: policy,
+            preflightActions: preflightActions,
+            journal: journal,
+            lock: lock,
+            state: state,
+            interactive: settings.interactive ?? interactiveDefault
+        )
+    }
+
+    /// The state directory's lock, the run log and the journal: a run that cannot have them does not start.
+    private func openRun(_ runID: String, startedAt: Date) throws -> (StateLock, RunJournalStore) {
+        do { try stateDirectory.prepare() } catch { throw SupervisorError(error.summary, hint: error.hint) }
+        let lock: StateLock
+        do {
+            lock = try stateDirectory.lock(named: "upgrade.lock")
+        } catch {
+            throw SupervisorError(error.summary, hint: error.hint)
+        }
+        do {
+            let logPath = stateDirectory.path + "/upgrade-\(runID).log"
+            do { try log.keep(in: logPath) } catch { throw SupervisorError(error.summary, hint: error.hint) }
+            log.say("run log: \(logPath)")
+            let journal = RunJournalStore(
+                RunJournal(
+                    runID: runID,
+                    command: settings.command.map(Redaction.redact),
+                    startedAt: startedAt,
+                    phase: .started,
+                    supervisorPID: getpid(),
+                    supervisorStartTime: ProcessIdentity.current(getpid())?.startTime,
+                    stateDirectory: stateDirectory.path
+                ),
+                directory: stateDirectory,
+                log: log
+            )
+            try journal.create()
+            return (lock, journal)
+        } catch {
+            log.close()
+            lock.release()
+            throw error
+        }
+    }
+
+    /// Runs one step of the run, recorded in the report (its name, times, whether it went well).
+    static func step<Result>(
+        _ name: String,
+        _ report: inout RunReport,
+        log: RunLog,
+        _ body: () async throws -> Result
+    ) async throws -> Result {
+        log.say("\(name)…")
+        var record = RunReport.Step(name: name, startedAt: Date(), ok: false)
+        do {
+            let result = try await body()
+            record.ok = true
+            record.finishedAt = Date()
+            report.steps.append(record)
+            return result
+        } catch {
+            record.finishedAt = Date()
+            record.detail = describe(error)
+            report.steps.append(record)
+            throw error
+        }
+    }
+
+    struct Preflight: Sendable {
+        var role: SessionRole
+        var blockers: LockSnapshot
+        var crontabUser: String
+        var crontabLines: [CrontabPause.PausedLine] = []
+        var runningWorkers: [String] = []
+        var alembicVersion: String?
+        var invalidIndexes: [String]
+    }
+
+    func preflight() async throws -> Preflight {
+        if let running = try RunJournal.load(RunJournal.fileName, from: stateDirectory), !running.supervisorIsRunning {
+            throw SupervisorError(
+                "run \(running.runID) did not finish (its supervisor, pid \(running.supervisorPID), is gone)",
+                hint: "pgwarden recover --state-dir \(ShellQuoting.quote(stateDirectory.path))"
+            )
+        }
+        guard let program = settings.command.first else { throw SupervisorError("no command: give it after --") }
+        if !program.contains("/"), await Self.resolve(program) == nil {
+            throw SupervisorError("command not found: \(program)", hint: "give its path, or fix PATH")
+        }
+        if program.contains("/"), access(program, X_OK) != 0 {
+            throw SupervisorError("\(program) is not an executable file")
+        }
+        let (connection, role) = try await InspectorSession.open(
+            connectionString: settings.connectionString,
+            logger: logger
+        )
+        defer { Task { await connection.close() } }
+        role.actingLimitations.forEach { log.warn($0) }
+        if !role.signalBackend, settings.policyPath != nil || settings.maxLockWait != nil {
+            log.warn("role \(role.role) lacks pg_signal_backend: it can signal only its own roles' sessions")
+        }
+        let snapshot = try await LockInspector(connection: connection, role: role).pollReadingLocks()
+        if !snapshot.isEmpty {
+            log.warn(
+                "sessions already wait on locks: \(snapshot.waits.count) waiting, root blockers \(snapshot.roots.map(\.pid))"
+            )
+        }
+        var result = Preflight(
+            role: role,
+            blockers: snapshot,
+            crontabUser: try settings.crontabUser ?? UserAccount.current().name,
+            alembicVersion: try await InspectorSession.queryOnRoleSearchPath(Queries.alembicVersion, on: connection)
+                .rows.first?.decode(
+                    String.self,
+                    "version"
+                ),
+            invalidIndexes: try await connection.query(Queries.invalidIndexes).rows.compactMap {
+                try $0.decode(String.self, "index")
+            }
+        )
+        if !settings.pausePatterns.isEmpty {
+            let patterns = try settings.pausePatterns.map(WorkerPattern.init)
+            let plan = try await WorkerPause(stateDirectory: stateDirectory, logger: logger).plan(
+                user: result.crontabUser,
+                patterns: patterns
+            )
+            result.crontabLines = plan.lines
+            result.runningWorkers = plan.runningWorkers.map { "pid \($0.pid): \(Redaction.redact($0.commandLine))" }
+        }
+        if let strategy = settings.reloadStrategy, settings.effectiveReloadWhen != .none {
+            _ = try await UWSGIReload(strategy: strategy, timeout: settings.reloadTimeout, logger: logger).preflight()
+        }
+        return result
+    }
+
+    func printPlan(_ preflight: Preflight, applicationName: String) {
+        log.say("dry run: nothing will be changed. The plan:")
+        if preflight.crontabLines.isEmpty {
+            log.say("  workers: none paused")
+        } else {
+            log.say(
+                "  pause \(Plural.count(preflight.crontabLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser):"
+            )
+            preflight.crontabLines.forEach { log.say("    line \($0.number): \(Redaction.redact($0.line))") }
+            log.say(
+                "  running workers (--stop-workers \(settings.stopWorkers.rawValue)): \(preflight.runningWorkers.isEmpty ? "none" : preflight.runningWorkers.joined(separator: "; "))"
+            )
+        }
+        log.say("  reload uWSGI: \(settings.effectiveReloadWhen.rawValue)")
+        log.say(
+            "  run: \(ShellQuoting.command(settings.command.map(Redaction.redact))) (application_name \(applicationName))"
+        )
+        log.say(
+            "  blockers right now: \(preflight.blockers.isEmpty ? "none" : preflight.blockers.roots.map { "pid \($0.pid) (\($0.activity?.state ?? "?"), blocks \($0.blockedTotal))" }.joined(separator: ", "))"
+        )
+        log.say("  alembic_version: \(preflight.alembicVersion ?? "(no alembic_version table)")")
+    }
+}
