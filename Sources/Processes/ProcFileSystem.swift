@@ -34,11 +34,6 @@ public enum ProcFileSystem {
         )
     }
 
-    /// Whether the process `entry` describes still runs (``ProcessIdentity/isRunning``).
-    public static func isRunning(_ entry: ProcessEntry) -> Bool {
-        entry.identity.isRunning
-    }
-
     /// The state and start time of `pid` (the liveness check's only read), if it exists.
     static func stateAndStart(of pid: Int32) -> (state: Character, startTime: UInt64)? {
         guard let stat = read("/proc/\(pid)/stat"), let fields = statFields(stat) else { return nil }

@@ -75,7 +75,7 @@ public struct UWSGIMaster: Sendable, Equatable {
     }
 
     /// Whether the master still runs (the same process: a re-exec keeps pid and start time).
-    public var isRunning: Bool { ProcFileSystem.isRunning(process) }
+    public var isRunning: Bool { process.identity.isRunning }
 
     private static func isMaster(_ candidate: ProcessEntry, of child: ProcessEntry) -> Bool {
         candidate.commandLine == child.commandLine

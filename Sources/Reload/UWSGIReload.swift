@@ -87,7 +87,7 @@ public struct UWSGIReload: Sendable {
             guard master.isRunning else {
                 throw ReloadError("the uWSGI master \(master.process.pid) exited during the reload")
             }
-            let remaining = oldWorkers.filter(ProcFileSystem.isRunning)
+            let remaining = oldWorkers.filter(\.identity.isRunning)
             let current = master.workers()
             let fresh = current.filter { worker in
                 !oldWorkers.contains { $0.pid == worker.pid && $0.startTime == worker.startTime }

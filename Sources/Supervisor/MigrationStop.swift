@@ -18,6 +18,17 @@ struct MigrationStop: Sendable {
     /// How long the migration's process group has after SIGTERM before SIGKILL.
     static let grace = Duration.seconds(10)
 
+    /// ` --state-dir DIR`, for the hints.
+    var stateDirectoryOption: String {
+        journal.stateDirectory.map { " --state-dir \(ShellQuoting.quote($0))" } ?? ""
+    }
+
+    /// Whether the migration of the journal still runs (its pid with its start time).
+    var migrationIsRunning: Bool {
+        guard let pid = journal.migrationPID, let startTime = journal.migrationStartTime else { return false }
+        return ProcessIdentity(pid: pid, startTime: startTime).isRunning
+    }
+
     /// What recover says of the migration, having stopped it when `stop` asks and it still runs.
     func recover(pid: Int32, stop: Bool) async -> [String] {
         guard ProcFileSystem.entry(for: pid) != nil else { return ["the migration (pid \(pid)) is no longer running"] }
@@ -33,10 +44,10 @@ struct MigrationStop: Sendable {
         guard stop else {
             return [
                 "warning: the migration (pid \(pid)) is still running: pgwarden no longer watches it",
-                "hint: pgwarden recover --stop-migration stops it and terminates its sessions",
+                "hint: pgwarden recover --stop-migration\(stateDirectoryOption) stops it and terminates its sessions",
             ]
         }
-        var lines = [stopGroup(identity)]
+        var lines = [await stopGroup(identity)]
         let leftovers = await RunLeftovers(
             applicationName: "pgwarden-migration-\(journal.runID)",
             connectionString: connectionString,
@@ -52,14 +63,14 @@ struct MigrationStop: Sendable {
     }
 
     /// SIGTERM to the migration's process group; SIGKILL after the grace if any of it is left.
-    private func stopGroup(_ identity: ProcessIdentity) -> String {
-        identity.sendToGroup(SIGTERM)
-        let deadline = ContinuousClock.now.advanced(by: Self.grace)
-        while kill(-identity.pid, 0) == 0, ContinuousClock.now < deadline { usleep(50_000) }
-        guard kill(-identity.pid, 0) == 0 else {
+    private func stopGroup(_ identity: ProcessIdentity) async -> String {
+        switch await ProcessStopper.stop([.group(identity)], grace: Self.grace)[.group(identity)] {
+        case .killed?:
+            return "stopped the migration (pid \(identity.pid)): SIGKILL to its process group after \(Self.grace)"
+        case .notSignalled(let reason)?:
+            return "warning: the migration (pid \(identity.pid)) could not be signalled: \(reason)"
+        default:
             return "stopped the migration (pid \(identity.pid)): its process group exited after SIGTERM"
         }
-        kill(-identity.pid, SIGKILL)
-        return "stopped the migration (pid \(identity.pid)): SIGKILL to its process group after \(Self.grace)"
     }
 }

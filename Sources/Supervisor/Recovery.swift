@@ -4,67 +4,76 @@ import Processes
 import WardenSupport
 import Workers
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `pgwarden recover` and `pgwarden status`: what the journal says of the current or last run.
 public struct Recovery: Sendable {
     private let stateDirectory: StateDirectory
+    /// Whether the operator named the state directory (else the default, and pauses are also looked for
+    /// through the crontabs' markers).
+    private let named: Bool
     private let logger: Logger
 
-    /// Creates recovery on a state directory.
+    /// What `status` and `recover` found: the lines to show and the exit status (``Code``).
+    public struct Answer: Sendable {
+        public var lines: [String]
+        public var status: Int32
+    }
+
+    /// The exit statuses of `status` and `recover`, beside 0 and 1 (`error:`).
+    public enum Code {
+        /// The last run did not succeed (failed, aborted, interrupted, recovered, supervisor-failed).
+        public static let lastRunDidNotSucceed: Int32 = 2
+        /// Something needs `recover`: a run whose supervisor died, a migration still running, pauses found
+        /// under another state directory.
+        public static let needsRecovery: Int32 = 3
+    }
+
+    /// Creates recovery on a state directory (`nil`: the default).
     public init(stateDirectory: String?, logger: Logger) {
         self.stateDirectory = StateDirectory(path: stateDirectory)
+        named = stateDirectory != nil
         self.logger = logger
     }
 
-    /// Restores what the journal says is still paused, and reports the migration's last known state.
-    /// Returns the lines to show.
-    public func recover(stopMigration: Bool = false, connectionString: String? = nil) async throws -> [String] {
+    private var option: String { " --state-dir \(ShellQuoting.quote(stateDirectory.path))" }
+
+    /// Restores what the journal says is still paused, and reports the migration's last known state. The
+    /// workers are not resumed while the run's migration still runs, unless `resumeAnyway` (or
+    /// `stopMigration`, which stops it first).
+    public func recover(
+        stopMigration: Bool = false,
+        resumeAnyway: Bool = false,
+        connectionString: String? = nil
+    ) async throws -> Answer {
         try stateDirectory.prepare()
         var lines: [String] = []
         var journal = try RunJournal.load(RunJournal.fileName, from: stateDirectory)
-        if let journal {
-            if kill(journal.supervisorPID, 0) == 0,
-                ProcFileSystem.entry(for: journal.supervisorPID)?.commandLine.contains("pgwarden") == true
-            {
+        if journal == nil, stopMigration, let last = try RunJournal.load(RunJournal.lastFileName, from: stateDirectory) {
+            // A migration left running by an earlier recover is still stopped when asked.
+            let stop = MigrationStop(journal: last, connectionString: connectionString, logger: logger)
+            if stop.migrationIsRunning, let pid = last.migrationPID { lines += await stop.recover(pid: pid, stop: true) }
+        }
+        if let current = journal {
+            if current.supervisorIsRunning {
                 throw SupervisorError(
-                    "run \(journal.runID) is still in progress (supervisor pid \(journal.supervisorPID))",
+                    "run \(current.runID) is still in progress (supervisor pid \(current.supervisorPID))",
                     hint: "recover is for a run whose supervisor died"
                 )
             }
             lines.append(
-                "run \(journal.runID) (\(ShellQuoting.command(journal.command))) stopped at phase \(journal.phase.rawValue), started \(journal.startedAt.formatted(.iso8601))"
+                "run \(current.runID) (\(ShellQuoting.command(current.command))) stopped at phase \(current.phase.rawValue), started \(current.startedAt.formatted(.iso8601))"
             )
-            if let pid = journal.migrationPID {
-                lines += await MigrationStop(
-                    journal: journal,
-                    connectionString: connectionString,
-                    logger: logger
-                ).recover(pid: pid, stop: stopMigration)
-            }
-            if let wait = journal.lastLockWait { lines.append("its last known lock wait: \(wait)") }
-        }
-        switch try await WorkerPause(stateDirectory: stateDirectory, logger: logger).resume() {
-        case .nothingPaused: lines.append("no workers were paused")
-        case .neverInstalled(let record, let repaired):
-            repaired.map { lines.append("warning: " + $0.description) }
-            lines.append("pause \(record.pauseID) never reached the crontab: nothing to restore")
-        case .resumed(let resumed):
-            let (record, reports, exactly) = (resumed.record, resumed.lines, resumed.restoredExactly)
-            resumed.repaired.map { lines.append("warning: " + $0.description) }
-            resumed.writeFailures.forEach { lines.append("warning: " + $0) }
-            lines.append(
-                "resumed \(Plural.count(reports.filter { $0.state == .paused }.count, "crontab line", "crontab lines")) of \(record.user)"
-                    + (exactly ? " (byte for byte as before)" : "")
-            )
-            for report in reports where report.state != .paused {
+            let stop = MigrationStop(journal: current, connectionString: connectionString, logger: logger)
+            if let pid = current.migrationPID { lines += await stop.recover(pid: pid, stop: stopMigration) }
+            if let wait = current.lastLockWait { lines.append("its last known lock wait: \(wait)") }
+            if stop.migrationIsRunning, !resumeAnyway {
                 lines.append(
-                    "warning: a paused line was \(report.state.rawValue) by someone else meanwhile: \(Redaction.redact(report.line.line))"
+                    "the workers are left paused while the migration runs: pgwarden recover --stop-migration\(option)"
+                        + " stops it and then resumes them; --resume-anyway resumes them now"
                 )
+                return Answer(lines: lines, status: Code.needsRecovery)
             }
         }
+        lines += try await resumeWorkers()
         if journal != nil {
             journal!.phase = .recovered
             journal!.finishedAt = Date()
@@ -72,28 +81,73 @@ public struct Recovery: Sendable {
             try journal!.save(as: RunJournal.lastFileName, in: stateDirectory)
             try stateDirectory.remove(RunJournal.fileName)
         }
-        return lines
+        if lines == ["no workers were paused"], !named, let elsewhere = await pausesElsewhere() {
+            return Answer(lines: elsewhere, status: Code.needsRecovery)
+        }
+        return Answer(lines: lines, status: 0)
     }
 
-    /// The current or last run, from the journal.
-    public func status() throws -> [String] {
+    private func resumeWorkers() async throws -> [String] {
+        switch try await WorkerPause(stateDirectory: stateDirectory, logger: logger).resume() {
+        case .nothingPaused: return ["no workers were paused"]
+        case .neverInstalled(let record, let repaired):
+            return (repaired.map { ["warning: " + $0.description] } ?? [])
+                + ["pause \(record.pauseID) never reached the crontab: nothing to restore"]
+        case .resumed(let resumed):
+            var lines = resumed.repaired.map { ["warning: " + $0.description] } ?? []
+            lines += resumed.writeFailures.map { "warning: " + $0 }
+            lines.append(
+                "resumed \(Plural.count(resumed.lines.filter { $0.state == .paused }.count, "crontab line", "crontab lines")) of \(resumed.record.user)"
+                    + (resumed.restoredExactly ? " (byte for byte as before)" : "")
+            )
+            for report in resumed.lines where report.state != .paused {
+                lines.append(
+                    "warning: a paused line was \(report.state.rawValue) by someone else meanwhile: \(Redaction.redact(report.line.line))"
+                )
+            }
+            return lines
+        }
+    }
+
+    /// The current or last run, from the journal; without one in the default state directory, the pauses
+    /// that the crontabs' markers show, with the state directory that made each.
+    public func status() async throws -> Answer {
         if let journal = try RunJournal.load(RunJournal.fileName, from: stateDirectory) {
-            let alive = kill(journal.supervisorPID, 0) == 0
+            let alive = journal.supervisorIsRunning
             var lines = [
-                "run \(journal.runID): \(alive ? "in progress" : "INTERRUPTED (its supervisor is gone: run pgwarden recover)"), phase \(journal.phase.rawValue)",
+                "run \(journal.runID): \(alive ? "in progress" : "INTERRUPTED (its supervisor is gone: run pgwarden recover\(option))"), phase \(journal.phase.rawValue)",
                 "  command: \(ShellQuoting.command(journal.command))",
                 "  started: \(journal.startedAt.formatted(.iso8601)); workers paused: \(journal.workersPaused ? "yes" : "no")",
             ]
             if let pid = journal.migrationPID { lines.append("  migration pid: \(pid)") }
             if let wait = journal.lastLockWait { lines.append("  last lock wait: \(wait)") }
-            return lines
+            return Answer(lines: lines, status: alive ? 0 : Code.needsRecovery)
+        }
+        if !named, let elsewhere = await pausesElsewhere() {
+            return Answer(lines: elsewhere, status: Code.needsRecovery)
         }
         if let last = try RunJournal.load(RunJournal.lastFileName, from: stateDirectory) {
-            return [
+            let lines = [
                 "last run \(last.runID): \(last.outcome ?? "?"), finished \(last.finishedAt?.formatted(.iso8601) ?? "?")",
                 "  command: \(ShellQuoting.command(last.command))",
             ] + (last.reportPath.map { ["  report: \($0)"] } ?? [])
+            return Answer(lines: lines, status: last.outcome == "succeeded" ? 0 : Code.lastRunDidNotSucceed)
         }
-        return ["no run recorded in \(stateDirectory.path)"]
+        return Answer(lines: ["no run recorded in \(stateDirectory.path)"], status: 0)
+    }
+
+    /// Crontabs that hold pgwarden's pause markers, and the state directory that paused each.
+    private func pausesElsewhere() async -> [String]? {
+        let found = await CrontabMarkers.pausedCrontabs()
+        guard !found.isEmpty else { return nil }
+        var lines = ["no run recorded in \(stateDirectory.path), but crontabs hold lines paused by pgwarden:"]
+        for pause in found {
+            let directory = pause.stateDirectory.map { ShellQuoting.quote($0) }
+            lines.append(
+                "  \(pause.user): pause \(pause.pauseIDs.joined(separator: ", "))"
+                    + (directory.map { ", state directory \($0): pgwarden status --state-dir \($0)" } ?? "")
+            )
+        }
+        return lines
     }
 }

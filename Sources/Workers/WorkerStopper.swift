@@ -89,24 +89,26 @@ public struct WorkerStopper: Sendable {
             record(running, .leftRunning)
             running = []
         }
-        var signalled: [ProcessEntry] = []
+        // The one escalation (SIGTERM, the grace, SIGKILL), each process checked by pid and start time.
+        let results = await ProcessStopper.stop(
+            running.map { .process($0.identity) },
+            grace: grace,
+            interrupted: interrupted
+        )
         for process in running {
-            if let failure = send(SIGTERM, to: process) {
-                record([process], failure == .alreadyGone && mode == .drain ? .finished : failure)
-            } else {
-                signalled.append(process)
+            switch results[.process(process.identity)] {
+            case .alreadyGone?: record([process], mode == .drain ? .finished : .alreadyGone)
+            case .exitedAfterTerm?: record([process], .terminated)
+            case .killed?: record([process], .killed)
+            case .leftAfterTerm?, nil: record([process], .leftRunning)  // SIGTERM sent; no SIGKILL on an interrupted run
+            case .notSignalled(let reason)?: record([process], .notSignalled(reason: reason))
             }
+            logger.info("stopped worker", metadata: ["pid": "\(process.pid)"])
         }
-        var survivors = await waitForExit(signalled, until: clock.now.advanced(by: grace)) { record([$0], .terminated) }
-        if interrupted() {
-            record(survivors, .leftRunning)  // SIGTERM sent; no SIGKILL on an interrupted run
-            survivors = []
-        }
-        for process in survivors {
-            let failure = send(SIGKILL, to: process)
-            record([process], failure == .alreadyGone ? .terminated : failure ?? .killed)
-        }
-        _ = await waitForExit(survivors, until: clock.now.advanced(by: .seconds(5))) { _ in }
+        _ = await ProcessStopper.waitUntilGone(
+            running.filter { results[.process($0.identity)] == .killed }.map { .process($0.identity) },
+            deadline: clock.now.advanced(by: .seconds(5))
+        )
         return workers.map { process in
             let (outcome, elapsed) = ended[process.pid] ?? (.alreadyGone, .zero)
             return StoppedWorker(process: process, outcome: outcome, seconds: elapsed.seconds)
@@ -124,22 +126,11 @@ public struct WorkerStopper: Sendable {
         while true {
             var alive: [ProcessEntry] = []
             for process in running {
-                if ProcFileSystem.isRunning(process) { alive.append(process) } else { ended(process) }
+                if process.identity.isRunning { alive.append(process) } else { ended(process) }
             }
             running = alive
             guard !running.isEmpty, clock.now < deadline, !interrupted() else { return running }
             try? await Task.sleep(for: pollInterval)
         }
-    }
-
-    /// Sends `signal` unless the process has gone; returns why it could not, if so.
-    private func send(_ signal: Int32, to process: ProcessEntry) -> StopOutcome? {
-        guard ProcFileSystem.isRunning(process) else { return .alreadyGone }
-        guard kill(process.pid, signal) == 0 else {
-            if errno == ESRCH { return .alreadyGone }
-            return .notSignalled(reason: String(cString: strerror(errno)))
-        }
-        logger.info("signalled worker", metadata: ["pid": "\(process.pid)", "signal": "\(signal)"])
-        return nil
     }
 }

@@ -233,7 +233,7 @@ extension PGWarden {
             abstract:
                 "After a crash: restore what the journal says is still paused; report the migration's last known state.",
             discussion: """
-                For a run whose supervisor died (kill -9, a crash, a reboot): the crontab is restored byte for byte from the journal, and pgwarden says whether the migration is still running. With --stop-migration, a migration still running is stopped first (SIGTERM to its process group, SIGKILL after 10 s; only when its pid and start time are the journal's), and the run's sessions are terminated (--dsn names the server).
+                For a run whose supervisor died (kill -9, a crash, a reboot): the crontab is restored byte for byte from the journal, and pgwarden says whether the migration is still running. While it still runs the workers stay paused (exit status 3) unless --resume-anyway. With --stop-migration, a migration still running is stopped first (SIGTERM to its process group, SIGKILL after 10 s; only when its pid and start time are the journal's), and the run's sessions are terminated (--dsn names the server).
 
                 Example:
                   pgwarden status && pgwarden recover
@@ -252,24 +252,43 @@ extension PGWarden {
 
         @OptionGroup var connection: ConnectionOptions
 
+        @Flag(
+            name: .customLong("resume-anyway"),
+            help: "Resume the workers even while the run's migration still runs (default: they stay paused until it ends)."
+        )
+        var resumeAnyway = false
+
         func run() async throws {
-            let lines = try await Recovery(stateDirectory: stateDirectory, logger: Logger(label: "pgwarden.recover"))
-                .recover(stopMigration: stopMigration, connectionString: connection.connectionString)
-            lines.forEach(Terminal.printLine)
+            let answer = try await Recovery(stateDirectory: stateDirectory, logger: Logger(label: "pgwarden.recover"))
+                .recover(
+                    stopMigration: stopMigration,
+                    resumeAnyway: resumeAnyway,
+                    connectionString: connection.connectionString
+                )
+            answer.lines.forEach(Terminal.printLine)
+            if answer.status != 0 { throw ExitCode(answer.status) }
         }
     }
 
     /// `pgwarden status`: the current or last run.
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the current or last run, from the journal.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show the current or last run, from the journal.",
+            discussion: """
+                Without --state-dir and with no run in the default one, the crontabs pgwarden can read are searched for its pause markers, and the state directory that paused each is named.
+
+                Exit status: 0 nothing to do (no run, a run in progress, the last run succeeded); 2 the last run did not succeed; 3 something needs pgwarden recover (an interrupted run, pauses under another state directory).
+                """
+        )
 
         @Option(name: .customLong("state-dir"), help: ArgumentHelp(stateDirectoryHelp, valueName: "dir"))
         var stateDirectory: String?
 
         func run() async throws {
-            try Recovery(stateDirectory: stateDirectory, logger: Logger(label: "pgwarden.status")).status().forEach(
-                Terminal.printLine
-            )
+            let answer = try await Recovery(stateDirectory: stateDirectory, logger: Logger(label: "pgwarden.status"))
+                .status()
+            answer.lines.forEach(Terminal.printLine)
+            if answer.status != 0 { throw ExitCode(answer.status) }
         }
     }
 }

@@ -162,7 +162,10 @@ struct RunMachineTests {
         machine.receive(.attemptEnded(AttemptResult(status: 0)))
         machine.receive(.resumed)
         machine.receive(.checked)
-        guard case .finish(let conclusion) = machine.next() else { return Issue.record("not finished") }
+        guard case .finish(let conclusion) = machine.next() else {
+            Issue.record("not finished")
+            return
+        }
         #expect(conclusion.outcome == .supervisorFailed)
         #expect(conclusion.exitStatus == 70)
         let unresumed = Self.drive(RunMachine.Plan(pausesWorkers: true), [.resumeWorkers: .resumeFailed("crontab")])
