@@ -347,12 +347,17 @@ def kill_at_each_step(databases):
         run.command.kill_hard()
         status = run_pgwarden(["status", "--state-dir", run.state])
         tally.check("INTERRUPTED" in status.stdout, f"status does not say interrupted: {status.stdout.strip()}")
-        tally.check(status.returncode == 0, f"status exited {status.returncode}: {status.stderr.strip()}")
+        tally.check(status.returncode == 3, f"status exited {status.returncode}, wanted 3: {status.stderr.strip()}")
         recover = run_pgwarden(["recover", "--state-dir", run.state])
-        tally.check(recover.returncode == 0, f"recover exited {recover.returncode}: {recover.stderr.strip()}")
         if failpoint is None:
+            # The migration still runs and waits: recover leaves the workers paused (exit 3) and says how to go on.
             tally.check("still running" in recover.stdout, f"recover does not say the migration still runs: "
                         f"{recover.stdout.strip()}")
+            tally.check(recover.returncode == 3 and "left paused" in recover.stdout,
+                        f"recover resumed the workers under a running migration: {recover.stdout.strip()}")
+            recover = run_pgwarden(["recover", "--stop-migration", "--dsn", f"dbname={run.database}", "--state-dir",
+                                    run.state])
+        tally.check(recover.returncode == 0, f"recover exited {recover.returncode}: {recover.stderr.strip()}")
         tally.crontab_restored(CRONTAB)
         stop_migration_left_behind(run.state, run.database)
         if blocker:
@@ -827,7 +832,7 @@ def install_kills(databases):
             kill(["upgrade", "--dsn", f"dbname={database}", "--pause-workers", "app-cli", "--crontab-user", USER,
                   "--state-dir", state, "--no-interactive", "--", *ALEMBIC, "upgrade", "head"], state, phase,
                  delay_us=100_000)
-            recovered = run_pgwarden(["recover", "--state-dir", state])
+            recovered = run_pgwarden(["recover", "--stop-migration", "--state-dir", state])
             tally.check(recovered.returncode == 0, f"recover exited {recovered.returncode}: {recovered.stderr.strip()}")
             tally.crontab_restored(CRONTAB)
             stop_migration_left_behind(state, database)
@@ -1454,15 +1459,16 @@ def random_kills(databases):
             delay = chance.uniform(0, upgrade_time * 1.2)
             tally.fault(f"random kill -9 of upgrade after {delay * 1000:.0f} ms")
             kill_after(upgrade(state), delay)
-            after = run_pgwarden(["recover", "--state-dir", state])
+            # A migration killed mid-way runs on: recover leaves the workers paused under it unless asked to stop it.
+            after = run_pgwarden(["recover", "--stop-migration", "--state-dir", state])
         else:
             delay = chance.uniform(0, upgrade_time * 0.8)
             second = chance.uniform(0, resume_time * 1.5)
             tally.fault(f"random kill -9 of upgrade after {delay * 1000:.0f} ms, then of recover after "
                         f"{second * 1000:.0f} ms")
             kill_after(upgrade(state), delay)
-            kill_after(["recover", "--state-dir", state], second)
-            after = run_pgwarden(["recover", "--state-dir", state])
+            kill_after(["recover", "--stop-migration", "--state-dir", state], second)
+            after = run_pgwarden(["recover", "--stop-migration", "--state-dir", state])
         tally.check(after.returncode == 0, f"the next command exited {after.returncode}: {after.stderr.strip()}")
         bytes_restored(BYTES_CRONTAB)
     print(f"    {dict(counts)}", flush=True)

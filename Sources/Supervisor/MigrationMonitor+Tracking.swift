@@ -61,14 +61,21 @@ extension MigrationMonitor {
         }
     }
 
-    /// Whether the session holds the lock it waited for, granted; `nil` when that cannot be read.
+    /// Whether PostgreSQL granted the lock: `true` when the session holds it; `false` when the transaction
+    /// that waited is still open without it; `nil` when that cannot be told (the transaction ended).
     private func lockGranted(_ record: RunReport.LockWaitRecord) async -> Bool? {
         guard let connection else { return nil }
         do {
             let parameters: [(any PostgresEncodable)?] = [
                 record.pid, record.lock.locktype, record.lock.mode, record.lock.relation,
             ]
-            return try await connection.query(Queries.lockGranted, parameters).rows.first?.decode(Bool.self, "granted")
+            guard let row = try await connection.query(Queries.lockGranted, parameters).rows.first else { return nil }
+            if try row.decode(Bool.self, "granted") == true { return true }
+            // Its transaction failed (an error right where it waited: lock_timeout, a cancel), or the transaction
+            // that waited is still open without the lock it would hold had it been granted.
+            if try row.decode(String.self, "state") == "idle in transaction (aborted)" { return false }
+            let transaction = try row.decode(String.self, "xact_start")
+            return transaction != nil && transaction == record.xactStart ? false : nil
         } catch {
             return nil
         }
@@ -84,7 +91,8 @@ extension MigrationMonitor {
                 startedAt: now.addingTimeInterval(-wait.waitingSeconds),
                 waitedSeconds: wait.waitingSeconds,
                 lock: wait.lock,
-                query: wait.activity.query
+                query: wait.activity.query,
+                xactStart: wait.activity.xactStart
             )
         )
         let blockers = wait.blockedBy.map { Self.describeBlocker($0, in: snapshot) }.joined(separator: "; ")

@@ -19,13 +19,7 @@ public struct Recovery: Sendable {
     }
 
     /// The exit statuses of `status` and `recover`, beside 0 and 1 (`error:`).
-    public enum Code {
-        /// The last run did not succeed (failed, aborted, interrupted, recovered, supervisor-failed).
-        public static let lastRunDidNotSucceed: Int32 = 2
-        /// Something needs `recover`: a run whose supervisor died, a migration still running, pauses found
-        /// under another state directory.
-        public static let needsRecovery: Int32 = 3
-    }
+    typealias Code = ExitStatus
 
     /// Creates recovery on a state directory (`nil`: the default).
     public init(stateDirectory: String?, logger: Logger) {

@@ -9,15 +9,25 @@ extension RunExecution {
     /// How long the run's sessions and processes may take to end by themselves after the command exits.
     static let leftoverGrace = Duration.seconds(2)
 
-    /// The migration's environment: the operator's own, with the run's `PGAPPNAME`, the connection of
-    /// `--migration-dsn` when given (never pgwarden's own `--dsn`: its role and password stay pgwarden's),
-    /// and `PGOPTIONS` with `--lock-timeout`.
+    /// What of `--dsn` the migration is never handed: pgwarden's role, its credentials, its session options.
+    static let watcherOnlyVariables: Set<String> = [
+        "PGUSER", "PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSSLCERT", "PGSSLKEY", "PGOPTIONS",
+    ]
+
+    /// The migration's environment: the operator's own, with the run's `PGAPPNAME`; the connection of
+    /// `--migration-dsn` when given, else only where `--dsn` points (host, port, database, TLS mode: the
+    /// database pgwarden watches), never pgwarden's role, password or options; and `PGOPTIONS` with
+    /// `--lock-timeout`.
     var migrationEnvironment: [String: String] {
         var environment = ["PGAPPNAME": applicationName]
         if let connectionString = settings.migrationConnectionString,
             let variables = try? ConnectionEnvironment.variables(for: connectionString)
         {
             environment.merge(variables) { $1 }
+        } else if let connectionString = settings.connectionString,
+            let variables = try? ConnectionEnvironment.variables(for: connectionString)
+        {
+            environment.merge(variables.filter { !Self.watcherOnlyVariables.contains($0.key) }) { $1 }
         }
         if let timeout = settings.lockTimeout {
             let inherited = environment["PGOPTIONS"] ?? ProcessInfo.processInfo.environment["PGOPTIONS"] ?? ""
@@ -57,7 +67,7 @@ extension RunExecution {
         let result = AttemptResult(
             status: status,
             stoppedBy: monitor.abort,
-            waitEndedUngranted: monitor.records.contains { $0.granted == false },
+            waitEndedUngranted: waitEndedUngranted(monitor.records, status: status),
             outlived: outlived,
             interrupted: state.isInterrupted
         )
@@ -67,6 +77,13 @@ extension RunExecution {
         )
         FailPoint.hit("upgrade.migrated")
         return result
+    }
+
+    /// Whether a lock wait of the attempt ended without PostgreSQL granting the lock: seen so, or (under
+    /// `--lock-timeout`, the command failed) its end not seen before the command exited.
+    private func waitEndedUngranted(_ records: [RunReport.LockWaitRecord], status: Int32) -> Bool {
+        records.contains { $0.granted == false }
+            || (settings.lockTimeout != nil && status != 0 && records.contains { $0.granted == nil && !$0.blockers.isEmpty })
     }
 
     /// Runs the command as a process group of its own; its status (127 when it could not be started).

@@ -80,13 +80,12 @@ extension RunExecution {
     /// `alembic_version` after the run, and indexes left INVALID by it.
     func postChecks() async {
         do {
-            let (connection, _) = try await InspectorSession.open(
+            let (connection, role) = try await InspectorSession.open(
                 connectionString: settings.connectionString,
                 logger: logger
             )
             defer { Task { await connection.close() } }
-            report.alembicAfter = try await InspectorSession.queryOnRoleSearchPath(Queries.alembicVersion, on: connection)
-                .rows.first?.decode(String.self, "version")
+            report.alembicAfter = try await supervisor.alembicVersion(on: connection, role: role.role)
             let invalid = try await connection.query(Queries.invalidIndexes).rows.compactMap {
                 try $0.decode(String.self, "index")
             }

@@ -39,7 +39,8 @@ final class RunExecution {
     var settings: UpgradeSettings { supervisor.settings }
     var log: RunLog { supervisor.log }
     var logger: Logger { supervisor.logger }
-    var runID: String { report.runID }
+    /// The run's id (kept apart from the report, which a step holds for writing while its body runs).
+    let runID: String
     var owner: String { "pgwarden upgrade \(runID)" }
 
     /// The run's `application_name`, also its processes' `PGAPPNAME`.
@@ -59,6 +60,7 @@ final class RunExecution {
     ) {
         self.supervisor = supervisor
         self.report = report
+        runID = report.runID
         self.preflight = preflight
         self.policy = policy
         self.preflightActions = preflightActions

@@ -193,8 +193,8 @@ package struct RunMachine: Sendable {
         if let stopped = result.stoppedBy { return stopped }
         guard result.waitEndedUngranted else { return nil }
         // A wait that ended without its lock, with no one of this run stopping it: lock_timeout when the run set
-        // one and the command failed; otherwise someone else cancelled it (and the command may have swallowed it).
-        return plan.lockTimeout && result.status != 0 ? .lockTimeout : .elsewhere
+        // one; otherwise someone else cancelled it. Either way the command may have swallowed the error.
+        return plan.lockTimeout ? .lockTimeout : .elsewhere
     }
 
     private mutating func fail(_ reason: String, notRun step: String) {

@@ -51,6 +51,8 @@ public struct RunReport: Sendable {
         public var waitedSeconds: Double
         public let lock: LockTarget
         public let query: String?
+        /// The start of the transaction that waited, to tell how the wait ended.
+        public var xactStart: String?
         public var queuedBehindMax: Int = 0
         public var queuedOldestSeconds: Double = 0
         public var blockers: [BlockerRecord] = []

@@ -157,11 +157,7 @@ extension Supervisor {
             role: role,
             blockers: snapshot,
             crontabUser: try settings.crontabUser ?? UserAccount.current().name,
-            alembicVersion: try await InspectorSession.queryOnRoleSearchPath(Queries.alembicVersion, on: connection)
-                .rows.first?.decode(
-                    String.self,
-                    "version"
-                ),
+            alembicVersion: try await alembicVersion(on: connection, role: role.role),
             invalidIndexes: try await connection.query(Queries.invalidIndexes).rows.compactMap {
                 try $0.decode(String.self, "index")
             }
@@ -179,6 +175,23 @@ extension Supervisor {
             _ = try await UWSGIReload(strategy: strategy, timeout: settings.reloadTimeout, logger: logger).preflight()
         }
         return result
+    }
+
+    /// `alembic_version`, as the role can read it: a role without `SELECT` on the table (the least-privilege
+    /// `pgwarden`) gets a warning with the grant, and the run goes on without the check.
+    func alembicVersion(on connection: Connection, role: String) async throws -> String? {
+        let result: QueryResult
+        do {
+            result = try await InspectorSession.queryOnRoleSearchPath(Queries.alembicVersion, on: connection)
+        } catch {
+            guard error.sqlState == PostgresError.SQLState.insufficientPrivilege else { throw error }
+            log.warn(
+                "role \(role) may not read alembic_version, so it is not checked before and after the run"
+                    + " (GRANT SELECT ON alembic_version TO \(role) lets it)"
+            )
+            return nil
+        }
+        return try result.rows.first?.decode(String.self, "version")
     }
 
     func printPlan(_ preflight: Preflight, applicationName: String) {

@@ -4,6 +4,11 @@ public enum ExitStatus {
     public static let success: Int32 = 0
     /// Bad input, or a runtime failure reported on one `error:` line.
     public static let failure: Int32 = 1
+    /// `status`: the last run did not succeed (failed, aborted, interrupted, recovered, supervisor-failed).
+    public static let lastRunDidNotSucceed: Int32 = 2
+    /// `status`, `recover`: something needs `recover` — a run whose supervisor died, workers left paused under a
+    /// migration that still runs, pauses found under another state directory.
+    public static let needsRecovery: Int32 = 3
     /// A usage error found by the argument parser (an unknown option, a missing value).
     public static let usage: Int32 = 64
     /// `upgrade`: the supervisor itself failed (its state, the workers, the database); `EX_SOFTWARE`.

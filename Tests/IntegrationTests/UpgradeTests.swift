@@ -133,26 +133,38 @@ struct UpgradeTests {
             #expect(try fixture.crontabIsPaused())
 
             let status = try await PGWardenCommand.run(["status", "--state-dir", fixture.stateDirectory])
+            #expect(status.status == 3)  // something needs recover
             #expect(
                 status.standardOutput.contains(
-                    "INTERRUPTED (its supervisor is gone: run pgwarden recover), phase migrating"
+                    "INTERRUPTED (its supervisor is gone: run pgwarden recover --state-dir \(fixture.stateDirectory)), phase migrating"
                 )
             )
             #expect(status.standardOutput.contains("last lock wait: pid "))
             let again = try await PGWardenCommand.run(fixture.arguments() + fixture.migration)
             #expect(again.status == 1 && again.standardError.contains("did not finish"))
+            #expect(again.standardError.contains("hint: pgwarden recover --state-dir \(fixture.stateDirectory)"))
 
+            // The trap: recover must not resume the workers while the migration still runs and waits.
             let recover = try await PGWardenCommand.run(["recover", "--state-dir", fixture.stateDirectory])
 
-            #expect(recover.status == 0, "\(recover.standardError)")
+            #expect(recover.status == 3, "\(recover.standardError)")
             #expect(recover.standardOutput.contains("is still running: pgwarden no longer watches it"))
-            #expect(
-                recover.standardOutput.contains("resumed 1 crontab line of \(fixture.user) (byte for byte as before)")
-            )
+            #expect(recover.standardOutput.contains("the workers are left paused while the migration runs"))
+            #expect(try fixture.crontabIsPaused())
+
+            // Following the hint stops the migration, then resumes the workers.
+            let stop = try await PGWardenCommand.run([
+                "recover", "--stop-migration", "--state-dir", fixture.stateDirectory, "--dsn", database.connectionString,
+            ])
+            #expect(stop.status == 0, "\(stop.standardOutput)\n\(stop.standardError)")
+            #expect(stop.standardOutput.contains("stopped the migration (pid "))
+            #expect(stop.standardOutput.contains("resumed 1 crontab line of \(fixture.user) (byte for byte as before)"))
             #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
-            _ = try await reader.query("ROLLBACK")  // lets the orphaned migration finish
             let last = try await PGWardenCommand.run(["status", "--state-dir", fixture.stateDirectory])
             #expect(last.standardOutput.hasPrefix("last run ") && last.standardOutput.contains(": recovered"))
+            #expect(last.status == 2)  // the last run did not succeed
+            #expect(!last.standardOutput.contains("report:"))  // never written: not named
+            _ = try await reader.query("ROLLBACK")
         }
     }
 

@@ -1,0 +1,131 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// The run's outcome told true at the edges an adversarial operator found: the state directory lost
+/// mid-run, a lock-wait cancel the command swallows, a lock timeout, a daemonised child holding a lock,
+/// and pgwarden's own role and password never handed to the migration. Real PostgreSQL, real crontab.
+@Suite(
+    "pgwarden upgrade: outcomes told true",
+    .serialized,
+    .enabled(if: TestCluster.isAvailable && TestCrontab.isAvailable, TestCrontab.unavailableReason)
+)
+struct UpgradeOutcomeTests {
+    static let psql = (ProcessInfo.processInfo.environment["PGWARDEN_PG_BIN"].map { $0 + "/psql" }) ?? "psql"
+
+    @Test("the state directory removed, or replaced by a file, mid-run: the crontab is restored all the same; exit 70")
+    func stateDirectoryLost() async throws {
+        for replacement in ["", "; echo not-a-directory > \"$D\""] {
+            try await ScratchDatabase.with { database in
+                let fixture = try await UpgradeFixture.prepare(database)
+                let result = try await PGWardenCommand.run(
+                    fixture.arguments() + [
+                        "--", "/bin/sh", "-c", "D=\"$1\"; rm -rf \"$D\"\(replacement); sleep 0.5", "sh",
+                        fixture.stateDirectory,
+                    ]
+                )
+                #expect(result.status == 70, "\(result.standardOutput)\n\(result.standardError)")
+                #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)  // byte for byte
+                #expect(result.standardOutput.contains("the workers were resumed from memory"))
+                #expect(!result.standardOutput.contains("no crontab change to undo"))
+                #expect(result.standardError.contains("error: "))
+                let report = try fixture.report()
+                #expect(report["outcome"] as? String == "supervisor-failed")
+                try? FileManager.default.removeItem(atPath: fixture.stateDirectory)
+            }
+        }
+    }
+
+    @Test("a --max-lock-wait cancel the command swallows (it exits 0): aborted, 75, never succeeded")
+    func maxLockWaitSwallowed() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let reader = try await database.idleInTransactionReader(of: "orders")
+            let result = try await PGWardenCommand.run(
+                fixture.arguments(["--max-lock-wait", "1s"]) + [
+                    "--", "/bin/sh", "-c", "\(Self.psql) -X -c 'ALTER TABLE orders ADD COLUMN swallowed int'; exit 0",
+                ]
+            )
+            #expect(result.status == 75, "\(result.standardOutput)\n\(result.standardError)")
+            let report = try fixture.report()
+            #expect(report["outcome"] as? String == "aborted")
+            #expect((report["attempts"] as? [[String: Any]])?.first?["ended_by"] as? String == "max-lock-wait")
+            #expect(!result.standardOutput.contains("got its AccessExclusiveLock"))
+            #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
+            _ = try await reader.query("ROLLBACK")
+        }
+    }
+
+    @Test("a lock timeout ends the wait: never 'got its lock'; the wait is said to end without it; aborted, 75")
+    func lockTimeoutIsNotAGrant() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let reader = try await database.idleInTransactionReader(of: "orders")
+            let result = try await PGWardenCommand.run(
+                // The error is swallowed (psql goes on, exit 0) while the transaction that waited stays open a second.
+                fixture.arguments(["--lock-timeout", "2s"]) + [
+                    "--", Self.psql, "-X", "-c", "BEGIN", "-c", "ALTER TABLE orders ADD COLUMN timed_out int",
+                    "-c", "\\! sleep 1", "-c", "COMMIT",
+                ]
+            )
+            #expect(result.standardError.contains("canceling statement due to lock timeout"))
+            #expect(!result.standardOutput.contains("got its AccessExclusiveLock"), "\(result.standardOutput)")
+            #expect(result.standardOutput.contains("without getting it"))
+            #expect(result.status == 75)
+            let report = try fixture.report()
+            #expect((report["attempts"] as? [[String: Any]])?.first?["ended_by"] as? String == "lock timeout")
+            let wait = try #require((report["lock_waits"] as? [[String: Any]])?.first)
+            #expect(wait["granted"] as? Bool == false)
+            _ = try await reader.query("ROLLBACK")
+        }
+    }
+
+    @Test("a daemonised child (setsid env -i) holding ACCESS EXCLUSIVE is found, stopped, its session terminated; non-zero")
+    func daemonisedChild() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let environment = ProcessInfo.processInfo.environment
+            let conninfo =
+                "host=\(environment["PGHOST"] ?? "/tmp") port=\(environment["PGPORT"] ?? "5432") user=\(environment["PGUSER"] ?? "postgres") dbname=\(database.name) application_name=innocent-daemon"
+            let daemon =
+                "setsid env -i \(Self.psql) -X '\(conninfo)' -c BEGIN -c 'LOCK TABLE orders' -c 'SELECT pg_sleep(30)' >/dev/null 2>&1 &"
+            let observer = try await database.session("observer")
+            let result = try await PGWardenCommand.run(
+                fixture.arguments() + ["--", "/bin/sh", "-c", daemon + " sleep 1.5"]
+            )
+            // The moment pgwarden returns, nothing of the run holds a lock on orders.
+            let held = try await observer.query(
+                "SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'orders'::regclass AND granted AND pid <> pg_backend_pid()"
+            )
+            #expect(try held.rows.first?.require(Int.self, "n") == 0)
+            #expect(result.status == 70, "\(result.standardOutput)\n\(result.standardError)")
+            #expect(result.standardOutput.contains("a process of the migration outlived its command: stopped"))
+            #expect(result.standardOutput.contains("a session of the migration outlived its command: terminated"))
+            #expect(try fixture.report()["outcome"] as? String == "supervisor-failed")
+            #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
+        }
+    }
+
+    @Test("--dsn is pgwarden's own: the migration never gets its role or password (it keeps the operator's)")
+    func watcherRoleNotHandedOn() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let admin = try await TestCluster.administrator()
+            let role = TestCluster.uniqueName("pgw_watcher")
+            _ = try await admin.query("CREATE ROLE \(role) LOGIN PASSWORD 'S3cr3tPw'")
+            _ = try await admin.query("GRANT pg_monitor, pg_signal_backend TO \(role)")
+            defer { Task { _ = try? await admin.query("DROP ROLE IF EXISTS \(role)") } }
+            let arguments = fixture.arguments().map {
+                $0 == database.connectionString ? "\(database.connectionString) user=\(role) password=S3cr3tPw" : $0
+            }
+            let result = try await PGWardenCommand.run(
+                arguments + ["--", "/bin/sh", "-c", "echo \"user=[$PGUSER] pw=[$PGPASSWORD] db=[$PGDATABASE]\""]
+            )
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(!result.standardOutput.contains("user=[\(role)]"))
+            #expect(!result.standardOutput.contains("S3cr3tPw") && !result.standardError.contains("S3cr3tPw"))
+            #expect(result.standardOutput.contains("db=[\(database.name)]"))  // where it points is kept
+        }
+    }
+}
