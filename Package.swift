@@ -91,10 +91,11 @@ let package = Package(
         .target(name: "ConfigFile", dependencies: ["WardenSupport"]),
         // The blocker policy and its pure decisions.
         .target(name: "Policy", dependencies: ["ConfigFile", "WaitGraph", "WardenSupport"]),
-        // The effectful half of the pipeline: fixed-rate polling, identity-checked signals, audit.
+        // The effectful half of the pipeline: fixed-rate polling, identity-checked signals, the audit log.
         .target(
             name: "Enforcement",
             dependencies: [
+                .product(name: "SystemPackage", package: "swift-system"),
                 "LockInspection",
                 "Policy",
                 "Postgres",
@@ -144,7 +145,6 @@ let package = Package(
                 "Forecast",
                 "Enforcement",
                 "Response",
-                "Guard",
                 "LockInspection",
                 "PGWardenSQL",
                 "Policy",

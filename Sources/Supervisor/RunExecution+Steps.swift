@@ -1,6 +1,5 @@
 import Enforcement
 import Foundation
-import Guard
 import LockInspection
 import PGWardenSQL
 import Postgres

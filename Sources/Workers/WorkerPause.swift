@@ -91,11 +91,45 @@ public struct WorkerPause: Sendable {
         if stop != .none { _ = try runningWorkers(matching: patterns, uid: account.uid, excluding: excluded) }
         let userLock = try CrontabUserLock(user: user)
         defer { userLock.release() }
+        var record = try await installPause(user: user, patterns: patterns, owner: owner, holding: userLock)
+        logger.info("paused crontab lines", metadata: ["user": "\(user)", "lines": "\(record.pausedLines.count)"])
+        let (running, stopped) = await stopRunning(
+            patterns: patterns,
+            account: account,
+            stop: stop,
+            scope: scope,
+            grace: grace,
+            excluded: excluded,
+            interrupted: stopInterrupted
+        )
+        record.workers = stopped.map {
+            PauseRecord.Worker(
+                pid: $0.process.pid,
+                commandLine: Redaction.redact($0.process.commandLine),
+                outcome: $0.outcome.description
+            )
+        }
+        do {
+            try record.save(as: PauseRecord.fileName, in: stateDirectory)
+        } catch {
+            // The journal written before the crontab changed still resumes it; only the workers' outcomes are lost.
+            logger.warning("\(error.summary): the stopped workers are not journaled")
+        }
+        return PauseOutcome(record: record, stopped: stopped, notStartedByCron: running.notStartedByCron)
+    }
+
+    /// Comments out the matching lines, journaled first, re-reading the crontab just before the write
+    /// (compare-and-swap, a few times while it keeps changing); returns the journal of the pause.
+    private func installPause(
+        user: String,
+        patterns: [WorkerPattern],
+        owner: String,
+        holding userLock: CrontabUserLock
+    ) async throws -> PauseRecord {
         let crontab = Crontab(user: user)
         let pauseID = RunIdentifier.make(at: now())
         var before = try await crontab.read()
         try refuseAnotherPause(in: before, of: user)
-        var record: PauseRecord?
         for _ in 0..<Self.compareAndSwapAttempts {
             let paused = try CrontabPause.pause(before, patterns: patterns, pauseID: pauseID)
             var journal = PauseRecord(
@@ -139,16 +173,23 @@ public struct WorkerPause: Sendable {
                     metadata: ["user": "\(user)", "error": "\(error.summary)"]
                 )
             }
-            record = journal
-            break
+            return journal
         }
-        guard var record else {
-            throw discardingJournal(
-                WorkersError(.crontabChanging, "the crontab of \(user) kept changing; nothing was paused")
-            )
-        }
-        logger.info("paused crontab lines", metadata: ["user": "\(user)", "lines": "\(record.pausedLines.count)"])
+        throw discardingJournal(
+            WorkersError(.crontabChanging, "the crontab of \(user) kept changing; nothing was paused")
+        )
+    }
 
+    /// The user's matching workers that are running, and how `stop` ended each.
+    private func stopRunning(
+        patterns: [WorkerPattern],
+        account: UserAccount,
+        stop: StopMode,
+        scope: StopScope,
+        grace: Duration,
+        excluded: Set<Int32>,
+        interrupted: @escaping @Sendable () -> Bool
+    ) async -> (WorkerSelection, [StoppedWorker]) {
         var running = WorkerSelection(toStop: [], notStartedByCron: [])
         do {
             running = try ProcFileSystem.snapshot().workerSelection(
@@ -159,27 +200,14 @@ public struct WorkerPause: Sendable {
                 scope: scope
             )
         } catch {
-            logger.warning("\(error.summary): no running worker is stopped", metadata: ["user": "\(user)"])
+            logger.warning("\(error.summary): no running worker is stopped", metadata: ["user": "\(account.name)"])
         }
-        let stopped = await WorkerStopper(logger: logger, interrupted: stopInterrupted).stop(
+        let stopped = await WorkerStopper(logger: logger, interrupted: interrupted).stop(
             running.toStop,
             mode: stop,
             grace: grace
         )
-        record.workers = stopped.map {
-            PauseRecord.Worker(
-                pid: $0.process.pid,
-                commandLine: Redaction.redact($0.process.commandLine),
-                outcome: $0.outcome.description
-            )
-        }
-        do {
-            try record.save(as: PauseRecord.fileName, in: stateDirectory)
-        } catch {
-            // The journal written before the crontab changed still resumes it; only the workers' outcomes are lost.
-            logger.warning("\(error.summary): the stopped workers are not journaled")
-        }
-        return PauseOutcome(record: record, stopped: stopped, notStartedByCron: running.notStartedByCron)
+        return (running, stopped)
     }
 
     private func runningWorkers(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Enforcement
 import Guard
 import Logging
 import Policy

@@ -1,4 +1,3 @@
-import Enforcement
 import Synchronization
 import SystemPackage
 import WardenSupport
@@ -38,11 +37,11 @@ public final class AuditLog: AuditSink {
     }
 
     /// Opens `path` for appending, creating it 0600.
-    public convenience init(appendingTo path: String) throws(GuardError) {
+    public convenience init(appendingTo path: String) throws(OperatorError) {
         do {
             self.init(descriptor: try CheckedWrite.openForAppending(path), path: path, ownsDescriptor: true)
         } catch {
-            throw GuardError("cannot open the audit log \(path): \(error.reason)")
+            throw OperatorError(.auditLog, "cannot open the audit log \(path): \(error.reason)")
         }
     }
 
@@ -52,13 +51,13 @@ public final class AuditLog: AuditSink {
 
     /// Opens the path again (on SIGHUP), so that a log rotated away (`mv`, logrotate's `create`)
     /// is followed by a new file at the path; the old descriptor is closed once the new one is open.
-    public func reopen() throws(GuardError) {
+    public func reopen() throws(OperatorError) {
         guard ownsDescriptor else { return }
         let fresh: FileDescriptor
         do {
             fresh = try CheckedWrite.openForAppending(path)
         } catch {
-            throw GuardError("cannot reopen the audit log \(path): \(error.reason)")
+            throw OperatorError(.auditLog, "cannot reopen the audit log \(path): \(error.reason)")
         }
         failures.withLock { failures in
             finish(&failures)
