@@ -69,7 +69,10 @@ let package = Package(
         // The lock-wait forest: pure model, graph and rendering.
         .target(name: "WaitGraph", dependencies: ["WardenSupport"]),
         // The blocker-response state machine of guard, upgrade and the lock view: pure.
-        .target(name: "Response", dependencies: ["Forecast", "Policy", "WaitGraph", "WardenSupport"]),
+        .target(name: "Response", dependencies: ["Policy", "WaitGraph", "WardenSupport"]),
+        // What the policy's [preflight] makes of a forecast before the migration starts: pure. Apart from
+        // Response, so that the lock-watching modules do not depend on the forecast's parser.
+        .target(name: "Preflight", dependencies: ["Forecast", "Policy", "Response", "WaitGraph", "WardenSupport"]),
         // Polls a server for lock waits and signals backends (identity-checked).
         .target(
             name: "LockInspection",
@@ -143,6 +146,7 @@ let package = Package(
                 "ConfigFile",
                 "ForecastInspection",
                 "Forecast",
+                "Preflight",
                 "Enforcement",
                 "Response",
                 "LockInspection",
@@ -200,7 +204,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
-                "LockView", "Response", "Enforcement", "Supervisor", "TestSupport", "SQLParser", "Forecast",
+                "LockView", "Response", "Enforcement", "Supervisor", "TestSupport", "SQLParser", "Forecast", "Preflight",
             ]
         ),
         .testTarget(

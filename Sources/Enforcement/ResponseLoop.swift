@@ -59,7 +59,7 @@ public struct ResponseLoop: Sendable {
     ) async throws where C.Duration == Duration {
         var responder = initial
         var session: Session?
-        var backoff = Duration.milliseconds(500)
+        var backoff = Backoff(maximum: maximumBackoff)
         var hasConnected = false
         let origin = clock.now
         var schedule = FixedRateSchedule(start: origin)
@@ -73,12 +73,12 @@ public struct ResponseLoop: Sendable {
                     delegate.connected(reconnect: hasConnected, role: session!.inspector.role)
                     roleCheckedAt = clock.now
                     hasConnected = true
-                    backoff = .milliseconds(500)
+                    backoff.reset()
                 } catch {
                     if once { throw error }
-                    delegate.failed(error, phase: .connecting(retryIn: backoff))
-                    try await clock.sleep(for: backoff)
-                    backoff = min(backoff * 2, maximumBackoff)
+                    let wait = backoff.next()
+                    delegate.failed(error, phase: .connecting(retryIn: wait))
+                    try await clock.sleep(for: wait)
                     schedule = FixedRateSchedule(start: clock.now)
                     continue
                 }

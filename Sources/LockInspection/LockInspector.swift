@@ -3,6 +3,7 @@ import Logging
 import PGWardenSQL
 import Postgres
 import WaitGraph
+import WardenSupport
 
 /// Polls a server for lock waits, as cheaply as the server allows.
 ///
@@ -148,11 +149,11 @@ extension LockInspector {
         clock: ContinuousClock = ContinuousClock(),
         _ body: (LockSnapshot) async throws -> Void
     ) async throws {
-        var deadline = clock.now
+        var schedule = FixedRateSchedule(start: clock.now)
         while !Task.isCancelled {
             try await body(try await poll())
-            deadline = max(deadline.advanced(by: interval), clock.now)
-            try await Task.sleep(until: deadline, clock: clock)
+            schedule.advance(by: interval, now: clock.now)
+            try await Task.sleep(until: schedule.deadline, clock: clock)
         }
     }
 }

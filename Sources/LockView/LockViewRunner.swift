@@ -178,7 +178,7 @@ public struct LockViewRunner: Sendable {
         let reconnection = self.reconnection
         return Task {
             let clock = ContinuousClock()
-            var deadline = clock.now
+            var schedule = FixedRateSchedule(start: clock.now)
             while !Task.isCancelled {
                 let inspector = await sessions.current.inspector
                 do throws(PostgresError) {
@@ -200,8 +200,8 @@ public struct LockViewRunner: Sendable {
                 } catch {
                     sink.yield(.pollFailed("\(error)"))
                 }
-                deadline = max(deadline.advanced(by: interval), clock.now)
-                try? await Task.sleep(until: deadline, clock: clock)
+                schedule.advance(by: interval, now: clock.now)
+                try? await Task.sleep(until: schedule.deadline, clock: clock)
             }
         }
     }

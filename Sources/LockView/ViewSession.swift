@@ -1,5 +1,6 @@
 import LockInspection
 import Postgres
+import WardenSupport
 
 /// The lock view's session with the server: what polls, looks up who a session is, and signals.
 public struct ViewSession: Sendable {
@@ -35,14 +36,14 @@ struct ViewReconnection: Sendable {
     let open: @Sendable () async throws(PostgresError) -> ViewSession
 
     func reopen(failed: (PostgresError, Duration) -> Void) async -> ViewSession? {
-        var backoff = Duration.milliseconds(500)
+        var backoff = Backoff(maximum: .seconds(5))
         while !Task.isCancelled {
             do {
                 return try await open()
             } catch {
-                failed(error, backoff)
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                let wait = backoff.next()
+                failed(error, wait)
+                try? await Task.sleep(for: wait)
             }
         }
         return nil

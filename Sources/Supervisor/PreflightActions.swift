@@ -4,6 +4,7 @@ import Foundation
 import LockInspection
 import Logging
 import Policy
+import Preflight
 import Postgres
 import Response
 import WardenSupport

@@ -93,6 +93,11 @@ public final class RunLog: Sendable {
         write("pgwarden", "warning: " + message)
     }
 
+    /// A line for the run log alone: what pgwarden's logger has already shown on standard error.
+    func record(_ message: String) {
+        emit("[pgwarden \(clock(Date()))] \(Self.prepare(message))\n", screen: { _ in "" })
+    }
+
     /// A line the migration printed on its standard output.
     public func migration(_ line: String) {
         write("migration", line)

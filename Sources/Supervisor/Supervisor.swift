@@ -28,7 +28,7 @@ public struct Supervisor: Sendable {
     public init(settings: UpgradeSettings, log: RunLog = RunLog(), logger: Logger) {
         self.settings = settings
         self.log = log
-        self.logger = logger
+        self.logger = RunLogHandler.logger(logger, keepingIn: log)
         stateDirectory = StateDirectory(path: settings.stateDirectory)
     }
 

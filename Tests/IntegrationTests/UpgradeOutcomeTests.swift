@@ -5,13 +5,9 @@ import Testing
 
 /// The run's outcome told true at the edges an adversarial operator found: the state directory lost
 /// mid-run, a lock-wait cancel the command swallows, a lock timeout, a daemonised child holding a lock,
-/// and pgwarden's own role and password never handed to the migration. Real PostgreSQL, real crontab.
-@Suite(
-    "pgwarden upgrade: outcomes told true",
-    .serialized,
-    .enabled(if: TestCluster.isAvailable && TestCrontab.isAvailable, TestCrontab.unavailableReason)
-)
-struct UpgradeOutcomeTests {
+/// and pgwarden's own role and password never handed to the migration. Real PostgreSQL, real crontab;
+/// in the serialized upgrade suite, since they share its test user's crontab.
+extension UpgradeTests {
     static let psql = (ProcessInfo.processInfo.environment["PGWARDEN_PG_BIN"].map { $0 + "/psql" }) ?? "psql"
 
     @Test("the state directory removed, or replaced by a file, mid-run: the crontab is restored all the same; exit 70")
@@ -126,6 +122,34 @@ struct UpgradeOutcomeTests {
             #expect(!result.standardOutput.contains("user=[\(role)]"))
             #expect(!result.standardOutput.contains("S3cr3tPw") && !result.standardError.contains("S3cr3tPw"))
             #expect(result.standardOutput.contains("db=[\(database.name)]"))  // where it points is kept
+        }
+    }
+
+    @Test("status and recover without --state-dir find the pause by the crontab's marker and name its state directory")
+    func whereIsMyRun() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let reader = try await database.idleInTransactionReader(of: "orders")
+            let run = try RunningCommand(fixture.arguments() + fixture.migration)
+            try await run.waitForStandardOutput("waits for AccessExclusiveLock on relation public.orders, blocked by")
+            run.kill()
+            #expect(try fixture.crontabIsPaused())
+
+            let status = try await PGWardenCommand.run(["status"])
+            #expect(status.status == 3, "\(status.standardOutput)\n\(status.standardError)")
+            #expect(status.standardOutput.contains("crontabs hold lines paused by pgwarden"))
+            #expect(status.standardOutput.contains("\(fixture.user): pause "))
+            #expect(status.standardOutput.contains("pgwarden status --state-dir \(fixture.stateDirectory)"))
+            let recover = try await PGWardenCommand.run(["recover"])
+            #expect(recover.status == 3 && recover.standardOutput.contains("state directory \(fixture.stateDirectory)"))
+            #expect(try fixture.crontabIsPaused())  // another state directory's pause is named, never resumed blindly
+
+            let stop = try await PGWardenCommand.run([
+                "recover", "--stop-migration", "--state-dir", fixture.stateDirectory, "--dsn", database.connectionString,
+            ])
+            #expect(stop.status == 0, "\(stop.standardOutput)\n\(stop.standardError)")
+            #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
+            _ = try await reader.query("ROLLBACK")
         }
     }
 }

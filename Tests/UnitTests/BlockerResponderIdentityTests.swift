@@ -4,6 +4,7 @@ import Policy
 import Response
 import Testing
 import WaitGraph
+import WardenSupport
 
 /// The responder's identities, escalations after a reload, outcomes fed back, orders and
 /// `--max-lock-wait`: all with instants the test chooses.

@@ -1,6 +1,7 @@
 import Forecast
 import Foundation
 import Policy
+import Preflight
 import Response
 import SQLParser
 import Testing

@@ -1,6 +1,8 @@
 import Forecast
 import Policy
+import Response
 import WaitGraph
+import WardenSupport
 
 /// What `[preflight]` makes of a forecast before the migration starts.
 public struct PreflightDecision: Sendable {
