@@ -75,7 +75,9 @@ extension LockCollector {
             case "MergeStmt": checks = true
             default: checks = false
             }
-            if checks { lock(key: referenced, .rowShare, "the foreign key check reads it FOR KEY SHARE") }
+            if checks {
+                lock(key: referenced, .rowShare, "the foreign key check reads it FOR KEY SHARE", dependsOnRows: true)
+            }
         }
         for foreignKey in known.referencedBy {
             let isDelete = writer == "DeleteStmt"
@@ -90,7 +92,8 @@ extension LockCollector {
                 writes ? .rowExclusive : .rowShare,
                 writes
                     ? "its foreign key's ON \(isDelete ? "DELETE" : "UPDATE") action writes it"
-                    : "the foreign key check reads it FOR KEY SHARE"
+                    : "the foreign key check reads it FOR KEY SHARE",
+                dependsOnRows: true
             )
             note(
                 "the foreign key check on \(foreignKey.table.replacingOccurrences(of: "\"", with: "")) runs only if a row is deleted or its key changes"

@@ -15,6 +15,12 @@ public struct ForecastRenderer: Sendable {
                 String(format: "activity sampled from pg_stat_user_tables over %.1f s", forecast.samplingSeconds)
             )
         }
+        if case .ran(let copy, let pgDump) = forecast.rehearsal {
+            lines.append(
+                "locks read from pg_locks of a rehearsal on a schema-only copy (\(visible(copy)), restored with"
+                    + " \(visible(pgDump))); a lock marked static is the parser's reading, not certain"
+            )
+        }
         for statement in forecast.statements { lines += block(statement) }
         if !forecast.warnings.isEmpty {
             lines.append("")
@@ -33,7 +39,11 @@ public struct ForecastRenderer: Sendable {
         }
         for lock in statement.analysis?.locks ?? [] {
             let size = lock.facts.map { ", " + ForecastPlanner.describe(bytes: $0.bytes) } ?? ""
-            lines.append("   \(lock.mode.name) on \(visible(lock.relation))\(size) \(held): \(visible(lock.reason))")
+            let source =
+                lock.source == .rehearsal ? "rehearsal" : lock.dependsOnRows ? "static, if rows qualify" : "static"
+            lines.append(
+                "   \(lock.mode.name) on \(visible(lock.relation))\(size) \(held) [\(source)]: \(visible(lock.reason))"
+            )
         }
         for held in statement.stillHeld {
             lines.append("   still held from statement \(held.since): \(held.mode.name) on \(visible(held.relation))")

@@ -60,6 +60,8 @@ public struct MigrationForecast: Sendable {
     public var samplingSeconds: Double
     /// The request timeout (uWSGI's harakiri) the arithmetic used, in seconds.
     public var requestTimeoutSeconds: Double?
+    /// Whether the statements were rehearsed on a copy, or why not; `nil` when no rehearsal was asked for.
+    public var rehearsal: Rehearsal.Status?
 }
 
 /// Builds a ``MigrationForecast`` from parsed statements, catalog facts and live facts: pure.
@@ -100,11 +102,12 @@ public enum ForecastPlanner {
         live: LiveFacts = LiveFacts(),
         requestTimeoutSeconds: Double? = nil,
         singleTransaction: Bool = false,
+        rehearsal: Rehearsal? = nil,
         takenAt: Date
     ) -> MigrationForecast {
         let analyzer = StatementAnalyzer(facts: facts)
         var forecasts: [StatementForecast] = []
-        var warnings: [String] = []
+        var warnings: [String] = (rehearsal?.unavailableWarning.map { [$0] } ?? []) + (rehearsal?.warnings ?? [])
         var created: Set<String> = []
         var transaction: (begin: Int, held: [HeldLock])? = singleTransaction ? (0, []) : nil
         var members: [Int] = []
@@ -118,10 +121,24 @@ public enum ForecastPlanner {
             )
             switch statement.result {
             case .failure(let failure):
-                forecast.parseFailure = failure
-                warnings.append(parseWarning(statement.number, failure, serverVersion: facts.serverVersion))
+                if case .ran = rehearsal?.statements[statement.number] {
+                    // PostgreSQL ran what the parser's grammar does not know: its locks are the rehearsal's.
+                    var analysis = StatementAnalysis(kind: "?")
+                        .merging(rehearsal?.statements[statement.number], facts: facts)
+                    analysis.notes.append(parseWarning(statement.number, failure, serverVersion: facts.serverVersion))
+                    forecast.analysis = analysis
+                    if var open = transaction {
+                        forecast.stillHeld = open.held.filter { held in held.mode >= .share }
+                        accumulate(analysis.locks, of: statement.number, into: &open.held)
+                        transaction = open
+                    }
+                } else {
+                    forecast.parseFailure = failure
+                    warnings.append(parseWarning(statement.number, failure, serverVersion: facts.serverVersion))
+                }
             case .success(let tree):
                 let analysis = analyzer.analyse(tree, createdEarlier: created)
+                    .merging(rehearsal?.statements[statement.number], facts: facts)
                 created.formUnion(analysis.creates)
                 forecast.analysis = analysis
                 if let reason = analysis.notForecast {
@@ -174,7 +191,8 @@ public enum ForecastPlanner {
             statements: forecasts,
             warnings: warnings,
             samplingSeconds: live.samplingSeconds,
-            requestTimeoutSeconds: requestTimeoutSeconds
+            requestTimeoutSeconds: requestTimeoutSeconds,
+            rehearsal: rehearsal?.status
         )
     }
 

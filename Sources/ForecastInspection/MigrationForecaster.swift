@@ -17,6 +17,8 @@ public struct MigrationForecaster: Sendable {
     public var requestTimeout: Duration?
     /// The script runs as one transaction (`psql --single-transaction`, Flyway's default).
     public var singleTransaction = false
+    /// Rehearses the script on a schema-only copy before the forecast reads the catalog; `nil`: static analysis only.
+    public var rehearser: Rehearser?
     public var logger: Logger
 
     public init(connectionString: String?, sampling: Duration, requestTimeout: Duration?, logger: Logger) {
@@ -53,9 +55,17 @@ public struct MigrationForecaster: Sendable {
     ) async throws -> MigrationForecast {
         guard !script.contains("\u{0}") else { throw ForecastError("the SQL contains a NUL byte") }
         let statements = SQLParser.parse(script)
-        let facts = try await CatalogReader.read(for: statements, on: session)
+        let rehearsal = await rehearse(statements, on: session)
+        let facts = try await CatalogReader.read(for: statements, also: rehearsal?.relationKeys ?? [], on: session)
         let timeout = requestTimeout.map(Self.seconds)
-        let draft = ForecastPlanner.plan(statements, source: source, facts: facts, takenAt: Date())
+        let draft = ForecastPlanner.plan(
+            statements,
+            source: source,
+            facts: facts,
+            singleTransaction: singleTransaction,
+            rehearsal: rehearsal,
+            takenAt: Date()
+        )
         var oids: [UInt32] = []
         for lock in draft.statements.flatMap({ $0.analysis?.locks ?? [] }) {
             if let oid = lock.facts?.oid, !oids.contains(oid) { oids.append(oid) }
@@ -68,10 +78,33 @@ public struct MigrationForecaster: Sendable {
             live: live,
             requestTimeoutSeconds: timeout,
             singleTransaction: singleTransaction,
+            rehearsal: rehearsal,
             takenAt: Date()
         )
         forecast.warnings = warnings + forecast.warnings
         return forecast
+    }
+
+    /// The rehearsal of `statements` with the role's search_path and the server's major, when one is asked for.
+    private func rehearse(_ statements: [ParsedStatement], on session: Connection) async -> Rehearsal? {
+        guard let rehearser else { return nil }
+        let searchPath: String
+        do {
+            searchPath =
+                try await session.query("SELECT current_setting('search_path') AS path").rows.first?
+                .decode(String.self, "path") ?? "\"$user\", public"
+        } catch {
+            return .unavailable("cannot read the search_path: \(error.message)")
+        }
+        let started = ContinuousClock.now
+        let rehearsal = await rehearser.rehearse(
+            statements,
+            searchPath: searchPath,
+            serverMajor: await session.serverVersion / 10000,
+            singleTransaction: singleTransaction
+        )
+        logger.info("rehearsal", metadata: ["status": "\(rehearsal.status)", "took": "\(ContinuousClock.now - started)"])
+        return rehearsal
     }
 
     /// The SQL of the pending Alembic revisions and what to warn about, from `alembic_version` on the server.

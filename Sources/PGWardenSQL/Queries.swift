@@ -344,6 +344,78 @@ public enum Queries {
         FROM prepared AS p;
         """#
 
+    /// `sql/rehearsal_leftovers.sql`:
+    ///
+    /// The scratch databases of rehearsals that ended without dropping them (a kill -9): named pgwarden_rehearsal_<run id>,
+    /// with nobody connected to them, and whose run has no live session of its own (application_name
+    /// pgwarden-rehearsal-<run id>, which a running rehearsal keeps open from before it creates the copy until it drops it).
+    public static let rehearsalLeftovers = #"""
+        -- The scratch databases of rehearsals that ended without dropping them (a kill -9): named pgwarden_rehearsal_<run id>,
+        -- with nobody connected to them, and whose run has no live session of its own (application_name
+        -- pgwarden-rehearsal-<run id>, which a running rehearsal keeps open from before it creates the copy until it drops it).
+        SELECT d.datname AS name
+        FROM pg_database AS d
+        WHERE d.datname LIKE 'pgwarden\_rehearsal\_%'
+          AND NOT d.datistemplate
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.datid = d.oid)
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
+                          WHERE a.application_name = 'pgwarden-rehearsal-' || substr(d.datname, 20))
+        ORDER BY 1;
+        """#
+
+    /// `sql/rehearsal_locks.sql`:
+    ///
+    /// The relation locks the rehearsal backend holds itself, strongest first, with the names of the relations it can
+    /// still see (a relation it dropped has none: the rehearsal keeps the names it read before). Only tables, partitioned
+    /// tables, views, materialized views and foreign tables, outside the system schemas; relpersistence 't' marks the
+    /// session's own temporary relations.
+    public static let rehearsalLocks = #"""
+        -- The relation locks the rehearsal backend holds itself, strongest first, with the names of the relations it can
+        -- still see (a relation it dropped has none: the rehearsal keeps the names it read before). Only tables, partitioned
+        -- tables, views, materialized views and foreign tables, outside the system schemas; relpersistence 't' marks the
+        -- session's own temporary relations.
+        SELECT l.relation::int8 AS oid,
+               l.mode,
+               n.nspname AS schema,
+               c.relname AS name,
+               c.relkind::text AS kind,
+               c.relpersistence::text AS persistence
+        FROM pg_locks AS l
+        LEFT JOIN pg_class AS c ON c.oid = l.relation
+        LEFT JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE l.pid = pg_backend_pid()
+          AND l.locktype = 'relation'
+          AND l.granted
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
+        """#
+
+    /// `sql/rehearsal_may_create_database.sql`:
+    ///
+    /// Whether pgwarden's role may create the scratch database a rehearsal runs on (CREATEDB or superuser).
+    public static let rehearsalMayCreateDatabase = #"""
+        -- Whether pgwarden's role may create the scratch database a rehearsal runs on (CREATEDB or superuser).
+        SELECT coalesce((SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user), false) AS may_create;
+        """#
+
+    /// `sql/rehearsal_relations.sql`:
+    ///
+    /// Every table, partitioned table, view, materialized view and foreign table of the rehearsal's copy outside the
+    /// system schemas, by oid: read before a statement that may drop one, so that its lock can still be named.
+    public static let rehearsalRelations = #"""
+        -- Every table, partitioned table, view, materialized view and foreign table of the rehearsal's copy outside the
+        -- system schemas, by oid: read before a statement that may drop one, so that its lock can still be named.
+        SELECT c.oid::int8 AS oid,
+               n.nspname AS schema,
+               c.relname AS name,
+               c.relkind::text AS kind,
+               c.relpersistence::text AS persistence
+        FROM pg_class AS c
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg\_toast%';
+        """#
+
     /// `sql/session_identity.sql`:
     ///
     /// Who a backend is, read just before the operator confirms a signal to it in `locks --watch`:
