@@ -145,7 +145,7 @@ public struct Rehearser: Sendable {
             tools.pgDump,
             [
                 "--schema-only", "--no-owner", "--no-privileges", "--no-subscriptions", "--no-publications",
-                "--no-tablespaces", "--no-security-labels", "--no-comments", "--lock-wait-timeout=5000", "-f", file,
+                "--no-tablespaces", "--no-security-labels", "--no-comments", "--lock-wait-timeout=2000", "-f", file,
             ],
             environment: try environment(connectionString, database: nil)
         )
@@ -206,7 +206,12 @@ public struct Rehearser: Sendable {
         ConnectionConfiguration(
             connectionString: connectionString,
             applicationName: "pgwarden-rehearsal-" + String(copyName.dropFirst("pgwarden_rehearsal_".count)),
-            sessionSettings: [("lock_timeout", "5s"), ("statement_timeout", statementTimeout)]
+            // A run killed mid-statement: the server ends the statement within a second instead of finishing it,
+            // so that the next run finds the copy unused and drops it.
+            sessionSettings: [
+                ("lock_timeout", "5s"), ("statement_timeout", statementTimeout),
+                ("client_connection_check_interval", "1s"),
+            ]
         )
     }
 
