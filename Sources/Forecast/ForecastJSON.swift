@@ -14,6 +14,7 @@ extension MigrationForecast {
             ("rehearsal", rehearsalJSON),
             ("statements", .array(statements.map(\.json))),
             ("warnings", .array(warnings.map(JSONValue.string))),
+            ("not_forecast", .array(notForecast.map(JSONValue.string))),
         ])
     }
 

@@ -62,6 +62,17 @@ public struct MigrationForecast: Sendable {
     public var requestTimeoutSeconds: Double?
     /// Whether the statements were rehearsed on a copy, or why not; `nil` when no rehearsal was asked for.
     public var rehearsal: Rehearsal.Status?
+    /// What the migration runs that its SQL leaves out, such as `revision a3 and any after it (…)`.
+    public var uncovered: [String] = []
+
+    /// Everything not forecast, one phrase each: a statement the parser rejected or that runs code the forecast
+    /// cannot see (and the rehearsal did not run), and ``uncovered``.
+    public var notForecast: [String] {
+        statements.compactMap { statement in
+            if let failure = statement.parseFailure { return "statement \(statement.number) (\(failure.message))" }
+            return statement.analysis?.notForecast.map { "statement \(statement.number) (\($0))" }
+        } + uncovered
+    }
 }
 
 /// Builds a ``MigrationForecast`` from parsed statements, catalog facts and live facts: pure.

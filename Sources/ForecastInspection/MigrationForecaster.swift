@@ -29,7 +29,9 @@ public struct MigrationForecaster: Sendable {
     }
 
     /// The forecast of `script`, with `warnings` added (such as Alembic's).
-    public func forecast(script: String, source: String, warnings: [String] = []) async throws -> MigrationForecast {
+    public func forecast(script: String, source: String, warnings: [String] = [], uncovered: [String] = [])
+        async throws -> MigrationForecast
+    {
         // The forecast resolves the migration's table, type and function names as the migration will.
         let (session, _) = try await InspectorSession.open(
             connectionString: connectionString,
@@ -37,7 +39,8 @@ public struct MigrationForecaster: Sendable {
             logger: logger
         )
         do {
-            let result = try await forecast(script: script, source: source, warnings: warnings, on: session)
+            var result = try await forecast(script: script, source: source, warnings: warnings, on: session)
+            result.uncovered = uncovered
             await session.close()
             return result
         } catch {
@@ -108,8 +111,10 @@ public struct MigrationForecaster: Sendable {
     }
 
     /// The SQL of the pending Alembic revisions and what to warn about, from `alembic_version` on the server.
+    ///
+    /// `uncovered` names what the SQL leaves out: the revision Alembic could not render offline (and those after it).
     public func alembicSQL(executable: String, arguments: [String], target: String = "head") async throws -> (
-        sql: String, source: String, warnings: [String]
+        sql: String, source: String, warnings: [String], uncovered: [String]
     ) {
         let (session, _) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
         let current: String?
@@ -130,8 +135,10 @@ public struct MigrationForecaster: Sendable {
                 .merging(["PGAPPNAME": "pgwarden-forecast-alembic"]) { $1 }
         )
         var warnings: [String] = []
+        var uncovered: [String] = []
         if let failure = rendered.failure {
             let revision = failure.revision.map { "revision \($0)" } ?? "a revision"
+            uncovered.append("\(revision) and any after it (alembic upgrade \(rendered.range) --sql failed there)")
             warnings.append(
                 "alembic upgrade \(rendered.range) --sql failed at \(revision) (it cannot render offline, e.g. it uses"
                     + " op.get_bind()): \(failure.message); the forecast covers only the revisions before it"
@@ -142,10 +149,10 @@ public struct MigrationForecaster: Sendable {
             }
             if !covered {
                 warnings.append("the forecast covers nothing")
-                return ("", "alembic upgrade \(rendered.range) --sql", warnings)
+                return ("", "alembic upgrade \(rendered.range) --sql", warnings, uncovered)
             }
         }
-        return (rendered.sql, "alembic upgrade \(rendered.range) --sql", warnings)
+        return (rendered.sql, "alembic upgrade \(rendered.range) --sql", warnings, uncovered)
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -53,6 +53,18 @@ public enum PreflightResponder {
     ) -> PreflightDecision {
         guard let policy, let preflight = policy.preflight else { return PreflightDecision() }
         var decision = PreflightDecision()
+        // A limit that cannot be checked is not taken as met.
+        let limits = [
+            preflight.refuseIfWaitsOnProtected ? "refuse_if_waits_on_protected" : nil,
+            preflight.maxRewriteMegabytes != nil ? "max_rewrite_mb" : nil,
+        ].compactMap { $0 }
+        if !limits.isEmpty {
+            for item in forecast.notForecast {
+                decision.refusals.append(
+                    "\(item) is not forecast, so \(limits.joined(separator: " and ")) cannot be checked on it"
+                )
+            }
+        }
         var judged: Set<Int32> = []
         var reported: Set<Int32> = []
         for statement in forecast.statements {

@@ -38,7 +38,8 @@ enum UpgradeForecast {
                 forecast = try await forecaster.forecast(
                     script: rendered.sql,
                     source: rendered.source,
-                    warnings: rendered.warnings
+                    warnings: rendered.warnings,
+                    uncovered: rendered.uncovered
                 )
             } else {
                 return nil

@@ -112,17 +112,23 @@ extension PGWarden {
             let script: String
             let source: String
             var warnings: [String] = []
+            var uncovered: [String] = []
             if let sql {
                 script = try Self.read(sql)
                 source = sql == "-" ? "standard input" : sql
             } else {
                 let arguments = alembicArguments.first == "--" ? Array(alembicArguments.dropFirst()) : alembicArguments
-                (script, source, warnings) = try await forecaster.alembicSQL(
+                (script, source, warnings, uncovered) = try await forecaster.alembicSQL(
                     executable: alembicCommand,
                     arguments: arguments
                 )
             }
-            let forecast = try await forecaster.forecast(script: script, source: source, warnings: warnings)
+            let forecast = try await forecaster.forecast(
+                script: script,
+                source: source,
+                warnings: warnings,
+                uncovered: uncovered
+            )
             if json {
                 Terminal.printLine(forecast.json.serialized(pretty: true))
             } else {

@@ -110,6 +110,29 @@ struct PreflightResponderTests {
         )
     }
 
+    @Test("an Alembic revision the forecast does not cover refuses a run under a refusal key, naming it")
+    func uncoveredRevisionRefuses() throws {
+        var forecast = Self.forecast(Self.alter, [])
+        forecast.uncovered = ["revision a3 and any after it (alembic upgrade a2:head --sql failed there)"]
+        let decision = PreflightResponder.decide(
+            forecast,
+            policy: try Self.policy("refuse_if_waits_on_protected = true"),
+            context: ResponderContext()
+        )
+        #expect(
+            decision.refusals == [
+                "revision a3 and any after it (alembic upgrade a2:head --sql failed there) is not forecast, so"
+                    + " refuse_if_waits_on_protected cannot be checked on it"
+            ]
+        )
+        let terminateOnly = PreflightResponder.decide(
+            forecast,
+            policy: try Self.policy("terminate_idle_in_transaction = \"1min\""),
+            context: ResponderContext()
+        )
+        #expect(terminateOnly.refusals.isEmpty, "a terminate key is no limit: it acts on what was forecast")
+    }
+
     @Test("a lock the rehearsal did not show is dropped: a temporary table shadowing orders takes none of public.orders")
     func rehearsalReplacesStaticLocks() throws {
         let statements = SQLParser.parse("CREATE TEMP TABLE orders (id int); ALTER TABLE orders ADD COLUMN x int;")
