@@ -122,7 +122,9 @@ public enum ForecastPlanner {
         var created: Set<String> = []
         var transaction: (begin: Int, held: [HeldLock])? = singleTransaction ? (0, []) : nil
         var members: [Int] = []
+        var savepoints = SavepointStack()
         for statement in statements {
+            var joins = true
             var forecast = StatementForecast(
                 number: statement.number,
                 sql: statement.sql,
@@ -170,6 +172,21 @@ public enum ForecastPlanner {
                         warnings += heldWarnings(transaction.begin, statement.number, forecasts, members)
                     }
                     transaction = nil
+                    savepoints = SavepointStack()
+                    if analysis.chains, forecast.transactionBegin != nil {
+                        // COMMIT AND CHAIN: the next statements run in a new transaction, begun here.
+                        transaction = (statement.number, [])
+                        members = []
+                        joins = false
+                    }
+                case .savepoint, .release, .rollbackTo:
+                    if var open = transaction {
+                        let released = savepoints.apply(analysis.transactionControl, held: &open.held, members: &members)
+                        for index in forecasts.indices where released.contains(forecasts[index].number) {
+                            forecasts[index].heldUntil = .transaction(endsAt: statement.number)
+                        }
+                        transaction = open
+                    }
                 case nil:
                     if var open = transaction {
                         if analysis.refusesTransactionBlock {
@@ -183,7 +200,7 @@ public enum ForecastPlanner {
                     }
                 }
             }
-            if transaction != nil || forecast.transactionBegin != nil { members.append(statement.number) }
+            if joins, transaction != nil || forecast.transactionBegin != nil { members.append(statement.number) }
             forecasts.append(forecast)
         }
         if let transaction, transaction.begin == 0 {
@@ -205,6 +222,32 @@ public enum ForecastPlanner {
             requestTimeoutSeconds: requestTimeoutSeconds,
             rehearsal: rehearsal?.status
         )
+    }
+
+    /// The savepoints of the open transaction, innermost last.
+    struct SavepointStack {
+        private var entries: [(name: String, held: [HeldLock], members: Int)] = []
+
+        /// Applies SAVEPOINT, RELEASE or ROLLBACK TO; returns the statements whose locks ROLLBACK TO releases (those
+        /// since the savepoint), which leave `members`, and restores `held` to what it was at the savepoint.
+        mutating func apply(_ control: TransactionControl?, held: inout [HeldLock], members: inout [Int]) -> [Int] {
+            switch control {
+            case .savepoint(let name):
+                entries.append((name, held, members.count))
+            case .release(let name):
+                if let index = entries.lastIndex(where: { $0.name == name }) { entries.removeSubrange(index...) }
+            case .rollbackTo(let name):
+                guard let index = entries.lastIndex(where: { $0.name == name }) else { return [] }
+                let entry = entries[index]
+                entries.removeSubrange((index + 1)...)
+                held = entry.held
+                let released = Array(members[min(entry.members, members.count)...])
+                members.removeSubrange(min(entry.members, members.count)...)
+                return released
+            default: break
+            }
+            return []
+        }
     }
 
     private static func parseWarning(_ number: Int, _ failure: ParseFailure, serverVersion: Int) -> String {

@@ -35,6 +35,12 @@ public enum TransactionControl: Sendable, Equatable {
     case rollback
     /// `PREPARE TRANSACTION`: the locks stay held until `COMMIT PREPARED`.
     case prepare
+    /// `SAVEPOINT name`.
+    case savepoint(String)
+    /// `RELEASE SAVEPOINT name`: the savepoint ends, its locks stay held.
+    case release(String)
+    /// `ROLLBACK TO SAVEPOINT name`: the locks taken since the savepoint are released.
+    case rollbackTo(String)
 }
 
 /// What one statement does, from its parse tree and the catalog facts.
@@ -55,6 +61,8 @@ public struct StatementAnalysis: Sendable, Equatable {
     public var notForecast: String?
     /// BEGIN, COMMIT, ROLLBACK.
     public var transactionControl: TransactionControl?
+    /// `COMMIT AND CHAIN`, `ROLLBACK AND CHAIN`: a new transaction begins at once.
+    public var chains = false
     /// The statement cannot run inside a transaction block (CONCURRENTLY, VACUUM).
     public var refusesTransactionBlock = false
     /// Relations the statement creates (by ``RelationName/key``).
