@@ -57,7 +57,7 @@ public struct MigrationForecaster: Sendable {
         on session: Connection
     ) async throws -> MigrationForecast {
         guard !script.contains("\u{0}") else { throw ForecastError("the SQL contains a NUL byte") }
-        let statements = SQLParser.parse(script)
+        let (statements, skipped) = SQLParser.parseScript(script)
         let rehearsal = await rehearse(statements, on: session)
         let facts = try await CatalogReader.read(for: statements, also: rehearsal?.relationKeys ?? [], on: session)
         let timeout = requestTimeout.map(Self.seconds)
@@ -84,7 +84,10 @@ public struct MigrationForecaster: Sendable {
             rehearsal: rehearsal,
             takenAt: Date()
         )
-        forecast.warnings = warnings + forecast.warnings
+        forecast.warnings =
+            warnings
+            + skipped.map { "line \($0.line): \($0.what) skipped: the forecast reads SQL, not psql's own input" }
+            + forecast.warnings
         return forecast
     }
 

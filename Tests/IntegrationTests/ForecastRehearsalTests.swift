@@ -132,4 +132,31 @@ struct ForecastRehearsalTests {
             await observer.close()
         }
     }
+
+    @Test("a psql meta-command and inline COPY data are skipped with a note; the ALTER after them is still forecast")
+    func psqlInputSkipped() async throws {
+        try await ScratchDatabase.with { database in
+            try await prepare(database)
+            let file = try Self.write(
+                "SELECT 1 AS one \\gset\nCOPY orders (id) FROM stdin;\n1\n2\n\\.\nALTER TABLE orders ADD COLUMN z int;\n"
+            )
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let output = try await PGWardenCommand.run(
+                ["forecast", "--dsn", database.connectionString, "--sql", file, "--json", "--sample", "0.1s"]
+            )
+            #expect(output.status == 0, Comment(rawValue: output.standardError))
+            let json = try Self.json(output.standardOutput)
+            let statements = try #require(json["statements"] as? [[String: Any]])
+            #expect(statements.map { $0["sql"] as? String } == [
+                "SELECT 1 AS one", "COPY orders (id) FROM stdin", "ALTER TABLE orders ADD COLUMN z int",
+            ])
+            let alter = try #require(statements.last?["locks"] as? [[String: Any]])
+            #expect(alter.map { "\($0["relation"] ?? "") \($0["mode"] ?? "") \($0["source"] ?? "")" } == [
+                "public.orders AccessExclusiveLock rehearsal"
+            ])
+            let warnings = try #require(json["warnings"] as? [String])
+            #expect(warnings.contains { $0.hasPrefix("line 1: psql meta-command \\gset skipped") }, "\(warnings)")
+            #expect(warnings.contains { $0.hasPrefix("line 3: COPY … FROM STDIN data (2 line(s)) skipped") }, "\(warnings)")
+        }
+    }
 }
