@@ -12,9 +12,9 @@ public indirect enum ParseNode: Sendable, Equatable, Decodable {
     case bool(Bool)
     case null
 
-    /// The tree of JSON text, as Foundation's `JSONDecoder` reads it.
+    /// The tree of JSON text (libpg_query's), read without a depth limit (``ParseTreeJSON``).
     public init(json: Data) throws {
-        self = try JSONDecoder().decode(ParseNode.self, from: json)
+        self = try ParseTreeJSON.parse(json)
     }
 
     /// The field `key` of an object; `nil` when absent or when this is not an object.

@@ -1,0 +1,160 @@
+import Foundation
+
+/// libpg_query's JSON parse tree read in one pass, without recursion: a tree as deep as PostgreSQL's own parser
+/// accepts (subqueries nested hundreds deep) is read, where Foundation's decoders stop at a fixed depth, and in time
+/// linear in its length.
+enum ParseTreeJSON {
+    struct Malformed: Error, CustomStringConvertible {
+        let offset: Int
+        var description: String { "malformed parse-tree JSON at byte \(offset)" }
+    }
+
+    private enum Container {
+        case object([String: ParseNode], key: String?)
+        case array([ParseNode])
+    }
+
+    static func parse(_ data: Data) throws -> ParseNode {
+        try data.withUnsafeBytes { raw in try parse(raw.bindMemory(to: UInt8.self)) }
+    }
+
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> ParseNode {
+        var index = 0
+        var stack: [Container] = []
+        var finished: ParseNode?
+        func skipSpace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+        /// Puts a finished value into the container on top, or makes it the result.
+        func place(_ value: ParseNode) throws {
+            guard let top = stack.popLast() else {
+                finished = value
+                return
+            }
+            switch top {
+            case .array(var values):
+                values.append(value)
+                stack.append(.array(values))
+            case .object(var fields, let key?):
+                fields[key] = value
+                stack.append(.object(fields, key: nil))
+            case .object:
+                throw Malformed(offset: index)
+            }
+        }
+        while true {
+            skipSpace()
+            guard index < bytes.count else { throw Malformed(offset: index) }
+            // Where a key is due, read it.
+            if case .object(let fields, nil)? = stack.last {
+                if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    stack.removeLast()
+                    try place(.object(fields))
+                } else {
+                    if bytes[index] == UInt8(ascii: ",") { index += 1; skipSpace() }
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Malformed(offset: index) }
+                    let key = try string(bytes, &index)
+                    skipSpace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Malformed(offset: index) }
+                    index += 1
+                    stack[stack.count - 1] = .object(fields, key: key)
+                    continue
+                }
+            } else {
+                if case .array(let values)? = stack.last {
+                    if bytes[index] == UInt8(ascii: "]") {
+                        index += 1
+                        stack.removeLast()
+                        try place(.array(values))
+                        if finished != nil { break }
+                        continue
+                    }
+                    if bytes[index] == UInt8(ascii: ","), !values.isEmpty { index += 1; skipSpace() }
+                }
+                guard index < bytes.count else { throw Malformed(offset: index) }
+                switch bytes[index] {
+                case UInt8(ascii: "{"):
+                    index += 1
+                    stack.append(.object([:], key: nil))
+                    continue
+                case UInt8(ascii: "["):
+                    index += 1
+                    stack.append(.array([]))
+                    continue
+                case UInt8(ascii: "\""): try place(.string(try string(bytes, &index)))
+                case UInt8(ascii: "t"): try literal("true", bytes, &index); try place(.bool(true))
+                case UInt8(ascii: "f"): try literal("false", bytes, &index); try place(.bool(false))
+                case UInt8(ascii: "n"): try literal("null", bytes, &index); try place(.null)
+                default: try place(.number(try number(bytes, &index)))
+                }
+            }
+            if finished != nil { break }
+        }
+        guard let finished else { throw Malformed(offset: index) }
+        return finished
+    }
+
+    private static func literal(_ word: String, _ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws {
+        let count = word.utf8.count
+        guard index + count <= bytes.count, word.utf8.elementsEqual(bytes[index..<(index + count)]) else {
+            throw Malformed(offset: index)
+        }
+        index += count
+    }
+
+    private static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws -> Double {
+        let start = index
+        while index < bytes.count, "+-0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
+        guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
+            throw Malformed(offset: start)
+        }
+        return value
+    }
+
+    /// A JSON string at `index` (its opening quote), unescaped.
+    private static func string(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws -> String {
+        index += 1
+        let start = index
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") { index += 1 }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            defer { index += 1 }
+            return String(decoding: bytes[start..<index], as: UTF8.self)
+        }
+        var scalars = Array(bytes[start..<index])
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            guard bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count else {
+                scalars.append(bytes[index])
+                index += 1
+                continue
+            }
+            let escaped = bytes[index + 1]
+            index += 2
+            switch escaped {
+            case UInt8(ascii: "n"): scalars.append(0x0A)
+            case UInt8(ascii: "t"): scalars.append(0x09)
+            case UInt8(ascii: "r"): scalars.append(0x0D)
+            case UInt8(ascii: "b"): scalars.append(0x08)
+            case UInt8(ascii: "f"): scalars.append(0x0C)
+            case UInt8(ascii: "u"):
+                guard index + 4 <= bytes.count,
+                    var code = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
+                else { throw Malformed(offset: index) }
+                index += 4
+                // A surrogate pair: the low half follows as \uDC00…\uDFFF.
+                if (0xD800..<0xDC00).contains(code), index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                    let low = UInt32(String(decoding: bytes[(index + 2)..<(index + 6)], as: UTF8.self), radix: 16),
+                    (0xDC00..<0xE000).contains(low)
+                {
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    index += 6
+                }
+                scalars += Array(String(Unicode.Scalar(code).map(Character.init) ?? "\u{FFFD}").utf8)
+            default: scalars.append(escaped)
+            }
+        }
+        guard index < bytes.count else { throw Malformed(offset: index) }
+        index += 1
+        return String(decoding: scalars, as: UTF8.self)
+    }
+}
