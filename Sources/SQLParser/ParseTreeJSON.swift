@@ -9,9 +9,14 @@ enum ParseTreeJSON {
         var description: String { "malformed parse-tree JSON at byte \(offset)" }
     }
 
-    private enum Container {
-        case object([String: ParseNode], key: String?)
-        case array([ParseNode])
+    /// The containers being read, innermost last: each kind's values live in a stack of their own, so that a value
+    /// is appended in place (an enum payload taken out and put back would copy the whole container each time).
+    private struct Containers {
+        enum Kind { case object, array }
+        var kinds: [Kind] = []
+        var objects: [[String: ParseNode]] = []
+        var keys: [String?] = []
+        var arrays: [[ParseNode]] = []
     }
 
     static func parse(_ data: Data) throws -> ParseNode {
@@ -20,76 +25,81 @@ enum ParseTreeJSON {
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> ParseNode {
         var index = 0
-        var stack: [Container] = []
+        var open = Containers()
         var finished: ParseNode?
         func skipSpace() {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
         }
         /// Puts a finished value into the container on top, or makes it the result.
         func place(_ value: ParseNode) throws {
-            guard let top = stack.popLast() else {
-                finished = value
-                return
-            }
-            switch top {
-            case .array(var values):
-                values.append(value)
-                stack.append(.array(values))
-            case .object(var fields, let key?):
-                fields[key] = value
-                stack.append(.object(fields, key: nil))
+            switch open.kinds.last {
+            case nil: finished = value
+            case .array: open.arrays[open.arrays.count - 1].append(value)
             case .object:
-                throw Malformed(offset: index)
+                guard let key = open.keys[open.keys.count - 1] else { throw Malformed(offset: index) }
+                open.objects[open.objects.count - 1][key] = value
+                open.keys[open.keys.count - 1] = nil
             }
         }
-        while true {
+        while finished == nil {
             skipSpace()
             guard index < bytes.count else { throw Malformed(offset: index) }
-            // Where a key is due, read it.
-            if case .object(let fields, nil)? = stack.last {
+            if open.kinds.last == .object, open.keys[open.keys.count - 1] == nil {
+                // Where a key is due: the end of the object, or the next key.
                 if bytes[index] == UInt8(ascii: "}") {
                     index += 1
-                    stack.removeLast()
-                    try place(.object(fields))
-                } else {
-                    if bytes[index] == UInt8(ascii: ",") { index += 1; skipSpace() }
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Malformed(offset: index) }
-                    let key = try string(bytes, &index)
-                    skipSpace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Malformed(offset: index) }
-                    index += 1
-                    stack[stack.count - 1] = .object(fields, key: key)
+                    open.kinds.removeLast()
+                    open.keys.removeLast()
+                    try place(.object(open.objects.removeLast()))
                     continue
                 }
-            } else {
-                if case .array(let values)? = stack.last {
-                    if bytes[index] == UInt8(ascii: "]") {
-                        index += 1
-                        stack.removeLast()
-                        try place(.array(values))
-                        if finished != nil { break }
-                        continue
-                    }
-                    if bytes[index] == UInt8(ascii: ","), !values.isEmpty { index += 1; skipSpace() }
+                if bytes[index] == UInt8(ascii: ","), !open.objects[open.objects.count - 1].isEmpty {
+                    index += 1
+                    skipSpace()
+                }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Malformed(offset: index) }
+                let key = try string(bytes, &index)
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Malformed(offset: index) }
+                index += 1
+                open.keys[open.keys.count - 1] = key
+                continue
+            }
+            if open.kinds.last == .array {
+                if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    open.kinds.removeLast()
+                    try place(.array(open.arrays.removeLast()))
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: ","), !open.arrays[open.arrays.count - 1].isEmpty {
+                    index += 1
+                    skipSpace()
                 }
                 guard index < bytes.count else { throw Malformed(offset: index) }
-                switch bytes[index] {
-                case UInt8(ascii: "{"):
-                    index += 1
-                    stack.append(.object([:], key: nil))
-                    continue
-                case UInt8(ascii: "["):
-                    index += 1
-                    stack.append(.array([]))
-                    continue
-                case UInt8(ascii: "\""): try place(.string(try string(bytes, &index)))
-                case UInt8(ascii: "t"): try literal("true", bytes, &index); try place(.bool(true))
-                case UInt8(ascii: "f"): try literal("false", bytes, &index); try place(.bool(false))
-                case UInt8(ascii: "n"): try literal("null", bytes, &index); try place(.null)
-                default: try place(.number(try number(bytes, &index)))
-                }
             }
-            if finished != nil { break }
+            switch bytes[index] {
+            case UInt8(ascii: "{"):
+                index += 1
+                open.kinds.append(.object)
+                open.objects.append([:])
+                open.keys.append(nil)
+            case UInt8(ascii: "["):
+                index += 1
+                open.kinds.append(.array)
+                open.arrays.append([])
+            case UInt8(ascii: "\""): try place(.string(try string(bytes, &index)))
+            case UInt8(ascii: "t"):
+                try literal("true", bytes, &index)
+                try place(.bool(true))
+            case UInt8(ascii: "f"):
+                try literal("false", bytes, &index)
+                try place(.bool(false))
+            case UInt8(ascii: "n"):
+                try literal("null", bytes, &index)
+                try place(.null)
+            default: try place(.number(try number(bytes, &index)))
+            }
         }
         guard let finished else { throw Malformed(offset: index) }
         return finished
