@@ -15,6 +15,8 @@ struct RehearsalRunner {
     private var names: [Int: (schema: String, name: String, kind: String, persistence: String)] = [:]
     /// Whether the session is in a transaction block the script opened.
     private var inBlock = false
+    /// Whether a statement since ``names`` was read may have created, renamed or dropped a relation.
+    private var namesStale = false
 
     init(session: Connection, isolated: Bool) {
         self.session = session
@@ -50,12 +52,16 @@ struct RehearsalRunner {
                 return .notRun(reason: "PostgreSQL refused it on the copy: \(error.message)")
             }
             inBlock = opens
+            namesStale = true
             return .ran(locks: [], temporary: [])
         case .outsideBlock:
             return try await runOutsideBlock(statement.sql)
         case .run:
-            if !isDataStatement(statement) { try await readNames() }
-            return try await run(statement.sql)
+            // A lock is named as the relation was called before the statement: what the real database calls it now.
+            if namesStale { try await readNames() }
+            let result = try await run(statement.sql)
+            namesStale = !isDataStatement(statement)
+            return result
         }
     }
 
@@ -96,13 +102,16 @@ struct RehearsalRunner {
 
     private typealias HeldLock = (oid: Int, mode: LockMode)
 
-    /// The relation locks the backend holds now, naming the relations it did not know yet.
+    /// The relation locks the backend holds now, naming the relations it did not know yet (those the statement
+    /// created).
     private mutating func heldLocks() async throws(PostgresError) -> [HeldLock] {
         var held: [HeldLock] = []
         for row in try await session.query(Queries.rehearsalLocks).rows {
             let oid = try row.require(Int.self, "oid")
             guard let mode = LockMode(name: try row.require(String.self, "mode")) else { continue }
-            if let schema = try row.decode(String.self, "schema"), let name = try row.decode(String.self, "name") {
+            if names[oid] == nil, let schema = try row.decode(String.self, "schema"),
+                let name = try row.decode(String.self, "name")
+            {
                 names[oid] = (
                     schema, name, try row.require(String.self, "kind"), try row.require(String.self, "persistence")
                 )
