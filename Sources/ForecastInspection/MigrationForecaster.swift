@@ -70,20 +70,12 @@ public struct MigrationForecaster: Sendable {
             takenAt: Date()
         )
         var oids: [UInt32] = []
-        for lock in draft.statements.flatMap({ $0.analysis?.locks ?? [] }) {
-            if let oid = lock.facts?.oid, !oids.contains(oid) { oids.append(oid) }
+        var seen: Set<UInt32> = []
+        for lock in draft.statements.lazy.flatMap({ $0.analysis?.locks ?? [] }) {
+            if let oid = lock.facts?.oid, seen.insert(oid).inserted { oids.append(oid) }
         }
         let live = try await LiveReader.read(relations: oids, sampling: sampling, on: session)
-        var forecast = ForecastPlanner.plan(
-            statements,
-            source: source,
-            facts: facts,
-            live: live,
-            requestTimeoutSeconds: timeout,
-            singleTransaction: singleTransaction,
-            rehearsal: rehearsal,
-            takenAt: Date()
-        )
+        var forecast = draft.judged(live: live, requestTimeoutSeconds: timeout)
         forecast.warnings =
             warnings
             + skipped.map { "line \($0.line): \($0.what) skipped: the forecast reads SQL, not psql's own input" }
