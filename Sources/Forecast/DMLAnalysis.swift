@@ -6,16 +6,16 @@ extension LockCollector {
     /// key check reads; partitions of a partitioned table; the tables behind a view.
     mutating func dataStatement(_ statement: ParseNode, type: String) {
         var written: [RelationName] = []
+        let nodes = statement.descendants(ofTypes: ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt"])
         for writer in ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"] {
-            for node in statement.descendants(ofType: writer) {
+            for node in nodes[writer] ?? [] {
                 guard let target = node["relation"]?.relationName else { continue }
                 written.append(target)
                 lock(target, .rowExclusive, "written", recurse: writer != "InsertStmt")
                 foreignKeyChecks(node, writer: writer, target: target)
             }
         }
-        for select in statement.descendants(ofType: "SelectStmt")
-        where !(select["lockingClause"]?.elements.isEmpty ?? true) {
+        for select in nodes["SelectStmt"] ?? [] where !(select["lockingClause"]?.elements.isEmpty ?? true) {
             rowLocks(select)
         }
         for name in statement.namedRelations where !written.contains(name) {
@@ -32,9 +32,7 @@ extension LockCollector {
                 note("INSERT into a partitioned table also takes RowExclusiveLock on each partition a row is routed to")
             }
         }
-        if statement.descendants(ofType: "UpdateStmt").isEmpty == false
-            || statement.descendants(ofType: "DeleteStmt").isEmpty == false
-        {
+        if nodes["UpdateStmt"] != nil || nodes["DeleteStmt"] != nil {
             note("UPDATE and DELETE lock every row they change until the transaction ends")
         }
     }

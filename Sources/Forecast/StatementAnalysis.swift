@@ -115,7 +115,7 @@ struct LockCollector {
     mutating func lock(key: String, _ mode: LockMode, _ reason: String, dependsOnRows: Bool = false) {
         let known = facts.relation(key)
         add(
-            display: known?.qualifiedName ?? key.replacingOccurrences(of: "\"", with: ""),
+            display: known?.qualifiedName ?? String(key.unicodeScalars.filter { $0 != "\"" }),
             mode,
             reason,
             known,
