@@ -18,7 +18,7 @@ enum UpgradeForecast {
         )
         forecaster.rehearser = Rehearser(
             connectionString: settings.connectionString,
-            rehearseConnectionString: nil,
+            rehearseConnectionString: settings.rehearseConnectionString,
             runID: Rehearser.newRunID(),
             logger: logger
         )

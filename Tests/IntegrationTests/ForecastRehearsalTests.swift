@@ -159,4 +159,24 @@ struct ForecastRehearsalTests {
             #expect(warnings.contains { $0.hasPrefix("line 3: COPY … FROM STDIN data (2 line(s)) skipped") }, "\(warnings)")
         }
     }
+
+    @Test("--rehearse-dsn: the copy is made on the server it names, where a DO block is rehearsed and so forecast")
+    func rehearseDsnRunsDoBlocks() async throws {
+        try await ScratchDatabase.with { database in
+            try await prepare(database)
+            let file = try Self.write("DO $$BEGIN ALTER TABLE orders ADD COLUMN c int; END$$;\n")
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let base = ["forecast", "--dsn", database.connectionString, "--sql", file, "--json", "--sample", "0.1s"]
+            let same = try Self.json(try await PGWardenCommand.run(base).standardOutput)
+            #expect((same["not_forecast"] as? [String])?.count == 1, "on the real server a DO block is not run")
+            let output = try await PGWardenCommand.run(base + ["--rehearse-dsn", database.connectionString])
+            #expect(output.status == 0, Comment(rawValue: output.standardError))
+            let json = try Self.json(output.standardOutput)
+            #expect((json["not_forecast"] as? [String])?.isEmpty == true, "\(json["not_forecast"] ?? "")")
+            let locks = try #require((json["statements"] as? [[String: Any]])?.first?["locks"] as? [[String: Any]])
+            #expect(locks.map { "\($0["relation"] ?? "") \($0["mode"] ?? "") \($0["source"] ?? "")" } == [
+                "public.orders AccessExclusiveLock rehearsal"
+            ])
+        }
+    }
 }
