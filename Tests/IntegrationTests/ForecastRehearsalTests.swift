@@ -179,4 +179,51 @@ struct ForecastRehearsalTests {
             ])
         }
     }
+
+    @Test("a role without CREATEDB: no rehearsal, said once with the reason, the forecast goes on statically")
+    func roleWithoutCreatedb() async throws {
+        try await ScratchDatabase.with { database in
+            try await prepare(database)
+            let admin = try await TestCluster.administrator()
+            let role = TestCluster.uniqueName("pgw_nocreatedb")
+            _ = try await admin.query("CREATE ROLE \(role) LOGIN")
+            _ = try await admin.query("GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(role)")
+            let file = try Self.write("ALTER TABLE orders ADD COLUMN c int;\n")
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let output = try await PGWardenCommand.run(
+                ["forecast", "--dsn", "dbname=\(database.name) user=\(role)", "--sql", file, "--json", "--sample", "0.1s"]
+            )
+            _ = try await admin.query("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM \(role)")
+            _ = try await admin.query("DROP ROLE \(role)")
+            #expect(output.status == 0, Comment(rawValue: output.standardError))
+            let json = try Self.json(output.standardOutput)
+            let rehearsal = try #require(json["rehearsal"] as? [String: Any])
+            #expect(rehearsal["ran"] as? Bool == false)
+            #expect((rehearsal["reason"] as? String)?.contains("CREATEDB") == true, "\(rehearsal)")
+            #expect((json["warnings"] as? [String])?.filter { $0.hasPrefix("no rehearsal") }.count == 1)
+        }
+    }
+
+    @Test("a table someone holds AccessExclusiveLock on: pg_dump does not queue (--lock-wait-timeout), no rehearsal, said so")
+    func pgDumpDoesNotQueue() async throws {
+        try await ScratchDatabase.with { database in
+            try await prepare(database)
+            let holder = try await database.session("holder")
+            _ = try await holder.query("BEGIN")
+            _ = try await holder.query("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+            let file = try Self.write("SELECT * FROM orders;\n")
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let started = ContinuousClock.now
+            let output = try await PGWardenCommand.run(
+                ["forecast", "--dsn", database.connectionString, "--sql", file, "--json", "--sample", "0.1s"]
+            )
+            let took = ContinuousClock.now - started
+            await holder.close()
+            #expect(output.status == 0, Comment(rawValue: output.standardError))
+            let rehearsal = try #require(try Self.json(output.standardOutput)["rehearsal"] as? [String: Any])
+            #expect(rehearsal["ran"] as? Bool == false)
+            #expect((rehearsal["reason"] as? String)?.contains("pg_dump") == true, "\(rehearsal)")
+            #expect(took < .seconds(15), "pg_dump gave up after its 2 s lock wait: \(took)")
+        }
+    }
 }
