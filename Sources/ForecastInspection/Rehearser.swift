@@ -173,10 +173,15 @@ public struct Rehearser: Sendable {
     private func run(_ statements: [ParsedStatement], searchPath: String, singleTransaction: Bool) async -> Rehearsal {
         let session: Connection
         do {
-            var configuration = try configuration(
-                ConnectionEnvironment.connectionString(rehearseConnectionString ?? connectionString, database: copyName)
+            // The role's search_path on the real database (a database's own setting is not in the dump) is the
+            // session's default, so that the script's RESET search_path returns to it as on the real database.
+            let configuration = try configuration(
+                ConnectionEnvironment.connectionString(
+                    rehearseConnectionString ?? connectionString,
+                    database: copyName,
+                    settings: [("search_path", searchPath)]
+                )
             )
-            configuration.sessionSettings.append(("search_path", searchPath))
             session = try await Connection.connect(configuration, logger: logger)
         } catch {
             return .unavailable("cannot connect to the copy \(copyName): \(error.message)")

@@ -6,12 +6,22 @@ extension ConnectionEnvironment {
     /// printed: it carries the password when the original does.
     ///
     /// - Throws: ``PostgresError`` `invalidConnectionString` when libpq cannot parse the original.
-    package static func connectionString(_ connectionString: String?, database: String) throws(PostgresError)
-        -> String
-    {
+    /// `settings` become the session's defaults through libpq's `options` (`-c name=value`, after any the original
+    /// sets), so that `RESET` returns to them as it would to a database's own settings.
+    package static func connectionString(
+        _ connectionString: String?,
+        database: String,
+        settings defaults: [(name: String, value: String)] = []
+    ) throws(PostgresError) -> String {
         var settings = try connectionString.map { original throws(PostgresError) in try keywords(of: original) } ?? []
         settings.removeAll { $0.keyword == "dbname" }
         settings.append((keyword: "dbname", value: database))
+        if !defaults.isEmpty {
+            let original = settings.first { $0.keyword == "options" }?.value
+            settings.removeAll { $0.keyword == "options" }
+            let ours = defaults.map { "-c " + escapedOption("\($0.name)=\($0.value)") }.joined(separator: " ")
+            settings.append((keyword: "options", value: [original, ours].compactMap { $0 }.joined(separator: " ")))
+        }
         return settings.map { "\($0.keyword)='\(quoted($0.value))'" }.joined(separator: " ")
     }
 
@@ -31,6 +41,11 @@ extension ConnectionEnvironment {
             option += 1
         }
         return result
+    }
+
+    /// A value in libpq's `options`: a backslash before each space and backslash.
+    private static func escapedOption(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ ")
     }
 
     private static func quoted(_ value: String) -> String {

@@ -226,4 +226,25 @@ struct ForecastRehearsalTests {
             #expect(took < .seconds(15), "pg_dump gave up after its 2 s lock wait: \(took)")
         }
     }
+
+    @Test("the database's own search_path (not in a schema dump) is the rehearsal's default: RESET search_path returns to it")
+    func databaseSearchPath() async throws {
+        try await ScratchDatabase.with { database in
+            try await prepare(database)
+            let setup = try await database.session("setup")
+            _ = try await setup.query("CREATE SCHEMA archive")
+            _ = try await setup.query("CREATE TABLE archive.orders (id int)")
+            _ = try await setup.query("ALTER DATABASE \(database.name) SET search_path = archive, public")
+            await setup.close()
+            let file = try Self.write("SET search_path TO public;\nRESET search_path;\nALTER TABLE orders ADD COLUMN c int;\n")
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let output = try await PGWardenCommand.run(
+                ["forecast", "--dsn", database.connectionString, "--sql", file, "--json", "--sample", "0.1s"]
+            )
+            #expect(output.status == 0, Comment(rawValue: output.standardError))
+            let statements = try #require(try Self.json(output.standardOutput)["statements"] as? [[String: Any]])
+            let locks = try #require(statements.last?["locks"] as? [[String: Any]])
+            #expect(locks.map { "\($0["relation"] ?? "") \($0["source"] ?? "")" } == ["archive.orders rehearsal"])
+        }
+    }
 }
