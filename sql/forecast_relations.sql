@@ -2,7 +2,7 @@
 -- partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
 -- an index's table, a partitioned table's default partition. One JSON object per relation that exists.
 -- $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
--- the search_path. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
+-- the search_path. A partitioned table's size and rows are the sum of its partitions'. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
 -- pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
 -- rather than pg_total_relation_size's, which would queue behind a migration's AccessExclusiveLock.
 WITH keyed AS (
@@ -19,11 +19,18 @@ SELECT requested.name AS requested,
            'key', (SELECT key FROM keyed WHERE keyed.oid = c.oid),
            'qualified_name', n.nspname || '.' || c.relname,
            'kind', c.relkind,
-           'bytes', (c.relpages
-                     + coalesce((SELECT toast.relpages FROM pg_class AS toast WHERE toast.oid = c.reltoastrelid), 0)
-                     + coalesce((SELECT sum(i.relpages) FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid
-                                 WHERE x.indrelid = c.oid), 0))::int8 * current_setting('block_size')::int8,
-           'rows', c.reltuples::bigint,
+           'bytes', (SELECT sum(greatest(part.relpages, 0)
+                                + coalesce((SELECT greatest(toast.relpages, 0) FROM pg_class AS toast
+                                            WHERE toast.oid = part.reltoastrelid), 0)
+                                + coalesce((SELECT sum(greatest(i.relpages, 0)) FROM pg_index AS x
+                                            JOIN pg_class AS i ON i.oid = x.indexrelid
+                                            WHERE x.indrelid = part.oid), 0))
+                     FROM pg_class AS part WHERE part.oid = ANY (members.oids))::int8
+                    * current_setting('block_size')::int8,
+           'rows', CASE WHEN c.relkind = 'p'
+                        THEN (SELECT coalesce(sum(greatest(part.reltuples, 0)), -1) FROM pg_class AS part
+                              WHERE part.oid = ANY (members.oids) AND part.relkind <> 'p')
+                        ELSE c.reltuples END::bigint,
            'descendants', ARRAY(
                WITH RECURSIVE tree(oid) AS (
                    SELECT inhrelid FROM pg_inherits WHERE inhparent = c.oid
@@ -78,4 +85,15 @@ SELECT requested.name AS requested,
        )::text AS facts
 FROM requested
 JOIN pg_class AS c ON c.oid = requested.oid
-JOIN pg_namespace AS n ON n.oid = c.relnamespace;
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+-- What its size counts: the relation itself, and for a partitioned table (relpages -1, no storage of its own)
+-- every partition under it, at any depth.
+CROSS JOIN LATERAL (
+    SELECT ARRAY(
+        WITH RECURSIVE tree(oid) AS (
+            SELECT c.oid
+            UNION
+            SELECT i.inhrelid FROM pg_inherits AS i JOIN tree ON i.inhparent = tree.oid WHERE c.relkind = 'p'
+        )
+        SELECT oid FROM tree) AS oids
+) AS members;

@@ -6,16 +6,16 @@ extension LockCollector {
     /// key check reads; partitions of a partitioned table; the tables behind a view.
     mutating func dataStatement(_ statement: ParseNode, type: String) {
         var written: [RelationName] = []
+        let nodes = statement.descendants(ofTypes: ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt"])
         for writer in ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"] {
-            for node in statement.descendants(ofType: writer) {
+            for node in nodes[writer] ?? [] {
                 guard let target = node["relation"]?.relationName else { continue }
                 written.append(target)
                 lock(target, .rowExclusive, "written", recurse: writer != "InsertStmt")
                 foreignKeyChecks(node, writer: writer, target: target)
             }
         }
-        for select in statement.descendants(ofType: "SelectStmt")
-        where !(select["lockingClause"]?.elements.isEmpty ?? true) {
+        for select in nodes["SelectStmt"] ?? [] where !(select["lockingClause"]?.elements.isEmpty ?? true) {
             rowLocks(select)
         }
         for name in statement.namedRelations where !written.contains(name) {
@@ -32,9 +32,7 @@ extension LockCollector {
                 note("INSERT into a partitioned table also takes RowExclusiveLock on each partition a row is routed to")
             }
         }
-        if statement.descendants(ofType: "UpdateStmt").isEmpty == false
-            || statement.descendants(ofType: "DeleteStmt").isEmpty == false
-        {
+        if nodes["UpdateStmt"] != nil || nodes["DeleteStmt"] != nil {
             note("UPDATE and DELETE lock every row they change until the transaction ends")
         }
     }
@@ -59,11 +57,17 @@ extension LockCollector {
 
     /// The foreign key checks a write runs: `FOR KEY SHARE` of the referenced table (RowShareLock) for a row
     /// whose key is inserted or changed, and for a row of a referenced table deleted or whose key changes, the
-    /// referencing tables (RowExclusiveLock when the foreign key's action writes them).
+    /// referencing tables (RowExclusiveLock when the foreign key's action writes them), their partitions, and what
+    /// a cascade writes in turn. All of it runs per row: it depends on rows.
     private mutating func foreignKeyChecks(_ node: ParseNode, writer: String, target: RelationName) {
         guard let known = facts.relation(target.key) else { return }
         let setColumns = (node["targetList"]?.elements ?? []).compactMap { $0["ResTarget"]?["name"]?.text }
         let insertColumns = (node["cols"]?.elements ?? []).compactMap { $0["ResTarget"]?["name"]?.text }
+        if writer == "InsertStmt", known.isPartitioned {
+            for partition in known.descendants {
+                lock(key: partition, .rowExclusive, "a row routed to it is written", dependsOnRows: true)
+            }
+        }
         for constraint in known.constraints.values.sorted(by: { $0.columns.lexicographicallyPrecedes($1.columns) })
         where constraint.type == "f" {
             guard let referenced = constraint.referencedTable else { continue }
@@ -75,26 +79,50 @@ extension LockCollector {
             case "MergeStmt": checks = true
             default: checks = false
             }
-            if checks { lock(key: referenced, .rowShare, "the foreign key check reads it FOR KEY SHARE") }
+            guard checks else { continue }
+            for key in [referenced] + (facts.relation(referenced)?.descendants ?? []) {
+                lock(key: key, .rowShare, "the foreign key check reads it FOR KEY SHARE", dependsOnRows: true)
+            }
         }
+        guard ["DeleteStmt", "UpdateStmt", "MergeStmt"].contains(writer) else { return }
+        referencingTables(
+            of: known,
+            deleting: writer == "DeleteStmt",
+            setColumns: writer == "UpdateStmt" ? setColumns : nil,
+            depth: 0
+        )
+    }
+
+    /// The tables whose foreign keys reference `known`, locked as the check or action on a deleted row (or a
+    /// changed key, `setColumns`) takes them; a cascading delete goes on to what references those, up to 4 deep.
+    private mutating func referencingTables(
+        of known: RelationFacts,
+        deleting: Bool,
+        setColumns: [String]?,
+        depth: Int
+    ) {
+        guard depth < 4 else { return }
         for foreignKey in known.referencedBy {
-            let isDelete = writer == "DeleteStmt"
-            guard
-                isDelete || writer == "MergeStmt"
-                    || (writer == "UpdateStmt" && !Set(setColumns).isDisjoint(with: foreignKey.referencedColumns))
-            else { continue }
-            let action = isDelete ? foreignKey.onDelete : foreignKey.onUpdate
+            if let setColumns, Set(setColumns).isDisjoint(with: foreignKey.referencedColumns) { continue }
+            let action = deleting ? foreignKey.onDelete : foreignKey.onUpdate
             let writes = ["c", "n", "d"].contains(action)
-            lock(
-                key: foreignKey.table,
-                writes ? .rowExclusive : .rowShare,
-                writes
-                    ? "its foreign key's ON \(isDelete ? "DELETE" : "UPDATE") action writes it"
-                    : "the foreign key check reads it FOR KEY SHARE"
-            )
+            let referencing = facts.relation(foreignKey.table)
+            for key in [foreignKey.table] + (referencing?.descendants ?? []) {
+                lock(
+                    key: key,
+                    writes ? .rowExclusive : .rowShare,
+                    writes
+                        ? "its foreign key's ON \(deleting ? "DELETE" : "UPDATE") action writes it"
+                        : "the foreign key check reads it FOR KEY SHARE",
+                    dependsOnRows: true
+                )
+            }
             note(
                 "the foreign key check on \(foreignKey.table.replacingOccurrences(of: "\"", with: "")) runs only if a row is deleted or its key changes"
             )
+            if deleting, action == "c", let referencing {
+                referencingTables(of: referencing, deleting: true, setColumns: nil, depth: depth + 1)
+            }
         }
     }
 }

@@ -11,9 +11,21 @@ extension MigrationForecast {
             ("parser", .string("libpg_query, PostgreSQL \(SQLParser.grammarVersion) grammar")),
             ("sampling_seconds", .seconds(samplingSeconds)),
             ("request_timeout_seconds", .seconds(requestTimeoutSeconds)),
+            ("rehearsal", rehearsalJSON),
             ("statements", .array(statements.map(\.json))),
             ("warnings", .array(warnings.map(JSONValue.string))),
+            ("not_forecast", .array(notForecast.map(JSONValue.string))),
         ])
+    }
+
+    private var rehearsalJSON: JSONValue {
+        switch rehearsal {
+        case nil: .null
+        case .ran(let copy, let pgDump)?:
+            .object([("ran", .bool(true)), ("copy", .string(copy)), ("pg_dump", .string(pgDump))])
+        case .unavailable(let reason)?:
+            .object([("ran", .bool(false)), ("reason", .string(reason))])
+        }
     }
 
     /// `2026-11-29T18:00:00.123Z`.
@@ -56,6 +68,8 @@ extension StatementForecast {
                             ("held_until", .string(heldUntil)),
                             ("released_at", .integer(endsAt ?? (heldUntil == "statement" ? number : nil))),
                             ("reason", .string(lock.reason)), ("known", .bool(lock.facts != nil)),
+                            ("source", .string(lock.source.rawValue)), ("certain", .bool(lock.isCertain)),
+                            ("depends_on_rows", .bool(lock.dependsOnRows)),
                         ])
                     }
                 )

@@ -15,7 +15,13 @@ public struct ForecastRenderer: Sendable {
                 String(format: "activity sampled from pg_stat_user_tables over %.1f s", forecast.samplingSeconds)
             )
         }
-        for statement in forecast.statements { lines += block(statement) }
+        if case .ran(let copy, let pgDump) = forecast.rehearsal {
+            lines.append(
+                "locks read from pg_locks of a rehearsal on a schema-only copy (\(visible(copy)), restored with"
+                    + " \(visible(pgDump))); a lock marked static is the parser's reading, not certain"
+            )
+        }
+        for statement in forecast.statements { lines += block(statement, in: forecast) }
         if !forecast.warnings.isEmpty {
             lines.append("")
             lines += forecast.warnings.map { "warning: " + visible($0) }
@@ -23,17 +29,24 @@ public struct ForecastRenderer: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    private func block(_ statement: StatementForecast) -> [String] {
+    private func block(_ statement: StatementForecast, in forecast: MigrationForecast) -> [String] {
         var lines = ["", "\(statement.number). \(oneLine(statement.sql, limit: 100))  (line \(statement.line))"]
         lines.append("   verdict: \(visible(statement.verdict))")
         let held: String
         switch statement.heldUntil {
         case .statement: held = "until the statement ends"
-        case .transaction(let end): held = end.map { "until COMMIT at statement \($0)" } ?? "until the transaction ends"
+        case .transaction(let end):
+            held =
+                end.map { "until \(Self.ending(Self.statement($0, of: forecast)?.sql)) at statement \($0)" }
+                ?? "until the transaction ends"
         }
         for lock in statement.analysis?.locks ?? [] {
             let size = lock.facts.map { ", " + ForecastPlanner.describe(bytes: $0.bytes) } ?? ""
-            lines.append("   \(lock.mode.name) on \(visible(lock.relation))\(size) \(held): \(visible(lock.reason))")
+            let source =
+                lock.source == .rehearsal ? "rehearsal" : lock.dependsOnRows ? "static, if rows qualify" : "static"
+            lines.append(
+                "   \(lock.mode.name) on \(visible(lock.relation))\(size) \(held) [\(source)]: \(visible(lock.reason))"
+            )
         }
         for held in statement.stillHeld {
             lines.append("   still held from statement \(held.since): \(held.mode.name) on \(visible(held.relation))")
@@ -56,6 +69,28 @@ public struct ForecastRenderer: Sendable {
         for note in statement.analysis?.notes ?? [] { lines.append("   note: \(visible(note))") }
         for advice in statement.analysis?.advice ?? [] { lines.append("   safer: \(visible(advice))") }
         return lines
+    }
+
+    /// Statement `number`: statements are numbered from 1 in order, so found by index.
+    static func statement(_ number: Int, of forecast: MigrationForecast) -> StatementForecast? {
+        let index = number - 1
+        guard forecast.statements.indices.contains(index), forecast.statements[index].number == number else {
+            return forecast.statements.first { $0.number == number }
+        }
+        return forecast.statements[index]
+    }
+
+    /// What ends the locks: `COMMIT`, `ROLLBACK`, `ROLLBACK TO SAVEPOINT`, `COMMIT AND CHAIN`, `PREPARE TRANSACTION`.
+    static func ending(_ sql: String?) -> String {
+        let words = (sql ?? "").uppercased().split(whereSeparator: { $0.isWhitespace || $0 == ";" }).map(String.init)
+        let chain = words.suffix(2) == ["AND", "CHAIN"] && !words.contains("NO") ? " AND CHAIN" : ""
+        switch words.first {
+        case "ROLLBACK" where words.dropFirst().first(where: { $0 != "WORK" && $0 != "TRANSACTION" }) == "TO":
+            return "ROLLBACK TO SAVEPOINT"
+        case "ROLLBACK", "ABORT": return "ROLLBACK" + chain
+        case "PREPARE": return "PREPARE TRANSACTION"
+        default: return "COMMIT" + chain
+        }
     }
 
     private func oneLine(_ text: String, limit: Int) -> String {

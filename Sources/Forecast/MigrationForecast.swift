@@ -60,6 +60,19 @@ public struct MigrationForecast: Sendable {
     public var samplingSeconds: Double
     /// The request timeout (uWSGI's harakiri) the arithmetic used, in seconds.
     public var requestTimeoutSeconds: Double?
+    /// Whether the statements were rehearsed on a copy, or why not; `nil` when no rehearsal was asked for.
+    public var rehearsal: Rehearsal.Status?
+    /// What the migration runs that its SQL leaves out, such as `revision a3 and any after it (…)`.
+    public var uncovered: [String] = []
+
+    /// Everything not forecast, one phrase each: a statement the parser rejected or that runs code the forecast
+    /// cannot see (and the rehearsal did not run), and ``uncovered``.
+    public var notForecast: [String] {
+        statements.compactMap { statement in
+            if let failure = statement.parseFailure { return "statement \(statement.number) (\(failure.message))" }
+            return statement.analysis?.notForecast.map { "statement \(statement.number) (\($0))" }
+        } + uncovered
+    }
 }
 
 /// Builds a ``MigrationForecast`` from parsed statements, catalog facts and live facts: pure.
@@ -100,15 +113,18 @@ public enum ForecastPlanner {
         live: LiveFacts = LiveFacts(),
         requestTimeoutSeconds: Double? = nil,
         singleTransaction: Bool = false,
+        rehearsal: Rehearsal? = nil,
         takenAt: Date
     ) -> MigrationForecast {
         let analyzer = StatementAnalyzer(facts: facts)
         var forecasts: [StatementForecast] = []
-        var warnings: [String] = []
+        var warnings: [String] = (rehearsal?.unavailableWarning.map { [$0] } ?? []) + (rehearsal?.warnings ?? [])
         var created: Set<String> = []
         var transaction: (begin: Int, held: [HeldLock])? = singleTransaction ? (0, []) : nil
         var members: [Int] = []
+        var savepoints = SavepointStack()
         for statement in statements {
+            var joins = true
             var forecast = StatementForecast(
                 number: statement.number,
                 sql: statement.sql,
@@ -118,10 +134,24 @@ public enum ForecastPlanner {
             )
             switch statement.result {
             case .failure(let failure):
-                forecast.parseFailure = failure
-                warnings.append(parseWarning(statement.number, failure, serverVersion: facts.serverVersion))
+                if case .ran = rehearsal?.statements[statement.number] {
+                    // PostgreSQL ran what the parser's grammar does not know: its locks are the rehearsal's.
+                    var analysis = StatementAnalysis(kind: "?")
+                        .merging(rehearsal?.statements[statement.number], facts: facts)
+                    analysis.notes.append(parseWarning(statement.number, failure, serverVersion: facts.serverVersion))
+                    forecast.analysis = analysis
+                    if var open = transaction {
+                        forecast.stillHeld = open.held.filter { held in held.mode >= .share }
+                        accumulate(analysis.locks, of: statement.number, into: &open.held)
+                        transaction = open
+                    }
+                } else {
+                    forecast.parseFailure = failure
+                    warnings.append(parseWarning(statement.number, failure, serverVersion: facts.serverVersion))
+                }
             case .success(let tree):
                 let analysis = analyzer.analyse(tree, createdEarlier: created)
+                    .merging(rehearsal?.statements[statement.number], facts: facts)
                 created.formUnion(analysis.creates)
                 forecast.analysis = analysis
                 if let reason = analysis.notForecast {
@@ -142,6 +172,21 @@ public enum ForecastPlanner {
                         warnings += heldWarnings(transaction.begin, statement.number, forecasts, members)
                     }
                     transaction = nil
+                    savepoints = SavepointStack()
+                    if analysis.chains, forecast.transactionBegin != nil {
+                        // COMMIT AND CHAIN: the next statements run in a new transaction, begun here.
+                        transaction = (statement.number, [])
+                        members = []
+                        joins = false
+                    }
+                case .savepoint, .release, .rollbackTo:
+                    if var open = transaction {
+                        let released = savepoints.apply(analysis.transactionControl, held: &open.held, members: &members)
+                        for index in forecasts.indices where released.contains(forecasts[index].number) {
+                            forecasts[index].heldUntil = .transaction(endsAt: statement.number)
+                        }
+                        transaction = open
+                    }
                 case nil:
                     if var open = transaction {
                         if analysis.refusesTransactionBlock {
@@ -155,7 +200,7 @@ public enum ForecastPlanner {
                     }
                 }
             }
-            if transaction != nil || forecast.transactionBegin != nil { members.append(statement.number) }
+            if joins, transaction != nil || forecast.transactionBegin != nil { members.append(statement.number) }
             forecasts.append(forecast)
         }
         if let transaction, transaction.begin == 0 {
@@ -174,8 +219,35 @@ public enum ForecastPlanner {
             statements: forecasts,
             warnings: warnings,
             samplingSeconds: live.samplingSeconds,
-            requestTimeoutSeconds: requestTimeoutSeconds
+            requestTimeoutSeconds: requestTimeoutSeconds,
+            rehearsal: rehearsal?.status
         )
+    }
+
+    /// The savepoints of the open transaction, innermost last.
+    struct SavepointStack {
+        private var entries: [(name: String, held: [HeldLock], members: Int)] = []
+
+        /// Applies SAVEPOINT, RELEASE or ROLLBACK TO; returns the statements whose locks ROLLBACK TO releases (those
+        /// since the savepoint), which leave `members`, and restores `held` to what it was at the savepoint.
+        mutating func apply(_ control: TransactionControl?, held: inout [HeldLock], members: inout [Int]) -> [Int] {
+            switch control {
+            case .savepoint(let name):
+                entries.append((name, held, members.count))
+            case .release(let name):
+                if let index = entries.lastIndex(where: { $0.name == name }) { entries.removeSubrange(index...) }
+            case .rollbackTo(let name):
+                guard let index = entries.lastIndex(where: { $0.name == name }) else { return [] }
+                let entry = entries[index]
+                entries.removeSubrange((index + 1)...)
+                held = entry.held
+                let released = Array(members[min(entry.members, members.count)...])
+                members.removeSubrange(min(entry.members, members.count)...)
+                return released
+            default: break
+            }
+            return []
+        }
     }
 
     private static func parseWarning(_ number: Int, _ failure: ParseFailure, serverVersion: Int) -> String {

@@ -8,6 +8,14 @@ public struct RelationLock: Sendable, Equatable {
     public var reason: String
     /// The catalog's facts of the relation; `nil` when it does not exist yet (or was not read).
     public var facts: RelationFacts?
+    /// Where the forecast knows it from.
+    public var source: LockSource = .static
+    /// Taken only if rows qualify: a foreign key's check or action runs per row.
+    public var dependsOnRows = false
+
+    /// Whether the statement takes it for certain: the rehearsal backend held it. A static lock is the
+    /// parse tree's reading of PostgreSQL's rules, not certain.
+    public var isCertain: Bool { source == .rehearsal }
 }
 
 /// Work a statement does under its lock: a rewrite or a full scan of one relation.
@@ -27,6 +35,12 @@ public enum TransactionControl: Sendable, Equatable {
     case rollback
     /// `PREPARE TRANSACTION`: the locks stay held until `COMMIT PREPARED`.
     case prepare
+    /// `SAVEPOINT name`.
+    case savepoint(String)
+    /// `RELEASE SAVEPOINT name`: the savepoint ends, its locks stay held.
+    case release(String)
+    /// `ROLLBACK TO SAVEPOINT name`: the locks taken since the savepoint are released.
+    case rollbackTo(String)
 }
 
 /// What one statement does, from its parse tree and the catalog facts.
@@ -47,6 +61,8 @@ public struct StatementAnalysis: Sendable, Equatable {
     public var notForecast: String?
     /// BEGIN, COMMIT, ROLLBACK.
     public var transactionControl: TransactionControl?
+    /// `COMMIT AND CHAIN`, `ROLLBACK AND CHAIN`: a new transaction begins at once.
+    public var chains = false
     /// The statement cannot run inside a transaction block (CONCURRENTLY, VACUUM).
     public var refusesTransactionBlock = false
     /// Relations the statement creates (by ``RelationName/key``).
@@ -96,19 +112,34 @@ struct LockCollector {
     }
 
     /// Takes `mode` on a relation the catalog names by key.
-    mutating func lock(key: String, _ mode: LockMode, _ reason: String) {
+    mutating func lock(key: String, _ mode: LockMode, _ reason: String, dependsOnRows: Bool = false) {
         let known = facts.relation(key)
-        add(display: known?.qualifiedName ?? key.replacingOccurrences(of: "\"", with: ""), mode, reason, known)
+        add(
+            display: known?.qualifiedName ?? String(key.unicodeScalars.filter { $0 != "\"" }),
+            mode,
+            reason,
+            known,
+            dependsOnRows: dependsOnRows
+        )
     }
 
-    private mutating func add(display: String, _ mode: LockMode, _ reason: String, _ known: RelationFacts?) {
+    private mutating func add(
+        display: String,
+        _ mode: LockMode,
+        _ reason: String,
+        _ known: RelationFacts?,
+        dependsOnRows: Bool = false
+    ) {
         if let index = analysis.locks.firstIndex(where: { $0.relation == display }) {
             if analysis.locks[index].mode < mode {
                 analysis.locks[index].mode = mode
                 analysis.locks[index].reason = reason
+                analysis.locks[index].dependsOnRows = dependsOnRows
             }
         } else {
-            analysis.locks.append(RelationLock(relation: display, mode: mode, reason: reason, facts: known))
+            analysis.locks.append(
+                RelationLock(relation: display, mode: mode, reason: reason, facts: known, dependsOnRows: dependsOnRows)
+            )
         }
     }
 

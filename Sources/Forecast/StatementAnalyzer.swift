@@ -87,8 +87,19 @@ extension LockCollector {
         case "TRANS_STMT_COMMIT": analysis.transactionControl = .commit
         case "TRANS_STMT_ROLLBACK": analysis.transactionControl = .rollback
         case "TRANS_STMT_PREPARE": analysis.transactionControl = .prepare
+        case "TRANS_STMT_SAVEPOINT": analysis.transactionControl = .savepoint(savepointName(statement))
+        case "TRANS_STMT_RELEASE": analysis.transactionControl = .release(savepointName(statement))
+        case "TRANS_STMT_ROLLBACK_TO": analysis.transactionControl = .rollbackTo(savepointName(statement))
         default: break
         }
+        analysis.chains = statement["chain"]?.isTrue == true
+    }
+
+    /// The savepoint's name: `savepoint_name` (PostgreSQL 15's tree), or the `savepoint_name` option before it.
+    private func savepointName(_ statement: ParseNode) -> String {
+        if let name = statement["savepoint_name"]?.text { return name }
+        let options = (statement["options"]?.elements ?? []).compactMap { $0["DefElem"] }
+        return options.first { $0["defname"]?.text == "savepoint_name" }?["arg"]?.text ?? ""
     }
 
     private mutating func copy(_ statement: ParseNode) {

@@ -1,5 +1,22 @@
 import Foundation
 
+extension MigrationForecast {
+    /// The forecast judged again against `live` (who holds what now, the activity sampled): conflicts, verdicts and
+    /// request arithmetic, without analysing the statements again.
+    public func judged(live: LiveFacts, requestTimeoutSeconds: Double?) -> MigrationForecast {
+        var forecast = self
+        for index in forecast.statements.indices {
+            forecast.statements[index].conflicts = []
+            forecast.statements[index].requestImpact = nil
+            ForecastPlanner.judge(&forecast.statements[index], live: live, requestTimeoutSeconds: requestTimeoutSeconds)
+        }
+        forecast.samplingSeconds = live.samplingSeconds
+        forecast.requestTimeoutSeconds = requestTimeoutSeconds
+        forecast.takenAt = Date()
+        return forecast
+    }
+}
+
 extension ForecastPlanner {
     /// Fills in a statement's conflicts, verdict and request-timeout arithmetic.
     static func judge(_ forecast: inout StatementForecast, live: LiveFacts, requestTimeoutSeconds: Double?) {

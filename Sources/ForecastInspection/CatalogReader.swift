@@ -9,11 +9,13 @@ import SQLParser
 public enum CatalogReader {
     /// The facts of every relation `statements` name, of the relations those facts mention, of the type changes
     /// and column defaults they ask for.
-    public static func read(for statements: [ParsedStatement], on connection: Connection) async throws(PostgresError)
-        -> CatalogFacts
+    /// `also` names more relations by key (those the rehearsal locked).
+    public static func read(for statements: [ParsedStatement], also: [String] = [], on connection: Connection)
+        async throws(PostgresError) -> CatalogFacts
     {
         var relations: [String: RelationFacts] = [:]
         var wanted = ForecastPlanner.mentionedRelations(statements)
+        for key in also where !wanted.contains(key) { wanted.append(key) }
         for _ in 0..<3 where !wanted.isEmpty {
             for (key, facts) in try await readRelations(wanted, on: connection) {
                 relations[key] = facts

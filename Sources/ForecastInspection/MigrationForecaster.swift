@@ -17,6 +17,8 @@ public struct MigrationForecaster: Sendable {
     public var requestTimeout: Duration?
     /// The script runs as one transaction (`psql --single-transaction`, Flyway's default).
     public var singleTransaction = false
+    /// Rehearses the script on a schema-only copy before the forecast reads the catalog; `nil`: static analysis only.
+    public var rehearser: Rehearser?
     public var logger: Logger
 
     public init(connectionString: String?, sampling: Duration, requestTimeout: Duration?, logger: Logger) {
@@ -27,7 +29,9 @@ public struct MigrationForecaster: Sendable {
     }
 
     /// The forecast of `script`, with `warnings` added (such as Alembic's).
-    public func forecast(script: String, source: String, warnings: [String] = []) async throws -> MigrationForecast {
+    public func forecast(script: String, source: String, warnings: [String] = [], uncovered: [String] = [])
+        async throws -> MigrationForecast
+    {
         // The forecast resolves the migration's table, type and function names as the migration will.
         let (session, _) = try await InspectorSession.open(
             connectionString: connectionString,
@@ -35,7 +39,8 @@ public struct MigrationForecaster: Sendable {
             logger: logger
         )
         do {
-            let result = try await forecast(script: script, source: source, warnings: warnings, on: session)
+            var result = try await forecast(script: script, source: source, warnings: warnings, on: session)
+            result.uncovered = uncovered
             await session.close()
             return result
         } catch {
@@ -52,31 +57,59 @@ public struct MigrationForecaster: Sendable {
         on session: Connection
     ) async throws -> MigrationForecast {
         guard !script.contains("\u{0}") else { throw ForecastError("the SQL contains a NUL byte") }
-        let statements = SQLParser.parse(script)
-        let facts = try await CatalogReader.read(for: statements, on: session)
+        let (statements, skipped) = SQLParser.parseScript(script)
+        let rehearsal = await rehearse(statements, on: session)
+        let facts = try await CatalogReader.read(for: statements, also: rehearsal?.relationKeys ?? [], on: session)
         let timeout = requestTimeout.map(Self.seconds)
-        let draft = ForecastPlanner.plan(statements, source: source, facts: facts, takenAt: Date())
-        var oids: [UInt32] = []
-        for lock in draft.statements.flatMap({ $0.analysis?.locks ?? [] }) {
-            if let oid = lock.facts?.oid, !oids.contains(oid) { oids.append(oid) }
-        }
-        let live = try await LiveReader.read(relations: oids, sampling: sampling, on: session)
-        var forecast = ForecastPlanner.plan(
+        let draft = ForecastPlanner.plan(
             statements,
             source: source,
             facts: facts,
-            live: live,
-            requestTimeoutSeconds: timeout,
             singleTransaction: singleTransaction,
+            rehearsal: rehearsal,
             takenAt: Date()
         )
-        forecast.warnings = warnings + forecast.warnings
+        var oids: [UInt32] = []
+        var seen: Set<UInt32> = []
+        for lock in draft.statements.lazy.flatMap({ $0.analysis?.locks ?? [] }) {
+            if let oid = lock.facts?.oid, seen.insert(oid).inserted { oids.append(oid) }
+        }
+        let live = try await LiveReader.read(relations: oids, sampling: sampling, on: session)
+        var forecast = draft.judged(live: live, requestTimeoutSeconds: timeout)
+        forecast.warnings =
+            warnings
+            + skipped.map { "line \($0.line): \($0.what) skipped: the forecast reads SQL, not psql's own input" }
+            + forecast.warnings
         return forecast
     }
 
+    /// The rehearsal of `statements` with the role's search_path and the server's major, when one is asked for.
+    private func rehearse(_ statements: [ParsedStatement], on session: Connection) async -> Rehearsal? {
+        guard let rehearser else { return nil }
+        let searchPath: String
+        do {
+            searchPath =
+                try await session.query("SELECT current_setting('search_path') AS path").rows.first?
+                .decode(String.self, "path") ?? "\"$user\", public"
+        } catch {
+            return .unavailable("cannot read the search_path: \(error.message)")
+        }
+        let started = ContinuousClock.now
+        let rehearsal = await rehearser.rehearse(
+            statements,
+            searchPath: searchPath,
+            serverMajor: await session.serverVersion / 10000,
+            singleTransaction: singleTransaction
+        )
+        logger.info("rehearsal", metadata: ["status": "\(rehearsal.status)", "took": "\(ContinuousClock.now - started)"])
+        return rehearsal
+    }
+
     /// The SQL of the pending Alembic revisions and what to warn about, from `alembic_version` on the server.
+    ///
+    /// `uncovered` names what the SQL leaves out: the revision Alembic could not render offline (and those after it).
     public func alembicSQL(executable: String, arguments: [String], target: String = "head") async throws -> (
-        sql: String, source: String, warnings: [String]
+        sql: String, source: String, warnings: [String], uncovered: [String]
     ) {
         let (session, _) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
         let current: String?
@@ -97,8 +130,10 @@ public struct MigrationForecaster: Sendable {
                 .merging(["PGAPPNAME": "pgwarden-forecast-alembic"]) { $1 }
         )
         var warnings: [String] = []
+        var uncovered: [String] = []
         if let failure = rendered.failure {
             let revision = failure.revision.map { "revision \($0)" } ?? "a revision"
+            uncovered.append("\(revision) and any after it (alembic upgrade \(rendered.range) --sql failed there)")
             warnings.append(
                 "alembic upgrade \(rendered.range) --sql failed at \(revision) (it cannot render offline, e.g. it uses"
                     + " op.get_bind()): \(failure.message); the forecast covers only the revisions before it"
@@ -109,10 +144,10 @@ public struct MigrationForecaster: Sendable {
             }
             if !covered {
                 warnings.append("the forecast covers nothing")
-                return ("", "alembic upgrade \(rendered.range) --sql", warnings)
+                return ("", "alembic upgrade \(rendered.range) --sql", warnings, uncovered)
             }
         }
-        return (rendered.sql, "alembic upgrade \(rendered.range) --sql", warnings)
+        return (rendered.sql, "alembic upgrade \(rendered.range) --sql", warnings, uncovered)
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -94,7 +94,7 @@ public enum Queries {
     /// partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
     /// an index's table, a partitioned table's default partition. One JSON object per relation that exists.
     /// $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
-    /// the search_path. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
+    /// the search_path. A partitioned table's size and rows are the sum of its partitions'. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
     /// pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
     /// rather than pg_total_relation_size's, which would queue behind a migration's AccessExclusiveLock.
     public static let forecastRelations = #"""
@@ -102,7 +102,7 @@ public enum Queries {
         -- partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
         -- an index's table, a partitioned table's default partition. One JSON object per relation that exists.
         -- $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
-        -- the search_path. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
+        -- the search_path. A partitioned table's size and rows are the sum of its partitions'. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
         -- pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
         -- rather than pg_total_relation_size's, which would queue behind a migration's AccessExclusiveLock.
         WITH keyed AS (
@@ -119,11 +119,18 @@ public enum Queries {
                    'key', (SELECT key FROM keyed WHERE keyed.oid = c.oid),
                    'qualified_name', n.nspname || '.' || c.relname,
                    'kind', c.relkind,
-                   'bytes', (c.relpages
-                             + coalesce((SELECT toast.relpages FROM pg_class AS toast WHERE toast.oid = c.reltoastrelid), 0)
-                             + coalesce((SELECT sum(i.relpages) FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid
-                                         WHERE x.indrelid = c.oid), 0))::int8 * current_setting('block_size')::int8,
-                   'rows', c.reltuples::bigint,
+                   'bytes', (SELECT sum(greatest(part.relpages, 0)
+                                        + coalesce((SELECT greatest(toast.relpages, 0) FROM pg_class AS toast
+                                                    WHERE toast.oid = part.reltoastrelid), 0)
+                                        + coalesce((SELECT sum(greatest(i.relpages, 0)) FROM pg_index AS x
+                                                    JOIN pg_class AS i ON i.oid = x.indexrelid
+                                                    WHERE x.indrelid = part.oid), 0))
+                             FROM pg_class AS part WHERE part.oid = ANY (members.oids))::int8
+                            * current_setting('block_size')::int8,
+                   'rows', CASE WHEN c.relkind = 'p'
+                                THEN (SELECT coalesce(sum(greatest(part.reltuples, 0)), -1) FROM pg_class AS part
+                                      WHERE part.oid = ANY (members.oids) AND part.relkind <> 'p')
+                                ELSE c.reltuples END::bigint,
                    'descendants', ARRAY(
                        WITH RECURSIVE tree(oid) AS (
                            SELECT inhrelid FROM pg_inherits WHERE inhparent = c.oid
@@ -178,7 +185,18 @@ public enum Queries {
                )::text AS facts
         FROM requested
         JOIN pg_class AS c ON c.oid = requested.oid
-        JOIN pg_namespace AS n ON n.oid = c.relnamespace;
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        -- What its size counts: the relation itself, and for a partitioned table (relpages -1, no storage of its own)
+        -- every partition under it, at any depth.
+        CROSS JOIN LATERAL (
+            SELECT ARRAY(
+                WITH RECURSIVE tree(oid) AS (
+                    SELECT c.oid
+                    UNION
+                    SELECT i.inhrelid FROM pg_inherits AS i JOIN tree ON i.inhparent = tree.oid WHERE c.relkind = 'p'
+                )
+                SELECT oid FROM tree) AS oids
+        ) AS members;
         """#
 
     /// `sql/forecast_table_activity.sql`:
@@ -378,6 +396,78 @@ public enum Queries {
                NULL, NULL, NULL, NULL,
                p.gid, p.waiter_pid
         FROM prepared AS p;
+        """#
+
+    /// `sql/rehearsal_leftovers.sql`:
+    ///
+    /// The scratch databases of rehearsals that ended without dropping them (a kill -9): named pgwarden_rehearsal_<run id>,
+    /// with nobody connected to them, and whose run has no live session of its own (application_name
+    /// pgwarden-rehearsal-<run id>, which a running rehearsal keeps open from before it creates the copy until it drops it).
+    public static let rehearsalLeftovers = #"""
+        -- The scratch databases of rehearsals that ended without dropping them (a kill -9): named pgwarden_rehearsal_<run id>,
+        -- with nobody connected to them, and whose run has no live session of its own (application_name
+        -- pgwarden-rehearsal-<run id>, which a running rehearsal keeps open from before it creates the copy until it drops it).
+        SELECT d.datname AS name
+        FROM pg_database AS d
+        WHERE d.datname LIKE 'pgwarden\_rehearsal\_%'
+          AND NOT d.datistemplate
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.datid = d.oid)
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
+                          WHERE a.application_name = 'pgwarden-rehearsal-' || substr(d.datname, 20))
+        ORDER BY 1;
+        """#
+
+    /// `sql/rehearsal_locks.sql`:
+    ///
+    /// The relation locks the rehearsal backend holds itself, strongest first, with the names of the relations it can
+    /// still see (a relation it dropped has none: the rehearsal keeps the names it read before). Only tables, partitioned
+    /// tables, views, materialized views and foreign tables, outside the system schemas; relpersistence 't' marks the
+    /// session's own temporary relations.
+    public static let rehearsalLocks = #"""
+        -- The relation locks the rehearsal backend holds itself, strongest first, with the names of the relations it can
+        -- still see (a relation it dropped has none: the rehearsal keeps the names it read before). Only tables, partitioned
+        -- tables, views, materialized views and foreign tables, outside the system schemas; relpersistence 't' marks the
+        -- session's own temporary relations.
+        SELECT l.relation::int8 AS oid,
+               l.mode,
+               n.nspname AS schema,
+               c.relname AS name,
+               c.relkind::text AS kind,
+               c.relpersistence::text AS persistence
+        FROM pg_locks AS l
+        LEFT JOIN pg_class AS c ON c.oid = l.relation
+        LEFT JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE l.pid = pg_backend_pid()
+          AND l.locktype = 'relation'
+          AND l.granted
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
+        """#
+
+    /// `sql/rehearsal_may_create_database.sql`:
+    ///
+    /// Whether pgwarden's role may create the scratch database a rehearsal runs on (CREATEDB or superuser).
+    public static let rehearsalMayCreateDatabase = #"""
+        -- Whether pgwarden's role may create the scratch database a rehearsal runs on (CREATEDB or superuser).
+        SELECT coalesce((SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user), false) AS may_create;
+        """#
+
+    /// `sql/rehearsal_relations.sql`:
+    ///
+    /// Every table, partitioned table, view, materialized view and foreign table of the rehearsal's copy outside the
+    /// system schemas, by oid: read before a statement that may drop one, so that its lock can still be named.
+    public static let rehearsalRelations = #"""
+        -- Every table, partitioned table, view, materialized view and foreign table of the rehearsal's copy outside the
+        -- system schemas, by oid: read before a statement that may drop one, so that its lock can still be named.
+        SELECT c.oid::int8 AS oid,
+               n.nspname AS schema,
+               c.relname AS name,
+               c.relkind::text AS kind,
+               c.relpersistence::text AS persistence
+        FROM pg_class AS c
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg\_toast%';
         """#
 
     /// `sql/session_identity.sql`:

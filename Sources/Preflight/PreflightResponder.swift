@@ -21,6 +21,9 @@ public struct PreflightDecision: Sendable {
     public var actions: [Action]
     /// Why the migration must not start, one sentence each; empty when it may.
     public var refusals: [String]
+    /// Sessions a terminate would have ended but for a lock that is not certain (static analysis, or one that
+    /// depends on rows), one sentence each: reported, never acted on.
+    public var leftAlone: [String] = []
 
     /// Creates a decision.
     public init(actions: [Action] = [], refusals: [String] = []) {
@@ -31,6 +34,9 @@ public struct PreflightDecision: Sendable {
 
 /// Judges a forecast by the policy's `[preflight]` table: pure, like ``BlockerResponder``, so that what
 /// acts before a migration is tested without a server. Nothing acts without a `[preflight]` table.
+///
+/// A terminate acts only on a conflict with a lock the statement takes for certain: one the rehearsal backend
+/// held (``RelationLock/isCertain``). A static lock, or one that depends on rows, is reported and left alone.
 ///
 /// A terminate is identity-checked like every signal (pid, `backend_start`, `xact_start`, `state`): a
 /// session that committed, or did anything but sit idle in the same transaction, since the forecast
@@ -49,10 +55,38 @@ public enum PreflightResponder {
     ) -> PreflightDecision {
         guard let policy, let preflight = policy.preflight else { return PreflightDecision() }
         var decision = PreflightDecision()
+        // A limit that cannot be checked is not taken as met.
+        let limits = [
+            preflight.refuseIfWaitsOnProtected ? "refuse_if_waits_on_protected" : nil,
+            preflight.maxRewriteMegabytes != nil ? "max_rewrite_mb" : nil,
+        ].compactMap { $0 }
+        if !limits.isEmpty {
+            for item in forecast.notForecast {
+                decision.refusals.append(
+                    "\(item) is not forecast, so \(limits.joined(separator: " and ")) cannot be checked on it"
+                )
+            }
+        }
         var judged: Set<Int32> = []
+        var reported: Set<Int32> = []
         for statement in forecast.statements {
-            for lock in statement.conflicts where judged.insert(lock.pid).inserted {
-                judge(lock, statement: statement.number, policy: policy, preflight, context, into: &decision)
+            for lock in statement.conflicts where !judged.contains(lock.pid) {
+                let certain =
+                    statement.analysis?.locks.contains { mine in
+                        mine.isCertain && mine.relation == lock.relation && mine.mode.conflicts(with: lock.mode)
+                    } ?? false
+                if certain || preflight.refuseIfWaitsOnProtected && unendable(lock, policy: policy) != nil {
+                    judged.insert(lock.pid)
+                    judge(lock, statement: statement.number, policy: policy, preflight, context, into: &decision)
+                } else if let age = preflight.terminateIdleInTransaction, isIdleInTransaction(lock, atLeast: age),
+                    reported.insert(lock.pid).inserted
+                {
+                    let sentence =
+                        "statement \(statement.number) may wait on pid \(lock.pid) (\(describe(lock))), which holds"
+                        + " \(lock.mode.name) on \(lock.relation): left alone, the statement's lock on it is not certain"
+                        + " (static analysis, not seen in a rehearsal)"
+                    decision.leftAlone.append(sentence)
+                }
             }
             if let refusal = rewriteRefusal(statement, limit: preflight.maxRewriteMegabytes) {
                 decision.refusals.append(refusal)

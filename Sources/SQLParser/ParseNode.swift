@@ -12,9 +12,9 @@ public indirect enum ParseNode: Sendable, Equatable, Decodable {
     case bool(Bool)
     case null
 
-    /// The tree of JSON text, as Foundation's `JSONDecoder` reads it.
+    /// The tree of JSON text (libpg_query's), read without a depth limit (``ParseTreeJSON``).
     public init(json: Data) throws {
-        self = try JSONDecoder().decode(ParseNode.self, from: json)
+        self = try ParseTreeJSON.parse(json)
     }
 
     /// The field `key` of an object; `nil` when absent or when this is not an object.
@@ -71,6 +71,31 @@ public indirect enum ParseNode: Sendable, Equatable, Decodable {
         var found: [ParseNode] = []
         collect(wanted, into: &found)
         return found
+    }
+
+    /// Every typed node below this one of the `wanted` types, by type, in one walk (depth first, in the order of the
+    /// tree's fields).
+    public func descendants(ofTypes wanted: Set<String>) -> [String: [ParseNode]] {
+        var found: [String: [ParseNode]] = [:]
+        collect(wanted, into: &found)
+        return found
+    }
+
+    private func collect(_ wanted: Set<String>, into found: inout [String: [ParseNode]]) {
+        switch self {
+        case .object(let fields):
+            if fields.count == 1, let (type, value) = fields.first, wanted.contains(type) {
+                found[type, default: []].append(value)
+            }
+            if fields.count == 1, let value = fields.first?.value {
+                value.collect(wanted, into: &found)
+            } else {
+                for key in fields.keys.sorted() { fields[key]?.collect(wanted, into: &found) }
+            }
+        case .array(let values):
+            for value in values { value.collect(wanted, into: &found) }
+        default: break
+        }
     }
 
     private func collect(_ wanted: String, into found: inout [ParseNode]) {

@@ -36,6 +36,18 @@ public enum SQLParser {
     /// parse, the script is split by PostgreSQL's scanner (which honours quoting, dollar quotes and comments without
     /// needing valid grammar) and each statement is parsed alone, so that the others are still parsed.
     public static func parse(_ script: String) -> [ParsedStatement] {
+        parseScript(script).statements
+    }
+
+    /// Splits `script` into statements and parses each, after blanking what psql reads that is not SQL
+    /// (``PsqlText``): its meta-commands and `COPY … FROM STDIN` data, returned as `skipped`.
+    public static func parseScript(_ script: String) -> (statements: [ParsedStatement], skipped: [PsqlText.Skipped]) {
+        let psql = PsqlText(Array(script.utf8))
+        guard !psql.skipped.isEmpty else { return (parseSQL(script), []) }
+        return (parseSQL(String(decoding: psql.sql, as: UTF8.self)), psql.skipped)
+    }
+
+    private static func parseSQL(_ script: String) -> [ParsedStatement] {
         let bytes = Array(script.utf8)
         let lines = LineIndex(bytes)
         switch parseWhole(script) {

@@ -56,6 +56,9 @@ struct PreflightActions: Sendable {
         for action in decision.actions {
             log.say("[preflight] " + Self.describe(action))
         }
+        for sentence in decision.leftAlone {
+            log.say("[preflight] " + sentence)
+        }
     }
 
     /// Sends the terminations, each identity-checked, on a session of pgwarden's own; audits each

@@ -10,10 +10,16 @@ enum UpgradeForecast {
     /// Makes and prints the forecast; returns it, or `nil` when none can be made. A forecast that fails is a
     /// warning: it never stops the run, and it never runs the migration's statements.
     static func run(_ settings: UpgradeSettings, log: RunLog, logger: Logger) async -> MigrationForecast? {
-        let forecaster = MigrationForecaster(
+        var forecaster = MigrationForecaster(
             connectionString: settings.connectionString,
             sampling: .seconds(1),
             requestTimeout: settings.requestTimeout,
+            logger: logger
+        )
+        forecaster.rehearser = Rehearser(
+            connectionString: settings.connectionString,
+            rehearseConnectionString: settings.rehearseConnectionString,
+            runID: Rehearser.newRunID(),
             logger: logger
         )
         do {
@@ -32,7 +38,8 @@ enum UpgradeForecast {
                 forecast = try await forecaster.forecast(
                     script: rendered.sql,
                     source: rendered.source,
-                    warnings: rendered.warnings
+                    warnings: rendered.warnings,
+                    uncovered: rendered.uncovered
                 )
             } else {
                 return nil

@@ -52,6 +52,8 @@ public struct UpgradeSettings: Sendable {
     public var requestTimeout: Duration?
     /// The migration's SQL, for the preflight forecast when the command is not Alembic's (`--forecast-sql`).
     public var forecastSQL: String?
+    /// `--rehearse-dsn`: the server the forecast's rehearsal makes its schema-only copy on, instead of the real one.
+    public var rehearseConnectionString: String?
     /// `--audit-log`: every action of the run as a JSON line, besides `upgrade-audit.jsonl` in the state directory.
     public var auditLogPath: String?
     /// Where to write the JSON report.

@@ -11,7 +11,7 @@ extension PGWarden {
             commandName: "forecast",
             abstract: "Say, per statement, the locks a migration will take and who holds a conflicting lock now.",
             discussion: """
-                The SQL is parsed by PostgreSQL's own parser (libpg_query, PostgreSQL 15 grammar). Per statement: each relation lock and its mode, held until the statement or the transaction ends; rewrites and full scans under it, with the table's size; sessions that hold or wait for a conflicting lock right now; the recent rate of scans and writes on each relation; a verdict and the safer form. The migration's statements are never run: pgwarden only reads the catalog, pg_locks and pg_stat_user_tables on its own session.
+                The SQL is parsed by PostgreSQL's own parser (libpg_query, PostgreSQL 15 grammar). Per statement: each relation lock and its mode, held until the statement or the transaction ends; rewrites and full scans under it, with the table's size; sessions that hold or wait for a conflicting lock right now; the recent rate of scans and writes on each relation; a verdict and the safer form. The locks come from a rehearsal: the statements run, in order and as the migration's session runs them, on a schema-only copy of the database (pg_dump --schema-only into a scratch database pgwarden_rehearsal_<run id> on the same server, or on --rehearse-dsn), and the rehearsal backend's own pg_locks is read after each; the copy is dropped. Static analysis of the parse tree covers what an empty copy cannot show (locks that depend on rows) and what the rehearsal could not run, said as such. The migration's statements never run on the real database: there pgwarden reads only the catalog, pg_locks and pg_stat_user_tables on its own session, and pg_dump takes AccessShareLocks with --lock-wait-timeout.
 
                 Examples:
                   pgwarden forecast --sql migration.sql
@@ -38,6 +38,25 @@ extension PGWarden {
 
         @Flag(help: "Print the forecast as JSON.")
         var json = false
+
+        @Option(
+            help: ArgumentHelp(
+                "A server to rehearse on instead of the real one (its role may create databases).",
+                valueName: "dsn"
+            )
+        )
+        var rehearseDsn: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "The pg_dump that copies the schema (default: PGWARDEN_PG_DUMP, else the first of the server's major or newer).",
+                valueName: "path"
+            )
+        )
+        var pgDump: String?
+
+        @Flag(help: "No rehearsal: static analysis only (no lock is certain, and it is said so).")
+        var noRehearsal = false
 
         @Option(
             parsing: .unconditional,
@@ -80,20 +99,36 @@ extension PGWarden {
                 logger: Logger(label: "pgwarden.forecast")
             )
             forecaster.singleTransaction = singleTransaction
+            if !noRehearsal {
+                var rehearser = Rehearser(
+                    connectionString: connection.connectionString,
+                    rehearseConnectionString: rehearseDsn,
+                    runID: Rehearser.newRunID(),
+                    logger: Logger(label: "pgwarden.rehearsal")
+                )
+                rehearser.pgDump = pgDump
+                forecaster.rehearser = rehearser
+            }
             let script: String
             let source: String
             var warnings: [String] = []
+            var uncovered: [String] = []
             if let sql {
                 script = try Self.read(sql)
                 source = sql == "-" ? "standard input" : sql
             } else {
                 let arguments = alembicArguments.first == "--" ? Array(alembicArguments.dropFirst()) : alembicArguments
-                (script, source, warnings) = try await forecaster.alembicSQL(
+                (script, source, warnings, uncovered) = try await forecaster.alembicSQL(
                     executable: alembicCommand,
                     arguments: arguments
                 )
             }
-            let forecast = try await forecaster.forecast(script: script, source: source, warnings: warnings)
+            let forecast = try await forecaster.forecast(
+                script: script,
+                source: source,
+                warnings: warnings,
+                uncovered: uncovered
+            )
             if json {
                 Terminal.printLine(forecast.json.serialized(pretty: true))
             } else {

@@ -150,6 +150,14 @@ extension PGWarden {
         @Option(help: ArgumentHelp("Forecast this SQL in preflight (default: Alembic's own, when the command is Alembic).", valueName: "file"))
         var forecastSQL: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Rehearse the forecast on this server instead of the real one (default: the real server, when pgwarden's role may create databases).",
+                valueName: "dsn"
+            )
+        )
+        var rehearseDsn: String?
+
         @Option(help: ArgumentHelp("Write the JSON report of the run here (default: none).", valueName: "file"))
         var report: String?
 
@@ -210,6 +218,7 @@ extension PGWarden {
             if let requestTimeout { settings.requestTimeout = requestTimeout.duration }
             if let report { settings.reportPath = report }
             if let forecastSQL { settings.forecastSQL = forecastSQL }
+            if let rehearseDsn { settings.rehearseConnectionString = rehearseDsn }
             if let auditLog { settings.auditLogPath = auditLog }
             if let stateDirectory { settings.stateDirectory = stateDirectory }
             settings.dryRun = dryRun

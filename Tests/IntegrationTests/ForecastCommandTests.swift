@@ -196,6 +196,8 @@ struct ForecastCommandTests {
             #expect(warnings.first?.contains("failed at revision 0003") == true)
             #expect(warnings.first?.contains("AttributeError") == true)
             #expect(warnings.contains("the forecast covers nothing"))
+            let notForecast = try #require(forecast["not_forecast"] as? [String])
+            #expect(notForecast.contains { $0.hasPrefix("revision 0003 and any after it") }, "\(notForecast)")
         }
     }
 

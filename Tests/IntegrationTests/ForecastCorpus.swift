@@ -35,6 +35,7 @@ enum ForecastCorpus {
         INSERT INTO kids VALUES (1, 3);
         INSERT INTO loner VALUES (1);
         INSERT INTO events VALUES (1, '2026-05-01', 'a'), (2, '2025-05-01', 'b');
+        \(familySchema)
         ANALYZE;
         """
 
@@ -49,8 +50,10 @@ enum ForecastCorpus {
         // (it takes its ShareUpdateExclusiveLocks before and after the wait), so the wait shows nothing to compare.
     ]
 
-    /// Statements that PostgreSQL runs inside a transaction block, by family.
-    static let statements: [String] = [
+    /// Statements that PostgreSQL runs inside a transaction block, by family: these and ``families``.
+    static let statements: [String] = basics + families
+
+    static let basics: [String] = [
         // ALTER TABLE: columns
         "ALTER TABLE audit ADD COLUMN extra int",
         "ALTER TABLE audit ADD COLUMN token uuid DEFAULT gen_random_uuid()",

@@ -70,6 +70,9 @@ struct UpgradeForecastTests {
             let statements = try #require(forecast["statements"] as? [[String: Any]])
             let lock = try #require((statements[1]["locks"] as? [[String: Any]])?.first)
             #expect(lock["relation"] as? String == "public.orders" && lock["mode"] as? String == "AccessExclusiveLock")
+            // The report says how the forecast knew it: rehearsed on a schema-only copy.
+            #expect((forecast["rehearsal"] as? [String: Any])?["ran"] as? Bool == true, "\(forecast["rehearsal"] ?? "")")
+            #expect(lock["source"] as? String == "rehearsal" && lock["certain"] as? Bool == true)
 
             let sql = NSTemporaryDirectory() + "pgwarden-forecast-" + UUID().uuidString + ".sql"
             try "CREATE INDEX ON orders (total);".write(toFile: sql, atomically: true, encoding: .utf8)

@@ -36,13 +36,32 @@ struct PreflightResponderTests {
         )
     }
 
-    static func forecast(_ sql: String, _ locks: [LiveLock]) -> MigrationForecast {
-        ForecastPlanner.plan(
-            SQLParser.parse(sql),
+    /// The forecast of `sql` with `locks` held by others; `rehearsed`: as if a rehearsal had shown the static
+    /// analysis's locks (those of rows excepted), which makes them certain.
+    static func forecast(_ sql: String, _ locks: [LiveLock], rehearsed: Bool = true) -> MigrationForecast {
+        let statements = SQLParser.parse(sql)
+        let facts = ForecastPlannerTests.facts
+        var rehearsal: Rehearsal?
+        if rehearsed {
+            let draft = ForecastPlanner.plan(statements, source: "test", facts: facts, takenAt: Date())
+            var shown: [Int: RehearsedStatement] = [:]
+            for statement in draft.statements {
+                let locks = (statement.analysis?.locks ?? []).filter { !$0.dependsOnRows }.map { lock in
+                    let parts = lock.relation.split(separator: ".").map(String.init)
+                    return RehearsedLock(schema: parts.first ?? "public", name: parts.last ?? "", mode: lock.mode)
+                }
+                shown[statement.number] = statement.analysis?.refusesTransactionBlock == true
+                    ? .notRun(reason: "it cannot run inside a transaction block") : .ran(locks: locks, temporary: [])
+            }
+            rehearsal = Rehearsal(status: .ran(copy: "pgwarden_rehearsal_test", pgDump: "pg_dump"), statements: shown)
+        }
+        return ForecastPlanner.plan(
+            statements,
             source: "test",
-            facts: ForecastPlannerTests.facts,
+            facts: facts,
             live: LiveFacts(locks: locks),
             requestTimeoutSeconds: nil,
+            rehearsal: rehearsal,
             takenAt: Date()
         )
     }
@@ -70,6 +89,69 @@ struct PreflightResponderTests {
         #expect(request.target.xactStart == "2026-12-01 09:00:00.000002+00")
         #expect(request.target.state == "idle in transaction")
         #expect(decision.actions.first?.response.actor.description == "preflight:terminate_idle_in_transaction")
+    }
+
+    @Test("a conflict with a lock that is not certain (static analysis, no rehearsal) is reported, never acted on")
+    func staticLockIsNotActedOn() throws {
+        let forecast = Self.forecast(Self.alter, [Self.holder(pid: 4121)], rehearsed: false)
+        #expect(forecast.statements.first?.analysis?.locks.first?.isCertain == false)
+        let decision = PreflightResponder.decide(
+            forecast,
+            policy: try Self.policy("terminate_idle_in_transaction = \"5min\""),
+            context: ResponderContext()
+        )
+        #expect(decision.actions.isEmpty && decision.refusals.isEmpty)
+        #expect(
+            decision.leftAlone == [
+                "statement 1 may wait on pid 4121 (idle in transaction, application 'monthly-report', role app), which"
+                    + " holds AccessShareLock on public.orders: left alone, the statement's lock on it is not certain"
+                    + " (static analysis, not seen in a rehearsal)"
+            ],
+            "\(decision.leftAlone)"
+        )
+    }
+
+    @Test("an Alembic revision the forecast does not cover refuses a run under a refusal key, naming it")
+    func uncoveredRevisionRefuses() throws {
+        var forecast = Self.forecast(Self.alter, [])
+        forecast.uncovered = ["revision a3 and any after it (alembic upgrade a2:head --sql failed there)"]
+        let decision = PreflightResponder.decide(
+            forecast,
+            policy: try Self.policy("refuse_if_waits_on_protected = true"),
+            context: ResponderContext()
+        )
+        #expect(
+            decision.refusals == [
+                "revision a3 and any after it (alembic upgrade a2:head --sql failed there) is not forecast, so"
+                    + " refuse_if_waits_on_protected cannot be checked on it"
+            ]
+        )
+        let terminateOnly = PreflightResponder.decide(
+            forecast,
+            policy: try Self.policy("terminate_idle_in_transaction = \"1min\""),
+            context: ResponderContext()
+        )
+        #expect(terminateOnly.refusals.isEmpty, "a terminate key is no limit: it acts on what was forecast")
+    }
+
+    @Test("a lock the rehearsal did not show is dropped: a temporary table shadowing orders takes none of public.orders")
+    func rehearsalReplacesStaticLocks() throws {
+        let statements = SQLParser.parse("CREATE TEMP TABLE orders (id int); ALTER TABLE orders ADD COLUMN x int;")
+        let rehearsal = Rehearsal(
+            status: .ran(copy: "pgwarden_rehearsal_test", pgDump: "pg_dump"),
+            statements: [1: .ran(locks: [], temporary: ["orders"]), 2: .ran(locks: [], temporary: ["orders"])]
+        )
+        let forecast = ForecastPlanner.plan(
+            statements,
+            source: "test",
+            facts: ForecastPlannerTests.facts,
+            live: LiveFacts(locks: [Self.holder(pid: 4121)]),
+            rehearsal: rehearsal,
+            takenAt: Date()
+        )
+        #expect(forecast.statements[1].analysis?.locks.isEmpty == true)
+        #expect(forecast.statements[1].conflicts.isEmpty)
+        #expect(forecast.statements[1].analysis?.notes.contains { $0.contains("temporary table orders") } == true)
     }
 
     @Test("nothing acts without [preflight], on a lock that does not conflict, or on a session that is active")

@@ -1,0 +1,85 @@
+/// Where a forecast lock comes from.
+public enum LockSource: String, Sendable, Equatable {
+    /// Read from the rehearsal backend's own `pg_locks` after it ran the statement on a schema-only copy.
+    case rehearsal
+    /// Worked out from the parse tree and the catalog: what an empty copy cannot show, or the fallback.
+    case `static`
+}
+
+/// A relation lock the rehearsal backend held after running a statement, strongest per relation.
+public struct RehearsedLock: Sendable, Equatable {
+    /// `pg_namespace.nspname`.
+    public var schema: String
+    /// `pg_class.relname`.
+    public var name: String
+    /// The strongest mode the statement added.
+    public var mode: LockMode
+
+    /// Creates a lock.
+    public init(schema: String, name: String, mode: LockMode) {
+        self.schema = schema
+        self.name = name
+        self.mode = mode
+    }
+
+    /// `schema.name`, as the live locks and the catalog facts name relations.
+    public var qualifiedName: String { schema + "." + name }
+
+    /// The catalog key (``RelationName/key``).
+    public var key: String { RelationName(schema: schema, name: name).key }
+}
+
+/// What the rehearsal made of one statement.
+public enum RehearsedStatement: Sendable, Equatable {
+    /// It ran: the relation locks it added (temporary relations of the session excluded), and the names of the
+    /// session's own temporary relations it locked.
+    case ran(locks: [RehearsedLock], temporary: [String])
+    /// It was not run, or failed, on the copy: forecast statically, saying why.
+    case notRun(reason: String)
+}
+
+/// The rehearsal of a whole script: ran on a copy, or why there was none.
+public struct Rehearsal: Sendable, Equatable {
+    /// Whether and where it ran.
+    public enum Status: Sendable, Equatable {
+        /// On the scratch database `copy` restored with `pgDump`.
+        case ran(copy: String, pgDump: String)
+        /// Not possible, saying why: the whole forecast is static.
+        case unavailable(reason: String)
+    }
+
+    /// Whether and where it ran.
+    public var status: Status
+    /// By statement number.
+    public var statements: [Int: RehearsedStatement]
+    /// What the forecast should warn of: the copy's restore reported errors.
+    public var warnings: [String] = []
+
+    /// Creates a rehearsal.
+    public init(status: Status, statements: [Int: RehearsedStatement] = [:]) {
+        self.status = status
+        self.statements = statements
+    }
+
+    /// No rehearsal, saying why.
+    public static func unavailable(_ reason: String) -> Rehearsal {
+        Rehearsal(status: .unavailable(reason: reason))
+    }
+
+    /// The catalog keys of every relation a rehearsed statement locked, for the catalog facts.
+    public var relationKeys: [String] {
+        var keys: [String] = []
+        for number in statements.keys.sorted() {
+            guard case .ran(let locks, _) = statements[number] else { continue }
+            for lock in locks where !keys.contains(lock.key) { keys.append(lock.key) }
+        }
+        return keys
+    }
+
+    /// The one sentence a forecast says when there was no rehearsal.
+    public var unavailableWarning: String? {
+        guard case .unavailable(let reason) = status else { return nil }
+        return "no rehearsal (\(reason)): every lock below is static analysis, none is certain,"
+            + " and [preflight] terminates nobody on it"
+    }
+}

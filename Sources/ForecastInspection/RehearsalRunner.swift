@@ -1,0 +1,156 @@
+import Forecast
+import PGWardenSQL
+import Postgres
+import SQLParser
+
+/// Runs a script's statements, in order, on the rehearsal's session on the copy, and reads after each the relation
+/// locks its backend added: the statements run as the migration's session runs them (its transaction blocks, `SET`,
+/// temporary tables, search_path), each inside a savepoint of the script's transaction or in a transaction of its own
+/// that commits, so that what one changes the next sees.
+struct RehearsalRunner {
+    let session: Connection
+    /// The copy is on a server of its own (`--rehearse-dsn`).
+    let isolated: Bool
+    /// Relations of the copy by oid, so that a lock on one the statement dropped can still be named.
+    private var names: [Int: (schema: String, name: String, kind: String, persistence: String)] = [:]
+    /// Whether the session is in a transaction block the script opened.
+    private var inBlock = false
+    /// Whether a statement since ``names`` was read may have created, renamed or dropped a relation.
+    private var namesStale = false
+
+    init(session: Connection, isolated: Bool) {
+        self.session = session
+        self.isolated = isolated
+    }
+
+    /// The rehearsal of each statement, by number; with `singleTransaction`, as if the script began with BEGIN and
+    /// ended with COMMIT.
+    mutating func rehearse(_ statements: [ParsedStatement], singleTransaction: Bool) async throws(PostgresError)
+        -> [Int: RehearsedStatement]
+    {
+        try await readNames()
+        if singleTransaction {
+            _ = try await session.query("BEGIN")
+            inBlock = true
+        }
+        var results: [Int: RehearsedStatement] = [:]
+        for statement in statements {
+            results[statement.number] = try await rehearse(statement)
+        }
+        if inBlock { _ = try await session.query("ROLLBACK") }
+        return results
+    }
+
+    private mutating func rehearse(_ statement: ParsedStatement) async throws(PostgresError) -> RehearsedStatement {
+        switch RehearsalStep.of(statement, isolated: isolated) {
+        case .skip(let reason):
+            return .notRun(reason: reason)
+        case .control(let sql, let opens):
+            do {
+                _ = try await session.query(sql)
+            } catch let error where error.code == .server {
+                return .notRun(reason: "PostgreSQL refused it on the copy: \(error.message)")
+            }
+            inBlock = opens
+            namesStale = true
+            return .ran(locks: [], temporary: [])
+        case .outsideBlock:
+            return try await runOutsideBlock(statement.sql)
+        case .run:
+            // A lock is named as the relation was called before the statement: what the real database calls it now.
+            if namesStale { try await readNames() }
+            let result = try await run(statement.sql)
+            namesStale = !isDataStatement(statement)
+            return result
+        }
+    }
+
+    private func isDataStatement(_ statement: ParsedStatement) -> Bool {
+        guard case .success(let tree) = statement.result, let type = tree.type else { return false }
+        return ["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "VariableSetStmt"].contains(type)
+    }
+
+    /// Runs `sql` where its locks can be read: in a savepoint of the script's transaction, or a transaction of its own.
+    private mutating func run(_ sql: String) async throws(PostgresError) -> RehearsedStatement {
+        let before = inBlock ? try await heldLocks() : []
+        _ = try await session.query(inBlock ? "SAVEPOINT pgwarden_rehearsal" : "BEGIN")
+        do {
+            _ = try await session.query(sql)
+        } catch let error where error.code == .server {
+            _ = try await session.query(inBlock ? "ROLLBACK TO SAVEPOINT pgwarden_rehearsal" : "ROLLBACK")
+            if inBlock { _ = try await session.query("RELEASE SAVEPOINT pgwarden_rehearsal") }
+            if !inBlock, error.sqlState == "25001" { return try await runOutsideBlock(sql) }
+            return .notRun(reason: "it failed on the schema-only copy: \(error.message)")
+        }
+        let after = try await heldLocks()
+        _ = try await session.query(inBlock ? "RELEASE SAVEPOINT pgwarden_rehearsal" : "COMMIT")
+        return added(before: before, after: after)
+    }
+
+    /// A statement PostgreSQL refuses inside a transaction block: it runs alone, so that the copy changes as the
+    /// real database will, but its locks are gone when it ends.
+    private mutating func runOutsideBlock(_ sql: String) async throws(PostgresError) -> RehearsedStatement {
+        if inBlock { return .notRun(reason: "PostgreSQL refuses it inside a transaction block") }
+        do {
+            _ = try await session.query(sql)
+        } catch let error where error.code == .server {
+            return .notRun(reason: "it failed on the schema-only copy: \(error.message)")
+        }
+        try await readNames()
+        return .notRun(reason: "it cannot run inside a transaction block, where the rehearsal reads locks")
+    }
+
+    private typealias HeldLock = (oid: Int, mode: LockMode)
+
+    /// The relation locks the backend holds now, naming the relations it did not know yet (those the statement
+    /// created).
+    private mutating func heldLocks() async throws(PostgresError) -> [HeldLock] {
+        var held: [HeldLock] = []
+        for row in try await session.query(Queries.rehearsalLocks).rows {
+            let oid = try row.require(Int.self, "oid")
+            guard let mode = LockMode(name: try row.require(String.self, "mode")) else { continue }
+            if names[oid] == nil, let schema = try row.decode(String.self, "schema"),
+                let name = try row.decode(String.self, "name")
+            {
+                names[oid] = (
+                    schema, name, try row.require(String.self, "kind"), try row.require(String.self, "persistence")
+                )
+            }
+            held.append((oid, mode))
+        }
+        return held
+    }
+
+    /// The strongest mode per relation among the locks held after that were not held before, split into the
+    /// copy's relations and the session's own temporary ones.
+    private func added(before: [HeldLock], after: [HeldLock]) -> RehearsedStatement {
+        var locks: [RehearsedLock] = []
+        var temporary: [String] = []
+        for lock in after where !before.contains(where: { $0.oid == lock.oid && $0.mode == lock.mode }) {
+            guard let relation = names[lock.oid], ["r", "p", "v", "m", "f"].contains(relation.kind),
+                !["pg_catalog", "information_schema"].contains(relation.schema),
+                !relation.schema.hasPrefix("pg_toast")
+            else { continue }
+            if relation.persistence == "t" {
+                if !temporary.contains(relation.name) { temporary.append(relation.name) }
+                continue
+            }
+            if let index = locks.firstIndex(where: { $0.schema == relation.schema && $0.name == relation.name }) {
+                locks[index].mode = max(locks[index].mode, lock.mode)
+            } else {
+                locks.append(RehearsedLock(schema: relation.schema, name: relation.name, mode: lock.mode))
+            }
+        }
+        return .ran(locks: locks, temporary: temporary)
+    }
+
+    /// Reads the copy's relations by oid.
+    private mutating func readNames() async throws(PostgresError) {
+        for row in try await session.query(Queries.rehearsalRelations).rows {
+            names[try row.require(Int.self, "oid")] = (
+                try row.require(String.self, "schema"), try row.require(String.self, "name"),
+                try row.require(String.self, "kind"), try row.require(String.self, "persistence")
+            )
+        }
+    }
+}
