@@ -15,6 +15,9 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     private let logger: Logger
     private let audit: AuditLog
     private var interval: Duration?
+    private var currentPolicy: Policy?
+    private var ownRole: String?
+    private var claimsUnreadable = false
 
     init(options: GuardDaemon.Options, reload: GuardDaemon.ReloadRequest, audit: AuditLog, logger: Logger) {
         self.options = options
@@ -41,6 +44,7 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
                 logger.error("keeping the previous policy: \(error.summary)")
             }
         }
+        currentPolicy = responder.policy
         let current = responder.policy?.interval ?? .milliseconds(500)
         if interval != current { interval = current }
         return current
@@ -49,7 +53,32 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     func context(for snapshot: LockSnapshot, on connection: Connection, ownPIDs: Set<Int32>) async
         -> ResponderContext
     {
-        ResponderContext(ownPIDs: ownPIDs, forceDryRun: options.forceDryRun)
+        ResponderContext(
+            ownPIDs: ownPIDs,
+            forceDryRun: options.forceDryRun,
+            claims: await upgradeClaims(for: snapshot, on: connection)
+        )
+    }
+
+    /// The sessions a supervised upgrade claimed, from the roles this guard trusts: `[protect]
+    /// upgrade_roles`, else its own. When they cannot be read, every blocker is treated as
+    /// unclaimed, and the guard says so once.
+    private func upgradeClaims(for snapshot: LockSnapshot, on connection: Connection) async
+        -> [SessionKey: UpgradeClaim]
+    {
+        guard !snapshot.blockers.isEmpty, let policy = currentPolicy, !policy.rules.isEmpty else { return [:] }
+        let trusted = Set(policy.protection.upgradeRoles ?? ownRole.map { [$0] } ?? [])
+        do {
+            let claims = try await UpgradeClaims.read(for: snapshot, trustedRoles: trusted, on: connection)
+            claimsUnreadable = false
+            return claims
+        } catch {
+            if !claimsUnreadable {
+                logger.error("cannot read the upgrades' claims of their migrations' sessions: \(error.description)")
+            }
+            claimsUnreadable = true
+            return [:]
+        }
     }
 
     func observe(
@@ -75,12 +104,14 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     }
 
     func connected(reconnect: Bool, role: SessionRole) {
+        ownRole = role.role
         if !reconnect { role.actingLimitations.forEach { logger.warning("\($0)") } }
         logger.info("connected; polling every \(interval.map { "\($0)" } ?? "500ms")")
         options.metrics?.recordConnected(reconnect: reconnect)
     }
 
     func roleChanged(from old: SessionRole, to new: SessionRole) {
+        ownRole = new.role
         logger.notice("the role's privileges or settings changed; polling and acting as role \(new.role) is now")
         new.limitationsAdded(since: old).forEach { logger.warning("\($0)") }
     }

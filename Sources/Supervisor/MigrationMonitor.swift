@@ -51,6 +51,8 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     private var unidentifiedSince: ContinuousClock.Instant?
     private var warnedUnidentified = false
     private var connectionLostLogged = false
+    /// The migration's sessions claimed in the database for a guard to see.
+    var claims = MigrationClaims()
 
     init(
         settings: UpgradeSettings,
@@ -130,6 +132,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         for key in finder.identify(in: snapshot, migrationRoot: processGroup()) {
             log.say("the migration's session: pid \(key.pid) (\(finder.methods[key] ?? "identified"))")
         }
+        await claimIdentifiedSessions(on: connection)
         return ResponderContext(ownPIDs: ownPIDs, migration: finder.sessions)
     }
 

@@ -1,0 +1,171 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// `pgwarden guard` running beside a `pgwarden upgrade`: the guard never signals the supervised
+/// migration, which the upgrade claims in the database by identity; a session that only names
+/// itself like a migration gains nothing.
+@Suite(
+    "guard beside upgrade",
+    .serialized,
+    .enabled(if: TestCluster.isAvailable && TestCrontab.isAvailable, TestCrontab.unavailableReason)
+)
+struct GuardBesideUpgradeTests {
+    static let runPrefix = "pgwarden-migration-"
+
+    func file(_ text: String, _ suffix: String = ".toml") throws -> String {
+        let path = NSTemporaryDirectory() + "pgwarden-beside-" + UUID().uuidString + suffix
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func auditLines(_ path: String) -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    func application(_ line: [String: Any]) -> String? {
+        (line["blocker"] as? [String: Any])?["application_name"] as? String
+    }
+
+    /// The audit line about the supervised migration (named `pgwarden-migration-<run id>`, not the impostor).
+    func migrationLine(_ lines: [[String: Any]], outcome: String) -> [String: Any]? {
+        lines.first {
+            let name = application($0) ?? ""
+            return name.hasPrefix(Self.runPrefix) && name != Self.runPrefix + "fake"
+                && $0["outcome"] as? String == outcome
+        }
+    }
+
+    /// The policy of the issue: a cancel rule that matches the migration, which blocks the web
+    /// sessions queued behind it. The migration's own blocker (an idle reader) is protected by name.
+    static let cancelEverything = """
+        interval = "100ms"
+
+        [protect]
+        application_names = ["monthly-report"]
+
+        [[rule]]
+        name = "anything blocking for long"
+        blocking_for = "1s"
+        action = "cancel"
+        """
+
+    @Test(
+        "a running guard whose cancel rule matches the migration leaves it alone and audits it protected by the run; a self-named session is still cancelled"
+    )
+    func guardLeavesTheMigrationAlone() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            try await database.createTable("queue")
+            let reader = try await database.idleInTransactionReader(of: "orders", "monthly-report")
+            let observer = try await database.session("observer")
+            let audit = NSTemporaryDirectory() + "pgwarden-beside-audit-" + UUID().uuidString
+            let guardRun = try RunningCommand(
+                [
+                    "guard", "--policy", try file(Self.cancelEverything), "--audit-log", audit,
+                    "--dsn", database.connectionString,
+                ],
+                environment: ["PGWARDEN_LOG_LEVEL": "info"]
+            )
+            defer { guardRun.kill() }
+            try await guardRun.waitForStandardError("connected; polling")
+            let run = try RunningCommand(fixture.arguments() + fixture.migration)
+            defer { run.kill() }
+            try await run.waitForStandardOutput("waits for AccessExclusiveLock on relation public.orders")
+            try await run.waitForStandardOutput("claimed pid")
+            let web = try await database.startBlockedStatement("SELECT count(*) FROM orders", "web")
+            try await database.waitUntilWaiting(web.pid, observer: observer)
+            // A session that names itself like a migration, blocking someone: judged like any other.
+            let impostor = try await database.startBlockedStatement(
+                "DELETE FROM queue WHERE pg_sleep(60) IS NOT NULL",
+                Self.runPrefix + "fake"
+            )
+            try await eventually("the impostor holds its lock") {
+                try await observer.query(
+                    "SELECT 1 FROM pg_locks WHERE pid = $1 AND granted AND relation = 'queue'::regclass",
+                    [impostor.pid]
+                ).rows.count > 0
+            }
+            let behindImpostor = try await database.startBlockedStatement("ALTER TABLE queue ADD COLUMN w int", "web")
+            try await database.waitUntilWaiting(behindImpostor.pid, observer: observer)
+
+            try await eventually("the guard has judged both") {
+                let lines = auditLines(audit)
+                return migrationLine(lines, outcome: "protected") != nil
+                    && lines.contains {
+                        application($0) == Self.runPrefix + "fake" && $0["outcome"] as? String == "signalled"
+                    }
+            }
+
+            let lines = auditLines(audit)
+            #expect(migrationLine(lines, outcome: "signalled") == nil, "\(lines)")
+            let protected = try #require(migrationLine(lines, outcome: "protected"))
+            let runID = String(try #require(application(protected)).dropFirst(Self.runPrefix.count))
+            let claim = try #require(protected["protected"] as? [String: Any])
+            #expect(claim["by"] as? String == "upgrade \(runID)")
+            #expect((protected["detail"] as? String)?.contains("upgrade \(runID)") == true)
+            try await behindImpostor.task.value  // the impostor's DELETE was cancelled: the ALTER ran
+            await #expect(throws: (any Error).self) { try await impostor.task.value }
+            _ = try await reader.query("ROLLBACK")
+            let status = try await run.waitForExit(timeout: .seconds(60))
+            #expect(status == 0, "\(run.standardOutput)\n\(run.standardError)")
+            try await web.task.value
+            #expect(try fixture.report()["outcome"] as? String == "succeeded")
+            guardRun.send(SIGTERM)
+            _ = try await guardRun.waitForExit()
+        }
+    }
+
+    @Test(
+        "a guard on a second role trusts the upgrade's claim only when [protect] upgrade_roles names the upgrade's role"
+    )
+    func guardOnASecondRole() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let admin = try await TestCluster.administrator()
+            let upgradeRole = try await admin.query("SELECT current_user AS role").rows[0].require(String.self, "role")
+            let guardRole = TestCluster.uniqueName("guardrole")
+            _ = try await admin.query("CREATE ROLE \"\(guardRole)\" LOGIN IN ROLE pg_monitor, pg_signal_backend")
+            let reader = try await database.idleInTransactionReader(of: "orders", "monthly-report")
+            let observer = try await database.session("observer")
+            let run = try RunningCommand(fixture.arguments() + fixture.migration)
+            defer { run.kill() }
+            try await run.waitForStandardOutput("claimed pid")
+            let web = try await database.startBlockedStatement("SELECT count(*) FROM orders", "web")
+            try await database.waitUntilWaiting(web.pid, observer: observer)
+            let rule = """
+                [[rule]]
+                name = "anything that blocks"
+                action = "cancel"
+                """
+            func judge(_ protect: String) async throws -> String? {
+                let audit = NSTemporaryDirectory() + "pgwarden-beside-audit-" + UUID().uuidString
+                let policy = try file("[protect]\napplication_names = [\"monthly-report\"]\n\(protect)\n\n\(rule)\n")
+                let result = try await PGWardenCommand.run([
+                    "guard", "--policy", policy, "--once", "--dry-run", "--audit-log", audit,
+                    "--dsn", "\(database.connectionString) user=\(guardRole)",
+                ])
+                #expect(result.status == 0, "\(result.standardError)")
+                let lines = auditLines(audit)
+                return lines.first { (application($0) ?? "").hasPrefix(Self.runPrefix) }?["outcome"] as? String
+            }
+
+            // Its own role is not the upgrade's: the claim is not trusted, the migration is judged.
+            #expect(try await judge("") == "dry-run")
+            #expect(try await judge("upgrade_roles = [\"\(upgradeRole)\"]") == "protected")
+            #expect(try await judge("upgrade_roles = [\"somebody-else\"]") == "dry-run")
+
+            _ = try await reader.query("ROLLBACK")
+            #expect(try await run.waitForExit(timeout: .seconds(60)) == 0)
+            try await web.task.value
+            await reader.close()
+            await observer.close()
+            _ = try await admin.query("DROP ROLE \"\(guardRole)\"")
+            await admin.close()
+        }
+    }
+}
