@@ -53,6 +53,8 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     private var connectionLostLogged = false
     /// The migration's sessions claimed in the database for a guard to see.
     var claims = MigrationClaims()
+    /// Says when someone else cancels or terminates the migration's statement.
+    private let outside: OutsideSignalWatch
 
     init(
         settings: UpgradeSettings,
@@ -75,6 +77,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         self.log = log
         self.logger = logger
         self.onWait = onWait
+        outside = OutsideSignalWatch(log: log, connectionString: settings.connectionString, logger: logger)
     }
 
     /// Reads the sessions that exist before the migration starts: until the migration's own are
@@ -108,7 +111,11 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         self.processGroup = processGroup
         let loop = ResponseLoop(connectionString: settings.connectionString, audit: audit, logger: logger)
         let responder = BlockerResponder(policy: policy, maxLockWait: settings.maxLockWait)
+        log.listenToMigration { [outside] line in outside.read(line) }
         try? await loop.run(responder: responder, delegate: self, clock: ContinuousClock())
+        log.listenToMigration(nil)
+        await outside.settle()
+        warnings += outside.warnings
         operatorPrompt?.settle()
         statusText = nil
         showQuestion(nil)
@@ -133,6 +140,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
             log.say("the migration's session: pid \(key.pid) (\(finder.methods[key] ?? "identified"))")
         }
         await claimIdentifiedSessions(on: connection)
+        outside.setOwnPIDs(ownPIDs)
         return ResponderContext(ownPIDs: ownPIDs, migration: finder.sessions)
     }
 
@@ -203,7 +211,10 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         } else {
             log.say("\(Self.describe(response.actor)): \(response.action.rawValue) pid \(pid)\(outcome)")
         }
-        if response.actor == .maxLockWait, record.report?.outcome.reachedSession == true { abort = .maxLockWait }
+        if response.actor == .maxLockWait, record.report?.outcome.reachedSession == true {
+            abort = .maxLockWait
+            outside.runSignalled()
+        }
         guard record.report != nil || response.disposition == .rateLimited else { return }
         for index in records.indices {
             for blocker in records[index].blockers.indices where records[index].blockers[blocker].pid == pid {

@@ -21,6 +21,7 @@ import WardenSupport
 /// each write checked.
 public final class RunLog: Sendable {
     private let state = Mutex(KeptFile())
+    private let migrationListener = Mutex<(@Sendable (String) -> Void)?>(nil)
     /// Whether standard output is a terminal (the status line and question are kept on screen).
     public let isTerminal = isatty(STDOUT_FILENO) == 1
 
@@ -96,11 +97,18 @@ public final class RunLog: Sendable {
     /// A line the migration printed on its standard output.
     public func migration(_ line: String) {
         write("migration", line)
+        migrationListener.withLock { $0 }?(line)
     }
 
     /// A line the migration printed on its standard error: it stays on pgwarden's standard error.
     public func migrationError(_ line: String) {
         write("migration", line, toStandardError: true)
+        migrationListener.withLock { $0 }?(line)
+    }
+
+    /// Hands every line the migration prints to `listener` as well, once it is written; `nil` stops.
+    func listenToMigration(_ listener: (@Sendable (String) -> Void)?) {
+        migrationListener.withLock { $0 = listener }
     }
 
     /// Writes a prompt without a newline.

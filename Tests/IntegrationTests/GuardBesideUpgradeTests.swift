@@ -3,46 +3,43 @@ import Postgres
 import TestSupport
 import Testing
 
-/// `pgwarden guard` running beside a `pgwarden upgrade`: the guard never signals the supervised
-/// migration, which the upgrade claims in the database by identity; a session that only names
-/// itself like a migration gains nothing.
-@Suite(
-    "guard beside upgrade",
-    .serialized,
-    .enabled(if: TestCluster.isAvailable && TestCrontab.isAvailable, TestCrontab.unavailableReason)
-)
-struct GuardBesideUpgradeTests {
+/// Helpers of the tests of `pgwarden guard` running beside a `pgwarden upgrade`.
+enum Beside {
     static let runPrefix = "pgwarden-migration-"
 
-    func file(_ text: String, _ suffix: String = ".toml") throws -> String {
+    static func file(_ text: String, _ suffix: String = ".toml") throws -> String {
         let path = NSTemporaryDirectory() + "pgwarden-beside-" + UUID().uuidString + suffix
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    func auditLines(_ path: String) -> [[String: Any]] {
+    static func auditLines(_ path: String) -> [[String: Any]] {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
     }
 
-    func application(_ line: [String: Any]) -> String? {
+    static func application(_ line: [String: Any]) -> String? {
         (line["blocker"] as? [String: Any])?["application_name"] as? String
     }
 
     /// The audit line about the supervised migration (named `pgwarden-migration-<run id>`, not the impostor).
-    func migrationLine(_ lines: [[String: Any]], outcome: String) -> [String: Any]? {
+    static func migrationLine(_ lines: [[String: Any]], outcome: String) -> [String: Any]? {
         lines.first {
             let name = application($0) ?? ""
-            return name.hasPrefix(Self.runPrefix) && name != Self.runPrefix + "fake"
-                && $0["outcome"] as? String == outcome
+            return name.hasPrefix(runPrefix) && name != runPrefix + "fake" && $0["outcome"] as? String == outcome
         }
     }
+}
 
+/// `pgwarden guard` running beside a `pgwarden upgrade`: the guard never signals the supervised
+/// migration, which the upgrade claims in the database by identity; a session that only names
+/// itself like a migration gains nothing. In the serialized upgrade suite: they share its crontab user.
+extension UpgradeTests {
     /// The policy of the issue: a cancel rule that matches the migration, which blocks the web
     /// sessions queued behind it. The migration's own blocker (an idle reader) is protected by name.
-    static let cancelEverything = """
+    static let besideCancelEverything = """
         interval = "100ms"
 
         [protect]
@@ -66,7 +63,7 @@ struct GuardBesideUpgradeTests {
             let audit = NSTemporaryDirectory() + "pgwarden-beside-audit-" + UUID().uuidString
             let guardRun = try RunningCommand(
                 [
-                    "guard", "--policy", try file(Self.cancelEverything), "--audit-log", audit,
+                    "guard", "--policy", try Beside.file(Self.besideCancelEverything), "--audit-log", audit,
                     "--dsn", database.connectionString,
                 ],
                 environment: ["PGWARDEN_LOG_LEVEL": "info"]
@@ -82,7 +79,7 @@ struct GuardBesideUpgradeTests {
             // A session that names itself like a migration, blocking someone: judged like any other.
             let impostor = try await database.startBlockedStatement(
                 "DELETE FROM queue WHERE pg_sleep(60) IS NOT NULL",
-                Self.runPrefix + "fake"
+                Beside.runPrefix + "fake"
             )
             try await eventually("the impostor holds its lock") {
                 try await observer.query(
@@ -94,17 +91,17 @@ struct GuardBesideUpgradeTests {
             try await database.waitUntilWaiting(behindImpostor.pid, observer: observer)
 
             try await eventually("the guard has judged both") {
-                let lines = auditLines(audit)
-                return migrationLine(lines, outcome: "protected") != nil
+                let lines = Beside.auditLines(audit)
+                return Beside.migrationLine(lines, outcome: "protected") != nil
                     && lines.contains {
-                        application($0) == Self.runPrefix + "fake" && $0["outcome"] as? String == "signalled"
+                        Beside.application($0) == Beside.runPrefix + "fake" && $0["outcome"] as? String == "signalled"
                     }
             }
 
-            let lines = auditLines(audit)
-            #expect(migrationLine(lines, outcome: "signalled") == nil, "\(lines)")
-            let protected = try #require(migrationLine(lines, outcome: "protected"))
-            let runID = String(try #require(application(protected)).dropFirst(Self.runPrefix.count))
+            let lines = Beside.auditLines(audit)
+            #expect(Beside.migrationLine(lines, outcome: "signalled") == nil, "\(lines)")
+            let protected = try #require(Beside.migrationLine(lines, outcome: "protected"))
+            let runID = String(try #require(Beside.application(protected)).dropFirst(Beside.runPrefix.count))
             let claim = try #require(protected["protected"] as? [String: Any])
             #expect(claim["by"] as? String == "upgrade \(runID)")
             #expect((protected["detail"] as? String)?.contains("upgrade \(runID)") == true)
@@ -144,14 +141,16 @@ struct GuardBesideUpgradeTests {
                 """
             func judge(_ protect: String) async throws -> String? {
                 let audit = NSTemporaryDirectory() + "pgwarden-beside-audit-" + UUID().uuidString
-                let policy = try file("[protect]\napplication_names = [\"monthly-report\"]\n\(protect)\n\n\(rule)\n")
+                let policy = try Beside.file(
+                    "[protect]\napplication_names = [\"monthly-report\"]\n\(protect)\n\n\(rule)\n"
+                )
                 let result = try await PGWardenCommand.run([
                     "guard", "--policy", policy, "--once", "--dry-run", "--audit-log", audit,
                     "--dsn", "\(database.connectionString) user=\(guardRole)",
                 ])
                 #expect(result.status == 0, "\(result.standardError)")
-                let lines = auditLines(audit)
-                return lines.first { (application($0) ?? "").hasPrefix(Self.runPrefix) }?["outcome"] as? String
+                let lines = Beside.auditLines(audit)
+                return lines.first { (Beside.application($0) ?? "").hasPrefix(Beside.runPrefix) }?["outcome"] as? String
             }
 
             // Its own role is not the upgrade's: the claim is not trusted, the migration is judged.
@@ -166,6 +165,42 @@ struct GuardBesideUpgradeTests {
             await observer.close()
             _ = try await admin.query("DROP ROLE \"\(guardRole)\"")
             await admin.close()
+        }
+    }
+
+    @Test(
+        "the migration's statement cancelled or its session terminated from outside: the log says so at once, with who",
+        arguments: ["pg_cancel_backend", "pg_terminate_backend"]
+    )
+    func signalledFromOutside(_ function: String) async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let reader = try await database.idleInTransactionReader(of: "orders", "monthly-report")
+            let run = try RunningCommand(fixture.arguments() + fixture.migration)
+            defer { run.kill() }
+            try await run.waitForStandardOutput("waits for AccessExclusiveLock on relation public.orders")
+            let console = try await database.session("ops-console")
+            let consolePID = await console.backendPID
+            let migrationPID = try await console.query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pgwarden-migration-%' AND wait_event_type = 'Lock'"
+            ).rows[0].require(Int32.self, "pid")
+
+            _ = try await console.query("SELECT \(function)($1)", [migrationPID])
+
+            let status = try await run.waitForExit(timeout: .seconds(60))
+            #expect(status != 0)
+            let said =
+                function == "pg_cancel_backend"
+                ? "the migration's statement was cancelled by another session, not by this run"
+                : "the migration's session was terminated by another session"
+            #expect(run.standardOutput.contains(said), "\(run.standardOutput)\n\(run.standardError)")
+            #expect(run.standardOutput.contains("who: seen from here: pid \(consolePID) ("), "\(run.standardOutput)")
+            #expect(run.standardOutput.contains("application ops-console"))
+            let warnings = try fixture.report()["warnings"] as? [String] ?? []
+            #expect(warnings.contains { $0.contains(said) && $0.contains("pid \(consolePID)") }, "\(warnings)")
+            _ = try await reader.query("ROLLBACK")
+            await console.close()
+            await reader.close()
         }
     }
 }
