@@ -230,6 +230,18 @@ struct GuardTests {
             #expect(daemon.standardError.contains("rule 'x': action: unknown action 'obliterate'"))
             #expect(try await database.blockingPIDs(of: migration.pid, observer: observer) == [await reader.backendPID])
 
+            // Nested 3,000 deep (6 KB): the reader recursed once per level and the guard died of it (SIGSEGV).
+            let deep =
+                "interval = \"100ms\"\n\nx = " + String(repeating: "[", count: 3000)
+                + String(repeating: "]", count: 3000) + "\n"
+            try deep.write(toFile: policy, atomically: true, encoding: .utf8)
+            daemon.send(SIGHUP)
+            try await daemon.waitForStandardError("keeping the previous policy:", count: 2)
+            #expect(
+                daemon.standardError.contains("\(policy):3: arrays nested more than 16 deep"),
+                "\(daemon.standardError)"
+            )
+
             try Self.policy.write(toFile: policy, atomically: true, encoding: .utf8)
             daemon.send(SIGHUP)
             try await daemon.waitForStandardError("policy reloaded: 1 rule")
