@@ -76,6 +76,7 @@ public struct GuardDaemon: Sendable {
             logger: logger
         )
         let responder = BlockerResponder(policy: initialPolicy)
+        options.metrics?.declare(initialPolicy, forceDryRun: options.forceDryRun)
         logger.info("guarding with \(Plural.count(initialPolicy.rules.count, "rule", "rules"))", metadata: ["policy": "\(options.policyPath)"])
         let polling = Task { try await loop.run(responder: responder, delegate: delegate, clock: ContinuousClock()) }
         let monitor = SignalMonitor([SIGHUP, SIGINT, SIGTERM]) { [logger] signal in

@@ -36,6 +36,7 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
             do {
                 let policy = try Policy(contentsOf: options.policyPath)
                 responder.replace(policy)
+                options.metrics?.declare(policy, forceDryRun: options.forceDryRun)
                 logger.notice(
                     "policy reloaded: \(Plural.count(policy.rules.count, "rule", "rules"))",
                     metadata: ["policy": "\(options.policyPath)"]
