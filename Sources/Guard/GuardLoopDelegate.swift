@@ -18,6 +18,8 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     private var currentPolicy: Policy?
     private var ownRole: String?
     private var claimsUnreadable = false
+    /// What the last poll saw and decided: `guard --once` says it when nothing was audited.
+    private(set) var lastPass = GuardDaemon.Pass()
 
     init(options: GuardDaemon.Options, reload: GuardDaemon.ReloadRequest, audit: AuditLog, logger: Logger) {
         self.options = options
@@ -88,6 +90,7 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
         responder: BlockerResponder,
         context: ResponderContext
     ) async -> [Response] {
+        lastPass = GuardDaemon.Pass(waits: snapshot.waits.count, blockers: snapshot.blockers.count)
         options.metrics?.recordPoll(
             seconds: pollSeconds,
             waits: snapshot.waits.count,
@@ -97,6 +100,7 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     }
 
     func carriedOut(_ record: AuditRecord) {
+        lastPass.decisions += 1
         options.metrics?.recordAction(
             rule: record.response.actor.ruleName ?? record.response.actor.description,
             action: record.response.action.rawValue,

@@ -68,7 +68,8 @@ extension PGWarden {
                 audit: audit,
                 logger: Logger(label: "pgwarden.guard")
             )
-            try await daemon.run()
+            let pass = try await daemon.run()
+            if once, let summary = pass.summary { Terminal.printToStandardError(summary) }
             if audit.failedWrites > 0 {
                 throw GuardError(
                     "\(audit.failedWrites) audit entries were not written to \(auditLog ?? "standard output")"

@@ -208,6 +208,19 @@ struct GuardTests {
         }
     }
 
+    @Test("--once --dry-run with nothing blocking says so on stderr (it printed nothing); stdout stays the audit's")
+    func onceWithNothingBlocking() async throws {
+        try await ScratchDatabase.with { database in
+            let result = try await PGWardenCommand.run([
+                "guard", "--policy", try policyFile(Self.policy), "--once", "--dry-run", "--dsn",
+                database.connectionString,
+            ])
+            #expect(result.status == 0)
+            #expect(result.standardOutput.isEmpty)
+            #expect(result.standardError == "nothing blocks: no session waits on a lock, nothing to decide\n")
+        }
+    }
+
     @Test("SIGHUP re-reads the policy; a bad one is reported and the old one kept")
     func reload() async throws {
         try await ScratchDatabase.with { database in
