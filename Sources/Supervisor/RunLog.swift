@@ -171,9 +171,10 @@ public final class RunLog: Sendable {
 
     /// Each line of `text` cut to less than `columns` columns as the terminal draws them (a wide
     /// character takes two): a line that wrapped would leave a line of the footer behind when it is erased.
+    /// A cut line ends in `…`, never inside a number (`pid 1591` of `pid 15916` would name another session).
     static func fitted(_ text: String, columns: Int) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { DisplayWidth.prefix(String($0), columns: columns - 1) }
+            .map { DisplayWidth.cut(String($0), columns: columns - 1) }
             .joined(separator: "\n")
     }
 

@@ -82,4 +82,21 @@ struct MigrationStatusLineTests {
         #expect(lines[0].hasPrefix("attempt 1: blocked by pid 1, application '月次集計"))
         #expect(lines[1] == "next: nothing will act")
     }
+
+    @Test("at 80 columns a line is never cut inside a number: `pid 15916` is never shown as `pid 1591`")
+    func neverCutInsideANumber() {
+        let head = String(repeating: "x", count: 70) + " | pid 15916 idle in transaction 6.3s"
+        for columns in 70...90 {
+            let line = RunLog.fitted(head, columns: columns)
+            #expect(DisplayWidth.columns(of: line) <= columns - 1)
+            #expect(!line.contains("pid 1591…") && !line.contains("pid 159…") && !line.contains("pid 15…"), "\(line)")
+            #expect(!line.contains("6.…") && !line.contains(" 6…"), "\(line)")
+            if line != head {
+                #expect(line.hasSuffix("…"), "\(columns): \(line)")
+            }
+        }
+        #expect(RunLog.fitted(head, columns: 82).hasSuffix("| pid …"))
+        #expect(DisplayWidth.cut("waits 12.5s", columns: 10) == "waits …")
+        #expect(DisplayWidth.cut("short", columns: 10) == "short")
+    }
 }
