@@ -67,6 +67,12 @@ struct MigrationStatusLineTests {
             )
         )
         #expect(Self.line(asking: true).hasSuffix("next: waiting for you"))
+        // Asked, with a policy: the rule still acts; the line says it comes unless the answer comes first.
+        #expect(
+            Self.line(policy: policy, asking: true).hasSuffix(
+                "next: waiting for you (unless you answer first, rule 'idle' will terminate pid 1 in 18s)"
+            )
+        )
     }
 
     @Test("the footer fits the terminal's columns as drawn: a wide character takes two, so no line of it wraps")
