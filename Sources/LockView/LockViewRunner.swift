@@ -147,6 +147,13 @@ public struct LockViewRunner: Sendable {
             )
             identity.backendStartText = try row.decode(String.self, "backend_start_text")
             identity.transactionStartText = try row.decode(String.self, "xact_start_text")
+            if let holder = try row.decode(Int32.self, "holder_pid") {
+                identity.claim = UpgradeClaim(
+                    holderPID: holder,
+                    holderRole: try row.decode(String.self, "holder_role") ?? "?",
+                    holderApplicationName: try row.decode(String.self, "holder_application_name")
+                )
+            }
             return .identity(pid: pid, identity)
         } catch {
             return .signalFinished(pid: pid, succeeded: false, report: "could not read pid \(pid): \(error)")

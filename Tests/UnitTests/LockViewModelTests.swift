@@ -1,4 +1,5 @@
 import Foundation
+import Response
 import Testing
 import WaitGraph
 import WardenSupport
@@ -181,6 +182,41 @@ struct LockViewModelTests {
         #expect(Self.press(&model, .character("y")) == [.signal(identity, .terminate), .redraw])
         _ = model.update(.signalFinished(pid: pid, succeeded: true, report: "terminated pid \(pid)"))
         #expect(model.pending == nil && model.message == "terminated pid \(pid)")
+    }
+
+    @Test("c on a session a running pgwarden upgrade claims: the question says it is that migration, and whose")
+    func confirmOnAMigration() {
+        var model = Self.model()
+        _ = Self.press(&model, .character("c"))
+        var identity = ShownSession(pid: 100, user: "app", database: "shop", application: "pgwarden-migration-R1")
+        identity.claim = UpgradeClaim(
+            holderPID: 7,
+            holderRole: "pgwarden",
+            holderApplicationName: "pgwarden-upgrade-R1"
+        )
+        _ = model.update(.identity(pid: 100, identity))
+        let question = LockViewScreen().lines(model).map(Self.plain)
+        #expect(question[23] == "Cancel pid 100: migration of pgwarden upgrade R1? (y/n)")
+        #expect(question[22].contains("claimed by role pgwarden, pid 7"))
+        let long = "20261207T052139Z-aa8a"
+        identity.claim = UpgradeClaim(
+            holderPID: 7,
+            holderRole: "pgwarden",
+            holderApplicationName: "pgwarden-upgrade-" + long
+        )
+        _ = Self.press(&model, .character("n"))
+        _ = Self.press(&model, .character("c"))
+        _ = model.update(.identity(pid: 100, identity))
+        #expect(
+            LockViewScreen().lines(model).map(Self.plain)[23]
+                == "Cancel pid 100: migration of pgwarden upgrade \(long)? (y/n)"
+        )
+        // Named like a migration, without a claim: just the name, as any session.
+        _ = Self.press(&model, .character("n"))
+        _ = Self.press(&model, .character("c"))
+        identity.claim = nil
+        _ = model.update(.identity(pid: 100, identity))
+        #expect(LockViewScreen().lines(model).map(Self.plain)[23] == "Cancel pid 100? (y/n)")
     }
 
     @Test("n or Escape sends nothing; a session gone before the question sends nothing")
