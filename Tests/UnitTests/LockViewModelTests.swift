@@ -318,6 +318,59 @@ struct LockViewModelTests {
     }
 
     /// The line without escape sequences.
+    @Test("80 columns, long names and a filter: every row keeps a query column, the header its filter and clock")
+    func narrowKeepsQueryAndHeader() {
+        let database = "shop_production_eu_west_reporting_replica"
+        var sessions = [
+            Self.session(
+                100,
+                state: "idle in transaction",
+                user: "billing_service_account",
+                database: database,
+                application: "billing-nightly-reconciliation-worker",
+                query: "SELECT count(*) FROM orders"
+            ),
+            Self.session(
+                200,
+                waitsOn: [100],
+                user: "migrations_owner_role",
+                database: database,
+                application: "pgwarden-migration-20261207T052139Z-aa8a",
+                query: "ALTER TABLE orders ADD COLUMN c int",
+                mode: "AccessExclusiveLock"
+            ),
+        ]
+        for index in 0..<5 {
+            sessions.append(
+                Self.session(
+                    Int32(300 + index),
+                    waitsOn: [200],
+                    user: "web_frontend_service_account",
+                    database: database,
+                    application: "gunicorn-worker-\(index)-of-the-web-tier",
+                    query: "SELECT 1"
+                )
+            )
+        }
+        var model = LockViewModel(scope: database, size: Self.size, now: Self.now)
+        _ = model.update(.snapshot(LockSnapshot(observing: sessions, takenAt: Self.now, databaseOID: 5), elsewhere: []))
+        _ = Self.press(&model, .character("/"), .character("r"), .character("e"), .character("p"), .enter)
+        let lines = LockViewScreen().lines(model).map(Self.plain)
+        #expect(lines.allSatisfy { DisplayWidth.columns(of: $0) <= 80 })
+        #expect(
+            lines[0].contains("filter: rep")
+                && lines[0].hasSuffix(String(LockViewScreen.time(Self.now).split(separator: " ").last!)),
+            "\(lines[0])"
+        )
+        #expect(lines[0].contains("7 waiting") || lines[0].contains("6 waiting"), "\(lines[0])")
+        // However narrow, the query column is there: its name (cut) and a start of each query.
+        #expect(lines[1].hasSuffix(" QU…") || lines[1].hasSuffix(" QUERY"), "\(lines[1])")
+        let queryColumn = lines[1].distance(from: lines[1].startIndex, to: lines[1].lastIndex(of: " ")!) + 1
+        for line in lines[2..<9] {
+            #expect(line.count >= queryColumn + 3, "no query column: \(line)")
+        }
+    }
+
     static func plain(_ line: String) -> String {
         line.replacing(/\u{1B}\[[0-9;]*m/, with: "")
     }
