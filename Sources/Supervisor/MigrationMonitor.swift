@@ -40,6 +40,8 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     /// What the report's warnings should say of this attempt.
     private(set) var warnings: [String] = []
     var question: OperatorQuestion?
+    /// When the question's figures were last brought up to date.
+    var questionRefreshedAt: ContinuousClock.Instant?
     private var questionText: String?
     private var statusText: String?
     private var statusDrawnAt: ContinuousClock.Instant?
