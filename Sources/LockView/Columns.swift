@@ -93,7 +93,8 @@ struct Columns {
     static func stateOrLock(_ row: SessionRow) -> String {
         if let wait = row.wait { return shortMode(wait.lock.mode) }
         if row.pid == 0 { return "prepared" }
-        guard let state = row.activity?.state else { return row.activity == nil ? "gone" : "?" }
+        // Another role's state reads NULL without pg_monitor: say so, not "?" (the footer says why).
+        guard let state = row.activity?.state else { return row.activity == nil ? "gone" : "hidden" }
         let short = [
             "idle in transaction": "idle in tx", "idle in transaction (aborted)": "idle abort",
             "fastpath function call": "fastpath",

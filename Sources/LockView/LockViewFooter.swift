@@ -71,6 +71,8 @@ extension LockViewScreen {
                 ScreenText.clean(state)
                     + (row.activity?.stateSeconds.map { " " + DurationSyntax.format(seconds: $0) } ?? "")
             )
+        } else if row.activity != nil {
+            parts.append("state hidden: pgwarden's role lacks pg_monitor")
         }
         if let blocker = row.blocker {
             let direct = blocker.blocks.count

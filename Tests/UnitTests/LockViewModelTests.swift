@@ -371,6 +371,19 @@ struct LockViewModelTests {
         }
     }
 
+    @Test("another role's session without pg_monitor: 'hidden', not '?', and the footer says why")
+    func hiddenWithoutMonitor() {
+        var hidden = Self.session(100, state: "idle in transaction", query: "<insufficient privilege>")
+        hidden.activity?.state = nil
+        hidden.activity?.xactSeconds = nil
+        let sessions = [hidden, Self.session(200, waitsOn: [100], application: "alembic", query: "ALTER TABLE orders")]
+        let model = Self.model(LockSnapshot(observing: sessions, takenAt: Self.now, databaseOID: 5))
+        let lines = LockViewScreen().lines(model).map(Self.plain)
+        let row = lines.first { $0.contains(" 100 ") } ?? ""
+        #expect(row.contains(" hidden ") && !row.contains(" ? "), "\(row)")
+        #expect(lines[21].contains("state hidden: pgwarden's role lacks pg_monitor · blocks"), "\(lines[21])")
+    }
+
     static func plain(_ line: String) -> String {
         line.replacing(/\u{1B}\[[0-9;]*m/, with: "")
     }
