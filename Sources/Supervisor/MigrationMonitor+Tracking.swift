@@ -77,7 +77,11 @@ extension MigrationMonitor {
 
     /// `pid 456, idle in transaction 41s, xact 41s, app, monthly-report: SELECT …`.
     static func describeBlocker(_ pid: Int32, in snapshot: LockSnapshot) -> String {
-        guard pid != 0 else { return "a prepared transaction (pid 0)" }
+        guard pid != 0 else {
+            let gids = snapshot.blocker(0)?.preparedGIDs.map { "'\($0)'" }.joined(separator: ", ") ?? ""
+            return
+                "prepared transaction \(gids.isEmpty ? "(gid unknown)" : gids) (pid 0: COMMIT PREPARED or ROLLBACK PREPARED ends it)"
+        }
         guard let activity = snapshot.blocker(pid)?.activity else { return "pid \(pid)" }
         var parts = ["pid \(pid)"]
         if let state = activity.state {

@@ -31,7 +31,9 @@ struct MigrationStatusLine: Sendable {
             + (wait.lock.relation.map { " on \($0)" } ?? "")
         var parts: [String] = []
         let named = blockers.map { blocker in
-            "pid \(blocker.pid)" + (blocker.activity?.state.map { " \($0)" } ?? "")
+            blocker.pid == 0
+                ? "prepared transaction " + blocker.preparedGIDs.map { "'\($0)'" }.joined(separator: ", ")
+                : "pid \(blocker.pid)" + (blocker.activity?.state.map { " \($0)" } ?? "")
         }
         parts.append(
             "blocked by " + (named.isEmpty ? wait.blockedBy.map { "pid \($0)" } : named).joined(separator: ", ")

@@ -27,3 +27,27 @@ extension UpgradeTests {
         }
     }
 }
+
+extension UpgradeTests {
+    @Test("a prepared transaction that blocks the migration is named by its gid in the run log, not as pid 0")
+    func preparedTransactionBlocks() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let gid = TestCluster.uniqueName("nightly-batch")
+            let preparer = try await database.session("batch")
+            _ = try await preparer.query("BEGIN")
+            _ = try await preparer.query("SELECT count(*) FROM orders")
+            _ = try await preparer.query("PREPARE TRANSACTION '\(gid)'")
+            let run = try RunningCommand(fixture.arguments() + fixture.migration)
+            defer { run.kill() }
+            try await run.waitForStandardOutput("waits for AccessExclusiveLock on relation public.orders")
+            try await run.waitForStandardOutput("blocked by prepared transaction '\(gid)' (pid 0")
+            _ = try await preparer.query("ROLLBACK PREPARED '\(gid)'")
+            #expect(try await run.waitForExit(timeout: .seconds(60)) == 0, "\(run.standardOutput)")
+            // The forecast's own "now:" line (Sources/Forecast, being rewritten elsewhere) is not this test's.
+            let monitorLines = run.standardOutput.split(separator: "\n").filter { !$0.contains("] forecast:") }
+            #expect(!monitorLines.contains { $0.contains("(?, )") || $0.contains("blocked by pid 0") })
+            await preparer.close()
+        }
+    }
+}

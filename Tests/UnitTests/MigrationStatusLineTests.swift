@@ -105,4 +105,32 @@ struct MigrationStatusLineTests {
         #expect(DisplayWidth.cut("waits 12.5s", columns: 10) == "waits …")
         #expect(DisplayWidth.cut("short", columns: 10) == "short")
     }
+
+    @Test("a prepared transaction that blocks the migration is named by its gid, not as pid 0")
+    func preparedTransaction() {
+        let prepared = Blocker(
+            pid: 0,
+            blocks: [2],
+            blockedTotal: 1,
+            root: true,
+            activity: nil,
+            preparedGIDs: ["batch-42"]
+        )
+        let line = MigrationStatusLine(
+            attempt: 1,
+            elapsedSeconds: 5,
+            wait: Self.wait,
+            blockers: [prepared],
+            queued: 0,
+            queuedOldestSeconds: 0,
+            requestTimeout: nil,
+            policy: nil,
+            maxLockWait: nil,
+            askingOperator: false,
+            interactive: false
+        ).text
+        #expect(line.contains("blocked by prepared transaction 'batch-42'"), "\(line)")
+        let snapshot = LockSnapshot(takenAt: Date(), waits: [Self.wait], blockers: [prepared])
+        #expect(MigrationMonitor.describeBlocker(0, in: snapshot).hasPrefix("prepared transaction 'batch-42' (pid 0"))
+    }
 }
