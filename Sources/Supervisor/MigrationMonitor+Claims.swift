@@ -1,6 +1,7 @@
 import LockInspection
 import Postgres
 import Response
+import WaitGraph
 
 /// What the monitor has claimed, on which of its sessions: claims die with the session that holds
 /// them, so a reconnect claims every identified session again.
@@ -11,6 +12,8 @@ struct MigrationClaims: Sendable {
     var claimed: Set<SessionKey> = []
     /// Whether a failure to claim was said (once per holder).
     var failureSaid = false
+    /// The role of the monitor's session: the claims of other runs it trusts are its own role's.
+    var ownRole: String?
 }
 
 extension MigrationMonitor {
@@ -27,7 +30,7 @@ extension MigrationMonitor {
     /// audit names the run by it.
     func claimIdentifiedSessions(on connection: Connection) async {
         let holder = await connection.backendPID
-        if claims.holderPID != holder { claims = MigrationClaims(holderPID: holder) }
+        if claims.holderPID != holder { claims = MigrationClaims(holderPID: holder, ownRole: claims.ownRole) }
         let pending = finder.sessions.identified.subtracting(claims.claimed)
         guard !pending.isEmpty else { return }
         do throws(PostgresError) {
@@ -46,5 +49,15 @@ extension MigrationMonitor {
                 "cannot claim the migration's sessions in the database (\(error.message)): a pgwarden guard may judge them like any other session"
             )
         }
+    }
+
+    /// The sessions another `pgwarden upgrade` of this role claims as its migration's: this run's policy
+    /// and its operator's orders leave them alone, as a guard does (two runs on one database). Read only
+    /// when something blocks and something could act on it; unreadable claims protect nothing more.
+    func otherRunsClaims(for snapshot: LockSnapshot, on connection: Connection) async -> [SessionKey: UpgradeClaim] {
+        guard !snapshot.blockers.isEmpty, policy?.rules.isEmpty == false || operatorPrompt != nil,
+            let role = claims.ownRole
+        else { return [:] }
+        return (try? await UpgradeClaims.read(for: snapshot, trustedRoles: [role], on: connection)) ?? [:]
     }
 }

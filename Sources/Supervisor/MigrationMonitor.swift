@@ -29,7 +29,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     let log: RunLog
     private let logger: Logger
     let operatorPrompt: OperatorPrompt?
-    private let policy: Policy?
+    let policy: Policy?
     private let audit: [any AuditSink]
     let onWait: @Sendable (String) -> Void
     var finder: MigrationSessionFinder
@@ -143,7 +143,11 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         }
         await claimIdentifiedSessions(on: connection)
         outside.setOwnPIDs(ownPIDs)
-        return ResponderContext(ownPIDs: ownPIDs, migration: finder.sessions)
+        return ResponderContext(
+            ownPIDs: ownPIDs,
+            migration: finder.sessions,
+            claims: await otherRunsClaims(for: snapshot, on: connection)
+        )
     }
 
     func observe(
@@ -229,11 +233,13 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     }
 
     func connected(reconnect: Bool, role: SessionRole) {
+        claims.ownRole = role.role
         if reconnect { log.say("reconnected to the database") }
         connectionLostLogged = false
     }
 
     func roleChanged(from old: SessionRole, to new: SessionRole) {
+        claims.ownRole = new.role
         log.say("the role's privileges or settings changed; watching as role \(new.role) is now")
         new.limitationsAdded(since: old).forEach { log.warn($0) }
     }

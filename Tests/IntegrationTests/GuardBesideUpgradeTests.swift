@@ -203,4 +203,41 @@ extension UpgradeTests {
             await reader.close()
         }
     }
+
+    @Test("two upgrades on one database: the second's cancel rule leaves the first's migration alone (its claim)")
+    func secondUpgradeLeavesTheFirstAlone() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let reader = try await database.idleInTransactionReader(of: "orders", "monthly-report")
+            let first = try RunningCommand(fixture.arguments() + fixture.migration)
+            defer { first.kill() }
+            try await first.waitForStandardOutput("claimed pid")
+            // The second run's "migration" reads orders: it queues behind the first's ALTER, which its rule matches.
+            let python = UpgradeFixture.packageRoot + "/.venv/bin/python"
+            let read =
+                "import psycopg2; c = psycopg2.connect('\(database.connectionString)'); c.cursor().execute('SELECT count(*) FROM orders'); print('read')"
+            let state = NSTemporaryDirectory() + "pgwarden-second-state-" + UUID().uuidString
+            let second = try RunningCommand([
+                "upgrade", "--dsn", database.connectionString, "--state-dir", state, "--no-interactive",
+                "--policy", try Beside.file(Self.besideCancelEverything), "--", python, "-c", read,
+            ])
+            defer { second.kill() }
+            do {
+                try await second.waitForStandardOutput("→ protected (the migration's session of a supervised upgrade")
+            } catch {
+                Issue.record("\(error)\n\(second.standardOutput)\n\(second.standardError)\n\(first.standardOutput)")
+                throw error
+            }
+            #expect(!second.standardOutput.contains("→ signalled"), "\(second.standardOutput)")
+            let firstRunID = try #require(
+                first.standardOutput.split(separator: "\n").first { $0.contains("] run ") }
+                    .flatMap { $0.split(separator: " ").dropFirst(3).first }.map { String($0.dropLast()) }
+            )
+            #expect(second.standardOutput.contains("upgrade \(firstRunID)"), "\(second.standardOutput)")
+            _ = try await reader.query("ROLLBACK")
+            #expect(try await first.waitForExit(timeout: .seconds(60)) == 0, "\(first.standardOutput)")
+            #expect(try await second.waitForExit(timeout: .seconds(60)) == 0, "\(second.standardOutput)")
+            await reader.close()
+        }
+    }
 }
