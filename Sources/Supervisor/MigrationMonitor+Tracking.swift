@@ -10,8 +10,11 @@ extension MigrationMonitor {
         for index in records.indices where !records[index].ended {
             if !waits.contains(where: { $0.pid == records[index].pid && $0.lock == records[index].lock }) {
                 records[index].ended = true
+                let waited = DurationSyntax.format(seconds: records[index].waitedSeconds)
                 log.say(
-                    "pid \(records[index].pid) got its \(records[index].lock.mode) after \(DurationSyntax.format(seconds: records[index].waitedSeconds))"
+                    outside.noticed
+                        ? "pid \(records[index].pid) stopped waiting for its \(records[index].lock.mode) after \(waited): cancelled, not granted"
+                        : "pid \(records[index].pid) got its \(records[index].lock.mode) after \(waited)"
                 )
             }
         }

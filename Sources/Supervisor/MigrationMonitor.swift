@@ -56,7 +56,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     /// The migration's sessions claimed in the database for a guard to see.
     var claims = MigrationClaims()
     /// Says when someone else cancels or terminates the migration's statement.
-    private let outside: OutsideSignalWatch
+    let outside: OutsideSignalWatch
 
     init(
         settings: UpgradeSettings,

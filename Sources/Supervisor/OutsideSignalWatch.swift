@@ -62,6 +62,10 @@ final class OutsideSignalWatch: Sendable {
     /// This run's own sessions, left out of who.
     func setOwnPIDs(_ pids: Set<Int32>) { state.withLock { $0.ownPIDs = pids.sorted() } }
 
+    /// Whether the migration has relayed a cancel or a terminate that this run did not send: a wait that
+    /// ends now ended by it, not by the lock being granted.
+    var noticed: Bool { state.withLock { !$0.said.isEmpty } }
+
     /// What the report's warnings should say.
     var warnings: [String] { state.withLock { $0.warnings } }
 
