@@ -84,17 +84,20 @@ public struct LockViewScreen: Sendable {
         )
     }
 
-    /// The header's parts joined to fit `width`: the scope (a database name may be long) is cut first, then
-    /// `pgwarden locks` becomes `locks` and the sort goes, so that the filter and the clock stay on screen.
+    /// The header's parts joined to fit `width`: the sort goes first (the `s` key says it), then
+    /// `pgwarden locks` becomes `locks`, then the scope (a long database name) is cut, so that the
+    /// counts, the filter and the clock stay on screen.
     static func fitted(_ parts: [String], scope: Int, dot: String, width: Int) -> String {
         var parts = parts
         func overflow() -> Int { DisplayWidth.columns(of: parts.joined(separator: dot)) - width }
+        if overflow() > 0, let sort = parts.firstIndex(where: { $0.hasPrefix("sort: ") }), sort > scope {
+            parts.remove(at: sort)
+        }
+        if overflow() > 0 { parts[0] = "locks" }
         if overflow() > 0 {
             let keep = max(3, DisplayWidth.columns(of: parts[scope]) - overflow())
             parts[scope] = DisplayWidth.cut(parts[scope], columns: keep)
         }
-        if overflow() > 0 { parts[0] = "locks" }
-        if overflow() > 0 { parts.removeAll { $0.hasPrefix("sort: ") } }
         return parts.joined(separator: dot)
     }
 
