@@ -7,7 +7,7 @@ import WardenSupport
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+    let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.count
     func check(_ error: ConfigError) {
         guard error.line >= 0, error.line <= lines, !error.summary.isEmpty else {
             fatalError("line \(error.line) of \(lines): \(error.summary)")

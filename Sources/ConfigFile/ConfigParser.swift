@@ -6,9 +6,18 @@ struct ConfigParser {
     private let lines: [Substring]
     private var index = 0
 
+    /// The deepest nesting of arrays a file may have: policies and configs use one level, and the
+    /// reader recurses once per level (a file of `[[[…]]]` 3,000 deep would overflow the stack).
+    static let maximumDepth = 16
+
     init(text: String, file: String) {
         self.file = file
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        lines = Self.lines(of: text)
+    }
+
+    /// The lines of `text`, ended by LF or CRLF (in Swift, `"\r\n"` is one `Character`, not a `"\n"`).
+    static func lines(of text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
     }
 
     mutating func parse() throws(ConfigError) -> ConfigDocument {
@@ -49,7 +58,7 @@ struct ConfigParser {
             cursor.skipWhitespace()
             guard cursor.consume("=") else { throw error(lineNumber, "expected '=' after the key '\(name)'") }
             cursor.skipWhitespace()
-            let value = try self.value(&cursor, line: lineNumber)
+            let value = try self.value(&cursor, line: lineNumber, depth: 0)
             try expectEnd(&cursor, line: lineNumber)
             let entry = ConfigEntry(key: name, value: value, line: lineNumber)
             func append(_ table: inout ConfigTable) throws(ConfigError) {
@@ -88,7 +97,9 @@ struct ConfigParser {
 
     private mutating func key(_ cursor: inout Cursor, line: Int) throws(ConfigError) -> String {
         if cursor.peek == "\"" || cursor.peek == "'" {
-            guard case .string(let text) = try value(&cursor, line: line) else { throw error(line, "expected a key") }
+            guard case .string(let text) = try value(&cursor, line: line, depth: 0) else {
+                throw error(line, "expected a key")
+            }
             return text
         }
         let name = cursor.take { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
@@ -97,8 +108,8 @@ struct ConfigParser {
         return String(name)
     }
 
-    /// A value; arrays may continue on the following lines.
-    private mutating func value(_ cursor: inout Cursor, line: Int) throws(ConfigError) -> ConfigValue {
+    /// A value; arrays may continue on the following lines, and nest at most ``maximumDepth`` deep.
+    private mutating func value(_ cursor: inout Cursor, line: Int, depth: Int) throws(ConfigError) -> ConfigValue {
         switch cursor.peek {
         case "\"":
             if cursor.text.hasPrefix("\"\"\"") { throw error(line, "multi-line strings are not supported") }
@@ -110,6 +121,10 @@ struct ConfigParser {
             guard cursor.consume("'") else { throw error(line, "unterminated string") }
             return .string(String(text))
         case "[":
+            guard depth < Self.maximumDepth else {
+                // `index` is the line after the cursor's: the line this array opens on.
+                throw error(index, "arrays nested more than \(Self.maximumDepth) deep")
+            }
             cursor.advance(1)
             var elements: [ConfigValue] = []
             while true {
@@ -121,7 +136,7 @@ struct ConfigParser {
                     continue
                 }
                 if cursor.consume("]") { return .array(elements) }
-                elements.append(try value(&cursor, line: line))
+                elements.append(try value(&cursor, line: line, depth: depth + 1))
                 cursor.skipWhitespace()
                 if cursor.consume(",") { continue }
                 if cursor.atEndOrComment { continue }

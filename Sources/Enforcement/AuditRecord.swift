@@ -78,6 +78,19 @@ public struct AuditRecord: Sendable {
                 ])
             ),
         ]
+        if let claim = response.claim {
+            fields.append(
+                (
+                    "protected",
+                    .object([
+                        ("by", .string(claim.by)),
+                        ("run_id", .string(claim.runID)),
+                        ("holder_pid", .integer(claim.holderPID)),
+                        ("holder_role", .string(claim.holderRole)),
+                    ])
+                )
+            )
+        }
         if let request {
             fields.append(
                 (

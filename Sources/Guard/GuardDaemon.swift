@@ -62,10 +62,35 @@ public struct GuardDaemon: Sendable {
         self.logger = logger
     }
 
-    /// Runs until SIGINT or SIGTERM (or one pass with `once`).
+    /// What one poll saw and decided.
+    public struct Pass: Sendable, Equatable {
+        /// Sessions waiting on a heavyweight lock.
+        public var waits = 0
+        /// Sessions that block another.
+        public var blockers = 0
+        /// Decisions audited (acted, dry run, protected, rate-limited, logged, failed).
+        public var decisions = 0
+
+        /// What `guard --once` says of it when nothing was audited; `nil` when the audit speaks.
+        public var summary: String? {
+            guard decisions == 0 else { return nil }
+            if blockers == 0 { return "nothing blocks: no session waits on a lock, nothing to decide" }
+            return "\(Plural.count(blockers, "session blocks", "sessions block")) others; no rule matched, nothing to decide"
+        }
+
+        /// Creates a pass.
+        public init(waits: Int = 0, blockers: Int = 0, decisions: Int = 0) {
+            self.waits = waits
+            self.blockers = blockers
+            self.decisions = decisions
+        }
+    }
+
+    /// Runs until SIGINT or SIGTERM (or one pass with `once`); returns what the last poll saw and decided.
     ///
     /// - Throws: with `once`, when the server cannot be reached; otherwise only when cancelled abnormally.
-    public func run() async throws {
+    @discardableResult
+    public func run() async throws -> Pass {
         let reload = ReloadRequest()
         let delegate = GuardLoopDelegate(options: options, reload: reload, audit: audit, logger: logger)
         let loop = ResponseLoop(
@@ -76,6 +101,7 @@ public struct GuardDaemon: Sendable {
             logger: logger
         )
         let responder = BlockerResponder(policy: initialPolicy)
+        options.metrics?.declare(initialPolicy, forceDryRun: options.forceDryRun)
         logger.info("guarding with \(Plural.count(initialPolicy.rules.count, "rule", "rules"))", metadata: ["policy": "\(options.policyPath)"])
         let polling = Task { try await loop.run(responder: responder, delegate: delegate, clock: ContinuousClock()) }
         let monitor = SignalMonitor([SIGHUP, SIGINT, SIGTERM]) { [logger] signal in
@@ -92,6 +118,7 @@ public struct GuardDaemon: Sendable {
         } catch is CancellationError {
             logger.notice("stopped")
         }
+        return delegate.lastPass
     }
 
     /// A SIGHUP not yet acted on.

@@ -15,6 +15,11 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     private let logger: Logger
     private let audit: AuditLog
     private var interval: Duration?
+    private var currentPolicy: Policy?
+    private var ownRole: String?
+    private var claimsUnreadable = false
+    /// What the last poll saw and decided: `guard --once` says it when nothing was audited.
+    private(set) var lastPass = GuardDaemon.Pass()
 
     init(options: GuardDaemon.Options, reload: GuardDaemon.ReloadRequest, audit: AuditLog, logger: Logger) {
         self.options = options
@@ -33,6 +38,7 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
             do {
                 let policy = try Policy(contentsOf: options.policyPath)
                 responder.replace(policy)
+                options.metrics?.declare(policy, forceDryRun: options.forceDryRun)
                 logger.notice(
                     "policy reloaded: \(Plural.count(policy.rules.count, "rule", "rules"))",
                     metadata: ["policy": "\(options.policyPath)"]
@@ -41,6 +47,7 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
                 logger.error("keeping the previous policy: \(error.summary)")
             }
         }
+        currentPolicy = responder.policy
         let current = responder.policy?.interval ?? .milliseconds(500)
         if interval != current { interval = current }
         return current
@@ -49,7 +56,32 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     func context(for snapshot: LockSnapshot, on connection: Connection, ownPIDs: Set<Int32>) async
         -> ResponderContext
     {
-        ResponderContext(ownPIDs: ownPIDs, forceDryRun: options.forceDryRun)
+        ResponderContext(
+            ownPIDs: ownPIDs,
+            forceDryRun: options.forceDryRun,
+            claims: await upgradeClaims(for: snapshot, on: connection)
+        )
+    }
+
+    /// The sessions a supervised upgrade claimed, from the roles this guard trusts: `[protect]
+    /// upgrade_roles`, else its own. When they cannot be read, every blocker is treated as
+    /// unclaimed, and the guard says so once.
+    private func upgradeClaims(for snapshot: LockSnapshot, on connection: Connection) async
+        -> [SessionKey: UpgradeClaim]
+    {
+        guard !snapshot.blockers.isEmpty, let policy = currentPolicy, !policy.rules.isEmpty else { return [:] }
+        let trusted = Set(policy.protection.upgradeRoles ?? ownRole.map { [$0] } ?? [])
+        do {
+            let claims = try await UpgradeClaims.read(for: snapshot, trustedRoles: trusted, on: connection)
+            claimsUnreadable = false
+            return claims
+        } catch {
+            if !claimsUnreadable {
+                logger.error("cannot read the upgrades' claims of their migrations' sessions: \(error.description)")
+            }
+            claimsUnreadable = true
+            return [:]
+        }
     }
 
     func observe(
@@ -58,6 +90,7 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
         responder: BlockerResponder,
         context: ResponderContext
     ) async -> [Response] {
+        lastPass = GuardDaemon.Pass(waits: snapshot.waits.count, blockers: snapshot.blockers.count)
         options.metrics?.recordPoll(
             seconds: pollSeconds,
             waits: snapshot.waits.count,
@@ -67,6 +100,7 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     }
 
     func carriedOut(_ record: AuditRecord) {
+        lastPass.decisions += 1
         options.metrics?.recordAction(
             rule: record.response.actor.ruleName ?? record.response.actor.description,
             action: record.response.action.rawValue,
@@ -75,12 +109,14 @@ final class GuardLoopDelegate: ResponseLoopDelegate, @unchecked Sendable {
     }
 
     func connected(reconnect: Bool, role: SessionRole) {
+        ownRole = role.role
         if !reconnect { role.actingLimitations.forEach { logger.warning("\($0)") } }
         logger.info("connected; polling every \(interval.map { "\($0)" } ?? "500ms")")
         options.metrics?.recordConnected(reconnect: reconnect)
     }
 
     func roleChanged(from old: SessionRole, to new: SessionRole) {
+        ownRole = new.role
         logger.notice("the role's privileges or settings changed; polling and acting as role \(new.role) is now")
         new.limitationsAdded(since: old).forEach { logger.warning("\($0)") }
     }

@@ -1,3 +1,4 @@
+import Policy
 import Synchronization
 
 /// What the guard counts, in Prometheus's text exposition format.
@@ -40,6 +41,25 @@ public final class GuardMetrics: Sendable {
     /// A decision carried out, by rule and outcome.
     public func recordAction(rule: String, action: String, outcome: String) {
         state.withLock { $0.actions[ActionKey(rule: rule, action: action, outcome: outcome), default: 0] += 1 }
+    }
+
+    /// Declares the series of `policy`'s rules at zero, so that `pgwarden_guard_actions_total` has a
+    /// sample for each before its first action (`rate()` and alerts on it work from the start): each
+    /// rule's action with the outcome it has when all goes well (`signalled`; `dry-run` in a dry run;
+    /// `logged` for `log`), and the terminate of its escalation. A series already counted is kept.
+    public func declare(_ policy: Policy, forceDryRun: Bool) {
+        let dryRun = policy.dryRun || forceDryRun
+        var keys: [ActionKey] = []
+        for rule in policy.rules {
+            let outcome = rule.action == .log ? "logged" : dryRun ? "dry-run" : "signalled"
+            keys.append(ActionKey(rule: rule.name, action: rule.action.rawValue, outcome: outcome))
+            if rule.escalateAfter != nil {
+                keys.append(ActionKey(rule: rule.name, action: "terminate", outcome: dryRun ? "dry-run" : "signalled"))
+            }
+        }
+        state.withLock { state in
+            for key in keys where state.actions[key] == nil { state.actions[key] = 0 }
+        }
     }
 
     /// The connection came up (again).

@@ -11,7 +11,9 @@ import Synchronization
 /// Every connection is served on a thread of its own, under one deadline for the whole exchange
 /// (``connectionDeadline``, from accept to the last byte sent): a client that sends its request a
 /// byte a second, or nothing, is dropped at the deadline and never delays another scrape. At most
-/// ``maximumConnections`` are served at once; beyond that a connection is closed at once.
+/// ``maximumConnections`` are served at once; a connection beyond that closes the oldest one still
+/// waiting for its request, so that idle connections can never starve a scrape (one is refused only
+/// when all are being answered).
 public final class MetricsServer: Sendable {
     /// The port the packaged unit listens on: 19187. Outside 9100–9999, the range Prometheus
     /// allocated to exporters (fully allocated now: every port in it is some exporter's, 9187 being
@@ -35,9 +37,9 @@ public final class MetricsServer: Sendable {
         let descriptor = try Self.listen(host: host, port: port)
         self.descriptor = descriptor
         self.address = "\(host):\(port)"
-        let active = ConnectionCount()
+        let connections = Connections()
         Thread.detachNewThread { [descriptor] in
-            Self.acceptLoop(descriptor, metrics: metrics, active: active)
+            Self.acceptLoop(descriptor, metrics: metrics, connections: connections)
         }
     }
 
@@ -82,7 +84,7 @@ public final class MetricsServer: Sendable {
         return descriptor
     }
 
-    private static func acceptLoop(_ descriptor: Int32, metrics: GuardMetrics, active: ConnectionCount) {
+    private static func acceptLoop(_ descriptor: Int32, metrics: GuardMetrics, connections: Connections) {
         defer { Glibc.close(descriptor) }
         while true {
             let client = accept(descriptor, nil, nil)
@@ -90,27 +92,29 @@ public final class MetricsServer: Sendable {
                 if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE { continue }
                 return
             }
-            guard active.value.add(1, ordering: .relaxed).newValue <= maximumConnections else {
-                active.value.subtract(1, ordering: .relaxed)
+            guard let id = connections.admit(client, maximum: maximumConnections) else {
                 Glibc.close(client)
                 continue
             }
             Thread.detachNewThread {
                 let deadline = ContinuousClock.now + connectionDeadline
                 if let request = readRequest(client, until: deadline) {
+                    connections.answering(id)
                     send(response(to: request, metrics: metrics), to: client, until: deadline)
+                    finish(client, until: min(deadline, ContinuousClock.now + .seconds(1)))
                 }
+                connections.remove(id)
                 Glibc.close(client)
-                active.value.subtract(1, ordering: .relaxed)
             }
         }
     }
 
-    /// The request head, up to its blank line (at most 8 kB); `nil` when the client did not send it in time.
+    /// The request head, up to its blank line (at most 8 kB); `nil` when the client did not send it in
+    /// time. A body that follows the head in the same packet (a `POST`) does not hide its end.
     static func readRequest(_ client: Int32, until deadline: ContinuousClock.Instant) -> [UInt8]? {
         var request = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 1024)
-        while request.count < 8192, !request.suffix(4).elementsEqual([13, 10, 13, 10]) {
+        while request.count < 8192, !endsHead(request) {
             guard wait(for: Int16(POLLIN), on: client, until: deadline) else { return nil }
             let count = recv(client, &buffer, buffer.count, 0)
             if count < 0 && errno == EINTR { continue }
@@ -118,6 +122,29 @@ public final class MetricsServer: Sendable {
             request += buffer[0..<count]
         }
         return request
+    }
+
+    /// Whether `bytes` hold a blank line (CRLF CRLF, or LF LF from a lax client).
+    static func endsHead(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 2 else { return false }
+        for index in 1..<bytes.count where bytes[index] == 10 {
+            if bytes[index - 1] == 10 { return true }
+            if index >= 3, bytes[index - 1] == 13, bytes[index - 2] == 10, bytes[index - 3] == 13 { return true }
+        }
+        return false
+    }
+
+    /// After the answer: says no more, and reads what the client still sends (a request body) until
+    /// it closes or `deadline`, so that closing with unread bytes does not reset the connection
+    /// before the client has read the answer.
+    private static func finish(_ client: Int32, until deadline: ContinuousClock.Instant) {
+        shutdown(client, Int32(SHUT_WR))
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while wait(for: Int16(POLLIN), on: client, until: deadline) {
+            let count = recv(client, &buffer, buffer.count, 0)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return }
+        }
     }
 
     /// Whether `client` became ready for `events` before `deadline`.
@@ -161,7 +188,45 @@ public final class MetricsServer: Sendable {
     }
 }
 
-/// The connections being served.
-private final class ConnectionCount: Sendable {
-    let value = Atomic<Int>(0)
+/// The connections being served, each with when it was accepted and whether its request is in.
+private final class Connections: Sendable {
+    private struct Entry {
+        let descriptor: Int32
+        let acceptedAt: ContinuousClock.Instant
+        var answering = false
+    }
+
+    private struct State {
+        var next = 0
+        var entries: [Int: Entry] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Registers `descriptor`. When `maximum` are served already, the oldest one still waiting for its
+    /// request is shut down first (its thread wakes and closes it); when all are being answered, `nil`.
+    /// Shut down under the lock, while its thread has not removed it, so never a descriptor reused.
+    func admit(_ descriptor: Int32, maximum: Int) -> Int? {
+        state.withLock { state in
+            if state.entries.count >= maximum {
+                let idle = state.entries.filter { !$0.value.answering }
+                guard let oldest = idle.min(by: { $0.value.acceptedAt < $1.value.acceptedAt }) else { return nil }
+                shutdown(oldest.value.descriptor, Int32(SHUT_RDWR))
+                state.entries[oldest.key] = nil
+            }
+            state.next += 1
+            state.entries[state.next] = Entry(descriptor: descriptor, acceptedAt: .now)
+            return state.next
+        }
+    }
+
+    /// Connection `id` has sent its request: it is being answered, never shut down for another.
+    func answering(_ id: Int) {
+        state.withLock { $0.entries[id]?.answering = true }
+    }
+
+    /// Connection `id` is done; its thread closes it after this.
+    func remove(_ id: Int) {
+        _ = state.withLock { $0.entries.removeValue(forKey: id) }
+    }
 }

@@ -13,6 +13,9 @@ struct Columns {
 
     static let stateWidth = 10
     static let ageWidth = 5
+    /// The query column keeps at least this many columns when the screen has them, however long the names:
+    /// a row without its query does not say what the session does.
+    static let minimumQueryWidth = 3
     /// The tree drawing shows at most this many characters before the pid (deeper: `…` and the last levels).
     static let maxTreeWidth = 6
 
@@ -24,7 +27,7 @@ struct Columns {
         var application = max(3, rows.map { DisplayWidth.columns(of: Self.application($0.activity)) }.max() ?? 0)
         // marker, tree+pid, identity, application, state, wait, xact, query: separated by spaces.
         let fixed = 2 + treeWidth + pidWidth + 1 + 1 + 1 + Self.stateWidth + 1 + Self.ageWidth + 1 + Self.ageWidth + 1
-        let spare = width - fixed
+        let spare = max(6, width - fixed - Self.minimumQueryWidth)
         if identity + application > spare {
             // Only on a very narrow screen, or with very long names: share what there is.
             let share = max(3, spare / 2)
@@ -90,7 +93,8 @@ struct Columns {
     static func stateOrLock(_ row: SessionRow) -> String {
         if let wait = row.wait { return shortMode(wait.lock.mode) }
         if row.pid == 0 { return "prepared" }
-        guard let state = row.activity?.state else { return row.activity == nil ? "gone" : "?" }
+        // Another role's state reads NULL without pg_monitor: say so, not "?" (the footer says why).
+        guard let state = row.activity?.state else { return row.activity == nil ? "gone" : "hidden" }
         let short = [
             "idle in transaction": "idle in tx", "idle in transaction (aborted)": "idle abort",
             "fastpath function call": "fastpath",

@@ -1,4 +1,5 @@
 import Foundation
+import Response
 import WaitGraph
 
 /// A key as the operator pressed it, decoded from the terminal's bytes.
@@ -41,6 +42,8 @@ public struct ShownSession: Sendable, Equatable {
     /// the session still has them, and still has ``state``.
     public var backendStartText: String? = nil
     public var transactionStartText: String? = nil
+    /// A running `pgwarden upgrade`'s claim that this session is its migration's, if any.
+    public var claim: UpgradeClaim? = nil
 
     /// Creates an identity.
     public init(

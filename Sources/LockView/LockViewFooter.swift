@@ -10,8 +10,11 @@ extension LockViewScreen {
         switch model.pending {
         case .confirming(let identity, let kind):
             let verb = kind == .terminate ? "Terminate" : "Cancel"
+            // A running pgwarden migration is said in the question itself (ending it fails the upgrade); who
+            // claims it, on the line above.
+            let migration = identity.claim.map { ": migration of pgwarden \(ScreenText.clean($0.by))" }
             return identityLines(identity, dot: dot)
-                + [Line(text: "\(verb) pid \(identity.pid)? (y/n)", style: .question)]
+                + [Line(text: "\(verb) pid \(identity.pid)\(migration ?? "")? (y/n)", style: .question)]
         case .lookingUp(let pid, _):
             return detail(model, dot: dot) + [Line(text: "reading who pid \(pid) is…")]
         case .sending(let identity, let kind):
@@ -48,6 +51,9 @@ extension LockViewScreen {
         var when: [String] = []
         if let start = identity.backendStart { when.append("backend start " + Self.time(start)) }
         if let start = identity.queryStart { when.append("query start " + Self.time(start)) }
+        if let claim = identity.claim {
+            when.append("claimed by role \(ScreenText.clean(claim.holderRole)), pid \(claim.holderPID)")
+        }
         return [Line(text: who.joined(separator: dot)), Line(text: when.joined(separator: dot))]
     }
 
@@ -65,6 +71,8 @@ extension LockViewScreen {
                 ScreenText.clean(state)
                     + (row.activity?.stateSeconds.map { " " + DurationSyntax.format(seconds: $0) } ?? "")
             )
+        } else if row.activity != nil {
+            parts.append("state hidden: pgwarden's role lacks pg_monitor")
         }
         if let blocker = row.blocker {
             let direct = blocker.blocks.count

@@ -67,7 +67,7 @@ public struct LockViewRunner: Sendable {
         terminal.write(screen.frame(model))
         for await event in events {
             var redraw = false
-            for action in model.update(event) {
+            for action in Self.withSizeNow(event, terminal.size(), model.size).flatMap({ model.update($0) }) {
                 switch action {
                 case .redraw: redraw = true
                 case .quit: return
@@ -81,6 +81,16 @@ public struct LockViewRunner: Sendable {
             // The key reader reads on once the view has taken this key (not after q: it has returned).
             if case .key = event { keyTaken.signal() }
         }
+    }
+
+    /// `event`, with the terminal's size as it is now (`size`, one ioctl) when it differs from the model's
+    /// (`shown`): the last size always wins, even when a SIGWINCH of a resize storm was lost or its event
+    /// queued behind later ones. A resize event itself carries the size read when its signal was handled,
+    /// which may be stale by now: the size now replaces it. Any event corrects the size: a tick each second,
+    /// every poll.
+    static func withSizeNow(_ event: LockViewEvent, _ size: ScreenSize, _ shown: ScreenSize) -> [LockViewEvent] {
+        if case .resize = event { return [.resize(size)] }
+        return size == shown ? [event] : [.resize(size), event]
     }
 
     /// The one place a signal leaves the lock view: identity-checked, so it reaches the session
@@ -137,6 +147,13 @@ public struct LockViewRunner: Sendable {
             )
             identity.backendStartText = try row.decode(String.self, "backend_start_text")
             identity.transactionStartText = try row.decode(String.self, "xact_start_text")
+            if let holder = try row.decode(Int32.self, "holder_pid") {
+                identity.claim = UpgradeClaim(
+                    holderPID: holder,
+                    holderRole: try row.decode(String.self, "holder_role") ?? "?",
+                    holderApplicationName: try row.decode(String.self, "holder_application_name")
+                )
+            }
             return .identity(pid: pid, identity)
         } catch {
             return .signalFinished(pid: pid, succeeded: false, report: "could not read pid \(pid): \(error)")

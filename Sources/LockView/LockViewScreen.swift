@@ -78,7 +78,27 @@ public struct LockViewScreen: Sendable {
         parts.append("sort: " + model.sort.rawValue)
         if !model.filter.isEmpty { parts.append("filter: " + ScreenText.clean(model.filter)) }
         if let shown = model.shown { parts.append(String(Self.time(shown.takenAt).split(separator: " ").last ?? "")) }
-        return Line(text: parts.joined(separator: dot), style: .title)
+        return Line(
+            text: Self.fitted(parts, scope: model.paused ? 2 : 1, dot: dot, width: max(20, model.size.columns)),
+            style: .title
+        )
+    }
+
+    /// The header's parts joined to fit `width`: the sort goes first (the `s` key says it), then
+    /// `pgwarden locks` becomes `locks`, then the scope (a long database name) is cut, so that the
+    /// counts, the filter and the clock stay on screen.
+    static func fitted(_ parts: [String], scope: Int, dot: String, width: Int) -> String {
+        var parts = parts
+        func overflow() -> Int { DisplayWidth.columns(of: parts.joined(separator: dot)) - width }
+        if overflow() > 0, let sort = parts.firstIndex(where: { $0.hasPrefix("sort: ") }), sort > scope {
+            parts.remove(at: sort)
+        }
+        if overflow() > 0 { parts[0] = "locks" }
+        if overflow() > 0 {
+            let keep = max(3, DisplayWidth.columns(of: parts[scope]) - overflow())
+            parts[scope] = DisplayWidth.cut(parts[scope], columns: keep)
+        }
+        return parts.joined(separator: dot)
     }
 
     private func body(_ model: LockViewModel, columns: Columns) -> [Line] {

@@ -10,12 +10,11 @@ enum ScreenText {
         return TerminalText.safe(collapsed, layout: .singleLine)
     }
 
-    /// `text` cut to `width` terminal columns, ending in `ellipsis` when cut. Columns, not characters:
-    /// a Chinese name takes two columns a character.
+    /// `text` cut to `width` terminal columns, ending in `ellipsis` when cut, never inside a number.
+    /// Columns, not characters: a Chinese name takes two columns a character.
     static func cut(_ text: String, to width: Int, ellipsis: String) -> String {
         guard width > 0 else { return "" }
-        guard DisplayWidth.columns(of: text) > width else { return text }
-        return DisplayWidth.prefix(text, columns: max(0, width - DisplayWidth.columns(of: ellipsis))) + ellipsis
+        return DisplayWidth.cut(text, columns: width, ellipsis: ellipsis)
     }
 
     /// `text` cut or padded with spaces to exactly `width` terminal columns.

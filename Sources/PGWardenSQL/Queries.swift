@@ -23,6 +23,30 @@ public enum Queries {
                END AS version;
         """#
 
+    /// `sql/claim_migration_session.sql`:
+    ///
+    /// Claims one session of the supervised migration for this run, so that a `pgwarden guard` leaves it
+    /// alone: a session-level advisory lock, held by the upgrade's own session (pgwarden's role) until that
+    /// session ends, whose key derives from the claimed session's pid and backend_start in pgwarden's own
+    /// namespace (the words hashed). A guard reads it back with sql/upgrade_claims.sql, and trusts it only
+    /// when the holder's role is one of its [protect] upgrade_roles: pg_locks shows every session's locks
+    /// to every role, but a lock is held by the role that took it, which no other role can forge. A claim
+    /// on a session that has ended protects nothing: its successor on that pid has another backend_start.
+    /// pg_try_advisory_lock never waits. $1: the pid. $2: its backend_start, as this session printed it.
+    public static let claimMigrationSession = #"""
+        -- Claims one session of the supervised migration for this run, so that a `pgwarden guard` leaves it
+        -- alone: a session-level advisory lock, held by the upgrade's own session (pgwarden's role) until that
+        -- session ends, whose key derives from the claimed session's pid and backend_start in pgwarden's own
+        -- namespace (the words hashed). A guard reads it back with sql/upgrade_claims.sql, and trusts it only
+        -- when the holder's role is one of its [protect] upgrade_roles: pg_locks shows every session's locks
+        -- to every role, but a lock is held by the role that took it, which no other role can forge. A claim
+        -- on a session that has ended protects nothing: its successor on that pid has another backend_start.
+        -- pg_try_advisory_lock never waits. $1: the pid. $2: its backend_start, as this session printed it.
+        SELECT pg_try_advisory_lock(
+                   hashtextextended(format('pgwarden migration claim %s %s', $1::int4, extract(epoch FROM $2::timestamptz)), 0)
+               ) AS claimed;
+        """#
+
     /// `sql/client_sessions.sql`:
     ///
     /// The client sessions with their identity and the client side of their connection: read when a
@@ -489,9 +513,28 @@ public enum Queries {
                extract(epoch FROM a.xact_start)::float8 AS xact_start,
                -- Exactly as PostgreSQL prints them: what the identity-checked signal compares.
                a.backend_start::text AS backend_start_text,
-               a.xact_start::text AS xact_start_text
+               a.xact_start::text AS xact_start_text,
+               -- A running `pgwarden upgrade` that claims this session as its migration's (sql/claim_migration_session.sql):
+               -- the question says so, with the holder's role, for the operator to judge.
+               claim.holder_pid,
+               claim.holder_role,
+               claim.holder_application_name
         FROM pg_stat_get_activity($1::int4) AS a
-        LEFT JOIN pg_database AS d ON d.oid = a.datid;
+        LEFT JOIN pg_database AS d ON d.oid = a.datid
+        LEFT JOIN LATERAL (
+            SELECT h.pid AS holder_pid,
+                   pg_get_userbyid(h.usesysid) AS holder_role,
+                   h.application_name AS holder_application_name
+            FROM (SELECT hashtextextended(format('pgwarden migration claim %s %s', a.pid, extract(epoch FROM a.backend_start)), 0)
+                         AS claim_key) AS k
+            JOIN pg_locks AS l
+              ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+             AND l.classid = ((k.claim_key >> 32) & 4294967295)::oid
+             AND l.objid = (k.claim_key & 4294967295)::oid
+            CROSS JOIN LATERAL pg_stat_get_activity(l.pid) AS h
+            WHERE a.backend_start IS NOT NULL AND h.pid = l.pid
+            LIMIT 1
+        ) AS claim ON true;
         """#
 
     /// `sql/session_role.sql`:
@@ -594,6 +637,79 @@ public enum Queries {
                    WHEN $2::text = 'terminate' THEN pg_terminate_backend(j.pid, $3::int8)
                END AS signalled
         FROM judged AS j;
+        """#
+
+    /// `sql/signalling_sessions.sql`:
+    ///
+    /// Who may have cancelled or terminated the migration's statement, as far as pg_stat_activity shows
+    /// it, read once when the migration reports PostgreSQL's "canceling statement due to user request" or
+    /// "terminating connection due to administrator command" and this run sent no such signal: client
+    /// sessions whose current or last statement calls pg_cancel_backend or pg_terminate_backend, and
+    /// pgwarden's sessions of other processes (a guard: application_name pgwarden), most recent first.
+    /// Without pg_monitor, other roles' statements read <insufficient privilege> and cannot be matched.
+    /// $1: the pids to leave out (this run's own sessions).
+    public static let signallingSessions = #"""
+        -- Who may have cancelled or terminated the migration's statement, as far as pg_stat_activity shows
+        -- it, read once when the migration reports PostgreSQL's "canceling statement due to user request" or
+        -- "terminating connection due to administrator command" and this run sent no such signal: client
+        -- sessions whose current or last statement calls pg_cancel_backend or pg_terminate_backend, and
+        -- pgwarden's sessions of other processes (a guard: application_name pgwarden), most recent first.
+        -- Without pg_monitor, other roles' statements read <insufficient privilege> and cannot be matched.
+        -- $1: the pids to leave out (this run's own sessions).
+        SELECT a.pid,
+               pg_get_userbyid(a.usesysid) AS usename,
+               a.application_name,
+               host(a.client_addr) AS client_addr,
+               a.state,
+               extract(epoch FROM statement_timestamp() - coalesce(a.state_change, a.query_start))::float8 AS seconds_ago,
+               a.query ~* 'pg_(cancel|terminate)_backend' AS signals
+        FROM pg_stat_activity AS a
+        WHERE a.pid <> pg_backend_pid()
+          AND a.pid <> ALL ($1::int4[])
+          AND a.backend_type = 'client backend'
+          AND (a.query ~* 'pg_(cancel|terminate)_backend' OR a.application_name = 'pgwarden')
+        ORDER BY coalesce(a.state_change, a.query_start) DESC NULLS LAST
+        LIMIT 5;
+        """#
+
+    /// `sql/upgrade_claims.sql`:
+    ///
+    /// Which of the given sessions a `pgwarden upgrade` has claimed as its migration's
+    /// (sql/claim_migration_session.sql), and who holds each claim: the guard protects a blocker whose
+    /// pid and backend_start a trusted role's session claims. The key is derived here, on the server,
+    /// from each session's own backend_start, exactly as the upgrade derived it; the holder's role is
+    /// its login role (pg_stat_activity.usesysid, readable by every role), not a name it chose.
+    /// Read only when some session blocks another; pgwarden keeps the claims of the roles it trusts.
+    /// $1: the blockers' pids.
+    public static let upgradeClaims = #"""
+        -- Which of the given sessions a `pgwarden upgrade` has claimed as its migration's
+        -- (sql/claim_migration_session.sql), and who holds each claim: the guard protects a blocker whose
+        -- pid and backend_start a trusted role's session claims. The key is derived here, on the server,
+        -- from each session's own backend_start, exactly as the upgrade derived it; the holder's role is
+        -- its login role (pg_stat_activity.usesysid, readable by every role), not a name it chose.
+        -- Read only when some session blocks another; pgwarden keeps the claims of the roles it trusts.
+        -- $1: the blockers' pids.
+        WITH judged AS (
+            SELECT a.pid,
+                   a.backend_start,
+                   hashtextextended(format('pgwarden migration claim %s %s', a.pid, extract(epoch FROM a.backend_start)), 0)
+                       AS claim_key
+            FROM unnest($1::int4[]) AS p(pid)
+            CROSS JOIN LATERAL pg_stat_get_activity(p.pid) AS a
+            WHERE a.backend_start IS NOT NULL
+        )
+        SELECT j.pid,
+               j.backend_start::text AS backend_start,
+               h.pid AS holder_pid,
+               pg_get_userbyid(h.usesysid) AS holder_role,
+               h.application_name AS holder_application_name
+        FROM judged AS j
+        JOIN pg_locks AS l
+          ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+         AND l.classid = ((j.claim_key >> 32) & 4294967295)::oid
+         AND l.objid = (j.claim_key & 4294967295)::oid
+        CROSS JOIN LATERAL pg_stat_get_activity(l.pid) AS h
+        WHERE h.pid = l.pid;
         """#
 
     /// `sql/waiting_backends.sql`:

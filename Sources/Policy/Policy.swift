@@ -41,11 +41,15 @@ public struct Protection: Sendable {
     public var applicationNames: [Glob]
     /// Roles never signalled.
     public var users: [String]
+    /// The roles whose claims of a supervised migration's sessions the guard trusts
+    /// (`upgrade_roles`); `nil`: the guard's own role.
+    public var upgradeRoles: [String]?
 
     /// Creates a protection list.
-    public init(applicationNames: [Glob] = [], users: [String] = []) {
+    public init(applicationNames: [Glob] = [], users: [String] = [], upgradeRoles: [String]? = nil) {
         self.applicationNames = applicationNames
         self.users = users
+        self.upgradeRoles = upgradeRoles
     }
 }
 
@@ -173,7 +177,8 @@ extension Policy {
             var protect = ConfigTableReader(table, file: file, context: "[protect]")
             protection = Protection(
                 applicationNames: (try protect.strings("application_names") ?? []).map(Glob.init),
-                users: try protect.strings("users") ?? []
+                users: try protect.strings("users") ?? [],
+                upgradeRoles: try protect.strings("upgrade_roles")
             )
             try protect.finish()
         }

@@ -11,11 +11,35 @@ extension BlockerResponder {
     /// Why `blocker` may not be signalled, if it may not. Protection is by identity: pgwarden's
     /// own backend pids and the migration's identified sessions; never by a name a session chose.
     public func protectionReason(_ blocker: Blocker, context: ResponderContext, policy: Policy?) -> String? {
+        protection(blocker, context: context, policy: policy)?.reason
+    }
+
+    /// Why `blocker` may not be signalled, and the upgrade's claim when that is why.
+    func protection(_ blocker: Blocker, context: ResponderContext, policy: Policy?) -> (
+        reason: String, claim: UpgradeClaim?
+    )? {
+        guard let activity = blocker.activity, blocker.pid != 0 else {
+            return protectionReason(blocker, activity: nil, context: context, policy: policy).map { ($0, nil) }
+        }
+        if let claim = context.claims[activity.key(pid: blocker.pid)], !context.ownPIDs.contains(blocker.pid),
+            context.migration?.contains(activity.key(pid: blocker.pid)) != true
+        {
+            return (claim.reason, claim)
+        }
+        return protectionReason(blocker, activity: activity, context: context, policy: policy).map { ($0, nil) }
+    }
+
+    private func protectionReason(
+        _ blocker: Blocker,
+        activity: SessionActivity?,
+        context: ResponderContext,
+        policy: Policy?
+    ) -> String? {
         if blocker.pid == 0 {
             return "a prepared transaction: only COMMIT PREPARED or ROLLBACK PREPARED ends it"
         }
         if context.ownPIDs.contains(blocker.pid) { return "pgwarden's own session" }
-        guard let activity = blocker.activity else { return "its session could not be read" }
+        guard let activity else { return "its session could not be read" }
         let key = activity.key(pid: blocker.pid)
         if let migration = context.migration {
             if migration.contains(key) { return "the supervised migration's session" }
@@ -54,13 +78,14 @@ extension BlockerResponder {
         var escalated = earlier
         escalated.escalated = true
         acted[key] = escalated
-        if let reason = protectionReason(blocker, context: context, policy: policy) {
+        if let (reason, claim) = protection(blocker, context: context, policy: policy) {
             return Response(
                 actor: .escalation(rule.name),
                 action: .terminate,
                 disposition: .protected(reason: reason),
                 session: blocker,
-                waiters: waiters
+                waiters: waiters,
+                claim: claim
             )
         }
         let request = SignalRequest(

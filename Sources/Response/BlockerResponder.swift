@@ -73,7 +73,7 @@ public struct BlockerResponder: Sendable {
             guard let rule = policy.rules.first(where: { matches($0, blocker: blocker, waiters: waiters) }) else {
                 continue
             }
-            if let reason = protectionReason(blocker, context: context, policy: policy) {
+            if let (reason, claim) = protection(blocker, context: context, policy: policy) {
                 if reportOnce(key, rule: rule.name, kind: "protected") {
                     responses.append(
                         Response(
@@ -81,7 +81,8 @@ public struct BlockerResponder: Sendable {
                             action: rule.action,
                             disposition: .protected(reason: reason),
                             session: blocker,
-                            waiters: waiters
+                            waiters: waiters,
+                            claim: claim
                         )
                     )
                 }
@@ -122,13 +123,14 @@ public struct BlockerResponder: Sendable {
         guard let blocker = snapshot.blocker(pid) else { return nil }
         let waiters = blocker.blocks.compactMap(snapshot.wait(of:))
         let policyAction: PolicyAction = action == .cancel ? .cancel : .terminate
-        if let reason = protectionReason(blocker, context: context, policy: policy) {
+        if let (reason, claim) = protection(blocker, context: context, policy: policy) {
             return Response(
                 actor: .operator,
                 action: policyAction,
                 disposition: .protected(reason: reason),
                 session: blocker,
-                waiters: waiters
+                waiters: waiters,
+                claim: claim
             )
         }
         let request = SignalRequest(

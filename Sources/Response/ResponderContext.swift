@@ -6,12 +6,20 @@ public struct ResponderContext: Sendable {
     public var migration: MigrationSessions?
     /// Signal nothing, whatever the policy says (`--dry-run`).
     public var forceDryRun: Bool
+    /// Sessions that a `pgwarden upgrade` has claimed as its migration's, from a trusted role, by identity.
+    public var claims: [SessionKey: UpgradeClaim]
 
     /// Creates a context.
-    public init(ownPIDs: Set<Int32> = [], migration: MigrationSessions? = nil, forceDryRun: Bool = false) {
+    public init(
+        ownPIDs: Set<Int32> = [],
+        migration: MigrationSessions? = nil,
+        forceDryRun: Bool = false,
+        claims: [SessionKey: UpgradeClaim] = [:]
+    ) {
         self.ownPIDs = ownPIDs
         self.migration = migration
         self.forceDryRun = forceDryRun
+        self.claims = claims
     }
 }
 

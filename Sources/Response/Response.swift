@@ -60,14 +60,24 @@ public struct Response: Sendable {
     public let session: Blocker
     /// The sessions it blocks directly, with their waits (for `--max-lock-wait`: its own wait).
     public let waiters: [LockWait]
+    /// For a session protected by an upgrade's claim: the claim (the audit's `"protected": {"by": …}`).
+    public let claim: UpgradeClaim?
 
     /// Creates a response.
-    public init(actor: Actor, action: PolicyAction, disposition: Disposition, session: Blocker, waiters: [LockWait]) {
+    public init(
+        actor: Actor,
+        action: PolicyAction,
+        disposition: Disposition,
+        session: Blocker,
+        waiters: [LockWait],
+        claim: UpgradeClaim? = nil
+    ) {
         self.actor = actor
         self.action = action
         self.disposition = disposition
         self.session = session
         self.waiters = waiters
+        self.claim = claim
     }
 
     /// The signal to send now, if any.

@@ -24,6 +24,7 @@ extension MigrationMonitor {
             endQuestion(prompt)  // the situation changed: ask afresh
         }
         if let until = waitUntil, ContinuousClock.now < until, question == nil { return [] }
+        refreshQuestion(in: snapshot)
         if question == nil {
             waitUntil = nil
             let choices = blockers.map { pid in
@@ -62,6 +63,20 @@ extension MigrationMonitor {
         }
         if let shown, question != nil { showQuestion(shown) }
         return orders
+    }
+
+    /// The question's figures (ages of the blockers' states and transactions) as this poll shows them,
+    /// redrawn at most once a second, like the status line.
+    private func refreshQuestion(in snapshot: LockSnapshot) {
+        guard var current = question else { return }
+        let now = ContinuousClock.now
+        if let drawn = questionRefreshedAt, now - drawn < .seconds(1) { return }
+        questionRefreshedAt = now
+        let before = current.text
+        let seen = current.choices.map(\.pid).filter { snapshot.blocker($0)?.activity != nil }
+        current.refresh(Dictionary(uniqueKeysWithValues: seen.map { ($0, Self.describeBlocker($0, in: snapshot)) }))
+        question = current
+        if current.text != before { showQuestion(current.text) }
     }
 
     private var promptIfInteractive: OperatorPrompt? { operatorPrompt }

@@ -48,8 +48,13 @@ extension MigrationMonitor {
     func sayHowWaitEnded(_ index: Int) async {
         let record = records[index]
         let waited = DurationSyntax.format(seconds: record.waitedSeconds)
-        let granted = await lockGranted(record)
+        // A cancel or terminate from outside the run ended the wait: never a grant.
+        let granted = outside.noticed ? false : await lockGranted(record)
         records[index].granted = granted
+        if outside.noticed {
+            log.warn("pid \(record.pid) stopped waiting for its \(record.lock.mode) after \(waited): cancelled, not granted")
+            return
+        }
         switch granted {
         case true?: log.say("pid \(record.pid) got its \(record.lock.mode) after \(waited)")
         case false?:
@@ -116,7 +121,11 @@ extension MigrationMonitor {
 
     /// `pid 456, idle in transaction 41s, xact 41s, app, monthly-report: SELECT …`.
     static func describeBlocker(_ pid: Int32, in snapshot: LockSnapshot) -> String {
-        guard pid != 0 else { return "a prepared transaction (pid 0)" }
+        guard pid != 0 else {
+            let gids = snapshot.blocker(0)?.preparedGIDs.map { "'\($0)'" }.joined(separator: ", ") ?? ""
+            return
+                "prepared transaction \(gids.isEmpty ? "(gid unknown)" : gids) (pid 0: COMMIT PREPARED or ROLLBACK PREPARED ends it)"
+        }
         guard let activity = snapshot.blocker(pid)?.activity else { return "pid \(pid)" }
         var parts = ["pid \(pid)"]
         if let state = activity.state {

@@ -23,7 +23,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     let log: RunLog
     private let logger: Logger
     let operatorPrompt: OperatorPrompt?
-    private let policy: Policy?
+    let policy: Policy?
     private let audit: [any AuditSink]
     let onWait: @Sendable (String) -> Void
     var finder: MigrationSessionFinder
@@ -37,6 +37,8 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     /// What the report's warnings should say of this attempt.
     private(set) var warnings: [String] = []
     var question: OperatorQuestion?
+    /// When the question's figures were last brought up to date.
+    var questionRefreshedAt: ContinuousClock.Instant?
     private var questionText: String?
     private var statusText: String?
     private var statusDrawnAt: ContinuousClock.Instant?
@@ -48,6 +50,10 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     private var unidentifiedSince: ContinuousClock.Instant?
     private var warnedUnidentified = false
     private var connectionLostLogged = false
+    /// The migration's sessions claimed in the database for a guard to see.
+    var claims = MigrationClaims()
+    /// Says when someone else cancels or terminates the migration's statement.
+    let outside: OutsideSignalWatch
 
     init(
         settings: UpgradeSettings,
@@ -70,6 +76,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         self.log = log
         self.logger = logger
         self.onWait = onWait
+        outside = OutsideSignalWatch(log: log, connectionString: settings.connectionString, logger: logger)
     }
 
     /// Reads the sessions that exist before the migration starts: until the migration's own are
@@ -103,7 +110,11 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         self.processGroup = processGroup
         let loop = ResponseLoop(connectionString: settings.connectionString, audit: audit, logger: logger)
         let responder = BlockerResponder(policy: policy, maxLockWait: settings.maxLockWait)
+        log.listenToMigration { [outside] line in outside.read(line) }
         try? await loop.run(responder: responder, delegate: self, clock: ContinuousClock())
+        log.listenToMigration(nil)
+        await outside.settle()
+        warnings += outside.warnings
         operatorPrompt?.settle()
         statusText = nil
         showQuestion(nil)
@@ -128,7 +139,13 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         for key in finder.identify(in: snapshot, migrationRoot: processGroup()) {
             log.say("the migration's session: pid \(key.pid) (\(finder.methods[key] ?? "identified"))")
         }
-        return ResponderContext(ownPIDs: ownPIDs, migration: finder.sessions)
+        await claimIdentifiedSessions(on: connection)
+        outside.setOwnPIDs(ownPIDs)
+        return ResponderContext(
+            ownPIDs: ownPIDs,
+            migration: finder.sessions,
+            claims: await otherRunsClaims(for: snapshot, on: connection)
+        )
     }
 
     func observe(
@@ -198,7 +215,10 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         } else {
             log.say("\(Self.describe(response.actor)): \(response.action.rawValue) pid \(pid)\(outcome)")
         }
-        if response.actor == .maxLockWait, record.report?.outcome.reachedSession == true { abort = .maxLockWait }
+        if response.actor == .maxLockWait, record.report?.outcome.reachedSession == true {
+            abort = .maxLockWait
+            outside.runSignalled()
+        }
         guard record.report != nil || response.disposition == .rateLimited else { return }
         for index in records.indices {
             for blocker in records[index].blockers.indices where records[index].blockers[blocker].pid == pid {
@@ -211,11 +231,13 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     }
 
     func connected(reconnect: Bool, role: SessionRole) {
+        claims.ownRole = role.role
         if reconnect { log.say("reconnected to the database") }
         connectionLostLogged = false
     }
 
     func roleChanged(from old: SessionRole, to new: SessionRole) {
+        claims.ownRole = new.role
         log.say("the role's privileges or settings changed; watching as role \(new.role) is now")
         new.limitationsAdded(since: old).forEach { log.warn($0) }
     }

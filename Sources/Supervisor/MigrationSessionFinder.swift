@@ -17,11 +17,13 @@ struct MigrationSessionFinder {
     /// `--app-name-match`: counts only for sessions that connected after the migration started.
     let applicationNameMatch: Glob?
     private(set) var sessions = MigrationSessions()
-    /// Sessions whose client end was looked for among the migration's sockets and not found there. A
-    /// session's client socket does not change, so they are not looked at again: a pile-up of 40 queued
-    /// readers costs one look, not one per poll. Names are still compared on every poll (cheap, and
-    /// `SET application_name` can change one).
-    private var notOurSockets: Set<SessionKey> = []
+    /// How many times each session's client end was looked for among the migration's sockets and not found.
+    /// A session's client socket does not change, so after ``looksBeforeGivingUp`` it is not looked at again:
+    /// a pile-up of 40 queued readers costs a few looks, not one per poll. (More than one: a process of the
+    /// tree can be between fork and exec, or its sockets not yet listed, at the first look.) Names are still
+    /// compared on every poll (cheap, and `SET application_name` can change one).
+    private var missedLooks: [SessionKey: Int] = [:]
+    private static let looksBeforeGivingUp = 3
     /// How each session was identified, for the log.
     private(set) var methods: [SessionKey: String] = [:]
 
@@ -50,14 +52,14 @@ struct MigrationSessionFinder {
         // only once the migration runs (before, there is no tree to find a socket in).
         let tree =
             migrationRoot.flatMap { root in
-                candidates.contains { !notOurSockets.contains($0.key) }
+                candidates.contains { !isNotOurs($0.key) }
                     ? ClientSockets(processes: ClientSockets.migrationTree(root: root)) : nil
             }
         var found: [SessionKey] = []
         for candidate in candidates {
-            let sockets = notOurSockets.contains(candidate.key) ? nil : tree
+            let sockets = isNotOurs(candidate.key) ? nil : tree
             guard let method = method(for: candidate.key, candidate.activity, tree: sockets) else {
-                if sockets != nil { notOurSockets.insert(candidate.key) }
+                if sockets != nil { missedLooks[candidate.key, default: 0] += 1 }
                 continue
             }
             methods[candidate.key] = method
@@ -65,6 +67,10 @@ struct MigrationSessionFinder {
             found.append(candidate.key)
         }
         return found
+    }
+
+    private func isNotOurs(_ key: SessionKey) -> Bool {
+        missedLooks[key, default: 0] >= Self.looksBeforeGivingUp
     }
 
     private func method(for key: SessionKey, _ activity: SessionActivity, tree: ClientSockets?) -> String? {

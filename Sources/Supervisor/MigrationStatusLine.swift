@@ -31,7 +31,9 @@ struct MigrationStatusLine: Sendable {
             + (wait.lock.relation.map { " on \($0)" } ?? "")
         var parts: [String] = []
         let named = blockers.map { blocker in
-            "pid \(blocker.pid)" + (blocker.activity?.state.map { " \($0)" } ?? "")
+            blocker.pid == 0
+                ? "prepared transaction " + blocker.preparedGIDs.map { "'\($0)'" }.joined(separator: ", ")
+                : "pid \(blocker.pid)" + (blocker.activity?.state.map { " \($0)" } ?? "")
         }
         parts.append(
             "blocked by " + (named.isEmpty ? wait.blockedBy.map { "pid \($0)" } : named).joined(separator: ", ")
@@ -47,7 +49,6 @@ struct MigrationStatusLine: Sendable {
 
     /// What will happen next: the rule that will fire and when, `--max-lock-wait`, or the operator.
     private func next(_ wait: LockWait) -> String {
-        if askingOperator { return "waiting for you" }
         var candidates: [(seconds: Double, text: String)] = []
         for blocker in blockers {
             let waiters = [wait]
@@ -72,7 +73,12 @@ struct MigrationStatusLine: Sendable {
                 (left, "--max-lock-wait cancels the migration in \(DurationSyntax.format(seconds: left))")
             )
         }
-        if let soonest = candidates.min(by: { $0.seconds < $1.seconds }) { return soonest.text }
+        let soonest = candidates.min(by: { $0.seconds < $1.seconds })
+        // The question does not stop a rule or --max-lock-wait: say which comes first, and when.
+        if askingOperator {
+            return "waiting for you" + (soonest.map { " (unless you answer first, \($0.text))" } ?? "")
+        }
+        if let soonest { return soonest.text }
         return interactive ? "you will be asked" : "nothing will act: it waits until the blocker ends"
     }
 }

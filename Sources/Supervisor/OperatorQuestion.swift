@@ -30,11 +30,23 @@ struct OperatorQuestion: Sendable, Equatable {
         case confirmingAbort
     }
 
-    let choices: [Choice]
+    private(set) var choices: [Choice]
     private var step = Step.choosing
 
     init(choices: [Choice]) {
         self.choices = choices
+    }
+
+    /// The same blockers as the poll shows them now (their state's and transaction's ages go on):
+    /// each summary replaced, the step kept. A question asked at 6 s must not still say 6 s at 42 s.
+    mutating func refresh(_ summaries: [Int32: String]) {
+        choices = choices.map { choice in
+            Choice(
+                pid: choice.pid,
+                summary: summaries[choice.pid] ?? choice.summary,
+                idleInTransaction: choice.idleInTransaction
+            )
+        }
     }
 
     /// The text that asks the current step.

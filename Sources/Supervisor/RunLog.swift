@@ -21,6 +21,7 @@ import WardenSupport
 /// each write checked.
 public final class RunLog: Sendable {
     private let state = Mutex(KeptFile())
+    private let migrationListener = Mutex<(@Sendable (String) -> Void)?>(nil)
     /// Whether standard output is a terminal (the status line and question are kept on screen).
     public let isTerminal = isatty(STDOUT_FILENO) == 1
 
@@ -101,11 +102,18 @@ public final class RunLog: Sendable {
     /// A line the migration printed on its standard output.
     public func migration(_ line: String) {
         write("migration", line)
+        migrationListener.withLock { $0 }?(line)
     }
 
     /// A line the migration printed on its standard error: it stays on pgwarden's standard error.
     public func migrationError(_ line: String) {
         write("migration", line, toStandardError: true)
+        migrationListener.withLock { $0 }?(line)
+    }
+
+    /// Hands every line the migration prints to `listener` as well, once it is written; `nil` stops.
+    func listenToMigration(_ listener: (@Sendable (String) -> Void)?) {
+        migrationListener.withLock { $0 = listener }
     }
 
     /// Writes a prompt without a newline.
@@ -168,9 +176,10 @@ public final class RunLog: Sendable {
 
     /// Each line of `text` cut to less than `columns` columns as the terminal draws them (a wide
     /// character takes two): a line that wrapped would leave a line of the footer behind when it is erased.
+    /// A cut line ends in `…`, never inside a number (`pid 1591` of `pid 15916` would name another session).
     static func fitted(_ text: String, columns: Int) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { DisplayWidth.prefix(String($0), columns: columns - 1) }
+            .map { DisplayWidth.cut(String($0), columns: columns - 1) }
             .joined(separator: "\n")
     }
 

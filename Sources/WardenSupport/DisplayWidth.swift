@@ -31,6 +31,22 @@ public enum DisplayWidth {
         return String(text[..<end])
     }
 
+    /// `text` cut to at most `columns` columns, ending in `ellipsis` when cut, and never inside a number:
+    /// a cut that would leave the start of one (`pid 1591` of `pid 15916`, `6.` of `6.3s`) goes back
+    /// to before it, so that every figure shown is whole.
+    public static func cut(_ text: String, columns limit: Int, ellipsis: String = "…") -> String {
+        guard columns(of: text) > limit else { return text }
+        var kept = prefix(text, columns: max(0, limit - columns(of: ellipsis)))
+        let next = text.dropFirst(kept.count).first
+        if let next, next.isNumber || (next == "." || next == ",") {
+            // Inside a number when what follows continues one that the kept part ends with.
+            while let last = kept.last, last.isNumber || ((last == "." || last == ",") && next.isNumber) {
+                kept.removeLast()
+            }
+        }
+        return kept + ellipsis
+    }
+
     private static func isZeroWidth(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: true

@@ -50,6 +50,8 @@ public struct WorkerPause: Sendable {
     ) async throws(WorkersError) -> Plan {
         let account = try UserAccount(named: user)
         let text = try await Crontab(user: user).read()
+        // Another run's pause first: its markers hide the lines a --match would find ("matches no job line").
+        try refuseAnotherPause(in: text, of: user)
         let paused = try CrontabPause.pause(text, patterns: patterns, pauseID: "plan")
         let workers = try ProcFileSystem.snapshot().workers(
             matching: patterns,

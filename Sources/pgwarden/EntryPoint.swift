@@ -32,13 +32,13 @@ enum EntryPoint {
         }
     }
 
-    /// `locks --watch` piped is a viewer: a hang-up ends it quietly, with status 0 (the full-screen
-    /// view restores the terminal and exits 128+N itself).
+    /// `locks --watch` piped is a viewer: a hang-up ends it quietly, with status 128+1 as the full-screen
+    /// view (which restores the terminal and exits 128+N itself), one answer in both modes.
     /// Everything else goes on through a SIGHUP: `upgrade` and `guard` handle it themselves, and a
     /// one-shot command (a pause, a resume) finishes what it started.
     private static func hangUpMonitor(for command: any ParsableCommand) -> SignalMonitor? {
         guard let locks = command as? PGWarden.Locks, locks.watch, !locks.drawsScreen else { return nil }
-        return SignalMonitor([SIGHUP]) { _ in exit(0) }
+        return SignalMonitor([SIGHUP]) { _ in exit(128 + SIGHUP) }
     }
 
     /// Prints `error:` (and `hint:`) for `error`, and returns the exit status.

@@ -22,7 +22,12 @@ extension PGWarden {
 
         @OptionGroup var connection: ConnectionOptions
 
-        @Option(help: ArgumentHelp("The migration's SQL; - reads standard input.", valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "The migration's SQL; - reads standard input (required unless --alembic).",
+                valueName: "file"
+            )
+        )
         var sql: String?
 
         @Flag(help: "Forecast the pending Alembic revisions (offline mode); the arguments after it go to Alembic.")
@@ -61,7 +66,7 @@ extension PGWarden {
         @Option(
             parsing: .unconditional,
             help: ArgumentHelp(
-                "The application's request timeout (uWSGI's harakiri), for the arithmetic.",
+                "The application's request timeout (uWSGI's harakiri), for the arithmetic (default: none).",
                 valueName: "duration"
             ),
             transform: DurationArgument.parser(.positive)
@@ -70,7 +75,7 @@ extension PGWarden {
 
         @Option(
             parsing: .unconditional,
-            help: ArgumentHelp("How long to sample each relation's activity.", valueName: "duration"),
+            help: ArgumentHelp("How long to sample each relation's activity (default: 1s).", valueName: "duration"),
             transform: DurationArgument.parser(.positive)
         )
         var sample = DurationArgument("1s")
@@ -82,6 +87,13 @@ extension PGWarden {
         var alembicArguments: [String] = []
 
         func validate() throws {
+            // The pass-through argument takes every word it meets, --help and -h too: they are
+            // pgwarden's unless after `--` (then Alembic's).
+            if alembicArguments.prefix(while: { $0 != "--" }).contains(where: {
+                ["--help", "-h", "-help"].contains($0)
+            }) {
+                throw CleanExit.helpRequest(self)
+            }
             guard (sql != nil) != alembic else { throw ValidationError("give exactly one of --sql FILE and --alembic") }
             if !alembic, !alembicArguments.isEmpty {
                 throw ValidationError("unexpected arguments: \(alembicArguments.joined(separator: " "))")

@@ -13,7 +13,7 @@ extension PGWarden {
             discussion: """
                 Polls at the policy's interval and applies its rules to sessions that block someone; every decision (acted, dry run, protected, rate-limited, failed) is one JSON line in the audit log. Runs until SIGINT or SIGTERM; SIGHUP re-reads the policy (a bad one is reported and the previous one kept). Reconnects, with backoff, when the server goes away.
 
-                Always protected, whatever the policy says: pgwarden's own sessions, a supervised migration's sessions (application_name pgwarden-migration-*), and backends that are not client backends.
+                Always protected, whatever the policy says: pgwarden's own sessions, backends that are not client backends, prepared transactions, and sessions whose identity (backend start) cannot be read. A pgwarden guard leaves alone the sessions of a migration that a pgwarden upgrade supervises: the upgrade claims them in the database, and the guard trusts a claim only from a role in [protect] upgrade_roles (default: its own role), checked by pid and backend start; a session named pgwarden-migration-* gains nothing by its name.
 
                 Examples:
                   pgwarden guard --policy /etc/pgwarden/policy.toml --audit-log /var/log/pgwarden/audit.jsonl
@@ -69,7 +69,8 @@ extension PGWarden {
                 audit: audit,
                 logger: Logger(label: "pgwarden.guard")
             )
-            try await daemon.run()
+            let pass = try await daemon.run()
+            if once, let summary = pass.summary { Terminal.printToStandardError(summary) }
             if audit.failedWrites > 0 {
                 throw GuardError(
                     "\(audit.failedWrites) audit entries were not written to \(auditLog ?? "standard output")"

@@ -55,7 +55,7 @@ extension PGWarden {
         }
 
         /// Whether `--watch` draws the full-screen view (a terminal that can): it restores the
-        /// terminal and exits 128+N on SIGHUP itself. Piped, a hang-up ends the watch with status 0.
+        /// terminal and exits 128+N on SIGHUP itself. Piped, a hang-up ends the watch with 129 too.
         var drawsScreen: Bool {
             watch && !json && Terminal.standardOutputIsTerminal && Terminal.standardInputIsTerminal && !Terminal.isDumb
         }

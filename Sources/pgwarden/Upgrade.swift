@@ -15,6 +15,8 @@ extension PGWarden {
             discussion: """
                 Order of a run: preflight (connect, privileges, current blockers, the crontab lines and processes that would be paused) → journal → pause workers → reload if `before` → run COMMAND with PGAPPNAME=pgwarden-migration-<run id> → watch its lock waits, their blockers and the queue behind it, and act by policy or by your answer → reload if `after` → resume workers (always) → post-checks (alembic_version, INVALID indexes) → report.
 
+                A pgwarden guard leaves alone the sessions of a migration that a pgwarden upgrade supervises: the upgrade claims them in the database, and the guard trusts a claim only from a role in [protect] upgrade_roles (default: its own role), checked by pid and backend start; a session named pgwarden-migration-* gains nothing by its name. The upgrade's own session holds the claims (named pgwarden-upgrade-<run id>, which the guard's audit records as "by": "upgrade <run id>"); they end with it. When the migration's statement is cancelled or its session terminated by another session, the log says so at once.
+
                 Exit status: the command's own; 128+N when interrupted by signal N; 70 when pgwarden itself failed after the command ran. SIGHUP does not stop the run; SIGINT/SIGTERM stop the migration's process group, then restore the workers. After a crash: pgwarden recover.
 
                 Examples:

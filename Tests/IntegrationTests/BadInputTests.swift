@@ -118,6 +118,22 @@ struct BadInputTests {
         #expect(config.standardError == "error: /nonexistent/upgrade.toml: no such config file\n")
     }
 
+    @Test(
+        "a policy or config of arrays nested 3,000 deep: one error naming the line, not a crash (was SIGSEGV, exit 139)"
+    )
+    func deeplyNested() async throws {
+        let path = NSTemporaryDirectory() + "pgwarden-deep-" + UUID().uuidString + ".toml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let deep = "# 6 KB\n\nx = " + String(repeating: "[", count: 3000) + String(repeating: "]", count: 3000) + "\n"
+        try deep.write(toFile: path, atomically: true, encoding: .utf8)
+        let policy = try await PGWardenCommand.run(["guard", "--policy", path, "--once"])
+        #expect(policy.status == 1)
+        #expect(policy.standardError == "error: \(path):3: arrays nested more than 16 deep\n")
+        let config = try await PGWardenCommand.run(["upgrade", "--config", path, "--", "true"])
+        #expect(config.status == 1)
+        #expect(config.standardError == "error: \(path):3: arrays nested more than 16 deep\n")
+    }
+
     @Test("help and version succeed on stdout")
     func help() async throws {
         let help = try await PGWardenCommand.run(["locks", "--help"])

@@ -208,6 +208,19 @@ struct GuardTests {
         }
     }
 
+    @Test("--once --dry-run with nothing blocking says so on stderr (it printed nothing); stdout stays the audit's")
+    func onceWithNothingBlocking() async throws {
+        try await ScratchDatabase.with { database in
+            let result = try await PGWardenCommand.run([
+                "guard", "--policy", try policyFile(Self.policy), "--once", "--dry-run", "--dsn",
+                database.connectionString,
+            ])
+            #expect(result.status == 0)
+            #expect(result.standardOutput.isEmpty)
+            #expect(result.standardError == "nothing blocks: no session waits on a lock, nothing to decide\n")
+        }
+    }
+
     @Test("SIGHUP re-reads the policy; a bad one is reported and the old one kept")
     func reload() async throws {
         try await ScratchDatabase.with { database in
@@ -229,6 +242,18 @@ struct GuardTests {
             try await daemon.waitForStandardError("keeping the previous policy:")
             #expect(daemon.standardError.contains("rule 'x': action: unknown action 'obliterate'"))
             #expect(try await database.blockingPIDs(of: migration.pid, observer: observer) == [await reader.backendPID])
+
+            // Nested 3,000 deep (6 KB): the reader recursed once per level and the guard died of it (SIGSEGV).
+            let deep =
+                "interval = \"100ms\"\n\nx = " + String(repeating: "[", count: 3000)
+                + String(repeating: "]", count: 3000) + "\n"
+            try deep.write(toFile: policy, atomically: true, encoding: .utf8)
+            daemon.send(SIGHUP)
+            try await daemon.waitForStandardError("keeping the previous policy:", count: 2)
+            #expect(
+                daemon.standardError.contains("\(policy):3: arrays nested more than 16 deep"),
+                "\(daemon.standardError)"
+            )
 
             try Self.policy.write(toFile: policy, atomically: true, encoding: .utf8)
             daemon.send(SIGHUP)

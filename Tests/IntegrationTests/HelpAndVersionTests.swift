@@ -21,24 +21,44 @@ struct HelpAndVersionTests {
         return blocks.filter { !$0.isEmpty }
     }
 
-    @Test(
-        "every option that takes a value states its default",
-        arguments: [
-            ["upgrade"], ["recover"], ["status"], ["locks"], ["cancel"], ["guard"], ["reload"],
-            ["workers", "pause"], ["workers", "resume"], ["workers", "status"],
-        ]
-    )
-    func defaults(_ command: [String]) async throws {
-        let result = try await PGWardenCommand.run(command + ["--help"])
-        #expect(result.status == 0)
-        let blocks = Self.optionBlocks(result.standardOutput)
-        #expect(!blocks.isEmpty)
-        for block in blocks where block.contains("<") {
-            // A required option has no default; `--policy` of guard and the pids of cancel are required.
-            let required =
-                (block.hasPrefix("  --policy <file>") && command == ["guard"]) || block.contains("required")
-            #expect(required || block.contains("default"), "pgwarden \(command.joined(separator: " ")): \(block)")
+    /// Every subcommand, as `--experimental-dump-help` lists them (a new one is tested without being named here).
+    static func subcommands() async throws -> [[String]] {
+        let dump = try await PGWardenCommand.run(["--experimental-dump-help"])
+        let root = try JSONSerialization.jsonObject(with: Data(dump.standardOutput.utf8)) as? [String: Any]
+        var found: [[String]] = []
+        func walk(_ command: [String: Any], _ path: [String]) {
+            for sub in command["subcommands"] as? [[String: Any]] ?? [] {
+                guard let name = sub["commandName"] as? String, name != "help" else { continue }
+                found.append(path + [name])
+                walk(sub, path + [name])
+            }
         }
+        walk(root?["command"] as? [String: Any] ?? [:], [])
+        return found
+    }
+
+    @Test("--help and -h of every subcommand: its help on stdout, exit 0, every option with a value states its default")
+    func everySubcommand() async throws {
+        let commands = try await Self.subcommands()
+        #expect(commands.contains(["forecast"]) && commands.contains(["workers", "pause"]) && commands.count >= 12)
+        for command in commands {
+            for flag in ["--help", "-h"] {
+                let result = try await PGWardenCommand.run(command + [flag])
+                let name = (command + [flag]).joined(separator: " ")
+                #expect(result.status == 0, "pgwarden \(name): \(result.standardError)")
+                #expect(result.standardOutput.contains("USAGE: pgwarden \(command.joined(separator: " "))"), "\(name)")
+                #expect(result.standardError.isEmpty, "pgwarden \(name): \(result.standardError)")
+                guard flag == "--help" else { continue }
+                for block in Self.optionBlocks(result.standardOutput) where block.contains("<") {
+                    let required =
+                        (block.hasPrefix("  --policy <file>") && command == ["guard"]) || block.contains("required")
+                    #expect(required || block.contains("default"), "pgwarden \(name): \(block)")
+                }
+            }
+        }
+        // After `--`, -h is Alembic's: not pgwarden's help.
+        let passed = try await PGWardenCommand.run(["forecast", "--sql", "/nonexistent.sql", "--", "-h"])
+        #expect(passed.status != 0 && !passed.standardOutput.contains("USAGE:"))
     }
 
     @Test("--version: pgwarden's version and the libpq it runs with")

@@ -123,6 +123,19 @@ struct LocksCommandTests {
         }
     }
 
+    @Test("--watch without a terminal ends on SIGHUP with 129, as the full-screen view does, and nothing on stderr")
+    func watchHangUp() async throws {
+        try await ScratchDatabase.with { database in
+            let watch = try RunningCommand([
+                "locks", "--watch", "--interval", "100ms", "--dsn", database.connectionString,
+            ])
+            try await watch.waitForStandardOutput("no lock waits")
+            watch.send(SIGHUP)
+            #expect(try await watch.waitForExit() == 128 + SIGHUP)
+            #expect(watch.standardError.isEmpty)
+        }
+    }
+
     @Test("--json --watch prints one compact JSON object per line")
     func watchJSON() async throws {
         try await ScratchDatabase.with { database in

@@ -22,7 +22,10 @@ struct OperatorReadinessTests {
             #expect(size > 0, "\(file) missing or empty")
         }
         let manual = try String(contentsOfFile: prefix + "/share/man/man1/pgwarden.1", encoding: .utf8)
-        #expect(manual.contains(".TH PGWARDEN") && manual.contains("upgrade") && manual.contains("guard"), "\(manual.prefix(300))")
+        #expect(
+            manual.contains(".TH PGWARDEN") && manual.contains("upgrade") && manual.contains("guard"),
+            "\(manual.prefix(300))"
+        )
         let bash = try String(contentsOfFile: prefix + "/share/bash-completion/completions/pgwarden", encoding: .utf8)
         #expect(bash.contains("pgwarden") && bash.contains("--metrics-listen"))
         let unit = try String(contentsOfFile: prefix + "/lib/systemd/system/pgwarden-guard.service", encoding: .utf8)
@@ -60,6 +63,47 @@ struct OperatorReadinessTests {
                     && !directory.boolValue
             }
         #expect(left == [])
+        // Nor any directory: the prefix did not exist before, and the install created every one below it.
+        #expect(
+            !FileManager.default.fileExists(atPath: prefix),
+            "\(FileManager.default.subpaths(atPath: prefix) ?? [])"
+        )
+    }
+
+    @Test("--uninstall removes the directories the install created, when empty, and no other")
+    func uninstallLeavesNoEmptyDirectories() async throws {
+        let prefix = NSTemporaryDirectory() + "pgwarden-prefix-" + UUID().uuidString
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: prefix + "/share/man/man1", withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: prefix + "/keep/empty", withIntermediateDirectories: true)
+        defer { try? manager.removeItem(atPath: prefix) }
+        // What an install into this prefix leaves: share/man/man1 was there before (not created by it).
+        let files = ["bin/pgwarden", "share/man/man1/pgwarden.1", "lib/systemd/system/pgwarden-guard.service"]
+        let created = ["bin", "lib", "lib/systemd", "lib/systemd/system", "share/pgwarden"]
+        for directory in created {
+            try manager.createDirectory(atPath: "\(prefix)/\(directory)", withIntermediateDirectories: true)
+        }
+        for file in files { try "x".write(toFile: "\(prefix)/\(file)", atomically: false, encoding: .utf8) }
+        try (files.map { "\(prefix)/\($0)" }.joined(separator: "\n") + "\n").write(
+            toFile: prefix + "/share/pgwarden/install-manifest",
+            atomically: false,
+            encoding: .utf8
+        )
+        try (created.map { "\(prefix)/\($0)" }.joined(separator: "\n") + "\n").write(
+            toFile: prefix + "/share/pgwarden/install-directories",
+            atomically: false,
+            encoding: .utf8
+        )
+
+        let uninstall = try await TestCrontab.runOffPool(
+            Self.packageRoot + "/scripts/install",
+            ["--uninstall", prefix]
+        )
+
+        #expect(uninstall.status == 0, "\(uninstall.error)")
+        let left = Set(manager.subpaths(atPath: prefix) ?? [])
+        // Empty directories it did not create stay (share/man/man1 was there before, so were keep/empty).
+        #expect(left == ["share", "share/man", "share/man/man1", "keep", "keep/empty"], "\(left.sorted())")
     }
 
     @Test("--metrics-listen: scraped during a real lock wait that the policy resolves, the counters move")

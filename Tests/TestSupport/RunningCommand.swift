@@ -50,11 +50,14 @@ public final class RunningCommand: Sendable {
 
     /// Waits until standard output contains `text`.
     public func waitForStandardOutput(_ text: String, timeout: Duration = .seconds(20)) async throws {
-        try await eventually(
-            "\(process.executableURL?.lastPathComponent ?? "it") writes \(text.debugDescription) to stdout",
-            timeout: timeout
-        ) {
-            self.standardOutput.contains(text)
+        let name = process.executableURL?.lastPathComponent ?? "it"
+        do {
+            try await eventually("\(name) writes \(text.debugDescription) to stdout", timeout: timeout) {
+                self.standardOutput.contains(text)
+            }
+        } catch {
+            // What it wrote instead, to tell why.
+            throw TestSupportError("\(error)\nits stdout:\n\(standardOutput)\nits stderr:\n\(standardError)")
         }
     }
 

@@ -94,6 +94,19 @@ public final class UWSGIServer: Sendable {
 public enum HTTPProbe {
     /// Sends `GET path` to 127.0.0.1:`port` and returns the status and body.
     public static func get(port: UInt16, path: String, timeoutSeconds: Int = 10) throws -> (status: Int, body: String) {
+        try exchange(port: port, Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8), timeoutSeconds)
+    }
+
+    /// Sends `request` as it is to 127.0.0.1:`port` and returns the status and body of the answer.
+    public static func exchange(_ port: UInt16, _ request: [UInt8], _ timeoutSeconds: Int = 10) throws -> (
+        status: Int, body: String
+    ) {
+        try exchange(port: port, request, timeoutSeconds)
+    }
+
+    private static func exchange(port: UInt16, _ request: [UInt8], _ timeoutSeconds: Int) throws -> (
+        status: Int, body: String
+    ) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestSupportError("socket failed") }
         defer { close(descriptor) }
@@ -109,7 +122,6 @@ public enum HTTPProbe {
             }
         }
         guard connected == 0 else { throw TestSupportError("connect failed: \(String(cString: strerror(errno)))") }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
         guard send(descriptor, request, request.count, 0) == request.count else {
             throw TestSupportError("send failed")
         }

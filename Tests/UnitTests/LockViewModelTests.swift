@@ -1,8 +1,10 @@
 import Foundation
-import LockView
+import Response
 import Testing
 import WaitGraph
 import WardenSupport
+
+@testable import LockView
 
 /// The full-screen lock view's state machine and screen, without a terminal or a server.
 @Suite("Lock view")
@@ -182,6 +184,41 @@ struct LockViewModelTests {
         #expect(model.pending == nil && model.message == "terminated pid \(pid)")
     }
 
+    @Test("c on a session a running pgwarden upgrade claims: the question says it is that migration, and whose")
+    func confirmOnAMigration() {
+        var model = Self.model()
+        _ = Self.press(&model, .character("c"))
+        var identity = ShownSession(pid: 100, user: "app", database: "shop", application: "pgwarden-migration-R1")
+        identity.claim = UpgradeClaim(
+            holderPID: 7,
+            holderRole: "pgwarden",
+            holderApplicationName: "pgwarden-upgrade-R1"
+        )
+        _ = model.update(.identity(pid: 100, identity))
+        let question = LockViewScreen().lines(model).map(Self.plain)
+        #expect(question[23] == "Cancel pid 100: migration of pgwarden upgrade R1? (y/n)")
+        #expect(question[22].contains("claimed by role pgwarden, pid 7"))
+        let long = "20261207T052139Z-aa8a"
+        identity.claim = UpgradeClaim(
+            holderPID: 7,
+            holderRole: "pgwarden",
+            holderApplicationName: "pgwarden-upgrade-" + long
+        )
+        _ = Self.press(&model, .character("n"))
+        _ = Self.press(&model, .character("c"))
+        _ = model.update(.identity(pid: 100, identity))
+        #expect(
+            LockViewScreen().lines(model).map(Self.plain)[23]
+                == "Cancel pid 100: migration of pgwarden upgrade \(long)? (y/n)"
+        )
+        // Named like a migration, without a claim: just the name, as any session.
+        _ = Self.press(&model, .character("n"))
+        _ = Self.press(&model, .character("c"))
+        identity.claim = nil
+        _ = model.update(.identity(pid: 100, identity))
+        #expect(LockViewScreen().lines(model).map(Self.plain)[23] == "Cancel pid 100? (y/n)")
+    }
+
     @Test("n or Escape sends nothing; a session gone before the question sends nothing")
     func declineAndGone() {
         var model = Self.model()
@@ -281,6 +318,72 @@ struct LockViewModelTests {
     }
 
     /// The line without escape sequences.
+    @Test("80 columns, long names and a filter: every row keeps a query column, the header its filter and clock")
+    func narrowKeepsQueryAndHeader() {
+        let database = "shop_production_eu_west_reporting_replica"
+        var sessions = [
+            Self.session(
+                100,
+                state: "idle in transaction",
+                user: "billing_service_account",
+                database: database,
+                application: "billing-nightly-reconciliation-worker",
+                query: "SELECT count(*) FROM orders"
+            ),
+            Self.session(
+                200,
+                waitsOn: [100],
+                user: "migrations_owner_role",
+                database: database,
+                application: "pgwarden-migration-20261207T052139Z-aa8a",
+                query: "ALTER TABLE orders ADD COLUMN c int",
+                mode: "AccessExclusiveLock"
+            ),
+        ]
+        for index in 0..<5 {
+            sessions.append(
+                Self.session(
+                    Int32(300 + index),
+                    waitsOn: [200],
+                    user: "web_frontend_service_account",
+                    database: database,
+                    application: "gunicorn-worker-\(index)-of-the-web-tier",
+                    query: "SELECT 1"
+                )
+            )
+        }
+        var model = LockViewModel(scope: database, size: Self.size, now: Self.now)
+        _ = model.update(.snapshot(LockSnapshot(observing: sessions, takenAt: Self.now, databaseOID: 5), elsewhere: []))
+        _ = Self.press(&model, .character("/"), .character("r"), .character("e"), .character("p"), .enter)
+        let lines = LockViewScreen().lines(model).map(Self.plain)
+        #expect(lines.allSatisfy { DisplayWidth.columns(of: $0) <= 80 })
+        #expect(
+            lines[0].contains("filter: rep")
+                && lines[0].hasSuffix(String(LockViewScreen.time(Self.now).split(separator: " ").last!)),
+            "\(lines[0])"
+        )
+        #expect(lines[0].contains("7 waiting") || lines[0].contains("6 waiting"), "\(lines[0])")
+        // However narrow, the query column is there: its name (cut) and a start of each query.
+        #expect(lines[1].hasSuffix(" QU…") || lines[1].hasSuffix(" QUERY"), "\(lines[1])")
+        let queryColumn = lines[1].distance(from: lines[1].startIndex, to: lines[1].lastIndex(of: " ")!) + 1
+        for line in lines[2..<9] {
+            #expect(line.count >= queryColumn + 3, "no query column: \(line)")
+        }
+    }
+
+    @Test("another role's session without pg_monitor: 'hidden', not '?', and the footer says why")
+    func hiddenWithoutMonitor() {
+        var hidden = Self.session(100, state: "idle in transaction", query: "<insufficient privilege>")
+        hidden.activity?.state = nil
+        hidden.activity?.xactSeconds = nil
+        let sessions = [hidden, Self.session(200, waitsOn: [100], application: "alembic", query: "ALTER TABLE orders")]
+        let model = Self.model(LockSnapshot(observing: sessions, takenAt: Self.now, databaseOID: 5))
+        let lines = LockViewScreen().lines(model).map(Self.plain)
+        let row = lines.first { $0.contains(" 100 ") } ?? ""
+        #expect(row.contains(" hidden ") && !row.contains(" ? "), "\(row)")
+        #expect(lines[21].contains("state hidden: pgwarden's role lacks pg_monitor · blocks"), "\(lines[21])")
+    }
+
     static func plain(_ line: String) -> String {
         line.replacing(/\u{1B}\[[0-9;]*m/, with: "")
     }

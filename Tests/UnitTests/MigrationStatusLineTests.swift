@@ -67,6 +67,12 @@ struct MigrationStatusLineTests {
             )
         )
         #expect(Self.line(asking: true).hasSuffix("next: waiting for you"))
+        // Asked, with a policy: the rule still acts; the line says it comes unless the answer comes first.
+        #expect(
+            Self.line(policy: policy, asking: true).hasSuffix(
+                "next: waiting for you (unless you answer first, rule 'idle' will terminate pid 1 in 18s)"
+            )
+        )
     }
 
     @Test("the footer fits the terminal's columns as drawn: a wide character takes two, so no line of it wraps")
@@ -81,5 +87,50 @@ struct MigrationStatusLineTests {
         )
         #expect(lines[0].hasPrefix("attempt 1: blocked by pid 1, application '月次集計"))
         #expect(lines[1] == "next: nothing will act")
+    }
+
+    @Test("at 80 columns a line is never cut inside a number: `pid 15916` is never shown as `pid 1591`")
+    func neverCutInsideANumber() {
+        let head = String(repeating: "x", count: 70) + " | pid 15916 idle in transaction 6.3s"
+        for columns in 70...90 {
+            let line = RunLog.fitted(head, columns: columns)
+            #expect(DisplayWidth.columns(of: line) <= columns - 1)
+            #expect(!line.contains("pid 1591…") && !line.contains("pid 159…") && !line.contains("pid 15…"), "\(line)")
+            #expect(!line.contains("6.…") && !line.contains(" 6…"), "\(line)")
+            if line != head {
+                #expect(line.hasSuffix("…"), "\(columns): \(line)")
+            }
+        }
+        #expect(RunLog.fitted(head, columns: 82).hasSuffix("| pid …"))
+        #expect(DisplayWidth.cut("waits 12.5s", columns: 10) == "waits …")
+        #expect(DisplayWidth.cut("short", columns: 10) == "short")
+    }
+
+    @Test("a prepared transaction that blocks the migration is named by its gid, not as pid 0")
+    func preparedTransaction() {
+        let prepared = Blocker(
+            pid: 0,
+            blocks: [2],
+            blockedTotal: 1,
+            root: true,
+            activity: nil,
+            preparedGIDs: ["batch-42"]
+        )
+        let line = MigrationStatusLine(
+            attempt: 1,
+            elapsedSeconds: 5,
+            wait: Self.wait,
+            blockers: [prepared],
+            queued: 0,
+            queuedOldestSeconds: 0,
+            requestTimeout: nil,
+            policy: nil,
+            maxLockWait: nil,
+            askingOperator: false,
+            interactive: false
+        ).text
+        #expect(line.contains("blocked by prepared transaction 'batch-42'"), "\(line)")
+        let snapshot = LockSnapshot(takenAt: Date(), waits: [Self.wait], blockers: [prepared])
+        #expect(MigrationMonitor.describeBlocker(0, in: snapshot).hasPrefix("prepared transaction 'batch-42' (pid 0"))
     }
 }

@@ -49,4 +49,19 @@ struct OperatorQuestionTests {
         #expect(question.press("y") == .abort)
         #expect(question.press("w") == .wait)
     }
+
+    @Test("the figures follow the poll: a question asked at 6.3s says 42s later on, at the same step")
+    func figuresFollowThePoll() {
+        var question = OperatorQuestion(choices: [
+            .init(pid: 7, summary: "pid 7, idle in transaction 6.3s", idleInTransaction: true)
+        ])
+        #expect(question.text.contains("idle in transaction 6.3s"))
+        question.refresh([7: "pid 7, idle in transaction 42s"])
+        #expect(question.text.contains("idle in transaction 42s") && !question.text.contains("6.3s"))
+        _ = question.press("t")
+        _ = question.press("1")
+        question.refresh([7: "pid 7, idle in transaction 43s", 9: "not asked about"])
+        #expect(question.text.hasPrefix("  terminate pid 7, idle in transaction 43s"), "\(question.text)")
+        #expect(question.press("y") == .signal(.terminate, [7]))
+    }
 }

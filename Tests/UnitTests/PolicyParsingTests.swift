@@ -229,4 +229,33 @@ struct PolicyParsingTests {
         )
         #expect(policy.protection.applicationNames.map(\.pattern) == ["pg_dump*", "with \"quotes\""])
     }
+
+    @Test("arrays nest at most 16 deep: deeper is an error naming the line the array opens on")
+    func depth() throws {
+        let fine = "x = " + String(repeating: "[", count: 16) + String(repeating: "]", count: 16)
+        _ = try ConfigDocument(parsing: fine, file: "p.toml")
+        let deep = "a = 1\nx = [\n" + String(repeating: "[", count: 20) + String(repeating: "]", count: 20) + "\n]"
+        #expect(throws: ConfigError.self) { try ConfigDocument(parsing: deep, file: "p.toml") }
+        do {
+            _ = try ConfigDocument(parsing: deep, file: "p.toml")
+        } catch {
+            #expect(error.summary == "p.toml:3: arrays nested more than 16 deep")
+        }
+        let huge = "x = " + String(repeating: "[", count: 100_000)
+        #expect(throws: ConfigError.self) { try Policy(parsing: huge, file: "p.toml") }
+    }
+
+    @Test("a policy with CRLF line ends reads as the same policy with LF")
+    func crlf() throws {
+        let crlf = Self.design.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(crlf.contains("\r\n"))
+        let policy = try Policy(parsing: crlf, file: "p.toml")
+        let plain = try Policy(parsing: Self.design, file: "p.toml")
+        #expect(policy.rules.map(\.name) == plain.rules.map(\.name))
+        #expect(policy.rules.count == 2 && policy.protection.users == ["replicator"])
+        #expect(policy.interval == plain.interval && policy.maxActionsPerMinute == plain.maxActionsPerMinute)
+        let multiline = try ConfigDocument(parsing: "x = [\r\n  \"a\",\r\n  \"b\",\r\n]\r\ny = 1\r\n", file: "p.toml")
+        #expect(multiline.root.entries.map(\.key) == ["x", "y"])
+        #expect(multiline.root.entries.first?.value == .array([.string("a"), .string("b")]))
+    }
 }
