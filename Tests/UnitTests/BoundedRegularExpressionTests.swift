@@ -50,7 +50,7 @@ struct BoundedRegularExpressionTests {
         "what is not supported or not valid is refused when compiled, with where",
         arguments: [
             "(unclosed", "a)", "*a", "a{2,1}", "(a)\\1", "(?=a)", "(?<=a)b", "a++", "[a", "\\q", "(a{1000}){1000}",
-            "a{1001}", "[z-a]", "\\p{Foo}", "(?y)",
+            "a{1001}", "[z-a]", "\\p{Foo}", "(?y)", String(repeating: "(", count: 100_000),
         ]
     )
     func refused(expression: String) {

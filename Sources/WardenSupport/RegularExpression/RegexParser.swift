@@ -20,6 +20,10 @@ struct RegexParser {
 
     private let pattern: [Unicode.Scalar]
     private var position = 0
+    private var depth = 0
+
+    /// The deepest nesting of groups: deeper is refused, not read with a stack that could overflow.
+    static let maximumDepth = 200
 
     /// The most a counted repetition may say (`{1000}`), as RE2 allows.
     static let maximumCount = 1000
@@ -104,6 +108,11 @@ struct RegexParser {
 
     /// After `(`: a group, a non-capturing or named group, or inline flags.
     private mutating func group(_ outer: inout Flags) throws(RegularExpressionError) -> RegexNode? {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumDepth else {
+            throw failure("groups nested more than \(Self.maximumDepth) deep", at: position - 1)
+        }
         var inner = outer
         if take("?") {
             let start = position
