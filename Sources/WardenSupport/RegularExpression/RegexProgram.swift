@@ -17,12 +17,34 @@ struct RegexProgram: Sendable {
     static let maximumSize = 100_000
 
     let instructions: [Instruction]
+    /// What the first character of a match can be, when the start needs no assertion: while no
+    /// match is under way, the search skips the characters that none of these accepts.
+    let firstAtoms: [RegexAtom]?
 
     init(_ node: RegexNode) throws(RegularExpressionError) {
         var compiler = Compiler()
         try compiler.emit(node)
         compiler.instructions.append(.match)
         instructions = compiler.instructions
+        firstAtoms = Self.firstAtoms(of: instructions)
+    }
+
+    /// The atoms of the consuming instructions reachable from the start without consuming;
+    /// `nil` when an assertion or the match is among what is reachable.
+    private static func firstAtoms(of instructions: [Instruction]) -> [RegexAtom]? {
+        var atoms: [RegexAtom] = []
+        var seen = Set<Int>()
+        var stack = [0]
+        while let pc = stack.popLast() {
+            guard seen.insert(pc).inserted else { continue }
+            switch instructions[pc] {
+            case .consume(let atom): atoms.append(atom)
+            case .jump(let target): stack.append(target)
+            case .split(let first, let second): stack += [first, second]
+            case .assert, .match: return nil
+            }
+        }
+        return atoms
     }
 
     /// What a search found.
@@ -34,8 +56,18 @@ struct RegexProgram: Sendable {
         var next = ThreadList(capacity: instructions.count)
         var stack: [Int] = []
         stack.reserveCapacity(instructions.count)
-        for position in 0...text.count {
+        var position = 0
+        while position <= text.count {
+            defer { position += 1 }
             if position % 1024 == 0 && pastDeadline() { return .gaveUp }
+            if current.count == 0, let firstAtoms {
+                // Nothing under way: on to the next character that could start a match.
+                while position < text.count, !startsMatch(text[position], firstAtoms) {
+                    position += 1
+                    if position % 1024 == 0 && pastDeadline() { return .gaveUp }
+                }
+                guard position < text.count else { return .notFound }
+            }
             // A new start at every position: the expression may match anywhere.
             if add(0, at: position, in: text, to: &current, stack: &stack) { return .found }
             guard position < text.count else { break }
@@ -52,6 +84,14 @@ struct RegexProgram: Sendable {
             next.clear()
         }
         return .notFound
+    }
+
+    /// Whether one of `atoms` accepts `character` (the common case, one plain character, compared directly).
+    private func startsMatch(_ character: Unicode.Scalar, _ atoms: [RegexAtom]) -> Bool {
+        if atoms.count == 1, case .scalar(let expected, caseInsensitive: false) = atoms[0] {
+            return character == expected
+        }
+        return atoms.contains { $0.matches(character) }
     }
 
     /// Adds the thread at `pc` and everything reachable from it without consuming a character;

@@ -161,12 +161,18 @@ enum RegexCharacters {
 
     /// The simple lowercase mapping (one character to one), or the character itself.
     static func lowercase(_ character: Unicode.Scalar) -> Unicode.Scalar {
-        single(character.properties.lowercaseMapping) ?? character
+        if character.isASCII {
+            return ("A"..."Z").contains(character) ? Unicode.Scalar(character.value + 32)! : character
+        }
+        return single(character.properties.lowercaseMapping) ?? character
     }
 
     /// The simple uppercase mapping (one character to one), or the character itself.
     static func uppercase(_ character: Unicode.Scalar) -> Unicode.Scalar {
-        single(character.properties.uppercaseMapping) ?? character
+        if character.isASCII {
+            return ("a"..."z").contains(character) ? Unicode.Scalar(character.value - 32)! : character
+        }
+        return single(character.properties.uppercaseMapping) ?? character
     }
 
     /// What two characters equal under case-insensitive matching share.
