@@ -135,7 +135,7 @@ struct ConfigParser {
             case "true": return .bool(true)
             case "false": return .bool(false)
             default:
-                let digits = word.replacingOccurrences(of: "_", with: "")
+                let digits = word.replacing("_", with: "")
                 if let integer = Int(digits) { return .integer(integer) }
                 if let number = Double(digits), number.isFinite, digits.contains(where: { $0.isNumber }) {
                     return .float(number)

@@ -93,7 +93,7 @@ extension LockCollector {
                     : "the foreign key check reads it FOR KEY SHARE"
             )
             note(
-                "the foreign key check on \(foreignKey.table.replacingOccurrences(of: "\"", with: "")) runs only if a row is deleted or its key changes"
+                "the foreign key check on \(foreignKey.table.replacing("\"", with: "")) runs only if a row is deleted or its key changes"
             )
         }
     }

@@ -36,7 +36,7 @@ public struct RelationName: Sendable, Hashable, CustomStringConvertible {
     public var description: String { ([schema].compactMap { $0 } + [name]).joined(separator: ".") }
 
     private static func quoted(_ part: String) -> String {
-        "\"" + part.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        "\"" + part.replacing("\"", with: "\"\"") + "\""
     }
 }
 

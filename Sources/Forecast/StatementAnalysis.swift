@@ -98,7 +98,7 @@ struct LockCollector {
     /// Takes `mode` on a relation the catalog names by key.
     mutating func lock(key: String, _ mode: LockMode, _ reason: String) {
         let known = facts.relation(key)
-        add(display: known?.qualifiedName ?? key.replacingOccurrences(of: "\"", with: ""), mode, reason, known)
+        add(display: known?.qualifiedName ?? key.replacing("\"", with: ""), mode, reason, known)
     }
 
     private mutating func add(display: String, _ mode: LockMode, _ reason: String, _ known: RelationFacts?) {

@@ -1,5 +1,6 @@
 import Foundation
 import Processes
+import WardenSupport
 import Subprocess
 
 #if canImport(System)
@@ -68,7 +69,7 @@ public struct AlembicOfflineSQL: Sendable {
         }
         guard case .exited(0) = status else {
             let revision = errors.last { $0.contains("Running upgrade") }.flatMap(Self.target(ofRunningLine:))
-            let message = errors.last { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? "alembic failed"
+            let message = errors.last { !$0.trimmed { $0.isWhitespace && !$0.isNewline }.isEmpty } ?? "alembic failed"
             return AlembicOfflineSQL(sql: Self.before(revision, in: output), range: range, failure: (revision, message))
         }
         return AlembicOfflineSQL(sql: output, range: range, failure: nil)
@@ -76,14 +77,14 @@ public struct AlembicOfflineSQL: Sendable {
 
     /// `0002` of `INFO  [alembic.runtime.migration] Running upgrade 0001 -> 0002, Add a note`.
     static func target(ofRunningLine line: String) -> String? {
-        guard let arrow = line.range(of: "-> ") else { return nil }
+        guard let arrow = line.firstRange(of: "-> ") else { return nil }
         let rest = line[arrow.upperBound...]
         return String(rest.prefix { $0 != "," && !$0.isWhitespace })
     }
 
     /// The SQL rendered before the revision that failed: everything before its `-- Running upgrade … -> REV` line.
     static func before(_ revision: String?, in output: String) -> String {
-        guard let revision, let marker = output.range(of: "-> \(revision)\n") ?? output.range(of: "-> \(revision)")
+        guard let revision, let marker = output.firstRange(of: "-> \(revision)\n") ?? output.firstRange(of: "-> \(revision)")
         else {
             return ""
         }

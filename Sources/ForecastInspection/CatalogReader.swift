@@ -87,7 +87,7 @@ enum ArrayLiteral {
     static func text(_ values: [String]) -> String {
         "{"
             + values.map {
-                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                "\"" + $0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
                     + "\""
             }
             .joined(separator: ",") + "}"

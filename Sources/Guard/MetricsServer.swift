@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WardenSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -36,7 +37,7 @@ public final class MetricsServer: Sendable {
         self.descriptor = descriptor
         self.address = "\(host):\(port)"
         let active = ConnectionCount()
-        Thread.detachNewThread { [descriptor] in
+        DetachedThread.start { [descriptor] in
             Self.acceptLoop(descriptor, metrics: metrics, active: active)
         }
     }
@@ -95,7 +96,7 @@ public final class MetricsServer: Sendable {
                 Glibc.close(client)
                 continue
             }
-            Thread.detachNewThread {
+            DetachedThread.start {
                 let deadline = ContinuousClock.now + connectionDeadline
                 if let request = readRequest(client, until: deadline) {
                     send(response(to: request, metrics: metrics), to: client, until: deadline)

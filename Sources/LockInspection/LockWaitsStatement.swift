@@ -14,6 +14,6 @@ extension Queries {
     static func lockWaits(serverVersion: Int) -> String {
         serverVersion >= 140000
             ? lockWaits
-            : lockWaits.replacingOccurrences(of: waitStartColumn, with: "NULL::timestamptz AS wait_start")
+            : lockWaits.replacing(waitStartColumn, with: "NULL::timestamptz AS wait_start")
     }
 }

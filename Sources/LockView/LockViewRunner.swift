@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import LockInspection
 import PGWardenSQL
@@ -151,7 +152,7 @@ public struct LockViewRunner: Sendable {
         into sink: AsyncStream<LockViewEvent>.Continuation,
         taken: DispatchSemaphore
     ) {
-        let thread = Thread {
+        DetachedThread.start {
             var decoder = KeyDecoder()
             while let bytes = terminal.read() {
                 guard !bytes.isEmpty else {
@@ -164,8 +165,6 @@ public struct LockViewRunner: Sendable {
                 }
             }
         }
-        thread.name = "pgwarden.keys"
-        thread.start()
     }
 
     /// Polls at a fixed rate; when nothing waits in the connection's database, also asks where waits are.

@@ -564,7 +564,7 @@ public struct Supervisor: Sendable {
 enum ProcessGroup {
     static func stop(_ group: pid_t, log: RunLog, grace: Duration = .seconds(10)) {
         kill(-group, SIGTERM)
-        Thread.detachNewThread {
+        DetachedThread.start {
             let deadline = ContinuousClock.now.advanced(by: grace)
             while ContinuousClock.now < deadline {
                 if kill(-group, 0) != 0 { return }

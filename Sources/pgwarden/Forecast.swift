@@ -3,6 +3,7 @@ import Forecast
 import ForecastInspection
 import Foundation
 import Logging
+import WardenSupport
 
 extension PGWarden {
     /// `pgwarden forecast`: the locks a migration will take, checked against the live database before it runs.
@@ -105,7 +106,7 @@ extension PGWarden {
         static func read(_ path: String) throws -> String {
             let data: Data
             if path == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
+                data = Data(DescriptorReading.readToEnd(0) ?? [])  // 0: standard input
             } else {
                 guard let contents = FileManager.default.contents(atPath: path) else {
                     throw ForecastError(
