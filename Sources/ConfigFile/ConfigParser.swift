@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The line-oriented parser behind ``ConfigDocument``.
 struct ConfigParser {

@@ -1,5 +1,5 @@
 import Forecast
-import Foundation
+import FoundationEssentials
 import PGWardenSQL
 import Postgres
 import SQLParser

@@ -1,5 +1,5 @@
 import Forecast
-import Foundation
+import FoundationEssentials
 import LockInspection
 import Logging
 import PGWardenSQL

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WaitGraph
 
 /// A key as the operator pressed it, decoded from the terminal's bytes.

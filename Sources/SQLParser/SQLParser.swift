@@ -1,5 +1,5 @@
 import CPgQuery
-import Foundation
+import FoundationEssentials
 import WardenSupport
 
 /// One statement of a script, as PostgreSQL's parser splits it.

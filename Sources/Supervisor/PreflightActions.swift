@@ -1,6 +1,6 @@
 import Enforcement
 import Forecast
-import Foundation
+import FoundationEssentials
 import LockInspection
 import Logging
 import Policy

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WardenSupport
 
 /// The supervisor's write-ahead record of a run, in the state directory: enough for

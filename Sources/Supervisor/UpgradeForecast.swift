@@ -1,6 +1,6 @@
 import Forecast
 import ForecastInspection
-import Foundation
+import FoundationEssentials
 import Logging
 import WardenSupport
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WardenSupport
 
 /// Renders a ``LockSnapshot`` for people: each root blocker with the sessions

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Identifiers for pauses and runs: `20261129T192900Z-3fa1`, sortable and unique enough to tell apart.
 public enum RunIdentifier {

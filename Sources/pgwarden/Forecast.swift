@@ -1,7 +1,7 @@
 import ArgumentParser
 import Forecast
 import ForecastInspection
-import Foundation
+import FoundationEssentials
 import Logging
 import WardenSupport
 
