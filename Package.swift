@@ -41,7 +41,7 @@ let package = Package(
         // SQL text into statements and their parse trees, by libpg_query.
         .target(
             name: "SQLParser",
-            dependencies: ["CPgQuery"],
+            dependencies: ["CPgQuery", "WardenSupport"],
             linkerSettings: [.linkedLibrary(":libpg_query.a", .when(platforms: [.linux]))]
         ),
         // The forecast: the locks, rewrites and scans of each statement, from its parse tree and catalog facts.
@@ -126,7 +126,7 @@ let package = Package(
         // Processes as /proc shows them, and how pgwarden starts its own.
         .target(
             name: "Processes",
-            dependencies: ["CEarlySignals", .product(name: "Subprocess", package: "swift-subprocess")]
+            dependencies: ["CEarlySignals", "WardenSupport", .product(name: "Subprocess", package: "swift-subprocess")]
         ),
         // Graceful uWSGI reloads that wait until they are done.
         .target(

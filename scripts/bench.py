@@ -1,10 +1,12 @@
 """The measurements behind scripts/bench. Every figure comes from this run, on this machine.
 
-    bench.py PGWARDEN [--quick]
+    bench.py PGWARDEN [--quick] [--footprint-only] [--static STATIC] [--baseline BASELINE]
 
 Server time per poll, the observer effect on pgbench, detection latency, blocking_for to signal,
 client CPU and memory, and cold start: pgwarden beside pg_activity (its own queries, from the
-package in .venv) and the PostgreSQL wiki's "Lock Monitoring" query. Writes BENCHMARKS.md.
+package in .venv) and the PostgreSQL wiki's "Lock Monitoring" query; with --static, the footprint of
+that static build (and of --baseline beside it) from bench_footprint.py. Writes BENCHMARKS.md; with
+--footprint-only, measures the footprint alone and replaces only that section.
 """
 import datetime
 import json
@@ -27,10 +29,18 @@ import psycopg2
 import psycopg2.extensions
 from pgactivity.data import Data
 
+import bench_footprint
 from pgsession import admin
 
 PGWARDEN = sys.argv[1]
 QUICK = "--quick" in sys.argv
+
+
+def option(name):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
+
+
+STATIC, BASELINE = option("--static"), option("--baseline")
 POLLS = 20 if QUICK else 50
 WARM = 5
 DB = "pgwarden_bench"
@@ -494,7 +504,91 @@ def cold_start(runs=30):
     return times
 
 
+def pg_activity_in_terminal():
+    """pg_activity refreshing every second in a pseudo-terminal that something reads; (pid, stop)."""
+    child, terminal = pty.fork()
+    if child == 0:
+        os.environ["TERM"] = "xterm"
+        os.execv(os.path.join(os.path.dirname(sys.executable), "pg_activity"),
+                 ["pg_activity", "--refresh", "1", "--no-db-size", "-h", os.environ["PGHOST"], "-p",
+                  os.environ["PGPORT"], "-U", os.environ.get("PGUSER", "postgres"), "-d", DB])
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+
+    def drain():
+        try:
+            while os.read(terminal, 65536):
+                pass
+        except OSError:
+            pass
+
+    threading.Thread(target=drain, daemon=True).start()
+
+    class Child:
+        pid = child
+
+        def terminate(self):
+            os.kill(child, 15)
+
+        def wait(self):
+            os.waitpid(child, 0)
+
+    return Child()
+
+
+def footprint():
+    """bench_footprint's figures for the static build (and the baseline), under the bench's loads."""
+    programs = {"pgwarden": STATIC}
+    if BASELINE:
+        programs["baseline"] = BASELINE
+    figures = {"programs": programs, "sizes": {name: bench_footprint.sizes(path) for name, path in programs.items()}}
+    figures["cold_rss"] = bench_footprint.cold_rss(programs, ENV)
+    figures["cold_wall"] = bench_footprint.cold_wall(programs, ENV)
+    idle = [connect() for _ in range(100)]
+    sessions = make_waiters(20)
+    figures["guard"] = bench_footprint.guard_rss(programs, ENV, pg_activity_in_terminal, 10 if QUICK else 60)
+    close_all(sessions + idle)
+    directory = tempfile.mkdtemp(prefix="pgwarden-footprint-")
+    policy = os.path.join(directory, "policy.toml")
+    with open(policy, "w") as handle:
+        handle.write('[preflight]\nterminate_idle_in_transaction = "200ms"\n')
+    runs = iter(range(1000))
+
+    def migration():
+        run = next(runs)
+        sql = os.path.join(directory, f"migration-{run}.sql")
+        with open(sql, "w") as handle:
+            handle.write(f"ALTER TABLE bench_9 ADD COLUMN footprint_{run} int;\n")
+        holder = connect(application="forgotten")
+        holder.autocommit = False
+        with holder.cursor() as cur:
+            cur.execute("SELECT count(*) FROM bench_9")
+        time.sleep(0.3)  # older than the 200 ms of [preflight]
+        holders.append(holder)
+        psql = os.path.join(os.environ.get("PGWARDEN_PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
+        return ["upgrade", "--no-interactive", "--policy", policy, "--state-dir", os.path.join(directory, f"s{run}"),
+                "--forecast-sql", sql, "--", psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", sql]
+
+    holders = []
+    figures["upgrade"] = bench_footprint.upgrade_rss(programs, ENV, migration)
+    close_all(holders)
+    section = bench_footprint.markdown(figures)
+    print(section, flush=True)
+    return section
+
+
+def footprint_only():
+    admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    admin(f"CREATE DATABASE {DB}")
+    for chain in range(10):
+        admin(f"CREATE TABLE bench_{chain} (id int PRIMARY KEY)", dbname=DB)
+    section = footprint()
+    admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    bench_footprint.replace_section("BENCHMARKS.md", section)
+
+
 def main():
+    if "--footprint-only" in sys.argv:
+        return footprint_only()
     admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     admin(f"CREATE DATABASE {DB}")
     for chain in range(10):
@@ -512,6 +606,7 @@ def main():
     queueing = migration_queueing(3 if QUICK else 8)
     costs = client_cost(10 if QUICK else 30)
     cold = cold_start()
+    footprint_section = footprint() if STATIC else ""
     stats.close()
     admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
@@ -619,7 +714,7 @@ def main():
         f"Cold start of `pgwarden locks --json` (release build, connect + one poll, {len(cold)} runs): "
         f"median {statistics.median(cold):.1f} ms, p95 {percentile(cold, 0.95):.1f} ms.",
         "",
-    ])
+    ]) + ("\n" + footprint_section if footprint_section else "")
     print(f"cold start: median {statistics.median(cold):.1f} ms")
     for n, m, ratio, target in verdicts:
         print(f"target N={n} M={m}: {ratio:.2f} vs ≤ {target} {'met' if ratio <= target else 'MISSED'}")

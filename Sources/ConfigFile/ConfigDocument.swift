@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A parsed configuration file: the subset of TOML that pgwarden's policy and config files use,
 /// with the line of every value, so that every error can name its line.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The line-oriented parser behind ``ConfigDocument``.
 struct ConfigParser {
@@ -150,7 +150,7 @@ struct ConfigParser {
             case "true": return .bool(true)
             case "false": return .bool(false)
             default:
-                let digits = word.replacingOccurrences(of: "_", with: "")
+                let digits = word.replacing("_", with: "")
                 if let integer = Int(digits) { return .integer(integer) }
                 if let number = Double(digits), number.isFinite, digits.contains(where: { $0.isNumber }) {
                     return .float(number)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WardenSupport
 
 /// Reads typed settings from one table, and refuses keys nobody read.

@@ -118,7 +118,7 @@ extension LockCollector {
                 )
             }
             note(
-                "the foreign key check on \(foreignKey.table.replacingOccurrences(of: "\"", with: "")) runs only if a row is deleted or its key changes"
+                "the foreign key check on \(foreignKey.table.replacing("\"", with: "")) runs only if a row is deleted or its key changes"
             )
             if deleting, action == "c", let referencing {
                 referencingTables(of: referencing, deleting: true, setColumns: nil, depth: depth + 1)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SQLParser
 import WardenSupport
 
@@ -30,9 +30,7 @@ extension MigrationForecast {
 
     /// `2026-11-29T18:00:00.123Z`.
     public static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }
 

@@ -1,3 +1,5 @@
+import WardenSupport
+
 /// The forecast as text for an operator: one block per statement.
 public struct ForecastRenderer: Sendable {
     /// Makes text from outside (SQL, other sessions' queries and names) safe for a terminal.
@@ -12,7 +14,7 @@ public struct ForecastRenderer: Sendable {
         lines.append("forecast of \(visible(forecast.source)): \(forecast.statements.count) statement(s)")
         if forecast.samplingSeconds > 0 {
             lines.append(
-                String(format: "activity sampled from pg_stat_user_tables over %.1f s", forecast.samplingSeconds)
+                String(printf: "activity sampled from pg_stat_user_tables over %.1f s", forecast.samplingSeconds)
             )
         }
         if case .ran(let copy, let pgDump) = forecast.rehearsal {
@@ -58,7 +60,7 @@ public struct ForecastRenderer: Sendable {
             lines.append("   scans \(visible(work.relation)): \(visible(work.reason))")
         }
         for conflict in statement.conflicts {
-            let age = conflict.transactionSeconds.map { String(format: ", transaction open %.0f s", $0) } ?? ""
+            let age = conflict.transactionSeconds.map { String(printf: ", transaction open %.0f s", $0) } ?? ""
             let verb = conflict.granted ? "holds" : "waits for"
             lines.append(
                 "   now: pid \(conflict.pid) (\(visible(conflict.state ?? "?"))\(age), \(visible(conflict.applicationName ?? "")))"

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SQLParser
 
 /// Until when a statement's locks are held.

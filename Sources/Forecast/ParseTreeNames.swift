@@ -36,9 +36,9 @@ public struct RelationName: Sendable, Hashable, CustomStringConvertible {
     public var description: String { ([schema].compactMap { $0 } + [name]).joined(separator: ".") }
 
     private static func quoted(_ part: String) -> String {
-        // Most names have no double quote: Foundation's search is the forecast's hot spot on big files.
+        // Most names have no double quote: a search is the forecast's hot spot on big files.
         guard part.utf8.contains(UInt8(ascii: "\"")) else { return "\"" + part + "\"" }
-        return "\"" + part.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "\"" + part.replacing("\"", with: "\"\"") + "\""
     }
 }
 

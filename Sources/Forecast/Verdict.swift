@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import WardenSupport
 
 extension MigrationForecast {
     /// The forecast judged again against `live` (who holds what now, the activity sampled): conflicts, verdicts and
@@ -84,7 +85,7 @@ extension ForecastPlanner {
         }
         return unit == 0
             ? "\(bytes) bytes"
-            : (value < 10 ? String(format: "%.1f", value) : String(Int(value.rounded()))) + " " + units[unit]
+            : (value < 10 ? String(printf: "%.1f", value) : String(Int(value.rounded()))) + " " + units[unit]
     }
 
     /// What requests meet: the rate of statements on each relation the statement blocks, queued behind it while it
@@ -107,16 +108,16 @@ extension ForecastPlanner {
                 ? activity.scansPerSecond + activity.rowsWrittenPerSecond
                 : activity.rowsWrittenPerSecond
             let what = lock.mode == .accessExclusive ? "reads and writes" : "writes"
-            var sentence = String(
-                format: "~%.1f scans/s and ~%.1f rows written/s on %@",
-                activity.scansPerSecond,
-                activity.rowsWrittenPerSecond,
-                lock.relation
-            )
+            var sentence =
+                String(
+                    printf: "~%.1f scans/s and ~%.1f rows written/s on ",
+                    activity.scansPerSecond,
+                    activity.rowsWrittenPerSecond
+                ) + lock.relation
             if blocked > 0 { sentence += ": its \(what) queue behind the \(lock.mode.name)" }
             if let timeout, blocked > 0 {
                 sentence += String(
-                    format: "; after the request timeout (%.0f s) ~%.0f of them have queued and the first are killed",
+                    printf: "; after the request timeout (%.0f s) ~%.0f of them have queued and the first are killed",
                     timeout,
                     blocked * timeout
                 )
@@ -127,9 +128,9 @@ extension ForecastPlanner {
         if let timeout, let oldest = holders.compactMap(\.transactionSeconds).max() {
             let idle = holders.contains { $0.state?.hasPrefix("idle in transaction") == true }
             sentences.append(
-                String(format: "it waits at once behind a transaction open for %.0f s", oldest)
+                String(printf: "it waits at once behind a transaction open for %.0f s", oldest)
                     + (idle ? " that is idle (its wait has no end of its own)" : "")
-                    + String(format: ": the request timeout %.0f s is reached %.0f s after it starts", timeout, timeout)
+                    + String(printf: ": the request timeout %.0f s is reached %.0f s after it starts", timeout, timeout)
             )
         }
         return sentences.isEmpty ? nil : sentences.joined(separator: "; ")

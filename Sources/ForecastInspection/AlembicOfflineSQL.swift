@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Processes
+import WardenSupport
 import Subprocess
 
 #if canImport(System)
@@ -30,9 +31,9 @@ public struct AlembicOfflineSQL: Sendable {
         currentRevision: String?,
         target: String = "head",
         environment: [String: String] = [:]
-    ) async throws(ForecastError) -> AlembicOfflineSQL {
+    ) async throws(OperatorError) -> AlembicOfflineSQL {
         if let currentRevision, currentRevision.contains(",") {
-            throw ForecastError(
+            throw OperatorError(.forecast, 
                 "alembic_version holds several heads (\(currentRevision)): the offline range is ambiguous",
                 hint: "render the SQL yourself (alembic upgrade REV:head --sql) and pass it with --sql"
             )
@@ -61,14 +62,14 @@ public struct AlembicOfflineSQL: Sendable {
             output = run.standardOutput
             errors = run.standardError.split(whereSeparator: \.isNewline).map(String.init)
         } catch {
-            throw ForecastError(
+            throw OperatorError(.forecast, 
                 "cannot run \(executable): \(error)",
                 hint: "give Alembic's path with --alembic-command"
             )
         }
         guard case .exited(0) = status else {
             let revision = errors.last { $0.contains("Running upgrade") }.flatMap(Self.target(ofRunningLine:))
-            let message = errors.last { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? "alembic failed"
+            let message = errors.last { !$0.trimmed { $0.isWhitespace && !$0.isNewline }.isEmpty } ?? "alembic failed"
             return AlembicOfflineSQL(sql: Self.before(revision, in: output), range: range, failure: (revision, message))
         }
         return AlembicOfflineSQL(sql: output, range: range, failure: nil)
@@ -76,14 +77,14 @@ public struct AlembicOfflineSQL: Sendable {
 
     /// `0002` of `INFO  [alembic.runtime.migration] Running upgrade 0001 -> 0002, Add a note`.
     static func target(ofRunningLine line: String) -> String? {
-        guard let arrow = line.range(of: "-> ") else { return nil }
+        guard let arrow = line.firstRange(of: "-> ") else { return nil }
         let rest = line[arrow.upperBound...]
         return String(rest.prefix { $0 != "," && !$0.isWhitespace })
     }
 
     /// The SQL rendered before the revision that failed: everything before its `-- Running upgrade … -> REV` line.
     static func before(_ revision: String?, in output: String) -> String {
-        guard let revision, let marker = output.range(of: "-> \(revision)\n") ?? output.range(of: "-> \(revision)")
+        guard let revision, let marker = output.firstRange(of: "-> \(revision)\n") ?? output.firstRange(of: "-> \(revision)")
         else {
             return ""
         }

@@ -1,5 +1,5 @@
 import Forecast
-import Foundation
+import FoundationEssentials
 import PGWardenSQL
 import Postgres
 import SQLParser
@@ -89,7 +89,7 @@ enum ArrayLiteral {
     static func text(_ values: [String]) -> String {
         "{"
             + values.map {
-                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                "\"" + $0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
                     + "\""
             }
             .joined(separator: ",") + "}"

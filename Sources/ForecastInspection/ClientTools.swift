@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Subprocess
 
 #if canImport(System)
@@ -105,8 +105,9 @@ package struct ClientTools: Sendable, Equatable {
 
     /// 16 of `pg_dump (PostgreSQL) 16.2` or `pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)`.
     static func major(ofVersionLine line: String) -> Int? {
-        guard let marker = line.range(of: "(PostgreSQL) ") else { return nil }
-        return Int(line[marker.upperBound...].prefix { $0.isNumber })
+        let parts = line.split(separator: "(PostgreSQL) ", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        return Int(parts[1].prefix { $0.isNumber })
     }
 }
 

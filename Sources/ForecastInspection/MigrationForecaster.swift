@@ -1,10 +1,11 @@
 import Forecast
-import Foundation
+import FoundationEssentials
 import LockInspection
 import Logging
 import PGWardenSQL
 import Postgres
 import SQLParser
+import WardenSupport
 
 /// Makes a forecast against a live server on pgwarden's own session (its statement and lock timeouts): reads the
 /// catalog and the current locks, samples activity. It never runs the migration's statements.
@@ -56,7 +57,7 @@ public struct MigrationForecaster: Sendable {
         warnings: [String] = [],
         on session: Connection
     ) async throws -> MigrationForecast {
-        guard !script.contains("\u{0}") else { throw ForecastError("the SQL contains a NUL byte") }
+        guard !script.contains("\u{0}") else { throw OperatorError(.forecast, "the SQL contains a NUL byte") }
         let (statements, skipped) = SQLParser.parseScript(script)
         let rehearsal = await rehearse(statements, on: session)
         let facts = try await CatalogReader.read(for: statements, also: rehearsal?.relationKeys ?? [], on: session)

@@ -1,5 +1,6 @@
 import Forecast
-import Foundation
+import FoundationEssentials
+import WardenSupport
 import Logging
 import PGWardenSQL
 import Postgres
@@ -38,13 +39,9 @@ public struct Rehearser: Sendable {
         self.logger = logger
     }
 
-    /// A fresh run id: the UTC time and random hex, such as `20261207t062300z_3fa9c1`.
+    /// A fresh run id: the UTC time and random hex, such as `20261207t062300z_3fa9`.
     public static func newRunID(now: Date = Date()) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return (formatter.string(from: now) + "_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)).lowercased()
+        RunIdentifier.make(at: now).lowercased().replacing("-", with: "_")
     }
 
     /// The copy's database name.
@@ -265,6 +262,6 @@ public struct Rehearser: Sendable {
 
     /// A database name as an SQL identifier.
     static func quoted(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        "\"" + name.replacing("\"", with: "\"\"") + "\""
     }
 }

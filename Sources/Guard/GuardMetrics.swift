@@ -133,7 +133,7 @@ public final class GuardMetrics: Sendable {
     /// A label value, escaped as the exposition format wants.
     private static func quoted(_ value: String) -> String {
         "\""
-            + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+            + value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+            .replacing("\n", with: "\\n") + "\""
     }
 }

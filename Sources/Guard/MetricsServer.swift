@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
+import WardenSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -32,13 +33,13 @@ public final class MetricsServer: Sendable {
     /// Listens on `address` (`host:port`, or a bare port for 127.0.0.1).
     ///
     /// - Throws: when the address is malformed or cannot be bound.
-    public init(listening address: String, metrics: GuardMetrics) throws(GuardError) {
+    public init(listening address: String, metrics: GuardMetrics) throws(OperatorError) {
         let (host, port) = try Self.parse(address)
         let descriptor = try Self.listen(host: host, port: port)
         self.descriptor = descriptor
         self.address = "\(host):\(port)"
         let connections = Connections()
-        Thread.detachNewThread { [descriptor] in
+        DetachedThread.start { [descriptor] in
             Self.acceptLoop(descriptor, metrics: metrics, connections: connections)
         }
     }
@@ -49,19 +50,19 @@ public final class MetricsServer: Sendable {
         shutdown(descriptor, Int32(SHUT_RDWR))
     }
 
-    static func parse(_ address: String) throws(GuardError) -> (String, UInt16) {
+    static func parse(_ address: String) throws(OperatorError) -> (String, UInt16) {
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
         let (host, portText) =
             parts.count == 1 ? ("127.0.0.1", parts[0]) : (parts[0].isEmpty ? "127.0.0.1" : String(parts[0]), parts[1])
         guard parts.count <= 2, let port = UInt16(portText), port > 0 else {
-            throw GuardError("--metrics-listen takes HOST:PORT or PORT, not '\(address)'")
+            throw OperatorError(.guardDaemon, "--metrics-listen takes HOST:PORT or PORT, not '\(address)'")
         }
         return (host, port)
     }
 
-    private static func listen(host: String, port: UInt16) throws(GuardError) -> Int32 {
+    private static func listen(host: String, port: UInt16) throws(OperatorError) -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw GuardError("cannot create the metrics socket") }
+        guard descriptor >= 0 else { throw OperatorError(.guardDaemon, "cannot create the metrics socket") }
         var yes: Int32 = 1
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var socketAddress = sockaddr_in()
@@ -69,7 +70,7 @@ public final class MetricsServer: Sendable {
         socketAddress.sin_port = port.bigEndian
         guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
             Glibc.close(descriptor)
-            throw GuardError("--metrics-listen: '\(host)' is not an IPv4 address")
+            throw OperatorError(.guardDaemon, "--metrics-listen: '\(host)' is not an IPv4 address")
         }
         let bound = withUnsafePointer(to: &socketAddress) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -79,7 +80,7 @@ public final class MetricsServer: Sendable {
         guard bound == 0, Glibc.listen(descriptor, 64) == 0 else {
             let reason = String(cString: strerror(errno))
             Glibc.close(descriptor)
-            throw GuardError("cannot listen on \(host):\(port) for metrics: \(reason)")
+            throw OperatorError(.guardDaemon, "cannot listen on \(host):\(port) for metrics: \(reason)")
         }
         return descriptor
     }
@@ -96,7 +97,7 @@ public final class MetricsServer: Sendable {
                 Glibc.close(client)
                 continue
             }
-            Thread.detachNewThread {
+            DetachedThread.start {
                 let deadline = ContinuousClock.now + connectionDeadline
                 if let request = readRequest(client, until: deadline) {
                     connections.answering(id)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PGWardenSQL
 
 extension Queries {
@@ -14,6 +14,6 @@ extension Queries {
     static func lockWaits(serverVersion: Int) -> String {
         serverVersion >= 140000
             ? lockWaits
-            : lockWaits.replacingOccurrences(of: waitStartColumn, with: "NULL::timestamptz AS wait_start")
+            : lockWaits.replacing(waitStartColumn, with: "NULL::timestamptz AS wait_start")
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WaitGraph
 import WardenSupport
 
@@ -89,9 +89,9 @@ extension LockViewScreen {
     /// `2026-12-01 17:40:01Z`.
     static func time(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        calendar.timeZone = .gmt
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func two(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+        func two(_ value: Int?) -> String { String(printf: "%02d", value ?? 0) }
         return "\(parts.year ?? 0)-\(two(parts.month))-\(two(parts.day)) "
             + "\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second))Z"
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WaitGraph
 
 /// The state of the full-screen lock view, and how it answers events: pure, no I/O.

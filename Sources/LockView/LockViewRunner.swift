@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import LockInspection
 import PGWardenSQL
 import Postgres
@@ -168,7 +169,7 @@ public struct LockViewRunner: Sendable {
         into sink: AsyncStream<LockViewEvent>.Continuation,
         taken: DispatchSemaphore
     ) {
-        let thread = Thread {
+        DetachedThread.start {
             var decoder = KeyDecoder()
             while let bytes = terminal.read() {
                 guard !bytes.isEmpty else {
@@ -181,8 +182,6 @@ public struct LockViewRunner: Sendable {
                 }
             }
         }
-        thread.name = "pgwarden.keys"
-        thread.start()
     }
 
     /// Polls at a fixed rate; when nothing waits in the connection's database, also asks where waits are.

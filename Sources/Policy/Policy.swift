@@ -1,5 +1,5 @@
 import ConfigFile
-import Foundation
+import FoundationEssentials
 
 /// A blocker-cancellation policy: which sessions that block others to cancel or
 /// terminate, which never to touch, and how fast to act at most.

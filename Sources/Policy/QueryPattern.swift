@@ -1,6 +1,6 @@
 import WardenSupport
 
-/// A rule's `query` regular expression (ICU syntax: `(?i)^\s*delete`).
+/// A rule's `query` regular expression (`(?i)^\s*delete`; the syntax `BoundedRegularExpression` documents).
 ///
 /// A search runs at most 50 ms. One that gives up (an expression built to backtrack, on a
 /// long query) counts as no match: nothing is signalled on a guess.

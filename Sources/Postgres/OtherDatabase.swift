@@ -45,10 +45,10 @@ extension ConnectionEnvironment {
 
     /// A value in libpq's `options`: a backslash before each space and backslash.
     private static func escapedOption(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ ")
+        value.replacing("\\", with: "\\\\").replacing(" ", with: "\\ ")
     }
 
     private static func quoted(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+        value.replacing("\\", with: "\\\\").replacing("'", with: "\\'")
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import WardenSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -24,7 +25,7 @@ public enum ProcFileSystem {
             omittingEmptySubsequences: false
         )
         let commandLine = arguments.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-            .trimmingCharacters(in: .whitespaces)
+            .trimmed { $0.isWhitespace && !$0.isNewline }
         return ProcessEntry(
             pid: pid,
             parentPID: fields.parentPID,
@@ -60,8 +61,6 @@ public enum ProcFileSystem {
     /// file's size says, and a `/proc` file says 0: `/proc/net/tcp` then gives its first page only
     /// (26 sockets of the machine's), `/proc/PID/stat` and `environ` happen to come whole.
     static func contents(of path: String) -> Data? {
-        guard let file = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? file.close() }
-        return try? file.readToEnd() ?? Data()
+        DescriptorReading.contents(of: path).map { Data($0) }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The client side of a TCP connection, as `/proc/net/tcp` and `tcp6` show it.
 public struct TCPEndpoint: Sendable, Hashable {

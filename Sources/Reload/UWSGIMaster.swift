@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Processes
 import WardenSupport
 
@@ -15,18 +15,18 @@ public struct UWSGIMaster: Sendable, Equatable {
     ///
     /// - Throws: when the pidfile is missing or unreadable, names no running process (stale),
     ///   or names a process that is not a uWSGI master.
-    public static func fromPidfile(_ path: String) throws(ReloadError) -> UWSGIMaster {
+    public static func fromPidfile(_ path: String) throws(OperatorError) -> UWSGIMaster {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ReloadError("the pidfile \(path) does not exist", hint: "is uWSGI running with --pidfile \(path)?")
+            throw OperatorError(.reload, "the pidfile \(path) does not exist", hint: "is uWSGI running with --pidfile \(path)?")
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ReloadError("cannot read the pidfile \(path)")
+            throw OperatorError(.reload, "cannot read the pidfile \(path)")
         }
         guard let pid = Int32(text.trimmedOfWhitespace), pid > 0 else {
-            throw ReloadError("the pidfile \(path) does not hold a pid")
+            throw OperatorError(.reload, "the pidfile \(path) does not hold a pid")
         }
         guard let process = ProcFileSystem.entry(for: pid) else {
-            throw ReloadError("stale pidfile \(path): no process \(pid) is running")
+            throw OperatorError(.reload, "stale pidfile \(path): no process \(pid) is running")
         }
         return try master(process, named: "pid \(pid) (from \(path))")
     }
@@ -34,7 +34,7 @@ public struct UWSGIMaster: Sendable, Equatable {
     /// The master reading the master FIFO `path`: the process that holds it open.
     ///
     /// - Throws: when `path` is missing or not a FIFO.
-    public static func readingFIFO(_ path: String) throws(ReloadError) -> UWSGIMaster? {
+    public static func readingFIFO(_ path: String) throws(OperatorError) -> UWSGIMaster? {
         try checkFIFO(path)
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
         let table = ProcFileSystem.snapshot()
@@ -56,16 +56,16 @@ public struct UWSGIMaster: Sendable, Equatable {
     }
 
     /// Fails unless `path` exists and is a FIFO.
-    public static func checkFIFO(_ path: String) throws(ReloadError) {
+    public static func checkFIFO(_ path: String) throws(OperatorError) {
         var status = stat()
         guard stat(path, &status) == 0 else {
-            throw ReloadError(
+            throw OperatorError(.reload, 
                 "the master FIFO \(path) does not exist",
                 hint: "is uWSGI running with --master-fifo \(path)?"
             )
         }
         guard status.st_mode & S_IFMT == S_IFIFO else {
-            throw ReloadError("\(path) is not a FIFO", hint: "--uwsgi-fifo takes uWSGI's --master-fifo path")
+            throw OperatorError(.reload, "\(path) is not a FIFO", hint: "--uwsgi-fifo takes uWSGI's --master-fifo path")
         }
     }
 
@@ -81,9 +81,9 @@ public struct UWSGIMaster: Sendable, Equatable {
         candidate.commandLine == child.commandLine
     }
 
-    private static func master(_ process: ProcessEntry, named name: String) throws(ReloadError) -> UWSGIMaster {
+    private static func master(_ process: ProcessEntry, named name: String) throws(OperatorError) -> UWSGIMaster {
         guard process.commandLine.contains("uwsgi") else {
-            throw ReloadError(
+            throw OperatorError(.reload, 
                 "\(name) is not a uWSGI master: it runs '\(Redaction.redact(String(process.commandLine.prefix(80))))'",
                 hint: "the pidfile may be stale, and its pid reused"
             )

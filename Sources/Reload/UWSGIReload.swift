@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Processes
 import Subprocess
@@ -49,11 +49,11 @@ public struct UWSGIReload: Sendable {
 
     /// Checks that the reload can be asked for (the FIFO has a reader, the pidfile names a master,
     /// the command exists); changes nothing.
-    public func preflight() async throws(ReloadError) -> UWSGIMaster? {
+    public func preflight() async throws(OperatorError) -> UWSGIMaster? {
         switch strategy {
         case .fifo(let path):
             guard let master = try UWSGIMaster.readingFIFO(path) else {
-                throw ReloadError(
+                throw OperatorError(.reload, 
                     "no uWSGI master is reading the FIFO \(path)",
                     hint: "is uWSGI running with --master-fifo \(path)?"
                 )
@@ -62,17 +62,17 @@ public struct UWSGIReload: Sendable {
         case .pidfile(let path):
             return try UWSGIMaster.fromPidfile(path)
         case .command(let arguments, let pidfile):
-            guard let program = arguments.first else { throw ReloadError("the reload command is empty") }
+            guard let program = arguments.first else { throw OperatorError(.reload, "the reload command is empty") }
             if !program.contains("/"), (try? await Executable.name(program).resolveExecutablePath(in: .inherit)) == nil
             {
-                throw ReloadError("command not found: \(program)")
+                throw OperatorError(.reload, "command not found: \(program)")
             }
             return try pidfile.map(UWSGIMaster.fromPidfile)
         }
     }
 
     /// Asks for the reload and waits until it has completed.
-    public func run() async throws(ReloadError) -> Outcome {
+    public func run() async throws(OperatorError) -> Outcome {
         let clock = ContinuousClock()
         let master = try await preflight()
         let oldWorkers = master?.workers() ?? []
@@ -85,7 +85,7 @@ public struct UWSGIReload: Sendable {
         let deadline = start.advanced(by: timeout)
         while true {
             guard master.isRunning else {
-                throw ReloadError("the uWSGI master \(master.process.pid) exited during the reload")
+                throw OperatorError(.reload, "the uWSGI master \(master.process.pid) exited during the reload")
             }
             let remaining = oldWorkers.filter(\.identity.isRunning)
             let current = master.workers()
@@ -99,7 +99,7 @@ public struct UWSGIReload: Sendable {
             }
             guard clock.now < deadline else {
                 let still = remaining.map { "pid \($0.pid)" }.joined(separator: ", ")
-                throw ReloadError(
+                throw OperatorError(.reload, 
                     "the reload did not complete within \(timeout): "
                         + (remaining.isEmpty
                             ? "\(fresh.count) of \(oldWorkers.count) new workers running"
@@ -107,32 +107,32 @@ public struct UWSGIReload: Sendable {
                     hint: "a long request delays a graceful reload; see uWSGI's worker-reload-mercy"
                 )
             }
-            guard !Task.isCancelled else { throw ReloadError("the wait for the reload was interrupted") }
+            guard !Task.isCancelled else { throw OperatorError(.reload, "the wait for the reload was interrupted") }
             try? await Task.sleep(for: pollInterval)
         }
     }
 
-    private func request(master: UWSGIMaster?) async throws(ReloadError) {
+    private func request(master: UWSGIMaster?) async throws(OperatorError) {
         switch strategy {
         case .fifo(let path):
             let descriptor = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
             guard descriptor >= 0 else {
                 if errno == ENXIO {
-                    throw ReloadError(
+                    throw OperatorError(.reload, 
                         "no uWSGI master is reading the FIFO \(path)",
                         hint: "is uWSGI running with --master-fifo \(path)?"
                     )
                 }
-                throw ReloadError("cannot open the FIFO \(path): \(String(cString: strerror(errno)))")
+                throw OperatorError(.reload, "cannot open the FIFO \(path): \(String(cString: strerror(errno)))")
             }
             defer { close(descriptor) }
             guard write(descriptor, "r", 1) == 1 else {
-                throw ReloadError("cannot write to the FIFO \(path): \(String(cString: strerror(errno)))")
+                throw OperatorError(.reload, "cannot write to the FIFO \(path): \(String(cString: strerror(errno)))")
             }
         case .pidfile:
             guard let master else { return }
             guard kill(master.process.pid, SIGHUP) == 0 else {
-                throw ReloadError(
+                throw OperatorError(.reload, 
                     "cannot signal the uWSGI master \(master.process.pid): \(String(cString: strerror(errno)))"
                 )
             }
@@ -150,10 +150,10 @@ public struct UWSGIReload: Sendable {
                 status = result.terminationStatus
                 complaint = result.standardError.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
             } catch {
-                throw ReloadError("cannot run \(arguments[0]): \(error)")
+                throw OperatorError(.reload, "cannot run \(arguments[0]): \(error)")
             }
             guard case .exited(0) = status else {
-                throw ReloadError("the reload command failed (\(status))" + (complaint.isEmpty ? "" : ": \(complaint)"))
+                throw OperatorError(.reload, "the reload command failed (\(status))" + (complaint.isEmpty ? "" : ": \(complaint)"))
             }
         }
         logger.info("reload requested", metadata: ["strategy": "\(strategy)"])

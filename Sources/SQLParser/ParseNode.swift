@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A node of libpg_query's JSON parse tree: PostgreSQL's own node, as its JSON output writes it.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// libpg_query's JSON parse tree read in one pass, without recursion: a tree as deep as PostgreSQL's own parser
 /// accepts (subqueries nested hundreds deep) is read, where Foundation's decoders stop at a fixed depth, and in time

@@ -1,5 +1,6 @@
 import CPgQuery
-import Foundation
+import FoundationEssentials
+import WardenSupport
 
 /// One statement of a script, as PostgreSQL's parser splits it.
 public struct ParsedStatement: Sendable {
@@ -80,7 +81,7 @@ public enum SQLParser {
         let text = String(decoding: bytes[clamped], as: UTF8.self)
         let leading = leadingCommentLength(Array(bytes[clamped]))
         let body = String(decoding: bytes[clamped].dropFirst(leading), as: UTF8.self)
-        let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ";")))
+        let trimmed = body.trimmed { $0.isWhitespace || $0 == ";" }
         guard !trimmed.isEmpty else { return nil }
         return ParsedStatement(
             number: number,

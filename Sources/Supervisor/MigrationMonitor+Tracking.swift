@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PGWardenSQL
 import Postgres
 import Response

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Processes
 import Subprocess
 import SystemPackage
@@ -15,7 +15,7 @@ struct MigrationProcess: Sendable {
     let log: RunLog
 
     /// Runs the command to its end; `started` is told the process group id as soon as it runs.
-    func run(started: @escaping @Sendable (pid_t) -> Void) async throws(SupervisorError) -> Int32 {
+    func run(started: @escaping @Sendable (pid_t) -> Void) async throws(OperatorError) -> Int32 {
         let executable: Executable = command[0].contains("/") ? .path(FilePath(command[0])) : .name(command[0])
         let updates = Dictionary(
             uniqueKeysWithValues: environment.map { (Environment.Key(rawValue: $0.key)!, Optional($0.value)) }
@@ -47,9 +47,9 @@ struct MigrationProcess: Sendable {
             }
         } catch {
             if let failure = error as? SubprocessError, failure.code == .executableNotFound {
-                throw SupervisorError("command not found: \(command[0])")
+                throw OperatorError(.supervisor, "command not found: \(command[0])")
             }
-            throw SupervisorError("cannot run \(command[0]): \(error)")
+            throw OperatorError(.supervisor, "cannot run \(command[0]): \(error)")
         }
     }
 

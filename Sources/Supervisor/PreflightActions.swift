@@ -1,6 +1,6 @@
 import Enforcement
 import Forecast
-import Foundation
+import FoundationEssentials
 import LockInspection
 import Logging
 import Policy
@@ -20,8 +20,8 @@ struct PreflightActions: Sendable {
 
     /// Judges `forecast` by `policy`'s `[preflight]`, and says what it will do.
     ///
-    /// - Throws: ``SupervisorError`` when the policy refuses the run: nothing has changed yet.
-    init(forecast: MigrationForecast?, policy: Policy?, dryRun: Bool, log: RunLog) throws(SupervisorError) {
+    /// - Throws: ``OperatorError`` (`supervisor`) when the policy refuses the run: nothing has changed yet.
+    init(forecast: MigrationForecast?, policy: Policy?, dryRun: Bool, log: RunLog) throws(OperatorError) {
         decision = PreflightDecision()
         warnings = []
         guard let preflight = policy?.preflight else { return }
@@ -32,7 +32,7 @@ struct PreflightActions: Sendable {
                 preflight.maxRewriteMegabytes != nil ? "max_rewrite_mb" : nil,
             ].compactMap { $0 }
             if !limits.isEmpty {
-                throw SupervisorError(
+                throw OperatorError(.supervisor, 
                     "[preflight] \(limits.joined(separator: " and ")) cannot be checked: no forecast was made",
                     hint: "nothing has changed; give --forecast-sql FILE with the migration's SQL, or remove "
                         + (limits.count == 1 ? "that key" : "those keys")
@@ -47,10 +47,15 @@ struct PreflightActions: Sendable {
         }
         decision = PreflightResponder.decide(forecast, policy: policy, context: ResponderContext(forceDryRun: dryRun))
         if !decision.refusals.isEmpty {
-            throw SupervisorError(
+            // A session to end is a way out only when a refusal is about a session the migration would wait on.
+            let waits = decision.refusals.contains { !$0.contains("max_rewrite_mb") }
+            let ways = ["change the migration"] + (waits ? ["end the session it would wait on"] : [])
+                + ["change the policy's [preflight]"]
+            throw OperatorError(
+                .supervisor,
                 "[preflight] refuses the run: " + decision.refusals.joined(separator: "; "),
-                hint:
-                    "nothing has changed; see the forecast above, then change the migration, end that session, or change the policy's [preflight]"
+                hint: "nothing has changed; see the forecast above, then " + ways.dropLast().joined(separator: ", ")
+                    + " or " + ways.last!
             )
         }
         for action in decision.actions {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Processes
 import WardenSupport
@@ -48,7 +48,7 @@ public struct Recovery: Sendable {
         }
         if let current = journal {
             if current.supervisorIsRunning {
-                throw SupervisorError(
+                throw OperatorError(.supervisor, 
                     "run \(current.runID) is still in progress (supervisor pid \(current.supervisorPID))",
                     hint: "recover is for a run whose supervisor died"
                 )

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 import Processes
 import WardenSupport

@@ -1,5 +1,5 @@
 import Enforcement
-import Foundation
+import FoundationEssentials
 import LockInspection
 import PGWardenSQL
 import Postgres

@@ -6,7 +6,7 @@ import WardenSupport
 /// journal durably under a lock, so that no writer overwrites another's change with a stale copy.
 final class RunJournalStore: Sendable {
     private let journal: Mutex<RunJournal>
-    private let failed = Mutex<[SupervisorError]>([])
+    private let failed = Mutex<[OperatorError]>([])
     private let directory: StateDirectory
     private let log: RunLog
 
@@ -17,17 +17,17 @@ final class RunJournalStore: Sendable {
     }
 
     /// The writes of the journal that failed, in order.
-    var failures: [SupervisorError] { failed.withLock { $0 } }
+    var failures: [OperatorError] { failed.withLock { $0 } }
 
     /// The journal as it stands.
     var current: RunJournal { journal.withLock { $0 } }
 
     /// Writes the journal for the first time: a run that cannot be journaled does not start.
-    func create() throws(SupervisorError) {
+    func create() throws(OperatorError) {
         do {
             try journal.withLock { try $0.save(in: directory) }
         } catch {
-            throw SupervisorError("cannot write the run journal: \(Supervisor.describe(error))")
+            throw OperatorError(.supervisor, "cannot write the run journal: \(Supervisor.describe(error))")
         }
     }
 
@@ -40,7 +40,7 @@ final class RunJournalStore: Sendable {
                 try journal.save(in: directory)
             } catch {
                 log.warn("cannot update the run journal: \(Supervisor.describe(error))")
-                failed.withLock { $0.append(SupervisorError(Supervisor.describe(error))) }
+                failed.withLock { $0.append(OperatorError(.supervisor, Supervisor.describe(error))) }
             }
         }
     }
@@ -54,7 +54,7 @@ final class RunJournalStore: Sendable {
                 try directory.remove(RunJournal.fileName)
             } catch {
                 log.warn("cannot record the end of the run in the journal: \(Supervisor.describe(error))")
-                failed.withLock { $0.append(SupervisorError(Supervisor.describe(error))) }
+                failed.withLock { $0.append(OperatorError(.supervisor, Supervisor.describe(error))) }
             }
         }
     }

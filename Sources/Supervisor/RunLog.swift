@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 import SystemPackage
 import WardenSupport
@@ -222,7 +222,16 @@ public final class RunLog: Sendable {
     /// `--local-time`), so that a log read the next day, or beside the server's, is never ambiguous.
     func clock(_ date: Date) -> String {
         localTime
-            ? date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .current))
+            ? date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: Self.localZone(date)))
             : date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    /// The local time zone at `date`, as a fixed offset from the C library's zone data (TZ,
+    /// /etc/localtime): FoundationEssentials alone knows no named zone but GMT.
+    static func localZone(_ date: Date) -> TimeZone {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        guard localtime_r(&seconds, &parts) != nil else { return .gmt }
+        return TimeZone(secondsFromGMT: parts.tm_gmtoff) ?? .gmt
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import LockInspection
 import Logging
 import PGWardenSQL
@@ -19,7 +19,7 @@ import Workers
 extension Supervisor {
     /// Checks everything and opens the run; `nil` after a dry run, which changes nothing.
     ///
-    /// - Throws: ``SupervisorError`` for a failure before anything changed.
+    /// - Throws: ``OperatorError`` (`supervisor`) for a failure before anything changed.
     func prepare(interactiveDefault: Bool, state: RunState) async throws -> RunExecution? {
         let runID = RunIdentifier.make(at: Date())
         var report = RunReport(runID: runID, command: settings.command, startedAt: Date())
@@ -58,16 +58,16 @@ extension Supervisor {
 
     /// The state directory's lock, the run log and the journal: a run that cannot have them does not start.
     private func openRun(_ runID: String, startedAt: Date) throws -> (StateLock, RunJournalStore) {
-        do { try stateDirectory.prepare() } catch { throw SupervisorError(error.summary, hint: error.hint) }
+        do { try stateDirectory.prepare() } catch { throw OperatorError(.supervisor, error.summary, hint: error.hint) }
         let lock: StateLock
         do {
             lock = try stateDirectory.lock(named: "upgrade.lock")
         } catch {
-            throw SupervisorError(error.summary, hint: error.hint)
+            throw OperatorError(.supervisor, error.summary, hint: error.hint)
         }
         do {
             let logPath = stateDirectory.path + "/upgrade-\(runID).log"
-            do { try log.keep(in: logPath) } catch { throw SupervisorError(error.summary, hint: error.hint) }
+            do { try log.keep(in: logPath) } catch { throw OperatorError(.supervisor, error.summary, hint: error.hint) }
             log.say("run log: \(logPath)")
             let journal = RunJournalStore(
                 RunJournal(
@@ -126,17 +126,17 @@ extension Supervisor {
 
     func preflight() async throws -> Preflight {
         if let running = try RunJournal.load(RunJournal.fileName, from: stateDirectory), !running.supervisorIsRunning {
-            throw SupervisorError(
+            throw OperatorError(.supervisor, 
                 "run \(running.runID) did not finish (its supervisor, pid \(running.supervisorPID), is gone)",
                 hint: "pgwarden recover --state-dir \(ShellQuoting.quote(stateDirectory.path))"
             )
         }
-        guard let program = settings.command.first else { throw SupervisorError("no command: give it after --") }
+        guard let program = settings.command.first else { throw OperatorError(.supervisor, "no command: give it after --") }
         if !program.contains("/"), await Self.resolve(program) == nil {
-            throw SupervisorError("command not found: \(program)", hint: "give its path, or fix PATH")
+            throw OperatorError(.supervisor, "command not found: \(program)", hint: "give its path, or fix PATH")
         }
         if program.contains("/"), access(program, X_OK) != 0 {
-            throw SupervisorError("\(program) is not an executable file")
+            throw OperatorError(.supervisor, "\(program) is not an executable file")
         }
         let (connection, role) = try await InspectorSession.open(
             connectionString: settings.connectionString,
@@ -211,8 +211,12 @@ extension Supervisor {
         log.say(
             "  run: \(ShellQuoting.command(settings.command.map(Redaction.redact))) (application_name \(applicationName))"
         )
+        // Who blocks others now is not who the migration will wait on (the forecast above says that): one
+        // answer to each question, never "none" beside a forecast's "will wait on".
+        let roots = preflight.blockers.roots.map { "pid \($0.pid) (\($0.activity?.state ?? "?"), blocks \($0.blockedTotal))" }
         log.say(
-            "  blockers right now: \(preflight.blockers.isEmpty ? "none" : preflight.blockers.roots.map { "pid \($0.pid) (\($0.activity?.state ?? "?"), blocks \($0.blockedTotal))" }.joined(separator: ", "))"
+            "  sessions blocking others right now: \(roots.isEmpty ? "none" : roots.joined(separator: ", "))"
+                + (roots.isEmpty ? " (who the migration would wait on: the forecast above)" : "")
         )
         log.say("  alembic_version: \(preflight.alembicVersion ?? "(no alembic_version table)")")
     }

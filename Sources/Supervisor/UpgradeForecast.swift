@@ -1,6 +1,6 @@
 import Forecast
 import ForecastInspection
-import Foundation
+import FoundationEssentials
 import Logging
 import WardenSupport
 
@@ -26,7 +26,7 @@ enum UpgradeForecast {
             let forecast: MigrationForecast
             if let path = settings.forecastSQL {
                 guard let data = FileManager.default.contents(atPath: path) else {
-                    throw ForecastError("cannot read \(path)")
+                    throw OperatorError(.forecast, "cannot read \(path)")
                 }
                 forecast = try await forecaster.forecast(script: String(decoding: data, as: UTF8.self), source: path)
             } else if let alembic = alembicInvocation(settings.command) {

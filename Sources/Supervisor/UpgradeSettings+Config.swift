@@ -1,5 +1,5 @@
 import ConfigFile
-import Foundation
+import FoundationEssentials
 import Reload
 import WardenSupport
 import Workers

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WardenSupport
 
 /// Renders a ``LockSnapshot`` for people: each root blocker with the sessions
@@ -79,7 +79,7 @@ public struct LockForestRenderer: Sendable {
         if line.hasPrefix("pid ") || line.hasPrefix("prepared transaction") {
             return "\u{1B}[1;31m" + line + "\u{1B}[0m"
         }
-        return line.replacingOccurrences(of: " · waits ", with: " · \u{1B}[33mwaits\u{1B}[0m ")
+        return line.replacing(" · waits ", with: " · \u{1B}[33mwaits\u{1B}[0m ")
     }
 
     /// One line per snapshot, for `--watch` when the output is not a terminal.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension LockSnapshot {
     /// Builds the wait forest from the sessions one poll observed.

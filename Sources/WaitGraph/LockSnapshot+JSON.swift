@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WardenSupport
 
 // The `--json` shape of DESIGN.md, fields in its order. Field names are stable;

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The lock waits of one poll: who waits on whom, at one moment.
 ///

@@ -1,11 +1,19 @@
-import Foundation
-
-/// An ICU regular expression whose every search has a time budget.
+/// A regular expression whose every search has a time budget.
 ///
-/// An expression such as `^(a+)+$` backtracks exponentially on `aaaa…b`, and ICU, as
-/// `NSRegularExpression` drives it, sets no limit of its own. pgwarden matches operators'
+/// The syntax is the ICU-style subset that operators write in policies and `--match`: literals and
+/// escapes (`\.`, `\t`, `\x41`, `\u00e9`, `\Q…\E`), `.`, bracket expressions (`[a-z_]`, `[^0-9]`,
+/// `[[:alpha:]]`), the classes `\d \w \s \h` (and `\D \W \S \H`), `\p{L}`-style general
+/// categories, the anchors `^ $ \A \z \Z \b \B`, groups `( )`, `(?: )` and `(?<name> )`,
+/// alternation `|`, the repetitions `* + ? {n} {n,} {n,m}` (greedy or lazy), and the inline flags
+/// `(?i)`, `(?s)`, `(?m)`, `(?x)` (also `(?i: … )` and `(?-i)`). Back references, lookaround,
+/// atomic groups and possessive repetitions are refused when compiled.
+///
+/// The search is a Pike VM of pgwarden's own (no ICU): it follows every way to match at once, so
+/// it never backtracks, and an expression such as `^(a+)+$`, which backtracks exponentially in
+/// ICU on `aaaa…b`, takes time in proportion to the text's length. pgwarden matches operators'
 /// expressions against text it does not control (queries, crontab lines, command lines), so a
-/// search that runs past its budget stops and says that it gave up, instead of hanging.
+/// search still has a budget: one that runs past it (a text of many megabytes) stops and says
+/// that it gave up, instead of holding up the caller.
 public struct BoundedRegularExpression: Sendable, CustomStringConvertible {
     /// What a search found.
     public enum Search: Sendable, Equatable {
@@ -21,13 +29,13 @@ public struct BoundedRegularExpression: Sendable, CustomStringConvertible {
     public let source: String
     /// How long one search may run.
     public let budget: Duration
-    private let regex: NSRegularExpression
+    private let program: RegexProgram
 
     /// Compiles `source`.
     ///
-    /// - Throws: Foundation's error when `source` is not a valid ICU regular expression.
-    public init(_ source: String, budget: Duration = .milliseconds(100)) throws {
-        self.regex = try NSRegularExpression(pattern: source)
+    /// - Throws: ``RegularExpressionError`` when `source` is not a valid expression of the syntax above.
+    public init(_ source: String, budget: Duration = .milliseconds(100)) throws(RegularExpressionError) {
+        self.program = try RegexProgram(RegexParser.parse(source))
         self.source = source
         self.budget = budget
     }
@@ -36,21 +44,11 @@ public struct BoundedRegularExpression: Sendable, CustomStringConvertible {
     public func search(_ text: String) -> Search {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: budget)
-        var outcome = Search.notFound
-        // With .reportProgress ICU calls back now and then during a long search, so that it can be stopped.
-        regex.enumerateMatches(in: text, options: [.reportProgress], range: NSRange(text.startIndex..., in: text)) {
-            result,
-            _,
-            stop in
-            if result != nil {
-                outcome = .found
-                stop.pointee = true
-            } else if clock.now >= deadline {
-                outcome = .gaveUp
-                stop.pointee = true
-            }
+        switch program.search(Array(text.unicodeScalars), pastDeadline: { clock.now >= deadline }) {
+        case .found: return .found
+        case .notFound: return .notFound
+        case .gaveUp: return .gaveUp
         }
-        return outcome
     }
 
     public var description: String { source }

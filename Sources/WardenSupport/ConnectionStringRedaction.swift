@@ -163,7 +163,7 @@ struct ConnectionURI {
     /// `nil` when `text` is not a URI, or is a malformed one (an unclosed `[`, a bad `%` escape,
     /// a query parameter without one `=`).
     init?(_ text: String) {
-        guard Self.hasScheme(text), let schemeEnd = text.range(of: "://")?.upperBound else { return nil }
+        guard Self.hasScheme(text), let schemeEnd = text.firstRange(of: "://")?.upperBound else { return nil }
         var rest = text[schemeEnd...]
         var output = String(text[..<schemeEnd])
         var secrets: [String] = []
@@ -207,7 +207,7 @@ struct ConnectionURI {
 
     /// Comma-separated `host[:port]`, a host possibly `[IPv6]`.
     private static func validHosts(_ text: Substring) -> Bool {
-        text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { host in
+        text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { (host: Substring) in
             guard host.first == "[" else { return !host.contains("[") && !host.contains("]") }
             guard let close = host.firstIndex(of: "]"), host.index(after: host.startIndex) < close else {
                 return false

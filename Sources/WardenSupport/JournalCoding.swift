@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How journals are written and read: readable JSON with sorted keys and ISO 8601 dates,
 /// so that an operator can open one and restore by hand if ever they must.

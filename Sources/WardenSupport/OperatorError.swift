@@ -21,6 +21,8 @@ public struct OperatorError: Error, Sendable, Hashable, DiagnosableError {
         public static let auditLog = Code("auditLog")
         /// A reload could not be started or did not complete.
         public static let reload = Code("reload")
+        /// A forecast cannot be made: bad input, a migration tool that cannot run.
+        public static let forecast = Code("forecast")
     }
 
     /// Which kind of failure.

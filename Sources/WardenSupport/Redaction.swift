@@ -21,13 +21,13 @@ public enum Redaction {
         let lower = text.lowercased()
         var best: (offset: Int, length: Int)?
         for key in keys {
-            guard let range = lower.range(of: key) else { continue }
+            guard let range = lower.firstRange(of: key) else { continue }
             let start = lower.distance(from: lower.startIndex, to: range.upperBound)
             let value = lower[range.upperBound...].prefix { !$0.isWhitespace && $0 != "&" && $0 != ";" }
             if !value.isEmpty, best.map({ start < $0.offset }) ?? true { best = (start, value.count) }
         }
         // postgresql://user:secret@host
-        if let scheme = lower.range(of: "://") {
+        if let scheme = lower.firstRange(of: "://") {
             let authority = lower[scheme.upperBound...].prefix { !$0.isWhitespace && $0 != "/" }
             if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
                 let start = lower.distance(from: lower.startIndex, to: lower.index(after: colon))

@@ -1,14 +1,14 @@
-import Foundation
+import FoundationEssentials
 
 /// Identifiers for pauses and runs: `20261129T192900Z-3fa1`, sortable and unique enough to tell apart.
 public enum RunIdentifier {
     /// A new identifier for something starting at `date`.
     public static func make(at date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        calendar.timeZone = .gmt
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         let stamp = String(
-            format: "%04d%02d%02dT%02d%02d%02dZ",
+            printf: "%04d%02d%02dT%02d%02d%02dZ",
             parts.year!,
             parts.month!,
             parts.day!,
@@ -16,6 +16,6 @@ public enum RunIdentifier {
             parts.minute!,
             parts.second!
         )
-        return stamp + "-" + String(format: "%04x", UInt16.random(in: .min ... .max))
+        return stamp + "-" + String(printf: "%04x", UInt16.random(in: .min ... .max))
     }
 }

@@ -9,7 +9,7 @@ public enum ShellQuoting {
                 scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
                     || "@%+=:,./_-".unicodeScalars.contains(scalar)
             }
-        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return plain ? word : "'" + word.replacing("'", with: "'\\''") + "'"
     }
 
     /// Several words, each quoted, separated by spaces.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc
@@ -24,21 +24,21 @@ public struct StateDirectory: Sendable {
         if getuid() == 0 { return "/var/lib/pgwarden" }
         let environment = ProcessInfo.processInfo.environment
         if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/pgwarden" }
-        return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/pgwarden"
+        return (environment["HOME"] ?? Self.passwordHome()) + "/.local/state/pgwarden"
+    }
+
+    /// The home directory in the password database (what `NSHomeDirectory()` gave without `HOME`).
+    private static func passwordHome() -> String {
+        guard let entry = getpwuid(getuid()), let home = entry.pointee.pw_dir else { return "/" }
+        return String(cString: home)
     }
 
     /// Creates the directory (0700) if needed and checks that it can be written.
     public func prepare() throws(StateDirectoryError) {
         var status = stat()
         if stat(path, &status) != 0 {
-            do {
-                try FileManager.default.createDirectory(
-                    atPath: path,
-                    withIntermediateDirectories: true,
-                    attributes: [.posixPermissions: 0o700]
-                )
-            } catch {
-                throw StateDirectoryError("cannot create the state directory \(path): \(Self.reason(error))")
+            if let reason = Self.makeDirectories(path) {
+                throw StateDirectoryError("cannot create the state directory \(path): \(reason)")
             }
         } else if status.st_mode & S_IFMT != S_IFDIR {
             throw StateDirectoryError("the state directory \(path) exists and is not a directory")
@@ -121,8 +121,14 @@ public struct StateDirectory: Sendable {
         close(descriptor)
     }
 
-    private static func reason(_ error: any Error) -> String {
-        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+    /// `mkdir -p`, each directory it creates 0700; the system's reason when one cannot be made.
+    private static func makeDirectories(_ path: String) -> String? {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST { return String(cString: strerror(errno)) }
+        }
+        return nil
     }
 }
 

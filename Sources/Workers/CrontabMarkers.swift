@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The crontabs that hold pgwarden's pause markers, found without a state directory: so that `status`
 /// and `recover` can say where a pause was made when they are not told.

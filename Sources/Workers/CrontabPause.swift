@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The pure crontab transform behind `pgwarden workers pause` and `resume`, on bytes.
 ///

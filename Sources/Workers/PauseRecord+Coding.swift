@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The journal's JSON: the crontab is kept as base64 (exact bytes, whatever they are), and also as
 /// text when it is UTF-8, so that an operator can read it and restore it by hand.

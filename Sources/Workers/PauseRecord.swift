@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WardenSupport
 
 /// What the journal holds of one pause, written before the crontab changes.

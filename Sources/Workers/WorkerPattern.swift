@@ -1,6 +1,6 @@
 import WardenSupport
 
-/// A `--match` regular expression (ICU syntax, as `NSRegularExpression` reads it), compiled,
+/// A `--match` regular expression (the syntax `BoundedRegularExpression` documents), compiled,
 /// with the text the operator wrote.
 public struct WorkerPattern: Sendable, CustomStringConvertible {
     private let regex: BoundedRegularExpression
@@ -18,7 +18,11 @@ public struct WorkerPattern: Sendable, CustomStringConvertible {
         do {
             regex = try BoundedRegularExpression(source)
         } catch {
-            throw WorkersError(.invalidPattern, "--match \(quoted(source)) is not a valid regular expression")
+            throw WorkersError(
+                .invalidPattern,
+                "--match \(quoted(source)) is not a valid regular expression",
+                hint: error.description
+            )
         }
     }
 
@@ -29,8 +33,8 @@ public struct WorkerPattern: Sendable, CustomStringConvertible {
     /// Whether the pattern occurs anywhere in the first ``searchedLength`` characters of `command`,
     /// as `pgrep -f` matches.
     ///
-    /// - Throws: ``WorkersError`` `invalidPattern` when the search gave up (an expression that
-    ///   backtracks without end): pgwarden does not pause or stop anything on a guess.
+    /// - Throws: ``WorkersError`` `invalidPattern` when the search gave up (ran past its budget):
+    ///   pgwarden does not pause or stop anything on a guess.
     public func matches(_ command: some StringProtocol) throws(WorkersError) -> Bool {
         switch regex.search(String(command.prefix(Self.searchedLength))) {
         case .found: return true
@@ -39,7 +43,7 @@ public struct WorkerPattern: Sendable, CustomStringConvertible {
             throw WorkersError(
                 .invalidPattern,
                 "--match \(quoted(source)) gave up after \(regex.budget) on \(quoted(command.prefix(60)))\(command.count > 60 ? "…" : "")",
-                hint: "the expression backtracks too much; avoid nested repetition such as (a+)+"
+                hint: "the line is long, or the machine busy; a simpler expression searches faster"
             )
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import WardenSupport
 
 /// `resume`: uncommenting exactly what a pause commented, and finishing an install that was cut short.

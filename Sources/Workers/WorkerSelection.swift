@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Processes
+import WardenSupport
 
 /// Which running processes `--stop` acts on.
 public enum StopScope: String, Sendable, CaseIterable, Codable {
@@ -65,6 +66,6 @@ extension ProcessTable {
 extension ProcFileSystem {
     /// The command name of `pid` (`/proc/PID/comm`).
     public static func commandName(of pid: Int32) -> String? {
-        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmed(\.isNewline)
     }
 }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Forecast
 import ForecastInspection
-import Foundation
+import FoundationEssentials
 import Logging
+import WardenSupport
 
 extension PGWarden {
     /// `pgwarden forecast`: the locks a migration will take, checked against the live database before it runs.
@@ -46,7 +47,7 @@ extension PGWarden {
 
         @Option(
             help: ArgumentHelp(
-                "A server to rehearse on instead of the real one (its role may create databases).",
+                "A server to rehearse on instead of the real one (its role may create databases; default: the real server).",
                 valueName: "dsn"
             )
         )
@@ -152,10 +153,10 @@ extension PGWarden {
         static func read(_ path: String) throws -> String {
             let data: Data
             if path == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
+                data = Data(DescriptorReading.readToEnd(0) ?? [])  // 0: standard input
             } else {
                 guard let contents = FileManager.default.contents(atPath: path) else {
-                    throw ForecastError(
+                    throw OperatorError(.forecast, 
                         "cannot read \(path)",
                         hint: "give a readable SQL file, or - for standard input"
                     )
@@ -163,7 +164,7 @@ extension PGWarden {
                 data = contents
             }
             guard let text = String(data: data, encoding: .utf8) else {
-                throw ForecastError("\(path == "-" ? "standard input" : path) is not UTF-8 text")
+                throw OperatorError(.forecast, "\(path == "-" ? "standard input" : path) is not UTF-8 text")
             }
             return text
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Enforcement
 import Guard
+import WardenSupport
 import Logging
 import Policy
 
@@ -72,7 +73,7 @@ extension PGWarden {
             let pass = try await daemon.run()
             if once, let summary = pass.summary { Terminal.printToStandardError(summary) }
             if audit.failedWrites > 0 {
-                throw GuardError(
+                throw OperatorError(.guardDaemon, 
                     "\(audit.failedWrites) audit entries were not written to \(auditLog ?? "standard output")"
                 )
             }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 import WardenSupport
 import Workers
@@ -211,7 +211,7 @@ extension PGWarden.WorkersCommand {
             )
             for report in status.lines {
                 Terminal.printLine(
-                    "  \(report.state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))  \(Redaction.redact(report.line.line))"
+                    "  \(report.state.rawValue.paddedTo(10))  \(Redaction.redact(report.line.line))"
                 )
             }
             let drifted = status.lines.filter { $0.state != .paused }
@@ -228,5 +228,12 @@ extension PGWarden.WorkersCommand {
 enum LockTimestamp {
     static func format(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false))
+    }
+}
+
+extension String {
+    /// The text cut or filled with spaces to `width` characters, as `NSString.padding` did.
+    fileprivate func paddedTo(_ width: Int) -> String {
+        String((self + String(repeating: " ", count: max(0, width - count))).prefix(width))
     }
 }

@@ -79,6 +79,20 @@ struct UpgradeTests {
         }
     }
 
+    @Test("--local-time: the migration's lines carry the offset of TZ, read from the C library's zone data")
+    func localTime() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let result = try await PGWardenCommand.run(
+                fixture.arguments(["--local-time"]) + ["--", "/usr/bin/python3", "-c", "print('hello')"],
+                environment: ["TZ": "Asia/Kolkata"]  // +05:30 all year: no daylight saving to race
+            )
+            #expect(result.status == 0, "\(result.standardError)")
+            let line = result.standardOutput.split(separator: "\n").first { $0.hasSuffix("] hello") }
+            #expect(line?.contains("+0530] hello") == true, "\(result.standardOutput)")
+        }
+    }
+
     @Test("--lock-timeout with --retries: the first attempt times out, the blocker leaves, the second succeeds")
     func lockTimeoutRetry() async throws {
         try await ScratchDatabase.with { database in
