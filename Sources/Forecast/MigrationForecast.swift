@@ -116,100 +116,10 @@ public enum ForecastPlanner {
         rehearsal: Rehearsal? = nil,
         takenAt: Date
     ) -> MigrationForecast {
-        let analyzer = StatementAnalyzer(facts: facts)
-        var forecasts: [StatementForecast] = []
-        var warnings: [String] = (rehearsal?.unavailableWarning.map { [$0] } ?? []) + (rehearsal?.warnings ?? [])
-        var created: Set<String> = []
-        var transaction: (begin: Int, held: [HeldLock])? = singleTransaction ? (0, []) : nil
-        var members: [Int] = []
-        var savepoints = SavepointStack()
-        for statement in statements {
-            var joins = true
-            var forecast = StatementForecast(
-                number: statement.number,
-                sql: statement.sql,
-                line: statement.line,
-                transactionBegin: transaction?.begin,
-                heldUntil: transaction == nil ? .statement : .transaction(endsAt: nil)
-            )
-            switch statement.result {
-            case .failure(let failure):
-                if case .ran = rehearsal?.statements[statement.number] {
-                    // PostgreSQL ran what the parser's grammar does not know: its locks are the rehearsal's.
-                    var analysis = StatementAnalysis(kind: "?")
-                        .merging(rehearsal?.statements[statement.number], facts: facts)
-                    analysis.notes.append(parseWarning(statement.number, failure, serverVersion: facts.serverVersion))
-                    forecast.analysis = analysis
-                    if var open = transaction {
-                        forecast.stillHeld = open.held.filter { held in held.mode >= .share }
-                        accumulate(analysis.locks, of: statement.number, into: &open.held)
-                        transaction = open
-                    }
-                } else {
-                    forecast.parseFailure = failure
-                    warnings.append(parseWarning(statement.number, failure, serverVersion: facts.serverVersion))
-                }
-            case .success(let tree):
-                let analysis = analyzer.analyse(tree, createdEarlier: created)
-                    .merging(rehearsal?.statements[statement.number], facts: facts)
-                created.formUnion(analysis.creates)
-                forecast.analysis = analysis
-                if let reason = analysis.notForecast {
-                    warnings.append("statement \(statement.number) is not forecast: \(reason)")
-                }
-                switch analysis.transactionControl {
-                case .begin:
-                    transaction = (statement.number, [])
-                    members = []
-                    forecast.transactionBegin = statement.number
-                    forecast.heldUntil = .transaction(endsAt: nil)
-                case .commit, .rollback, .prepare:
-                    for index in forecasts.indices where members.contains(forecasts[index].number) {
-                        forecasts[index].heldUntil = .transaction(endsAt: statement.number)
-                    }
-                    if transaction != nil { forecast.heldUntil = .transaction(endsAt: statement.number) }
-                    if let transaction {
-                        warnings += heldWarnings(transaction.begin, statement.number, forecasts, members)
-                    }
-                    transaction = nil
-                    savepoints = SavepointStack()
-                    if analysis.chains, forecast.transactionBegin != nil {
-                        // COMMIT AND CHAIN: the next statements run in a new transaction, begun here.
-                        transaction = (statement.number, [])
-                        members = []
-                        joins = false
-                    }
-                case .savepoint, .release, .rollbackTo:
-                    if var open = transaction {
-                        let released = savepoints.apply(analysis.transactionControl, held: &open.held, members: &members)
-                        for index in forecasts.indices where released.contains(forecasts[index].number) {
-                            forecasts[index].heldUntil = .transaction(endsAt: statement.number)
-                        }
-                        transaction = open
-                    }
-                case nil:
-                    if var open = transaction {
-                        if analysis.refusesTransactionBlock {
-                            warnings.append(
-                                "statement \(statement.number) cannot run inside a transaction block: PostgreSQL will refuse it"
-                            )
-                        }
-                        forecast.stillHeld = open.held.filter { held in held.mode >= .share }
-                        accumulate(analysis.locks, of: statement.number, into: &open.held)
-                        transaction = open
-                    }
-                }
-            }
-            if joins, transaction != nil || forecast.transactionBegin != nil { members.append(statement.number) }
-            forecasts.append(forecast)
-        }
-        if let transaction, transaction.begin == 0 {
-            warnings += heldWarnings(0, nil, forecasts, members)
-        } else if let transaction {
-            warnings.append(
-                "the transaction begun by statement \(transaction.begin) is not ended by the script: its locks stay held until whoever runs it commits"
-            )
-        }
+        var planner = ScriptTranscript(facts: facts, rehearsal: rehearsal, singleTransaction: singleTransaction)
+        for statement in statements { planner.add(statement) }
+        let planned = planner.finish()
+        var forecasts = planned.forecasts
         for index in forecasts.indices {
             judge(&forecasts[index], live: live, requestTimeoutSeconds: requestTimeoutSeconds)
         }
@@ -217,7 +127,7 @@ public enum ForecastPlanner {
             takenAt: takenAt,
             source: source,
             statements: forecasts,
-            warnings: warnings,
+            warnings: planned.warnings,
             samplingSeconds: live.samplingSeconds,
             requestTimeoutSeconds: requestTimeoutSeconds,
             rehearsal: rehearsal?.status
@@ -250,7 +160,7 @@ public enum ForecastPlanner {
         }
     }
 
-    private static func parseWarning(_ number: Int, _ failure: ParseFailure, serverVersion: Int) -> String {
+    static func parseWarning(_ number: Int, _ failure: ParseFailure, serverVersion: Int) -> String {
         var text =
             "statement \(number) is not forecast: PostgreSQL \(SQLParser.grammarMajorVersion)'s parser"
             + " rejects it at line \(failure.line), column \(failure.column): \(failure.message)"
@@ -263,7 +173,7 @@ public enum ForecastPlanner {
 
     /// For each strong lock of a transaction, the later statements that rewrite or scan while it is held.
     /// Adds a statement's locks to those its transaction holds, strongest per relation.
-    private static func accumulate(_ locks: [RelationLock], of number: Int, into held: inout [HeldLock]) {
+    static func accumulate(_ locks: [RelationLock], of number: Int, into held: inout [HeldLock]) {
         for lock in locks {
             if let index = held.firstIndex(where: { $0.relation == lock.relation }) {
                 if held[index].mode < lock.mode {
@@ -275,7 +185,7 @@ public enum ForecastPlanner {
         }
     }
 
-    private static func heldWarnings(_ begin: Int, _ end: Int?, _ forecasts: [StatementForecast], _ members: [Int])
+    static func heldWarnings(_ begin: Int, _ end: Int?, _ forecasts: [StatementForecast], _ members: [Int])
         -> [String]
     {
         var warnings: [String] = []

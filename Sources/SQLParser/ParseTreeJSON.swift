@@ -88,21 +88,28 @@ enum ParseTreeJSON {
                 index += 1
                 open.kinds.append(.array)
                 open.arrays.append([])
-            case UInt8(ascii: "\""): try place(.string(try string(bytes, &index)))
-            case UInt8(ascii: "t"):
-                try literal("true", bytes, &index)
-                try place(.bool(true))
-            case UInt8(ascii: "f"):
-                try literal("false", bytes, &index)
-                try place(.bool(false))
-            case UInt8(ascii: "n"):
-                try literal("null", bytes, &index)
-                try place(.null)
-            default: try place(.number(try number(bytes, &index)))
+            default: try place(try scalar(bytes, &index))
             }
         }
         guard let finished else { throw Malformed(offset: index) }
         return finished
+    }
+
+    /// A string, a number, `true`, `false` or `null`, starting at `index`.
+    private static func scalar(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws -> ParseNode {
+        switch bytes[index] {
+        case UInt8(ascii: "\""): return .string(try string(bytes, &index))
+        case UInt8(ascii: "t"):
+            try literal("true", bytes, &index)
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false", bytes, &index)
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null", bytes, &index)
+            return .null
+        default: return .number(try number(bytes, &index))
+        }
     }
 
     private static func literal(_ word: String, _ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws {
