@@ -108,7 +108,7 @@ extension MigrationMonitor {
         return records.count - 1
     }
 
-    private func warnIfNearRequestTimeout(_ pid: Int32, oldest: Double) {
+    func warnIfNearRequestTimeout(_ pid: Int32, oldest: Double) {
         guard let limit = settings.requestTimeout, oldest >= 0.8 * limit.seconds, !warnedQueue.contains(pid) else {
             return
         }

@@ -21,7 +21,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
 
     let settings: UpgradeSettings
     let log: RunLog
-    private let logger: Logger
+    let logger: Logger
     let operatorPrompt: OperatorPrompt?
     let policy: Policy?
     private let audit: [any AuditSink]
@@ -30,6 +30,8 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     var processGroup: @Sendable () -> pid_t? = { nil }
 
     var records: [RunReport.LockWaitRecord] = []
+    /// The queues behind the migration's own locks.
+    var holds = LockHoldTracker()
     /// The loop's session, as the last poll used it: where a wait's end is checked.
     var connection: Connection?
     /// Why the monitor stopped the migration's statement, if it did.
@@ -119,6 +121,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         statusText = nil
         showQuestion(nil)
         for index in records.indices where !records[index].ended { records[index].ended = true }
+        holds.endAll(at: Date())
         if !finder.sessions.isIdentified, unidentifiedSince != nil {
             warnings.append(
                 "the migration's sessions were never identified (not named \(finder.runApplicationName), no socket of its"
@@ -157,6 +160,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         noteUnidentified(snapshot)
         let waits = snapshot.waits.filter { finder.sessions.contains($0.activity.key(pid: $0.pid)) }
         await track(waits, in: snapshot)
+        await trackHolds(in: snapshot)
         let orders = askOperator(waits, in: snapshot, responder: responder, context: context)
         updateStatus(waits, in: snapshot)
         return orders
@@ -180,14 +184,16 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         statusDrawnAt = now
         let wait = waits.max { $0.waitingSeconds < $1.waitingSeconds }
         let queue = wait.map { snapshot.waits(blockedBy: $0.pid) } ?? []
+        let hold = wait == nil ? holds.longestOpen : nil
         statusText =
             MigrationStatusLine(
                 attempt: attempt,
                 elapsedSeconds: (now - startedAt).seconds,
                 wait: wait,
                 blockers: wait?.blockedBy.compactMap(snapshot.blocker) ?? [],
-                queued: queue.count,
-                queuedOldestSeconds: queue.map(\.waitingSeconds).max() ?? 0,
+                hold: hold,
+                queued: hold?.queued ?? queue.count,
+                queuedOldestSeconds: hold?.queuedOldestSeconds ?? queue.map(\.waitingSeconds).max() ?? 0,
                 requestTimeout: settings.requestTimeout,
                 policy: policy,
                 maxLockWait: settings.maxLockWait,

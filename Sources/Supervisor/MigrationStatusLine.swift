@@ -12,6 +12,8 @@ struct MigrationStatusLine: Sendable {
     var wait: LockWait?
     /// The blockers of that wait, as the snapshot shows them.
     var blockers: [Blocker]
+    /// While it does not wait: the lock of the migration's with the longest queue behind it, if any.
+    var hold: RunReport.LockHoldRecord? = nil
     /// The sessions queued behind the migration, and the oldest wait among them.
     var queued: Int
     var queuedOldestSeconds: Double
@@ -25,7 +27,13 @@ struct MigrationStatusLine: Sendable {
     /// terminal's width, so what matters most comes first on each).
     var text: String {
         let head = "attempt \(attempt), \(DurationSyntax.format(seconds: elapsedSeconds))"
-        guard let wait else { return head + ": running, no lock wait" }
+        guard let wait else {
+            guard let hold else { return head + ": running, no lock wait" }
+            // The outage of a lock the migration holds: who queues behind it, against the request timeout.
+            return head
+                + ": holds \(hold.mode ?? "a lock") on \(hold.relation), blocking others for \(DurationSyntax.format(seconds: hold.to.timeIntervalSince(hold.from)))"
+                + "\n  " + queueText
+        }
         let first =
             head + ": waits \(DurationSyntax.format(seconds: wait.waitingSeconds)) for \(wait.lock.mode)"
             + (wait.lock.relation.map { " on \($0)" } ?? "")
@@ -38,13 +46,14 @@ struct MigrationStatusLine: Sendable {
         parts.append(
             "blocked by " + (named.isEmpty ? wait.blockedBy.map { "pid \($0)" } : named).joined(separator: ", ")
         )
-        if queued > 0 {
-            let limit = requestTimeout.map { "/" + DurationSyntax.format(seconds: $0.seconds) } ?? ""
-            parts.append(
-                "\(Plural.count(queued, "queued", "queued")) behind, oldest \(DurationSyntax.format(seconds: queuedOldestSeconds))\(limit)"
-            )
-        }
+        if queued > 0 { parts.append(queueText) }
         return first + "\n  " + parts.joined(separator: " | ") + "\n  next: " + next(wait)
+    }
+
+    /// `3 queued behind, oldest 1.2s/30s` (the request timeout after the slash).
+    private var queueText: String {
+        let limit = requestTimeout.map { "/" + DurationSyntax.format(seconds: $0.seconds) } ?? ""
+        return "\(Plural.count(queued, "queued", "queued")) behind, oldest \(DurationSyntax.format(seconds: queuedOldestSeconds))\(limit)"
     }
 
     /// What will happen next: the rule that will fire and when, `--max-lock-wait`, or the operator.

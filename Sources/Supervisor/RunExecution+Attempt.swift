@@ -63,6 +63,7 @@ extension RunExecution {
         attempt.exitStatus = status
         report.attempts.append(attempt)
         report.lockWaits += monitor.records
+        report.lockHolds += monitor.holds.records
         report.warnings += monitor.warnings
         let result = AttemptResult(
             status: status,

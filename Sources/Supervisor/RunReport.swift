@@ -62,6 +62,33 @@ public struct RunReport: Sendable {
         public var granted: Bool?
     }
 
+    /// A lock of the migration's that other sessions queued behind: the outage it caused by holding, not waiting.
+    public struct LockHoldRecord: Sendable, Equatable {
+        /// Which hold: the migration's session and the relation its queue waited for.
+        public struct Key: Hashable, Sendable {
+            public let pid: Int32
+            public let relation: String
+        }
+
+        public let pid: Int32
+        /// The relation as the queue's waits show it (`schema.name`), or the lock type when it is not a relation's.
+        public let relation: String
+        /// The strongest mode the migration held on it, from `pg_locks`; `nil` until read (or when it could not be).
+        public var mode: String?
+        /// When the first session was seen queued behind it, and when the last poll still saw one.
+        public let from: Date
+        public var to: Date
+        /// The sessions queued behind it at the last poll, and the oldest wait among them then.
+        public var queued: Int
+        public var queuedMax: Int
+        public var queuedOldestSeconds: Double
+        /// The longest any of them was seen waiting.
+        public var oldestWaitSeconds: Double
+        public var ended = false
+
+        var key: Key { Key(pid: pid, relation: relation) }
+    }
+
     public let runID: String
     public let command: [String]
     public let startedAt: Date
@@ -73,6 +100,7 @@ public struct RunReport: Sendable {
     public var steps: [Step] = []
     public var attempts: [Attempt] = []
     public var lockWaits: [LockWaitRecord] = []
+    public var lockHolds: [LockHoldRecord] = []
     public var alembicBefore: String?
     public var alembicAfter: String?
     public var invalidIndexes: [String] = []
@@ -151,6 +179,20 @@ public struct RunReport: Sendable {
                                     }
                                 )
                             ),
+                        ])
+                    }
+                )
+            ),
+            (
+                "lock_holds",
+                .array(
+                    lockHolds.map { hold in
+                        .object([
+                            ("pid", .integer(hold.pid)), ("relation", .string(hold.relation)),
+                            ("mode", .string(hold.mode)), ("from", time(hold.from)), ("to", time(hold.to)),
+                            ("seconds", .seconds(hold.to.timeIntervalSince(hold.from))),
+                            ("queued_max", .integer(hold.queuedMax)),
+                            ("oldest_wait_seconds", .seconds(hold.oldestWaitSeconds)),
                         ])
                     }
                 )
