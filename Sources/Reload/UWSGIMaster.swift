@@ -6,18 +6,34 @@ import WardenSupport
     import Glibc
 #endif
 
-/// A running uWSGI master process and its workers, as `/proc` shows them.
+/// Which app server a master runs: how its master is recognised, and when a new worker serves.
+public enum AppServerKind: String, Sendable, Equatable {
+    case uwsgi = "uWSGI"
+    case gunicorn
+
+    /// What the master's command line holds.
+    var marker: String { self == .uwsgi ? "uwsgi" : "gunicorn" }
+}
+
+/// A running app server master process (uWSGI's or gunicorn's) and its workers, as `/proc` shows them.
 public struct UWSGIMaster: Sendable, Equatable {
     /// The master.
     public let process: ProcessEntry
+    /// Which app server it is.
+    public var kind: AppServerKind = .uwsgi
 
     /// The master named by a pidfile.
     ///
     /// - Throws: when the pidfile is missing or unreadable, names no running process (stale),
     ///   or names a process that is not a uWSGI master.
-    public static func fromPidfile(_ path: String) throws(OperatorError) -> UWSGIMaster {
+    public static func fromPidfile(_ path: String, kind: AppServerKind = .uwsgi) throws(OperatorError) -> UWSGIMaster {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw OperatorError(.reload, "the pidfile \(path) does not exist", hint: "is uWSGI running with --pidfile \(path)?")
+            let option = kind == .uwsgi ? "--pidfile" : "--pid"
+            throw OperatorError(
+                .reload,
+                "the pidfile \(path) does not exist",
+                hint: "is \(kind.rawValue) running with \(option) \(path)?"
+            )
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw OperatorError(.reload, "cannot read the pidfile \(path)")
@@ -28,7 +44,7 @@ public struct UWSGIMaster: Sendable, Equatable {
         guard let process = ProcFileSystem.entry(for: pid) else {
             throw OperatorError(.reload, "stale pidfile \(path): no process \(pid) is running")
         }
-        return try master(process, named: "pid \(pid) (from \(path))")
+        return try master(process, named: "pid \(pid) (from \(path))", kind: kind)
     }
 
     /// The master reading the master FIFO `path`: the process that holds it open.
@@ -81,13 +97,24 @@ public struct UWSGIMaster: Sendable, Equatable {
         candidate.commandLine == child.commandLine
     }
 
-    private static func master(_ process: ProcessEntry, named name: String) throws(OperatorError) -> UWSGIMaster {
-        guard process.commandLine.contains("uwsgi") else {
-            throw OperatorError(.reload, 
-                "\(name) is not a uWSGI master: it runs '\(Redaction.redact(String(process.commandLine.prefix(80))))'",
+    private static func master(
+        _ process: ProcessEntry,
+        named name: String,
+        kind: AppServerKind = .uwsgi
+    ) throws(OperatorError) -> UWSGIMaster {
+        guard process.commandLine.contains(kind.marker) else {
+            throw OperatorError(
+                .reload,
+                "\(name) is not a \(kind.rawValue) master: it runs '\(Redaction.redact(String(process.commandLine.prefix(80))))'",
                 hint: "the pidfile may be stale, and its pid reused"
             )
         }
-        return UWSGIMaster(process: process)
+        return UWSGIMaster(process: process, kind: kind)
+    }
+
+    /// Whether `worker`, a new worker of this master's, serves requests yet: a uWSGI worker once it runs (the
+    /// master forks it ready, the application loaded); a gunicorn worker once its heartbeat has beaten.
+    func serves(_ worker: ProcessEntry) -> Bool {
+        kind == .uwsgi || GunicornHeartbeat.hasBeaten(worker)
     }
 }

@@ -9,8 +9,8 @@ import WardenSupport
     import Glibc
 #endif
 
-/// A graceful uWSGI reload that returns only when it is done: the master's old workers
-/// have exited and new ones run.
+/// A graceful app server reload (uWSGI's, or gunicorn's) that returns only when it is done: the master's old
+/// workers have exited and new ones serve.
 public struct UWSGIReload: Sendable {
     /// How to ask for the reload.
     public enum Strategy: Sendable, Equatable {
@@ -20,6 +20,15 @@ public struct UWSGIReload: Sendable {
         case pidfile(path: String)
         /// Run a command (such as `service uwsgi reload`); with a pidfile, then wait as for the pidfile.
         case command(arguments: [String], pidfile: String?)
+        /// SIGHUP to the gunicorn master named by the pidfile (gunicorn's `--pid`); done once its new workers'
+        /// heartbeats beat.
+        case gunicornPidfile(path: String)
+
+        /// The app server it reloads, as the log and the report name it.
+        public var appServer: String {
+            if case .gunicornPidfile = self { return AppServerKind.gunicorn.rawValue }
+            return AppServerKind.uwsgi.rawValue
+        }
     }
 
     /// What a completed reload did.
@@ -32,6 +41,8 @@ public struct UWSGIReload: Sendable {
         public let newWorkers: [ProcessEntry]
         /// From the request to completion.
         public let seconds: Double
+        /// Which app server was reloaded.
+        public var kind: AppServerKind = .uwsgi
     }
 
     public let strategy: Strategy
@@ -61,6 +72,8 @@ public struct UWSGIReload: Sendable {
             return master
         case .pidfile(let path):
             return try UWSGIMaster.fromPidfile(path)
+        case .gunicornPidfile(let path):
+            return try UWSGIMaster.fromPidfile(path, kind: .gunicorn)
         case .command(let arguments, let pidfile):
             guard let program = arguments.first else { throw OperatorError(.reload, "the reload command is empty") }
             if !program.contains("/"), (try? await Executable.name(program).resolveExecutablePath(in: .inherit)) == nil
@@ -85,26 +98,37 @@ public struct UWSGIReload: Sendable {
         let deadline = start.advanced(by: timeout)
         while true {
             guard master.isRunning else {
-                throw OperatorError(.reload, "the uWSGI master \(master.process.pid) exited during the reload")
+                throw OperatorError(
+                    .reload,
+                    "the \(master.kind.rawValue) master \(master.process.pid) exited during the reload"
+                )
             }
             let remaining = oldWorkers.filter(\.identity.isRunning)
             let current = master.workers()
             let fresh = current.filter { worker in
                 !oldWorkers.contains { $0.pid == worker.pid && $0.startTime == worker.startTime }
+                    && master.serves(worker)
             }
             if remaining.isEmpty, fresh.count >= max(oldWorkers.count, 1) {
                 let seconds = (clock.now - start).seconds
                 logger.info("reload complete", metadata: ["master": "\(master.process.pid)", "seconds": "\(seconds)"])
-                return Outcome(master: master.process, oldWorkers: oldWorkers, newWorkers: fresh, seconds: seconds)
+                return Outcome(
+                    master: master.process,
+                    oldWorkers: oldWorkers,
+                    newWorkers: fresh,
+                    seconds: seconds,
+                    kind: master.kind
+                )
             }
             guard clock.now < deadline else {
                 let still = remaining.map { "pid \($0.pid)" }.joined(separator: ", ")
                 throw OperatorError(.reload, 
                     "the reload did not complete within \(timeout): "
                         + (remaining.isEmpty
-                            ? "\(fresh.count) of \(oldWorkers.count) new workers running"
+                            ? "\(fresh.count) of \(oldWorkers.count) new workers serving"
                             : "old workers still running: \(still)"),
-                    hint: "a long request delays a graceful reload; see uWSGI's worker-reload-mercy"
+                    hint: "a long request delays a graceful reload; see "
+                        + (master.kind == .uwsgi ? "uWSGI's worker-reload-mercy" : "gunicorn's --graceful-timeout")
                 )
             }
             guard !Task.isCancelled else { throw OperatorError(.reload, "the wait for the reload was interrupted") }
@@ -129,11 +153,12 @@ public struct UWSGIReload: Sendable {
             guard write(descriptor, "r", 1) == 1 else {
                 throw OperatorError(.reload, "cannot write to the FIFO \(path): \(String(cString: strerror(errno)))")
             }
-        case .pidfile:
+        case .pidfile, .gunicornPidfile:
             guard let master else { return }
             guard kill(master.process.pid, SIGHUP) == 0 else {
-                throw OperatorError(.reload, 
-                    "cannot signal the uWSGI master \(master.process.pid): \(String(cString: strerror(errno)))"
+                throw OperatorError(
+                    .reload,
+                    "cannot signal the \(master.kind.rawValue) master \(master.process.pid): \(String(cString: strerror(errno)))"
                 )
             }
         case .command(let arguments, _):

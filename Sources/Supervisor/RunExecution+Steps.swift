@@ -49,17 +49,18 @@ extension RunExecution {
     func reload(_ time: RunMachine.ReloadTime) async -> RunMachine.Event {
         guard let strategy = settings.reloadStrategy else { return .reloaded(time) }
         do {
-            try await Supervisor.step("reload uWSGI (\(time.rawValue))", &report, log: log) {
+            try await Supervisor.step("reload \(strategy.appServer) (\(time.rawValue))", &report, log: log) {
                 let reload = UWSGIReload(strategy: strategy, timeout: settings.reloadTimeout, logger: logger)
                 let outcome = try await Supervisor.interruptible(state) { try await reload.run() }
                 log.say(
-                    "uWSGI reloaded in \(DurationSyntax.format(seconds: outcome.seconds)): workers \(outcome.oldWorkers.map(\.pid)) → \(outcome.newWorkers.map(\.pid))"
+                    "\(strategy.appServer) reloaded in \(DurationSyntax.format(seconds: outcome.seconds)): workers \(outcome.oldWorkers.map(\.pid)) → \(outcome.newWorkers.map(\.pid))"
                 )
             }
             return .reloaded(time)
         } catch {
-            log.warn("the uWSGI reload (\(time.rawValue)) failed: \(Supervisor.describe(error))")
-            return .reloadFailed(time, "the uWSGI reload (\(time.rawValue)) failed: \(Supervisor.describe(error))")
+            let failure = "the \(strategy.appServer) reload (\(time.rawValue)) failed: \(Supervisor.describe(error))"
+            log.warn(failure)
+            return .reloadFailed(time, failure)
         }
     }
 

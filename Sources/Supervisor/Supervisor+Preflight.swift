@@ -207,7 +207,7 @@ extension Supervisor {
                 "  running workers (--stop-workers \(settings.stopWorkers.rawValue)): \(preflight.runningWorkers.isEmpty ? "none" : preflight.runningWorkers.joined(separator: "; "))"
             )
         }
-        log.say("  reload uWSGI: \(settings.effectiveReloadWhen.rawValue)")
+        log.say("  reload \(settings.reloadStrategy?.appServer ?? "uWSGI"): \(settings.effectiveReloadWhen.rawValue)")
         log.say(
             "  run: \(ShellQuoting.command(settings.command.map(Redaction.redact))) (application_name \(applicationName))"
         )

@@ -8,7 +8,7 @@ extension UpgradeSettings {
     /// The keys of a `--config` file: the long flags, with `_` for `-`.
     public static let configKeys = [
         "dsn", "migration_dsn", "pause_workers", "crontab_user", "stop_workers", "grace", "reload", "uwsgi_fifo", "uwsgi_pidfile",
-        "reload_command", "reload_timeout", "policy", "interactive", "lock_timeout", "max_lock_wait", "retries",
+        "reload_command", "gunicorn_pidfile", "reload_timeout", "policy", "interactive", "lock_timeout", "max_lock_wait", "retries",
         "retry_delay", "app_name_match", "request_timeout", "report", "state_dir", "command",
     ]
 
@@ -48,6 +48,12 @@ extension UpgradeSettings {
         let fifo = try reader.string("uwsgi_fifo")
         let pidfile = try reader.string("uwsgi_pidfile")
         let command = try reader.string("reload_command")
+        if let gunicorn = try reader.string("gunicorn_pidfile") {
+            guard fifo == nil, pidfile == nil, command == nil else {
+                throw reader.error("gunicorn_pidfile", "goes alone: give one app server to reload")
+            }
+            settings.reloadStrategy = .gunicornPidfile(path: gunicorn)
+        }
         switch (fifo, pidfile, command) {
         case (nil, nil, nil): break
         case (let fifo?, nil, nil): settings.reloadStrategy = .fifo(path: fifo)
@@ -58,7 +64,7 @@ extension UpgradeSettings {
             }
             settings.reloadStrategy = .command(arguments: words, pidfile: pidfile)
         default:
-            throw reader.error("uwsgi_fifo", "give one of uwsgi_fifo, uwsgi_pidfile or reload_command")
+            throw reader.error("uwsgi_fifo", "give one of uwsgi_fifo, uwsgi_pidfile, gunicorn_pidfile or reload_command")
         }
         settings.reloadTimeout = try reader.duration("reload_timeout") ?? settings.reloadTimeout
         settings.policyPath = try reader.string("policy")

@@ -18,6 +18,15 @@ struct ReloadTargetOptions: ParsableArguments {
     var pidfile: String?
 
     @Option(
+        name: .customLong("gunicorn-pidfile"),
+        help: ArgumentHelp(
+            "gunicorn's pidfile (its --pid): SIGHUP its master, done once the new workers serve (default: none).",
+            valueName: "path"
+        )
+    )
+    var gunicornPidfile: String?
+
+    @Option(
         name: .customLong("reload-command"),
         help: ArgumentHelp(
             "A command that reloads uWSGI, such as \"service uwsgi reload\" (no shell; default: none).",
@@ -28,6 +37,12 @@ struct ReloadTargetOptions: ParsableArguments {
 
     /// The strategy, or `nil` when no target is given.
     func strategy() throws -> UWSGIReload.Strategy? {
+        if let gunicornPidfile {
+            guard fifo == nil, pidfile == nil, command == nil else {
+                throw ValidationError("--gunicorn-pidfile goes alone: give one app server to reload")
+            }
+            return .gunicornPidfile(path: gunicornPidfile)
+        }
         switch (fifo, pidfile, command) {
         case (nil, nil, nil): return nil
         case (let fifo?, nil, nil): return .fifo(path: fifo)
@@ -39,24 +54,25 @@ struct ReloadTargetOptions: ParsableArguments {
             return .command(arguments: words, pidfile: pidfile)
         default:
             throw ValidationError(
-                "give one of --uwsgi-fifo, --uwsgi-pidfile or --reload-command (a pidfile may go with the command)"
+                "give one of --uwsgi-fifo, --uwsgi-pidfile, --gunicorn-pidfile or --reload-command (a pidfile may go with the command)"
             )
         }
     }
 }
 
 extension PGWarden {
-    /// `pgwarden reload`: a graceful uWSGI reload that returns when it is done.
+    /// `pgwarden reload`: a graceful uWSGI or gunicorn reload that returns when it is done.
     struct ReloadCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reload",
-            abstract: "Reload uWSGI gracefully, and return only when the old workers are gone and new ones run.",
+            abstract: "Reload uWSGI or gunicorn gracefully; return only when the old workers are gone and new ones serve.",
             discussion: """
-                --uwsgi-fifo writes 'r' to the master FIFO; --uwsgi-pidfile sends SIGHUP to the master; --reload-command runs a command (split into words, no shell) such as `service uwsgi reload`, and with --uwsgi-pidfile then waits as for the pidfile. pgwarden watches the master's worker processes and returns when every old worker has exited and new ones run, or fails after --timeout saying what was still running.
+                --uwsgi-fifo writes 'r' to the master FIFO; --uwsgi-pidfile sends SIGHUP to the master; --gunicorn-pidfile sends SIGHUP to gunicorn's master and counts a new worker once its heartbeat has beaten (it runs its request loop, the application loaded); --reload-command runs a command (split into words, no shell) such as `service uwsgi reload`, and with --uwsgi-pidfile then waits as for the pidfile. pgwarden watches the master's worker processes and returns when every old worker has exited and new ones run, or fails after --timeout saying what was still running.
 
                 Examples:
                   pgwarden reload --uwsgi-fifo /run/uwsgi/app.fifo
                   pgwarden reload --reload-command "service uwsgi reload" --uwsgi-pidfile /run/uwsgi/app/pid
+                  pgwarden reload --gunicorn-pidfile /run/gunicorn/app.pid
                 """
         )
 
@@ -71,7 +87,7 @@ extension PGWarden {
 
         func validate() throws {
             guard try target.strategy() != nil else {
-                throw ValidationError("give one of --uwsgi-fifo, --uwsgi-pidfile or --reload-command")
+                throw ValidationError("give one of --uwsgi-fifo, --uwsgi-pidfile, --gunicorn-pidfile or --reload-command")
             }
         }
 
@@ -86,7 +102,7 @@ extension PGWarden {
             let seconds = DurationSyntax.format(seconds: outcome.seconds)
             if let master = outcome.master {
                 Terminal.printLine(
-                    "reloaded uWSGI master \(master.pid) in \(seconds): workers \(outcome.oldWorkers.map(\.pid)) → \(outcome.newWorkers.map(\.pid))"
+                    "reloaded \(outcome.kind.rawValue) master \(master.pid) in \(seconds): workers \(outcome.oldWorkers.map(\.pid)) → \(outcome.newWorkers.map(\.pid))"
                 )
             } else {
                 Terminal.printLine(

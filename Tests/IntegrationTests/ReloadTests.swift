@@ -6,7 +6,14 @@ import Testing
 @Suite("pgwarden reload", .enabled(if: TestCluster.isAvailable, TestCluster.unavailableReason))
 struct ReloadTests {
     func reloadUnderLoad(_ target: (UWSGIServer) -> [String]) async throws {
-        let server = try await UWSGIServer()
+        try await reloadUnderLoad(try await UWSGIServer(), "uWSGI", target)
+    }
+
+    func reloadUnderLoad<Server: ReloadableServer>(
+        _ server: Server,
+        _ name: String,
+        _ target: (Server) -> [String]
+    ) async throws {
         let master = server.masterPID
         let before = server.workerPIDs
         let load = HTTPLoad(port: server.port)
@@ -16,12 +23,15 @@ struct ReloadTests {
         let beforeReload = load.succeeded
 
         let result = try await PGWardenCommand.run(["reload"] + target(server))
+        // Returned once the new workers serve: the next request is answered at once, by one of them.
+        let next = try HTTPProbe.get(port: server.port, path: "/", timeoutSeconds: 2)
 
         let after = server.workerPIDs
+        #expect(next.status == 200 && Int32(next.body).map(after.contains) == true, "\(next), workers \(after)")
         try await eventually("requests flow after the reload") { load.succeeded >= beforeReload + 20 }
         try await load.stop()
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(result.standardOutput.hasPrefix("reloaded uWSGI master \(master ?? -1) in "))
+        #expect(result.standardOutput.hasPrefix("reloaded \(name) master \(master ?? -1) in "), "\(result.standardOutput)")
         #expect(load.failed == 0, "\(load.failed) of \(load.succeeded + load.failed) requests failed: \(load.failures)")
         #expect(server.masterPID == master)
         #expect(before.count == 2 && after.count == 2)
@@ -38,6 +48,11 @@ struct ReloadTests {
     @Test("by the pidfile (SIGHUP), under load")
     func pidfile() async throws {
         try await reloadUnderLoad { ["--uwsgi-pidfile", $0.pidfile] }
+    }
+
+    @Test("gunicorn by its pidfile (SIGHUP), under load: no request fails; it returns once the new workers serve")
+    func gunicorn() async throws {
+        try await reloadUnderLoad(try await GunicornServer(), "gunicorn") { ["--gunicorn-pidfile", $0.pidfile] }
     }
 
     @Test("by a command, then waiting as for the pidfile")
@@ -90,6 +105,11 @@ struct ReloadTests {
             (["--uwsgi-pidfile", stale], "error: stale pidfile \(stale): no process 999999 is running"),
             (["--uwsgi-pidfile", unrelated], "error: pid \(getpid()) (from \(unrelated)) is not a uWSGI master"),
             (
+                ["--gunicorn-pidfile", unrelated],
+                "error: pid \(getpid()) (from \(unrelated)) is not a gunicorn master"
+            ),
+            (["--gunicorn-pidfile", stale], "error: stale pidfile \(stale): no process 999999 is running"),
+            (
                 ["--reload-command", "pgwarden-no-such-command now"],
                 "error: command not found: pgwarden-no-such-command"
             ),
@@ -106,3 +126,15 @@ struct ReloadTests {
         }
     }
 }
+
+/// What a reload under load needs of an app server.
+protocol ReloadableServer: Sendable {
+    var port: UInt16 { get }
+    var masterPID: Int32? { get }
+    var workerPIDs: [Int32] { get }
+    var slowRequestStarted: Bool { get }
+    func stop() async
+}
+
+extension UWSGIServer: ReloadableServer {}
+extension GunicornServer: ReloadableServer {}

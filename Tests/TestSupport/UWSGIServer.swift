@@ -11,7 +11,7 @@ public final class UWSGIServer: Sendable {
 
     /// The WSGI app: `/` answers at once with the worker's pid; `/slow` after two seconds; `/hold`
     /// once the file `release` exists beside it (at most a minute). Both first create `slow-started`.
-    static let application = """
+    public static let application = """
         import os, time
         here = os.path.dirname(__file__)
         def application(environ, start_response):
@@ -65,7 +65,11 @@ public final class UWSGIServer: Sendable {
 
     /// The master's children: its workers.
     public var workerPIDs: [Int32] {
-        guard let master = masterPID else { return [] }
+        masterPID.map(Self.children) ?? []
+    }
+
+    /// The live children of `master`, as `/proc` shows them.
+    public static func children(of master: Int32) -> [Int32] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return names.compactMap(Int32.init).filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

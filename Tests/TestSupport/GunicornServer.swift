@@ -1,0 +1,56 @@
+import Foundation
+
+/// A real gunicorn (Debian's) on a free loopback port, serving ``UWSGIServer/application`` with sync workers, a
+/// pidfile and a log beside it; stopped by its master's pid at the end.
+public final class GunicornServer: Sendable {
+    public let directory: String
+    public let port: UInt16
+    public var pidfile: String { directory + "/gunicorn.pid" }
+
+    /// Starts gunicorn with `workers` workers and waits until it answers.
+    public init(workers: Int = 2) async throws {
+        directory = NSTemporaryDirectory() + "pgwarden-gunicorn-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try UWSGIServer.application.write(toFile: directory + "/app.py", atomically: true, encoding: .utf8)
+        port = try HTTPProbe.freePort()
+        let arguments = [
+            "/usr/bin/gunicorn", "--workers", "\(workers)", "--bind", "127.0.0.1:\(port)", "--pid", pidfile,
+            "--chdir", directory, "--graceful-timeout", "30", "--backlog", "128", "--daemon",
+            "--log-file", directory + "/gunicorn.log", "app:application",
+        ]
+        // Through a launcher that closes inherited descriptors: gunicorn outlives the call.
+        let launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))"
+        let result = try await TestCrontab.runOffPool("/usr/bin/python3", ["-c", launcher] + arguments)
+        guard result.status == 0 else { throw TestSupportError("gunicorn failed to start: \(result.error)") }
+        try await eventually("gunicorn answers on port \(port) with \(workers) workers") {
+            (try? HTTPProbe.get(port: self.port, path: "/"))?.status == 200 && self.workerPIDs.count == workers
+        }
+    }
+
+    /// Whether a `/slow` request has begun.
+    public var slowRequestStarted: Bool { FileManager.default.fileExists(atPath: directory + "/slow-started") }
+
+    /// The master's pid.
+    public var masterPID: Int32? {
+        (try? String(contentsOfFile: pidfile, encoding: .utf8)).flatMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    /// The master's children: its workers.
+    public var workerPIDs: [Int32] {
+        masterPID.map(UWSGIServer.children) ?? []
+    }
+
+    deinit {
+        if let master = masterPID { kill(master, SIGTERM) }
+    }
+
+    /// Stops gunicorn by its master's pid and waits for it to go.
+    public func stop() async {
+        guard let master = masterPID else { return }
+        kill(master, SIGTERM)
+        try? await eventually("gunicorn stops") { kill(master, 0) != 0 }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
