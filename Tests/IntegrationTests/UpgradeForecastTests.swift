@@ -54,6 +54,25 @@ struct UpgradeForecastTests {
         }
     }
 
+    @Test("--dry-run beside an idle reader: the forecast names whom it would wait on, and the plan never says 'none' of it")
+    func dryRunOneAnswer() async throws {
+        try await ScratchDatabase.with { database in
+            try await prepared(database)
+            let reader = try await database.idleInTransactionReader(of: "orders", "monthly-report")
+            let pid = await reader.backendPID
+            let output = try await upgrade(database, ["--dry-run"], Self.alembic + ["upgrade", "head"])
+            #expect(output.status == 0, Comment(rawValue: output.standardError))
+            #expect(output.standardOutput.contains("will wait on pid \(pid) now"), "\(output.standardOutput)")
+            #expect(!output.standardOutput.contains("blockers right now: none"), "\(output.standardOutput)")
+            #expect(
+                output.standardOutput.contains(
+                    "sessions blocking others right now: none (who the migration would wait on: the forecast above)"
+                ),
+                "\(output.standardOutput)"
+            )
+        }
+    }
+
     @Test("a run puts the forecast in its report; --forecast-sql forecasts any command's SQL")
     func reportAndForecastSQL() async throws {
         try await ScratchDatabase.with { database in
