@@ -116,10 +116,12 @@ struct OperatorReadinessTests {
             interval = "100ms"
             [[rule]]
             name = "idle blockers"
-            blocking_for = "2s"
+            blocking_for = "6s"
             state = ["idle in transaction"]
             action = "terminate"
             """.write(toFile: policy, atomically: true, encoding: .utf8)
+            // The wait shows in the metrics only until the rule ends it: 6 s, for a loaded machine (CI once missed a
+            // 2 s window) to see the wait begin, scrape and see it there.
             let daemon = try RunningCommand(
                 [
                     "guard", "--policy", policy, "--metrics-listen", "127.0.0.1:\(port)", "--dsn",
