@@ -75,7 +75,8 @@ public struct UWSGIMaster: Sendable, Equatable {
     public static func checkFIFO(_ path: String) throws(OperatorError) {
         var status = stat()
         guard stat(path, &status) == 0 else {
-            throw OperatorError(.reload, 
+            throw OperatorError(
+                .reload,
                 "the master FIFO \(path) does not exist",
                 hint: "is uWSGI running with --master-fifo \(path)?"
             )

@@ -64,7 +64,8 @@ public struct UWSGIReload: Sendable {
         switch strategy {
         case .fifo(let path):
             guard let master = try UWSGIMaster.readingFIFO(path) else {
-                throw OperatorError(.reload, 
+                throw OperatorError(
+                    .reload,
                     "no uWSGI master is reading the FIFO \(path)",
                     hint: "is uWSGI running with --master-fifo \(path)?"
                 )
@@ -80,7 +81,7 @@ public struct UWSGIReload: Sendable {
             {
                 throw OperatorError(.reload, "command not found: \(program)")
             }
-            return try pidfile.map(UWSGIMaster.fromPidfile)
+            return try pidfile.map { path throws(OperatorError) in try UWSGIMaster.fromPidfile(path) }
         }
     }
 
@@ -122,7 +123,8 @@ public struct UWSGIReload: Sendable {
             }
             guard clock.now < deadline else {
                 let still = remaining.map { "pid \($0.pid)" }.joined(separator: ", ")
-                throw OperatorError(.reload, 
+                throw OperatorError(
+                    .reload,
                     "the reload did not complete within \(timeout): "
                         + (remaining.isEmpty
                             ? "\(fresh.count) of \(oldWorkers.count) new workers serving"
@@ -142,7 +144,8 @@ public struct UWSGIReload: Sendable {
             let descriptor = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
             guard descriptor >= 0 else {
                 if errno == ENXIO {
-                    throw OperatorError(.reload, 
+                    throw OperatorError(
+                        .reload,
                         "no uWSGI master is reading the FIFO \(path)",
                         hint: "is uWSGI running with --master-fifo \(path)?"
                     )
@@ -178,7 +181,10 @@ public struct UWSGIReload: Sendable {
                 throw OperatorError(.reload, "cannot run \(arguments[0]): \(error)")
             }
             guard case .exited(0) = status else {
-                throw OperatorError(.reload, "the reload command failed (\(status))" + (complaint.isEmpty ? "" : ": \(complaint)"))
+                throw OperatorError(
+                    .reload,
+                    "the reload command failed (\(status))" + (complaint.isEmpty ? "" : ": \(complaint)")
+                )
             }
         }
         logger.info("reload requested", metadata: ["strategy": "\(strategy)"])

@@ -68,12 +68,15 @@ struct LockHoldTracker: Sendable {
         records[index].mode = mode
     }
 
-    /// Ends every hold still open: the migration has ended.
-    mutating func endAll(at now: Date) {
+    /// Ends every hold still open (the migration has ended), and returns their events.
+    mutating func endAll(at now: Date) -> [Event] {
+        var events: [Event] = []
         for index in records.indices where !records[index].ended {
             records[index].ended = true
             records[index].to = now
+            events.append(.ended(index))
         }
+        return events
     }
 
     /// The hold still open with the longest queue, for the status line.

@@ -11,35 +11,46 @@ extension MigrationMonitor {
     func trackHolds(in snapshot: LockSnapshot) async {
         let sessions = finder.sessions
         let isMigration = { (pid: Int32) -> Bool in
-            guard let activity = snapshot.blocker(pid)?.activity ?? snapshot.wait(of: pid)?.activity else { return false }
+            guard let activity = snapshot.blocker(pid)?.activity ?? snapshot.wait(of: pid)?.activity else {
+                return false
+            }
             return sessions.contains(activity.key(pid: pid))
         }
         for event in holds.observe(snapshot, isMigration: isMigration, at: Date()) {
-            switch event {
-            case .began(let index):
-                holds.setMode(await heldMode(holds.records[index]), of: index)
-                let hold = holds.records[index]
-                log.say(
-                    "the migration (pid \(hold.pid)) holds \(hold.mode ?? "a lock") on \(hold.relation):"
-                        + " \(Self.queue(hold.queued)) behind it (oldest waits \(DurationSyntax.format(seconds: hold.queuedOldestSeconds)))"
-                )
-            case .queueGrew(let index):
-                let hold = holds.records[index]
-                log.say(
-                    "\(Self.queue(hold.queued)) behind the migration's \(hold.mode ?? "lock") on \(hold.relation)"
-                        + " (oldest waits \(DurationSyntax.format(seconds: hold.queuedOldestSeconds)))"
-                )
-            case .ended(let index):
-                let hold = holds.records[index]
-                log.say(
-                    "nobody queues behind the migration's \(hold.mode ?? "lock") on \(hold.relation) any more: the queue"
-                        + " lasted about \(DurationSyntax.format(seconds: hold.to.timeIntervalSince(hold.from))),"
-                        + " \(Self.queue(hold.queuedMax)) at most, the oldest waited \(DurationSyntax.format(seconds: hold.oldestWaitSeconds))"
-                )
-            }
+            await say(event)
         }
         for hold in holds.records where !hold.ended {
             warnIfNearRequestTimeout(hold.pid, oldest: hold.queuedOldestSeconds)
+        }
+    }
+
+    /// Ends the holds still open: the migration has ended, and its locks with it.
+    func endHolds() async {
+        for event in holds.endAll(at: Date()) { await say(event) }
+    }
+
+    private func say(_ event: LockHoldTracker.Event) async {
+        switch event {
+        case .began(let index):
+            holds.setMode(await heldMode(holds.records[index]), of: index)
+            let hold = holds.records[index]
+            log.say(
+                "the migration (pid \(hold.pid)) holds \(hold.mode ?? "a lock") on \(hold.relation):"
+                    + " \(Self.queue(hold.queued)) behind it (oldest waits \(DurationSyntax.format(seconds: hold.queuedOldestSeconds)))"
+            )
+        case .queueGrew(let index):
+            let hold = holds.records[index]
+            log.say(
+                "\(Self.queue(hold.queued)) behind the migration's \(hold.mode ?? "lock") on \(hold.relation)"
+                    + " (oldest waits \(DurationSyntax.format(seconds: hold.queuedOldestSeconds)))"
+            )
+        case .ended(let index):
+            let hold = holds.records[index]
+            log.say(
+                "nobody queues behind the migration's \(hold.mode ?? "lock") on \(hold.relation) any more: the queue"
+                    + " lasted about \(DurationSyntax.format(seconds: hold.to.timeIntervalSince(hold.from))),"
+                    + " \(Self.queue(hold.queuedMax)) at most, the oldest waited \(DurationSyntax.format(seconds: hold.oldestWaitSeconds))"
+            )
         }
     }
 

@@ -121,7 +121,7 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
         statusText = nil
         showQuestion(nil)
         for index in records.indices where !records[index].ended { records[index].ended = true }
-        holds.endAll(at: Date())
+        await endHolds()
         if !finder.sessions.isIdentified, unidentifiedSince != nil {
             warnings.append(
                 "the migration's sessions were never identified (not named \(finder.runApplicationName), no socket of its"

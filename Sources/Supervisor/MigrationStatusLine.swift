@@ -53,7 +53,8 @@ struct MigrationStatusLine: Sendable {
     /// `3 queued behind, oldest 1.2s/30s` (the request timeout after the slash).
     private var queueText: String {
         let limit = requestTimeout.map { "/" + DurationSyntax.format(seconds: $0.seconds) } ?? ""
-        return "\(Plural.count(queued, "queued", "queued")) behind, oldest \(DurationSyntax.format(seconds: queuedOldestSeconds))\(limit)"
+        return
+            "\(Plural.count(queued, "queued", "queued")) behind, oldest \(DurationSyntax.format(seconds: queuedOldestSeconds))\(limit)"
     }
 
     /// What will happen next: the rule that will fire and when, `--max-lock-wait`, or the operator.

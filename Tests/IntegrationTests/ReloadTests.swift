@@ -24,14 +24,20 @@ struct ReloadTests {
 
         let result = try await PGWardenCommand.run(["reload"] + target(server))
         // Returned once the new workers serve: the next request is answered at once, by one of them.
-        let next = try HTTPProbe.get(port: server.port, path: "/", timeoutSeconds: 2)
+        let asked = ContinuousClock.now
+        let next = try HTTPProbe.get(port: server.port, path: "/", timeoutSeconds: 5)
+        let answeredIn = ContinuousClock.now - asked
 
         let after = server.workerPIDs
         #expect(next.status == 200 && Int32(next.body).map(after.contains) == true, "\(next), workers \(after)")
+        #expect(answeredIn < .seconds(1), "the request sent as the reload returned took \(answeredIn)")
         try await eventually("requests flow after the reload") { load.succeeded >= beforeReload + 20 }
         try await load.stop()
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(result.standardOutput.hasPrefix("reloaded \(name) master \(master ?? -1) in "), "\(result.standardOutput)")
+        #expect(
+            result.standardOutput.hasPrefix("reloaded \(name) master \(master ?? -1) in "),
+            "\(result.standardOutput)"
+        )
         #expect(load.failed == 0, "\(load.failed) of \(load.succeeded + load.failed) requests failed: \(load.failures)")
         #expect(server.masterPID == master)
         #expect(before.count == 2 && after.count == 2)
@@ -52,7 +58,9 @@ struct ReloadTests {
 
     @Test("gunicorn by its pidfile (SIGHUP), under load: no request fails; it returns once the new workers serve")
     func gunicorn() async throws {
-        try await reloadUnderLoad(try await GunicornServer(), "gunicorn") { ["--gunicorn-pidfile", $0.pidfile] }
+        // Its workers take 4 s to load the application (the slow request in flight keeps an old one 2 s): a reload that returned when they merely ran would leave
+        // the next request waiting.
+        try await reloadUnderLoad(try await GunicornServer(loading: 4), "gunicorn") { ["--gunicorn-pidfile", $0.pidfile] }
     }
 
     @Test("by a command, then waiting as for the pidfile")
@@ -117,7 +125,7 @@ struct ReloadTests {
             // A path runs that file, as the migration's command does (it used to be looked up in PATH and refused).
             (["--reload-command", "/bin/false"], "error: the reload command failed (exited(1))"),
             (["--reload-command", "echo 'unclosed"], "error: the reload command has an unclosed quote, or is empty"),
-            ([], "error: give one of --uwsgi-fifo, --uwsgi-pidfile or --reload-command"),
+            ([], "error: give one of --uwsgi-fifo, --uwsgi-pidfile, --gunicorn-pidfile or --reload-command"),
         ]
         for (arguments, expected) in cases {
             let result = try await PGWardenCommand.run(["reload"] + arguments)

@@ -35,7 +35,9 @@ extension UpgradeTests {
             let status = try await run.waitForExit(timeout: .seconds(60))
             #expect(status == 0, "\(run.standardOutput)\n\(run.standardError)")
             try await reader.task.value
-            #expect(run.standardOutput.contains("nobody queues behind the migration's AccessExclusiveLock on public.orders"))
+            #expect(
+                run.standardOutput.contains("nobody queues behind the migration's AccessExclusiveLock on public.orders")
+            )
 
             let report = try fixture.report()
             #expect((report["lock_waits"] as? [Any])?.isEmpty == true)

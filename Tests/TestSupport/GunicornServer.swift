@@ -7,19 +7,27 @@ public final class GunicornServer: Sendable {
     public let port: UInt16
     public var pidfile: String { directory + "/gunicorn.pid" }
 
-    /// Starts gunicorn with `workers` workers and waits until it answers.
-    public init(workers: Int = 2) async throws {
+    /// Starts gunicorn with `workers` workers and waits until it answers. Each worker takes `loading` seconds to
+    /// load the application (as a real one does), before it can serve.
+    public init(workers: Int = 2, loading: Double = 0) async throws {
         directory = NSTemporaryDirectory() + "pgwarden-gunicorn-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try UWSGIServer.application.write(toFile: directory + "/app.py", atomically: true, encoding: .utf8)
+        try ("import time\ntime.sleep(\(loading))\n" + UWSGIServer.application)
+            .write(toFile: directory + "/app.py", atomically: true, encoding: .utf8)
         port = try HTTPProbe.freePort()
         let arguments = [
             "/usr/bin/gunicorn", "--workers", "\(workers)", "--bind", "127.0.0.1:\(port)", "--pid", pidfile,
             "--chdir", directory, "--graceful-timeout", "30", "--backlog", "128", "--daemon",
             "--log-file", directory + "/gunicorn.log", "app:application",
         ]
-        // Through a launcher that closes inherited descriptors: gunicorn outlives the call.
-        let launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))"
+        // Through a launcher that closes inherited descriptors (gunicorn outlives the call) and unblocks every
+        // signal: a test runner's thread may block SIGHUP, and a blocked signal stays blocked across exec, where a
+        // service manager starts gunicorn with none blocked.
+        let launcher = """
+            import signal, subprocess, sys
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            sys.exit(subprocess.call(sys.argv[1:], close_fds=True))
+            """
         let result = try await TestCrontab.runOffPool("/usr/bin/python3", ["-c", launcher] + arguments)
         guard result.status == 0 else { throw TestSupportError("gunicorn failed to start: \(result.error)") }
         try await eventually("gunicorn answers on port \(port) with \(workers) workers") {
