@@ -24,14 +24,15 @@ extension MigrationMonitor {
         return name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
     }
 
-    /// Claims, on the monitor's own session `connection`, every identified session of the migration
-    /// not claimed on it yet, so that a `pgwarden guard` trusting this role leaves them alone
+    /// Claims, on the monitor's own session `connection`, every identified session of the migration whose
+    /// client socket is the migration's process tree's (``MigrationSessionFinder/verified``) not claimed on it yet, so that a `pgwarden guard` trusting this role leaves them alone
     /// (``UpgradeClaims``). The session is named `pgwarden-upgrade-<run id>` first: the guard's
     /// audit names the run by it.
     func claimIdentifiedSessions(on connection: Connection) async {
         let holder = await connection.backendPID
         if claims.holderPID != holder { claims = MigrationClaims(holderPID: holder, ownRole: claims.ownRole) }
-        let pending = finder.sessions.identified.subtracting(claims.claimed)
+        // Only sessions whose socket is the migration's: a name alone would let any role have its session claimed.
+        let pending = finder.verified.intersection(finder.sessions.identified).subtracting(claims.claimed)
         guard !pending.isEmpty else { return }
         do throws(PostgresError) {
             if claims.claimed.isEmpty { try await UpgradeClaims.nameHolder(runID: runID, on: connection) }

@@ -49,9 +49,10 @@ extension MigrationMonitor {
         let record = records[index]
         let waited = DurationSyntax.format(seconds: record.waitedSeconds)
         // A cancel or terminate from outside the run ended the wait: never a grant.
-        let granted = outside.noticed ? false : await lockGranted(record)
+        let cancelledOutside = outside.takeNotice()
+        let granted = cancelledOutside ? false : await lockGranted(record)
         records[index].granted = granted
-        if outside.noticed {
+        if cancelledOutside {
             log.warn("pid \(record.pid) stopped waiting for its \(record.lock.mode) after \(waited): cancelled, not granted")
             return
         }

@@ -26,6 +26,10 @@ struct MigrationSessionFinder {
     private static let looksBeforeGivingUp = 3
     /// How each session was identified, for the log.
     private(set) var methods: [SessionKey: String] = [:]
+    /// The identified sessions whose client socket is the migration's process tree's: the only ones the run
+    /// claims for a guard to leave alone. A name is self-declared (any role can take
+    /// `pgwarden-migration-<run id>`), a socket of the tree is not.
+    private(set) var verified: Set<SessionKey> = []
 
     init(runApplicationName: String, applicationNameMatch: Glob?) {
         self.runApplicationName = runApplicationName
@@ -42,7 +46,10 @@ struct MigrationSessionFinder {
         var candidates: [(key: SessionKey, activity: SessionActivity)] = []
         for (pid, activity) in snapshot.sessions {
             let key = activity.key(pid: pid)
-            guard key.backendStart != nil, !sessions.identified.contains(key), !sessions.before.contains(key),
+            // Identified by name but not yet by socket: looked for among the tree's sockets too.
+            let unverified = sessions.identified.contains(key) && !verified.contains(key)
+            guard key.backendStart != nil, !sessions.identified.contains(key) || unverified,
+                !sessions.before.contains(key),
                 !candidates.contains(where: { $0.key == key })  // a waiter that also blocks is listed twice
             else { continue }
             candidates.append((key, activity))
@@ -58,10 +65,17 @@ struct MigrationSessionFinder {
         var found: [SessionKey] = []
         for candidate in candidates {
             let sockets = isNotOurs(candidate.key) ? nil : tree
-            guard let method = method(for: candidate.key, candidate.activity, tree: sockets) else {
-                if sockets != nil { missedLooks[candidate.key, default: 0] += 1 }
-                continue
+            let owner = sockets?.owner(
+                ofBackend: candidate.key.pid,
+                clientAddress: candidate.activity.clientAddress,
+                clientPort: candidate.activity.clientPort
+            )
+            if owner != nil { verified.insert(candidate.key) } else if sockets != nil {
+                missedLooks[candidate.key, default: 0] += 1
             }
+            guard !sessions.identified.contains(candidate.key),
+                let method = nameMethod(candidate.activity) ?? owner
+            else { continue }
             methods[candidate.key] = method
             sessions.identified.insert(candidate.key)
             found.append(candidate.key)
@@ -73,11 +87,12 @@ struct MigrationSessionFinder {
         missedLooks[key, default: 0] >= Self.looksBeforeGivingUp
     }
 
-    private func method(for key: SessionKey, _ activity: SessionActivity, tree: ClientSockets?) -> String? {
+    /// How the session's name says it is the migration's, if it does.
+    private func nameMethod(_ activity: SessionActivity) -> String? {
         let application = activity.applicationName ?? ""
         if application == runApplicationName { return "named for this run" }
         if let glob = applicationNameMatch, glob.matches(application) { return "--app-name-match \(glob)" }
-        return tree?.owner(ofBackend: key.pid, clientAddress: activity.clientAddress, clientPort: activity.clientPort)
+        return nil
     }
 }
 

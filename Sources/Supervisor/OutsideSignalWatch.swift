@@ -39,6 +39,8 @@ final class OutsideSignalWatch: Sendable {
 
     private struct State {
         var said: Set<String> = []
+        /// A cancel or terminate from outside, relayed since a wait's end last took it into account.
+        var unconsumed = false
         var ownSignals = 0
         var ownPIDs: [Int32] = []
         var lookups: [Task<Void, Never>] = []
@@ -62,9 +64,15 @@ final class OutsideSignalWatch: Sendable {
     /// This run's own sessions, left out of who.
     func setOwnPIDs(_ pids: Set<Int32>) { state.withLock { $0.ownPIDs = pids.sorted() } }
 
-    /// Whether the migration has relayed a cancel or a terminate that this run did not send: a wait that
-    /// ends now ended by it, not by the lock being granted.
-    var noticed: Bool { state.withLock { !$0.said.isEmpty } }
+    /// Whether the migration has relayed a cancel or a terminate that this run did not send since the last call:
+    /// the wait that ends now ended by it, not by the lock being granted. Taken once: a later wait (the
+    /// migration retried) is judged by PostgreSQL's own answer again.
+    func takeNotice() -> Bool {
+        state.withLock { state in
+            defer { state.unconsumed = false }
+            return state.unconsumed
+        }
+    }
 
     /// What the report's warnings should say.
     var warnings: [String] { state.withLock { $0.warnings } }
@@ -73,7 +81,9 @@ final class OutsideSignalWatch: Sendable {
     func read(_ line: String) {
         guard let kind = Kind.relayed(in: line) else { return }
         let first = state.withLock { state -> Bool in
-            state.ownSignals == 0 && state.said.insert(kind.meaning).inserted
+            guard state.ownSignals == 0 else { return false }
+            state.unconsumed = true
+            return state.said.insert(kind.meaning).inserted
         }
         guard first else { return }
         let what = kind.meaning

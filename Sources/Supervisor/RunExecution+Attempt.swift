@@ -53,12 +53,14 @@ extension RunExecution {
         )
         monitor.attempt = number
         await monitor.takeBaseline()
+        // Adopted before the command starts (a daemon the reload command left): not the migration's.
+        let adoptedBefore = Set(Subreaper.descendants().map(\.identity))
         log.say("migration attempt \(number) starts (application_name \(applicationName))")
         let watching = Task { [state] in await monitor.watch(processGroup: { state.processGroup.withLock { $0 }?.pid }) }
         let status = await runCommand()
         watching.cancel()
         await watching.value
-        let outlived = await settleLeftovers()
+        let outlived = await settleLeftovers(adoptedBefore: adoptedBefore)
         attempt.finishedAt = Date()
         attempt.exitStatus = status
         report.attempts.append(attempt)
@@ -122,13 +124,14 @@ extension RunExecution {
     /// After the command: the run's processes (its daemonised children among them) and sessions that
     /// outlived it get a grace, then are stopped and terminated, and checked gone. Returns a line for
     /// each that outlived it (then the run cannot end `succeeded`).
-    private func settleLeftovers() async -> [String] {
+    private func settleLeftovers(adoptedBefore: Set<ProcessIdentity>) async -> [String] {
         var leftovers = RunLeftovers(
             applicationName: applicationName,
             connectionString: settings.connectionString,
             logger: logger
         )
         leftovers.adoptsDescendants = true
+        leftovers.adoptedBefore = adoptedBefore
         let outcome = await leftovers.settle(grace: Self.leftoverGrace, interrupted: { [state] in state.isInterrupted })
         var warnings = outcome.stoppedProcesses.map { "a process of the migration outlived its command: stopped \($0)" }
         warnings += outcome.terminatedSessions.map {

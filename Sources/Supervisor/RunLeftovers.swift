@@ -23,6 +23,8 @@ struct RunLeftovers: Sendable {
     /// Whether this process is the run's subreaper, so that its descendants are the run's (the supervisor,
     /// not `recover`).
     var adoptsDescendants = false
+    /// Descendants adopted before the command started (a daemon a reload command left): not the run's.
+    var adoptedBefore: Set<ProcessIdentity> = []
 
     /// What settling found and did.
     struct Outcome: Sendable {
@@ -131,7 +133,9 @@ struct RunLeftovers: Sendable {
             found[entry.pid] = entry
         }
         if adoptsDescendants {
-            for entry in Subreaper.descendants() { found[entry.pid] = entry }
+            for entry in Subreaper.descendants() where !adoptedBefore.contains(entry.identity) {
+                found[entry.pid] = entry
+            }
         }
         return found.values.filter(\.identity.isRunning).sorted { $0.pid < $1.pid }
     }

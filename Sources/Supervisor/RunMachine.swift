@@ -86,6 +86,8 @@ package struct RunMachine: Sendable {
     private(set) var failures: [String] = []
     /// Why each attempt ended early, when it did (the report's `ended_by`), in order.
     private(set) var attemptEndings: [String?] = []
+    /// Whether any action has been performed (an interrupt before the first ends the run at once).
+    private var hasActed = false
     /// Whether workers may be paused now: resumed on every path from the pause on.
     private(set) var workersMayBePaused = false
     let plan: Plan
@@ -122,6 +124,10 @@ package struct RunMachine: Sendable {
     /// Takes in what happened.
     package mutating func receive(_ event: Event) {
         switch event {
+        case .interrupted, .stateLost: break
+        default: hasActed = true
+        }
+        switch event {
         case .paused:
             workersMayBePaused = true
             phase = plannedPhase(from: 1)
@@ -156,7 +162,12 @@ package struct RunMachine: Sendable {
             failures.append(reason)
         case .interrupted(let number):
             signal = signal ?? number
-            if isBeforeResume { phase = resumingPhase }
+            // Before the first action (nothing paused, reloaded or run): nothing to undo, nothing to check.
+            if !hasActed {
+                phase = .finished
+            } else if isBeforeResume {
+                phase = resumingPhase
+            }
         }
     }
 

@@ -60,13 +60,15 @@ public struct Supervisor: Sendable {
         defer { execution.close() }
         var machine = RunMachine(plan: execution.plan)
         while true {
+            // Before each action, the first included: a SIGINT during preflight or the forecast stops the run
+            // before anything is paused or run.
+            if let signal = state.signal { machine.receive(.interrupted(signal: signal)) }
             let action = machine.next()
             if case .finish(let conclusion) = action {
                 return execution.finish(conclusion, attemptEndings: machine.attemptEndings)
             }
             machine.receive(await execution.perform(action))
             execution.takeStateFailures().forEach { machine.receive(.stateLost($0)) }
-            if let signal = state.signal { machine.receive(.interrupted(signal: signal)) }
         }
     }
 

@@ -146,6 +146,20 @@ struct RunMachineTests {
         }
     }
 
+    @Test("a signal before the first action (during preflight or the forecast): nothing paused, nothing run")
+    func interruptedBeforeAnything() {
+        for plan in [Self.full, RunMachine.Plan(pausesWorkers: false, reloadBefore: false, preflightActions: false)] {
+            var machine = RunMachine(plan: plan)
+            machine.receive(.interrupted(signal: 2))
+            let action = machine.next()
+            guard case .finish(let conclusion) = action else {
+                Issue.record("asked for \(action) after an interrupt before anything")
+                continue
+            }
+            #expect(conclusion.outcome == .interrupted && conclusion.exitStatus == 130)
+        }
+    }
+
     @Test("a signal during the retry delay ends the run without another attempt")
     func interruptedRetry() {
         let plan = RunMachine.Plan(retries: 2, lockTimeout: true)
