@@ -6,7 +6,9 @@ extension LockCollector {
     /// key check reads; partitions of a partitioned table; the tables behind a view.
     mutating func dataStatement(_ statement: ParseNode, type: String) {
         var written: [RelationName] = []
-        let nodes = statement.descendants(ofTypes: ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt"])
+        let nodes = statement.descendants(ofTypes: [
+            "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt",
+        ])
         for writer in ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"] {
             for node in nodes[writer] ?? [] {
                 guard let target = node["relation"]?.relationName else { continue }

@@ -15,13 +15,16 @@ public enum RehearsalStep: Sendable, Equatable {
 
     /// Statements that act beyond the copy's database on the same server: never run there.
     static let clusterWide: [String: String] = [
-        "CreateRoleStmt": "it changes roles", "AlterRoleStmt": "it changes roles", "AlterRoleSetStmt": "it changes roles",
-        "DropRoleStmt": "it changes roles", "GrantRoleStmt": "it changes roles", "CreatedbStmt": "it creates a database",
+        "CreateRoleStmt": "it changes roles", "AlterRoleStmt": "it changes roles",
+        "AlterRoleSetStmt": "it changes roles",
+        "DropRoleStmt": "it changes roles", "GrantRoleStmt": "it changes roles",
+        "CreatedbStmt": "it creates a database",
         "DropdbStmt": "it drops a database", "AlterDatabaseStmt": "it changes a database",
         "AlterDatabaseSetStmt": "it changes a database", "AlterDatabaseRefreshCollStmt": "it changes a database",
         "CreateTableSpaceStmt": "it changes tablespaces", "DropTableSpaceStmt": "it changes tablespaces",
         "AlterTableSpaceOptionsStmt": "it changes tablespaces", "AlterSystemStmt": "it changes the server's settings",
-        "CreateSubscriptionStmt": "it connects to another server", "AlterSubscriptionStmt": "it connects to another server",
+        "CreateSubscriptionStmt": "it connects to another server",
+        "AlterSubscriptionStmt": "it connects to another server",
         "DropSubscriptionStmt": "it connects to another server", "LoadStmt": "it loads a library into the server",
     ]
 
@@ -41,7 +44,7 @@ public enum RehearsalStep: Sendable, Equatable {
             return .skip(reason: "PostgreSQL \(SQLParser.grammarMajorVersion)'s parser rejects it")
         }
         if type == "TransactionStmt" { return control(node, sql: statement.sql) }
-        if !isolated, let reason = clusterWide[type] {
+        if !isolated, let reason = clusterWide[type] ?? sharedObjectChange(type, node) {
             return .skip(reason: reason + " on the real server")
         }
         if type == "CopyStmt" { return .skip(reason: "COPY moves data the rehearsal does not have") }
@@ -56,6 +59,27 @@ public enum RehearsalStep: Sendable, Equatable {
         }
         if refusesTransactionBlock(type, node) { return .outsideBlock }
         return .run
+    }
+
+    /// Object types that live in the cluster's shared catalogs: a change to one is seen by every database.
+    static let sharedObjectTypes: Set<String> = [
+        "OBJECT_DATABASE", "OBJECT_TABLESPACE", "OBJECT_ROLE", "OBJECT_PARAMETER_ACL", "OBJECT_SUBSCRIPTION",
+    ]
+
+    /// Why a statement of an otherwise per-database kind changes shared objects, if it does: GRANT or REVOKE on a
+    /// database, a tablespace or a parameter, a rename or an owner change of a database, a role or a tablespace,
+    /// a comment or a security label on one; REASSIGN OWNED and DROP OWNED reach shared objects always.
+    static func sharedObjectChange(_ type: String, _ node: ParseNode) -> String? {
+        let field: String
+        switch type {
+        case "ReassignOwnedStmt", "DropOwnedStmt": return "it changes objects of every database"
+        case "GrantStmt", "CommentStmt", "SecLabelStmt": field = "objtype"
+        case "AlterOwnerStmt": field = "objectType"
+        case "RenameStmt": field = "renameType"
+        default: return nil
+        }
+        guard let objectType = node[field]?.text, sharedObjectTypes.contains(objectType) else { return nil }
+        return "it changes a shared object (\(objectType.dropFirst("OBJECT_".count).lowercased()))"
     }
 
     private static func control(_ node: ParseNode, sql: String) -> RehearsalStep {

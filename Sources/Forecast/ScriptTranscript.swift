@@ -72,7 +72,10 @@ struct ScriptTranscript {
 
     /// Returns whether the statement joins the open transaction (not a COMMIT AND CHAIN, which begins the next).
     private mutating func analysed(_ number: Int, _ tree: ParseNode, _ forecast: inout StatementForecast) -> Bool {
-        let analysis = analyzer.analyse(tree, createdEarlier: created).merging(rehearsal?.statements[number], facts: facts)
+        let analysis = analyzer.analyse(tree, createdEarlier: created).merging(
+            rehearsal?.statements[number],
+            facts: facts
+        )
         created.formUnion(analysis.creates)
         forecast.analysis = analysis
         if let reason = analysis.notForecast {

@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Processes
-import WardenSupport
 import Subprocess
+import WardenSupport
 
 #if canImport(System)
     import System
@@ -33,7 +33,8 @@ public struct AlembicOfflineSQL: Sendable {
         environment: [String: String] = [:]
     ) async throws(OperatorError) -> AlembicOfflineSQL {
         if let currentRevision, currentRevision.contains(",") {
-            throw OperatorError(.forecast, 
+            throw OperatorError(
+                .forecast,
                 "alembic_version holds several heads (\(currentRevision)): the offline range is ambiguous",
                 hint: "render the SQL yourself (alembic upgrade REV:head --sql) and pass it with --sql"
             )
@@ -62,7 +63,8 @@ public struct AlembicOfflineSQL: Sendable {
             output = run.standardOutput
             errors = run.standardError.split(whereSeparator: \.isNewline).map(String.init)
         } catch {
-            throw OperatorError(.forecast, 
+            throw OperatorError(
+                .forecast,
                 "cannot run \(executable): \(error)",
                 hint: "give Alembic's path with --alembic-command"
             )
@@ -84,7 +86,8 @@ public struct AlembicOfflineSQL: Sendable {
 
     /// The SQL rendered before the revision that failed: everything before its `-- Running upgrade … -> REV` line.
     static func before(_ revision: String?, in output: String) -> String {
-        guard let revision, let marker = output.firstRange(of: "-> \(revision)\n") ?? output.firstRange(of: "-> \(revision)")
+        guard let revision,
+            let marker = output.firstRange(of: "-> \(revision)\n") ?? output.firstRange(of: "-> \(revision)")
         else {
             return ""
         }

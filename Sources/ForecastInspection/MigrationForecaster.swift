@@ -102,7 +102,10 @@ public struct MigrationForecaster: Sendable {
             serverMajor: await session.serverVersion / 10000,
             singleTransaction: singleTransaction
         )
-        logger.info("rehearsal", metadata: ["status": "\(rehearsal.status)", "took": "\(ContinuousClock.now - started)"])
+        logger.info(
+            "rehearsal",
+            metadata: ["status": "\(rehearsal.status)", "took": "\(ContinuousClock.now - started)"]
+        )
         return rehearsal
     }
 

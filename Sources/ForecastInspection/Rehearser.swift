@@ -1,11 +1,11 @@
 import Forecast
 import FoundationEssentials
-import WardenSupport
 import Logging
 import PGWardenSQL
 import Postgres
 import SQLParser
 import Subprocess
+import WardenSupport
 
 #if canImport(System)
     import System
@@ -69,7 +69,10 @@ public struct Rehearser: Sendable {
         }
         let admin: Connection
         do {
-            admin = try await Connection.connect(configuration(rehearseConnectionString ?? connectionString), logger: logger)
+            admin = try await Connection.connect(
+                configuration(rehearseConnectionString ?? connectionString),
+                logger: logger
+            )
         } catch {
             return .unavailable("cannot connect to make the copy: \(error.message)")
         }
@@ -97,7 +100,8 @@ public struct Rehearser: Sendable {
                     "the rehearsal server runs PostgreSQL \(copyMajor), the database \(serverMajor): its locks would differ"
                 )
             }
-            let mayCreate = try await admin.query(Queries.rehearsalMayCreateDatabase).rows.first?
+            let mayCreate =
+                try await admin.query(Queries.rehearsalMayCreateDatabase).rows.first?
                 .decode(Bool.self, "may_create") ?? false
             guard mayCreate else {
                 throw RehearsalUnavailable(
@@ -200,7 +204,10 @@ public struct Rehearser: Sendable {
         do {
             _ = try await admin.query("DROP DATABASE IF EXISTS \(Self.quoted(copyName)) WITH (FORCE)")
         } catch {
-            logger.warning("cannot drop the rehearsal's copy", metadata: ["database": "\(copyName)", "error": "\(error)"])
+            logger.warning(
+                "cannot drop the rehearsal's copy",
+                metadata: ["database": "\(copyName)", "error": "\(error)"]
+            )
         }
     }
 
@@ -223,9 +230,10 @@ public struct Rehearser: Sendable {
     {
         var variables: [String: String]
         do {
-            variables = try connectionString.map { text throws(PostgresError) in
-                try ConnectionEnvironment.variables(for: text)
-            } ?? [:]
+            variables =
+                try connectionString.map { text throws(PostgresError) in
+                    try ConnectionEnvironment.variables(for: text)
+                } ?? [:]
         } catch {
             throw RehearsalUnavailable("cannot read the connection string: \(error.message)")
         }

@@ -75,7 +75,8 @@ public struct GuardDaemon: Sendable {
         public var summary: String? {
             guard decisions == 0 else { return nil }
             if blockers == 0 { return "nothing blocks: no session waits on a lock, nothing to decide" }
-            return "\(Plural.count(blockers, "session blocks", "sessions block")) others; no rule matched, nothing to decide"
+            return
+                "\(Plural.count(blockers, "session blocks", "sessions block")) others; no rule matched, nothing to decide"
         }
 
         /// Creates a pass.
@@ -102,7 +103,10 @@ public struct GuardDaemon: Sendable {
         )
         let responder = BlockerResponder(policy: initialPolicy)
         options.metrics?.declare(initialPolicy, forceDryRun: options.forceDryRun)
-        logger.info("guarding with \(Plural.count(initialPolicy.rules.count, "rule", "rules"))", metadata: ["policy": "\(options.policyPath)"])
+        logger.info(
+            "guarding with \(Plural.count(initialPolicy.rules.count, "rule", "rules"))",
+            metadata: ["policy": "\(options.policyPath)"]
+        )
         let polling = Task { try await loop.run(responder: responder, delegate: delegate, clock: ContinuousClock()) }
         let monitor = SignalMonitor([SIGHUP, SIGINT, SIGTERM]) { [logger] signal in
             if signal == SIGHUP {

@@ -25,8 +25,9 @@ extension ConnectionEnvironment {
         return settings.map { "\($0.keyword)='\(quoted($0.value))'" }.joined(separator: " ")
     }
 
-    private static func keywords(of connectionString: String) throws(PostgresError) -> [(keyword: String, value: String)]
-    {
+    private static func keywords(of connectionString: String) throws(PostgresError) -> [(
+        keyword: String, value: String
+    )] {
         var message: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(connectionString, &message) else {
             if let message { PQfreemem(message) }

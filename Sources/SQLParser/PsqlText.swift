@@ -175,7 +175,8 @@ public struct PsqlText: Sendable, Equatable {
             while index < count {
                 var end = index
                 while end < count, output[end] != 0x0A { end += 1 }
-                let isEnd = output[index..<end].elementsEqual([UInt8(ascii: "\\"), UInt8(ascii: ".")])
+                let isEnd =
+                    output[index..<end].elementsEqual([UInt8(ascii: "\\"), UInt8(ascii: ".")])
                     || output[index..<end].elementsEqual([UInt8(ascii: "\\"), UInt8(ascii: "."), 0x0D])
                 for offset in index..<end { output[offset] = 0x20 }
                 lines += isEnd ? 0 : 1

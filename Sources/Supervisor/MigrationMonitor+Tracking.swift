@@ -53,7 +53,9 @@ extension MigrationMonitor {
         let granted = cancelledOutside ? false : await lockGranted(record)
         records[index].granted = granted
         if cancelledOutside {
-            log.warn("pid \(record.pid) stopped waiting for its \(record.lock.mode) after \(waited): cancelled, not granted")
+            log.warn(
+                "pid \(record.pid) stopped waiting for its \(record.lock.mode) after \(waited): cancelled, not granted"
+            )
             return
         }
         switch granted {

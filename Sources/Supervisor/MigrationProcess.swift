@@ -36,7 +36,9 @@ struct MigrationProcess: Sendable {
                         for try await line in execution.standardOutput.strings() { log.migration(Self.trimmed(line)) }
                     }
                     group.addTask {
-                        for try await line in execution.standardError.strings() { log.migrationError(Self.trimmed(line)) }
+                        for try await line in execution.standardError.strings() {
+                            log.migrationError(Self.trimmed(line))
+                        }
                     }
                     try await group.waitForAll()
                 }

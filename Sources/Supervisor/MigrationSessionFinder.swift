@@ -70,7 +70,9 @@ struct MigrationSessionFinder {
                 clientAddress: candidate.activity.clientAddress,
                 clientPort: candidate.activity.clientPort
             )
-            if owner != nil { verified.insert(candidate.key) } else if sockets != nil {
+            if owner != nil {
+                verified.insert(candidate.key)
+            } else if sockets != nil {
                 missedLooks[candidate.key, default: 0] += 1
             }
             guard !sessions.identified.contains(candidate.key),

@@ -4,8 +4,8 @@ import FoundationEssentials
 import LockInspection
 import Logging
 import Policy
-import Preflight
 import Postgres
+import Preflight
 import Response
 import WardenSupport
 
@@ -32,7 +32,8 @@ struct PreflightActions: Sendable {
                 preflight.maxRewriteMegabytes != nil ? "max_rewrite_mb" : nil,
             ].compactMap { $0 }
             if !limits.isEmpty {
-                throw OperatorError(.supervisor, 
+                throw OperatorError(
+                    .supervisor,
                     "[preflight] \(limits.joined(separator: " and ")) cannot be checked: no forecast was made",
                     hint: "nothing has changed; give --forecast-sql FILE with the migration's SQL, or remove "
                         + (limits.count == 1 ? "that key" : "those keys")
@@ -49,7 +50,8 @@ struct PreflightActions: Sendable {
         if !decision.refusals.isEmpty {
             // A session to end is a way out only when a refusal is about a session the migration would wait on.
             let waits = decision.refusals.contains { !$0.contains("max_rewrite_mb") }
-            let ways = ["change the migration"] + (waits ? ["end the session it would wait on"] : [])
+            let ways =
+                ["change the migration"] + (waits ? ["end the session it would wait on"] : [])
                 + ["change the policy's [preflight]"]
             throw OperatorError(
                 .supervisor,

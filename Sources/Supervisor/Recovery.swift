@@ -41,14 +41,18 @@ public struct Recovery: Sendable {
         try stateDirectory.prepare()
         var lines: [String] = []
         var journal = try RunJournal.load(RunJournal.fileName, from: stateDirectory)
-        if journal == nil, stopMigration, let last = try RunJournal.load(RunJournal.lastFileName, from: stateDirectory) {
+        if journal == nil, stopMigration, let last = try RunJournal.load(RunJournal.lastFileName, from: stateDirectory)
+        {
             // A migration left running by an earlier recover is still stopped when asked.
             let stop = MigrationStop(journal: last, connectionString: connectionString, logger: logger)
-            if stop.migrationIsRunning, let pid = last.migrationPID { lines += await stop.recover(pid: pid, stop: true) }
+            if stop.migrationIsRunning, let pid = last.migrationPID {
+                lines += await stop.recover(pid: pid, stop: true)
+            }
         }
         if let current = journal {
             if current.supervisorIsRunning {
-                throw OperatorError(.supervisor, 
+                throw OperatorError(
+                    .supervisor,
                     "run \(current.runID) is still in progress (supervisor pid \(current.supervisorPID))",
                     hint: "recover is for a run whose supervisor died"
                 )
@@ -121,10 +125,11 @@ public struct Recovery: Sendable {
             return Answer(lines: elsewhere, status: Code.needsRecovery)
         }
         if let last = try RunJournal.load(RunJournal.lastFileName, from: stateDirectory) {
-            let lines = [
-                "last run \(last.runID): \(last.outcome ?? "?"), finished \(last.finishedAt?.formatted(.iso8601) ?? "?")",
-                "  command: \(ShellQuoting.command(last.command))",
-            ] + (last.reportPath.map { ["  report: \($0)"] } ?? [])
+            let lines =
+                [
+                    "last run \(last.runID): \(last.outcome ?? "?"), finished \(last.finishedAt?.formatted(.iso8601) ?? "?")",
+                    "  command: \(ShellQuoting.command(last.command))",
+                ] + (last.reportPath.map { ["  report: \($0)"] } ?? [])
             return Answer(lines: lines, status: last.outcome == "succeeded" ? 0 : Code.lastRunDidNotSucceed)
         }
         return Answer(lines: ["no run recorded in \(stateDirectory.path)"], status: 0)

@@ -56,7 +56,8 @@ extension RunExecution {
         // Adopted before the command starts (a daemon the reload command left): not the migration's.
         let adoptedBefore = Set(Subreaper.descendants().map(\.identity))
         log.say("migration attempt \(number) starts (application_name \(applicationName))")
-        let watching = Task { [state] in await monitor.watch(processGroup: { state.processGroup.withLock { $0 }?.pid }) }
+        let watching = Task { [state] in await monitor.watch(processGroup: { state.processGroup.withLock { $0 }?.pid })
+        }
         let status = await runCommand()
         watching.cancel()
         await watching.value
@@ -76,7 +77,8 @@ extension RunExecution {
         )
         log.say(
             "migration attempt \(number) exited with status \(status) after \(DurationSyntax.format(seconds: attempt.finishedAt!.timeIntervalSince(attempt.startedAt)))"
-                + (result.stoppedBy.map { " (\($0.rawValue))" } ?? (result.waitEndedUngranted ? " (a lock wait ended without its lock)" : ""))
+                + (result.stoppedBy.map { " (\($0.rawValue))" }
+                    ?? (result.waitEndedUngranted ? " (a lock wait ended without its lock)" : ""))
         )
         FailPoint.hit("upgrade.migrated")
         return result
@@ -86,7 +88,8 @@ extension RunExecution {
     /// `--lock-timeout`, the command failed) its end not seen before the command exited.
     private func waitEndedUngranted(_ records: [RunReport.LockWaitRecord], status: Int32) -> Bool {
         records.contains { $0.granted == false }
-            || (settings.lockTimeout != nil && status != 0 && records.contains { $0.granted == nil && !$0.blockers.isEmpty })
+            || (settings.lockTimeout != nil && status != 0
+                && records.contains { $0.granted == nil && !$0.blockers.isEmpty })
     }
 
     /// Runs the command as a process group of its own; its status (127 when it could not be started).

@@ -26,7 +26,9 @@ extension RunExecution {
                 outcome = try await workerPause().resume(ownedBy: owner, remembered: pause)
             } catch {
                 let rescue = WorkerPause.rescueDirectory(for: runID)
-                log.warn("the state directory cannot be used (\(Supervisor.describe(error))): resuming through \(rescue.path)")
+                log.warn(
+                    "the state directory cannot be used (\(Supervisor.describe(error))): resuming through \(rescue.path)"
+                )
                 outcome = try await workerPause(in: rescue).resume(ownedBy: owner, remembered: pause)
             }
         } else {
@@ -36,7 +38,9 @@ extension RunExecution {
         case .resumed(let resumed):
             resumed.repaired.map { log.warn($0.description) }
             lostState += resumed.writeFailures.map { "the workers' journal: \($0)" }
-            log.say(resumed.restoredExactly ? "workers resumed: the crontab is byte for byte as before" : "workers resumed")
+            log.say(
+                resumed.restoredExactly ? "workers resumed: the crontab is byte for byte as before" : "workers resumed"
+            )
             return resumed.lines.filter { $0.state != .paused }.map {
                 "a paused crontab line was \($0.state.rawValue) by someone else meanwhile: \(Redaction.redact($0.line.line))"
             }
@@ -67,7 +71,8 @@ extension RunExecution {
     /// The run's audit: `upgrade-audit.jsonl` in the state directory, and `--audit-log` when given.
     func openAuditLogs() -> [any AuditSink] {
         var sinks: [any AuditSink] = []
-        for path in [supervisor.stateDirectory.path + "/upgrade-audit.jsonl", settings.auditLogPath].compactMap({ $0 }) {
+        for path in [supervisor.stateDirectory.path + "/upgrade-audit.jsonl", settings.auditLogPath].compactMap({ $0 })
+        {
             do {
                 sinks.append(try AuditLog(appendingTo: path))
             } catch {

@@ -189,7 +189,9 @@ final class RunExecution {
             return .resumed
         } catch {
             let directory = ShellQuoting.quote(supervisor.stateDirectory.path)
-            log.warn("cannot resume the workers: \(Supervisor.describe(error)); run pgwarden recover --state-dir \(directory)")
+            log.warn(
+                "cannot resume the workers: \(Supervisor.describe(error)); run pgwarden recover --state-dir \(directory)"
+            )
             return .resumeFailed("the workers were not resumed: \(Supervisor.describe(error))")
         }
     }

@@ -104,7 +104,9 @@ struct RunLeftovers: Sendable {
                     clientAddress: row.decode(String.self, "client_addr"),
                     clientPort: row.decode(Int32.self, "client_port")
                 ) != nil
-            if named || owned { keys.insert(SessionKey(pid: pid, backendStart: try row.decode(String.self, "backend_start"))) }
+            if named || owned {
+                keys.insert(SessionKey(pid: pid, backendStart: try row.decode(String.self, "backend_start")))
+            }
         }
         return keys
     }

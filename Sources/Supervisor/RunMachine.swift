@@ -188,14 +188,16 @@ package struct RunMachine: Sendable {
                 : cause?.rawValue ?? (result.outlived.isEmpty ? nil : "outlived by its processes or sessions")
         )
         failures += result.outlived
-        if !result.interrupted, let cause, [.lockTimeout, .maxLockWait].contains(cause), result.status != 0, number <= plan.retries {
+        if !result.interrupted, let cause, [.lockTimeout, .maxLockWait].contains(cause), result.status != 0,
+            number <= plan.retries
+        {
             phase = .waitingToRetry(next: number + 1)
             return
         }
         ending =
-            if let cause { .abortedOverLockWait(cause, status: result.status) }
-            else if result.status != 0 { .commandFailed(status: result.status) }
-            else { .succeeded }
+            if let cause { .abortedOverLockWait(cause, status: result.status) } else if result.status != 0 {
+                .commandFailed(status: result.status)
+            } else { .succeeded }
         phase = plan.reloadAfter && signal == nil ? .reloadingAfter : resumingPhase
     }
 

@@ -126,12 +126,15 @@ extension Supervisor {
 
     func preflight() async throws -> Preflight {
         if let running = try RunJournal.load(RunJournal.fileName, from: stateDirectory), !running.supervisorIsRunning {
-            throw OperatorError(.supervisor, 
+            throw OperatorError(
+                .supervisor,
                 "run \(running.runID) did not finish (its supervisor, pid \(running.supervisorPID), is gone)",
                 hint: "pgwarden recover --state-dir \(ShellQuoting.quote(stateDirectory.path))"
             )
         }
-        guard let program = settings.command.first else { throw OperatorError(.supervisor, "no command: give it after --") }
+        guard let program = settings.command.first else {
+            throw OperatorError(.supervisor, "no command: give it after --")
+        }
         if !program.contains("/"), await Self.resolve(program) == nil {
             throw OperatorError(.supervisor, "command not found: \(program)", hint: "give its path, or fix PATH")
         }
@@ -213,7 +216,9 @@ extension Supervisor {
         )
         // Who blocks others now is not who the migration will wait on (the forecast above says that): one
         // answer to each question, never "none" beside a forecast's "will wait on".
-        let roots = preflight.blockers.roots.map { "pid \($0.pid) (\($0.activity?.state ?? "?"), blocks \($0.blockedTotal))" }
+        let roots = preflight.blockers.roots.map {
+            "pid \($0.pid) (\($0.activity?.state ?? "?"), blocks \($0.blockedTotal))"
+        }
         log.say(
             "  sessions blocking others right now: \(roots.isEmpty ? "none" : roots.joined(separator: ", "))"
                 + (roots.isEmpty ? " (who the migration would wait on: the forecast above)" : "")

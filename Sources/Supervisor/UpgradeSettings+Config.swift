@@ -7,8 +7,10 @@ import Workers
 extension UpgradeSettings {
     /// The keys of a `--config` file: the long flags, with `_` for `-`.
     public static let configKeys = [
-        "dsn", "migration_dsn", "pause_workers", "crontab_user", "stop_workers", "grace", "reload", "uwsgi_fifo", "uwsgi_pidfile",
-        "reload_command", "gunicorn_pidfile", "reload_timeout", "policy", "interactive", "lock_timeout", "max_lock_wait", "retries",
+        "dsn", "migration_dsn", "pause_workers", "crontab_user", "stop_workers", "grace", "reload", "uwsgi_fifo",
+        "uwsgi_pidfile",
+        "reload_command", "gunicorn_pidfile", "reload_timeout", "policy", "interactive", "lock_timeout",
+        "max_lock_wait", "retries",
         "retry_delay", "app_name_match", "request_timeout", "report", "state_dir", "command",
     ]
 
@@ -45,27 +47,7 @@ extension UpgradeSettings {
             }
             settings.reloadWhen = value
         }
-        let fifo = try reader.string("uwsgi_fifo")
-        let pidfile = try reader.string("uwsgi_pidfile")
-        let command = try reader.string("reload_command")
-        if let gunicorn = try reader.string("gunicorn_pidfile") {
-            guard fifo == nil, pidfile == nil, command == nil else {
-                throw reader.error("gunicorn_pidfile", "goes alone: give one app server to reload")
-            }
-            settings.reloadStrategy = .gunicornPidfile(path: gunicorn)
-        }
-        switch (fifo, pidfile, command) {
-        case (nil, nil, nil): break
-        case (let fifo?, nil, nil): settings.reloadStrategy = .fifo(path: fifo)
-        case (nil, let pidfile?, nil): settings.reloadStrategy = .pidfile(path: pidfile)
-        case (nil, let pidfile, let command?):
-            guard let words = CommandLineWords.split(command), !words.isEmpty else {
-                throw reader.error("reload_command", "has an unclosed quote, or is empty")
-            }
-            settings.reloadStrategy = .command(arguments: words, pidfile: pidfile)
-        default:
-            throw reader.error("uwsgi_fifo", "give one of uwsgi_fifo, uwsgi_pidfile, gunicorn_pidfile or reload_command")
-        }
+        settings.reloadStrategy = try reloadStrategy(&reader)
         settings.reloadTimeout = try reader.duration("reload_timeout") ?? settings.reloadTimeout
         settings.policyPath = try reader.string("policy")
         settings.interactive = try reader.bool("interactive")
@@ -79,5 +61,34 @@ extension UpgradeSettings {
         settings.stateDirectory = try reader.string("state_dir")
         try reader.finish()
         return settings
+    }
+
+    /// The app server reload the file asks for: `uwsgi_fifo`, `uwsgi_pidfile`, `reload_command` (with a pidfile or
+    /// not), or `gunicorn_pidfile` alone.
+    private static func reloadStrategy(_ reader: inout ConfigTableReader) throws(ConfigError) -> UWSGIReload.Strategy? {
+        let fifo = try reader.string("uwsgi_fifo")
+        let pidfile = try reader.string("uwsgi_pidfile")
+        let command = try reader.string("reload_command")
+        if let gunicorn = try reader.string("gunicorn_pidfile") {
+            guard fifo == nil, pidfile == nil, command == nil else {
+                throw reader.error("gunicorn_pidfile", "goes alone: give one app server to reload")
+            }
+            return .gunicornPidfile(path: gunicorn)
+        }
+        switch (fifo, pidfile, command) {
+        case (nil, nil, nil): return nil
+        case (let fifo?, nil, nil): return .fifo(path: fifo)
+        case (nil, let pidfile?, nil): return .pidfile(path: pidfile)
+        case (nil, let pidfile, let command?):
+            guard let words = CommandLineWords.split(command), !words.isEmpty else {
+                throw reader.error("reload_command", "has an unclosed quote, or is empty")
+            }
+            return .command(arguments: words, pidfile: pidfile)
+        default:
+            throw reader.error(
+                "uwsgi_fifo",
+                "give one of uwsgi_fifo, uwsgi_pidfile, gunicorn_pidfile or reload_command"
+            )
+        }
     }
 }

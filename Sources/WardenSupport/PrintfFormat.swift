@@ -8,8 +8,12 @@ extension String {
     package init(printf format: String, _ arguments: any CVarArg...) {
         self = withVaList(arguments) { list in
             var buffer = [CChar](repeating: 0, count: 512)
-            let length = Int(buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, format, list) })
-            guard length >= buffer.count else { return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
+            let length = Int(
+                buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, format, list) }
+            )
+            guard length >= buffer.count else {
+                return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            }
             // Longer than the buffer: once more with room for all of it.
             return withVaList(arguments) { again in
                 var large = [CChar](repeating: 0, count: length + 1)

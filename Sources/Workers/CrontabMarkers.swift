@@ -20,7 +20,9 @@ public enum CrontabMarkers {
         var texts: [(String, [UInt8])] = []
         if let users = try? FileManager.default.contentsOfDirectory(atPath: spool) {
             for user in users.sorted() {
-                if let data = FileManager.default.contents(atPath: spool + "/" + user) { texts.append((user, Array(data))) }
+                if let data = FileManager.default.contents(atPath: spool + "/" + user) {
+                    texts.append((user, Array(data)))
+                }
             }
         } else if let user = try? UserAccount.current().name, let text = try? await Crontab(user: user).read() {
             texts.append((user, text))
@@ -28,7 +30,11 @@ public enum CrontabMarkers {
         return texts.compactMap { user, text in
             let ids = CrontabPause.pauseIDs(in: text)
             guard !ids.isEmpty else { return nil }
-            return PausedCrontab(user: user, pauseIDs: ids.sorted(), stateDirectory: CrontabUserLock.lastPause(of: user))
+            return PausedCrontab(
+                user: user,
+                pauseIDs: ids.sorted(),
+                stateDirectory: CrontabUserLock.lastPause(of: user)
+            )
         }
     }
 }

@@ -156,7 +156,8 @@ extension PGWarden {
                 data = Data(DescriptorReading.readToEnd(0) ?? [])  // 0: standard input
             } else {
                 guard let contents = FileManager.default.contents(atPath: path) else {
-                    throw OperatorError(.forecast, 
+                    throw OperatorError(
+                        .forecast,
                         "cannot read \(path)",
                         hint: "give a readable SQL file, or - for standard input"
                     )

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Enforcement
 import Guard
-import WardenSupport
 import Logging
 import Policy
+import WardenSupport
 
 extension PGWarden {
     /// `pgwarden guard`: the blocker-cancellation policy as a daemon.
@@ -73,7 +73,8 @@ extension PGWarden {
             let pass = try await daemon.run()
             if once, let summary = pass.summary { Terminal.printToStandardError(summary) }
             if audit.failedWrites > 0 {
-                throw OperatorError(.guardDaemon, 
+                throw OperatorError(
+                    .guardDaemon,
                     "\(audit.failedWrites) audit entries were not written to \(auditLog ?? "standard output")"
                 )
             }

@@ -65,7 +65,8 @@ extension PGWarden {
     struct ReloadCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reload",
-            abstract: "Reload uWSGI or gunicorn gracefully; return only when the old workers are gone and new ones serve.",
+            abstract:
+                "Reload uWSGI or gunicorn gracefully; return only when the old workers are gone and new ones serve.",
             discussion: """
                 --uwsgi-fifo writes 'r' to the master FIFO; --uwsgi-pidfile sends SIGHUP to the master; --gunicorn-pidfile sends SIGHUP to gunicorn's master and counts a new worker once its heartbeat has beaten (it runs its request loop, the application loaded); --reload-command runs a command (split into words, no shell) such as `service uwsgi reload`, and with --uwsgi-pidfile then waits as for the pidfile. pgwarden watches the master's worker processes and returns when every old worker has exited and new ones run, or fails after --timeout saying what was still running.
 
@@ -87,7 +88,9 @@ extension PGWarden {
 
         func validate() throws {
             guard try target.strategy() != nil else {
-                throw ValidationError("give one of --uwsgi-fifo, --uwsgi-pidfile, --gunicorn-pidfile or --reload-command")
+                throw ValidationError(
+                    "give one of --uwsgi-fifo, --uwsgi-pidfile, --gunicorn-pidfile or --reload-command"
+                )
             }
         }
 

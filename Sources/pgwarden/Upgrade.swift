@@ -149,7 +149,12 @@ extension PGWarden {
         )
         var requestTimeout: DurationArgument?
 
-        @Option(help: ArgumentHelp("Forecast this SQL in preflight (default: Alembic's own, when the command is Alembic).", valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "Forecast this SQL in preflight (default: Alembic's own, when the command is Alembic).",
+                valueName: "file"
+            )
+        )
         var forecastSQL: String?
 
         @Option(
@@ -265,7 +270,8 @@ extension PGWarden {
 
         @Flag(
             name: .customLong("resume-anyway"),
-            help: "Resume the workers even while the run's migration still runs (default: they stay paused until it ends)."
+            help:
+                "Resume the workers even while the run's migration still runs (default: they stay paused until it ends)."
         )
         var resumeAnyway = false
 

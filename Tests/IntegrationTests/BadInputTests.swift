@@ -116,6 +116,22 @@ struct BadInputTests {
         let config = try await PGWardenCommand.run(["upgrade", "--config", "/nonexistent/upgrade.toml", "--", "true"])
         #expect(config.status == 1)
         #expect(config.standardError == "error: /nonexistent/upgrade.toml: no such config file\n")
+        // Two app servers to reload: one error naming the line, before anything runs.
+        let path = NSTemporaryDirectory() + "pgwarden-two-servers-" + UUID().uuidString + ".toml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "uwsgi_fifo = \"/run/uwsgi/app.fifo\"\ngunicorn_pidfile = \"/run/gunicorn/app.pid\"\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let both = try await PGWardenCommand.run(["upgrade", "--config", path, "--", "true"])
+        #expect(both.status == 1)
+        #expect(
+            both.standardError == "error: \(path):2: gunicorn_pidfile: goes alone: give one app server to reload\n",
+            "\(both.standardError)"
+        )
+        let flags = try await PGWardenCommand.run([
+            "reload", "--gunicorn-pidfile", "/run/gunicorn/app.pid", "--uwsgi-fifo", "/run/uwsgi/app.fifo",
+        ])
+        #expect(flags.status == 64)
+        #expect(flags.standardError.hasPrefix("error: --gunicorn-pidfile goes alone: give one app server to reload\n"))
     }
 
     @Test(

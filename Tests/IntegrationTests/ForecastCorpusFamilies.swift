@@ -79,7 +79,8 @@ extension ForecastCorpus {
     }()
 
     static let families: [String] =
-        lockModes + reads + [
+        lockModes + reads
+        + [
             // views over views
             "SELECT * FROM v3 WHERE id = 1",
             "SELECT count(*) FROM v2 JOIN v1 USING (id)",

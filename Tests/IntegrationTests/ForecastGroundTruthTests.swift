@@ -54,8 +54,9 @@ struct ForecastGroundTruthTests {
             var rehearsed = 0
             for (index, sql) in ForecastCorpus.statements.enumerated() {
                 let locks = forecast.statements[3 * index + 1].analysis?.locks ?? []
-                if locks.contains(where: \.isCertain) || forecast.statements[3 * index + 1].analysis?.notes
-                    .contains(where: { $0.hasPrefix("not rehearsed") }) == false
+                if locks.contains(where: \.isCertain)
+                    || forecast.statements[3 * index + 1].analysis?.notes
+                        .contains(where: { $0.hasPrefix("not rehearsed") }) == false
                 {
                     rehearsed += 1
                 }
@@ -95,14 +96,17 @@ struct ForecastGroundTruthTests {
         }
         var wrong: [String] = []
         // The session's own temporary relations: no other session can hold them; the forecast notes them.
-        for name in Set(certain.keys).union(actual.keys).union(possible.keys).sorted() where !name.hasPrefix("pg_temp") {
+        for name in Set(certain.keys).union(actual.keys).union(possible.keys).sorted() where !name.hasPrefix("pg_temp")
+        {
             let mode = actual[name]
             if mode == certain[name] { continue }
             if let mode, possible[name]?.contains(mode) == true, mode >= (certain[name] ?? .accessShare) { continue }
             if mode == nil, certain[name] == nil { continue }  // an uncertain lock not taken here
             wrong.append(
                 "\(name): pg_locks \(mode?.name ?? "none"), forecast \(certain[name]?.name ?? "none")"
-                    + (possible[name].map { " (or if rows qualify: \($0.map(\.name).sorted().joined(separator: ", ")))" } ?? "")
+                    + (possible[name].map {
+                        " (or if rows qualify: \($0.map(\.name).sorted().joined(separator: ", ")))"
+                    } ?? "")
             )
         }
         return wrong.isEmpty ? nil : wrong.joined(separator: "; ")

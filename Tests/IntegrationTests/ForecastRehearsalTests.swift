@@ -5,7 +5,10 @@ import Testing
 
 /// The forecast's rehearsal on a schema-only copy: what it reads, what it says without one, and the copy a killed run
 /// leaves.
-@Suite("Forecast: the rehearsal on a schema-only copy", .enabled(if: TestCluster.isAvailable, TestCluster.unavailableReason))
+@Suite(
+    "Forecast: the rehearsal on a schema-only copy",
+    .enabled(if: TestCluster.isAvailable, TestCluster.unavailableReason)
+)
 struct ForecastRehearsalTests {
     static let schema = [
         "CREATE TABLE t (id int PRIMARY KEY)", "CREATE VIEW v1 AS SELECT id FROM t",
@@ -35,7 +38,9 @@ struct ForecastRehearsalTests {
         ).rows.map { try $0.require(String.self, "datname") }
     }
 
-    @Test("the locks are the rehearsal backend's own: a view over a view reaches the table, a temp table is the session's own; the copy is dropped")
+    @Test(
+        "the locks are the rehearsal backend's own: a view over a view reaches the table, a temp table is the session's own; the copy is dropped"
+    )
     func rehearsedLocks() async throws {
         try await ScratchDatabase.with { database in
             try await prepare(database)
@@ -53,7 +58,11 @@ struct ForecastRehearsalTests {
             let statements = try #require(json["statements"] as? [[String: Any]])
             let select = try #require(statements.first?["locks"] as? [[String: Any]])
             #expect(
-                Set(select.map { "\($0["relation"] ?? "") \($0["mode"] ?? "") \($0["source"] ?? "") \($0["certain"] ?? "")" })
+                Set(
+                    select.map {
+                        "\($0["relation"] ?? "") \($0["mode"] ?? "") \($0["source"] ?? "") \($0["certain"] ?? "")"
+                    }
+                )
                     == [
                         "public.v2 AccessShareLock rehearsal 1", "public.v1 AccessShareLock rehearsal 1",
                         "public.t AccessShareLock rehearsal 1",
@@ -147,16 +156,23 @@ struct ForecastRehearsalTests {
             #expect(output.status == 0, Comment(rawValue: output.standardError))
             let json = try Self.json(output.standardOutput)
             let statements = try #require(json["statements"] as? [[String: Any]])
-            #expect(statements.map { $0["sql"] as? String } == [
-                "SELECT 1 AS one", "COPY orders (id) FROM stdin", "ALTER TABLE orders ADD COLUMN z int",
-            ])
+            #expect(
+                statements.map { $0["sql"] as? String } == [
+                    "SELECT 1 AS one", "COPY orders (id) FROM stdin", "ALTER TABLE orders ADD COLUMN z int",
+                ]
+            )
             let alter = try #require(statements.last?["locks"] as? [[String: Any]])
-            #expect(alter.map { "\($0["relation"] ?? "") \($0["mode"] ?? "") \($0["source"] ?? "")" } == [
-                "public.orders AccessExclusiveLock rehearsal"
-            ])
+            #expect(
+                alter.map { "\($0["relation"] ?? "") \($0["mode"] ?? "") \($0["source"] ?? "")" } == [
+                    "public.orders AccessExclusiveLock rehearsal"
+                ]
+            )
             let warnings = try #require(json["warnings"] as? [String])
             #expect(warnings.contains { $0.hasPrefix("line 1: psql meta-command \\gset skipped") }, "\(warnings)")
-            #expect(warnings.contains { $0.hasPrefix("line 3: COPY … FROM STDIN data (2 line(s)) skipped") }, "\(warnings)")
+            #expect(
+                warnings.contains { $0.hasPrefix("line 3: COPY … FROM STDIN data (2 line(s)) skipped") },
+                "\(warnings)"
+            )
         }
     }
 
@@ -174,9 +190,11 @@ struct ForecastRehearsalTests {
             let json = try Self.json(output.standardOutput)
             #expect((json["not_forecast"] as? [String])?.isEmpty == true, "\(json["not_forecast"] ?? "")")
             let locks = try #require((json["statements"] as? [[String: Any]])?.first?["locks"] as? [[String: Any]])
-            #expect(locks.map { "\($0["relation"] ?? "") \($0["mode"] ?? "") \($0["source"] ?? "")" } == [
-                "public.orders AccessExclusiveLock rehearsal"
-            ])
+            #expect(
+                locks.map { "\($0["relation"] ?? "") \($0["mode"] ?? "") \($0["source"] ?? "")" } == [
+                    "public.orders AccessExclusiveLock rehearsal"
+                ]
+            )
         }
     }
 
@@ -191,7 +209,10 @@ struct ForecastRehearsalTests {
             let file = try Self.write("ALTER TABLE orders ADD COLUMN c int;\n")
             defer { try? FileManager.default.removeItem(atPath: file) }
             let output = try await PGWardenCommand.run(
-                ["forecast", "--dsn", "dbname=\(database.name) user=\(role)", "--sql", file, "--json", "--sample", "0.1s"]
+                [
+                    "forecast", "--dsn", "dbname=\(database.name) user=\(role)", "--sql", file, "--json", "--sample",
+                    "0.1s",
+                ]
             )
             _ = try await admin.query("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM \(role)")
             _ = try await admin.query("DROP ROLE \(role)")
@@ -204,7 +225,9 @@ struct ForecastRehearsalTests {
         }
     }
 
-    @Test("a table someone holds AccessExclusiveLock on: pg_dump does not queue (--lock-wait-timeout), no rehearsal, said so")
+    @Test(
+        "a table someone holds AccessExclusiveLock on: pg_dump does not queue (--lock-wait-timeout), no rehearsal, said so"
+    )
     func pgDumpDoesNotQueue() async throws {
         try await ScratchDatabase.with { database in
             try await prepare(database)
@@ -227,7 +250,9 @@ struct ForecastRehearsalTests {
         }
     }
 
-    @Test("the database's own search_path (not in a schema dump) is the rehearsal's default: RESET search_path returns to it")
+    @Test(
+        "the database's own search_path (not in a schema dump) is the rehearsal's default: RESET search_path returns to it"
+    )
     func databaseSearchPath() async throws {
         try await ScratchDatabase.with { database in
             try await prepare(database)
@@ -236,7 +261,9 @@ struct ForecastRehearsalTests {
             _ = try await setup.query("CREATE TABLE archive.orders (id int)")
             _ = try await setup.query("ALTER DATABASE \(database.name) SET search_path = archive, public")
             await setup.close()
-            let file = try Self.write("SET search_path TO public;\nRESET search_path;\nALTER TABLE orders ADD COLUMN c int;\n")
+            let file = try Self.write(
+                "SET search_path TO public;\nRESET search_path;\nALTER TABLE orders ADD COLUMN c int;\n"
+            )
             defer { try? FileManager.default.removeItem(atPath: file) }
             let output = try await PGWardenCommand.run(
                 ["forecast", "--dsn", database.connectionString, "--sql", file, "--json", "--sample", "0.1s"]

@@ -11,10 +11,13 @@ import Testing
 struct PackageInstallTests {
     static let packageRoot = UpgradeFixture.packageRoot
     static let conffiles = ["/etc/default/pgwarden-guard", "/etc/logrotate.d/pgwarden"]
-    static let architecture = (try? TestCrontab.run("/usr/bin/dpkg", ["--print-architecture"]).output)?
+    static let architecture =
+        (try? TestCrontab.run("/usr/bin/dpkg", ["--print-architecture"]).output)?
         .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
 
-    @Test("scripts/package, apt install, pgwarden under env -i, apt remove keeps the configuration, apt purge leaves nothing")
+    @Test(
+        "scripts/package, apt install, pgwarden under env -i, apt remove keeps the configuration, apt purge leaves nothing"
+    )
     func installRemovePurge() async throws {
         let before = try await Self.run("/usr/bin/dpkg-query", ["-W", "-f", "${Status}", "pgwarden"])
         try #require(
@@ -52,7 +55,8 @@ struct PackageInstallTests {
         let libraries = try await Self.run("/usr/bin/ldd", ["/usr/bin/pgwarden"])
         #expect(libraries.output.contains("libpq.so.5") && !libraries.output.contains("swift"), "\(libraries.output)")
         let environment = ProcessInfo.processInfo.environment
-        let dsn = "host=\(environment["PGHOST"] ?? "") port=\(environment["PGPORT"] ?? "") user=postgres dbname=postgres"
+        let dsn =
+            "host=\(environment["PGHOST"] ?? "") port=\(environment["PGPORT"] ?? "") user=postgres dbname=postgres"
         let locks = try await Self.run("/usr/bin/env", ["-i", "/usr/bin/pgwarden", "locks", "--json", "--dsn", dsn])
         #expect(locks.status == 0, "\(locks.error)")
         #expect((try? JSONSerialization.jsonObject(with: Data(locks.output.utf8))) != nil, "\(locks.output)")
@@ -68,7 +72,11 @@ struct PackageInstallTests {
         }
         let unit = try String(contentsOfFile: "/usr/lib/systemd/system/pgwarden-guard.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/bin/pgwarden guard") && unit.contains("User=pgwarden"))
-        #expect(!FileManager.default.fileExists(atPath: "/etc/systemd/system/multi-user.target.wants/pgwarden-guard.service"))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: "/etc/systemd/system/multi-user.target.wants/pgwarden-guard.service"
+            )
+        )
         let user = try await Self.run("/usr/bin/getent", ["passwd", "pgwarden"])
         #expect(user.output.hasSuffix(":/usr/sbin/nologin\n"), "\(user.output)")
 

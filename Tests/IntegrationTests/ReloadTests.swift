@@ -60,7 +60,9 @@ struct ReloadTests {
     func gunicorn() async throws {
         // Its workers take 4 s to load the application (the slow request in flight keeps an old one 2 s): a reload that returned when they merely ran would leave
         // the next request waiting.
-        try await reloadUnderLoad(try await GunicornServer(loading: 4), "gunicorn") { ["--gunicorn-pidfile", $0.pidfile] }
+        try await reloadUnderLoad(try await GunicornServer(loading: 4), "gunicorn") {
+            ["--gunicorn-pidfile", $0.pidfile]
+        }
     }
 
     @Test("by a command, then waiting as for the pidfile")

@@ -54,7 +54,9 @@ struct UpgradeForecastTests {
         }
     }
 
-    @Test("--dry-run beside an idle reader: the forecast names whom it would wait on, and the plan never says 'none' of it")
+    @Test(
+        "--dry-run beside an idle reader: the forecast names whom it would wait on, and the plan never says 'none' of it"
+    )
     func dryRunOneAnswer() async throws {
         try await ScratchDatabase.with { database in
             try await prepared(database)
@@ -90,7 +92,10 @@ struct UpgradeForecastTests {
             let lock = try #require((statements[1]["locks"] as? [[String: Any]])?.first)
             #expect(lock["relation"] as? String == "public.orders" && lock["mode"] as? String == "AccessExclusiveLock")
             // The report says how the forecast knew it: rehearsed on a schema-only copy.
-            #expect((forecast["rehearsal"] as? [String: Any])?["ran"] as? Bool == true, "\(forecast["rehearsal"] ?? "")")
+            #expect(
+                (forecast["rehearsal"] as? [String: Any])?["ran"] as? Bool == true,
+                "\(forecast["rehearsal"] ?? "")"
+            )
             #expect(lock["source"] as? String == "rehearsal" && lock["certain"] as? Bool == true)
 
             let sql = NSTemporaryDirectory() + "pgwarden-forecast-" + UUID().uuidString + ".sql"

@@ -77,7 +77,9 @@ extension UpgradeTests {
         }
     }
 
-    @Test("a daemonised child (setsid env -i) holding ACCESS EXCLUSIVE is found, stopped, its session terminated; non-zero")
+    @Test(
+        "a daemonised child (setsid env -i) holding ACCESS EXCLUSIVE is found, stopped, its session terminated; non-zero"
+    )
     func daemonisedChild() async throws {
         try await ScratchDatabase.with { database in
             let fixture = try await UpgradeFixture.prepare(database)
@@ -145,7 +147,8 @@ extension UpgradeTests {
             #expect(try fixture.crontabIsPaused())  // another state directory's pause is named, never resumed blindly
 
             let stop = try await PGWardenCommand.run([
-                "recover", "--stop-migration", "--state-dir", fixture.stateDirectory, "--dsn", database.connectionString,
+                "recover", "--stop-migration", "--state-dir", fixture.stateDirectory, "--dsn",
+                database.connectionString,
             ])
             #expect(stop.status == 0, "\(stop.standardOutput)\n\(stop.standardError)")
             #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)

@@ -64,7 +64,9 @@ extension UpgradeForecastTests {
         }
     }
 
-    @Test("[preflight] CREATE TEMP TABLE orders shadows public.orders: the ALTER locks the temporary table, the reader of public.orders is left alone")
+    @Test(
+        "[preflight] CREATE TEMP TABLE orders shadows public.orders: the ALTER locks the temporary table, the reader of public.orders is left alone"
+    )
     func preflightSparesReaderBehindTemporaryTable() async throws {
         let run = try await upgradeBeside(
             schema: "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1)",
@@ -78,7 +80,9 @@ extension UpgradeForecastTests {
         )
     }
 
-    @Test("[preflight] SET search_path TO archive in the script: the ALTER locks archive.audit, the reader of public.audit is left alone")
+    @Test(
+        "[preflight] SET search_path TO archive in the script: the ALTER locks archive.audit, the reader of public.audit is left alone"
+    )
     func preflightSparesReaderOfOtherSchema() async throws {
         let run = try await upgradeBeside(
             schema: "CREATE SCHEMA archive; CREATE TABLE audit (id int); CREATE TABLE archive.audit (id int)",
@@ -92,7 +96,9 @@ extension UpgradeForecastTests {
         )
     }
 
-    @Test("[preflight] CREATE INDEX on an inheritance parent locks only the parent: the idle writers of the child are left alone")
+    @Test(
+        "[preflight] CREATE INDEX on an inheritance parent locks only the parent: the idle writers of the child are left alone"
+    )
     func preflightSparesWritersOfInheritanceChild() async throws {
         let run = try await upgradeBeside(
             schema: "CREATE TABLE parent_t (id int); CREATE TABLE child_t () INHERITS (parent_t)",

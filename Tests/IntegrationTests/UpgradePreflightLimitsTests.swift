@@ -22,14 +22,17 @@ extension UpgradeForecastTests {
                 ["--policy", try Self.policy(policy), "--forecast-sql", file],
                 [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", file]
             )
-            let marker = try await setup.query("SELECT to_regclass('ran_marker') IS NOT NULL AS ran").rows.first?
+            let marker =
+                try await setup.query("SELECT to_regclass('ran_marker') IS NOT NULL AS ran").rows.first?
                 .require(Bool.self, "ran") ?? true
             await setup.close()
             return (output, marker)
         }
     }
 
-    @Test("[preflight] max_rewrite_mb on a partitioned table counts its partitions: the rewrite is refused, nothing runs")
+    @Test(
+        "[preflight] max_rewrite_mb on a partitioned table counts its partitions: the rewrite is refused, nothing runs"
+    )
     func preflightRefusesPartitionedRewrite() async throws {
         let run = try await upgradeUnder(
             policy: "[preflight]\nmax_rewrite_mb = 1",
@@ -56,7 +59,9 @@ extension UpgradeForecastTests {
         #expect(hint?.contains("change the migration or change the policy's [preflight]") == true, "\(hint ?? "")")
     }
 
-    @Test("[preflight] a file that is only a DO block: max_rewrite_mb and refuse_if_waits_on_protected cannot be checked, the run is refused")
+    @Test(
+        "[preflight] a file that is only a DO block: max_rewrite_mb and refuse_if_waits_on_protected cannot be checked, the run is refused"
+    )
     func preflightRefusesUnforecastDoBlock() async throws {
         let run = try await upgradeUnder(
             policy: "[preflight]\nmax_rewrite_mb = 100\nrefuse_if_waits_on_protected = true",

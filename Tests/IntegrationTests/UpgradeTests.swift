@@ -168,7 +168,8 @@ struct UpgradeTests {
 
             // Following the hint stops the migration, then resumes the workers.
             let stop = try await PGWardenCommand.run([
-                "recover", "--stop-migration", "--state-dir", fixture.stateDirectory, "--dsn", database.connectionString,
+                "recover", "--stop-migration", "--state-dir", fixture.stateDirectory, "--dsn",
+                database.connectionString,
             ])
             #expect(stop.status == 0, "\(stop.standardOutput)\n\(stop.standardError)")
             #expect(stop.standardOutput.contains("stopped the migration (pid "))

@@ -80,7 +80,9 @@ struct CrontabPauseTests {
         #expect(throws: WorkersError.self) { try WorkerPattern("") }
     }
 
-    @Test("an expression built to backtrack answers at once on a hostile line: it matches no job, an error, nothing paused")
+    @Test(
+        "an expression built to backtrack answers at once on a hostile line: it matches no job, an error, nothing paused"
+    )
     func backtrackingPattern() throws {
         // ICU would try 2^40 ways here before it gave up; pgwarden's engine does not backtrack at all.
         let hostile = "* * * * * " + String(repeating: "a", count: 40) + "!\n" + Self.salt

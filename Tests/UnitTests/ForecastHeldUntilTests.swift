@@ -10,7 +10,9 @@ struct ForecastHeldUntilTests {
         ForecastPlanner.plan(SQLParser.parse(sql), source: "test", facts: ForecastPlannerTests.facts, takenAt: Date())
     }
 
-    @Test("COMMIT AND CHAIN ends the transaction's locks and begins a new transaction: the next locks are held to its COMMIT")
+    @Test(
+        "COMMIT AND CHAIN ends the transaction's locks and begins a new transaction: the next locks are held to its COMMIT"
+    )
     func commitAndChain() {
         let result = forecast(
             "BEGIN;\nALTER TABLE orders ADD COLUMN x int;\nCOMMIT AND CHAIN;\nALTER TABLE orders ADD COLUMN y int;\nCOMMIT;\nSELECT 1;"

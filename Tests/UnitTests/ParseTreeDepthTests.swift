@@ -23,7 +23,10 @@ struct ParseTreeDepthTests {
         let constant = tree.descendants(ofType: "A_Const").first?["sval"]?["sval"]?.text
         #expect(constant == "a\"b\\\\c\nd😀é")
         let json = try ParseNode(json: Data(#"{"a":[1,-2.5e1,true,false,null,"\ud83d\ude00\u00e9\/"]}"#.utf8))
-        #expect(json == .object(["a": .array([.number(1), .number(-25), .bool(true), .bool(false), .null, .string("😀é/")])]))
+        #expect(
+            json
+                == .object(["a": .array([.number(1), .number(-25), .bool(true), .bool(false), .null, .string("😀é/")])])
+        )
     }
 
     @Test("malformed JSON is an error, not a crash")

@@ -50,7 +50,8 @@ struct PreflightResponderTests {
                     let parts = lock.relation.split(separator: ".").map(String.init)
                     return RehearsedLock(schema: parts.first ?? "public", name: parts.last ?? "", mode: lock.mode)
                 }
-                shown[statement.number] = statement.analysis?.refusesTransactionBlock == true
+                shown[statement.number] =
+                    statement.analysis?.refusesTransactionBlock == true
                     ? .notRun(reason: "it cannot run inside a transaction block") : .ran(locks: locks, temporary: [])
             }
             rehearsal = Rehearsal(status: .ran(copy: "pgwarden_rehearsal_test", pgDump: "pg_dump"), statements: shown)
@@ -134,7 +135,9 @@ struct PreflightResponderTests {
         #expect(terminateOnly.refusals.isEmpty, "a terminate key is no limit: it acts on what was forecast")
     }
 
-    @Test("a lock the rehearsal did not show is dropped: a temporary table shadowing orders takes none of public.orders")
+    @Test(
+        "a lock the rehearsal did not show is dropped: a temporary table shadowing orders takes none of public.orders"
+    )
     func rehearsalReplacesStaticLocks() throws {
         let statements = SQLParser.parse("CREATE TEMP TABLE orders (id int); ALTER TABLE orders ADD COLUMN x int;")
         let rehearsal = Rehearsal(

@@ -16,7 +16,11 @@ struct PsqlTextTests {
             ALTER TABLE orders ADD COLUMN z int;
             """
         let (statements, skipped) = SQLParser.parseScript(script)
-        #expect(statements.map(\.sql) == ["SELECT 1 AS one", "COPY orders (id) FROM stdin", "ALTER TABLE orders ADD COLUMN z int"])
+        #expect(
+            statements.map(\.sql) == [
+                "SELECT 1 AS one", "COPY orders (id) FROM stdin", "ALTER TABLE orders ADD COLUMN z int",
+            ]
+        )
         #expect(statements.map(\.line) == [1, 3, 7])
         #expect(statements.allSatisfy { if case .success = $0.result { true } else { false } })
         #expect(skipped.map(\.line) == [1, 2, 4])
@@ -24,7 +28,9 @@ struct PsqlTextTests {
         #expect(skipped[2].what == "COPY … FROM STDIN data (2 line(s))")
     }
 
-    @Test("backslashes inside strings, E'' strings, quoted names, comments and dollar quotes are SQL, not meta-commands")
+    @Test(
+        "backslashes inside strings, E'' strings, quoted names, comments and dollar quotes are SQL, not meta-commands"
+    )
     func backslashesInsideSQL() {
         let script = """
             SELECT E'a\\\\b\\'c', 'd\\', "e\\f" FROM t; -- \\g

@@ -104,8 +104,14 @@ struct RunMachineTests {
     func notRetried() {
         let plan = RunMachine.Plan(retries: 3, lockTimeout: true)
         #expect(!Self.drive(plan, attempts: [AttemptResult(status: 2)]).contains(.waitBeforeRetry))
-        #expect(!Self.drive(plan, attempts: [AttemptResult(status: 0, stoppedBy: .maxLockWait)]).contains(.waitBeforeRetry))
-        #expect(!Self.drive(plan, attempts: [AttemptResult(status: 1, stoppedBy: .operatorRequest)]).contains(.waitBeforeRetry))
+        #expect(
+            !Self.drive(plan, attempts: [AttemptResult(status: 0, stoppedBy: .maxLockWait)]).contains(.waitBeforeRetry)
+        )
+        #expect(
+            !Self.drive(plan, attempts: [AttemptResult(status: 1, stoppedBy: .operatorRequest)]).contains(
+                .waitBeforeRetry
+            )
+        )
     }
 
     @Test("a pause that fails: the command never runs, the workers are resumed all the same, 70")
@@ -163,7 +169,11 @@ struct RunMachineTests {
     @Test("a signal during the retry delay ends the run without another attempt")
     func interruptedRetry() {
         let plan = RunMachine.Plan(retries: 2, lockTimeout: true)
-        let actions = Self.drive(plan, attempts: [AttemptResult(status: 1, waitEndedUngranted: true)], signalAfter: .waitBeforeRetry)
+        let actions = Self.drive(
+            plan,
+            attempts: [AttemptResult(status: 1, waitEndedUngranted: true)],
+            signalAfter: .waitBeforeRetry
+        )
         #expect(!actions.contains(.runAttempt(2)))
         #expect(Self.conclusion(actions)?.outcome == .interrupted)
     }
@@ -189,7 +199,10 @@ struct RunMachineTests {
 
     @Test("a session that outlived the command: supervisor-failed, 70, the warning kept")
     func outlived() {
-        let actions = Self.drive(RunMachine.Plan(), attempts: [AttemptResult(status: 0, outlived: ["pid 9 held a lock"])])
+        let actions = Self.drive(
+            RunMachine.Plan(),
+            attempts: [AttemptResult(status: 0, outlived: ["pid 9 held a lock"])]
+        )
         #expect(Self.conclusion(actions)?.outcome == .supervisorFailed)
         #expect(Self.conclusion(actions)?.supervisorFailures == ["pid 9 held a lock"])
     }

@@ -181,7 +181,9 @@ struct RegexProgram: Sendable {
             for jump in jumps { instructions[jump] = .jump(instructions.count) }
         }
 
-        private mutating func repetition(_ node: RegexNode, _ minimum: Int, _ maximum: Int?) throws(RegularExpressionError) {
+        private mutating func repetition(_ node: RegexNode, _ minimum: Int, _ maximum: Int?)
+            throws(RegularExpressionError)
+        {
             for _ in 0..<minimum { try emit(node) }
             guard let maximum else {
                 // node*: L: split(body, out); body; jump L
