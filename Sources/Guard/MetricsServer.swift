@@ -90,7 +90,12 @@ public final class MetricsServer: Sendable {
         while true {
             let client = accept(descriptor, nil, nil)
             if client < 0 {
-                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE { continue }
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                // Out of descriptors: the connection waits in the backlog; try again shortly, not at full speed.
+                if errno == EMFILE || errno == ENFILE {
+                    usleep(100_000)
+                    continue
+                }
                 return
             }
             guard let id = connections.admit(client, maximum: maximumConnections) else {

@@ -16,13 +16,15 @@ extension RunExecution {
     func resumeFromJournalOrMemory() async throws -> [String] {
         let directory = supervisor.stateDirectory
         var outcome: WorkerPause.ResumeOutcome
-        if let pause, !workerPause().hasJournal {
+        if let pause, !workerPause().hasJournal(of: pause.pauseID) {
             lostState.append(
                 "the pause journal in the state directory \(directory.path) was lost during the run (removed or replaced);"
                     + " the workers were resumed from memory"
             )
             log.warn(lostState.last!)
             do {
+                // Another pause's journal there now is never written over: this one is resumed elsewhere.
+                if workerPause().hasJournal { throw WorkersError(.stateDirectory, "it holds another pause's journal") }
                 outcome = try await workerPause().resume(ownedBy: owner, remembered: pause)
             } catch {
                 let rescue = WorkerPause.rescueDirectory(for: runID)

@@ -108,6 +108,11 @@ extension WorkerPause {
         (try? PauseRecord.load(PauseRecord.fileName, from: stateDirectory)) != nil
     }
 
+    /// Whether the state directory holds the journal of pause `pauseID` (not another pause's).
+    public func hasJournal(of pauseID: String) -> Bool {
+        (try? PauseRecord.load(PauseRecord.fileName, from: stateDirectory))?.pauseID == pauseID
+    }
+
     /// Where a run whose state directory was lost journals the resume of the pause it remembers.
     public static func rescueDirectory(for runID: String) -> StateDirectory {
         StateDirectory(path: CrontabUserLock.directory + "/rescue-\(runID)")

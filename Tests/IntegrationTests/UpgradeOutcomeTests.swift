@@ -33,6 +33,28 @@ extension UpgradeTests {
         }
     }
 
+    @Test("the state directory replaced by one holding another pause's journal: ours resumed from memory, theirs untouched")
+    func stateDirectoryHoldsAnotherPause() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let journal = fixture.stateDirectory + "/workers-pause.json"
+            let replace = """
+                D="$1"; cp -r "$D" "$D.x" && rm -rf "$D" && mv "$D.x" "$D" \
+                  && sed -i 's/"pauseID" *: *"[^"]*"/"pauseID":"another-pause"/' "$D/workers-pause.json"; sleep 0.5
+                """
+            let result = try await PGWardenCommand.run(
+                fixture.arguments() + ["--", "/bin/sh", "-c", replace, "sh", fixture.stateDirectory]
+            )
+            #expect(result.status == 70, "\(result.standardOutput)\n\(result.standardError)")
+            #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)  // ours, byte for byte
+            #expect(result.standardOutput.contains("the workers were resumed from memory"))
+            #expect(!result.standardOutput.contains("no crontab change to undo"))
+            let theirs = try String(contentsOfFile: journal, encoding: .utf8)
+            #expect(theirs.contains("another-pause"), "\(theirs)")  // never written over
+            try? FileManager.default.removeItem(atPath: fixture.stateDirectory)
+        }
+    }
+
     @Test("a --max-lock-wait cancel the command swallows (it exits 0): aborted, 75, never succeeded")
     func maxLockWaitSwallowed() async throws {
         try await ScratchDatabase.with { database in
