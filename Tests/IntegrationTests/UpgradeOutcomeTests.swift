@@ -40,7 +40,7 @@ extension UpgradeTests {
             let journal = fixture.stateDirectory + "/workers-pause.json"
             let replace = """
                 D="$1"; cp -r "$D" "$D.x" && rm -rf "$D" && mv "$D.x" "$D" \
-                  && sed -i 's/"pauseID" *: *"[^"]*"/"pauseID":"another-pause"/' "$D/workers-pause.json"; sleep 0.5
+                  && sed -i 's/"pause_id" *: *"[^"]*"/"pause_id" : "another-pause"/' "$D/workers-pause.json"; sleep 0.5
                 """
             let result = try await PGWardenCommand.run(
                 fixture.arguments() + ["--", "/bin/sh", "-c", replace, "sh", fixture.stateDirectory]
