@@ -115,7 +115,7 @@ public struct MigrationForecaster: Sendable {
     public func alembicSQL(executable: String, arguments: [String], target: String = "head") async throws -> (
         sql: String, source: String, warnings: [String], uncovered: [String]
     ) {
-        let (session, _) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
+        let (session, role) = try await InspectorSession.open(connectionString: connectionString, logger: logger)
         let current: String?
         do {
             current = try await InspectorSession.queryOnRoleSearchPath(Queries.alembicVersion, on: session)
@@ -123,7 +123,13 @@ public struct MigrationForecaster: Sendable {
             await session.close()
         } catch {
             await session.close()
-            throw error
+            // A least-privilege role: which revisions are pending cannot be told; say the grant that tells it.
+            guard (error as? PostgresError)?.isInsufficientPrivilege == true else { throw error }
+            throw OperatorError(
+                .forecast,
+                "role \(role.role) may not read alembic_version, so the pending revisions cannot be told",
+                hint: "GRANT SELECT ON alembic_version TO \(role.role), or forecast the SQL with --sql FILE"
+            )
         }
         let rendered = try await AlembicOfflineSQL.render(
             executable: executable,

@@ -36,6 +36,12 @@ public struct KeyDecoder: Sendable {
         case incomplete
     }
 
+    /// Whether `bytes` begin a key that more bytes would complete (an escape sequence or a character cut short).
+    static func isIncomplete(_ bytes: [UInt8]) -> Bool {
+        if case .incomplete = next(bytes) { return true }
+        return false
+    }
+
     private static func next(_ input: [UInt8]) -> Step {
         let first = input[0]
         switch first {

@@ -171,10 +171,18 @@ public struct LockViewRunner: Sendable {
     ) {
         DetachedThread.start {
             var decoder = KeyDecoder()
-            while let bytes = terminal.read() {
+            // One key's bytes at a time, never more: what is typed after q (in the same burst too) stays in the
+            // terminal. A key of several bytes (an arrow's escape sequence) arrives at once: read on while it is
+            // incomplete and more is there; a lone Esc is an Esc after 30 ms.
+            while var bytes = terminal.read(maximum: 1) {
                 guard !bytes.isEmpty else {
                     sink.yield(.key(.character("q")))
                     return
+                }
+                while KeyDecoder.isIncomplete(bytes), terminal.hasInput(within: .milliseconds(30)),
+                    let more = terminal.read(maximum: 1), !more.isEmpty
+                {
+                    bytes += more
                 }
                 for key in decoder.decode(bytes) {
                     sink.yield(.key(key))

@@ -98,10 +98,10 @@ public final class RawTerminal: Sendable {
         }
     }
 
-    /// Reads what the operator typed: waits until at least one byte; empty at end of input (the
-    /// terminal hung up); `nil` once ``restore()`` has stopped the view reading keys.
-    func read() -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 256)
+    /// Reads what the operator typed, at most `maximum` bytes: waits until at least one byte; empty at end of input
+    /// (the terminal hung up); `nil` once ``restore()`` has stopped the view reading keys.
+    func read(maximum: Int = 256) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: maximum)
         while true {
             var waiting = [
                 pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
@@ -122,6 +122,15 @@ public final class RawTerminal: Sendable {
             if count < 0 || hungUp { return [] }
             // Nothing there after all (a Ctrl-C or another reader discarded it): wait again.
         }
+    }
+}
+
+extension RawTerminal {
+    /// Whether the operator's input has a byte waiting, or gets one within `timeout`.
+    func hasInput(within timeout: Duration) -> Bool {
+        var waiting = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        return poll(&waiting, 1, milliseconds) > 0 && waiting.revents & Int16(POLLIN) != 0
     }
 }
 

@@ -201,6 +201,34 @@ struct ForecastCommandTests {
         }
     }
 
+    @Test("--alembic as a role that may not read alembic_version: one error line, and the grant that fixes it")
+    func alembicVersionUnreadable() async throws {
+        try await ScratchDatabase.with { database in
+            let alembic = Self.packageRoot + "/.venv/bin/alembic"
+            let ini = Self.packageRoot + "/Tests/Fixtures/alembic/alembic.ini"
+            let upgraded = try await TestCrontab.runOffPool(
+                "/usr/bin/env",
+                ["PGDATABASE=\(database.name)", alembic, "-c", ini, "upgrade", "0001"]
+            )
+            #expect(upgraded.status == 0)
+            let admin = try await TestCluster.administrator()
+            let role = TestCluster.uniqueName("pgw_noalembic")
+            _ = try await admin.query("CREATE ROLE \(role) LOGIN")
+            let output = try await PGWardenCommand.run([
+                "forecast", "--dsn", "dbname=\(database.name) user=\(role)", "--alembic-command", alembic, "--alembic",
+                "-c", ini,
+            ])
+            _ = try await admin.query("DROP ROLE \(role)")
+            #expect(output.status == 1, Comment(rawValue: output.standardError))
+            #expect(
+                output.standardError
+                    == "error: role \(role) may not read alembic_version, so the pending revisions cannot be told\n"
+                    + "hint: GRANT SELECT ON alembic_version TO \(role), or forecast the SQL with --sql FILE\n",
+                Comment(rawValue: output.standardError)
+            )
+        }
+    }
+
     @Test("an unparseable statement: its number, position and message, and the rest is still forecast")
     func unparseableStatement() async throws {
         try await ScratchDatabase.with { database in

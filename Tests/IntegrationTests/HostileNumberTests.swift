@@ -19,12 +19,12 @@ struct HostileNumberTests {
 
     /// A fresh state directory, the test user's crontab installed, and the common `upgrade` arguments.
     private func prepare() throws -> (state: String, arguments: [String]) {
-        try TestCrontab.install(Self.crontab, for: TestCrontab.upgradeUser)
+        try TestCrontab.install(Self.crontab, for: TestCrontab.bystanderUser)
         let state = NSTemporaryDirectory() + "pgwarden-numbers-" + UUID().uuidString
         return (
             state,
             [
-                "upgrade", "--pause-workers", "app-cli", "--crontab-user", TestCrontab.upgradeUser, "--state-dir",
+                "upgrade", "--pause-workers", "app-cli", "--crontab-user", TestCrontab.bystanderUser, "--state-dir",
                 state,
                 "--no-interactive",
             ]
@@ -33,7 +33,7 @@ struct HostileNumberTests {
 
     /// Nothing changed: the crontab as it was, no journal written.
     private func expectNothingChanged(_ state: String, _ context: String) throws {
-        #expect(try TestCrontab.read(TestCrontab.upgradeUser) == Self.crontab, "\(context)")
+        #expect(try TestCrontab.read(TestCrontab.bystanderUser) == Self.crontab, "\(context)")
         #expect(!FileManager.default.fileExists(atPath: state + "/run.json"), "\(context)")
         #expect((try? FileManager.default.contentsOfDirectory(atPath: state))?.isEmpty ?? true, "\(context)")
     }

@@ -74,8 +74,8 @@ extension LockViewTerminalTests {
                 in: pane
             )
             let marker = Self.marker()
-            try pane.press("q")
-            try pane.type("echo \(marker)")
+            // q and the line in one burst: the view's read may find them together in the terminal's queue.
+            try pane.type("qecho \(marker)")
             try pane.press("Enter")
             try await eventually("pgwarden has ended", timeout: .seconds(30)) {
                 try pane.tmux(["display-message", "-p", "-t", "test", "#{pane_current_command}"]) == "sh\n"

@@ -149,6 +149,32 @@ extension UpgradeTests {
         }
     }
 
+    @Test("a --dsn role that may not read alembic_version: a warning with the grant, never a bare permission denied")
+    func alembicVersionUnreadable() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let admin = try await TestCluster.administrator()
+            let role = TestCluster.uniqueName("pgw_noalembic")
+            _ = try await admin.query("CREATE ROLE \(role) LOGIN")
+            _ = try await admin.query("GRANT pg_monitor, pg_signal_backend TO \(role)")
+            let arguments = fixture.arguments().map {
+                $0 == database.connectionString ? "\(database.connectionString) user=\(role)" : $0
+            }
+            let result = try await PGWardenCommand.run(arguments + ["--", "/bin/true"])
+            _ = try await admin.query("DROP ROLE \(role)")
+            #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
+            #expect(
+                result.standardOutput.contains(
+                    "role \(role) may not read alembic_version, so it is not checked before and after the run"
+                        + " (GRANT SELECT ON alembic_version TO \(role) lets it)"
+                ),
+                "\(result.standardOutput)"
+            )
+            #expect(!result.standardError.contains("permission denied"))
+            #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
+        }
+    }
+
     @Test("status and recover without --state-dir find the pause by the crontab's marker and name its state directory")
     func whereIsMyRun() async throws {
         try await ScratchDatabase.with { database in

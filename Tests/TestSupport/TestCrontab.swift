@@ -17,6 +17,9 @@ public enum TestCrontab {
     public static var workersUser: String { users[0] }
     /// The user of the `upgrade` tests.
     public static var upgradeUser: String { users[1] }
+    /// The user of suites that run `upgrade` outside the serialized upgrade suite (hostile numbers): a crontab of
+    /// its own, so that a run there never meets one of the upgrade suite's; the upgrade user when only two are given.
+    public static var bystanderUser: String { users.count > 2 ? users[2] : users[1] }
 
     /// The user's crontab, through the real `crontab` command; empty when there is none.
     public static func read(_ user: String) throws -> String {
