@@ -49,8 +49,6 @@ public struct AuditRecord: Sendable {
 
     /// The JSON object of the line.
     public var json: JSONValue {
-        let session = response.session
-        let activity = session.activity
         let request =
             response.signal ?? { if case .dryRun(let r) = response.disposition { return r } else { return nil } }()
         var fields: [(String, JSONValue)] = [
@@ -62,21 +60,7 @@ public struct AuditRecord: Sendable {
             ("escalation", .bool({ if case .escalation = response.actor { true } else { false } }())),
             ("outcome", .string(outcome)),
             ("detail", .string(detail)),
-            (
-                "blocker",
-                .object([
-                    ("pid", .integer(session.pid)),
-                    ("backend_start", .string(activity?.backendStart)),
-                    ("xact_start", .string(activity?.xactStart)),
-                    ("usename", .string(activity?.usename)),
-                    ("application_name", .string(activity?.applicationName)),
-                    ("datname", .string(activity?.datname)),
-                    ("state", .string(activity?.state)),
-                    ("xact_seconds", .seconds(activity?.xactSeconds)),
-                    ("query", .string(activity?.query)),
-                    ("blocked_total", .integer(session.blockedTotal)),
-                ])
-            ),
+            ("blocker", blockerJSON),
         ]
         if let claim = response.claim {
             fields.append(
@@ -115,23 +99,36 @@ public struct AuditRecord: Sendable {
                 )
             )
         }
-        fields.append(
-            (
-                "waiters",
-                .array(
-                    response.waiters.map { wait in
-                        .object([
-                            ("pid", .integer(wait.pid)),
-                            ("waiting_seconds", .seconds(wait.waitingSeconds)),
-                            ("application_name", .string(wait.activity.applicationName)),
-                            ("lock", wait.lock.json),
-                            ("query", .string(wait.activity.query)),
-                        ])
-                    }
-                )
-            )
-        )
+        fields.append(("waiters", .array(response.waiters.map(Self.waiterJSON))))
         return .object(fields)
+    }
+
+    /// The blocker as the decision saw it.
+    private var blockerJSON: JSONValue {
+        let session = response.session
+        let activity = session.activity
+        return .object([
+            ("pid", .integer(session.pid)),
+            ("backend_start", .string(activity?.backendStart)),
+            ("xact_start", .string(activity?.xactStart)),
+            ("usename", .string(activity?.usename)),
+            ("application_name", .string(activity?.applicationName)),
+            ("datname", .string(activity?.datname)),
+            ("state", .string(activity?.state)),
+            ("xact_seconds", .seconds(activity?.xactSeconds)),
+            ("query", .string(activity?.query)),
+            ("blocked_total", .integer(session.blockedTotal)),
+        ])
+    }
+
+    private static func waiterJSON(_ wait: LockWait) -> JSONValue {
+        .object([
+            ("pid", .integer(wait.pid)),
+            ("waiting_seconds", .seconds(wait.waitingSeconds)),
+            ("application_name", .string(wait.activity.applicationName)),
+            ("lock", wait.lock.json),
+            ("query", .string(wait.activity.query)),
+        ])
     }
 }
 

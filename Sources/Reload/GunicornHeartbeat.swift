@@ -18,6 +18,11 @@ enum GunicornHeartbeat {
         return changed > Double(worker.startTime) / ticks + 2 / ticks
     }
 
+    /// Whether this process may read `pid`'s descriptors (its workers run as the same user).
+    static func canRead(_ pid: Int32) -> Bool {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) != nil
+    }
+
     /// The last change of the worker's heartbeat file, in seconds since boot (the clock of `/proc`'s start times).
     static func changeSinceBoot(of pid: Int32) -> Double? {
         let directory = "/proc/\(pid)/fd"

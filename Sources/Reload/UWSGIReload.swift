@@ -74,7 +74,18 @@ public struct UWSGIReload: Sendable {
         case .pidfile(let path):
             return try UWSGIMaster.fromPidfile(path)
         case .gunicornPidfile(let path):
-            return try UWSGIMaster.fromPidfile(path, kind: .gunicorn)
+            let master = try UWSGIMaster.fromPidfile(path, kind: .gunicorn)
+            // A new worker serves once its heartbeat beats, read from its descriptors: unreadable, the reload could
+            // never tell, and would wait out --timeout.
+            guard GunicornHeartbeat.canRead(master.process.pid) else {
+                throw OperatorError(
+                    .reload,
+                    "cannot read the descriptors of gunicorn's master \(master.process.pid) (/proc/\(master.process.pid)/fd),"
+                        + " so a new worker's heartbeat cannot be seen",
+                    hint: "run pgwarden reload as the user gunicorn runs as, or as root"
+                )
+            }
+            return master
         case .command(let arguments, let pidfile):
             guard let program = arguments.first else { throw OperatorError(.reload, "the reload command is empty") }
             if !program.contains("/"), (try? await Executable.name(program).resolveExecutablePath(in: .inherit)) == nil

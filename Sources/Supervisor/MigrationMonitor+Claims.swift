@@ -12,6 +12,8 @@ struct MigrationClaims: Sendable {
     var claimed: Set<SessionKey> = []
     /// Whether a failure to claim was said (once per holder).
     var failureSaid = false
+    /// Whether a failure to read other runs' claims was said (once per holder).
+    var readFailureSaid = false
     /// The role of the monitor's session: the claims of other runs it trusts are its own role's.
     var ownRole: String?
 }
@@ -59,6 +61,17 @@ extension MigrationMonitor {
         guard !snapshot.blockers.isEmpty, policy?.rules.isEmpty == false || operatorPrompt != nil,
             let role = claims.ownRole
         else { return [:] }
-        return (try? await UpgradeClaims.read(for: snapshot, trustedRoles: [role], on: connection)) ?? [:]
+        do {
+            return try await UpgradeClaims.read(for: snapshot, trustedRoles: [role], on: connection)
+        } catch {
+            // As the guard does: unreadable claims protect nothing more, and that is said once.
+            if !claims.readFailureSaid {
+                claims.readFailureSaid = true
+                log.warn(
+                    "cannot read other runs' claims (\(error.message)): this run's policy judges their migrations like any session"
+                )
+            }
+            return [:]
+        }
     }
 }

@@ -132,7 +132,11 @@ public struct Recovery: Sendable {
                 ] + (last.reportPath.map { ["  report: \($0)"] } ?? [])
             return Answer(lines: lines, status: last.outcome == "succeeded" ? 0 : Code.lastRunDidNotSucceed)
         }
-        return Answer(lines: ["no run recorded in \(stateDirectory.path)"], status: 0)
+        // Not a silent "nothing": without cron's spool, other users' paused crontabs were not searched.
+        let scope =
+            CrontabMarkers.canReadEveryCrontab
+            ? [] : ["(only your own crontab was searched for paused lines: other users' need root to read)"]
+        return Answer(lines: ["no run recorded in \(stateDirectory.path)"] + scope, status: 0)
     }
 
     /// Crontabs that hold pgwarden's pause markers, and the state directory that paused each.

@@ -153,55 +153,54 @@ public struct RunReport: Sendable {
                     }
                 )
             ),
-            (
-                "lock_waits",
-                .array(
-                    lockWaits.map { wait in
-                        .object([
-                            ("pid", .integer(wait.pid)), ("started_at", time(wait.startedAt)),
-                            ("waited_seconds", .seconds(wait.waitedSeconds)), ("lock", wait.lock.json),
-                            ("query", .string(wait.query)), ("queued_behind_max", .integer(wait.queuedBehindMax)),
-                            ("queued_oldest_seconds", .seconds(wait.queuedOldestSeconds)),
-                            ("granted", wait.granted.map(JSONValue.bool) ?? .null),
-                            (
-                                "blockers",
-                                .array(
-                                    wait.blockers.map { blocker in
-                                        .object([
-                                            ("pid", .integer(blocker.pid)), ("state", .string(blocker.state)),
-                                            ("xact_seconds", .seconds(blocker.xactSeconds)),
-                                            ("application_name", .string(blocker.applicationName)),
-                                            ("query", .string(blocker.query)), ("action", .string(blocker.action)),
-                                            ("action_by", .string(blocker.actionBy)),
-                                            ("acted_at", time(blocker.actedAt)),
-                                            ("outcome", .string(blocker.outcome)),
-                                        ])
-                                    }
-                                )
-                            ),
-                        ])
-                    }
-                )
-            ),
-            (
-                "lock_holds",
-                .array(
-                    lockHolds.map { hold in
-                        .object([
-                            ("pid", .integer(hold.pid)), ("relation", .string(hold.relation)),
-                            ("mode", .string(hold.mode)), ("from", time(hold.from)), ("to", time(hold.to)),
-                            ("seconds", .seconds(hold.to.timeIntervalSince(hold.from))),
-                            ("queued_max", .integer(hold.queuedMax)),
-                            ("oldest_wait_seconds", .seconds(hold.oldestWaitSeconds)),
-                        ])
-                    }
-                )
-            ),
+            ("lock_waits", .array(lockWaits.map(\.json))),
+            ("lock_holds", .array(lockHolds.map(\.json))),
             ("alembic_version", .object([("before", .string(alembicBefore)), ("after", .string(alembicAfter))])),
             ("invalid_indexes", .array(invalidIndexes.map(JSONValue.string))),
             ("warnings", .array(warnings.map(JSONValue.string))),
             ("forecast", forecast ?? .null),
             ("preflight_actions", .array(preflightActions)),
+        ])
+    }
+}
+
+extension RunReport.LockWaitRecord {
+    /// The report's object for this wait.
+    var json: JSONValue {
+        let time = { (date: Date?) -> JSONValue in .string(date.map(LockSnapshot.timestamp)) }
+        return .object([
+            ("pid", .integer(pid)), ("started_at", time(startedAt)),
+            ("waited_seconds", .seconds(waitedSeconds)), ("lock", lock.json),
+            ("query", .string(query)), ("queued_behind_max", .integer(queuedBehindMax)),
+            ("queued_oldest_seconds", .seconds(queuedOldestSeconds)),
+            ("granted", granted.map(JSONValue.bool) ?? .null),
+            (
+                "blockers",
+                .array(
+                    blockers.map { blocker in
+                        .object([
+                            ("pid", .integer(blocker.pid)), ("state", .string(blocker.state)),
+                            ("xact_seconds", .seconds(blocker.xactSeconds)),
+                            ("application_name", .string(blocker.applicationName)),
+                            ("query", .string(blocker.query)), ("action", .string(blocker.action)),
+                            ("action_by", .string(blocker.actionBy)), ("acted_at", time(blocker.actedAt)),
+                            ("outcome", .string(blocker.outcome)),
+                        ])
+                    }
+                )
+            ),
+        ])
+    }
+}
+
+extension RunReport.LockHoldRecord {
+    /// The report's object for this hold.
+    var json: JSONValue {
+        .object([
+            ("pid", .integer(pid)), ("relation", .string(relation)), ("mode", .string(mode)),
+            ("from", .string(LockSnapshot.timestamp(from))), ("to", .string(LockSnapshot.timestamp(to))),
+            ("seconds", .seconds(to.timeIntervalSince(from))), ("queued_max", .integer(queuedMax)),
+            ("oldest_wait_seconds", .seconds(oldestWaitSeconds)),
         ])
     }
 }

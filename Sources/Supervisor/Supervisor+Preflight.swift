@@ -132,6 +132,18 @@ extension Supervisor {
                 hint: "pgwarden recover --state-dir \(ShellQuoting.quote(stateDirectory.path))"
             )
         }
+        // The migration's connection is handed on, never used here: a --migration-dsn libpq cannot read would
+        // otherwise be dropped without a word, and the migration would connect wherever its environment says.
+        if let dsn = settings.migrationConnectionString {
+            do {
+                _ = try ConnectionEnvironment.variables(for: dsn)
+            } catch {
+                throw OperatorError(
+                    .supervisor,
+                    "--migration-dsn is not a connection string libpq reads: \(error.message)"
+                )
+            }
+        }
         guard let program = settings.command.first else {
             throw OperatorError(.supervisor, "no command: give it after --")
         }

@@ -14,8 +14,13 @@ public enum CrontabMarkers {
     /// cron's spool (Debian's): readable by root.
     static let spool = "/var/spool/cron/crontabs"
 
+    /// Whether cron's spool can be read: else only the current user's own crontab is searched for markers.
+    public static var canReadEveryCrontab: Bool {
+        (try? FileManager.default.contentsOfDirectory(atPath: spool)) != nil
+    }
+
     /// Every crontab pgwarden can read that holds pause markers: each in cron's spool when readable (as
-    /// root), else the current user's own.
+    /// root), else the current user's own (``canReadEveryCrontab`` says which).
     public static func pausedCrontabs() async -> [PausedCrontab] {
         var texts: [(String, [UInt8])] = []
         if let users = try? FileManager.default.contentsOfDirectory(atPath: spool) {

@@ -116,6 +116,13 @@ struct BadInputTests {
         let config = try await PGWardenCommand.run(["upgrade", "--config", "/nonexistent/upgrade.toml", "--", "true"])
         #expect(config.status == 1)
         #expect(config.standardError == "error: /nonexistent/upgrade.toml: no such config file\n")
+        // A --migration-dsn libpq cannot read: said, never dropped (the migration would connect elsewhere).
+        let migrationDSN = try await PGWardenCommand.run(["upgrade", "--migration-dsn", "host='unclosed", "--", "true"])
+        #expect(migrationDSN.status == 1, "\(migrationDSN.standardError)")
+        #expect(
+            migrationDSN.standardError.hasPrefix("error: --migration-dsn is not a connection string libpq reads"),
+            "\(migrationDSN.standardError)"
+        )
         // Two app servers to reload: one error naming the line, before anything runs.
         let path = NSTemporaryDirectory() + "pgwarden-two-servers-" + UUID().uuidString + ".toml"
         defer { try? FileManager.default.removeItem(atPath: path) }
