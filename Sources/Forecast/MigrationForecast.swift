@@ -80,6 +80,7 @@ public enum ForecastPlanner {
     /// The relation keys (``RelationName/key``) a script names, for the catalog query.
     public static func mentionedRelations(_ statements: [ParsedStatement]) -> [String] {
         var keys: [String] = []
+        var seen: Set<String> = []
         for statement in statements {
             guard case .success(let tree) = statement.result else { continue }
             var names = tree.namedRelations
@@ -97,7 +98,7 @@ public enum ForecastPlanner {
                 let parts = comment["object"]?["List"]?["items"]?.nameParts ?? comment["object"]?.nameParts ?? []
                 names += [RelationName(parts: parts), RelationName(parts: Array(parts.dropLast()))].compactMap { $0 }
             }
-            for name in names where !keys.contains(name.key) { keys.append(name.key) }
+            for name in names where seen.insert(name.key).inserted { keys.append(name.key) }
         }
         return keys
     }

@@ -66,7 +66,7 @@ extension ParseNode {
             if fields["relname"] != nil, let name = RelationName(rangeVar: self), !names.contains(name) {
                 names.append(name)
             }
-            for key in fields.keys.sorted() { fields[key]?.collectRelations(into: &names) }
+            for field in fields { field.value.collectRelations(into: &names) }
         case .array(let values):
             for value in values { value.collectRelations(into: &names) }
         default: break

@@ -5,7 +5,7 @@ import FoundationEssentials
 /// A typed node is an object with one key, its type (`{"AlterTableStmt": {...}}`); its fields are an object
 /// whose absent keys are PostgreSQL's defaults (false, 0, an empty list, or the first value of an enum).
 public indirect enum ParseNode: Sendable, Equatable, Decodable {
-    case object([String: ParseNode])
+    case object(ParseFields)
     case array([ParseNode])
     case string(String)
     case number(Double)
@@ -87,11 +87,7 @@ public indirect enum ParseNode: Sendable, Equatable, Decodable {
             if fields.count == 1, let (type, value) = fields.first, wanted.contains(type) {
                 found[type, default: []].append(value)
             }
-            if fields.count == 1, let value = fields.first?.value {
-                value.collect(wanted, into: &found)
-            } else {
-                for key in fields.keys.sorted() { fields[key]?.collect(wanted, into: &found) }
-            }
+            for field in fields { field.value.collect(wanted, into: &found) }
         case .array(let values):
             for value in values { value.collect(wanted, into: &found) }
         default: break
@@ -102,7 +98,7 @@ public indirect enum ParseNode: Sendable, Equatable, Decodable {
         switch self {
         case .object(let fields):
             if fields.count == 1, let (type, value) = fields.first, type == wanted { found.append(value) }
-            for key in fields.keys.sorted() { fields[key]?.collect(wanted, into: &found) }
+            for field in fields { field.value.collect(wanted, into: &found) }
         case .array(let values):
             for value in values { value.collect(wanted, into: &found) }
         default: break
@@ -125,7 +121,9 @@ extension ParseNode {
         } else if let value = try? container.decode([ParseNode].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: ParseNode].self))
+            self = .object(
+                ParseFields(try container.decode([String: ParseNode].self).map { (key: $0.key, value: $0.value) })
+            )
         }
     }
 }

@@ -14,7 +14,7 @@ enum ParseTreeJSON {
     private struct Containers {
         enum Kind { case object, array }
         var kinds: [Kind] = []
-        var objects: [[String: ParseNode]] = []
+        var objects: [[(key: String, value: ParseNode)]] = []
         var keys: [String?] = []
         var arrays: [[ParseNode]] = []
     }
@@ -37,7 +37,7 @@ enum ParseTreeJSON {
             case .array: open.arrays[open.arrays.count - 1].append(value)
             case .object:
                 guard let key = open.keys[open.keys.count - 1] else { throw Malformed(offset: index) }
-                open.objects[open.objects.count - 1][key] = value
+                open.objects[open.objects.count - 1].append((key, value))
                 open.keys[open.keys.count - 1] = nil
             }
         }
@@ -50,7 +50,7 @@ enum ParseTreeJSON {
                     index += 1
                     open.kinds.removeLast()
                     open.keys.removeLast()
-                    try place(.object(open.objects.removeLast()))
+                    try place(.object(ParseFields(open.objects.removeLast())))
                     continue
                 }
                 if bytes[index] == UInt8(ascii: ","), !open.objects[open.objects.count - 1].isEmpty {
@@ -82,7 +82,7 @@ enum ParseTreeJSON {
             case UInt8(ascii: "{"):
                 index += 1
                 open.kinds.append(.object)
-                open.objects.append([:])
+                open.objects.append([])
                 open.keys.append(nil)
             case UInt8(ascii: "["):
                 index += 1

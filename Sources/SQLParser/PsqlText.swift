@@ -15,6 +15,9 @@ public struct PsqlText: Sendable, Equatable {
     public var sql: [UInt8]
     /// The pieces, in order.
     public var skipped: [Skipped]
+    /// Where psql would send each statement: the offsets just after each `;` outside quotes, comments and dollar
+    /// quotes (and after each meta-command that sends the query buffer), in order.
+    public var statementEnds: [Int]
 
     /// The meta-commands that send the query buffer, as a `;` does.
     static let sending: Set<String> = ["g", "gx", "gset", "gexec", "gdesc", "crosstabview", "watch"]
@@ -25,11 +28,13 @@ public struct PsqlText: Sendable, Equatable {
         scanner.run()
         sql = scanner.output
         skipped = scanner.skipped
+        statementEnds = scanner.statementEnds
     }
 
     private struct Scanner {
         var output: [UInt8]
         var skipped: [Skipped] = []
+        var statementEnds: [Int] = []
         var index = 0
         var line = 1
         /// Where the statement under way starts.
@@ -163,8 +168,9 @@ public struct PsqlText: Sendable, Equatable {
 
         /// After a `;`: when the statement is `COPY … FROM STDIN`, its data follows from the next line to `\.`.
         mutating func endOfStatement() {
-            let statement = String(decoding: output[statementStart..<index], as: UTF8.self)
+            let statement = output[statementStart..<index]
             statementStart = index
+            statementEnds.append(index)
             guard Self.isCopyFromStdin(statement) else { return }
             while index < count, output[index] != 0x0A { advance() }
             guard index < count else { return }
@@ -190,9 +196,14 @@ public struct PsqlText: Sendable, Equatable {
             statementStart = index
         }
 
-        static func isCopyFromStdin(_ statement: String) -> Bool {
-            let bytes = Array(statement.utf8)
-            let words = String(decoding: bytes.dropFirst(SQLParser.leadingCommentLength(bytes)), as: UTF8.self)
+        static func isCopyFromStdin(_ statement: ArraySlice<UInt8>) -> Bool {
+            let bytes = Array(statement)
+            let start = SQLParser.leadingCommentLength(bytes)
+            // Nearly every statement is not a COPY: told by its first four bytes, before any words are made.
+            guard bytes.count >= start + 4,
+                bytes[start..<(start + 4)].map({ $0 | 0x20 }).elementsEqual("copy".utf8)
+            else { return false }
+            let words = String(decoding: bytes.dropFirst(start), as: UTF8.self)
                 .uppercased().split(whereSeparator: { $0.isWhitespace || $0 == ";" || $0 == "(" || $0 == ")" })
             guard words.first == "COPY" else { return false }
             return zip(words, words.dropFirst()).contains { $0 == "FROM" && $1 == "STDIN" }

@@ -22,6 +22,15 @@ public struct ParseFailure: Error, Sendable, Equatable {
     public let line: Int
     /// See ``line``.
     public let column: Int
+    /// The parser reached the end of the text with a statement unfinished (a piece cut inside one).
+    let isAtEndOfInput: Bool
+
+    init(message: String, line: Int, column: Int, isAtEndOfInput: Bool = false) {
+        self.message = message
+        self.line = line
+        self.column = column
+        self.isAtEndOfInput = isAtEndOfInput
+    }
 }
 
 /// PostgreSQL's own parser (libpg_query), for whole scripts.
@@ -42,26 +51,80 @@ public enum SQLParser {
 
     /// Splits `script` into statements and parses each, after blanking what psql reads that is not SQL
     /// (``PsqlText``): its meta-commands and `COPY … FROM STDIN` data, returned as `skipped`.
+    ///
+    /// The script is parsed a piece of about ``pieceBytes`` at a time, each piece ending where psql would send a
+    /// statement, so that time stays linear and memory bounded however long the script: the parser's own tree
+    /// and text of a 50 MB script would take gigabytes at once. A piece the parser finds cut short (a `;` inside a
+    /// `BEGIN ATOMIC` body or a rule's parentheses, which psql does not send on) is read again twice as long.
     public static func parseScript(_ script: String) -> (statements: [ParsedStatement], skipped: [PsqlText.Skipped]) {
         let psql = PsqlText(Array(script.utf8))
-        guard !psql.skipped.isEmpty else { return (parseSQL(script), []) }
-        return (parseSQL(String(decoding: psql.sql, as: UTF8.self)), psql.skipped)
+        return (parseSQL(psql.sql, statementEnds: psql.statementEnds), psql.skipped)
     }
 
-    private static func parseSQL(_ script: String) -> [ParsedStatement] {
-        let bytes = Array(script.utf8)
+    /// The size of the pieces a script is parsed in.
+    static let pieceBytes = 256 * 1024
+
+    private static func parseSQL(_ bytes: [UInt8], statementEnds: [Int]) -> [ParsedStatement] {
         let lines = LineIndex(bytes)
-        switch parseWhole(script) {
-        case .success(let raws):
-            return raws.enumerated().compactMap { index, raw in
-                statement(number: index + 1, bytes: bytes, range: raw.range, lines: lines) { _ in .success(raw.tree) }
-            }.renumbered()
-        case .failure:
-            return scannerRanges(script, length: bytes.count).enumerated().compactMap { index, range in
-                statement(number: index + 1, bytes: bytes, range: range, lines: lines) { text in
-                    parseAlone(text, startingAt: range.lowerBound, lines: lines)
+        var statements: [ParsedStatement] = []
+        var start = 0
+        var ends = statementEnds[...]
+        /// The first place psql sends a statement at or after `offset`, or the script's end.
+        func boundary(atLeast offset: Int) -> Int {
+            while let first = ends.first, first < offset { ends = ends.dropFirst() }
+            return ends.first ?? bytes.count
+        }
+        while start < bytes.count {
+            var end = boundary(atLeast: start + pieceBytes)
+            while true {
+                let piece = String(decoding: bytes[start..<end], as: UTF8.self)
+                switch parseWhole(piece) {
+                case .success(let raws):
+                    for raw in raws {
+                        let range = (start + raw.range.lowerBound)..<(start + raw.range.upperBound)
+                        if let statement = statement(
+                            bytes: bytes,
+                            range: range,
+                            lines: lines,
+                            result: .success(raw.tree)
+                        ) {
+                            statements.append(statement)
+                        }
+                    }
+                case .failure(let failure) where failure.isAtEndOfInput && end < bytes.count:
+                    end = boundary(atLeast: start + 2 * (end - start))
+                    continue
+                case .failure:
+                    statements += parsedAlone(piece, at: start, bytes: bytes, lines: lines)
                 }
-            }.renumbered()
+                break
+            }
+            start = end
+        }
+        return statements.enumerated().map { index, statement in
+            ParsedStatement(number: index + 1, sql: statement.sql, line: statement.line, result: statement.result)
+        }
+    }
+
+    /// The statements of a piece the parser rejects: split by the scanner, each parsed alone.
+    private static func parsedAlone(_ piece: String, at start: Int, bytes: [UInt8], lines: LineIndex)
+        -> [ParsedStatement]
+    {
+        var ranges = scannerRanges(piece, length: piece.utf8.count)
+        // The scanner leaves out a last statement that never ends (`CREATE TABLE t (a int` at the end of a file):
+        // it is still a statement, and it fails.
+        let tail = ranges.last?.upperBound ?? 0
+        if tail < piece.utf8.count { ranges.append(tail..<piece.utf8.count) }
+        return ranges.compactMap { range in
+            let range = (start + range.lowerBound)..<(start + range.upperBound)
+            let clamped = clamp(range, bytes.count)
+            let text = String(decoding: bytes[clamped], as: UTF8.self)
+            return statement(
+                bytes: bytes,
+                range: range,
+                lines: lines,
+                result: parseAlone(text, startingAt: clamped.lowerBound, lines: lines)
+            )
         }
     }
 
@@ -70,55 +133,67 @@ public enum SQLParser {
         let tree: ParseNode
     }
 
+    private static func clamp(_ range: Range<Int>, _ count: Int) -> Range<Int> {
+        max(0, range.lowerBound)..<min(count, max(range.lowerBound, range.upperBound))
+    }
+
+    /// The statement at `range` of the script, numbered later; `nil` when it holds only space, comments or `;`.
     private static func statement(
-        number: Int,
         bytes: [UInt8],
         range: Range<Int>,
         lines: LineIndex,
-        parse: (String) -> Result<ParseNode, ParseFailure>
+        result: Result<ParseNode, ParseFailure>
     ) -> ParsedStatement? {
-        let clamped = max(0, range.lowerBound)..<min(bytes.count, max(range.lowerBound, range.upperBound))
-        let text = String(decoding: bytes[clamped], as: UTF8.self)
-        let leading = leadingCommentLength(Array(bytes[clamped]))
-        let body = String(decoding: bytes[clamped].dropFirst(leading), as: UTF8.self)
-        let trimmed = body.trimmed { $0.isWhitespace || $0 == ";" }
+        let clamped = clamp(range, bytes.count)
+        let leading = leadingCommentLength(bytes[clamped])
+        var body = bytes[(clamped.lowerBound + leading)..<clamped.upperBound]
+        while let last = body.last, last == UInt8(ascii: ";") || last == 0x20 || (0x09...0x0D).contains(last) {
+            body = body.dropLast()
+        }
+        let trimmed = String(decoding: body, as: UTF8.self).trimmed { $0.isWhitespace || $0 == ";" }
         guard !trimmed.isEmpty else { return nil }
         return ParsedStatement(
-            number: number,
+            number: 0,
             sql: trimmed,
             line: lines.position(of: clamped.lowerBound + leading).line,
-            result: parse(text)
+            result: result
         )
     }
 
     /// The bytes of whitespace and comments (`-- …` to the end of a line, `/* … */` nested) that open a statement:
     /// the parser puts them in the statement; an operator reads the statement without them.
     static func leadingCommentLength(_ bytes: [UInt8]) -> Int {
-        var index = 0
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D, 0x0C:
-                index += 1
-            case 0x2D where index + 1 < bytes.count && bytes[index + 1] == 0x2D:
-                while index < bytes.count && bytes[index] != 0x0A { index += 1 }
-            case 0x2F where index + 1 < bytes.count && bytes[index + 1] == 0x2A:
-                var depth = 0
-                repeat {
-                    if index + 1 < bytes.count, bytes[index] == 0x2F, bytes[index + 1] == 0x2A {
-                        depth += 1
-                        index += 2
-                    } else if index + 1 < bytes.count, bytes[index] == 0x2A, bytes[index + 1] == 0x2F {
-                        depth -= 1
-                        index += 2
-                    } else {
-                        index += 1
-                    }
-                } while depth > 0 && index < bytes.count
-            default:
-                return index
+        leadingCommentLength(bytes[...])
+    }
+
+    static func leadingCommentLength(_ slice: ArraySlice<UInt8>) -> Int {
+        slice.withUnsafeBufferPointer { bytes in
+            var index = 0
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D, 0x0C:
+                    index += 1
+                case 0x2D where index + 1 < bytes.count && bytes[index + 1] == 0x2D:
+                    while index < bytes.count && bytes[index] != 0x0A { index += 1 }
+                case 0x2F where index + 1 < bytes.count && bytes[index + 1] == 0x2A:
+                    var depth = 0
+                    repeat {
+                        if index + 1 < bytes.count, bytes[index] == 0x2F, bytes[index + 1] == 0x2A {
+                            depth += 1
+                            index += 2
+                        } else if index + 1 < bytes.count, bytes[index] == 0x2A, bytes[index + 1] == 0x2F {
+                            depth -= 1
+                            index += 2
+                        } else {
+                            index += 1
+                        }
+                    } while depth > 0 && index < bytes.count
+                default:
+                    return index
+                }
             }
+            return index
         }
-        return index
     }
 
     /// The statements of a script the parser accepts, with their byte ranges.
@@ -126,10 +201,13 @@ public enum SQLParser {
         let result = pg_query_parse(script)
         defer { pg_query_free_parse_result(result) }
         if let error = result.error {
-            return .failure(ParseFailure(message: String(cString: error.pointee.message), line: 0, column: 0))
+            let message = String(cString: error.pointee.message)
+            return .failure(
+                ParseFailure(message: message, line: 0, column: 0, isAtEndOfInput: message.hasSuffix("at end of input"))
+            )
         }
         guard let text = result.parse_tree,
-            let tree = try? ParseNode(json: Data(String(cString: text).utf8))
+            let tree = try? ParseNode(parseTree: text)
         else {
             return .failure(ParseFailure(message: "the parser returned no parse tree", line: 0, column: 0))
         }
@@ -165,7 +243,7 @@ public enum SQLParser {
                 )
             )
         }
-        guard let json = result.parse_tree, let tree = try? ParseNode(json: Data(String(cString: json).utf8)),
+        guard let json = result.parse_tree, let tree = try? ParseNode(parseTree: json),
             let first = tree["stmts"]?.elements.first?["stmt"]
         else {
             return .failure(ParseFailure(message: "the parser returned no statement", line: 0, column: 0))
@@ -182,15 +260,6 @@ public enum SQLParser {
             guard let split = statements[index]?.pointee else { return nil }
             let start = Int(split.stmt_location)
             return start..<(start + Int(split.stmt_len))
-        }
-    }
-}
-
-extension [ParsedStatement] {
-    /// Numbers counted from 1 after empty pieces were dropped.
-    fileprivate func renumbered() -> [ParsedStatement] {
-        enumerated().map { index, statement in
-            ParsedStatement(number: index + 1, sql: statement.sql, line: statement.line, result: statement.result)
         }
     }
 }
@@ -218,5 +287,15 @@ struct LineIndex {
         let start = lineStarts[low]
         let column = String(decoding: bytes[start..<clamped], as: UTF8.self).count + 1
         return (low + 1, column)
+    }
+}
+
+extension ParseNode {
+    /// The tree of libpg_query's JSON, read where libpg_query left it (no copy of what can be megabytes).
+    fileprivate init(parseTree text: UnsafeMutablePointer<CChar>) throws {
+        let bytes = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+        var count = 0
+        while bytes[count] != 0 { count += 1 }
+        self = try ParseTreeJSON.parse(UnsafeBufferPointer(start: bytes, count: count))
     }
 }

@@ -17,55 +17,59 @@ public enum JSONValue: Sendable, Equatable {
 
     /// The value as JSON text: compact on one line, or indented by two spaces.
     public func serialized(pretty: Bool = false) -> String {
-        var output = ""
-        write(to: &output, pretty: pretty, indent: "")
+        String(decoding: serializedBytes(pretty: pretty), as: UTF8.self)
+    }
+
+    /// ``serialized(pretty:)`` as UTF-8 bytes, written in one pass into one buffer (a forecast of a million
+    /// statements is hundreds of megabytes of JSON).
+    public func serializedBytes(pretty: Bool = false) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(256)
+        write(to: &output, pretty: pretty, depth: 0)
         return output
     }
 
-    private func write(to output: inout String, pretty: Bool, indent: String) {
+    private func write(to output: inout [UInt8], pretty: Bool, depth: Int) {
         switch self {
-        case .null: output += "null"
-        case .bool(let value): output += value ? "true" : "false"
-        case .integer(let value): output += String(value)
-        case .number(let value): output += Self.numberText(value)
+        case .null: output.append(contentsOf: "null".utf8)
+        case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
+        case .integer(let value): output.append(contentsOf: String(value).utf8)
+        case .number(let value): output.append(contentsOf: Self.numberText(value).utf8)
         case .string(let value): Self.writeString(value, to: &output)
         case .array(let elements):
-            writeContainer(
-                elements.map { (nil, $0) },
-                brackets: ("[", "]"),
-                to: &output,
-                pretty: pretty,
-                indent: indent
-            )
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                Self.separate(index, &output, pretty: pretty, depth: depth + 1)
+                element.write(to: &output, pretty: pretty, depth: depth + 1)
+            }
+            Self.close(UInt8(ascii: "]"), empty: elements.isEmpty, &output, pretty: pretty, depth: depth)
         case .object(let members):
-            writeContainer(members.map { ($0, $1) }, brackets: ("{", "}"), to: &output, pretty: pretty, indent: indent)
+            output.append(UInt8(ascii: "{"))
+            for (index, (key, value)) in members.enumerated() {
+                Self.separate(index, &output, pretty: pretty, depth: depth + 1)
+                Self.writeString(key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                if pretty { output.append(UInt8(ascii: " ")) }
+                value.write(to: &output, pretty: pretty, depth: depth + 1)
+            }
+            Self.close(UInt8(ascii: "}"), empty: members.isEmpty, &output, pretty: pretty, depth: depth)
         }
     }
 
-    private func writeContainer(
-        _ members: [(String?, JSONValue)],
-        brackets: (String, String),
-        to output: inout String,
-        pretty: Bool,
-        indent: String
-    ) {
-        output += brackets.0
-        guard !members.isEmpty else {
-            output += brackets.1
-            return
-        }
-        let inner = indent + "  "
-        for (index, (key, value)) in members.enumerated() {
-            if index > 0 { output += "," }
-            if pretty { output += "\n" + inner }
-            if let key {
-                Self.writeString(key, to: &output)
-                output += pretty ? ": " : ":"
-            }
-            value.write(to: &output, pretty: pretty, indent: inner)
-        }
-        if pretty { output += "\n" + indent }
-        output += brackets.1
+    /// The comma before every member but the first and, pretty, the new line and indent of a member.
+    private static func separate(_ index: Int, _ output: inout [UInt8], pretty: Bool, depth: Int) {
+        if index > 0 { output.append(UInt8(ascii: ",")) }
+        if pretty { newLine(&output, depth: depth) }
+    }
+
+    private static func close(_ bracket: UInt8, empty: Bool, _ output: inout [UInt8], pretty: Bool, depth: Int) {
+        if pretty && !empty { newLine(&output, depth: depth) }
+        output.append(bracket)
+    }
+
+    private static func newLine(_ output: inout [UInt8], depth: Int) {
+        output.append(UInt8(ascii: "\n"))
+        output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
     }
 
     /// `30` rather than Swift's `30.0`; `null` for what JSON cannot hold.
@@ -75,23 +79,53 @@ public enum JSONValue: Sendable, Equatable {
         return "\(value)"
     }
 
-    private static func writeString(_ text: String, to output: inout String) {
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            // C0, DEL, C1, line separators and bidi controls: escaped, so JSON on a terminal is inert too.
-            case _ where !TerminalText.isSafe(String(scalar)):
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
+    private static func writeString(_ text: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { bytes in
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                // Printable ASCII other than the quote and the backslash: as it is (nearly every byte of SQL).
+                if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
+                    output.append(byte)
+                    index += 1
+                    continue
+                }
+                let (scalar, length) = scalar(in: bytes, at: index)
+                writeScalar(scalar, bytes[index..<(index + length)], to: &output)
+                index += length
             }
         }
-        output += "\""
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// The scalar that starts at `index` of valid UTF-8 (a Swift string's), and its length in bytes.
+    private static func scalar(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> (Unicode.Scalar, Int) {
+        let lead = bytes[index]
+        let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+        var value = length == 1 ? UInt32(lead) : UInt32(lead) & (0xFF >> (length + 1))
+        for offset in 1..<max(1, length) { value = value << 6 | UInt32(bytes[index + offset] & 0x3F) }
+        return (Unicode.Scalar(value) ?? "\u{FFFD}", length)
+    }
+
+    private static func writeScalar(
+        _ scalar: Unicode.Scalar,
+        _ encoded: Slice<UnsafeBufferPointer<UInt8>>,
+        to output: inout [UInt8]
+    ) {
+        switch scalar {
+        case "\"": output.append(contentsOf: "\\\"".utf8)
+        case "\\": output.append(contentsOf: "\\\\".utf8)
+        case "\n": output.append(contentsOf: "\\n".utf8)
+        case "\r": output.append(contentsOf: "\\r".utf8)
+        case "\t": output.append(contentsOf: "\\t".utf8)
+        // C0, DEL, C1, line separators and bidi controls: escaped, so JSON on a terminal is inert too.
+        case _ where !TerminalText.isSafe(scalar):
+            let hex = String(scalar.value, radix: 16)
+            output.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+        default: output.append(contentsOf: encoded)
+        }
     }
 }
 

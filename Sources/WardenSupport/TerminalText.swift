@@ -24,7 +24,7 @@ public enum TerminalText {
     /// `text` with every control character replaced by a visible escape; the result contains no
     /// byte below 0x20 (bar `\n` and `\t` in ``Layout/multiLine``), no DEL and no C1 control.
     public static func safe(_ text: String, layout: Layout = .singleLine) -> String {
-        guard text.unicodeScalars.contains(where: { needsEscape($0, layout: layout) }) else { return text }
+        guard !isSafe(text, layout: layout) else { return text }
         var result = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             if needsEscape(scalar, layout: layout) {
@@ -44,7 +44,24 @@ public enum TerminalText {
 
     /// Whether `text` would reach a terminal unchanged.
     public static func isSafe(_ text: String, layout: Layout = .singleLine) -> Bool {
-        !text.unicodeScalars.contains { needsEscape($0, layout: layout) }
+        var text = text
+        return text.withUTF8 { bytes in
+            // Printable ASCII needs no look at its scalar: the fast path for the megabytes of a forecast's JSON.
+            for byte in bytes where byte < 0x20 || byte >= 0x7F {
+                guard byte >= 0x80 || (layout == .multiLine && (byte == 0x0A || byte == 0x09)) else { return false }
+                guard byte < 0x80 else {
+                    return !String(decoding: bytes, as: UTF8.self).unicodeScalars.contains {
+                        needsEscape($0, layout: layout)
+                    }
+                }
+            }
+            return true
+        }
+    }
+
+    /// Whether `scalar` would reach a terminal unchanged on one line.
+    public static func isSafe(_ scalar: Unicode.Scalar) -> Bool {
+        !needsEscape(scalar, layout: .singleLine)
     }
 
     private static func needsEscape(_ scalar: Unicode.Scalar, layout: Layout) -> Bool {

@@ -143,7 +143,7 @@ extension PGWarden {
                 uncovered: uncovered
             )
             if json {
-                Terminal.printLine(forecast.json.serialized(pretty: true))
+                Terminal.printJSON(forecast.json, pretty: true)
             } else {
                 Terminal.printLine(ForecastRenderer(visible: Terminal.visible).render(forecast))
             }

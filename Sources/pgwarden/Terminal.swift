@@ -72,8 +72,20 @@ enum Terminal {
         write(line + "\n", to: STDERR_FILENO)
     }
 
+    /// Writes JSON to standard output as it is: ``JSONValue`` escapes every control character itself, so the
+    /// bytes go out without a copy (a forecast's can be hundreds of megabytes).
+    static func printJSON(_ value: JSONValue, pretty: Bool) {
+        var bytes = value.serializedBytes(pretty: pretty)
+        bytes.append(0x0A)
+        write(bytes[...], to: STDOUT_FILENO)
+    }
+
     private static func write(_ text: String, to descriptor: Int32) {
-        var bytes = Array(text.utf8)[...]
+        write(Array(text.utf8)[...], to: descriptor)
+    }
+
+    private static func write(_ bytes: ArraySlice<UInt8>, to descriptor: Int32) {
+        var bytes = bytes
         while !bytes.isEmpty {
             let written = bytes.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
             if written < 0 && errno == EINTR { continue }
