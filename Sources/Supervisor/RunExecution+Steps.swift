@@ -84,7 +84,7 @@ extension RunExecution {
         return sinks
     }
 
-    /// `alembic_version` after the run, and indexes left INVALID by it.
+    /// `alembic_version` and `django_migrations` after the run, and indexes left INVALID by it.
     func postChecks() async {
         do {
             let (connection, role) = try await InspectorSession.open(
@@ -93,11 +93,15 @@ extension RunExecution {
             )
             defer { Task { await connection.close() } }
             report.alembicAfter = try await supervisor.alembicVersion(on: connection, role: role.role)
+            report.djangoAfter = try await supervisor.djangoMigrations(on: connection, role: role.role)
             let invalid = try await connection.query(Queries.invalidIndexes).rows.compactMap {
                 try $0.decode(String.self, "index")
             }
             report.invalidIndexes = invalid.filter { !preflight.invalidIndexes.contains($0) }
             log.say("alembic_version: \(report.alembicBefore ?? "none") → \(report.alembicAfter ?? "none")")
+            if let django = DjangoMigrations.summary(before: report.djangoBefore, after: report.djangoAfter) {
+                log.say(django)
+            }
             for index in report.invalidIndexes {
                 log.warn(
                     "index \(index) is INVALID after the migration (a failed CREATE INDEX CONCURRENTLY?): drop it and build it again"

@@ -103,6 +103,9 @@ public struct RunReport: Sendable {
     public var lockHolds: [LockHoldRecord] = []
     public var alembicBefore: String?
     public var alembicAfter: String?
+    /// `django_migrations` before and after the run; `nil` where there was no such table (or it could not be read).
+    var djangoBefore: DjangoMigrations?
+    var djangoAfter: DjangoMigrations?
     public var invalidIndexes: [String] = []
     public var warnings: [String] = []
     /// The preflight forecast (`pgwarden forecast --json`'s object), when one was made.
@@ -156,6 +159,7 @@ public struct RunReport: Sendable {
             ("lock_waits", .array(lockWaits.map(\.json))),
             ("lock_holds", .array(lockHolds.map(\.json))),
             ("alembic_version", .object([("before", .string(alembicBefore)), ("after", .string(alembicAfter))])),
+            ("django_migrations", djangoJSON),
             ("invalid_indexes", .array(invalidIndexes.map(JSONValue.string))),
             ("warnings", .array(warnings.map(JSONValue.string))),
             ("forecast", forecast ?? .null),
@@ -201,6 +205,20 @@ extension RunReport.LockHoldRecord {
             ("from", .string(LockSnapshot.timestamp(from))), ("to", .string(LockSnapshot.timestamp(to))),
             ("seconds", .seconds(to.timeIntervalSince(from))), ("queued_max", .integer(queuedMax)),
             ("oldest_wait_seconds", .seconds(oldestWaitSeconds)),
+        ])
+    }
+}
+
+extension RunReport {
+    /// `django_migrations` before and after (per app, its latest migration) and what the run applied and
+    /// unapplied; `null` when there is no such table before or after.
+    var djangoJSON: JSONValue {
+        guard djangoBefore != nil || djangoAfter != nil else { return .null }
+        let (applied, unapplied) = DjangoMigrations.change(before: djangoBefore, after: djangoAfter)
+        return .object([
+            ("before", djangoBefore?.json ?? .null), ("after", djangoAfter?.json ?? .null),
+            ("applied", .array(applied.map(JSONValue.string))),
+            ("unapplied", .array(unapplied.map(JSONValue.string))),
         ])
     }
 }

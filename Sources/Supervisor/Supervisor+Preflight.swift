@@ -27,8 +27,9 @@ extension Supervisor {
         log.say("run \(runID): \(ShellQuoting.command(settings.command.map(Redaction.redact)))")
         let preflight = try await Self.step("preflight", &report, log: log) { try await self.preflight() }
         report.alembicBefore = preflight.alembicVersion
+        report.djangoBefore = preflight.djangoMigrations
         report.serverVersion = preflight.role.serverVersionText
-        let forecast = await UpgradeForecast.run(settings, log: log, logger: logger)
+        let forecast = try await UpgradeForecast.run(settings, log: log, logger: logger)
         report.forecast = forecast?.json
         let preflightActions = try PreflightActions(
             forecast: forecast,
@@ -121,6 +122,7 @@ extension Supervisor {
         var crontabLines: [CrontabPause.PausedLine] = []
         var runningWorkers: [String] = []
         var alembicVersion: String?
+        var djangoMigrations: DjangoMigrations?
         var invalidIndexes: [String]
     }
 
@@ -173,6 +175,7 @@ extension Supervisor {
             blockers: snapshot,
             crontabUser: try settings.crontabUser ?? UserAccount.current().name,
             alembicVersion: try await alembicVersion(on: connection, role: role.role),
+            djangoMigrations: try await djangoMigrations(on: connection, role: role.role),
             invalidIndexes: try await connection.query(Queries.invalidIndexes).rows.compactMap {
                 try $0.decode(String.self, "index")
             }
@@ -236,5 +239,9 @@ extension Supervisor {
                 + (roots.isEmpty ? " (who the migration would wait on: the forecast above)" : "")
         )
         log.say("  alembic_version: \(preflight.alembicVersion ?? "(no alembic_version table)")")
+        if let django = preflight.djangoMigrations {
+            let latest = django.latest.map { "\($0.app) \($0.name)" }
+            log.say("  django_migrations: \(latest.isEmpty ? "empty" : latest.joined(separator: ", "))")
+        }
     }
 }

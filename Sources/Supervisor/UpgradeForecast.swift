@@ -2,14 +2,19 @@ import Forecast
 import ForecastInspection
 import FoundationEssentials
 import Logging
+import Postgres
 import WardenSupport
 
-/// The forecast in `pgwarden upgrade`'s preflight: made when it can be (the command is Alembic's `upgrade`, or
-/// `--forecast-sql FILE` names the migration's SQL), printed before anything changes, kept for the report.
+/// The forecast in `pgwarden upgrade`'s preflight: made when it can be (the command is Alembic's `upgrade` or
+/// Django's `migrate`, or `--forecast-sql FILE` names the migration's SQL), printed before anything changes, kept
+/// for the report.
 enum UpgradeForecast {
     /// Makes and prints the forecast; returns it, or `nil` when none can be made. A forecast that fails is a
     /// warning: it never stops the run, and it never runs the migration's statements.
-    static func run(_ settings: UpgradeSettings, log: RunLog, logger: Logger) async -> MigrationForecast? {
+    ///
+    /// - Throws: ``OperatorError`` `migrationCommand` when the forecast shows the command cannot run as given
+    ///   (Django's `migrate --plan` refuses it): nothing has changed yet, and the migration would fail.
+    static func run(_ settings: UpgradeSettings, log: RunLog, logger: Logger) async throws -> MigrationForecast? {
         var forecaster = MigrationForecaster(
             connectionString: settings.connectionString,
             sampling: .seconds(1),
@@ -41,6 +46,14 @@ enum UpgradeForecast {
                     warnings: rendered.warnings,
                     uncovered: rendered.uncovered
                 )
+            } else if let django = DjangoMigrate.recognise(settings.command) {
+                let rendered = try await forecaster.djangoSQL(django, environment: djangoVariables(settings))
+                forecast = try await forecaster.forecast(
+                    script: rendered.sql,
+                    source: rendered.source,
+                    warnings: rendered.warnings,
+                    uncovered: rendered.uncovered
+                )
             } else {
                 return nil
             }
@@ -49,6 +62,7 @@ enum UpgradeForecast {
             }
             return forecast
         } catch let error as any DiagnosableError {
+            if let refused = error as? OperatorError, refused.code == .migrationCommand { throw refused }
             log.warn("no forecast: \(visible(error.summary))")
         } catch {
             log.warn("no forecast: \(visible(String(describing: error)))")
@@ -63,6 +77,19 @@ enum UpgradeForecast {
         else { return nil }
         let target = command.dropFirst(upgrade + 1).first { !$0.hasPrefix("-") } ?? "head"
         return (executable, Array(command[1..<upgrade]), target)
+    }
+
+    /// Where Django's read-only commands connect: where the migration will (`--migration-dsn`, else `--dsn` without
+    /// pgwarden's role, password and options: the run's own migration environment), else its own environment.
+    static func djangoVariables(_ settings: UpgradeSettings) -> [String: String] {
+        if let dsn = settings.migrationConnectionString, let variables = try? ConnectionEnvironment.variables(for: dsn)
+        {
+            return variables
+        }
+        guard let dsn = settings.connectionString, let variables = try? ConnectionEnvironment.variables(for: dsn) else {
+            return [:]
+        }
+        return variables.filter { !RunExecution.watcherOnlyVariables.contains($0.key) }
     }
 
     /// Other sessions' queries and the migration's SQL, as they may reach a terminal: through the

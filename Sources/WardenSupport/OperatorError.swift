@@ -23,6 +23,9 @@ public struct OperatorError: Error, Sendable, Hashable, DiagnosableError {
         public static let reload = Code("reload")
         /// A forecast cannot be made: bad input, a migration tool that cannot run.
         public static let forecast = Code("forecast")
+        /// The migration command cannot run as given (Django's `migrate --plan` refuses it): the migration would fail
+        /// the same way, so `upgrade` stops before anything changes.
+        public static let migrationCommand = Code("migrationCommand")
     }
 
     /// Which kind of failure.

@@ -18,6 +18,8 @@ extension PGWarden {
                   pgwarden forecast --sql migration.sql
                   python manage.py sqlmigrate app 0042 | pgwarden forecast --sql -
                   pgwarden forecast --json --request-timeout 60s --alembic -c alembic.ini
+                  pgwarden forecast --django migrate shop 0003
+                  pgwarden forecast --django .venv/bin/python manage.py migrate --settings=site.settings
                 """
         )
 
@@ -25,7 +27,7 @@ extension PGWarden {
 
         @Option(
             help: ArgumentHelp(
-                "The migration's SQL; - reads standard input (required unless --alembic).",
+                "The migration's SQL; - reads standard input (required unless --alembic or --django).",
                 valueName: "file"
             )
         )
@@ -36,6 +38,13 @@ extension PGWarden {
 
         @Option(help: ArgumentHelp("Alembic's executable, with --alembic.", valueName: "path"))
         var alembicCommand = "alembic"
+
+        @Flag(
+            help: ArgumentHelp(
+                "Forecast the migrations a Django migrate will run (migrate --plan, then sqlmigrate of each); the arguments after it are manage.py's (migrate [APP [TARGET]] [--settings S] [--database D], run with python3 manage.py), or the whole command (python manage.py migrate …)."
+            )
+        )
+        var django = false
 
         @Flag(
             help: "The SQL runs as one transaction (psql --single-transaction, Flyway): every lock is held to its end."
@@ -83,26 +92,37 @@ extension PGWarden {
 
         @Argument(
             parsing: .captureForPassthrough,
-            help: "Alembic's own arguments (-c FILE, -x KEY=VALUE), with --alembic."
+            help:
+                "Alembic's own arguments (-c FILE, -x KEY=VALUE) with --alembic; manage.py's, or the whole command, with --django."
         )
-        var alembicArguments: [String] = []
+        var toolArguments: [String] = []
 
         func validate() throws {
             // The pass-through argument takes every word it meets, --help and -h too: they are
-            // pgwarden's unless after `--` (then Alembic's).
-            if alembicArguments.prefix(while: { $0 != "--" }).contains(where: {
+            // pgwarden's unless after `--` (then Alembic's or Django's).
+            if toolArguments.prefix(while: { $0 != "--" }).contains(where: {
                 ["--help", "-h", "-help"].contains($0)
             }) {
                 throw CleanExit.helpRequest(self)
             }
-            guard (sql != nil) != alembic else { throw ValidationError("give exactly one of --sql FILE and --alembic") }
-            if !alembic, !alembicArguments.isEmpty {
-                throw ValidationError("unexpected arguments: \(alembicArguments.joined(separator: " "))")
+            guard [sql != nil, alembic, django].filter({ $0 }).count == 1 else {
+                throw ValidationError("give exactly one of --sql FILE, --alembic and --django")
+            }
+            if sql != nil, !toolArguments.isEmpty {
+                throw ValidationError("unexpected arguments: \(toolArguments.joined(separator: " "))")
+            }
+            if django, singleTransaction {
+                throw ValidationError(
+                    "--single-transaction does not apply to --django: each migration's own BEGIN and COMMIT say its transactions"
+                )
             }
             guard sample.duration > .zero, sample.duration <= .seconds(30) else {
                 throw ValidationError("--sample must be longer than zero and at most 30s")
             }
         }
+
+        /// Alembic's or Django's arguments, without a leading `--`.
+        var arguments: [String] { toolArguments.first == "--" ? Array(toolArguments.dropFirst()) : toolArguments }
 
         func run() async throws {
             var forecaster = MigrationForecaster(
@@ -129,8 +149,12 @@ extension PGWarden {
             if let sql {
                 script = try Self.read(sql)
                 source = sql == "-" ? "standard input" : sql
+            } else if django {
+                let rendered = try await forecaster.djangoSQL(DjangoMigrate.forecastArguments(arguments))
+                (script, source, warnings, uncovered) = (
+                    rendered.sql, rendered.source, rendered.warnings, rendered.uncovered
+                )
             } else {
-                let arguments = alembicArguments.first == "--" ? Array(alembicArguments.dropFirst()) : alembicArguments
                 (script, source, warnings, uncovered) = try await forecaster.alembicSQL(
                     executable: alembicCommand,
                     arguments: arguments

@@ -199,7 +199,8 @@ struct ForecastGroundTruthTests {
     static let tableKinds: Set<Character> = ["r", "p", "v", "m", "f"]
 
     /// Runs `sql` in a transaction, reads the backend's own relation locks, and rolls back.
-    private func locksTaken(by sql: String, on session: Connection) async throws
+    /// (The Django fixture's tests use it too.)
+    func locksTaken(by sql: String, on session: Connection) async throws
         -> (modes: [String: LockMode], kinds: [String: Character])
     {
         let catalog = """
