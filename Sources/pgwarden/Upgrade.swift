@@ -13,7 +13,9 @@ extension PGWarden {
             abstract:
                 "Run a migration the way a careful DBA would: workers paused, uWSGI reloaded, lock waits resolved.",
             discussion: """
-                Order of a run: preflight (connect, privileges, current blockers, the crontab lines and processes that would be paused) → journal → pause workers → reload if `before` → run COMMAND with PGAPPNAME=pgwarden-migration-<run id> → watch its lock waits, their blockers and the queue behind it, and act by policy or by your answer → reload if `after` → resume workers (always) → post-checks (alembic_version, INVALID indexes) → report.
+                Order of a run: preflight (connect, privileges, current blockers, the crontab lines and processes that would be paused) → journal → pause workers → reload if `before` → run COMMAND with PGAPPNAME=pgwarden-migration-<run id> → watch its lock waits, their blockers and the queue behind it, and act by policy or by your answer → reload if `after` → resume workers (always) → post-checks (alembic_version, django_migrations, INVALID indexes) → report.
+
+                The forecast in preflight is made when the command is Alembic's upgrade or Django's migrate (python manage.py migrate [APP [TARGET]], ./manage.py migrate, python3 -m django migrate, django-admin migrate), or from --forecast-sql FILE. When Django's migrate --plan refuses the command itself (no manage.py, an unknown app or migration), the run stops there with one error line: nothing has changed.
 
                 A pgwarden guard leaves alone the sessions of a migration that a pgwarden upgrade supervises: the upgrade claims them in the database, and the guard trusts a claim only from a role in [protect] upgrade_roles (default: its own role), checked by pid and backend start; a session named pgwarden-migration-* gains nothing by its name. The upgrade's own session holds the claims (named pgwarden-upgrade-<run id>, which the guard's audit records as "by": "upgrade <run id>"); they end with it. When the migration's statement is cancelled or its session terminated by another session, the log says so at once.
 
@@ -25,6 +27,7 @@ extension PGWarden {
                       --policy policy.toml --report run.json \\
                       -- .ve/bin/alembic upgrade head
                   pgwarden upgrade --dry-run --pause-workers app-cli -- alembic upgrade head
+                  pgwarden upgrade --policy policy.toml -- .venv/bin/python manage.py migrate
                 """
         )
 
@@ -151,7 +154,7 @@ extension PGWarden {
 
         @Option(
             help: ArgumentHelp(
-                "Forecast this SQL in preflight (default: Alembic's own, when the command is Alembic).",
+                "Forecast this SQL in preflight (default: Alembic's or Django's own, when the command is Alembic's upgrade or Django's migrate).",
                 valueName: "file"
             )
         )

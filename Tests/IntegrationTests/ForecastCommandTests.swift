@@ -268,7 +268,15 @@ struct ForecastCommandTests {
         #expect(missing.standardError.hasPrefix("error: cannot read /nonexistent/migration.sql\n"))
         let both = try await PGWardenCommand.run(["forecast", "--sql", "x.sql", "--alembic"])
         #expect(both.status != 0)
-        #expect(both.standardError.contains("error: give exactly one of --sql FILE and --alembic"))
+        #expect(both.standardError.contains("error: give exactly one of --sql FILE, --alembic and --django"))
+        let djangoAndAlembic = try await PGWardenCommand.run(["forecast", "--django", "--alembic"])
+        #expect(djangoAndAlembic.status != 0)
+        #expect(
+            djangoAndAlembic.standardError.contains("error: give exactly one of --sql FILE, --alembic and --django")
+        )
+        let oneTransaction = try await PGWardenCommand.run(["forecast", "--single-transaction", "--django"])
+        #expect(oneTransaction.status != 0)
+        #expect(oneTransaction.standardError.contains("error: --single-transaction does not apply to --django"))
     }
 
     private static func write(_ sql: String) throws -> String {
