@@ -1,6 +1,7 @@
 import Forecast
 import FoundationEssentials
 import Processes
+import SQLParser
 import Subprocess
 import WardenSupport
 
@@ -16,13 +17,17 @@ import WardenSupport
 package struct DjangoMigrationSQL: Sendable {
     /// Every migration's SQL, in order, each after a `-- django: app.name` line.
     package var sql: String
-    /// Where the SQL came from, for the forecast's heading.
+    /// Where the SQL came from, for the forecast's heading, with the statements of each migration:
+    /// `django: python manage.py migrate: shop.0002_order_note (statements 1–3), shop.0004_fill_note (4–5)`.
     package var source: String
     /// The migrations the command will run, in order.
     package var migrations: [DjangoMigration]
     package var warnings: [String] = []
     /// What the SQL leaves out: each migration's RunPython step, and a migration sqlmigrate failed on (and those after).
     package var uncovered: [String] = []
+    /// The statements counted so far, and each migration's span of them.
+    var statementCount = 0
+    var spans: [String] = []
 
     /// The migration's SQL.
     ///
@@ -48,11 +53,7 @@ package struct DjangoMigrationSQL: Sendable {
             )
         }
         let listing = ShellQuoting.command(migrate.launcher + ["migrate"] + migrate.arguments)
-        var result = DjangoMigrationSQL(
-            sql: "",
-            source: "django: \(listing) (migrate --plan, sqlmigrate)",
-            migrations: plan
-        )
+        var result = DjangoMigrationSQL(sql: "", source: "django: \(listing)", migrations: plan)
         if let fake = migrate.fakeOption {
             result.warnings.append(
                 "migrate \(fake) records migrations as applied without running them (\(fake == "--fake" ? "all" : "those whose tables exist")): the forecast is of their SQL as if they ran"
@@ -84,6 +85,7 @@ package struct DjangoMigrationSQL: Sendable {
             }
             result.add(migration, sql: text, backwards: backwards)
         }
+        if !result.spans.isEmpty { result.source += ": " + result.spans.joined(separator: ", ") }
         return result
     }
 
@@ -91,6 +93,16 @@ package struct DjangoMigrationSQL: Sendable {
     mutating func add(_ migration: DjangoMigration, sql text: String, backwards: Bool) {
         sql += "-- django: \(migration)\(backwards ? " (unapplied: sqlmigrate --backwards)" : "")\n" + text
         if !sql.hasSuffix("\n") { sql += "\n" }
+        let count = SQLParser.parseScript(text).statements.count
+        spans.append(
+            "\(migration) "
+                + (count == 0
+                    ? "(no SQL)"
+                    : count == 1
+                        ? "(statement \(statementCount + 1))"
+                        : "(statements \(statementCount + 1)–\(statementCount + count))")
+        )
+        statementCount += count
         let read = DjangoOutput.migrationSQL(text)
         for step in read.notSQL {
             uncovered.append("migration \(migration)'s \(step) (Python code, RunPython)")

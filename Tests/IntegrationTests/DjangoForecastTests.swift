@@ -89,7 +89,10 @@ struct DjangoForecastTests {
                 try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any]
             )
             #expect(
-                (forecast["source"] as? String)?.hasSuffix("migrate shop 0003 (migrate --plan, sqlmigrate)") == true
+                (forecast["source"] as? String)?.hasSuffix(
+                    "migrate shop 0003: shop.0002_order_note (statements 1–3), shop.0003_order_total_index (statement 4)"
+                ) == true,
+                "\(forecast["source"] ?? "")"
             )
             let sql = (forecast["statements"] as? [[String: Any]] ?? []).compactMap { $0["sql"] as? String }
             #expect(sql.contains { $0.hasPrefix("ALTER TABLE \"shop_order\" ADD COLUMN \"note\"") }, "\(sql)")
@@ -113,6 +116,13 @@ struct DjangoForecastTests {
                 "\(output.standardOutput)"
             )
             #expect(output.standardOutput.contains("AccessExclusiveLock on public.shop_order"))
+            #expect(
+                output.standardOutput.hasPrefix(
+                    "forecast of django: \(DjangoFixture.migrate.joined(separator: " ")): shop.0002_order_note (statements 1–3),"
+                        + " shop.0003_order_total_index (statement 4), shop.0004_fill_note (statements 5–6): 6 statement(s)\n"
+                ),
+                "\(output.standardOutput)"
+            )
         }
     }
 
