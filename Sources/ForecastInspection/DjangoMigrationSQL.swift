@@ -94,14 +94,12 @@ package struct DjangoMigrationSQL: Sendable {
         sql += "-- django: \(migration)\(backwards ? " (unapplied: sqlmigrate --backwards)" : "")\n" + text
         if !sql.hasSuffix("\n") { sql += "\n" }
         let count = SQLParser.parseScript(text).statements.count
-        spans.append(
-            "\(migration) "
-                + (count == 0
-                    ? "(no SQL)"
-                    : count == 1
-                        ? "(statement \(statementCount + 1))"
-                        : "(statements \(statementCount + 1)–\(statementCount + count))")
-        )
+        let statements =
+            count == 0
+            ? "no SQL"
+            : count == 1
+                ? "statement \(statementCount + 1)" : "statements \(statementCount + 1)–\(statementCount + count)"
+        spans.append("\(migration) (\(backwards ? "unapplied, " : "")\(statements))")
         statementCount += count
         let read = DjangoOutput.migrationSQL(text)
         for step in read.notSQL {

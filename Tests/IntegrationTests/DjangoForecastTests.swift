@@ -126,6 +126,32 @@ struct DjangoForecastTests {
         }
     }
 
+    @Test("a target before what is applied: the plan unapplies, with sqlmigrate --backwards")
+    func backwards() async throws {
+        try await ScratchDatabase.with { database in
+            try await DjangoFixture.prepare(database)
+            let all = try await TestCrontab.runOffPool(
+                "/usr/bin/env",
+                ["PGDATABASE=\(database.name)"] + DjangoFixture.migrate
+            )
+            #expect(all.status == 0, "\(all.error)")
+            let output = try await PGWardenCommand.run(
+                ["forecast", "--dsn", database.connectionString, "--no-rehearsal", "--django"]
+                    + DjangoFixture.migrate + ["shop", "0002"]
+            )
+            #expect(output.status == 0, Comment(rawValue: output.standardError))
+            #expect(
+                output.standardOutput.contains(
+                    "migrate shop 0002: shop.0004_fill_note (unapplied, statements 1–2),"
+                        + " shop.0003_order_total_index (unapplied, statement 3): 3 statement(s)\n"
+                ),
+                "\(output.standardOutput)"
+            )
+            #expect(output.standardOutput.contains("3. DROP INDEX IF EXISTS \"shop_order_total_idx\""))
+            #expect(output.standardOutput.contains("AccessExclusiveLock on public.shop_order,"))
+        }
+    }
+
     @Test(
         "bad input: no manage.py, an app Django does not know: one error line, nothing else",
         arguments: [
