@@ -19,7 +19,7 @@ extension PGWarden {
                   python manage.py sqlmigrate app 0042 | pgwarden forecast --sql -
                   pgwarden forecast --json --request-timeout 60s --alembic -c alembic.ini
                   pgwarden forecast --django migrate shop 0003
-                  pgwarden forecast --django .venv/bin/python manage.py migrate --settings=site.settings
+                  pgwarden forecast --django .venv/bin/python manage.py migrate shop
                 """
         )
 
