@@ -152,6 +152,32 @@ struct DjangoForecastTests {
         }
     }
 
+    @Test("upgrade --dry-run: the Django forecast before the plan, django_migrations in it, nothing changed")
+    func upgradeDryRun() async throws {
+        try await ScratchDatabase.with { database in
+            try await DjangoFixture.prepare(database)
+            let output = try await UpgradeForecastTests().upgrade(database, ["--dry-run"], DjangoFixture.migrate)
+            #expect(output.status == 0, Comment(rawValue: output.standardError))
+            let lines = output.standardOutput.split(separator: "\n").map(String.init)
+            let alter = try #require(
+                lines.firstIndex {
+                    $0.hasSuffix("forecast: 2. ALTER TABLE \"shop_order\" ADD COLUMN \"note\" text NULL  (line 6)")
+                },
+                "\(output.standardOutput)"
+            )
+            let plan = try #require(lines.firstIndex { $0.hasSuffix("dry run: nothing will be changed. The plan:") })
+            #expect(alter < plan)
+            #expect(
+                lines.contains { $0.hasSuffix("  django_migrations: shop 0001_initial") },
+                "\(output.standardOutput)"
+            )
+            let session = try await database.session()
+            let recorded = try await session.query("SELECT count(*)::int8 AS n FROM django_migrations")
+            #expect(try recorded.rows.first?.require(Int.self, "n") == 1)
+            await session.close()
+        }
+    }
+
     @Test(
         "bad input: no manage.py, an app Django does not know: one error line, nothing else",
         arguments: [
