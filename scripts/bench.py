@@ -539,7 +539,7 @@ def footprint():
     """bench_footprint's figures for the static build (and the baseline), under the bench's loads."""
     programs = {"pgwarden": STATIC}
     if BASELINE:
-        programs["baseline"] = BASELINE
+        programs[os.environ.get("PGWARDEN_BENCH_BASELINE_NAME") or "baseline"] = BASELINE
     figures = {"programs": programs, "sizes": {name: bench_footprint.sizes(path) for name, path in programs.items()}}
     figures["cold_rss"] = bench_footprint.cold_rss(programs, ENV)
     figures["cold_wall"] = bench_footprint.cold_wall(programs, ENV)
