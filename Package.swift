@@ -205,6 +205,7 @@ let package = Package(
             dependencies: [
                 "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
                 "LockView", "Response", "Enforcement", "Supervisor", "TestSupport", "SQLParser", "Forecast", "Preflight",
+                "Postgres",
             ]
         ),
         .testTarget(

@@ -539,10 +539,11 @@ def footprint():
     """bench_footprint's figures for the static build (and the baseline), under the bench's loads."""
     programs = {"pgwarden": STATIC}
     if BASELINE:
-        programs["baseline"] = BASELINE
+        programs[os.environ.get("PGWARDEN_BENCH_BASELINE_NAME") or "baseline"] = BASELINE
     figures = {"programs": programs, "sizes": {name: bench_footprint.sizes(path) for name, path in programs.items()}}
     figures["cold_rss"] = bench_footprint.cold_rss(programs, ENV)
     figures["cold_wall"] = bench_footprint.cold_wall(programs, ENV)
+    figures["breakdown"] = bench_footprint.resident_breakdown(programs, ENV)
     idle = [connect() for _ in range(100)]
     sessions = make_waiters(20)
     figures["guard"] = bench_footprint.guard_rss(programs, ENV, pg_activity_in_terminal, 10 if QUICK else 60)

@@ -168,9 +168,8 @@ public actor Connection {
     }
 
     private func applySessionSettings(_ configuration: ConnectionConfiguration) throws(PostgresError) {
-        for setting in configuration.sessionSettings {
-            _ = try query("SELECT set_config($1, $2, false)", [setting.name, setting.value])
-        }
+        guard let statement = SessionSettingsStatement.make(configuration.sessionSettings) else { return }
+        _ = try query(statement.sql, statement.parameters)
     }
 
     private static func validate(_ connectionString: String?) throws(PostgresError) {

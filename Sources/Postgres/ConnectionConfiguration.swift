@@ -13,7 +13,8 @@ public struct ConnectionConfiguration: Sendable {
     /// `PGCONNECT_TIMEOUT` sets one.
     public var defaultConnectTimeout: Int
     /// Run-time parameters set for the session once connected, in order, such as
-    /// `("statement_timeout", "5s")`. Set with `set_config`, so that the connection
+    /// `("statement_timeout", "5s")`. Set with `set_config`, all in one statement
+    /// (``SessionSettingsStatement``), so that the connection
     /// string's own `options` and `PGOPTIONS` keep working.
     public var sessionSettings: [(name: String, value: String)]
 

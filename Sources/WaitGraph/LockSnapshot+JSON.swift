@@ -21,9 +21,9 @@ extension LockSnapshot {
         return .object(members)
     }
 
-    /// `2026-11-29T18:00:00.123Z`.
+    /// `2026-11-29T18:00:00.123Z` (``UTCTimestamp``: no calendar machinery paged in for it).
     public static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        UTCTimestamp.iso8601(date, fractionalSeconds: true)
     }
 }
 

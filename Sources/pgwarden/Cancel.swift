@@ -1,12 +1,13 @@
 import ArgumentParser
 import LockInspection
-import Response
 import Logging
+import Response
 
 extension PGWarden {
     /// `pgwarden cancel`: one decision by hand.
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cancel",
             abstract: "Cancel a backend's statement, or with --terminate end its session.",
             discussion: """
                 pg_cancel_backend, or with --terminate pg_terminate_backend (which waits for the backend to exit, so its locks are gone when pgwarden returns). Cancelling an idle-in-transaction session does nothing to its transaction or its locks: pgwarden says so. Exits non-zero when a pid does not exist, may not be signalled, or the signal failed.

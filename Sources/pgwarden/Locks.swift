@@ -10,6 +10,7 @@ extension PGWarden {
     /// `pgwarden locks`: who waits on whom.
     struct Locks: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "locks",
             abstract: "Show the lock-wait forest: root blockers and the sessions waiting on them.",
             discussion: """
                 Each root blocker (a session that blocks others and waits on no one) is shown with the sessions waiting on it nested below: pid, user, application, state, how long it has waited or been in its transaction, the lock it wants, and the start of its query.

@@ -10,6 +10,7 @@ extension PGWarden {
     /// `pgwarden upgrade`: the supervised migration.
     struct Upgrade: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "upgrade",
             abstract:
                 "Run a migration the way a careful DBA would: workers paused, uWSGI reloaded, lock waits resolved.",
             discussion: """
@@ -249,6 +250,7 @@ extension PGWarden {
     /// `pgwarden recover`: after a crash of the supervisor.
     struct Recover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "recover",
             abstract:
                 "After a crash: restore what the journal says is still paused; report the migration's last known state.",
             discussion: """
@@ -293,6 +295,7 @@ extension PGWarden {
     /// `pgwarden status`: the current or last run.
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show the current or last run, from the journal.",
             discussion: """
                 Without --state-dir and with no run in the default one, the crontabs pgwarden can read are searched for its pause markers, and the state directory that paused each is named.

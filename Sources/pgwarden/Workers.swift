@@ -35,6 +35,7 @@ extension StopScope: ExpressibleByArgument {}
 extension PGWarden.WorkersCommand {
     struct Pause: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "pause",
             abstract: "Comment out the matching crontab lines, then stop the matching running workers.",
             discussion: """
                 Each job line of USER's crontab whose command matches a --match regular expression is commented out with a marker that names this pause; every other byte is left as it was. The crontab is read and written with `crontab -u USER`, never in the spool, and the state is journaled (fsynced) before it changes, so `resume` works after any crash. A --match that matches no job line is an error, and nothing changes.
@@ -128,6 +129,7 @@ extension PGWarden.WorkersCommand {
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resume",
             abstract: "Uncomment exactly the lines the pause commented, keeping every other edit.",
             discussion: """
                 Lines that someone re-enabled meanwhile (a configuration-management run, say) are reported and not duplicated; lines someone removed are reported and not brought back. Safe to run again, and after a crash of the pause.
@@ -187,6 +189,7 @@ extension PGWarden.WorkersCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show what is paused, since when, and whether someone re-enabled it."
         )
 
