@@ -23,6 +23,48 @@ public enum Queries {
                END AS version;
         """#
 
+    /// `sql/calibration_leftovers.sql`:
+    ///
+    /// The scratch databases of calibrations that ended without dropping them (a kill -9): named
+    /// pgwarden_calibration_<run id>, with nobody connected to them, and whose run has no live session of its own
+    /// (application_name pgwarden-calibration-<run id>, kept open from before it creates the database until it drops it).
+    public static let calibrationLeftovers = #"""
+        -- The scratch databases of calibrations that ended without dropping them (a kill -9): named
+        -- pgwarden_calibration_<run id>, with nobody connected to them, and whose run has no live session of its own
+        -- (application_name pgwarden-calibration-<run id>, kept open from before it creates the database until it drops it).
+        SELECT d.datname AS name
+        FROM pg_database AS d
+        WHERE d.datname LIKE 'pgwarden\_calibration\_%'
+          AND NOT d.datistemplate
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.datid = d.oid)
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
+                          WHERE a.application_name = 'pgwarden-calibration-' || substr(d.datname, 22))
+        ORDER BY 1;
+        """#
+
+    /// `sql/calibration_server.sql`:
+    ///
+    /// Which server a calibration belongs to: its system identifier when the role may call pg_control_system(),
+    /// else its address, port and cluster_name; and its major.
+    public static let calibrationServer = #"""
+        -- Which server a calibration belongs to: its system identifier when the role may call pg_control_system(),
+        -- else its address, port and cluster_name; and its major.
+        SELECT CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE')
+                    THEN (SELECT system_identifier::text FROM pg_control_system())
+                    ELSE coalesce(host(inet_server_addr()), 'socket') || ':' || current_setting('port')
+                         || coalesce(':' || nullif(current_setting('cluster_name'), ''), '')
+               END AS server,
+               current_setting('server_version_num')::int / 10000 AS major;
+        """#
+
+    /// `sql/calibration_table_bytes.sql`:
+    ///
+    /// The calibration table's heap and TOAST bytes (pg_table_size: it is pgwarden's own, in its own scratch database).
+    public static let calibrationTableBytes = #"""
+        -- The calibration table's heap and TOAST bytes (pg_table_size: it is pgwarden's own, in its own scratch database).
+        SELECT pg_table_size('pgwarden_calibration')::int8 AS bytes;
+        """#
+
     /// `sql/claim_migration_session.sql`:
     ///
     /// Claims one session of the supervised migration for this run, so that a `pgwarden guard` leaves it
@@ -116,7 +158,8 @@ public enum Queries {
     ///
     /// The catalog facts a forecast needs of each relation a migration names: kind, size, estimated rows,
     /// partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
-    /// an index's table, a partitioned table's default partition. One JSON object per relation that exists.
+    /// an index's table, a partitioned table's default partition; the heap and TOAST bytes apart, and the number of
+    /// indexes, for the estimate in seconds. One JSON object per relation that exists.
     /// $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
     /// the search_path. A partitioned table's size and rows are the sum of its partitions'. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
     /// pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
@@ -124,7 +167,8 @@ public enum Queries {
     public static let forecastRelations = #"""
         -- The catalog facts a forecast needs of each relation a migration names: kind, size, estimated rows,
         -- partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
-        -- an index's table, a partitioned table's default partition. One JSON object per relation that exists.
+        -- an index's table, a partitioned table's default partition; the heap and TOAST bytes apart, and the number of
+        -- indexes, for the estimate in seconds. One JSON object per relation that exists.
         -- $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
         -- the search_path. A partitioned table's size and rows are the sum of its partitions'. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
         -- pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
@@ -151,6 +195,14 @@ public enum Queries {
                                                     WHERE x.indrelid = part.oid), 0))
                              FROM pg_class AS part WHERE part.oid = ANY (members.oids))::int8
                             * current_setting('block_size')::int8,
+                   'table_bytes', (SELECT sum(greatest(part.relpages, 0)
+                                              + coalesce((SELECT greatest(toast.relpages, 0) FROM pg_class AS toast
+                                                          WHERE toast.oid = part.reltoastrelid), 0))
+                                   FROM pg_class AS part WHERE part.oid = ANY (members.oids))::int8
+                                  * current_setting('block_size')::int8,
+                   'index_count', (SELECT count(*) FROM pg_index AS x WHERE x.indrelid = c.oid),
+                   'text_index_count', (SELECT count(*) FROM pg_index AS x WHERE x.indrelid = c.oid
+                                        AND EXISTS (SELECT 1 FROM unnest(x.indcollation::oid[]) AS k WHERE k <> 0)),
                    'rows', CASE WHEN c.relkind = 'p'
                                 THEN (SELECT coalesce(sum(greatest(part.reltuples, 0)), -1) FROM pg_class AS part
                                       WHERE part.oid = ANY (members.oids) AND part.relkind <> 'p')
