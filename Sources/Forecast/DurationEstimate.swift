@@ -31,7 +31,8 @@ public struct SecondsEstimate: Sendable, Equatable {
     /// `1.2–4.8 s`.
     public var rangeText: String { Self.format(low, unit: false) + "–" + Self.format(high) }
 
-    static func format(_ seconds: Double, unit: Bool = true) -> String {
+    /// `5.0 s`, `42 s`, `0.04 s`, `5 min`.
+    public static func format(_ seconds: Double, unit: Bool = true) -> String {
         let suffix = unit ? " s" : ""
         if seconds >= 120 { return String(printf: "%.0f", seconds / 60) + (unit ? " min" : "") }
         if seconds >= 10 { return String(printf: "%.0f", seconds) + suffix }

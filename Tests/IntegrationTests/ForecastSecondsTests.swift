@@ -62,8 +62,13 @@ struct ForecastSecondsTests {
             #expect(abs((span["expected"] ?? 0) - expected) < 0.01)
             // The calibration's scratch database is gone; the measure is kept in the state directory.
             let admin = try await TestCluster.administrator()
+            // (Other tests calibrate at the same time: a scratch database of a live run keeps its session open.)
             let left = try await admin.query(
-                "SELECT count(*) AS n FROM pg_database WHERE datname LIKE 'pgwarden\\_calibration\\_%'"
+                """
+                SELECT count(*) AS n FROM pg_database AS d WHERE d.datname LIKE 'pgwarden\\_calibration\\_%'
+                AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
+                                WHERE a.application_name = 'pgwarden-calibration-' || substr(d.datname, 22))
+                """
             )
             #expect(try left.rows.first?.require(Int.self, "n") == 0)
             await admin.close()

@@ -6,7 +6,13 @@ import Testing
 @Suite("Blocks: the span during which a transaction of the migration blocks reads or writes of a relation")
 struct LockBlocksTests {
     static let facts: CatalogFacts = {
-        var release = RelationFacts(oid: 1, qualifiedName: "public.release", kind: "r", bytes: 300 << 20, rows: 1_000_000)
+        var release = RelationFacts(
+            oid: 1,
+            qualifiedName: "public.release",
+            kind: "r",
+            bytes: 300 << 20,
+            rows: 1_000_000
+        )
         release.tableBytes = 200 << 20
         release.indexCount = 3
         release.columns = [
