@@ -93,7 +93,8 @@ extension PGWarden {
                     )
                 }
             } else {
-                let snapshot = try await inspector.pollReadingLocks()
+                var snapshot = try await inspector.pollReadingLocks()
+                if snapshot.isEmpty, !allDatabases { snapshot.hazards = try await inspector.hazards() }
                 output.show(snapshot)
                 if snapshot.isEmpty, !allDatabases { try await hintOtherDatabases(inspector) }
             }
