@@ -6,14 +6,16 @@ import Testing
 /// `--request-timeout` against the forecast's seconds, and `[preflight] max_block` (in the serialized upgrade suite:
 /// the runs share one crontab user).
 extension UpgradeTests {
-    /// `big`: some 100 MB with a primary key, vacuumed so that the catalog knows its size; its rewrite takes
+    /// `big`: some 170 MB with a primary key and a text index, vacuumed so that the catalog knows its size; its rewrite takes
     /// seconds here.
     private static func fillBig(_ database: ScratchDatabase) async throws {
         let setup = try await database.session("setup")
         _ = try await setup.query("CREATE TABLE big (id bigint PRIMARY KEY, n int, pad text)")
         _ = try await setup.query(
-            "INSERT INTO big SELECT g, g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 900000) AS g"
+            "INSERT INTO big SELECT g, g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 1500000) AS g"
         )
+        // A text index too: the rewrite rebuilds it, the slowest part, so that the whole takes seconds here.
+        _ = try await setup.query("CREATE INDEX big_pad_text ON big (pad)")
         _ = try await setup.query("VACUUM ANALYZE big")
         await setup.close()
     }
@@ -126,6 +128,49 @@ extension UpgradeTests {
             #expect(big?["mode"] as? String == "AccessExclusiveLock", "\(holds)")
             #expect((big?["queued_max"] as? Int ?? 0) >= 1, "\(holds)")
             await reader.session.close()
+            await observer.close()
+        }
+    }
+
+    @Test(
+        "a writer queued behind CREATE INDEX: the log names the hold with PostgreSQL's progress and the forecast's estimate"
+    )
+    func holdProgress() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            try await Self.fillBig(database)
+            let file = try Self.migrationFile("CREATE INDEX big_pad ON big (pad, n);\n")
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let run = try RunningCommand(
+                fixture.arguments(["--forecast-sql", file])
+                    + [
+                        "--", Self.psqlPath, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "dbname=\(database.name)", "-f",
+                        file,
+                    ]
+            )
+            defer { run.kill() }
+            let observer = try await database.session("observer")
+            try await eventually("the index build holds its lock", timeout: .seconds(120)) {
+                let rows = try await observer.query(
+                    """
+                    SELECT 1 FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation
+                    WHERE c.relname = 'big' AND l.mode = 'ShareLock' AND l.granted
+                    """
+                )
+                return !rows.rows.isEmpty
+            }
+            let writer = try await database.startBlockedStatement("INSERT INTO big VALUES (0, 0, 'x')", "web")
+            try await run.waitForStandardOutput(
+                "holds ShareLock on public.big: 1 session queued",
+                timeout: .seconds(60)
+            )
+            let status = try await run.waitForExit(timeout: .seconds(120))
+            #expect(status == 0, "\(run.standardOutput)\n\(run.standardError)")
+            try await writer.task.value
+            let line = run.standardOutput.split(separator: "\n").first { $0.contains("holds ShareLock on public.big") }
+            #expect(line?.contains("; CREATE INDEX, building index") == true, "\(line ?? "")")
+            #expect(line?.contains(" forecast, ") == true, "\(line ?? "")")
+            await writer.session.close()
             await observer.close()
         }
     }

@@ -163,7 +163,8 @@ struct PolicyParsingTests {
     static let everyPreflightKey = PreflightPolicy(
         terminateIdleInTransaction: .seconds(300),
         refuseIfWaitsOnProtected: true,
-        maxRewriteMegabytes: 1024
+        maxRewriteMegabytes: 1024,
+        maxBlock: .requestTimeout
     )
 
     @Test("[preflight]: read as written; absent, nothing acts before the migration")
@@ -175,6 +176,7 @@ struct PolicyParsingTests {
                 terminate_idle_in_transaction = "5m"
                 refuse_if_waits_on_protected = true
                 max_rewrite_mb = 1024
+                max_block = "request-timeout"
                 """,
             file: "p.toml"
         )
