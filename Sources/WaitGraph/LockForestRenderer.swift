@@ -87,7 +87,10 @@ public struct LockForestRenderer: Sendable {
     /// One line per snapshot, for `--watch` when the output is not a terminal.
     public func summaryLine(_ snapshot: LockSnapshot) -> String {
         let time = LockSnapshot.timestamp(snapshot.takenAt)
-        guard !snapshot.isEmpty else { return "\(time) no lock waits" }
+        guard !snapshot.isEmpty else {
+            let hazards = snapshot.hazards?.lines { TerminalText.safe($0) } ?? []
+            return (["\(time) no lock waits"] + hazards.map { "\(time) " + $0 }).joined(separator: "\n")
+        }
         return TerminalText.safe(summaryText(snapshot, time: time))
     }
 

@@ -53,4 +53,31 @@ struct LockHazardsTests {
             #expect(!text.standardOutput.contains("hazard:"), Comment(rawValue: text.standardOutput))
         }
     }
+
+    @Test("--watch names the hazard: piped, beside each 'no lock waits' line; on a terminal, below the one line")
+    func watchNamesHazards() async throws {
+        try await ScratchDatabase.with { database in
+            try await database.createTable("t")
+            let reader = try await database.idleInTransactionReader(of: "t", "monthly-report")
+            let readerPID = await reader.backendPID
+            let piped = try RunningCommand(
+                ["locks", "--watch", "--interval", "200ms", "--dsn", database.connectionString]
+            )
+            defer { piped.kill() }
+            try await piped.waitForStandardOutput("no lock waits", timeout: .seconds(30))
+            try await piped.waitForStandardOutput("hazard: pid \(readerPID) ", timeout: .seconds(30))
+            piped.kill()
+
+            let pane = try TmuxPane(columns: 200, rows: 24)
+            defer { pane.close() }
+            try pane.run(
+                "\(PGWardenCommand.executable.path) locks --watch --interval 200ms --dsn \(database.connectionString)"
+            )
+            _ = try await pane.waitForScreen("the view names the hazard") { screen in
+                screen.contains { $0.contains("hazard: pid \(readerPID) ") }
+            }
+            try pane.type("q")
+            await reader.close()
+        }
+    }
 }
