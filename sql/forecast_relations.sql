@@ -1,6 +1,7 @@
 -- The catalog facts a forecast needs of each relation a migration names: kind, size, estimated rows,
 -- partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
--- an index's table, a partitioned table's default partition. One JSON object per relation that exists.
+-- an index's table, a partitioned table's default partition; the heap and TOAST bytes apart, and the number of
+-- indexes, for the estimate in seconds. One JSON object per relation that exists.
 -- $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
 -- the search_path. A partitioned table's size and rows are the sum of its partitions'. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
 -- pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
@@ -27,6 +28,14 @@ SELECT requested.name AS requested,
                                             WHERE x.indrelid = part.oid), 0))
                      FROM pg_class AS part WHERE part.oid = ANY (members.oids))::int8
                     * current_setting('block_size')::int8,
+           'table_bytes', (SELECT sum(greatest(part.relpages, 0)
+                                      + coalesce((SELECT greatest(toast.relpages, 0) FROM pg_class AS toast
+                                                  WHERE toast.oid = part.reltoastrelid), 0))
+                           FROM pg_class AS part WHERE part.oid = ANY (members.oids))::int8
+                          * current_setting('block_size')::int8,
+           'index_count', (SELECT count(*) FROM pg_index AS x WHERE x.indrelid = c.oid),
+           'text_index_count', (SELECT count(*) FROM pg_index AS x WHERE x.indrelid = c.oid
+                                AND EXISTS (SELECT 1 FROM unnest(x.indcollation::oid[]) AS k WHERE k <> 0)),
            'rows', CASE WHEN c.relkind = 'p'
                         THEN (SELECT coalesce(sum(greatest(part.reltuples, 0)), -1) FROM pg_class AS part
                               WHERE part.oid = ANY (members.oids) AND part.relkind <> 'p')

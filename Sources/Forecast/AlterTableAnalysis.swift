@@ -88,7 +88,8 @@ extension LockCollector {
                 if let referenced = constraint["pktable"]?.relationName {
                     lock(referenced, .shareRowExclusive, "referenced by the foreign key of \(table).\(name)")
                 }
-            case "CONSTR_PRIMARY", "CONSTR_UNIQUE": scan(table, "ADD COLUMN \(name) builds its unique index")
+            case "CONSTR_PRIMARY", "CONSTR_UNIQUE":
+                scan(table, "ADD COLUMN \(name) builds its unique index", kind: .indexBuild)
             case "CONSTR_CHECK": scan(table, "ADD COLUMN \(name) checks its CHECK constraint on every row")
             default: break
             }
@@ -124,7 +125,11 @@ extension LockCollector {
             let from = column.map { " from \($0.typeName)" } ?? ""
             rewrite(table, "ALTER COLUMN \(columnName) TYPE \(target.display)\(from) is not binary-coercible")
         } else if column?.indexed == true {
-            scan(table, "ALTER COLUMN \(columnName) TYPE \(target.display) rebuilds the indexes on the column")
+            scan(
+                table,
+                "ALTER COLUMN \(columnName) TYPE \(target.display) rebuilds the indexes on the column",
+                kind: .indexBuild
+            )
         }
     }
 
@@ -162,7 +167,11 @@ extension LockCollector {
             if let referenced = constraint["pktable"]?.relationName {
                 lock(referenced, .shareRowExclusive, "referenced by the foreign key\(name) of \(table)")
                 if !notValid {
-                    scan(table, "ADD CONSTRAINT\(name) FOREIGN KEY checks every row against \(referenced)")
+                    scan(
+                        table,
+                        "ADD CONSTRAINT\(name) FOREIGN KEY checks every row against \(referenced)",
+                        kind: .foreignKeyCheck
+                    )
                     advise("ADD CONSTRAINT\(name) … NOT VALID, then VALIDATE CONSTRAINT in its own transaction")
                 }
             }
@@ -173,7 +182,7 @@ extension LockCollector {
             }
         case "CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION":
             if constraint["indexname"]?.text == nil {
-                scan(table, "ADD CONSTRAINT\(name) builds its index")
+                scan(table, "ADD CONSTRAINT\(name) builds its index", kind: .indexBuild)
                 advise("CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT\(name) … USING INDEX")
             }
         default: break
@@ -187,7 +196,8 @@ extension LockCollector {
         }
         scan(
             table,
-            "VALIDATE CONSTRAINT \(name) checks every row (under ShareUpdateExclusiveLock: reads and writes go on)"
+            "VALIDATE CONSTRAINT \(name) checks every row (under ShareUpdateExclusiveLock: reads and writes go on)",
+            kind: constraint?.type == "f" ? .foreignKeyCheck : .scan
         )
     }
 

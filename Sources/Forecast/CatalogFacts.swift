@@ -11,6 +11,12 @@ public struct RelationFacts: Sendable, Equatable {
     public var bytes: Int64
     /// `pg_class.reltuples` (-1 when never analysed).
     public var rows: Int64
+    /// The heap and TOAST table, without indexes (partitions summed): what a rewrite writes and a scan reads.
+    public var tableBytes: Int64
+    /// Its indexes (of every partition, counted once per partitioned index): what a rewrite rebuilds.
+    public var indexCount = 0
+    /// Of those, the indexes on a collatable column (text, varchar): slower to sort than a number.
+    public var textIndexCount = 0
     /// Every partition and inheritance child, at any depth.
     public var descendants: [String] = []
     /// Columns by name.
@@ -32,6 +38,7 @@ public struct RelationFacts: Sendable, Equatable {
         self.kind = kind
         self.bytes = bytes
         self.rows = rows
+        self.tableBytes = bytes
     }
 
     /// Whether rows live in it: a table, partitioned table, materialized view or foreign table.

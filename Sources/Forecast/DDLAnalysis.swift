@@ -9,7 +9,15 @@ extension LockCollector {
         let mode: LockMode = concurrent ? .shareUpdateExclusive : .share
         lock(table, mode, concurrent ? "CREATE INDEX CONCURRENTLY" : "CREATE INDEX", recurse: true)
         let unique = statement["unique"]?.isTrue == true ? "unique " : ""
-        scan(table, "builds the \(unique)index (reads every row)")
+        let columns = (statement["indexParams"]?.elements ?? []).compactMap { $0["IndexElem"]?["name"]?.text }
+        let known = facts.relation(table.key)?.columns ?? [:]
+        let collatable = columns.contains { known[$0].map { [25, 1043, 1042, 19].contains($0.typeOID) } ?? false }
+        scan(
+            table,
+            "builds the \(unique)index (reads every row)",
+            kind: .indexBuild,
+            textIndexes: collatable ? 1 : 0
+        )
         if concurrent {
             analysis.refusesTransactionBlock = true
         } else {
@@ -146,7 +154,12 @@ extension LockCollector {
         } else {
             lock(name, concurrent ? .shareUpdateExclusive : .share, "REINDEX TABLE", recurse: true)
         }
-        scan(name, "rebuilds the index(es), reading the table")
+        scan(
+            name,
+            "rebuilds the index(es), reading the table",
+            kind: .indexBuild,
+            indexes: statement["kind"]?.text == "REINDEX_OBJECT_INDEX" ? 1 : max(resolve(name)?.indexCount ?? 1, 1)
+        )
         if !concurrent { advise("REINDEX … CONCURRENTLY (outside a transaction block) takes ShareUpdateExclusiveLock") }
     }
 

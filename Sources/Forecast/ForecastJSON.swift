@@ -12,6 +12,8 @@ extension MigrationForecast {
             ("sampling_seconds", .seconds(samplingSeconds)),
             ("request_timeout_seconds", .seconds(requestTimeoutSeconds)),
             ("rehearsal", rehearsalJSON),
+            ("calibration", calibrationJSON),
+            ("blocks", .array(blocks.map { $0.json(timeout: requestTimeoutSeconds) })),
             ("statements", .array(statements.map(\.json))),
             ("warnings", .array(warnings.map(JSONValue.string))),
             ("not_forecast", .array(notForecast.map(JSONValue.string))),
@@ -26,6 +28,21 @@ extension MigrationForecast {
         case .unavailable(let reason)?:
             .object([("ran", .bool(false)), ("reason", .string(reason))])
         }
+    }
+
+    private var calibrationJSON: JSONValue {
+        guard let calibration else { return calibrationNote.map { .object([("unavailable", .string($0))]) } ?? .null }
+        return .object([
+            ("server", .string(calibration.server)), ("major", .integer(calibration.major)),
+            ("measured_at", .string(Self.timestamp(calibration.measuredAt))),
+            ("table_bytes", .integer(Int(calibration.tableBytes))),
+            ("scan_bytes_per_second", .integer(Int(calibration.scanBytesPerSecond))),
+            ("rewrite_bytes_per_second", .integer(Int(calibration.rewriteBytesPerSecond))),
+            ("index_build_bytes_per_second", .integer(Int(calibration.indexBuildBytesPerSecond))),
+            ("text_index_build_bytes_per_second", .integer(Int(calibration.textIndexBuildBytesPerSecond))),
+            ("foreign_key_bytes_per_second", .integer(Int(calibration.foreignKeyBytesPerSecond))),
+            ("took_seconds", .seconds(calibration.tookSeconds)), ("note", .string(calibrationNote)),
+        ])
     }
 
     /// `2026-11-29T18:00:00.123Z`.
@@ -88,6 +105,15 @@ extension StatementForecast {
             ("relations", .array(relations)),
             ("conflicts_now", .array(conflicts.map(\.json))),
             ("verdict", .string(verdict)),
+            ("estimated_seconds", estimatedSeconds?.json ?? .null),
+            (
+                "estimate_parts",
+                .array(
+                    estimateParts.map {
+                        .object([("work", .string($0.label)), ("estimated_seconds", $0.seconds.json)])
+                    }
+                )
+            ),
             ("request_impact", .string(requestImpact)),
             ("advice", .array((analysis?.advice ?? []).map(JSONValue.string))),
             ("notes", .array((analysis?.notes ?? []).map(JSONValue.string))),
@@ -126,6 +152,31 @@ extension LiveLock {
             ("relation", .string(relation)), ("pid", .integer(Int(pid))), ("mode", .string(mode.name)),
             ("granted", .bool(granted)), ("state", .string(state)), ("xact_seconds", .seconds(transactionSeconds)),
             ("application_name", .string(applicationName)), ("query", .string(query)),
+        ])
+    }
+}
+
+extension SecondsEstimate {
+    /// `{"low": …, "expected": …, "high": …}`.
+    var json: JSONValue {
+        .object([("low", .seconds(low)), ("expected", .seconds(expected)), ("high", .seconds(high))])
+    }
+}
+
+extension LockBlock {
+    func json(timeout: Double?) -> JSONValue {
+        .object([
+            ("relation", .string(relation)), ("blocks", .string(blocks)),
+            ("from_statement", .integer(fromStatement)), ("until_statement", .integer(untilStatement)),
+            ("estimated_seconds", estimate?.json ?? .null),
+            (
+                "work",
+                .array(parts.map { .object([("work", .string($0.label)), ("estimated_seconds", $0.seconds.json)]) })
+            ),
+            ("unknown_size_statements", .array(unknown.map { .integer($0) })),
+            ("requests_per_second", .seconds(requestsPerSecond)),
+            ("outlasts_request_timeout", timeout.map { .bool(outlasts($0)) } ?? .null),
+            ("requests_killed", .seconds(timeout.flatMap { requestsKilled(by: $0) })),
         ])
     }
 }

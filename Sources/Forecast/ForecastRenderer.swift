@@ -23,6 +23,8 @@ public struct ForecastRenderer: Sendable {
                     + " \(visible(pgDump))); a lock marked static is the parser's reading, not certain"
             )
         }
+        let summary = blockSummary(forecast)
+        if !summary.isEmpty { lines += [""] + summary }
         for statement in forecast.statements { lines += block(statement, in: forecast) }
         if !forecast.warnings.isEmpty {
             lines.append("")
@@ -53,6 +55,7 @@ public struct ForecastRenderer: Sendable {
         for held in statement.stillHeld {
             lines.append("   still held from statement \(held.since): \(held.mode.name) on \(visible(held.relation))")
         }
+        if let estimate = estimateLine(statement) { lines.append(estimate) }
         for work in statement.analysis?.rewrites ?? [] {
             lines.append("   rewrites \(visible(work.relation)): \(visible(work.reason))")
         }

@@ -46,6 +46,10 @@ public struct StatementForecast: Sendable {
     public var verdict: String = ""
     /// What the request timeout means for it, when one was given.
     public var requestImpact: String?
+    /// How long its work under the lock is expected to take; `nil` when it does none, or without a calibration.
+    public var estimatedSeconds: SecondsEstimate?
+    /// What takes the time, such as `rewrite 162 MB` and `3 indexes rebuilt`.
+    public var estimateParts: [EstimatePart] = []
 }
 
 /// The forecast of a whole migration.
@@ -64,6 +68,14 @@ public struct MigrationForecast: Sendable {
     public var rehearsal: Rehearsal.Status?
     /// What the migration runs that its SQL leaves out, such as `revision a3 and any after it (…)`.
     public var uncovered: [String] = []
+    /// This server's measured throughput the seconds come from; `nil`: no seconds.
+    public var calibration: Calibration?
+    /// Where the calibration came from (measured now, kept from earlier), or why there is none.
+    public var calibrationNote: String?
+    /// Per transaction and relation, the span during which the application's reads or writes are blocked.
+    public var blocks: [LockBlock] = []
+    /// The sampled activity per relation, for the requests a block stops.
+    public var activity: [String: RelationActivity] = [:]
 
     /// Everything not forecast, one phrase each: a statement the parser rejected or that runs code the forecast
     /// cannot see (and the rehearsal did not run), and ``uncovered``.

@@ -29,10 +29,16 @@ extension StatementAnalysis {
                 let shown = merged.locks.contains { $0.relation == lock.relation && $0.mode >= lock.mode }
                 if !shown { merged.locks.append(lock) }
             }
-            // Work on a relation the statement does not lock (a temporary table shadowed its name) is not its work.
+            // Work on a relation the statement does not lock because a temporary table shadowed its name is not its
+            // work; a relation it does not lock anew because its transaction already holds the lock keeps its work.
             let locked = Set(merged.locks.map(\.relation))
-            merged.rewrites.removeAll { !locked.contains($0.relation) }
-            merged.scans.removeAll { !locked.contains($0.relation) }
+            let shadowed = Set(temporary.map { $0.split(separator: ".").last.map(String.init) ?? $0 })
+            func shadowedWork(_ work: RelationWork) -> Bool {
+                !locked.contains(work.relation)
+                    && shadowed.contains(work.relation.split(separator: ".").last.map(String.init) ?? work.relation)
+            }
+            merged.rewrites.removeAll(where: shadowedWork)
+            merged.scans.removeAll(where: shadowedWork)
             if merged.locks.isEmpty { merged.advice = [] }
             if !temporary.isEmpty {
                 merged.notes.append(

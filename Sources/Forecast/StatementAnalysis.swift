@@ -26,6 +26,28 @@ public struct RelationWork: Sendable, Equatable {
     public var reason: String
     /// Its size and estimated rows, when the catalog knows them.
     public var facts: RelationFacts?
+    /// What is done to its bytes, for the estimate in seconds.
+    public var kind: WorkKind = .scan
+    /// For an index build: how many indexes are built (a rewrite rebuilds all of ``RelationFacts/indexCount``).
+    public var indexes = 1
+    /// For an index build: of those, the ones on a collatable column (text, varchar).
+    public var textIndexes = 0
+
+    public init(
+        relation: String,
+        reason: String,
+        facts: RelationFacts?,
+        kind: WorkKind = .scan,
+        indexes: Int = 1,
+        textIndexes: Int = 0
+    ) {
+        self.relation = relation
+        self.reason = reason
+        self.facts = facts
+        self.kind = kind
+        self.indexes = indexes
+        self.textIndexes = textIndexes
+    }
 }
 
 /// How a statement changes the transaction the script runs in.
@@ -146,14 +168,33 @@ struct LockCollector {
     mutating func rewrite(_ name: RelationName, _ reason: String) {
         let known = facts.relation(name.key)
         analysis.rewrites.append(
-            RelationWork(relation: known?.qualifiedName ?? name.description, reason: reason, facts: known)
+            RelationWork(
+                relation: known?.qualifiedName ?? name.description,
+                reason: reason,
+                facts: known,
+                kind: .rewrite
+            )
         )
     }
 
-    mutating func scan(_ name: RelationName, _ reason: String) {
+    /// A full read of `name` under the lock: a check (``WorkKind/scan``), an index build or a foreign key's check.
+    mutating func scan(
+        _ name: RelationName,
+        _ reason: String,
+        kind: WorkKind = .scan,
+        indexes: Int = 1,
+        textIndexes: Int = 0
+    ) {
         let known = facts.relation(name.key)
         analysis.scans.append(
-            RelationWork(relation: known?.qualifiedName ?? name.description, reason: reason, facts: known)
+            RelationWork(
+                relation: known?.qualifiedName ?? name.description,
+                reason: reason,
+                facts: known,
+                kind: kind,
+                indexes: indexes,
+                textIndexes: textIndexes
+            )
         )
     }
 

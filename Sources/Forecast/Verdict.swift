@@ -12,6 +12,7 @@ extension MigrationForecast {
             ForecastPlanner.judge(&forecast.statements[index], live: live, requestTimeoutSeconds: requestTimeoutSeconds)
         }
         forecast.samplingSeconds = live.samplingSeconds
+        forecast.activity = live.activity
         forecast.requestTimeoutSeconds = requestTimeoutSeconds
         forecast.takenAt = Date()
         return forecast

@@ -20,6 +20,8 @@ public struct MigrationForecaster: Sendable {
     public var singleTransaction = false
     /// Rehearses the script on a schema-only copy before the forecast reads the catalog; `nil`: static analysis only.
     public var rehearser: Rehearser?
+    /// Measures (or reads the kept measure of) this server's throughput for the seconds; `nil`: no seconds.
+    public var calibrator: Calibrator?
     public var logger: Logger
 
     public init(connectionString: String?, sampling: Duration, requestTimeout: Duration?, logger: Logger) {
@@ -77,6 +79,9 @@ public struct MigrationForecaster: Sendable {
         }
         let live = try await LiveReader.read(relations: oids, sampling: sampling, on: session)
         var forecast = draft.judged(live: live, requestTimeoutSeconds: timeout)
+        // Nothing rewritten, scanned or built: nothing to measure.
+        let calibration = forecast.doesWork ? await calibrator?.calibration(on: session) : nil
+        forecast = forecast.estimated(calibration: calibration?.calibration, note: calibration.map(Self.note))
         forecast.warnings =
             warnings
             + skipped.map { "line \($0.line): \($0.what) skipped: the forecast reads SQL, not psql's own input" }
@@ -158,6 +163,17 @@ public struct MigrationForecaster: Sendable {
             }
         }
         return (rendered.sql, "alembic upgrade \(rendered.range) --sql", warnings, uncovered)
+    }
+
+    /// Where the seconds come from, or why there are none.
+    static func note(_ result: CalibrationResult) -> String {
+        switch result {
+        case .measured(let calibration): calibration.summary
+        case .cached(let calibration):
+            "kept from " + MigrationForecast.timestamp(calibration.measuredAt) + " (--recalibrate measures again): "
+                + calibration.summary
+        case .unavailable(let reason): "no estimate in seconds: " + reason
+        }
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -31,6 +31,9 @@ struct RelationFactsRow: Decodable {
     let kind: String
     let bytes: Int64
     let rows: Int64
+    let table_bytes: Int64?
+    let index_count: Int?
+    let text_index_count: Int?
     let descendants: [String]?
     let columns: [String: Column]?
     let constraints: [String: Constraint]?
@@ -47,6 +50,9 @@ struct RelationFactsRow: Decodable {
             bytes: bytes,
             rows: rows
         )
+        facts.tableBytes = table_bytes ?? bytes
+        facts.indexCount = index_count ?? 0
+        facts.textIndexCount = text_index_count ?? 0
         facts.descendants = descendants ?? []
         facts.columns = (columns ?? [:]).mapValues { column in
             ColumnFacts(

@@ -1,5 +1,6 @@
 import PGWardenSQL
 import Postgres
+import WaitGraph
 
 extension LockInspector {
     /// The databases other than the connection's where sessions wait on a lock, most waiters
@@ -12,5 +13,32 @@ extension LockInspector {
             counts.append((try row.require(String.self, "datname"), Int(try row.require(Int32.self, "waiting"))))
         }
         return counts
+    }
+
+    /// What would make a migration wait, when nobody waits: sessions idle in transaction holding relation locks on
+    /// this database's tables, and the `oldest` oldest open transactions.
+    public func hazards(oldest: Int = 3) async throws(PostgresError) -> LockHazards {
+        let result = try await connection.query(Queries.lockHazards, [oldest])
+        var idle: [LockHazards.Session] = []
+        var old: [LockHazards.Session] = []
+        for row in result.rows {
+            var session = LockHazards.Session(
+                pid: try row.require(Int32.self, "pid"),
+                usename: try row.decode(String.self, "usename"),
+                applicationName: try row.decode(String.self, "application_name"),
+                state: try row.decode(String.self, "state"),
+                transactionSeconds: try row.decode(Double.self, "xact_seconds") ?? 0,
+                stateSeconds: try row.decode(Double.self, "state_seconds") ?? 0,
+                query: try row.decode(String.self, "query")
+            )
+            if try row.require(String.self, "kind") == "idle" {
+                session.relations = try row.decode([String].self, "relations") ?? []
+                session.strongestMode = try row.decode(String.self, "strongest")
+                idle.append(session)
+            } else {
+                old.append(session)
+            }
+        }
+        return LockHazards(idleHolders: idle, oldest: old)
     }
 }

@@ -203,12 +203,14 @@ public struct LockViewRunner: Sendable {
         return Task {
             let clock = ContinuousClock()
             var schedule = FixedRateSchedule(start: clock.now)
+            var hazards = HazardsCache()
             while !Task.isCancelled {
                 let inspector = await sessions.current.inspector
                 do throws(PostgresError) {
-                    let snapshot = try await inspector.poll()
+                    var snapshot = try await inspector.poll()
                     var elsewhere: [WaitsElsewhere] = []
                     if snapshot.isEmpty, inspector.scope == .currentDatabase {
+                        snapshot.hazards = await hazards.read(from: inspector, now: clock.now)
                         elsewhere = ((try? await inspector.waitsInOtherDatabases()) ?? []).map {
                             WaitsElsewhere(database: $0.database, count: $0.count)
                         }
@@ -237,5 +239,21 @@ public struct LockViewRunner: Sendable {
                 sink.yield(.tick(Date()))
             }
         }
+    }
+}
+
+/// The hazards of `locks --watch` while nothing waits: read at most every 5 s (pg_locks is read only for the
+/// sessions idle in transaction, and only then), the last reading kept in between.
+package struct HazardsCache {
+    private var readAt: ContinuousClock.Instant?
+    private var last: LockHazards?
+
+    package init() {}
+
+    package mutating func read(from inspector: LockInspector, now: ContinuousClock.Instant) async -> LockHazards? {
+        if let readAt, now - readAt < .seconds(5) { return last }
+        readAt = now
+        last = try? await inspector.hazards()
+        return last
     }
 }

@@ -126,6 +126,9 @@ public struct LockViewScreen: Sendable {
 
     private func emptyLines(_ model: LockViewModel) -> [Line] {
         var lines = [Line(text: "No session is waiting on a lock in \(ScreenText.clean(model.scope)).")]
+        for hazard in model.shown?.hazards?.lines(visible: ScreenText.clean) ?? [] {
+            lines.append(Line(text: hazard, style: .root))
+        }
         if !model.elsewhere.isEmpty {
             lines.append(Line(text: WaitsElsewhere.sentence(model.elsewhere)))
             lines.append(Line(text: "Run pgwarden locks --watch --all-databases to see them."))

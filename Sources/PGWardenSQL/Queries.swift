@@ -23,6 +23,48 @@ public enum Queries {
                END AS version;
         """#
 
+    /// `sql/calibration_leftovers.sql`:
+    ///
+    /// The scratch databases of calibrations that ended without dropping them (a kill -9): named
+    /// pgwarden_calibration_<run id>, with nobody connected to them, and whose run has no live session of its own
+    /// (application_name pgwarden-calibration-<run id>, kept open from before it creates the database until it drops it).
+    public static let calibrationLeftovers = #"""
+        -- The scratch databases of calibrations that ended without dropping them (a kill -9): named
+        -- pgwarden_calibration_<run id>, with nobody connected to them, and whose run has no live session of its own
+        -- (application_name pgwarden-calibration-<run id>, kept open from before it creates the database until it drops it).
+        SELECT d.datname AS name
+        FROM pg_database AS d
+        WHERE d.datname LIKE 'pgwarden\_calibration\_%'
+          AND NOT d.datistemplate
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.datid = d.oid)
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
+                          WHERE a.application_name = 'pgwarden-calibration-' || substr(d.datname, 22))
+        ORDER BY 1;
+        """#
+
+    /// `sql/calibration_server.sql`:
+    ///
+    /// Which server a calibration belongs to: its system identifier when the role may call pg_control_system(),
+    /// else its address, port and cluster_name; and its major.
+    public static let calibrationServer = #"""
+        -- Which server a calibration belongs to: its system identifier when the role may call pg_control_system(),
+        -- else its address, port and cluster_name; and its major.
+        SELECT CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE')
+                    THEN (SELECT system_identifier::text FROM pg_control_system())
+                    ELSE coalesce(host(inet_server_addr()), 'socket') || ':' || current_setting('port')
+                         || coalesce(':' || nullif(current_setting('cluster_name'), ''), '')
+               END AS server,
+               current_setting('server_version_num')::int / 10000 AS major;
+        """#
+
+    /// `sql/calibration_table_bytes.sql`:
+    ///
+    /// The calibration table's heap and TOAST bytes (pg_table_size: it is pgwarden's own, in its own scratch database).
+    public static let calibrationTableBytes = #"""
+        -- The calibration table's heap and TOAST bytes (pg_table_size: it is pgwarden's own, in its own scratch database).
+        SELECT pg_table_size('pgwarden_calibration')::int8 AS bytes;
+        """#
+
     /// `sql/claim_migration_session.sql`:
     ///
     /// Claims one session of the supervised migration for this run, so that a `pgwarden guard` leaves it
@@ -136,7 +178,8 @@ public enum Queries {
     ///
     /// The catalog facts a forecast needs of each relation a migration names: kind, size, estimated rows,
     /// partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
-    /// an index's table, a partitioned table's default partition. One JSON object per relation that exists.
+    /// an index's table, a partitioned table's default partition; the heap and TOAST bytes apart, and the number of
+    /// indexes, for the estimate in seconds. One JSON object per relation that exists.
     /// $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
     /// the search_path. A partitioned table's size and rows are the sum of its partitions'. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
     /// pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
@@ -144,7 +187,8 @@ public enum Queries {
     public static let forecastRelations = #"""
         -- The catalog facts a forecast needs of each relation a migration names: kind, size, estimated rows,
         -- partitions and children, columns, constraints, the foreign keys that reference it, a view's sources,
-        -- an index's table, a partitioned table's default partition. One JSON object per relation that exists.
+        -- an index's table, a partitioned table's default partition; the heap and TOAST bytes apart, and the number of
+        -- indexes, for the estimate in seconds. One JSON object per relation that exists.
         -- $1: text[] of relation names, each part double-quoted ("public"."orders"), resolved by to_regclass on
         -- the search_path. A partitioned table's size and rows are the sum of its partitions'. Takes no relation lock: to_regclass and the catalogs are read without one, and the sizes are
         -- pg_class's (relpages of the table, its TOAST table and indexes, as of the last VACUUM, ANALYZE or CREATE INDEX)
@@ -171,6 +215,14 @@ public enum Queries {
                                                     WHERE x.indrelid = part.oid), 0))
                              FROM pg_class AS part WHERE part.oid = ANY (members.oids))::int8
                             * current_setting('block_size')::int8,
+                   'table_bytes', (SELECT sum(greatest(part.relpages, 0)
+                                              + coalesce((SELECT greatest(toast.relpages, 0) FROM pg_class AS toast
+                                                          WHERE toast.oid = part.reltoastrelid), 0))
+                                   FROM pg_class AS part WHERE part.oid = ANY (members.oids))::int8
+                                  * current_setting('block_size')::int8,
+                   'index_count', (SELECT count(*) FROM pg_index AS x WHERE x.indrelid = c.oid),
+                   'text_index_count', (SELECT count(*) FROM pg_index AS x WHERE x.indrelid = c.oid
+                                        AND EXISTS (SELECT 1 FROM unnest(x.indcollation::oid[]) AS k WHERE k <> 0)),
                    'rows', CASE WHEN c.relkind = 'p'
                                 THEN (SELECT coalesce(sum(greatest(part.reltuples, 0)), -1) FROM pg_class AS part
                                       WHERE part.oid = ANY (members.oids) AND part.relkind <> 'p')
@@ -353,6 +405,52 @@ public enum Queries {
                (SELECT a.state FROM pg_stat_activity AS a WHERE a.pid = $1) AS state;
         """#
 
+    /// `sql/lock_hazards.sql`:
+    ///
+    /// What would make a migration wait, read when nobody waits yet (`pgwarden locks`): the sessions idle in
+    /// transaction that hold relation locks on this database's tables, and the oldest open transactions. pg_locks is
+    /// read only for the sessions idle in transaction (a lateral call per such session), never when there is none.
+    /// $1: the oldest transactions to list.
+    public static let lockHazards = #"""
+        -- What would make a migration wait, read when nobody waits yet (`pgwarden locks`): the sessions idle in
+        -- transaction that hold relation locks on this database's tables, and the oldest open transactions. pg_locks is
+        -- read only for the sessions idle in transaction (a lateral call per such session), never when there is none.
+        -- $1: the oldest transactions to list.
+        WITH idle AS (
+            SELECT a.pid, a.usename, a.application_name, a.state,
+                   extract(epoch FROM now() - a.xact_start)::float8 AS xact_seconds,
+                   extract(epoch FROM now() - a.state_change)::float8 AS state_seconds,
+                   left(a.query, 200) AS query
+            FROM pg_stat_activity AS a
+            WHERE a.state LIKE 'idle in transaction%' AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+              AND a.datname = current_database()
+        )
+        SELECT 'idle' AS kind, idle.*, held.relations, held.strongest
+        FROM idle
+        CROSS JOIN LATERAL (
+            SELECT array_agg(DISTINCT n.nspname || '.' || c.relname ORDER BY n.nspname || '.' || c.relname) AS relations,
+                   (array_agg(l.mode ORDER BY CASE l.mode WHEN 'AccessExclusiveLock' THEN 8 WHEN 'ExclusiveLock' THEN 7
+                                             WHEN 'ShareRowExclusiveLock' THEN 6 WHEN 'ShareLock' THEN 5
+                                             WHEN 'ShareUpdateExclusiveLock' THEN 4 WHEN 'RowExclusiveLock' THEN 3
+                                             WHEN 'RowShareLock' THEN 2 ELSE 1 END DESC))[1] AS strongest
+            FROM pg_locks AS l
+            JOIN pg_class AS c ON c.oid = l.relation AND c.relkind IN ('r', 'p', 'm')
+            JOIN pg_namespace AS n ON n.oid = c.relnamespace AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+            WHERE l.pid = idle.pid AND l.locktype = 'relation' AND l.granted
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ) AS held
+        WHERE held.relations IS NOT NULL
+        UNION ALL
+        (SELECT 'oldest' AS kind, a.pid, a.usename, a.application_name, a.state,
+                extract(epoch FROM now() - a.xact_start)::float8, extract(epoch FROM now() - a.state_change)::float8,
+                left(a.query, 200), NULL::text[], NULL::text
+         FROM pg_stat_activity AS a
+         WHERE a.xact_start IS NOT NULL AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+           AND a.datname = current_database()
+         ORDER BY a.xact_start
+         LIMIT $1);
+        """#
+
     /// `sql/lock_waits.sql`:
     ///
     /// Every session waiting on a heavyweight lock, resolved: the lock it wants and since when,
@@ -465,6 +563,29 @@ public enum Queries {
                NULL, NULL, NULL, NULL,
                p.gid, p.waiter_pid
         FROM prepared AS p;
+        """#
+
+    /// `sql/migration_progress.sql`:
+    ///
+    /// What PostgreSQL reports of one backend of the migration's progress (CREATE INDEX and REINDEX; CLUSTER and VACUUM
+    /// FULL), and how long its statement has run: read while the migration holds a lock others queue behind, at most
+    /// once a second. No progress view covers an ALTER TABLE rewrite: then the running time alone.
+    /// $1 the pid.
+    public static let migrationProgress = #"""
+        -- What PostgreSQL reports of one backend of the migration's progress (CREATE INDEX and REINDEX; CLUSTER and VACUUM
+        -- FULL), and how long its statement has run: read while the migration holds a lock others queue behind, at most
+        -- once a second. No progress view covers an ALTER TABLE rewrite: then the running time alone.
+        -- $1 the pid.
+        SELECT coalesce(i.command, c.command) AS command,
+               coalesce(i.phase, c.phase) AS phase,
+               coalesce(i.blocks_done, c.heap_blks_scanned)::float8 AS done,
+               coalesce(i.blocks_total, c.heap_blks_total)::float8 AS total,
+               extract(epoch FROM clock_timestamp() - a.query_start)::float8 AS running_seconds,
+               a.query
+        FROM pg_stat_activity AS a
+        LEFT JOIN pg_stat_progress_create_index AS i ON i.pid = a.pid
+        LEFT JOIN pg_stat_progress_cluster AS c ON c.pid = a.pid
+        WHERE a.pid = $1 AND a.state = 'active';
         """#
 
     /// `sql/rehearsal_leftovers.sql`:

@@ -14,16 +14,29 @@ public struct PreflightPolicy: Sendable, Equatable {
     /// `max_rewrite_mb`: refuse to start when a statement would rewrite more than this many MiB
     /// under its lock.
     public var maxRewriteMegabytes: Int?
+    /// `max_block`: refuse to start when a relation's reads or writes are expected to be blocked (the forecast's
+    /// high estimate of a block) longer than this.
+    public var maxBlock: MaxBlock?
+
+    /// The limit `max_block` sets.
+    public enum MaxBlock: Sendable, Equatable {
+        /// A duration, such as `"5s"`.
+        case duration(Duration)
+        /// `"request-timeout"`: the `--request-timeout` the run is given.
+        case requestTimeout
+    }
 
     /// Creates a preflight policy.
     public init(
         terminateIdleInTransaction: Duration? = nil,
         refuseIfWaitsOnProtected: Bool = false,
-        maxRewriteMegabytes: Int? = nil
+        maxRewriteMegabytes: Int? = nil,
+        maxBlock: MaxBlock? = nil
     ) {
         self.terminateIdleInTransaction = terminateIdleInTransaction
         self.refuseIfWaitsOnProtected = refuseIfWaitsOnProtected
         self.maxRewriteMegabytes = maxRewriteMegabytes
+        self.maxBlock = maxBlock
     }
 
     /// The most `max_rewrite_mb` may say: 1 PiB.
@@ -33,13 +46,21 @@ public struct PreflightPolicy: Sendable, Equatable {
 extension PreflightPolicy {
     init(_ table: ConfigTable, file: String) throws(ConfigError) {
         var reader = ConfigTableReader(table, file: file, context: "[preflight]")
+        let maxBlock: MaxBlock?
+        if case .string("request-timeout")? = table.entries.first(where: { $0.key == "max_block" })?.value {
+            _ = try reader.string("max_block")
+            maxBlock = .requestTimeout
+        } else {
+            maxBlock = try reader.duration("max_block").map(MaxBlock.duration)
+        }
         self.init(
             terminateIdleInTransaction: try reader.duration("terminate_idle_in_transaction", in: .zeroOrMore),
             refuseIfWaitsOnProtected: try reader.bool("refuse_if_waits_on_protected") ?? false,
             maxRewriteMegabytes: try reader.integer(
                 "max_rewrite_mb",
                 in: 0...PreflightPolicy.maximumRewriteMegabytes
-            )
+            ),
+            maxBlock: maxBlock
         )
         try reader.finish()
     }

@@ -24,6 +24,8 @@ public struct PreflightDecision: Sendable {
     /// Sessions a terminate would have ended but for a lock that is not certain (static analysis, or one that
     /// depends on rows), one sentence each: reported, never acted on.
     public var leftAlone: [String] = []
+    /// The safer forms of the statements a `max_block` refusal names, for the hint.
+    public var saferForms: [String] = []
 
     /// Creates a decision.
     public init(actions: [Action] = [], refusals: [String] = []) {
@@ -59,6 +61,7 @@ public enum PreflightResponder {
         let limits = [
             preflight.refuseIfWaitsOnProtected ? "refuse_if_waits_on_protected" : nil,
             preflight.maxRewriteMegabytes != nil ? "max_rewrite_mb" : nil,
+            preflight.maxBlock != nil ? "max_block" : nil,
         ].compactMap { $0 }
         if !limits.isEmpty {
             for item in forecast.notForecast {
@@ -92,6 +95,9 @@ public enum PreflightResponder {
                 decision.refusals.append(refusal)
             }
         }
+        let blocks = PreflightBlockLimit.check(forecast, limit: preflight.maxBlock)
+        decision.refusals += blocks.refusals
+        decision.saferForms = blocks.saferForms
         return decision
     }
 

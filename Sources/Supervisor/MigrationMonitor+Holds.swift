@@ -1,3 +1,4 @@
+import Forecast
 import FoundationEssentials
 import Logging
 import PGWardenSQL
@@ -22,6 +23,35 @@ extension MigrationMonitor {
         for hold in holds.records where !hold.ended {
             warnIfNearRequestTimeout(hold.pid, oldest: hold.queuedOldestSeconds)
         }
+        if let open = holds.longestOpen {
+            let now = ContinuousClock.now
+            if holdProgressReadAt.map({ now - $0 >= .seconds(1) }) ?? true {
+                holdProgressReadAt = now
+                holdProgress = await progress(of: open.pid)?.text
+            }
+        } else {
+            holdProgress = nil
+        }
+    }
+
+    /// What PostgreSQL reports of `pid`'s statement, with the forecast's estimate of it.
+    func progress(of pid: Int32) async -> MigrationProgress? {
+        guard let connection else { return nil }
+        do {
+            guard let row = try await connection.query(Queries.migrationProgress, [pid]).rows.first else { return nil }
+            let query = try row.decode(String.self, "query") ?? ""
+            return MigrationProgress(
+                command: try row.decode(String.self, "command"),
+                phase: try row.decode(String.self, "phase"),
+                done: try row.decode(Double.self, "done"),
+                total: try row.decode(Double.self, "total"),
+                runningSeconds: try row.decode(Double.self, "running_seconds") ?? 0,
+                estimate: estimates[MigrationProgress.key(query)]
+            )
+        } catch {
+            logger.debug("cannot read the progress of pid \(pid): \(error.message)")
+            return nil
+        }
     }
 
     /// Ends the holds still open: the migration has ended, and its locks with it.
@@ -34,9 +64,11 @@ extension MigrationMonitor {
         case .began(let index):
             holds.setMode(await heldMode(holds.records[index]), of: index)
             let hold = holds.records[index]
+            let progress = await progress(of: hold.pid)?.text.map { "; " + $0 } ?? ""
             log.say(
                 "the migration (pid \(hold.pid)) holds \(hold.mode ?? "a lock") on \(hold.relation):"
                     + " \(Self.queue(hold.queued)) behind it (oldest waits \(DurationSyntax.format(seconds: hold.queuedOldestSeconds)))"
+                    + progress
             )
         case .queueGrew(let index):
             let hold = holds.records[index]

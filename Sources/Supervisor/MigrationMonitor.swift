@@ -1,4 +1,5 @@
 import Enforcement
+import Forecast
 import FoundationEssentials
 import LockInspection
 import Logging
@@ -32,6 +33,11 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
     var records: [RunReport.LockWaitRecord] = []
     /// The queues behind the migration's own locks.
     var holds = LockHoldTracker()
+    /// The forecast's estimates by statement (``MigrationProgress/key(_:)``).
+    var estimates: [String: SecondsEstimate] = [:]
+    /// The progress of the statement holding the lock with the longest queue, read at most once a second.
+    var holdProgress: String?
+    var holdProgressReadAt: ContinuousClock.Instant?
     /// The loop's session, as the last poll used it: where a wait's end is checked.
     var connection: Connection?
     /// Why the monitor stopped the migration's statement, if it did.
@@ -198,7 +204,8 @@ final class MigrationMonitor: ResponseLoopDelegate, @unchecked Sendable {
                 policy: policy,
                 maxLockWait: settings.maxLockWait,
                 askingOperator: question != nil,
-                interactive: operatorPrompt != nil
+                interactive: operatorPrompt != nil,
+                progress: hold == nil ? nil : holdProgress
             ).text
         redrawFooter()
     }

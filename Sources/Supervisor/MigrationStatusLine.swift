@@ -22,6 +22,8 @@ struct MigrationStatusLine: Sendable {
     var maxLockWait: Duration?
     var askingOperator: Bool
     var interactive: Bool
+    /// While it holds: the progress of its statement (``MigrationProgress/text``).
+    var progress: String? = nil
 
     /// One line while nothing waits; three while the migration waits (the log cuts each to the
     /// terminal's width, so what matters most comes first on each).
@@ -32,7 +34,7 @@ struct MigrationStatusLine: Sendable {
             // The outage of a lock the migration holds: who queues behind it, against the request timeout.
             return head
                 + ": holds \(hold.mode ?? "a lock") on \(hold.relation), blocking others for \(DurationSyntax.format(seconds: hold.to.timeIntervalSince(hold.from)))"
-                + "\n  " + queueText
+                + "\n  " + queueText + (progress.map { " | " + $0 } ?? "")
         }
         let first =
             head + ": waits \(DurationSyntax.format(seconds: wait.waitingSeconds)) for \(wait.lock.mode)"

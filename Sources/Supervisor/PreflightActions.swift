@@ -30,6 +30,7 @@ struct PreflightActions: Sendable {
             let limits = [
                 preflight.refuseIfWaitsOnProtected ? "refuse_if_waits_on_protected" : nil,
                 preflight.maxRewriteMegabytes != nil ? "max_rewrite_mb" : nil,
+                preflight.maxBlock != nil ? "max_block" : nil,
             ].compactMap { $0 }
             if !limits.isEmpty {
                 throw OperatorError(
@@ -49,15 +50,16 @@ struct PreflightActions: Sendable {
         decision = PreflightResponder.decide(forecast, policy: policy, context: ResponderContext(forceDryRun: dryRun))
         if !decision.refusals.isEmpty {
             // A session to end is a way out only when a refusal is about a session the migration would wait on.
-            let waits = decision.refusals.contains { !$0.contains("max_rewrite_mb") }
+            let waits = decision.refusals.contains { !$0.contains("max_rewrite_mb") && !$0.contains("max_block") }
             let ways =
                 ["change the migration"] + (waits ? ["end the session it would wait on"] : [])
                 + ["change the policy's [preflight]"]
+            let safer = decision.saferForms.isEmpty ? "" : "; safer: " + decision.saferForms.joined(separator: "; ")
             throw OperatorError(
                 .supervisor,
                 "[preflight] refuses the run: " + decision.refusals.joined(separator: "; "),
                 hint: "nothing has changed; see the forecast above, then " + ways.dropLast().joined(separator: ", ")
-                    + " or " + ways.last!
+                    + " or " + ways.last! + safer
             )
         }
         for action in decision.actions {

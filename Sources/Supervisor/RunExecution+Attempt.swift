@@ -52,6 +52,7 @@ extension RunExecution {
             onWait: { [journal] wait in journal.update { $0.lastLockWait = wait } }
         )
         monitor.attempt = number
+        monitor.estimates = estimates
         await monitor.takeBaseline()
         // Adopted before the command starts (a daemon the reload command left): not the migration's.
         let adoptedBefore = Set(Subreaper.descendants().map(\.identity))

@@ -1,4 +1,5 @@
 import Enforcement
+import Forecast
 import FoundationEssentials
 import LockInspection
 import Logging
@@ -26,6 +27,8 @@ final class RunExecution {
     let lock: StateLock
     let state: Supervisor.RunState
     let interactive: Bool
+    /// The forecast's estimates by statement, for the progress of a lock the migration holds.
+    var estimates: [String: SecondsEstimate] = [:]
     /// The pause this run made, kept from its journal's first write: resumed whatever becomes of the state directory.
     var pause: PauseRecord?
     /// The attempts' monitors share one prompt and one audit for the whole run.

@@ -44,7 +44,7 @@ extension Supervisor {
         }
         let (lock, journal) = try openRun(runID, startedAt: report.startedAt)
         FailPoint.hit("upgrade.journaled")
-        return RunExecution(
+        let execution = RunExecution(
             supervisor: self,
             report: report,
             preflight: preflight,
@@ -55,6 +55,8 @@ extension Supervisor {
             state: state,
             interactive: settings.interactive ?? interactiveDefault
         )
+        execution.estimates = MigrationProgress.estimates(of: forecast)
+        return execution
     }
 
     /// The state directory's lock, the run log and the journal: a run that cannot have them does not start.

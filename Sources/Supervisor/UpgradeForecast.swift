@@ -27,6 +27,14 @@ enum UpgradeForecast {
             runID: Rehearser.newRunID(),
             logger: logger
         )
+        var calibrator = Calibrator(
+            connectionString: settings.connectionString,
+            stateDirectory: StateDirectory(path: settings.stateDirectory),
+            runID: Rehearser.newRunID(),
+            logger: logger
+        )
+        calibrator.recalibrate = settings.recalibrate
+        forecaster.calibrator = calibrator
         do {
             let forecast: MigrationForecast
             if let path = settings.forecastSQL {

@@ -50,6 +50,8 @@ public struct UpgradeSettings: Sendable {
     public var appNameMatch: String?
     /// The application's request timeout (uWSGI's harakiri): warn when the queue behind the migration nears it.
     public var requestTimeout: Duration?
+    /// Measure the server's throughput again for the forecast's seconds (`--recalibrate`).
+    public var recalibrate = false
     /// The migration's SQL, for the preflight forecast when the command is not Alembic's (`--forecast-sql`).
     public var forecastSQL: String?
     /// `--rehearse-dsn`: the server the forecast's rehearsal makes its schema-only copy on, instead of the real one.

@@ -32,7 +32,9 @@ public struct LockForestRenderer: Sendable {
     /// The whole forest, or one line saying that nothing waits in `scope` (a database name, or "any database").
     public func render(_ snapshot: LockSnapshot, scope: String) -> String {
         guard !snapshot.isEmpty else {
-            return "No session is waiting on a lock in \(TerminalText.safe(scope))."
+            let hazards = snapshot.hazards?.lines { TerminalText.safe($0) } ?? []
+            return (["No session is waiting on a lock in \(TerminalText.safe(scope))."] + hazards)
+                .joined(separator: "\n")
         }
         let roots = snapshot.roots
         var lines = [headline(snapshot, scope: scope)]
@@ -85,7 +87,10 @@ public struct LockForestRenderer: Sendable {
     /// One line per snapshot, for `--watch` when the output is not a terminal.
     public func summaryLine(_ snapshot: LockSnapshot) -> String {
         let time = LockSnapshot.timestamp(snapshot.takenAt)
-        guard !snapshot.isEmpty else { return "\(time) no lock waits" }
+        guard !snapshot.isEmpty else {
+            let hazards = snapshot.hazards?.lines { TerminalText.safe($0) } ?? []
+            return (["\(time) no lock waits"] + hazards.map { "\(time) " + $0 }).joined(separator: "\n")
+        }
         return TerminalText.safe(summaryText(snapshot, time: time))
     }
 

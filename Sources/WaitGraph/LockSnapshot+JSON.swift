@@ -18,6 +18,7 @@ extension LockSnapshot {
             ("waits", .array(waits.map(\.json))),
             ("blockers", .array(blockers.map(\.json))),
         ]
+        if let hazards { members.append(("hazards", hazards.json)) }
         return .object(members)
     }
 

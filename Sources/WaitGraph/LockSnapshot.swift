@@ -11,6 +11,8 @@ public struct LockSnapshot: Sendable, Equatable {
     public var waits: [LockWait]
     /// Every session that blocks a waiter, root blockers first.
     public var blockers: [Blocker]
+    /// When nothing waits, what would make a migration wait (read by `pgwarden locks` only); `nil` when not read.
+    public var hazards: LockHazards?
 
     /// Creates a snapshot.
     public init(takenAt: Date, waits: [LockWait] = [], blockers: [Blocker] = []) {

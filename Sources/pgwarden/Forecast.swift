@@ -73,6 +73,18 @@ extension PGWarden {
         @Flag(help: "No rehearsal: static analysis only (no lock is certain, and it is said so).")
         var noRehearsal = false
 
+        @Flag(
+            help:
+                "Measure this server's throughput again for the seconds, even when a measure of less than a day is kept."
+        )
+        var recalibrate = false
+
+        @Option(
+            name: .customLong("state-dir"),
+            help: ArgumentHelp("Where the calibration is kept (default: pgwarden's state directory).", valueName: "dir")
+        )
+        var stateDirectory: String?
+
         @Option(
             parsing: .unconditional,
             help: ArgumentHelp(
@@ -132,6 +144,14 @@ extension PGWarden {
                 logger: Logger(label: "pgwarden.forecast")
             )
             forecaster.singleTransaction = singleTransaction
+            var calibrator = Calibrator(
+                connectionString: connection.connectionString,
+                stateDirectory: StateDirectory(path: stateDirectory),
+                runID: Rehearser.newRunID(),
+                logger: Logger(label: "pgwarden.calibration")
+            )
+            calibrator.recalibrate = recalibrate
+            forecaster.calibrator = calibrator
             if !noRehearsal {
                 var rehearser = Rehearser(
                     connectionString: connection.connectionString,

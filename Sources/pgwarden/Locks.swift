@@ -86,7 +86,12 @@ extension PGWarden {
             )
             if watch {
                 let lookElsewhere = !allDatabases && !json
-                try await inspector.watch(every: interval.duration) { snapshot in
+                let hazards = HazardsCacheBox()
+                try await inspector.watch(every: interval.duration) { polled in
+                    var snapshot = polled
+                    if snapshot.isEmpty, !allDatabases {
+                        snapshot.hazards = await hazards.read(from: inspector)
+                    }
                     let elsewhere = snapshot.isEmpty && lookElsewhere ? try await inspector.waitsInOtherDatabases() : []
                     output.show(
                         snapshot,
@@ -94,7 +99,8 @@ extension PGWarden {
                     )
                 }
             } else {
-                let snapshot = try await inspector.pollReadingLocks()
+                var snapshot = try await inspector.pollReadingLocks()
+                if snapshot.isEmpty, !allDatabases { snapshot.hazards = try await inspector.hazards() }
                 output.show(snapshot)
                 if snapshot.isEmpty, !allDatabases { try await hintOtherDatabases(inspector) }
             }
@@ -187,4 +193,19 @@ struct LocksOutput {
 struct LocksError: DiagnosableError {
     let summary: String
     let hint: String?
+}
+
+/// The piped `--watch`'s hazards, read at most every 5 s.
+actor HazardsCacheBox {
+    private var readAt: ContinuousClock.Instant?
+    private var last: LockHazards?
+
+    func read(from inspector: LockInspector) async -> LockHazards? {
+        let now = ContinuousClock.now
+        if let readAt, now - readAt < .seconds(5) { return last }
+        readAt = now
+        let value = try? await inspector.hazards()
+        last = value
+        return value
+    }
 }

@@ -153,6 +153,12 @@ extension PGWarden {
         )
         var requestTimeout: DurationArgument?
 
+        @Flag(
+            help:
+                "Measure the server's throughput again for the forecast's seconds (else a measure of under a day is kept)."
+        )
+        var recalibrate = false
+
         @Option(
             help: ArgumentHelp(
                 "Forecast this SQL in preflight (default: Alembic's or Django's own, when the command is Alembic's upgrade or Django's migrate).",
@@ -232,6 +238,7 @@ extension PGWarden {
             if let rehearseDsn { settings.rehearseConnectionString = rehearseDsn }
             if let auditLog { settings.auditLogPath = auditLog }
             if let stateDirectory { settings.stateDirectory = stateDirectory }
+            if recalibrate { settings.recalibrate = true }
             settings.dryRun = dryRun
             return settings
         }

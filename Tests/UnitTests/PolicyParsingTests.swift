@@ -138,7 +138,7 @@ struct PolicyParsingTests {
             ("interval = \"1s\"\ninterval = \"2s\"", "p.toml:2: interval: set twice (first at line 1)"),
             (
                 "[preflight]\nterminate_idle_in_transactions = \"5m\"",
-                "p.toml:2: [preflight]: terminate_idle_in_transactions: unknown key (known keys here: max_rewrite_mb, refuse_if_waits_on_protected, terminate_idle_in_transaction)"
+                "p.toml:2: [preflight]: terminate_idle_in_transactions: unknown key (known keys here: max_block, max_rewrite_mb, refuse_if_waits_on_protected, terminate_idle_in_transaction)"
             ),
             (
                 "[preflight]\nterminate_idle_in_transaction = 300",
@@ -163,7 +163,8 @@ struct PolicyParsingTests {
     static let everyPreflightKey = PreflightPolicy(
         terminateIdleInTransaction: .seconds(300),
         refuseIfWaitsOnProtected: true,
-        maxRewriteMegabytes: 1024
+        maxRewriteMegabytes: 1024,
+        maxBlock: .requestTimeout
     )
 
     @Test("[preflight]: read as written; absent, nothing acts before the migration")
@@ -175,11 +176,28 @@ struct PolicyParsingTests {
                 terminate_idle_in_transaction = "5m"
                 refuse_if_waits_on_protected = true
                 max_rewrite_mb = 1024
+                max_block = "request-timeout"
                 """,
             file: "p.toml"
         )
         #expect(policy.preflight == Self.everyPreflightKey)
         #expect(try Policy(parsing: "[preflight]", file: "p.toml").preflight == PreflightPolicy())
+    }
+
+    @Test("[preflight] max_block: a duration, or \"request-timeout\"; anything else names the line")
+    func maxBlock() throws {
+        let duration = try Policy(parsing: "[preflight]\nmax_block = \"5s\"", file: "p.toml")
+        #expect(duration.preflight?.maxBlock == .duration(.seconds(5)))
+        let timeout = try Policy(parsing: "[preflight]\nmax_block = \"request-timeout\"", file: "p.toml")
+        #expect(timeout.preflight?.maxBlock == .requestTimeout)
+        for bad in ["max_block = 5", "max_block = \"fast\"", "max_block = true"] {
+            do {
+                _ = try Policy(parsing: "[preflight]\n" + bad, file: "p.toml")
+                Issue.record("\(bad) was accepted")
+            } catch {
+                #expect(error.summary.hasPrefix("p.toml:2: [preflight]: max_block: "), "\(error.summary)")
+            }
+        }
     }
 
     @Test("README's policy file reads as written, [preflight] and all")

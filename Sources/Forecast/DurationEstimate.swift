@@ -1,0 +1,246 @@
+import FoundationEssentials
+import WardenSupport
+
+/// How long something under a lock is expected to take, in seconds: a range and its middle.
+public struct SecondsEstimate: Sendable, Equatable {
+    public var low: Double
+    public var expected: Double
+    public var high: Double
+
+    public init(low: Double, expected: Double, high: Double) {
+        self.low = low
+        self.expected = expected
+        self.high = high
+    }
+
+    /// Nothing.
+    public static let zero = SecondsEstimate(low: 0, expected: 0, high: 0)
+
+    /// Two pieces of work one after the other.
+    public static func + (left: SecondsEstimate, right: SecondsEstimate) -> SecondsEstimate {
+        SecondsEstimate(
+            low: left.low + right.low,
+            expected: left.expected + right.expected,
+            high: left.high + right.high
+        )
+    }
+
+    /// `~5 s`, `~0.3 s`, `~2 min`: the expected seconds, as an operator reads them.
+    public var text: String { "~" + Self.format(expected) }
+
+    /// `1.2–4.8 s`.
+    public var rangeText: String { Self.format(low, unit: false) + "–" + Self.format(high) }
+
+    /// `5.0 s`, `42 s`, `0.04 s`, `5 min`.
+    public static func format(_ seconds: Double, unit: Bool = true) -> String {
+        let suffix = unit ? " s" : ""
+        if seconds >= 120 { return String(printf: "%.0f", seconds / 60) + (unit ? " min" : "") }
+        if seconds >= 10 { return String(printf: "%.0f", seconds) + suffix }
+        if seconds >= 0.1 { return String(printf: "%.1f", seconds) + suffix }
+        return String(printf: "%.2f", seconds) + suffix
+    }
+}
+
+/// What a statement does to a relation's bytes under its lock, each costed at its own measured throughput.
+public enum WorkKind: String, Sendable, Equatable {
+    /// The heap and TOAST written anew, then every index rebuilt (`ALTER COLUMN TYPE`, `VACUUM FULL`, `CLUSTER`).
+    case rewrite
+    /// Every row read and an expression checked (`SET NOT NULL`, `ADD CONSTRAINT … CHECK`, `ATTACH PARTITION`).
+    case scan
+    /// Every row read, sorted and written into one index (`CREATE INDEX`, a unique constraint's index).
+    case indexBuild
+    /// Every row's key looked up in the referenced table (`ADD FOREIGN KEY`, `VALIDATE CONSTRAINT` of one).
+    case foreignKeyCheck
+
+    /// How an operator names it in a summary: `rewrite`, `scan`, `index build`, `foreign-key check`.
+    public var phrase: String {
+        switch self {
+        case .rewrite: "rewrite"
+        case .scan: "scan"
+        case .indexBuild: "index build"
+        case .foreignKeyCheck: "foreign-key check"
+        }
+    }
+}
+
+/// This server's throughput, measured by a short calibration on a scratch table of its own.
+public struct Calibration: Sendable, Equatable, Codable {
+    /// The server: its system identifier, else `host:port`.
+    public var server: String
+    /// Its major, such as 15.
+    public var major: Int
+    /// When it was measured.
+    public var measuredAt: Date
+    /// The calibration table's heap bytes.
+    public var tableBytes: Int64
+    /// Heap bytes read per second by a validating scan (`ADD CONSTRAINT … CHECK`).
+    public var scanBytesPerSecond: Double
+    /// Heap bytes written per second by a rewrite without indexes (`ALTER COLUMN TYPE`).
+    public var rewriteBytesPerSecond: Double
+    /// Heap bytes indexed per second by `CREATE INDEX` on one bigint column.
+    public var indexBuildBytesPerSecond: Double
+    /// Heap bytes indexed per second by `CREATE INDEX` on one text column (collation-aware comparisons).
+    public var textIndexBuildBytesPerSecond: Double
+    /// Heap bytes of the referencing table checked per second by `ADD FOREIGN KEY`.
+    public var foreignKeyBytesPerSecond: Double
+    /// How long the calibration itself took, scratch database included.
+    public var tookSeconds: Double
+
+    public init(
+        server: String,
+        major: Int,
+        measuredAt: Date,
+        tableBytes: Int64,
+        scanBytesPerSecond: Double,
+        rewriteBytesPerSecond: Double,
+        indexBuildBytesPerSecond: Double,
+        textIndexBuildBytesPerSecond: Double,
+        foreignKeyBytesPerSecond: Double,
+        tookSeconds: Double
+    ) {
+        self.server = server
+        self.major = major
+        self.measuredAt = measuredAt
+        self.tableBytes = tableBytes
+        self.scanBytesPerSecond = scanBytesPerSecond
+        self.rewriteBytesPerSecond = rewriteBytesPerSecond
+        self.indexBuildBytesPerSecond = indexBuildBytesPerSecond
+        self.textIndexBuildBytesPerSecond = textIndexBuildBytesPerSecond
+        self.foreignKeyBytesPerSecond = foreignKeyBytesPerSecond
+        self.tookSeconds = tookSeconds
+    }
+
+    /// How long a calibration is kept.
+    public static let lifetimeSeconds: Double = 86_400
+
+    /// Whether it may be used for `server` at `major` at `now`: the same server and major, measured less than a day
+    /// ago (and not in the future: a clock set back is a reason to measure again), every throughput positive.
+    public func isUsable(server: String, major: Int, now: Date) -> Bool {
+        let age = now.timeIntervalSince(measuredAt)
+        let rates = [
+            scanBytesPerSecond, rewriteBytesPerSecond, indexBuildBytesPerSecond, textIndexBuildBytesPerSecond,
+            foreignKeyBytesPerSecond,
+        ]
+        return self.server == server && self.major == major && age >= 0 && age < Self.lifetimeSeconds
+            && rates.allSatisfy { $0.isFinite && $0 > 0 }
+    }
+
+    /// The cache file's name for a server and major: letters, digits, `-` and `_` of the server kept.
+    public static func fileName(server: String, major: Int) -> String {
+        let safe = String(server.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(80))
+        return "calibration-\(safe)-\(major).json"
+    }
+
+    /// One line for the output: what was measured, and its own cost.
+    public var summary: String {
+        let megabytes = Double(tableBytes) / 1_048_576
+        func rate(_ value: Double) -> String { String(printf: "%.0f MB/s", value / 1_048_576) }
+        return String(printf: "calibrated on a %.0f MB scratch table in %.1f s: ", megabytes, tookSeconds)
+            + "scan \(rate(scanBytesPerSecond)), rewrite \(rate(rewriteBytesPerSecond)), index build"
+            + " \(rate(indexBuildBytesPerSecond)) (on text \(rate(textIndexBuildBytesPerSecond))), foreign-key check"
+            + " \(rate(foreignKeyBytesPerSecond))"
+    }
+}
+
+/// The estimate model: bytes divided by this server's measured throughput, per kind of work; pure.
+public enum EstimateModel {
+    /// The low end of the range, as a fraction of the expected seconds: the table is cached and the server idle.
+    public static let lowFactor = 0.6
+    /// The high end: the table is read from disk, or the server is busy.
+    public static let highFactor = 2.0
+    /// Tables much larger than the calibration's: their pages come from disk, not the cache, more often.
+    static let coldFactor = 1.5
+
+    /// The seconds of one piece of work on a relation of `tableBytes` (heap and TOAST, partitions summed) with
+    /// `indexes` indexes built (or rebuilt after a rewrite), `textIndexes` of them on a collatable column.
+    public static func seconds(
+        _ kind: WorkKind,
+        tableBytes: Int64,
+        indexes: Int,
+        textIndexes: Int = 0,
+        calibration: Calibration
+    ) -> SecondsEstimate {
+        let bytes = Double(max(tableBytes, 0))
+        let text = min(max(textIndexes, 0), max(indexes, 0))
+        let builds =
+            Double(max(indexes, 0) - text) * bytes / calibration.indexBuildBytesPerSecond
+            + Double(text) * bytes / calibration.textIndexBuildBytesPerSecond
+        let expected: Double
+        switch kind {
+        case .rewrite: expected = bytes / calibration.rewriteBytesPerSecond + builds
+        case .scan: expected = bytes / calibration.scanBytesPerSecond
+        case .indexBuild: expected = builds
+        case .foreignKeyCheck: expected = bytes / calibration.foreignKeyBytesPerSecond
+        }
+        let cold = tableBytes > 8 * calibration.tableBytes ? coldFactor : 1
+        return SecondsEstimate(low: expected * lowFactor, expected: expected, high: expected * highFactor * cold)
+    }
+
+    /// The pieces of one relation's work, each with its seconds: a rewrite is the heap written (`rewrite 162 MB`) and
+    /// its indexes rebuilt (`3 indexes rebuilt`); `nil` when its size is unknown (or it was never analysed).
+    public static func parts(of work: RelationWork, calibration: Calibration) -> [EstimatePart]? {
+        guard let facts = work.facts, facts.tableBytes > 0 || facts.rows >= 0 else { return nil }
+        let size = ForecastPlanner.describe(bytes: facts.tableBytes)
+        switch work.kind {
+        case .rewrite:
+            var parts = [
+                EstimatePart(
+                    label: "rewrite \(size)",
+                    seconds: seconds(.rewrite, tableBytes: facts.tableBytes, indexes: 0, calibration: calibration)
+                )
+            ]
+            if facts.indexCount > 0 {
+                parts.append(
+                    EstimatePart(
+                        label: facts.indexCount == 1 ? "1 index rebuilt" : "\(facts.indexCount) indexes rebuilt",
+                        seconds: seconds(
+                            .indexBuild,
+                            tableBytes: facts.tableBytes,
+                            indexes: facts.indexCount,
+                            textIndexes: facts.textIndexCount,
+                            calibration: calibration
+                        )
+                    )
+                )
+            }
+            return parts
+        case .indexBuild:
+            let label = work.indexes == 1 ? "index build on \(size)" : "\(work.indexes) indexes built on \(size)"
+            let estimate = seconds(
+                .indexBuild,
+                tableBytes: facts.tableBytes,
+                indexes: work.indexes,
+                textIndexes: work.textIndexes,
+                calibration: calibration
+            )
+            return [EstimatePart(label: label, seconds: estimate)]
+        case .scan, .foreignKeyCheck:
+            let estimate = seconds(work.kind, tableBytes: facts.tableBytes, indexes: 0, calibration: calibration)
+            return [EstimatePart(label: "\(work.kind.phrase) \(size)", seconds: estimate)]
+        }
+    }
+
+    /// The seconds of a statement's work: each relation it rewrites or scans, in turn; `nil` when it does none, or
+    /// when the size of one is unknown.
+    public static func seconds(of work: [RelationWork], calibration: Calibration) -> SecondsEstimate? {
+        guard !work.isEmpty else { return nil }
+        var total = SecondsEstimate.zero
+        for item in work {
+            guard let parts = parts(of: item, calibration: calibration) else { return nil }
+            for part in parts { total = total + part.seconds }
+        }
+        return total
+    }
+}
+
+/// One piece of a statement's work and its seconds, such as `rewrite 162 MB` ~5 s.
+public struct EstimatePart: Sendable, Equatable {
+    /// What, as the summary names it.
+    public var label: String
+    public var seconds: SecondsEstimate
+
+    public init(label: String, seconds: SecondsEstimate) {
+        self.label = label
+        self.seconds = seconds
+    }
+}

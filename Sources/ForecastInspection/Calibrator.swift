@@ -1,0 +1,226 @@
+import Forecast
+import FoundationEssentials
+import Logging
+import PGWardenSQL
+import Postgres
+import WardenSupport
+
+/// What the forecast knows of this server's throughput.
+public enum CalibrationResult: Sendable {
+    /// Measured now.
+    case measured(Calibration)
+    /// Measured earlier (less than a day ago), read from the state directory.
+    case cached(Calibration)
+    /// No estimate in seconds, and why.
+    case unavailable(String)
+
+    /// The calibration, when there is one.
+    public var calibration: Calibration? {
+        switch self {
+        case .measured(let calibration), .cached(let calibration): calibration
+        case .unavailable: nil
+        }
+    }
+}
+
+/// Measures this server's throughput: a scan, a foreign-key check, a rewrite and two index builds (bigint, text) of a scratch table of
+/// a few tens of MB, in a scratch database of its own (`pgwarden_calibration_<run id>`, dropped after), so that it locks
+/// nothing of the application's. Kept per server and major for a day in the state directory.
+public struct Calibrator: Sendable {
+    /// The real server (`--dsn`), or libpq's environment.
+    public var connectionString: String?
+    /// Where the measurement is kept; `nil`: measured each time.
+    public var stateDirectory: StateDirectory?
+    /// Measure again even when a calibration of less than a day is kept (`--recalibrate`).
+    public var recalibrate = false
+    /// Names the scratch database.
+    public var runID: String
+    /// Rows of the scratch table: ~110 bytes each, some 27 MB.
+    public var rows = 250_000
+    public var logger: Logger
+
+    public init(connectionString: String?, stateDirectory: StateDirectory?, runID: String, logger: Logger) {
+        self.connectionString = connectionString
+        self.stateDirectory = stateDirectory
+        self.runID = runID
+        self.logger = logger
+    }
+
+    /// The scratch database's name.
+    public var databaseName: String {
+        "pgwarden_calibration_" + String(runID.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.prefix(40))
+    }
+
+    private var applicationName: String { "pgwarden-calibration-" + databaseName.dropFirst(21) }
+
+    /// The calibration for the server `session` is connected to: kept, or measured now; never throws.
+    public func calibration(on session: Connection) async -> CalibrationResult {
+        let server: String
+        let major: Int
+        do {
+            guard let row = try await session.query(Queries.calibrationServer).rows.first else {
+                return .unavailable("cannot tell which server this is")
+            }
+            server = try row.require(String.self, "server")
+            major = try row.require(Int.self, "major")
+        } catch {
+            return .unavailable("cannot tell which server this is: \(Self.message(error))")
+        }
+        let fileName = Calibration.fileName(server: server, major: major)
+        if !recalibrate, let kept = load(fileName), kept.isUsable(server: server, major: major, now: Date()) {
+            return .cached(kept)
+        }
+        let started = ContinuousClock.now
+        switch await measure(server: server, major: major) {
+        case .failure(let failure): return .unavailable(failure.reason)
+        case .success(var calibration):
+            calibration.tookSeconds = Self.seconds(ContinuousClock.now - started)
+            save(calibration, as: fileName)
+            logger.info("calibrated", metadata: ["summary": "\(calibration.summary)"])
+            return .measured(calibration)
+        }
+    }
+
+    private func load(_ fileName: String) -> Calibration? {
+        guard let directory = stateDirectory, let data = try? directory.read(fileName) else { return nil }
+        return try? JSONDecoder().decode(Calibration.self, from: data)
+    }
+
+    private func save(_ calibration: Calibration, as fileName: String) {
+        guard let directory = stateDirectory else { return }
+        do {
+            try directory.prepare()
+            try directory.write(try JSONEncoder().encode(calibration), to: fileName)
+        } catch {
+            logger.warning("cannot keep the calibration", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Creates the scratch database, measures in it, drops it.
+    private func measure(server: String, major: Int) async -> Result<Calibration, RehearsalUnavailable> {
+        let admin: Connection
+        do {
+            admin = try await Connection.connect(configuration(connectionString), logger: logger)
+        } catch {
+            return .failure(RehearsalUnavailable("cannot connect to calibrate: \(error.message)"))
+        }
+        defer { Task { await admin.close() } }
+        do {
+            let mayCreate =
+                try await admin.query(Queries.rehearsalMayCreateDatabase).rows.first?
+                .decode(Bool.self, "may_create") ?? false
+            guard mayCreate else {
+                return .failure(
+                    RehearsalUnavailable("pgwarden's role may not create the calibration's scratch database (CREATEDB)")
+                )
+            }
+            for row in try await admin.query(Queries.calibrationLeftovers).rows {
+                let name = try row.require(String.self, "name")
+                _ = try? await admin.query("DROP DATABASE IF EXISTS \(Rehearser.quoted(name))")
+            }
+            _ = try await admin.query("CREATE DATABASE \(Rehearser.quoted(databaseName)) TEMPLATE template0")
+        } catch {
+            return .failure(
+                RehearsalUnavailable("cannot create the calibration's scratch database: \(Self.message(error))")
+            )
+        }
+        let result = await workload(server: server, major: major)
+        do {
+            _ = try await admin.query("DROP DATABASE IF EXISTS \(Rehearser.quoted(databaseName)) WITH (FORCE)")
+        } catch {
+            logger.warning("cannot drop the calibration's scratch database", metadata: ["error": "\(error)"])
+        }
+        return result
+    }
+
+    /// The measurement proper, on a session of the scratch database.
+    private func workload(server: String, major: Int) async -> Result<Calibration, RehearsalUnavailable> {
+        let session: Connection
+        do {
+            session = try await Connection.connect(
+                configuration(try ConnectionEnvironment.connectionString(connectionString, database: databaseName)),
+                logger: logger
+            )
+        } catch {
+            return .failure(
+                RehearsalUnavailable("cannot connect to the calibration's scratch database: \(error.message)")
+            )
+        }
+        defer { Task { await session.close() } }
+        do {
+            for statement in Self.setUp(rows: rows) { _ = try await session.query(statement) }
+            let bytes = try await tableBytes(session)
+            let scan = try await timed(
+                session,
+                "ALTER TABLE pgwarden_calibration ADD CONSTRAINT positive CHECK (n > 0)"
+            )
+            let check = try await timed(
+                session,
+                "ALTER TABLE pgwarden_calibration ADD CONSTRAINT parent FOREIGN KEY (k) REFERENCES pgwarden_calibration_parent"
+            )
+            let rewrite = try await timed(session, "ALTER TABLE pgwarden_calibration ALTER COLUMN n TYPE bigint")
+            let rewritten = try await tableBytes(session)
+            let build = try await timed(session, "CREATE INDEX ON pgwarden_calibration (id)")
+            let textBuild = try await timed(session, "CREATE INDEX ON pgwarden_calibration (pad)")
+            let floor = 1e-4
+            return .success(
+                Calibration(
+                    server: server,
+                    major: major,
+                    measuredAt: Date(),
+                    tableBytes: bytes,
+                    scanBytesPerSecond: Double(bytes) / max(scan, floor),
+                    rewriteBytesPerSecond: Double(bytes) / max(rewrite, floor),
+                    indexBuildBytesPerSecond: Double(rewritten) / max(build, floor),
+                    textIndexBuildBytesPerSecond: Double(rewritten) / max(textBuild, floor),
+                    foreignKeyBytesPerSecond: Double(bytes) / max(check, floor),
+                    tookSeconds: 0
+                )
+            )
+        } catch {
+            return .failure(RehearsalUnavailable("the calibration failed: \(Self.message(error))"))
+        }
+    }
+
+    /// The scratch table of `rows` rows (an id, an int, a key into a 1,000-row parent, 64 characters of text),
+    /// vacuumed so that its pages are as a live table's: hint bits set, visibility map current.
+    static func setUp(rows: Int) -> [String] {
+        [
+            "CREATE TABLE pgwarden_calibration_parent (id int PRIMARY KEY)",
+            "INSERT INTO pgwarden_calibration_parent SELECT generate_series(1, 1000)",
+            "CREATE TABLE pgwarden_calibration (id bigint, n int, k int, pad text)",
+            "INSERT INTO pgwarden_calibration SELECT g, g, g % 1000 + 1, md5(g::text) || md5((g + 1)::text)"
+                + " FROM generate_series(1, \(max(rows, 1000))) AS g",
+            "VACUUM ANALYZE pgwarden_calibration_parent",
+            "VACUUM ANALYZE pgwarden_calibration",
+        ]
+    }
+
+    private func tableBytes(_ session: Connection) async throws(PostgresError) -> Int64 {
+        Int64(try await session.query(Queries.calibrationTableBytes).rows.first?.decode(Int.self, "bytes") ?? 0)
+    }
+
+    private func timed(_ session: Connection, _ sql: String) async throws(PostgresError) -> Double {
+        let started = ContinuousClock.now
+        _ = try await session.query(sql)
+        return Self.seconds(ContinuousClock.now - started)
+    }
+
+    private func configuration(_ connectionString: String?) -> ConnectionConfiguration {
+        ConnectionConfiguration(
+            connectionString: connectionString,
+            applicationName: applicationName,
+            sessionSettings: [
+                ("lock_timeout", "5s"), ("statement_timeout", "120s"), ("client_connection_check_interval", "1s"),
+            ]
+        )
+    }
+
+    static func message(_ error: any Error) -> String {
+        (error as? PostgresError)?.message ?? String(describing: error)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,8 @@
+-- Which server a calibration belongs to: its system identifier when the role may call pg_control_system(),
+-- else its address, port and cluster_name; and its major.
+SELECT CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE')
+            THEN (SELECT system_identifier::text FROM pg_control_system())
+            ELSE coalesce(host(inet_server_addr()), 'socket') || ':' || current_setting('port')
+                 || coalesce(':' || nullif(current_setting('cluster_name'), ''), '')
+       END AS server,
+       current_setting('server_version_num')::int / 10000 AS major;
