@@ -132,17 +132,20 @@ package struct WorkerSetPause: Sendable {
                     + (resumed.restoredExactly ? " (byte for byte as before)" : "")
             )
         }
-        if let more = try await resumeSet() {
+        if let more = try await resumeSet(ownedBy: owner) {
             any = true
             said += more
         }
         return any ? said : nil
     }
 
-    private func resumeSet() async throws -> Said? {
+    /// With an owner given, only a pause of that owner (a run never resumes another's pause it found there).
+    private func resumeSet(ownedBy owner: String?) async throws -> Said? {
         let lock = try lock()
         defer { lock.release() }
-        guard var record = try SetPauseRecord.load(SetPauseRecord.fileName, from: directory) else { return nil }
+        guard var record = try SetPauseRecord.load(SetPauseRecord.fileName, from: directory),
+            owner == nil || record.owner == owner
+        else { return nil }
         record.phase = .resuming
         try record.save(in: directory)
         FailPoint.hit("sets.resume.journaled")

@@ -242,3 +242,99 @@ extension UpgradeTests {
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 }
+
+extension UpgradeTests {
+    /// uWSGI before, gunicorn and a command after: `gunicorn` from Debian, as ``GunicornServer`` starts it.
+    static func appServers(_ uwsgi: UWSGIServer, _ gunicorn: GunicornServer, _ marker: String) -> String {
+        """
+        [[app_servers]]
+        kind = "uwsgi"
+        fifo = "\(uwsgi.fifo)"
+
+        [[app_servers]]
+        kind = "gunicorn"
+        pidfile = "\(gunicorn.pidfile)"
+        reload = "after"
+
+        [[app_servers]]
+        kind = "command"
+        reload = ["/usr/bin/touch", "\(marker)"]
+        when = "after"
+
+        """
+    }
+
+    @Test(
+        "app servers of three kinds, each reloaded before or after as configured: uWSGI's and gunicorn's workers replaced",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/gunicorn"))
+    )
+    func severalAppServers() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let uwsgi = try await UWSGIServer()
+            let gunicorn = try await GunicornServer()
+            let uwsgiBefore = uwsgi.workerPIDs
+            let gunicornBefore = gunicorn.workerPIDs
+            let marker = fixture.stateDirectory + ".reloaded"
+            let config = try Self.deployment(
+                fixture,
+                Self.crontabSet(fixture.user, "app-cli") + Self.appServers(uwsgi, gunicorn, marker),
+                command: ["/bin/true"]
+            )
+            let result = try await PGWardenCommand.run(["upgrade", "--config", config])
+            #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
+            let steps = (try fixture.report()["steps"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            #expect(
+                steps == [
+                    "preflight", "pause workers", "reload uWSGI (before)", "reload gunicorn (after)",
+                    "reload command /usr/bin/touch (after)", "resume workers",
+                ]
+            )
+            #expect(Set(uwsgi.workerPIDs).isDisjoint(with: uwsgiBefore))
+            #expect(Set(gunicorn.workerPIDs).isDisjoint(with: gunicornBefore))
+            #expect(FileManager.default.fileExists(atPath: marker))
+            #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
+            await uwsgi.stop()
+            await gunicorn.stop()
+        }
+    }
+
+    @Test(
+        "--dry-run with a deployment file: every set and app server and what it would do; nothing changed",
+        .enabled(if: SupervisordServer.isAvailable)
+    )
+    func dryRunDeployment() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let supervisord = try await SupervisordServer(user: fixture.user)
+            try supervisord.control(["stop", "app-worker:worker-b"])
+            let command =
+                "[[workers]]\nkind = \"command\"\npause = [\"/bin/echo\", \"scale\", \"--replicas=0\"]\n"
+                + "resume = [\"/bin/echo\", \"scale\", \"--replicas=3\"]\n"
+            let servers = "[[app_servers]]\nkind = \"command\"\nreload = [\"/usr/bin/touch\", \"/nonexistent/x\"]\n"
+            let config = try Self.deployment(
+                fixture,
+                Self.crontabSet(fixture.user, "app-cli") + Self.supervisorSet(supervisord) + command + servers,
+                command: ["/bin/true"]
+            )
+            let result = try await PGWardenCommand.run(["upgrade", "--dry-run", "--config", config])
+            #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
+            let output = result.standardOutput
+            for line in [
+                "pause 1 crontab line of \(fixture.user):",
+                "workers[2] (supervisor app-worker:*):",
+                "supervisorctl stop app-worker:worker-a (now RUNNING), start it again after",
+                "app-worker:worker-b is STOPPED: left so",
+                "workers[3] (command /bin/echo scale --replicas=0):",
+                "pause: /bin/echo scale --replicas=0",
+                "resume: /bin/echo scale --replicas=3 (timeout 1m00s)",
+                "reload command /usr/bin/touch (run /usr/bin/touch /nonexistent/x): before",
+            ] {
+                #expect(output.contains(line), "\(line) in \(output)")
+            }
+            #expect(try supervisord.states()["app-worker:worker-a"] == "RUNNING")
+            #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
+            await supervisord.stop()
+        }
+    }
+}
