@@ -4,6 +4,7 @@ step of their pause and of their resume, then pgwarden recover: every set back a
 import json
 import re
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -34,7 +35,8 @@ class Supervisord:
     """A private supervisord: group app-worker (worker-a, worker-b) and report, running as USER."""
 
     def __init__(self):
-        self.directory = tempfile.mkdtemp(prefix="supervisord-", dir=WORK)
+        # Not under WORK (0700): the programs run as USER and must read worker.py.
+        self.directory = tempfile.mkdtemp(prefix="pgwarden-faults-supervisord-")
         os.chmod(self.directory, 0o755)
         worker = os.path.join(self.directory, "worker.py")
         with open(worker, "w") as handle:
@@ -56,8 +58,12 @@ class Supervisord:
                 f"[supervisorctl]\nserverurl=unix://{self.directory}/s.sock\n\n{programs}"
                 "[group:app-worker]\nprograms=worker-a,worker-b\n")
         subprocess.run(["supervisord", "-c", self.config], check=True, capture_output=True, timeout=DEADLINE)
-        eventually("supervisord runs its programs",
-                   lambda: set(self.states().values()) == {"RUNNING"} and len(self.states()) == 3)
+        try:
+            eventually("supervisord runs its programs",
+                       lambda: set(self.states().values()) == {"RUNNING"} and len(self.states()) == 3)
+        except TimeoutError:
+            self.stop()
+            raise
 
     def states(self):
         result = run(["supervisorctl", "-c", self.config, "status"])
@@ -74,6 +80,7 @@ class Supervisord:
             eventually("supervisord stops", lambda: gone(pid))
         except (OSError, ValueError):
             pass
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def deployment_file(state, database, supervisord, marker):
