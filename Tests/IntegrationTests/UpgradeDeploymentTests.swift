@@ -337,4 +337,34 @@ extension UpgradeTests {
             await supervisord.stop()
         }
     }
+
+    @Test(
+        "drain by supervisord: the pause waits while a program finishes its current job (stopwaitsecs), no SIGKILL",
+        .enabled(if: SupervisordServer.isAvailable)
+    )
+    func supervisorDrains() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let supervisord = try await SupervisordServer(user: fixture.user, stopwaitsecs: 20, jobSeconds: 3)
+            let pids = try supervisord.status().compactMapValues(\.pid)
+            let gate = fixture.stateDirectory + ".gate"
+            let config = try Self.deployment(fixture, Self.supervisorSet(supervisord), command: Self.gatedMigration(gate))
+            let clock = ContinuousClock()
+            let start = clock.now
+            let run = try RunningCommand(["upgrade", "--config", config])
+            try await run.waitForStandardOutput("migration under way", timeout: .seconds(60))
+            // The migration starts only once both workers finished their 3 s job and exited by themselves.
+            #expect(clock.now - start >= .seconds(3))
+            for name in ["app-worker:worker-a", "app-worker:worker-b"] {
+                #expect(kill(try #require(pids[name]), 0) != 0)
+            }
+            let log = try String(contentsOfFile: supervisord.directory + "/supervisord.log", encoding: .utf8)
+            #expect(log.contains("stopped: worker-a (exit status 0)"), "\(log)")
+            #expect(!log.contains("SIGKILL"), "\(log)")
+            _ = FileManager.default.createFile(atPath: gate, contents: nil)
+            #expect(try await run.waitForExit(timeout: .seconds(60)) == 0, "\(run.standardOutput)")
+            #expect(try supervisord.states().values.allSatisfy { $0 == "RUNNING" })
+            await supervisord.stop()
+        }
+    }
 }

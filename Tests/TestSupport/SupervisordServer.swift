@@ -13,12 +13,22 @@ public final class SupervisordServer: Sendable {
     public static let isAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/supervisord")
 
     /// Starts supervisord; returns once every program is RUNNING. `stopwaitsecs` is each program's.
-    public init(user: String, stopwaitsecs: Int = 10) async throws {
+    ///
+    /// On SIGTERM each worker finishes its current job (`jobSeconds` long) and then exits 0, as a queue consumer
+    /// draining does.
+    public init(user: String, stopwaitsecs: Int = 10, jobSeconds: Double = 0) async throws {
         directory = NSTemporaryDirectory() + "pgwarden-supervisord-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // A worker that traps SIGTERM and finishes its current "job" (a short sleep) first, as a queue consumer does.
-        let worker =
-            "import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\nwhile True: time.sleep(0.2)\n"
+        let worker = """
+            import signal, sys, time
+            stopping = []
+            signal.signal(signal.SIGTERM, lambda *a: stopping.append(1))
+            while not stopping: time.sleep(0.05)
+            time.sleep(\(jobSeconds))
+            sys.exit(0)
+
+            """
         try worker.write(toFile: directory + "/worker.py", atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory + "/worker.py")
