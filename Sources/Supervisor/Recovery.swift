@@ -147,7 +147,9 @@ public struct Recovery: Sendable {
                 "  command: \(ShellQuoting.command(journal.command))",
                 "  started: \(journal.startedAt.formatted(.iso8601)); workers paused: \(journal.workersPaused ? "yes" : "no")",
             ]
-            for set in journal.workerSets ?? [] where (journal.workerSets?.count ?? 0) > 1 {
+            // The sets of a deployment file; not the one crontab set of the flags, which the line above covers.
+            let sets = journal.workerSets ?? []
+            for set in sets where sets.count > 1 || set.directory != stateDirectory.path {
                 lines.append("  \(set.name): \(set.state.rawValue)")
             }
             if let pid = journal.migrationPID { lines.append("  migration pid: \(pid)") }

@@ -348,7 +348,11 @@ extension UpgradeTests {
             let supervisord = try await SupervisordServer(user: fixture.user, stopwaitsecs: 20, jobSeconds: 3)
             let pids = try supervisord.status().compactMapValues(\.pid)
             let gate = fixture.stateDirectory + ".gate"
-            let config = try Self.deployment(fixture, Self.supervisorSet(supervisord), command: Self.gatedMigration(gate))
+            let config = try Self.deployment(
+                fixture,
+                Self.supervisorSet(supervisord),
+                command: Self.gatedMigration(gate)
+            )
             let clock = ContinuousClock()
             let start = clock.now
             let run = try RunningCommand(["upgrade", "--config", config])
@@ -365,6 +369,46 @@ extension UpgradeTests {
             #expect(try await run.waitForExit(timeout: .seconds(60)) == 0, "\(run.standardOutput)")
             #expect(try supervisord.states().values.allSatisfy { $0 == "RUNNING" })
             await supervisord.stop()
+        }
+    }
+
+    @Test("a command set's pause past its timeout: stopped, named, resumed; its output in the log, sanitised")
+    func commandTimeout() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            let marker = fixture.stateDirectory + ".ran"
+            let resumed = fixture.stateDirectory + ".resumed"
+            let slow = "import sys, time\nprint('\\x1b[31mred\\x1b]0;title\\x07 pausing', flush=True)\ntime.sleep(60)"
+            let set = """
+                [[workers]]
+                kind = "command"
+                pause = ["/usr/bin/python3", "-c", \(Self.tomlString(slow))]
+                resume = ["/usr/bin/touch", "\(resumed)"]
+                timeout = "1s"
+
+                """
+            let config = try Self.deployment(
+                fixture,
+                Self.crontabSet(fixture.user, "app-cli") + set,
+                command: ["/usr/bin/touch", marker]
+            )
+            let clock = ContinuousClock()
+            let start = clock.now
+            let result = try await PGWardenCommand.run(["upgrade", "--config", config])
+            #expect(clock.now - start < .seconds(30))
+            #expect(result.status == 70)
+            #expect(
+                result.standardOutput.contains("workers[2] (command /usr/bin/python3 -c "),
+                "\(result.standardOutput)"
+            )
+            #expect(
+                result.standardOutput.contains(") cannot be paused: its pause command timed out after 1s: "),
+                "\(result.standardOutput)"
+            )
+            #expect(!result.standardOutput.contains("\u{1B}"))
+            #expect(!FileManager.default.fileExists(atPath: marker))
+            #expect(FileManager.default.fileExists(atPath: resumed))  // a pause cut short may have half-happened
+            #expect(try TestCrontab.read(fixture.user) == UpgradeFixture.crontab)
         }
     }
 }
