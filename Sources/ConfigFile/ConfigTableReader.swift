@@ -24,6 +24,11 @@ public struct ConfigTableReader {
         table.entries.first { $0.key == key }?.line ?? table.line
     }
 
+    /// The value of `key`, if given (without marking it read).
+    public func value(of key: String) -> ConfigValue? {
+        table.entries.first { $0.key == key }?.value
+    }
+
     /// An error about `key` at its line.
     public func error(_ key: String, _ message: String) -> ConfigError {
         ConfigError(file: file, line: line(of: key), key: context.map { "\($0): \(key)" } ?? key, message)

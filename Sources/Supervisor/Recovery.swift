@@ -72,6 +72,15 @@ public struct Recovery: Sendable {
             }
         }
         lines += try await resumeWorkers()
+        let primaryOnly = lines
+        let (setLines, setsFailed) = await resumeSets()
+        lines += setLines
+        if setsFailed {
+            lines.append(
+                "some worker sets are still paused: run pgwarden recover\(option) again once the cause is fixed"
+            )
+            return Answer(lines: lines, status: Code.needsRecovery)
+        }
         if journal != nil {
             journal!.phase = .recovered
             journal!.finishedAt = Date()
@@ -79,10 +88,31 @@ public struct Recovery: Sendable {
             try journal!.save(as: RunJournal.lastFileName, in: stateDirectory)
             try stateDirectory.remove(RunJournal.fileName)
         }
-        if lines == ["no workers were paused"], !named, let elsewhere = await pausesElsewhere() {
+        if primaryOnly == ["no workers were paused"], setLines.isEmpty, !named, let elsewhere = await pausesElsewhere()
+        {
             return Answer(lines: elsewhere, status: Code.needsRecovery)
         }
         return Answer(lines: lines, status: 0)
+    }
+
+    /// Every worker set with a directory of its own, in reverse order, each tried whatever became of the others;
+    /// whether one could not be resumed (its journal is kept, for the next recover).
+    private func resumeSets() async -> (lines: [String], failed: Bool) {
+        var lines: [String] = []
+        var failed = false
+        for directory in WorkerSetPause.directories(under: stateDirectory).reversed() {
+            let name = String(directory.path.split(separator: "/").last ?? "")
+            do {
+                guard let said = try await WorkerSetPause(directory: directory, logger: logger).resume() else {
+                    continue
+                }
+                lines += said.map { "set \(name): \($0)" }
+            } catch {
+                failed = true
+                lines.append("error: set \(name) was not resumed: \(Supervisor.describe(error))")
+            }
+        }
+        return (lines, failed)
     }
 
     private func resumeWorkers() async throws -> [String] {
@@ -117,6 +147,11 @@ public struct Recovery: Sendable {
                 "  command: \(ShellQuoting.command(journal.command))",
                 "  started: \(journal.startedAt.formatted(.iso8601)); workers paused: \(journal.workersPaused ? "yes" : "no")",
             ]
+            // The sets of a deployment file; not the one crontab set of the flags, which the line above covers.
+            let sets = journal.workerSets ?? []
+            for set in sets where sets.count > 1 || set.directory != stateDirectory.path {
+                lines.append("  \(set.name): \(set.state.rawValue)")
+            }
             if let pid = journal.migrationPID { lines.append("  migration pid: \(pid)") }
             if let wait = journal.lastLockWait { lines.append("  last lock wait: \(wait)") }
             return Answer(lines: lines, status: alive ? 0 : Code.needsRecovery)

@@ -52,21 +52,35 @@ extension RunExecution {
         }
     }
 
+    /// Reloads every app server due at `time`, in order; the first that fails ends the step.
     func reload(_ time: RunMachine.ReloadTime) async -> RunMachine.Event {
-        guard let strategy = settings.reloadStrategy else { return .reloaded(time) }
+        for (server, when) in settings.effectiveAppServers where when.rawValue == time.rawValue {
+            if let failure = await reload(server.strategy, named: server.name, time) {
+                return .reloadFailed(time, failure)
+            }
+        }
+        return .reloaded(time)
+    }
+
+    /// Reloads one app server; why it failed, if it did.
+    private func reload(
+        _ strategy: UWSGIReload.Strategy,
+        named name: String,
+        _ time: RunMachine.ReloadTime
+    ) async -> String? {
         do {
-            try await Supervisor.step("reload \(strategy.appServer) (\(time.rawValue))", &report, log: log) {
+            try await Supervisor.step("reload \(name) (\(time.rawValue))", &report, log: log) {
                 let reload = UWSGIReload(strategy: strategy, timeout: settings.reloadTimeout, logger: logger)
                 let outcome = try await Supervisor.interruptible(state) { try await reload.run() }
                 log.say(
-                    "\(strategy.appServer) reloaded in \(DurationSyntax.format(seconds: outcome.seconds)): workers \(outcome.oldWorkers.map(\.pid)) → \(outcome.newWorkers.map(\.pid))"
+                    "\(name) reloaded in \(DurationSyntax.format(seconds: outcome.seconds)): workers \(outcome.oldWorkers.map(\.pid)) → \(outcome.newWorkers.map(\.pid))"
                 )
             }
-            return .reloaded(time)
+            return nil
         } catch {
-            let failure = "the \(strategy.appServer) reload (\(time.rawValue)) failed: \(Supervisor.describe(error))"
+            let failure = "the \(name) reload (\(time.rawValue)) failed: \(Supervisor.describe(error))"
             log.warn(failure)
-            return .reloadFailed(time, failure)
+            return failure
         }
     }
 

@@ -38,6 +38,8 @@ final class RunExecution {
     var lostState: [String] = []
     /// Failures of the run's own state already handed to the machine.
     private var stateFailuresSaid: Set<String> = []
+    /// The run's worker sets: paused in order, all or nothing; resumed in reverse on every path.
+    lazy var sets = WorkerSetsMachine(names: settings.effectiveWorkerSets.enumerated().map(Self.setName))
 
     var settings: UpgradeSettings { supervisor.settings }
     var log: RunLog { supervisor.log }
@@ -75,11 +77,11 @@ final class RunExecution {
 
     /// What the run will do around the command.
     var plan: RunMachine.Plan {
-        let reloads = settings.reloadStrategy != nil
+        let servers = settings.effectiveAppServers
         return RunMachine.Plan(
-            pausesWorkers: !settings.pausePatterns.isEmpty,
-            reloadBefore: reloads && settings.effectiveReloadWhen == .before,
-            reloadAfter: reloads && settings.effectiveReloadWhen == .after,
+            pausesWorkers: !settings.effectiveWorkerSets.isEmpty,
+            reloadBefore: servers.contains { $0.when == .before },
+            reloadAfter: servers.contains { $0.when == .after },
             preflightActions: !preflightActions.decision.actions.isEmpty,
             retries: settings.retries,
             lockTimeout: settings.lockTimeout != nil
@@ -131,71 +133,7 @@ final class RunExecution {
 
     // MARK: - Workers
 
-    private func pauseWorkers() async -> RunMachine.Event {
-        do {
-            try await Supervisor.step("pause workers", &report, log: log) {
-                let outcome = try await workerPause().pause(
-                    user: preflight.crontabUser,
-                    patterns: try settings.pausePatterns.map(WorkerPattern.init),
-                    stop: settings.stopWorkers,
-                    scope: settings.stopScope,
-                    grace: settings.grace,
-                    owner: owner,
-                    stopInterrupted: { [state] in state.isInterrupted }
-                )
-                pause = outcome.record
-                sayPaused(outcome)
-            }
-            journal.update {
-                $0.workersPaused = true
-                $0.phase = .workersPaused
-            }
-            FailPoint.hit("upgrade.workers-paused")
-            return .paused
-        } catch {
-            log.warn("cannot pause the workers: \(Supervisor.describe(error)); the migration is not run")
-            return .pauseFailed("the workers were not paused: \(Supervisor.describe(error))")
-        }
-    }
-
-    private func sayPaused(_ outcome: WorkerPause.PauseOutcome) {
-        log.say(
-            "paused \(Plural.count(outcome.record.pausedLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser)"
-        )
-        for process in outcome.notStartedByCron {
-            log.say(
-                "  pid \(process.pid) matching, not started by cron: left running: \(Redaction.redact(process.commandLine))"
-            )
-        }
-        for worker in outcome.stopped {
-            log.say(
-                "  worker pid \(worker.process.pid) \(worker.outcome.description): \(Redaction.redact(worker.process.commandLine))"
-            )
-        }
-    }
-
     func workerPause(in directory: StateDirectory? = nil) -> WorkerPause {
         WorkerPause(stateDirectory: directory ?? supervisor.stateDirectory, logger: logger)
-    }
-
-    /// Always: the workers come back — from the journal, or from memory when the state directory was lost.
-    private func resumeWorkers() async -> RunMachine.Event {
-        journal.update { $0.phase = .finishing }
-        FailPoint.hit("upgrade.before-resume")
-        do {
-            let drift = try await Supervisor.step("resume workers", &report, log: log) {
-                try await resumeFromJournalOrMemory()
-            }
-            drift.forEach(log.warn)
-            report.warnings += drift
-            journal.update { $0.workersPaused = false }
-            return .resumed
-        } catch {
-            let directory = ShellQuoting.quote(supervisor.stateDirectory.path)
-            log.warn(
-                "cannot resume the workers: \(Supervisor.describe(error)); run pgwarden recover --state-dir \(directory)"
-            )
-            return .resumeFailed("the workers were not resumed: \(Supervisor.describe(error))")
-        }
     }
 }

@@ -30,6 +30,17 @@ public struct RunJournal: Codable, Sendable {
     public var finishedAt: Date?
     public var reportPath: String?
     public var steps: [String] = []
+    /// The run's worker sets, in order, and where each stands: written before each set's pause and resume.
+    package var workerSets: [WorkerSetEntry]?
+
+    /// One worker set of the run, as the journal holds it.
+    package struct WorkerSetEntry: Codable, Sendable, Equatable {
+        /// `workers[2] (supervisor app-worker:*)`.
+        package var name: String
+        /// The directory of its own journal (the state directory itself for the first crontab set).
+        package var directory: String
+        package var state: WorkerSetsMachine.SetState
+    }
 
     private enum CodingKeys: String, CodingKey {
         case phase, command, outcome, steps
@@ -44,6 +55,7 @@ public struct RunJournal: Codable, Sendable {
         case lastLockWait = "last_lock_wait"
         case finishedAt = "finished_at"
         case reportPath = "report_path"
+        case workerSets = "worker_sets"
     }
 
     /// The journal of the run in progress (or crashed).

@@ -123,6 +123,8 @@ extension Supervisor {
         var crontabUser: String
         var crontabLines: [CrontabPause.PausedLine] = []
         var runningWorkers: [String] = []
+        /// What each worker set but the first crontab one would have done to it, by index.
+        var setPlans: [Int: [String]] = [:]
         var alembicVersion: String?
         var djangoMigrations: DjangoMigrations?
         var invalidIndexes: [String]
@@ -191,8 +193,10 @@ extension Supervisor {
             result.crontabLines = plan.lines
             result.runningWorkers = plan.runningWorkers.map { "pid \($0.pid): \(Redaction.redact($0.commandLine))" }
         }
-        if let strategy = settings.reloadStrategy, settings.effectiveReloadWhen != .none {
-            _ = try await UWSGIReload(strategy: strategy, timeout: settings.reloadTimeout, logger: logger).preflight()
+        result.setPlans = try await planSets()
+        for (server, _) in settings.effectiveAppServers {
+            _ = try await UWSGIReload(strategy: server.strategy, timeout: settings.reloadTimeout, logger: logger)
+                .preflight()
         }
         return result
     }
@@ -216,8 +220,8 @@ extension Supervisor {
 
     func printPlan(_ preflight: Preflight, applicationName: String) {
         log.say("dry run: nothing will be changed. The plan:")
-        if preflight.crontabLines.isEmpty {
-            log.say("  workers: none paused")
+        if settings.primaryCrontabSet == nil {
+            if settings.effectiveWorkerSets.isEmpty { log.say("  workers: none paused") }
         } else {
             log.say(
                 "  pause \(Plural.count(preflight.crontabLines.count, "crontab line", "crontab lines")) of \(preflight.crontabUser):"
@@ -227,7 +231,16 @@ extension Supervisor {
                 "  running workers (--stop-workers \(settings.stopWorkers.rawValue)): \(preflight.runningWorkers.isEmpty ? "none" : preflight.runningWorkers.joined(separator: "; "))"
             )
         }
-        log.say("  reload \(settings.reloadStrategy?.appServer ?? "uWSGI"): \(settings.effectiveReloadWhen.rawValue)")
+        printSetPlans(preflight)
+        if settings.appServers.isEmpty {
+            log.say(
+                "  reload \(settings.reloadStrategy?.appServer ?? "uWSGI"): \(settings.effectiveReloadWhen.rawValue)"
+            )
+        } else {
+            for (server, when) in settings.effectiveAppServers {
+                log.say("  reload \(server.name) (\(Self.describe(server.strategy))): \(when.rawValue)")
+            }
+        }
         log.say(
             "  run: \(ShellQuoting.command(settings.command.map(Redaction.redact))) (application_name \(applicationName))"
         )

@@ -19,8 +19,14 @@ extension UpgradeSettings {
     /// - Throws: ``ConfigFile/ConfigError`` naming the line and key of the first mistake.
     public static func fromConfigFile(_ path: String) throws(ConfigError) -> UpgradeSettings {
         let document = try ConfigDocument(contentsOfFile: path, describedAs: "config file")
-        if let table = document.tables.values.first ?? document.arrayTables.values.first?.first {
-            throw ConfigError(file: path, line: table.line, "tables are not used in an upgrade config")
+        if let table = document.tables.values.first
+            ?? document.arrayTables.first(where: { !["workers", "app_servers"].contains($0.key) })?.value.first
+        {
+            throw ConfigError(
+                file: path,
+                line: table.line,
+                "[\(table.name)] is not used in an upgrade config (its tables: [[workers]], [[app_servers]])"
+            )
         }
         var reader = ConfigTableReader(document.root, file: path)
         var settings = UpgradeSettings(command: try reader.strings("command") ?? [])
@@ -60,7 +66,35 @@ extension UpgradeSettings {
         settings.reportPath = try reader.string("report")
         settings.stateDirectory = try reader.string("state_dir")
         try reader.finish()
+        try settings.readDeployment(document, root: reader)
         return settings
+    }
+
+    /// `[[workers]]` and `[[app_servers]]`: each replaces the root keys of the one-crontab, one-app-server case,
+    /// which may then not be given beside it.
+    private mutating func readDeployment(_ document: ConfigDocument, root: ConfigTableReader) throws(ConfigError) {
+        workerSets = try DeploymentFile.workerSets(document)
+        if !workerSets.isEmpty {
+            for key in ["pause_workers", "crontab_user", "stop_workers", "stop_scope", "grace"]
+            where document.root.entries.contains(where: { $0.key == key }) {
+                throw root.error(key, "give it in a [[workers]] entry of kind crontab, not beside [[workers]]")
+            }
+        }
+        // The first crontab set is today's: preflight, the dry run and its journal in the state directory itself.
+        if let set = workerSets.lazy.compactMap({ if case .crontab(let set) = $0 { set } else { nil } }).first {
+            pausePatterns = set.match
+            crontabUser = set.user
+            stopWorkers = set.stop
+            stopScope = set.scope
+            grace = set.grace
+        }
+        appServers = try DeploymentFile.appServers(document)
+        if !appServers.isEmpty {
+            for key in ["uwsgi_fifo", "uwsgi_pidfile", "reload_command", "gunicorn_pidfile"]
+            where document.root.entries.contains(where: { $0.key == key }) {
+                throw root.error(key, "give it in an [[app_servers]] entry, not beside [[app_servers]]")
+            }
+        }
     }
 
     /// The app server reload the file asks for: `uwsgi_fifo`, `uwsgi_pidfile`, `reload_command` (with a pidfile or

@@ -67,6 +67,11 @@ public struct UpgradeSettings: Sendable {
     /// How often the monitor polls.
     public var interval: Duration = .milliseconds(250)
 
+    /// `[[workers]]` of a deployment file, in order; empty: the one crontab set of the flags, if any.
+    package var workerSets: [WorkerSetSpec] = []
+    /// `[[app_servers]]` of a deployment file, in order; empty: the one of the flags, if any.
+    package var appServers: [AppServerSpec] = []
+
     /// Creates settings for `command`.
     public init(command: [String]) {
         self.command = command
@@ -76,5 +81,48 @@ public struct UpgradeSettings: Sendable {
     public var effectiveReloadWhen: ReloadWhen {
         guard reloadStrategy != nil else { return .none }
         return reloadWhen ?? .before
+    }
+
+    /// The worker sets of the run, in order: `[[workers]]`, or the one crontab set of the flags.
+    package var effectiveWorkerSets: [WorkerSetSpec] {
+        if !workerSets.isEmpty { return workerSets }
+        guard !pausePatterns.isEmpty else { return [] }
+        return [
+            .crontab(
+                CrontabSetSpec(
+                    user: crontabUser,
+                    match: pausePatterns,
+                    stop: stopWorkers,
+                    scope: stopScope,
+                    grace: grace
+                )
+            )
+        ]
+    }
+
+    /// The index in ``effectiveWorkerSets`` of the crontab set journaled in the state directory itself (as
+    /// before deployment files): the first crontab set. The others each have a directory of their own.
+    package var primaryCrontabSet: Int? {
+        effectiveWorkerSets.firstIndex { if case .crontab = $0 { true } else { false } }
+    }
+
+    /// The app servers of the run with when each is reloaded: `[[app_servers]]`, or the one of the flags.
+    package var effectiveAppServers: [(server: AppServerSpec, when: ReloadWhen)] {
+        let servers = appServers.isEmpty ? reloadStrategy.map { [AppServerSpec(strategy: $0)] } ?? [] : appServers
+        return servers.map { ($0, $0.reload ?? reloadWhen ?? .before) }.filter { $0.when != .none }
+    }
+}
+
+/// One `[[app_servers]]` entry: how it is reloaded, and when (`nil`: the run's `reload`).
+package struct AppServerSpec: Sendable {
+    package var strategy: UWSGIReload.Strategy
+    package var reload: UpgradeSettings.ReloadWhen?
+    /// For the log and the report: `uWSGI`, `gunicorn`, `command systemctl`.
+    package var name: String
+
+    package init(strategy: UWSGIReload.Strategy, reload: UpgradeSettings.ReloadWhen? = nil, name: String? = nil) {
+        self.strategy = strategy
+        self.reload = reload
+        self.name = name ?? strategy.appServer
     }
 }

@@ -215,6 +215,17 @@ extension PGWarden {
         func settings() throws -> UpgradeSettings {
             var settings = try config.map(UpgradeSettings.fromConfigFile) ?? UpgradeSettings(command: [])
             if !command.isEmpty { settings.command = command }
+            if !settings.workerSets.isEmpty,
+                !pausePatterns.isEmpty || crontabUser != nil || stopWorkers != nil || stopScope != nil || grace != nil
+            {
+                throw ValidationError(
+                    "the config file's [[workers]] name every worker set: --pause-workers, --crontab-user, --stop-workers,"
+                        + " --stop-scope and --grace go in its crontab entries"
+                )
+            }
+            if !settings.appServers.isEmpty, try reloadTarget.strategy() != nil {
+                throw ValidationError("the config file's [[app_servers]] name every app server: give none by flags")
+            }
             guard !settings.command.isEmpty else { throw ValidationError("give the migration command after --") }
             if let value = connection.connectionString { settings.connectionString = value }
             if let migrationDSN { settings.migrationConnectionString = migrationDSN }
