@@ -35,9 +35,15 @@ extension ForecastRenderer {
             text += "from statement \(block.fromStatement) to the end of the script's transaction"
         }
         guard let estimate = block.estimate else { return text + ", for an unknown time (no calibration)" }
-        text += ", " + estimate.text + " (up to " + SecondsEstimate.format(estimate.high) + ")"
         let parts = block.parts.filter { $0.seconds.expected > 0 }.map { "\($0.label) \($0.seconds.text)" }
-        text += parts.isEmpty ? ": metadata only" : ": " + parts.joined(separator: ", ")
+        if parts.isEmpty, estimate.high < 0.005 {
+            // Not "~0.00 s": nothing under the lock reads the table, and the time of the rest is the transaction's.
+            text +=
+                ", for as long as the transaction's own statements take: no rewrite, scan or index build under the lock"
+        } else {
+            text += ", " + estimate.text + " (up to " + SecondsEstimate.format(estimate.high) + ")"
+            text += parts.isEmpty ? ": metadata only" : ": " + parts.joined(separator: ", ")
+        }
         if !block.unknown.isEmpty {
             text += "; statement(s) " + block.unknown.map(String.init).joined(separator: ", ") + " of unknown size"
         }

@@ -1,4 +1,8 @@
-/// A regular expression whose every search has a time budget.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A regular expression whose every search has a budget of CPU time.
 ///
 /// The syntax is the ICU-style subset that operators write in policies and `--match`: literals and
 /// escapes (`\.`, `\t`, `\x41`, `\u00e9`, `\Q…\E`), `.`, bracket expressions (`[a-z_]`, `[^0-9]`,
@@ -27,7 +31,7 @@ public struct BoundedRegularExpression: Sendable, CustomStringConvertible {
 
     /// The expression as written.
     public let source: String
-    /// How long one search may run.
+    /// How much CPU time one search may take.
     public let budget: Duration
     private let program: RegexProgram
 
@@ -42,9 +46,10 @@ public struct BoundedRegularExpression: Sendable, CustomStringConvertible {
 
     /// Searches `text` for the expression, anywhere in it.
     public func search(_ text: String) -> Search {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: budget)
-        switch program.search(Array(text.unicodeScalars), pastDeadline: { clock.now >= deadline }) {
+        // The budget is the search's own CPU time, not the wall clock's: a machine that stalls the process (load,
+        // a paused VM) must not make a crontab line fail to match.
+        let deadline = Self.threadCPUTime() + budget
+        switch program.search(Array(text.unicodeScalars), pastDeadline: { Self.threadCPUTime() >= deadline }) {
         case .found: return .found
         case .notFound: return .notFound
         case .gaveUp: return .gaveUp
@@ -52,4 +57,11 @@ public struct BoundedRegularExpression: Sendable, CustomStringConvertible {
     }
 
     public var description: String { source }
+
+    /// The CPU time this thread has used.
+    private static func threadCPUTime() -> Duration {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
+    }
 }

@@ -126,4 +126,18 @@ struct LockBlocksTests {
         let result = Self.forecast("BEGIN;\nCREATE TABLE fresh (id int);\nCREATE INDEX ON fresh (id);\nCOMMIT;")
         #expect(result.blocks.isEmpty)
     }
+
+    @Test("a block with nothing under the lock that takes time: no \"~0.00 s\", what is known said instead")
+    func metadataOnly() {
+        let result = Self.forecast("BEGIN;\nALTER TABLE release ADD COLUMN note text;\nCOMMIT;")
+        let text = ForecastRenderer(visible: { $0 }).render(result)
+        #expect(
+            text.contains(
+                "public.release: reads and writes blocked from statement 2 to COMMIT (statement 3), for as long as the"
+                    + " transaction's own statements take: no rewrite, scan or index build under the lock"
+            ),
+            Comment(rawValue: text)
+        )
+        #expect(!text.contains("~0.00 s"))
+    }
 }

@@ -50,7 +50,8 @@ struct RegexProgram: Sendable {
     /// What a search found.
     enum Outcome { case found, notFound, gaveUp }
 
-    /// Whether the expression occurs anywhere in `text`; checks `pastDeadline` every 1,024 characters.
+    /// Whether the expression occurs anywhere in `text`; checks `pastDeadline` after every 1,024 characters (never
+    /// before the first: a short text is always searched to the end).
     func search(_ text: [Unicode.Scalar], pastDeadline: () -> Bool) -> Outcome {
         var current = ThreadList(capacity: instructions.count)
         var next = ThreadList(capacity: instructions.count)
@@ -59,7 +60,7 @@ struct RegexProgram: Sendable {
         var position = 0
         while position <= text.count {
             defer { position += 1 }
-            if position % 1024 == 0 && pastDeadline() { return .gaveUp }
+            if position > 0 && position % 1024 == 0 && pastDeadline() { return .gaveUp }
             if current.count == 0, let firstAtoms {
                 // Nothing under way: on to the next character that could start a match.
                 while position < text.count, !startsMatch(text[position], firstAtoms) {
