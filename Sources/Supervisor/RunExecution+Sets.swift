@@ -30,10 +30,12 @@ extension RunExecution {
 
     /// Writes every set's state to the run journal.
     private func journalSets() {
-        let entries = sets.names.indices.map {
-            RunJournal.WorkerSetEntry(name: sets.names[$0], directory: setDirectory($0).path, state: sets.states[$0])
+        journal.update { journal in
+            let previous = journal.workerSets ?? []
+            journal.workerSets = sets.names.indices.map {
+                journalEntry($0, previous: $0 < previous.count ? previous[$0] : nil)
+            }
         }
-        journal.update { $0.workerSets = entries }
     }
 
     func pauseWorkers() async -> RunMachine.Event {
@@ -70,7 +72,9 @@ extension RunExecution {
     private func pauseSet(_ index: Int) async -> WorkerSetsMachine.Event {
         do {
             try await Supervisor.step(stepName("pause", index), &report, log: log) {
-                if index == settings.primaryCrontabSet {
+                if let host = settings.fleet.host(ofSet: index) {
+                    try await pauseRemote(index, on: host)
+                } else if index == settings.primaryCrontabSet {
                     try await pausePrimary()
                 } else {
                     let said = try await WorkerSetPause(directory: setDirectory(index), logger: logger).pause(
@@ -147,7 +151,9 @@ extension RunExecution {
     private func resumeSet(_ index: Int) async -> WorkerSetsMachine.Event {
         do {
             try await Supervisor.step(stepName("resume", index), &report, log: log) {
-                if index == settings.primaryCrontabSet {
+                if let host = settings.fleet.host(ofSet: index) {
+                    try await resumeRemote(index, on: host)
+                } else if index == settings.primaryCrontabSet {
                     let drift = try await resumeFromJournalOrMemory()
                     drift.forEach(log.warn)
                     report.warnings += drift

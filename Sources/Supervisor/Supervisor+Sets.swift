@@ -12,6 +12,10 @@ extension Supervisor {
         for (index, spec) in settings.effectiveWorkerSets.enumerated() where index != settings.primaryCrontabSet {
             let directory = WorkerSetPause.directory(under: stateDirectory, index: index, kind: spec.kind)
             do {
+                if let host = settings.fleet.host(ofSet: index) {
+                    plans[index] = try await planRemote(spec, on: host)
+                    continue
+                }
                 plans[index] = try await WorkerSetPause(directory: directory, logger: logger).plan(spec)
             } catch {
                 throw OperatorError(

@@ -96,6 +96,9 @@ public final class SSHHosts: Sendable {
         }
     }
 
+    /// The pid of host `index`'s sshd, while it runs.
+    public func pid(_ index: Int) -> Int32? { pids.withLock { $0[index] } }
+
     /// Stops every host.
     public func stopAll() async throws {
         for index in hosts.indices { try await stop(index) }
