@@ -25,6 +25,7 @@ from faultsuite.hostile import hostile_input
 from faultsuite.kills import install_kills, kill_at_each_step, random_kills, signals_at_each_step, traced_pgwarden
 from faultsuite.processes import outliving_sessions, precise_stops, recover_stops_migration
 from faultsuite.server import configuration_management, server_restarts
+from faultsuite.sets import worker_sets
 from faultsuite.terminals import early_hangups, interrupted_waits, vanishing_terminals
 
 
@@ -36,7 +37,7 @@ def main():
         only = os.environ.get("PGWARDEN_FAULTS_ONLY", "")  # e.g. "hostile": one group while working on it
         for group in (install_kills, random_kills, recover_stops_migration, precise_stops, outliving_sessions, vanishing_terminals, early_hangups, interrupted_waits, full_disks,
                       kill_at_each_step, signals_at_each_step, configuration_management, server_restarts,
-                      hostile_input):
+                      hostile_input, worker_sets):
             if any(name in group.__name__ for name in only.split(",")):
                 group(databases)
     finally:

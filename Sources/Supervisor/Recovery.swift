@@ -90,7 +90,8 @@ public struct Recovery: Sendable {
             try journal!.save(as: RunJournal.lastFileName, in: stateDirectory)
             try stateDirectory.remove(RunJournal.fileName)
         }
-        if primaryOnly == ["no workers were paused"], setLines.isEmpty, remoteLines.isEmpty, !named, let elsewhere = await pausesElsewhere()
+        if primaryOnly == ["no workers were paused"], setLines.isEmpty, remoteLines.isEmpty, !named,
+            let elsewhere = await pausesElsewhere()
         {
             return Answer(lines: elsewhere, status: Code.needsRecovery)
         }
@@ -149,8 +150,12 @@ public struct Recovery: Sendable {
                 "  command: \(ShellQuoting.command(journal.command))",
                 "  started: \(journal.startedAt.formatted(.iso8601)); workers paused: \(journal.workersPaused ? "yes" : "no")",
             ]
-            for set in journal.workerSets ?? [] where (journal.workerSets?.count ?? 0) > 1 || set.host != nil {
-                let host = set.host.map { " on \(TerminalText.safe($0)) (pause \(set.pauseID ?? "?"), answered \(set.answer ?? "nothing yet"))" }
+            // The sets of a deployment file; not the one crontab set of the flags, which the line above covers.
+            let sets = journal.workerSets ?? []
+            for set in sets where sets.count > 1 || set.directory != stateDirectory.path || set.host != nil {
+                let host = set.host.map {
+                    " on \(TerminalText.safe($0)) (pause \(set.pauseID ?? "?"), answered \(set.answer ?? "nothing yet"))"
+                }
                 lines.append("  \(set.name): \(set.state.rawValue)\(host ?? "")")
             }
             if let pid = journal.migrationPID { lines.append("  migration pid: \(pid)") }

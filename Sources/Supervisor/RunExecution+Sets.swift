@@ -49,7 +49,8 @@ extension RunExecution {
                 }
                 sets.begin(action)
                 journalSets()
-                sets.receive(await pauseSet(index))
+                let event = await pauseSet(index)
+                sets.receive(event)
                 journalSets()
             case .paused:
                 journal.update {
@@ -84,7 +85,7 @@ extension RunExecution {
                     said.forEach { log.say("  \(sets.names[index]): \($0)") }
                 }
             }
-            FailPoint.hit("upgrade.set-paused")
+            FailPoint.hit("upgrade.set-paused.\(index + 1)")
             return .paused(index)
         } catch {
             return .pauseFailed(index, Supervisor.describe(error))
@@ -131,9 +132,10 @@ extension RunExecution {
         while case .resume(let index) = sets.next() {
             sets.begin(.resume(index))
             journalSets()
-            sets.receive(await resumeSet(index))
+            let event = await resumeSet(index)
+            sets.receive(event)
             journalSets()
-            FailPoint.hit("upgrade.set-resumed")
+            FailPoint.hit("upgrade.set-resumed.\(index + 1)")
         }
         guard case .resumed(let failures) = sets.next(), !failures.isEmpty else {
             journal.update { $0.workersPaused = false }
@@ -150,20 +152,19 @@ extension RunExecution {
 
     private func resumeSet(_ index: Int) async -> WorkerSetsMachine.Event {
         do {
-            try await Supervisor.step(stepName("resume", index), &report, log: log) {
+            // The step holds the report for writing while its body runs: the drift is added after it.
+            let drift: [String] = try await Supervisor.step(stepName("resume", index), &report, log: log) {
                 if let host = settings.fleet.host(ofSet: index) {
                     try await resumeRemote(index, on: host)
-                } else if index == settings.primaryCrontabSet {
-                    let drift = try await resumeFromJournalOrMemory()
-                    drift.forEach(log.warn)
-                    report.warnings += drift
-                } else {
-                    let said = try await WorkerSetPause(directory: setDirectory(index), logger: logger).resume(
-                        owner: owner
-                    )
-                    (said ?? ["nothing was paused"]).forEach { log.say("  \(sets.names[index]): \($0)") }
+                    return [String]()
                 }
+                if index == settings.primaryCrontabSet { return try await resumeFromJournalOrMemory() }
+                let said = try await WorkerSetPause(directory: setDirectory(index), logger: logger).resume(owner: owner)
+                (said ?? ["nothing was paused"]).forEach { log.say("  \(sets.names[index]): \($0)") }
+                return []
             }
+            drift.forEach(log.warn)
+            report.warnings += drift
             return .resumed(index)
         } catch {
             return .resumeFailed(index, Supervisor.describe(error))

@@ -3,6 +3,10 @@ import Reload
 import WardenSupport
 import Workers
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Preflight and the dry run's plan of the worker sets and app servers of a deployment file.
 extension Supervisor {
     /// What each set but the first crontab one would do; a set that cannot be paused as given (a program
@@ -16,6 +20,7 @@ extension Supervisor {
                     plans[index] = try await planRemote(spec, on: host)
                     continue
                 }
+                if case .command(let set) = spec { try await checkPrograms(set) }
                 plans[index] = try await WorkerSetPause(directory: directory, logger: logger).plan(spec)
             } catch {
                 throw OperatorError(
@@ -25,6 +30,16 @@ extension Supervisor {
             }
         }
         return plans
+    }
+
+    /// A command set's programs can be started: found on `PATH`, or executable files.
+    private func checkPrograms(_ set: CommandSetSpec) async throws {
+        for argv in [set.pause, set.resume] + (set.check.map { [$0] } ?? []) {
+            let program = argv[0]
+            if program.contains("/") ? access(program, X_OK) != 0 : await Self.resolve(program) == nil {
+                throw OperatorError(.supervisor, "command not found: \(program)")
+            }
+        }
     }
 
     /// The dry run's lines for every set but the first crontab one (printed as before).

@@ -126,11 +126,19 @@ extension Crontab {
     /// Writes the new crontab whole in `directory`; when that fails (a full disk), in the directory of
     /// the crontab locks instead (`/run/pgwarden`, another file system), so that the workers can still
     /// be restored. Returns where it is.
+    /// The longest path of a file `crontab` is given, plus one (Debian's MAX_FNAME).
+    static let longestPath = 100
+
     private func stage(_ bytes: [UInt8], as name: String, in directory: StateDirectory) throws(WorkersError)
         -> StateDirectory
     {
         let fallback = StateDirectory(path: CrontabUserLock.directory)
-        do {
+        do throws(StateDirectoryError) {
+            // Debian's crontab copies the file's path into a buffer of 100 bytes (MAX_FNAME) and cuts a longer one
+            // ("No such file or directory"): such a state directory (a deep temporary one) stages in the fallback.
+            guard (directory.path + "/" + name).utf8.count < Self.longestPath else {
+                throw StateDirectoryError("the path is longer than crontab reads")
+            }
             try directory.write(Data(bytes), to: name)
             return directory
         } catch {

@@ -64,6 +64,7 @@ package struct WorkerSetPause: Sendable {
             try record.save(in: directory)
             FailPoint.hit("sets.pause.journaled")
             var said = try await runStep("pause", set.pause, timeout: set.timeout)
+            FailPoint.hit("sets.pause.changed")
             if let check = set.check { said += try await runCheck(check, timeout: set.timeout, paused: true) }
             record.phase = .paused
             try record.save(in: directory)
@@ -78,6 +79,7 @@ package struct WorkerSetPause: Sendable {
         try record.save(in: directory)
         FailPoint.hit("sets.pause.journaled")
         try await control.change("stop", record.running, wanted: ["STOPPED", "EXITED", "FATAL"])
+        FailPoint.hit("sets.pause.changed")
         record.phase = .paused
         try record.save(in: directory)
         return ["stopped \(record.running.count) supervisor program(s): \(record.running.joined(separator: " "))"]
@@ -130,17 +132,20 @@ package struct WorkerSetPause: Sendable {
                     + (resumed.restoredExactly ? " (byte for byte as before)" : "")
             )
         }
-        if let more = try await resumeSet() {
+        if let more = try await resumeSet(ownedBy: owner) {
             any = true
             said += more
         }
         return any ? said : nil
     }
 
-    private func resumeSet() async throws -> Said? {
+    /// With an owner given, only a pause of that owner (a run never resumes another's pause it found there).
+    private func resumeSet(ownedBy owner: String?) async throws -> Said? {
         let lock = try lock()
         defer { lock.release() }
-        guard var record = try SetPauseRecord.load(SetPauseRecord.fileName, from: directory) else { return nil }
+        guard var record = try SetPauseRecord.load(SetPauseRecord.fileName, from: directory),
+            owner == nil || record.owner == owner
+        else { return nil }
         record.phase = .resuming
         try record.save(in: directory)
         FailPoint.hit("sets.resume.journaled")
@@ -155,6 +160,7 @@ package struct WorkerSetPause: Sendable {
         case .crontab:
             said = []
         }
+        FailPoint.hit("sets.resume.changed")
         record.phase = .resumed
         record.resumedAt = Date()
         try record.save(as: SetPauseRecord.lastFileName, in: directory)
@@ -169,7 +175,7 @@ package struct WorkerSetPause: Sendable {
     /// Runs a command set's `pause` or `resume`; throws with why and its last line when it fails.
     private func runStep(_ name: String, _ argv: [String], timeout: Duration) async throws(WorkersError) -> Said {
         let result = try await BoundedCommand(argv, timeout: timeout).run()
-        let said = result.output.map { "  \(name): \($0)" }
+        let said = result.output.map { "\(name): \($0)" }
         guard result.succeeded else {
             let last = result.output.last.map { ": \(Redaction.redact($0))" } ?? ""
             throw WorkersError(

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import WardenSupport
 
 /// One `[[workers]]` entry of a deployment file: a set of workers paused and resumed as one.
 package enum WorkerSetSpec: Sendable, Equatable, Codable {
@@ -25,8 +26,15 @@ package enum WorkerSetSpec: Sendable, Equatable, Codable {
             "crontab of \(set.user ?? "the current user") (\(set.match.joined(separator: ", ")))"
         case .supervisor(let set): "supervisor \(set.programs.joined(separator: " "))"
         case .command(let set):
-            "command \(set.pause.prefix(3).joined(separator: " "))\(set.pause.count > 3 ? " …" : "")"
+            "command \(set.pause.prefix(3).map(Self.shortened).joined(separator: " "))\(set.pause.count > 3 ? " …" : "")"
         }
+    }
+
+    /// A word of a command for a set's name: its first line, at most 40 characters, secrets redacted.
+    private static func shortened(_ word: String) -> String {
+        let line = word.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let short = line.count > 40 || line.count < word.count ? String(line.prefix(40)) + "…" : line
+        return Redaction.redact(short)
     }
 }
 
