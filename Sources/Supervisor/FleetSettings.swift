@@ -50,6 +50,12 @@ package struct FleetSettings: Sendable {
             let reader = ConfigTableReader(table, file: document.file, context: "\(array)[\(index + 1)]")
             var copy = reader
             let host = try copy.string("host")
+            if host != nil, array == "app_servers" {
+                throw reader.error(
+                    "host",
+                    "an app server on another host is not reloaded by this version: reload it there (a command app server running ssh is run without a shell)"
+                )
+            }
             if let host, let problem = RemoteCommand.problem(with: host) {
                 throw reader.error("host", "\(problem): give it as ssh takes it (user@host, or an alias)")
             }

@@ -70,6 +70,7 @@ extension UpgradeSettings {
         try reader.finish()
         try settings.readDeployment(document, root: reader)
         settings.fleet.workerHosts = try FleetSettings.hosts(document, of: "workers")
+        _ = try FleetSettings.hosts(document, of: "app_servers")
         return settings
     }
 

@@ -31,10 +31,12 @@ struct FleetUpgradeTests {
     }
 
     /// A deployment file: one crontab set per host.
-    func config(_ hosts: SSHHosts, retry: String = "2s") throws -> String {
+    func config(_ hosts: SSHHosts, retry: String = "2s", program: String = PGWardenCommand.executable.path) throws
+        -> String
+    {
         var text = """
             ssh_config = "\(hosts.sshConfig)"
-            remote_pgwarden = "\(PGWardenCommand.executable.path)"
+            remote_pgwarden = "\(program)"
             connect_timeout = "5s"
             remote_resume_retry = "\(retry)"
 
@@ -170,6 +172,31 @@ struct FleetUpgradeTests {
             try await hosts.start(1)
             let recover = try await PGWardenCommand.run(["recover", "--state-dir", stateDirectory])
             #expect(recover.status == 0, "\(recover.standardOutput) \(recover.standardError)")
+            #expect(try await allRestored(hosts))
+        }
+        try await hosts.stopAll()
+    }
+
+    @Test("a remote pgwarden of another minor version: the error names the host and both versions; nothing changes")
+    func otherVersion() async throws {
+        let hosts = try await hosts()
+        defer { hosts.remove() }
+        let program = hosts.directory + "/pgwarden-0.2"
+        try """
+        #!/bin/sh
+        [ "$1" = --version ] && { echo 'pgwarden 0.2.0, libpq 15.4'; exit 0; }
+        exec \(PGWardenCommand.executable.path) "$@"
+
+        """.write(toFile: program, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: program)
+        try await ScratchDatabase.with { database in
+            let run = try await PGWardenCommand.run(upgrade(database, try config(hosts, program: program), hosts))
+            #expect(run.status != 0)
+            #expect(
+                run.standardError.contains("h1 runs pgwarden 0.2.0, this one is 0.1.0"),
+                "\(run.standardError)"
+            )
+            #expect(!FileManager.default.fileExists(atPath: marker))
             #expect(try await allRestored(hosts))
         }
         try await hosts.stopAll()
