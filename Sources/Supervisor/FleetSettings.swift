@@ -50,10 +50,12 @@ package struct FleetSettings: Sendable {
             let reader = ConfigTableReader(table, file: document.file, context: "\(array)[\(index + 1)]")
             var copy = reader
             let host = try copy.string("host")
-            if host != nil, array == "app_servers" {
+            if host != nil, array == "app_servers",
+                table.entries.first(where: { $0.key == "kind" })?.value == .string("command")
+            {
                 throw reader.error(
                     "host",
-                    "an app server on another host is not reloaded by this version: reload it there (a command app server running ssh is run without a shell)"
+                    "a command app server is not reloaded on another host: give its reload argv there, or use uwsgi or gunicorn"
                 )
             }
             if let host, let problem = RemoteCommand.problem(with: host) {

@@ -70,7 +70,9 @@ extension UpgradeSettings {
         try reader.finish()
         try settings.readDeployment(document, root: reader)
         settings.fleet.workerHosts = try FleetSettings.hosts(document, of: "workers")
-        _ = try FleetSettings.hosts(document, of: "app_servers")
+        for (index, host) in try FleetSettings.hosts(document, of: "app_servers").enumerated() {
+            settings.appServers[index].host = host
+        }
         return settings
     }
 

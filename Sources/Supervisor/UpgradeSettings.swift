@@ -121,6 +121,8 @@ package struct AppServerSpec: Sendable {
     package var reload: UpgradeSettings.ReloadWhen?
     /// For the log and the report: `uWSGI`, `gunicorn`, `command systemctl`.
     package var name: String
+    /// The host whose pgwarden reloads it (through ssh); `nil`: here.
+    package var host: String?
 
     package init(strategy: UWSGIReload.Strategy, reload: UpgradeSettings.ReloadWhen? = nil, name: String? = nil) {
         self.strategy = strategy

@@ -35,13 +35,17 @@ struct FleetSettingsTests {
         #expect(read.pausePatterns == ["b"])
     }
 
-    @Test("a host that would read as an option, and a host on an app server, are refused naming the entry")
-    func refuses() {
+    @Test("a host that would read as an option, and a command app server on a host, are refused naming the entry")
+    func refuses() throws {
         #expect(throws: (any Error).self) {
             try settings("[[workers]]\nkind = \"crontab\"\nmatch = [\"a\"]\nhost = \"-oProxyCommand=x\"\n")
         }
         #expect(throws: (any Error).self) {
-            try settings("[[app_servers]]\nkind = \"gunicorn\"\npidfile = \"/run/g.pid\"\nhost = \"web1\"\n")
+            try settings("[[app_servers]]\nkind = \"command\"\nreload = [\"x\"]\nhost = \"web1\"\n")
         }
+        #expect(
+            try settings("[[app_servers]]\nkind = \"gunicorn\"\npidfile = \"/run/g.pid\"\nhost = \"web1\"\n")
+                .appServers.first?.host == "web1"
+        )
     }
 }
