@@ -21,7 +21,7 @@ extension PGWarden.WorkersCommand {
     struct SetPause: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause the set as pause ID.")
         @OptionGroup var set: SetOptions
-        @Option(name: .customLong("spec"), help: "The set, as the coordinator's JSON.") var spec: String
+        @Option(name: .customLong("spec"), help: "The set, as the coordinator's JSON (required).") var spec: String
 
         func run() async throws {
             let spec = try SetOptions.decode(spec)
@@ -55,7 +55,7 @@ extension PGWarden.WorkersCommand {
             abstract: "What pausing the set would do here; an error when it cannot be paused. Changes nothing."
         )
         @OptionGroup var set: SetOptions
-        @Option(name: .customLong("spec"), help: "The set, as the coordinator's JSON.") var spec: String
+        @Option(name: .customLong("spec"), help: "The set, as the coordinator's JSON (required).") var spec: String
 
         func run() async throws { try set.answer(await set.remote.plan(try SetOptions.decode(spec), id: set.pauseID)) }
     }
@@ -63,7 +63,8 @@ extension PGWarden.WorkersCommand {
 
 /// The options of every `workers set` subcommand.
 struct SetOptions: ParsableArguments {
-    @Option(name: .customLong("pause-id"), help: "The pause's id, chosen by the coordinator.") var pauseID: String
+    @Option(name: .customLong("pause-id"), help: "The pause's id, chosen by the coordinator (required).") var pauseID:
+        String
     @OptionGroup var state: StateDirectoryOptions
 
     var remote: RemoteSet { RemoteSet(stateDirectory: state.directory, logger: Logger(label: "pgwarden.workers")) }
