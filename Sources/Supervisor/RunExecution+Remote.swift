@@ -14,11 +14,13 @@ extension RunExecution {
     func pauseRemote(_ index: Int, on host: String) async throws {
         let id = remotePauseID(index)
         let json = String(decoding: try JournalCoding.encode(settings.effectiveWorkerSets[index]), as: UTF8.self)
+        // Past the step timeout the coordinator gives up and resumes: a pause arriving later is refused there.
+        let notAfter = String(Int(Date().timeIntervalSince1970 + settings.fleet.stepTimeout.seconds) + 1)
         log.say("  \(sets.names[index]): asking \(TerminalText.safe(host)) to pause it (pause \(id))")
         FailPoint.hit("upgrade.remote-pause-journaled-\(index + 1)")
         do {
             let outcome = try await settings.fleet.runner(host).run(
-                ["workers", "set", "pause", "--pause-id", id, "--spec", json]
+                ["workers", "set", "pause", "--pause-id", id, "--spec", json, "--not-after", notAfter]
             )
             outcome.lines.forEach { log.say("    \(TerminalText.safe(host)): \(Redaction.redact($0))") }
             journalAnswer(index, outcome.answer?.state ?? "answered nothing")

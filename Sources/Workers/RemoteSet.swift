@@ -34,8 +34,17 @@ package struct RemoteSet: Sendable {
         }
     }
 
-    /// Pauses `spec` as pause `id`.
-    package func pause(_ spec: WorkerSetSpec, id: String, owner: String) async throws -> RemoteAnswer {
+    /// Pauses `spec` as pause `id`; refused after `notAfter` (a request that arrives after the coordinator gave up on
+    /// it, over a slow link, must not pause anything: the coordinator has already resumed, or will not).
+    package func pause(_ spec: WorkerSetSpec, id: String, owner: String, notAfter: Date? = nil) async throws
+        -> RemoteAnswer
+    {
+        if let notAfter, Date() > notAfter {
+            throw WorkersError(
+                .workerSet,
+                "pause \(id) arrived after its deadline (\(notAfter.formatted(.iso8601))): the coordinator gave up on it; nothing paused"
+            )
+        }
         if try isPaused(id) {
             return RemoteAnswer(pauseID: id, state: "already-paused", said: ["pause \(id) is in force already"])
         }

@@ -22,10 +22,21 @@ extension PGWarden.WorkersCommand {
         static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause the set as pause ID.")
         @OptionGroup var set: SetOptions
         @Option(name: .customLong("spec"), help: "The set, as the coordinator's JSON (required).") var spec: String
+        @Option(
+            name: .customLong("not-after"),
+            help: "Refuse the pause after this time, in seconds since 1970 (default: no deadline)."
+        ) var notAfter: Double?
 
         func run() async throws {
             let spec = try SetOptions.decode(spec)
-            try set.answer(await set.remote.pause(spec, id: set.pauseID, owner: "coordinator pause \(set.pauseID)"))
+            try set.answer(
+                await set.remote.pause(
+                    spec,
+                    id: set.pauseID,
+                    owner: "coordinator pause \(set.pauseID)",
+                    notAfter: notAfter.map { Date(timeIntervalSince1970: $0) }
+                )
+            )
         }
     }
 

@@ -201,4 +201,42 @@ struct FleetUpgradeTests {
         }
         try await hosts.stopAll()
     }
+
+    @Test("a host slower than the step timeout: named with the timeout; the hosts already paused are resumed")
+    func slowHost() async throws {
+        let hosts = try await hosts()
+        defer { hosts.remove() }
+        // On h3 only (its own /run), the pause takes longer than the step timeout.
+        let program = hosts.directory + "/pgwarden-slow"
+        try """
+        #!/bin/sh
+        [ -e /run/slow ] && [ "$3" = pause ] && { sleep 6; \(PGWardenCommand.executable.path) "$@"; echo $? > /run/slow-done; exit; }
+        exec \(PGWardenCommand.executable.path) "$@"
+
+        """.write(toFile: program, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: program)
+        FileManager.default.createFile(atPath: hosts.hosts[2].directory + "/run/slow", contents: Data())
+        let config = try config(hosts, program: program)
+        try (try String(contentsOfFile: config, encoding: .utf8) + "")
+            .replacingOccurrences(
+                of: "connect_timeout = \"5s\"",
+                with: "connect_timeout = \"5s\"\nremote_step_timeout = \"3s\""
+            )
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        try await ScratchDatabase.with { database in
+            let run = try await PGWardenCommand.run(upgrade(database, config, hosts))
+            #expect(run.status != 0)
+            let said = run.standardOutput + run.standardError
+            #expect(said.contains("h3 did not answer within 3s"), "\(said)")
+            #expect(!FileManager.default.fileExists(atPath: marker))
+            #expect(try await allRestored(hosts))
+            // The pause that reached h3 after the coordinator gave up on it is refused there.
+            try await eventually("the late pause on h3 has ended", timeout: .seconds(20)) {
+                FileManager.default.fileExists(atPath: hosts.hosts[2].directory + "/run/slow-done")
+            }
+            #expect(try String(contentsOfFile: hosts.hosts[2].directory + "/run/slow-done", encoding: .utf8) != "0\n")
+            #expect(try await allRestored(hosts))
+        }
+        try await hosts.stopAll()
+    }
 }
