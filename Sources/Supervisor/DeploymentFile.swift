@@ -30,7 +30,7 @@ enum DeploymentFile {
                     kind == nil ? "missing: crontab, supervisor or command" : "expected crontab, supervisor or command"
                 )
             }
-            try reader.finish()
+            try reader.finish(known: ["host"])  // FleetSettings reads it
         }
         return sets
     }
@@ -143,7 +143,7 @@ enum DeploymentFile {
                 }
                 server.reload = value
             }
-            try reader.finish()
+            try reader.finish(known: ["host"])  // FleetSettings reads it
             servers.append(server)
         }
         return servers

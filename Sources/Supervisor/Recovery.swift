@@ -6,7 +6,7 @@ import Workers
 
 /// `pgwarden recover` and `pgwarden status`: what the journal says of the current or last run.
 public struct Recovery: Sendable {
-    private let stateDirectory: StateDirectory
+    let stateDirectory: StateDirectory
     /// Whether the operator named the state directory (else the default, and pauses are also looked for
     /// through the crontabs' markers).
     private let named: Bool
@@ -75,7 +75,9 @@ public struct Recovery: Sendable {
         let primaryOnly = lines
         let (setLines, setsFailed) = await resumeSets()
         lines += setLines
-        if setsFailed {
+        let (remoteLines, remoteFailed) = await resumeRemoteSets(&journal)
+        lines += remoteLines
+        if setsFailed || remoteFailed {
             lines.append(
                 "some worker sets are still paused: run pgwarden recover\(option) again once the cause is fixed"
             )
@@ -88,7 +90,8 @@ public struct Recovery: Sendable {
             try journal!.save(as: RunJournal.lastFileName, in: stateDirectory)
             try stateDirectory.remove(RunJournal.fileName)
         }
-        if primaryOnly == ["no workers were paused"], setLines.isEmpty, !named, let elsewhere = await pausesElsewhere()
+        if primaryOnly == ["no workers were paused"], setLines.isEmpty, remoteLines.isEmpty, !named,
+            let elsewhere = await pausesElsewhere()
         {
             return Answer(lines: elsewhere, status: Code.needsRecovery)
         }
@@ -149,8 +152,11 @@ public struct Recovery: Sendable {
             ]
             // The sets of a deployment file; not the one crontab set of the flags, which the line above covers.
             let sets = journal.workerSets ?? []
-            for set in sets where sets.count > 1 || set.directory != stateDirectory.path {
-                lines.append("  \(set.name): \(set.state.rawValue)")
+            for set in sets where sets.count > 1 || set.directory != stateDirectory.path || set.host != nil {
+                let host = set.host.map {
+                    " on \(TerminalText.safe($0)) (pause \(set.pauseID ?? "?"), answered \(set.answer ?? "nothing yet"))"
+                }
+                lines.append("  \(set.name): \(set.state.rawValue)\(host ?? "")")
             }
             if let pid = journal.migrationPID { lines.append("  migration pid: \(pid)") }
             if let wait = journal.lastLockWait { lines.append("  last lock wait: \(wait)") }

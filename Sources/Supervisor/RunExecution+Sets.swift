@@ -30,10 +30,12 @@ extension RunExecution {
 
     /// Writes every set's state to the run journal.
     private func journalSets() {
-        let entries = sets.names.indices.map {
-            RunJournal.WorkerSetEntry(name: sets.names[$0], directory: setDirectory($0).path, state: sets.states[$0])
+        journal.update { journal in
+            let previous = journal.workerSets ?? []
+            journal.workerSets = sets.names.indices.map {
+                journalEntry($0, previous: $0 < previous.count ? previous[$0] : nil)
+            }
         }
-        journal.update { $0.workerSets = entries }
     }
 
     func pauseWorkers() async -> RunMachine.Event {
@@ -71,7 +73,9 @@ extension RunExecution {
     private func pauseSet(_ index: Int) async -> WorkerSetsMachine.Event {
         do {
             try await Supervisor.step(stepName("pause", index), &report, log: log) {
-                if index == settings.primaryCrontabSet {
+                if let host = settings.fleet.host(ofSet: index) {
+                    try await pauseRemote(index, on: host)
+                } else if index == settings.primaryCrontabSet {
                     try await pausePrimary()
                 } else {
                     let said = try await WorkerSetPause(directory: setDirectory(index), logger: logger).pause(
@@ -149,7 +153,11 @@ extension RunExecution {
     private func resumeSet(_ index: Int) async -> WorkerSetsMachine.Event {
         do {
             // The step holds the report for writing while its body runs: the drift is added after it.
-            let drift = try await Supervisor.step(stepName("resume", index), &report, log: log) {
+            let drift: [String] = try await Supervisor.step(stepName("resume", index), &report, log: log) {
+                if let host = settings.fleet.host(ofSet: index) {
+                    try await resumeRemote(index, on: host)
+                    return [String]()
+                }
                 if index == settings.primaryCrontabSet { return try await resumeFromJournalOrMemory() }
                 let said = try await WorkerSetPause(directory: setDirectory(index), logger: logger).resume(owner: owner)
                 (said ?? ["nothing was paused"]).forEach { log.say("  \(sets.names[index]): \($0)") }

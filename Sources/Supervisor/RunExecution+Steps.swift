@@ -54,9 +54,18 @@ extension RunExecution {
 
     /// Reloads every app server due at `time`, in order; the first that fails ends the step.
     func reload(_ time: RunMachine.ReloadTime) async -> RunMachine.Event {
-        for (server, when) in settings.effectiveAppServers where when.rawValue == time.rawValue {
-            if let failure = await reload(server.strategy, named: server.name, time) {
-                return .reloadFailed(time, failure)
+        let due = settings.effectiveAppServers.filter { $0.when.rawValue == time.rawValue }.map(\.server)
+        for (index, server) in due.enumerated() {
+            let failure =
+                if let host = server.host {
+                    await reloadRemote(server, on: host, time)
+                } else {
+                    await reload(server.strategy, named: server.name, time)
+                }
+            if let failure {
+                let rolling = Self.rollingState(due, failedAt: index)
+                if !rolling.isEmpty { log.warn(String(rolling.dropFirst(2))) }
+                return .reloadFailed(time, failure + rolling)
             }
         }
         return .reloaded(time)

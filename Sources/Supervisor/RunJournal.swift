@@ -40,6 +40,15 @@ public struct RunJournal: Codable, Sendable {
         /// The directory of its own journal (the state directory itself for the first crontab set).
         package var directory: String
         package var state: WorkerSetsMachine.SetState
+        /// The host that pauses it (through ssh), journaled before each remote step; `nil`: here.
+        package var host: String?
+        /// The remote pause's id, chosen before the host is asked.
+        package var pauseID: String?
+        /// What the host last answered (`paused`, `resumed`, `not-paused`) or why it did not.
+        package var answer: String?
+        /// How the host is reached: `ssh -F` and the pgwarden program there (for `recover`).
+        package var sshConfig: String?
+        package var program: String?
     }
 
     private enum CodingKeys: String, CodingKey {

@@ -195,6 +195,10 @@ extension Supervisor {
         }
         result.setPlans = try await planSets()
         for (server, _) in settings.effectiveAppServers {
+            if let host = server.host {
+                try await settings.fleet.runner(host).checkVersion(localVersion: settings.fleet.localVersion)
+                continue
+            }
             _ = try await UWSGIReload(strategy: server.strategy, timeout: settings.reloadTimeout, logger: logger)
                 .preflight()
         }
@@ -238,7 +242,8 @@ extension Supervisor {
             )
         } else {
             for (server, when) in settings.effectiveAppServers {
-                log.say("  reload \(server.name) (\(Self.describe(server.strategy))): \(when.rawValue)")
+                let place = server.host.map { " on \(TerminalText.safe($0)) (its pgwarden reload, through ssh)" } ?? ""
+                log.say("  reload \(server.name)\(place) (\(Self.describe(server.strategy))): \(when.rawValue)")
             }
         }
         log.say(

@@ -16,6 +16,10 @@ extension Supervisor {
         for (index, spec) in settings.effectiveWorkerSets.enumerated() where index != settings.primaryCrontabSet {
             let directory = WorkerSetPause.directory(under: stateDirectory, index: index, kind: spec.kind)
             do {
+                if let host = settings.fleet.host(ofSet: index) {
+                    plans[index] = try await planRemote(spec, on: host)
+                    continue
+                }
                 if case .command(let set) = spec { try await checkPrograms(set) }
                 plans[index] = try await WorkerSetPause(directory: directory, logger: logger).plan(spec)
             } catch {

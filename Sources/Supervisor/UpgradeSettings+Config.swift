@@ -11,7 +11,8 @@ extension UpgradeSettings {
         "uwsgi_pidfile",
         "reload_command", "gunicorn_pidfile", "reload_timeout", "policy", "interactive", "lock_timeout",
         "max_lock_wait", "retries",
-        "retry_delay", "app_name_match", "request_timeout", "report", "state_dir", "command",
+        "retry_delay", "app_name_match", "request_timeout", "report", "state_dir", "command", "ssh_config",
+        "remote_pgwarden", "connect_timeout", "remote_step_timeout", "remote_resume_retry",
     ]
 
     /// Settings read from a `--config` file, before flags are applied over them.
@@ -65,8 +66,13 @@ extension UpgradeSettings {
         settings.requestTimeout = try reader.duration("request_timeout")
         settings.reportPath = try reader.string("report")
         settings.stateDirectory = try reader.string("state_dir")
+        try settings.fleet.read(&reader)
         try reader.finish()
         try settings.readDeployment(document, root: reader)
+        settings.fleet.workerHosts = try FleetSettings.hosts(document, of: "workers")
+        for (index, host) in try FleetSettings.hosts(document, of: "app_servers").enumerated() {
+            settings.appServers[index].host = host
+        }
         return settings
     }
 
@@ -81,7 +87,9 @@ extension UpgradeSettings {
             }
         }
         // The first crontab set is today's: preflight, the dry run and its journal in the state directory itself.
-        if let set = workerSets.lazy.compactMap({ if case .crontab(let set) = $0 { set } else { nil } }).first {
+        let hosts = try FleetSettings.hosts(document, of: "workers")
+        let local = workerSets.indices.filter { hosts[$0] == nil }.map { workerSets[$0] }
+        if let set = local.lazy.compactMap({ if case .crontab(let set) = $0 { set } else { nil } }).first {
             pausePatterns = set.match
             crontabUser = set.user
             stopWorkers = set.stop

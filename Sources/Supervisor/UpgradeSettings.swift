@@ -71,6 +71,8 @@ public struct UpgradeSettings: Sendable {
     package var workerSets: [WorkerSetSpec] = []
     /// `[[app_servers]]` of a deployment file, in order; empty: the one of the flags, if any.
     package var appServers: [AppServerSpec] = []
+    /// How the other hosts are reached, and each set's host.
+    package var fleet = FleetSettings()
 
     /// Creates settings for `command`.
     public init(command: [String]) {
@@ -103,7 +105,9 @@ public struct UpgradeSettings: Sendable {
     /// The index in ``effectiveWorkerSets`` of the crontab set journaled in the state directory itself (as
     /// before deployment files): the first crontab set. The others each have a directory of their own.
     package var primaryCrontabSet: Int? {
-        effectiveWorkerSets.firstIndex { if case .crontab = $0 { true } else { false } }
+        effectiveWorkerSets.indices.first {
+            if case .crontab = effectiveWorkerSets[$0], fleet.host(ofSet: $0) == nil { true } else { false }
+        }
     }
 
     /// The app servers of the run with when each is reloaded: `[[app_servers]]`, or the one of the flags.
@@ -119,6 +123,8 @@ package struct AppServerSpec: Sendable {
     package var reload: UpgradeSettings.ReloadWhen?
     /// For the log and the report: `uWSGI`, `gunicorn`, `command systemctl`.
     package var name: String
+    /// The host whose pgwarden reloads it (through ssh); `nil`: here.
+    package var host: String?
 
     package init(strategy: UWSGIReload.Strategy, reload: UpgradeSettings.ReloadWhen? = nil, name: String? = nil) {
         self.strategy = strategy

@@ -243,6 +243,7 @@ extension PGWarden {
             if let retries { settings.retries = retries }
             if let retryDelay { settings.retryDelay = retryDelay.duration }
             if let appNameMatch { settings.appNameMatch = appNameMatch }
+            settings.fleet.localVersion = PGWarden.version
             if let requestTimeout { settings.requestTimeout = requestTimeout.duration }
             if let report { settings.reportPath = report }
             if let forecastSQL { settings.forecastSQL = forecastSQL }

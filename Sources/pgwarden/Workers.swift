@@ -10,7 +10,7 @@ extension PGWarden {
         static let configuration = CommandConfiguration(
             commandName: "workers",
             abstract: "Pause and resume cron-driven workers without ever losing a crontab line.",
-            subcommands: [Pause.self, Resume.self, Status.self]
+            subcommands: [Pause.self, Resume.self, Status.self, SetCommand.self]
         )
     }
 }

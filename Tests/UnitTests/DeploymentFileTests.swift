@@ -133,7 +133,7 @@ struct DeploymentFileTests {
             ("[[workers]]\nkind = \"command\"\npause = []\nresume = [\"x\"]", "3: workers[1]: pause: is empty"),
             (
                 "[[workers]]\nkind = \"command\"\npause = [\"x\"]\nresume = [\"y\"]\nshell = true",
-                "5: workers[1]: shell: unknown key (known keys here: check, kind, pause, resume, timeout)"
+                "5: workers[1]: shell: unknown key (known keys here: check, host, kind, pause, resume, timeout)"
             ),
             (
                 "pause_workers = \"x\"\n[[workers]]\nkind = \"crontab\"\nmatch = \"x\"",

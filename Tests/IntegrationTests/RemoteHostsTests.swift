@@ -1,0 +1,101 @@
+import Foundation
+import TestSupport
+import Testing
+import WardenSupport
+import Workers
+
+/// pgwarden on other hosts through real OpenSSH: sshd instances on 127.0.0.x, each in a mount namespace of its own
+/// (its own crontab spool and journal), reached with a key and host keys the test made.
+@Suite(
+    "Remote hosts through OpenSSH",
+    .serialized,
+    .enabled(if: TestCrontab.isAvailable, TestCrontab.unavailableReason)
+)
+struct RemoteHostsTests {
+    let user = TestCrontab.workersUser
+    static let crontab = """
+        MAILTO=ops@example.org
+        */5 * * * * /home/app/bin/app-cli process --queue main
+        0 * * * * /home/app/bin/app-cli report
+        */10 * * * * /home/reports/bin/report-cli refresh
+
+        """
+
+    static func said(_ error: any Error) -> String { (error as? WorkersError)?.summary ?? "\(error)" }
+
+    func runner(_ hosts: SSHHosts, _ index: Int, timeout: Duration = .seconds(30)) -> RemoteRunner {
+        RemoteRunner(
+            RemoteCommand(
+                destination: hosts.hosts[index].name,
+                sshConfig: hosts.sshConfig,
+                connectTimeout: .seconds(5),
+                program: PGWardenCommand.executable.path
+            ),
+            stepTimeout: timeout
+        )
+    }
+
+    @Test(
+        "a worker set paused on one host through ssh is in that host's crontab and journal only; resumed byte for byte"
+    )
+    func pauseAndResumeOnOneHost() async throws {
+        let hosts = try await SSHHosts(count: 2)
+        defer { hosts.remove() }
+        let outside = try TestCrontab.read(user)
+        for index in 0..<2 { try await hosts.installCrontab(index, Self.crontab, for: user) }
+        let runner = runner(hosts, 0)
+        try await runner.checkVersion(localVersion: "0.1.0")
+        await #expect(throws: WorkersError.self) { try await runner.checkVersion(localVersion: "0.2.0") }
+
+        let spec = WorkerSetSpec.crontab(CrontabSetSpec(user: user, match: ["app-cli"]))
+        let json = String(decoding: try JournalCoding.encode(spec), as: UTF8.self)
+        let id = "20261207T140000Z-3fa1-w01"
+        let paused = try await runner.run(["workers", "set", "pause", "--pause-id", id, "--spec", json])
+        #expect(paused.answer?.state == "paused")
+        let h1 = try await hosts.crontab(0, of: user)
+        #expect(h1.contains("#pgwarden:paused:"))
+        #expect(h1.components(separatedBy: "#pgwarden:paused:").count == 3)
+        #expect(try await hosts.crontab(1, of: user) == Self.crontab)
+        #expect(try TestCrontab.read(user) == outside)
+        #expect(FileManager.default.fileExists(atPath: hosts.hosts[0].stateDirectory + "/sets/\(id)"))
+
+        let again = try await runner.run(["workers", "set", "pause", "--pause-id", id, "--spec", json])
+        #expect(again.answer?.state == "already-paused")
+        #expect(try await runner.run(["workers", "set", "status", "--pause-id", id]).answer?.state == "paused")
+        let resumed = try await runner.run(["workers", "set", "resume", "--pause-id", id])
+        #expect(resumed.answer?.state == "resumed")
+        #expect(try await hosts.crontab(0, of: user) == Self.crontab)
+        let twice = try await runner.run(["workers", "set", "resume", "--pause-id", id])
+        #expect(twice.answer?.state == "not-paused")
+        try await hosts.stopAll()
+    }
+
+    @Test("a set that does not exist on the host, a stopped sshd and a changed host key are errors naming the host")
+    func failuresNameTheHost() async throws {
+        let hosts = try await SSHHosts(count: 2)
+        defer { hosts.remove() }
+        try await hosts.installCrontab(0, Self.crontab, for: user)
+        let missing = WorkerSetSpec.crontab(CrontabSetSpec(user: user, match: ["no-such-worker"]))
+        let json = String(decoding: try JournalCoding.encode(missing), as: UTF8.self)
+        await #expect {
+            try await runner(hosts, 0).run(["workers", "set", "plan", "--pause-id", "1-a", "--spec", json])
+        } throws: { error in
+            Self.said(error).contains("on h1:") && Self.said(error).contains("no-such-worker")
+        }
+        try await hosts.stop(1)
+        await #expect {
+            try await runner(hosts, 1).checkVersion(localVersion: "0.1.0")
+        } throws: { error in
+            Self.said(error).contains("cannot reach h2 through ssh") && Self.said(error).contains("refused")
+        }
+        try hosts.changeHostKey(1)
+        try await hosts.start(1)
+        await #expect {
+            try await runner(hosts, 1).checkVersion(localVersion: "0.1.0")
+        } throws: { error in
+            Self.said(error).contains("cannot reach h2 through ssh")
+                && Self.said(error).contains("Host key verification failed")
+        }
+        try await hosts.stopAll()
+    }
+}

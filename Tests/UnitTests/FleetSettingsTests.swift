@@ -1,0 +1,51 @@
+import Foundation
+import Supervisor
+import Testing
+
+@Suite("A deployment file's hosts")
+struct FleetSettingsTests {
+    func settings(_ text: String) throws -> UpgradeSettings {
+        let path = NSTemporaryDirectory() + "pgwarden-fleet-" + UUID().uuidString + ".toml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try UpgradeSettings.fromConfigFile(path)
+    }
+
+    @Test("host, ssh_config and the timeouts are read; a local crontab set stays the primary one")
+    func reads() throws {
+        let read = try settings(
+            """
+            ssh_config = "/etc/fleet/ssh_config"
+            remote_pgwarden = "/usr/bin/pgwarden"
+            connect_timeout = "3s"
+            [[workers]]
+            kind = "crontab"
+            match = ["a"]
+            host = "app@web1"
+            [[workers]]
+            kind = "crontab"
+            match = ["b"]
+            """
+        )
+        #expect(read.fleet.sshConfig == "/etc/fleet/ssh_config")
+        #expect(read.fleet.program == "/usr/bin/pgwarden")
+        #expect(read.fleet.connectTimeout == .seconds(3))
+        #expect(read.fleet.workerHosts == ["app@web1", nil])
+        #expect(read.primaryCrontabSet == 1)
+        #expect(read.pausePatterns == ["b"])
+    }
+
+    @Test("a host that would read as an option, and a command app server on a host, are refused naming the entry")
+    func refuses() throws {
+        #expect(throws: (any Error).self) {
+            try settings("[[workers]]\nkind = \"crontab\"\nmatch = [\"a\"]\nhost = \"-oProxyCommand=x\"\n")
+        }
+        #expect(throws: (any Error).self) {
+            try settings("[[app_servers]]\nkind = \"command\"\nreload = [\"x\"]\nhost = \"web1\"\n")
+        }
+        #expect(
+            try settings("[[app_servers]]\nkind = \"gunicorn\"\npidfile = \"/run/g.pid\"\nhost = \"web1\"\n")
+                .appServers.first?.host == "web1"
+        )
+    }
+}
