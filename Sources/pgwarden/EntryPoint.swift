@@ -10,44 +10,26 @@ import WardenSupport
 #endif
 
 /// Parses the command line, runs the command, and turns failures into one `error:` line.
-///
-/// `main` is synchronous on purpose: an async `main` hands the main thread to dispatch_main, which
-/// ends it with pthread_exit, and that thread's unwinding pages in the binary's unwind tables
-/// (about 0.4 MB resident at every start, BENCHMARKS.md "Footprint"). Here the main thread parses,
-/// runs a synchronous command itself, and waits while an async one runs on the global executor.
 @main
 enum EntryPoint {
-    static func main() {
+    static func main() async {
         // First of all: a SIGHUP (an SSH drop) or a vanished reader of the output never ends pgwarden
         // mid-way, not even in its first microseconds. Each command then decides what SIGHUP means.
         EarlySignals.install(holding: [SIGHUP])
         let level = Logger.Level(rawValue: Terminal.environment("PGWARDEN_LOG_LEVEL") ?? "") ?? .warning
         LoggingSystem.bootstrap { TerminalLogHandler(label: $0, level: level) }
-        let parsed: any ParsableCommand
         do {
-            parsed = try PGWarden.parseAsRoot()
+            var command = try PGWarden.parseAsRoot()
+            let hangUp = hangUpMonitor(for: command)
+            defer { hangUp?.cancel() }
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
             exit(report(error))
         }
-        let hangUp = hangUpMonitor(for: parsed)
-        let failure: (any Error)?
-        if let command = parsed as? any AsyncParsableCommand {
-            failure = BlockingRun.run {
-                var command = command
-                try await command.run()
-            }
-        } else {
-            var command = parsed
-            do {
-                try command.run()
-                failure = nil
-            } catch {
-                failure = error
-            }
-        }
-        if let failure { exit(report(failure)) }
-        hangUp?.cancel()
-        exit(0)
     }
 
     /// `locks --watch` piped is a viewer: a hang-up ends it quietly, with status 128+1 as the full-screen
