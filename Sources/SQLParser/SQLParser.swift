@@ -52,19 +52,23 @@ public enum SQLParser {
     /// Splits `script` into statements and parses each, after blanking what psql reads that is not SQL
     /// (``PsqlText``): its meta-commands and `COPY … FROM STDIN` data, returned as `skipped`.
     ///
-    /// The script is parsed a piece of about ``pieceBytes`` at a time, each piece ending where psql would send a
+    /// The script is parsed a piece of about `pieceBytes` (256 KB) at a time, each piece ending where psql would send a
     /// statement, so that time stays linear and memory bounded however long the script: the parser's own tree
     /// and text of a 50 MB script would take gigabytes at once. A piece the parser finds cut short (a `;` inside a
     /// `BEGIN ATOMIC` body or a rule's parentheses, which psql does not send on) is read again twice as long.
     public static func parseScript(_ script: String) -> (statements: [ParsedStatement], skipped: [PsqlText.Skipped]) {
-        let psql = PsqlText(Array(script.utf8))
-        return (parseSQL(psql.sql, statementEnds: psql.statementEnds), psql.skipped)
+        parseScript(script, pieceBytes: 256 * 1024)
     }
 
-    /// The size of the pieces a script is parsed in.
-    static let pieceBytes = 256 * 1024
+    /// ``parseScript(_:)`` in pieces of `pieceBytes` (the tests' pieces are small, so that their scripts can be).
+    package static func parseScript(_ script: String, pieceBytes: Int) -> (
+        statements: [ParsedStatement], skipped: [PsqlText.Skipped]
+    ) {
+        let psql = PsqlText(Array(script.utf8))
+        return (parseSQL(psql.sql, statementEnds: psql.statementEnds, pieceBytes: pieceBytes), psql.skipped)
+    }
 
-    private static func parseSQL(_ bytes: [UInt8], statementEnds: [Int]) -> [ParsedStatement] {
+    private static func parseSQL(_ bytes: [UInt8], statementEnds: [Int], pieceBytes: Int) -> [ParsedStatement] {
         let lines = LineIndex(bytes)
         var statements: [ParsedStatement] = []
         var start = 0

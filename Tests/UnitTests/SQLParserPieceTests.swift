@@ -2,7 +2,7 @@ import SQLParser
 import Testing
 
 /// A long script is parsed a piece at a time (``SQLParser/parseScript(_:)``): what crosses a piece's end must read
-/// as if the script were parsed whole.
+/// as if the script were parsed whole. The pieces here are 4 KB, so that the scripts can be short.
 @Suite("Long scripts parsed a piece at a time")
 struct SQLParserPieceTests {
     /// `count` one-line statements, about 60 bytes each.
@@ -10,53 +10,59 @@ struct SQLParserPieceTests {
         (first..<(first + count)).map { "UPDATE orders SET note = 'n\($0)' WHERE id = \($0);\n" }.joined()
     }
 
+    private static let pieceBytes = 4096
+
+    private static func parse(_ script: String) -> [ParsedStatement] {
+        SQLParser.parseScript(script, pieceBytes: pieceBytes).statements
+    }
+
     @Test("a BEGIN ATOMIC body whose semicolons straddle a piece's end is one statement")
     func atomicBodyAcrossPieces() throws {
-        // About 250 KB of statements, then a function whose 2,000 inner statements run past 256 KB.
-        let before = Self.filler(5_250)
-        let body = (0..<2_000).map { "SELECT \($0);" }.joined(separator: " ")
+        // About 3.9 KB of statements, then a function whose 200 inner statements run past the 4 KB piece.
+        let before = Self.filler(80)
+        let body = (0..<200).map { "SELECT \($0);" }.joined(separator: " ")
         let script =
             before + "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC \(body) END;\n"
-            + Self.filler(10, from: 5_250)
-        #expect(before.utf8.count < 256 * 1024)
-        #expect(before.utf8.count + body.utf8.count > 256 * 1024)
-        let statements = SQLParser.parse(script)
-        #expect(statements.count == 5_261)
-        #expect(statements.map(\.number) == Array(1...5_261))
-        let function = statements[5_250]
+            + Self.filler(10, from: 80)
+        #expect(before.utf8.count < Self.pieceBytes)
+        #expect(before.utf8.count + body.utf8.count > Self.pieceBytes)
+        let statements = Self.parse(script)
+        #expect(statements.count == 91)
+        #expect(statements.map(\.number) == Array(1...91))
+        let function = statements[80]
         #expect(try function.result.get().type == "CreateFunctionStmt")
-        #expect(function.line == 5_251)
-        #expect(function.sql.hasSuffix("SELECT 1999; END"))
+        #expect(function.line == 81)
+        #expect(function.sql.hasSuffix("SELECT 199; END"))
         #expect(statements.allSatisfy { (try? $0.result.get()) != nil })
-        #expect(statements.last?.line == 5_261)
-        #expect(statements.last?.sql == "UPDATE orders SET note = 'n5259' WHERE id = 5259")
+        #expect(statements.last?.line == 91)
+        #expect(statements.last?.sql == "UPDATE orders SET note = 'n89' WHERE id = 89")
     }
 
     @Test("a syntax error in a later piece: its line and column in the script; every other statement parses")
     func errorInALaterPiece() throws {
-        let script = Self.filler(6_000) + "ALTER TABLE t ADD COLUMN b intt intt;\n" + Self.filler(6_000, from: 6_000)
-        let statements = SQLParser.parse(script)
-        #expect(statements.count == 12_001)
-        guard case .failure(let failure) = statements[6_000].result else {
-            Issue.record("statement 6001 parsed")
+        let script = Self.filler(200) + "ALTER TABLE t ADD COLUMN b intt intt;\n" + Self.filler(200, from: 200)
+        let statements = Self.parse(script)
+        #expect(statements.count == 401)
+        guard case .failure(let failure) = statements[200].result else {
+            Issue.record("statement 201 parsed")
             return
         }
         #expect(failure.message == "syntax error at or near \"intt\"")
-        #expect(failure.line == 6_001)
+        #expect(failure.line == 201)
         #expect(failure.column == 33)
-        #expect(statements.enumerated().allSatisfy { $0.offset == 6_000 || (try? $0.element.result.get()) != nil })
-        #expect(statements[12_000].line == 12_001)
+        #expect(statements.enumerated().allSatisfy { $0.offset == 200 || (try? $0.element.result.get()) != nil })
+        #expect(statements[400].line == 401)
     }
 
     @Test("a statement left unfinished at the script's end fails alone")
     func unfinishedAtTheEnd() throws {
-        let statements = SQLParser.parse(Self.filler(5_000) + "CREATE TABLE t (a int")
-        #expect(statements.count == 5_001)
-        guard case .failure(let failure) = statements[5_000].result else {
+        let statements = Self.parse(Self.filler(200) + "CREATE TABLE t (a int")
+        #expect(statements.count == 201)
+        guard case .failure(let failure) = statements[200].result else {
             Issue.record("the unfinished statement parsed")
             return
         }
         #expect(failure.message == "syntax error at end of input")
-        #expect(statements.prefix(5_000).allSatisfy { (try? $0.result.get()) != nil })
+        #expect(statements.prefix(200).allSatisfy { (try? $0.result.get()) != nil })
     }
 }
