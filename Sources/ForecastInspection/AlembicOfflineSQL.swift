@@ -44,22 +44,12 @@ public struct AlembicOfflineSQL: Sendable {
         let output: String
         let errors: [String]
         do {
-            let run = try await Subprocess.run(
-                executable.contains("/") ? .path(FilePath(executable)) : .name(executable),
-                arguments: Arguments(arguments + ["upgrade", range, "--sql"]),
-                environment: .inherit.updating(
-                    Dictionary(
-                        uniqueKeysWithValues: environment.compactMap { key, value in
-                            Environment.Key(rawValue: key).map { ($0, Optional(value)) }
-                        }
-                    )
-                ),
-                platformOptions: .ownProcessGroup,
-                input: .none,
-                output: .string(limit: 16 << 20),
-                error: .string(limit: 1 << 20)
+            let run = try await ToolCommand.run(
+                executable,
+                arguments + ["upgrade", range, "--sql"],
+                environment: environment
             )
-            status = run.terminationStatus
+            status = run.status
             output = run.standardOutput
             errors = run.standardError.split(whereSeparator: \.isNewline).map(String.init)
         } catch {

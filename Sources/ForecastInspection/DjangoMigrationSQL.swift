@@ -128,25 +128,11 @@ package struct DjangoMigrationSQL: Sendable {
     static func runCapturing(_ command: [String], environment: [String: String]) async -> CommandOutcome {
         guard let executable = command.first else { return .failure("no command") }
         do {
-            let run = try await Subprocess.run(
-                executable.contains("/") ? .path(FilePath(executable)) : .name(executable),
-                arguments: Arguments(Array(command.dropFirst())),
-                environment: .inherit.updating(
-                    Dictionary(
-                        uniqueKeysWithValues: environment.compactMap { key, value in
-                            Environment.Key(rawValue: key).map { ($0, Optional(value)) }
-                        }
-                    )
-                ),
-                platformOptions: .ownProcessGroup,
-                input: .none,
-                output: .string(limit: 16 << 20),
-                error: .string(limit: 1 << 20)
-            )
-            guard case .exited(0) = run.terminationStatus else {
+            let run = try await ToolCommand.run(executable, Array(command.dropFirst()), environment: environment)
+            guard case .exited(0) = run.status else {
                 let lines = run.standardError.split(whereSeparator: \.isNewline)
                 let last = lines.last { !$0.trimmed().isEmpty }.map { String($0.trimmed()) }
-                return .failure(last ?? "exit status \(run.terminationStatus)")
+                return .failure(last ?? "exit status \(run.status)")
             }
             return .success(run.standardOutput)
         } catch {

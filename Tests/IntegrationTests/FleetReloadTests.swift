@@ -6,7 +6,7 @@ import Testing
 /// `pgwarden reload`, through ssh; the first failure stops the rolling reload and says which hosts run what.
 @Suite("Rolling reload across hosts", .serialized, .enabled(if: TestCrontab.isAvailable, TestCrontab.unavailableReason))
 struct FleetReloadTests {
-    let user = TestCrontab.workersUser
+    let user = TestCrontab.fleetUser
     let stateDirectory = NSTemporaryDirectory() + "pgwarden-fleet-reload-" + UUID().uuidString
     static let crontab = "*/5 * * * * /home/app/bin/app-cli process\n"
 

@@ -7,7 +7,7 @@ import WardenSupport
 /// spool and journal), reached through real OpenSSH with the keys the test made.
 @Suite("Upgrade across hosts", .serialized, .enabled(if: TestCrontab.isAvailable, TestCrontab.unavailableReason))
 struct FleetUpgradeTests {
-    let user = TestCrontab.workersUser
+    let user = TestCrontab.fleetUser
     let stateDirectory = NSTemporaryDirectory() + "pgwarden-fleet-state-" + UUID().uuidString
     let marker = NSTemporaryDirectory() + "pgwarden-fleet-ran-" + UUID().uuidString
 

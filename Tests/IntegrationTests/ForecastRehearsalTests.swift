@@ -246,7 +246,10 @@ struct ForecastRehearsalTests {
             let rehearsal = try #require(try Self.json(output.standardOutput)["rehearsal"] as? [String: Any])
             #expect(rehearsal["ran"] as? Bool == false)
             #expect((rehearsal["reason"] as? String)?.contains("pg_dump") == true, "\(rehearsal)")
-            #expect(took < .seconds(15), "pg_dump gave up after its 2 s lock wait: \(took)")
+            #expect(
+                took < .seconds(40),
+                "pg_dump gave up after its 2 s lock wait (queued, it would wait forever): \(took)"
+            )
         }
     }
 

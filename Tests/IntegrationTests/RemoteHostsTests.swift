@@ -12,7 +12,7 @@ import Workers
     .enabled(if: TestCrontab.isAvailable, TestCrontab.unavailableReason)
 )
 struct RemoteHostsTests {
-    let user = TestCrontab.workersUser
+    let user = TestCrontab.fleetUser
     static let crontab = """
         MAILTO=ops@example.org
         */5 * * * * /home/app/bin/app-cli process --queue main

@@ -30,6 +30,33 @@ extension UpgradeTests {
         (ProcessInfo.processInfo.environment["PGWARDEN_PG_BIN"] ?? "/usr/bin") + "/psql"
     }
 
+    /// `upgrade` running `file` through psql, its forecast from the same file.
+    private static func psqlUpgrade(
+        _ fixture: UpgradeFixture,
+        _ database: ScratchDatabase,
+        _ file: String,
+        _ options: [String] = []
+    ) throws -> RunningCommand {
+        try RunningCommand(
+            fixture.arguments(options + ["--forecast-sql", file])
+                + ["--", psqlPath, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "dbname=\(database.name)", "-f", file]
+        )
+    }
+
+    /// Until the migration's session holds `mode` on `big`, as pg_locks says.
+    private static func waitUntilHeld(_ mode: String, by observer: Connection) async throws {
+        try await eventually("the migration holds \(mode) on big", timeout: .seconds(120)) {
+            let rows = try await observer.query(
+                """
+                SELECT 1 FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation
+                WHERE c.relname = 'big' AND l.mode = $1 AND l.granted
+                """,
+                [mode]
+            )
+            return !rows.rows.isEmpty
+        }
+    }
+
     @Test(
         "a rewrite that outlasts --request-timeout 1s: the verdict names it; max_block = \"request-timeout\" refuses, nothing changes"
     )
@@ -95,24 +122,10 @@ extension UpgradeTests {
                 "BEGIN;\nALTER TABLE big ALTER COLUMN n TYPE bigint;\nSELECT pg_sleep(3);\nCOMMIT;\n"
             )
             defer { try? FileManager.default.removeItem(atPath: file) }
-            let run = try RunningCommand(
-                fixture.arguments(["--request-timeout", "1s", "--forecast-sql", file])
-                    + [
-                        "--", Self.psqlPath, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "dbname=\(database.name)", "-f",
-                        file,
-                    ]
-            )
+            let run = try Self.psqlUpgrade(fixture, database, file, ["--request-timeout", "1s"])
             defer { run.kill() }
             let observer = try await database.session("observer")
-            try await eventually("the migration holds its lock", timeout: .seconds(120)) {
-                let rows = try await observer.query(
-                    """
-                    SELECT 1 FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation
-                    WHERE c.relname = 'big' AND l.mode = 'AccessExclusiveLock' AND l.granted
-                    """
-                )
-                return !rows.rows.isEmpty
-            }
+            try await Self.waitUntilHeld("AccessExclusiveLock", by: observer)
             let reader = try await database.startBlockedStatement("SELECT count(*) FROM big", "web")
             try await run.waitForStandardOutput(
                 "holds AccessExclusiveLock on public.big: 1 session queued",
@@ -141,24 +154,10 @@ extension UpgradeTests {
             try await Self.fillBig(database)
             let file = try Self.migrationFile("CREATE INDEX big_pad ON big (pad, n);\n")
             defer { try? FileManager.default.removeItem(atPath: file) }
-            let run = try RunningCommand(
-                fixture.arguments(["--forecast-sql", file])
-                    + [
-                        "--", Self.psqlPath, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "dbname=\(database.name)", "-f",
-                        file,
-                    ]
-            )
+            let run = try Self.psqlUpgrade(fixture, database, file)
             defer { run.kill() }
             let observer = try await database.session("observer")
-            try await eventually("the index build holds its lock", timeout: .seconds(120)) {
-                let rows = try await observer.query(
-                    """
-                    SELECT 1 FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation
-                    WHERE c.relname = 'big' AND l.mode = 'ShareLock' AND l.granted
-                    """
-                )
-                return !rows.rows.isEmpty
-            }
+            try await Self.waitUntilHeld("ShareLock", by: observer)
             let writer = try await database.startBlockedStatement("INSERT INTO big VALUES (0, 0, 'x')", "web")
             try await run.waitForStandardOutput(
                 "holds ShareLock on public.big: 1 session queued",

@@ -15,7 +15,7 @@ public struct TestSupportError: Error, CustomStringConvertible {
 /// each check is a real query, not a guess at how long something takes.
 public func eventually(
     _ what: String,
-    timeout: Duration = .seconds(15),
+    timeout: Duration = .seconds(45),
     _ condition: () async throws -> Bool
 ) async throws {
     let clock = ContinuousClock()

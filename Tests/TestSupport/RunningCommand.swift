@@ -39,7 +39,7 @@ public final class RunningCommand: Sendable {
     public var standardError: String { error.text }
 
     /// Waits until standard error contains `text` (`count` times).
-    public func waitForStandardError(_ text: String, count: Int = 1, timeout: Duration = .seconds(20)) async throws {
+    public func waitForStandardError(_ text: String, count: Int = 1, timeout: Duration = .seconds(60)) async throws {
         try await eventually(
             "pgwarden writes \(text.debugDescription) to stderr (so far: \(standardError))",
             timeout: timeout
@@ -49,7 +49,7 @@ public final class RunningCommand: Sendable {
     }
 
     /// Waits until standard output contains `text`.
-    public func waitForStandardOutput(_ text: String, timeout: Duration = .seconds(20)) async throws {
+    public func waitForStandardOutput(_ text: String, timeout: Duration = .seconds(60)) async throws {
         let name = process.executableURL?.lastPathComponent ?? "it"
         do {
             try await eventually("\(name) writes \(text.debugDescription) to stdout", timeout: timeout) {
@@ -67,7 +67,7 @@ public final class RunningCommand: Sendable {
     }
 
     /// Waits for the process to exit and returns its status.
-    public func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         try await eventually("pgwarden exits", timeout: timeout) { !self.process.isRunning }
         return process.terminationStatus
     }

@@ -20,6 +20,10 @@ public enum TestCrontab {
     /// The user of suites that run `upgrade` outside the serialized upgrade suite (hostile numbers): a crontab of
     /// its own, so that a run there never meets one of the upgrade suite's; the upgrade user when only two are given.
     public static var bystanderUser: String { users.count > 2 ? users[2] : users[1] }
+    /// The user of the several-host suites: they change only the hosts' own crontab spools and check that the real
+    /// one stays as it was, so no other suite may touch this user's real crontab meanwhile (the workers user when
+    /// fewer than four are given).
+    public static var fleetUser: String { users.count > 3 ? users[3] : users[0] }
 
     /// The user's crontab, through the real `crontab` command; empty when there is none.
     public static func read(_ user: String) throws -> String {

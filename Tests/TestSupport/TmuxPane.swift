@@ -71,7 +71,7 @@ public final class TmuxPane: Sendable {
     @discardableResult
     public func waitForScreen(
         _ what: String,
-        timeout: Duration = .seconds(15),
+        timeout: Duration = .seconds(45),
         _ condition: @escaping ([String]) -> Bool
     ) async throws -> [String] {
         var last: [String] = []
