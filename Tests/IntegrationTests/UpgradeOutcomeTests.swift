@@ -33,14 +33,22 @@ extension UpgradeTests {
         }
     }
 
-    @Test("the state directory replaced by one holding another pause's journal: ours resumed from memory, theirs untouched")
+    @Test(
+        "the state directory replaced by one holding another pause's journal: ours resumed from memory, theirs untouched"
+    )
     func stateDirectoryHoldsAnotherPause() async throws {
         try await ScratchDatabase.with { database in
             let fixture = try await UpgradeFixture.prepare(database)
             let journal = fixture.stateDirectory + "/workers-pause.json"
+            // The copy is swapped in with renameat2(RENAME_EXCHANGE): the path never stops being a directory, which
+            // an rm and an mv left open to the run's next journal write (it makes the directory again). cp may meet
+            // a journal's temporary file that is renamed meanwhile: what counts is that the pause journal is copied.
             let replace = """
-                D="$1"; cp -r "$D" "$D.x" && rm -rf "$D" && mv "$D.x" "$D" \
-                  && sed -i 's/"pause_id" *: *"[^"]*"/"pause_id" : "another-pause"/' "$D/workers-pause.json"; sleep 0.5
+                D="$1"; cp -r "$D" "$D.x" 2>/dev/null; test -f "$D.x/workers-pause.json" \
+                  && sed -i 's/"pause_id" *: *"[^"]*"/"pause_id" : "another-pause"/' "$D.x/workers-pause.json" \
+                  && python3 -c 'import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); \
+                sys.exit(libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) != 0)' "$D.x" "$D" \
+                  && rm -rf "$D.x"; sleep 0.5
                 """
             let result = try await PGWardenCommand.run(
                 fixture.arguments() + ["--", "/bin/sh", "-c", replace, "sh", fixture.stateDirectory]
