@@ -26,7 +26,7 @@ extension UpgradeTests {
     }
 
     @Test(
-        "app servers of three kinds, each reloaded before or after as configured: uWSGI's and gunicorn's workers replaced",
+        "app servers of three kinds, each reloaded before or after as configured, under HTTP load: no request fails",
         .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/gunicorn"))
     )
     func severalAppServers() async throws {
@@ -36,6 +36,9 @@ extension UpgradeTests {
             let gunicorn = try await GunicornServer()
             let uwsgiBefore = uwsgi.workerPIDs
             let gunicornBefore = gunicorn.workerPIDs
+            // Requests to both all through the run: a reload that dropped a listener or killed a busy worker fails some.
+            let loads = [HTTPLoad(port: uwsgi.port), HTTPLoad(port: gunicorn.port)]
+            try await eventually("requests flow to both") { loads.allSatisfy { $0.succeeded >= 20 } }
             let marker = fixture.stateDirectory + ".reloaded"
             let config = try Self.deployment(
                 fixture,
@@ -44,6 +47,14 @@ extension UpgradeTests {
             )
             let result = try await PGWardenCommand.run(["upgrade", "--config", config])
             #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
+            let served = loads.map(\.succeeded)
+            try await eventually("requests flow after the run") {
+                zip(loads, served).allSatisfy { $0.succeeded >= $1 + 20 }
+            }
+            for load in loads {
+                try await load.stop()
+                #expect(load.failed == 0, "\(load.failed) of \(load.succeeded + load.failed) failed: \(load.failures)")
+            }
             let steps = (try fixture.report()["steps"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
             #expect(
                 steps == [
