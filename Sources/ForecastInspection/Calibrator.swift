@@ -116,7 +116,15 @@ public struct Calibrator: Sendable {
             }
             for row in try await admin.query(Queries.calibrationLeftovers).rows {
                 let name = try row.require(String.self, "name")
-                _ = try? await admin.query("DROP DATABASE IF EXISTS \(Rehearser.quoted(name))")
+                do {
+                    _ = try await admin.query("DROP DATABASE IF EXISTS \(Rehearser.quoted(name))")
+                } catch {
+                    // A leftover still in use is tried again next time; it is named, not forgotten.
+                    logger.warning(
+                        "cannot drop a leftover calibration database",
+                        metadata: ["database": "\(name)", "error": "\(Self.message(error))"]
+                    )
+                }
             }
             _ = try await admin.query("CREATE DATABASE \(Rehearser.quoted(databaseName)) TEMPLATE template0")
         } catch {

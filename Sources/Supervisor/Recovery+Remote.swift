@@ -42,7 +42,19 @@ extension Recovery {
                 )
             }
         }
-        if failed || current == nil, let journal { try? journal.save(as: file, in: stateDirectory) }
+        if failed || current == nil, let journal {
+            // What each host answered is what the next recover starts from: a journal not written is said, and the
+            // run is not called recovered.
+            do {
+                try journal.save(as: file, in: stateDirectory)
+            } catch {
+                failed = true
+                lines.append(
+                    "error: the journal \(stateDirectory.path)/\(file) was not updated with the hosts' answers: "
+                        + Supervisor.describe(error)
+                )
+            }
+        }
         return (lines, failed)
     }
 }

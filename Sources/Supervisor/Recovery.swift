@@ -103,7 +103,13 @@ public struct Recovery: Sendable {
     private func resumeSets() async -> (lines: [String], failed: Bool) {
         var lines: [String] = []
         var failed = false
-        for directory in WorkerSetPause.directories(under: stateDirectory).reversed() {
+        let directories: [StateDirectory]
+        do {
+            directories = try WorkerSetPause.directories(under: stateDirectory)
+        } catch {
+            return (["error: the worker sets cannot be listed: \(Supervisor.describe(error))"], true)
+        }
+        for directory in directories.reversed() {
             let name = String(directory.path.split(separator: "/").last ?? "")
             do {
                 guard let said = try await WorkerSetPause(directory: directory, logger: logger).resume() else {

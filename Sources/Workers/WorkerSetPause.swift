@@ -22,9 +22,17 @@ package struct WorkerSetPause: Sendable {
         return StateDirectory(path: base.path + "/sets/\(number)-\(kind)")
     }
 
-    /// The set directories under `base`, in order (their names sort as the sets do).
-    package static func directories(under base: StateDirectory) -> [StateDirectory] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: base.path + "/sets")) ?? []
+    /// The set directories under `base`, in order (their names sort as the sets do); none when there is no `sets`
+    /// folder. A folder that cannot be read throws: `recover` must not take it for "nothing paused".
+    package static func directories(under base: StateDirectory) throws -> [StateDirectory] {
+        let path = base.path + "/sets"
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw WorkersError(.stateDirectory, "cannot read \(path): \(error)")
+        }
         return names.sorted().filter { $0.first?.isNumber == true }.map {
             StateDirectory(path: base.path + "/sets/" + $0)
         }
