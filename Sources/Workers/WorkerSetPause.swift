@@ -38,6 +38,16 @@ package struct WorkerSetPause: Sendable {
         }
     }
 
+    /// The names of the set directories under `base` whose pause is in force (`01-supervisor`, a remote pause's id):
+    /// what `workers resume` and `workers status` name, since only `recover` resumes them.
+    package static func pausedSetNames(under base: StateDirectory) throws -> [String] {
+        try directories(under: base).filter { directory in
+            [PauseRecord.fileName, SetPauseRecord.fileName].contains {
+                FileManager.default.fileExists(atPath: directory.path + "/" + $0)
+            }
+        }.map { String($0.path.split(separator: "/").last ?? "") }
+    }
+
     /// Pauses the set; throws naming why (the set may then be partly paused: resume it all the same).
     package func pause(_ spec: WorkerSetSpec, owner: String) async throws -> Said {
         do {

@@ -27,6 +27,20 @@ struct StateDirectoryOptions: ParsableArguments {
     var path: String?
 
     var directory: StateDirectory { StateDirectory(path: path) }
+
+    /// Sets a deployment file's run paused live in `sets/`, and only `recover` resumes them (it first checks that
+    /// the run's migration is not still going): `workers resume` and `workers status` name them and exit 3 rather
+    /// than let "nothing is paused" stand.
+    func failIfSetsPaused() throws {
+        let names = try WorkerSetPause.pausedSetNames(under: directory)
+        guard !names.isEmpty else { return }
+        let sets = Plural.count(names.count, "worker set", "worker sets")
+        Terminal.printWarning(
+            "\(sets) of a deployment file's run \(names.count == 1 ? "is" : "are") still paused here (sets/\(names.joined(separator: ", sets/"))); `workers resume` does not resume \(names.count == 1 ? "it" : "them")",
+            hint: "pgwarden recover" + (path.map { " --state-dir \(ShellQuoting.quote($0))" } ?? "")
+        )
+        throw ExitCode(ExitStatus.needsRecovery)
+    }
 }
 
 extension StopMode: ExpressibleByArgument {}
@@ -184,6 +198,7 @@ extension PGWarden.WorkersCommand {
                     hint: "the crontab is restored; the journal is not up to date"
                 )
             }
+            try state.failIfSetsPaused()
         }
     }
 
@@ -196,6 +211,11 @@ extension PGWarden.WorkersCommand {
         @OptionGroup var state: StateDirectoryOptions
 
         func run() async throws {
+            try await show()
+            try state.failIfSetsPaused()
+        }
+
+        private func show() async throws {
             let pause = WorkerPause(stateDirectory: state.directory, logger: Logger(label: "pgwarden.workers"))
             let status = try await pause.status()
             guard let record = status.current else {

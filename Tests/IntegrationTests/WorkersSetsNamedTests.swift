@@ -1,0 +1,44 @@
+import Foundation
+import TestSupport
+import Testing
+import WardenSupport
+import Workers
+
+/// A deployment file's sets live in `sets/` and only `recover` resumes them: `workers resume` and `workers status`
+/// must not say "nothing is paused" over them.
+@Suite("workers resume and status name the sets only recover resumes")
+struct WorkersSetsNamedTests {
+    @Test("a set paused in sets/: workers resume and status name it, hint recover and exit 3; recover resumes it")
+    func setsAreNamed() async throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/pgw-sets-named-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let marker = directory + "-paused"
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let spec = WorkerSetSpec.command(
+            CommandSetSpec(pause: ["/usr/bin/touch", marker], resume: ["/bin/rm", marker])
+        )
+        let json = String(decoding: try JournalCoding.encode(spec), as: UTF8.self)
+        let id = "20261207T170000Z-5e1d-w01"
+        let paused = try await PGWardenCommand.run(
+            ["workers", "set", "pause", "--state-dir", directory, "--pause-id", id, "--spec", json]
+        )
+        #expect(paused.status == 0, "\(paused.standardError)")
+        #expect(FileManager.default.fileExists(atPath: marker))
+
+        for command in ["resume", "status"] {
+            let answer = try await PGWardenCommand.run(["workers", command, "--state-dir", directory])
+            #expect(answer.status == ExitStatus.needsRecovery, "workers \(command): \(answer.standardError)")
+            #expect(answer.standardError.contains("1 worker set of a deployment file's run is still paused here"))
+            #expect(answer.standardError.contains("sets/\(id)"))
+            #expect(answer.standardError.contains("hint: pgwarden recover --state-dir \(directory)"))
+            #expect(FileManager.default.fileExists(atPath: marker), "workers \(command) left the set alone")
+        }
+
+        let recovered = try await PGWardenCommand.run(["recover", "--state-dir", directory])
+        #expect(recovered.status == 0, "\(recovered.standardOutput)\(recovered.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        let after = try await PGWardenCommand.run(["workers", "resume", "--state-dir", directory])
+        #expect(after.status == 0, "\(after.standardError)")
+        #expect(!after.standardError.contains("still paused"))
+    }
+}
