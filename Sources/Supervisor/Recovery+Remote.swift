@@ -25,7 +25,13 @@ extension Recovery {
             )
             do {
                 let outcome = try await runner.run(["workers", "set", "resume", "--pause-id", id])
-                let state = outcome.answer?.state ?? "answered nothing"
+                let state = try RemoteAnswer.confirm(
+                    outcome.answer,
+                    pause: id,
+                    step: "resume",
+                    host: host,
+                    accepting: ["resumed", "not-paused"]
+                )
                 lines.append(
                     state == "not-paused"
                         ? "\(entry.name) on \(TerminalText.safe(host)): pause \(id) was resumed there already"

@@ -23,7 +23,14 @@ extension RunExecution {
                 ["workers", "set", "pause", "--pause-id", id, "--spec", json, "--not-after", notAfter]
             )
             outcome.lines.forEach { log.say("    \(TerminalText.safe(host)): \(Redaction.redact($0))") }
-            journalAnswer(index, outcome.answer?.state ?? "answered nothing")
+            let state = try RemoteAnswer.confirm(
+                outcome.answer,
+                pause: id,
+                step: "pause",
+                host: host,
+                accepting: ["paused", "already-paused"]
+            )
+            journalAnswer(index, state)
             FailPoint.hit("upgrade.remote-paused-\(index + 1)")
         } catch {
             journalAnswer(index, "failed: \(Supervisor.describe(error))")
@@ -44,7 +51,13 @@ extension RunExecution {
                 FailPoint.hit("upgrade.remote-resume-journaled-\(index + 1)")
                 let outcome = try await runner.run(["workers", "set", "resume", "--pause-id", id])
                 outcome.lines.forEach { log.say("    \(TerminalText.safe(host)): \(Redaction.redact($0))") }
-                let state = outcome.answer?.state ?? "answered nothing"
+                let state = try RemoteAnswer.confirm(
+                    outcome.answer,
+                    pause: id,
+                    step: "resume",
+                    host: host,
+                    accepting: ["resumed", "not-paused"]
+                )
                 if state == "not-paused" {
                     log.say(
                         "  \(sets.names[index]): pause \(id) was not in force on \(TerminalText.safe(host)) (resumed there already)"
