@@ -28,7 +28,7 @@ public struct Recovery: Sendable {
         self.logger = logger
     }
 
-    private var option: String { " --state-dir \(ShellQuoting.quote(stateDirectory.path))" }
+    var option: String { " --state-dir \(ShellQuoting.quote(stateDirectory.path))" }
 
     /// Restores what the journal says is still paused, and reports the migration's last known state. The
     /// workers are not resumed while the run's migration still runs, unless `resumeAnyway` (or
@@ -159,10 +159,7 @@ public struct Recovery: Sendable {
             // The sets of a deployment file; not the one crontab set of the flags, which the line above covers.
             let sets = journal.workerSets ?? []
             for set in sets where sets.count > 1 || set.directory != stateDirectory.path || set.host != nil {
-                let host = set.host.map {
-                    " on \(TerminalText.safe($0)) (pause \(set.pauseID ?? "?"), answered \(set.answer ?? "nothing yet"))"
-                }
-                lines.append("  \(set.name): \(set.state.rawValue)\(host ?? "")")
+                lines.append(Self.line(set))
             }
             if let pid = journal.migrationPID { lines.append("  migration pid: \(pid)") }
             if let wait = journal.lastLockWait { lines.append("  last lock wait: \(wait)") }
@@ -177,6 +174,9 @@ public struct Recovery: Sendable {
                     "last run \(last.runID): \(last.outcome ?? "?"), finished \(last.finishedAt?.formatted(.iso8601) ?? "?")",
                     "  command: \(ShellQuoting.command(last.command))",
                 ] + (last.reportPath.map { ["  report: \($0)"] } ?? [])
+            if let left = try leftPaused(by: last) {
+                return Answer(lines: lines + left, status: Code.needsRecovery)
+            }
             return Answer(lines: lines, status: last.outcome == "succeeded" ? 0 : Code.lastRunDidNotSucceed)
         }
         // Not a silent "nothing": without cron's spool, other users' paused crontabs were not searched.

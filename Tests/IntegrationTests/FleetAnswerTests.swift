@@ -52,6 +52,9 @@ extension FleetUpgradeTests {
             #expect(said.contains("h2 did not confirm the resume of pause"), "\(said)")
             #expect(try String(contentsOfFile: marker, encoding: .utf8) == "1\n1\n1\n")
             #expect(try await hosts.crontab(1, of: user).contains("#pgwarden:paused:"))
+            let status = try await PGWardenCommand.run(["status", "--state-dir", stateDirectory])
+            #expect(status.status == ExitStatus.needsRecovery, "\(status.standardOutput)")
+            #expect(status.standardOutput.contains(" on h2 (pause "), "\(status.standardOutput)")
             let early = try await PGWardenCommand.run(["recover", "--state-dir", stateDirectory])
             #expect(early.status != 0, "\(early.standardOutput)")
             #expect(early.standardOutput.contains("did not confirm the resume"), "\(early.standardOutput)")
@@ -59,6 +62,8 @@ extension FleetUpgradeTests {
             let recover = try await PGWardenCommand.run(["recover", "--state-dir", stateDirectory])
             #expect(recover.status == 0, "\(recover.standardOutput) \(recover.standardError)")
             #expect(try await allRestored(hosts))
+            let after = try await PGWardenCommand.run(["status", "--state-dir", stateDirectory])
+            #expect(after.status == ExitStatus.lastRunDidNotSucceed, "\(after.standardOutput)")
         }
         try await hosts.stopAll()
     }

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import WardenSupport
 
 /// `upgrade --config` with a deployment file: several worker sets (two crontab users, a real supervisord, a
 /// command set) paused all or nothing and resumed on every path; `recover` after a kill -9.
@@ -227,10 +228,17 @@ extension UpgradeTests {
                 "\(run.standardOutput)"
             )
             #expect(try supervisord.states()["report"] == "STOPPED")
+            // status names the set left paused and exits 3 (needs recover), not 2 (a run that failed, nothing to do).
+            let status = try await PGWardenCommand.run(["status", "--state-dir", fixture.stateDirectory])
+            #expect(status.status == ExitStatus.needsRecovery, "\(status.standardOutput)")
+            #expect(status.standardOutput.contains("workers[1] (command"), "\(status.standardOutput)")
+            #expect(status.standardOutput.contains("resume-failed"), "\(status.standardOutput)")
 
             let recover = try await PGWardenCommand.run(["recover", "--state-dir", fixture.stateDirectory])
             #expect(recover.status == 0, "\(recover.standardOutput)\n\(recover.standardError)")
             #expect(try supervisord.states()["report"] == "RUNNING")
+            let after = try await PGWardenCommand.run(["status", "--state-dir", fixture.stateDirectory])
+            #expect(after.status == ExitStatus.lastRunDidNotSucceed, "\(after.standardOutput)")
             await supervisord.stop()
         }
     }
