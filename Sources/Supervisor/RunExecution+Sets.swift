@@ -62,7 +62,7 @@ extension RunExecution {
             case .pauseFailed(let failure):
                 journal.update { $0.workersPaused = true }
                 let reason = sets.names.count == 1 ? failure.reason : sets.describe(failure, pausing: true)
-                log.warn("cannot pause the workers: \(reason); the migration is not run")
+                log.error("cannot pause the workers: \(reason); the migration is not run")
                 return .pauseFailed(sets.describe(failure, pausing: true))
             case .resume, .resumed:
                 return .pauseFailed("the workers were not paused")

@@ -94,6 +94,11 @@ public final class RunLog: Sendable {
         write("pgwarden", "warning: " + message)
     }
 
+    /// An error of pgwarden's: what ends the run (also marked as such).
+    public func error(_ message: String) {
+        write("pgwarden", "error: " + message)
+    }
+
     /// A line for the run log alone: what pgwarden's logger has already shown on standard error.
     func record(_ message: String) {
         emit("[pgwarden \(clock(Date()))] \(Self.prepare(message))\n", screen: { _ in "" })
