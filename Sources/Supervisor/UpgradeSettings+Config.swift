@@ -88,6 +88,7 @@ extension UpgradeSettings {
         }
         // The first crontab set is today's: preflight, the dry run and its journal in the state directory itself.
         let hosts = try FleetSettings.hosts(document, of: "workers")
+        try DeploymentFile.refuseOverlaps(workerSets, hosts: hosts, document)
         let local = workerSets.indices.filter { hosts[$0] == nil }.map { workerSets[$0] }
         if let set = local.lazy.compactMap({ if case .crontab(let set) = $0 { set } else { nil } }).first {
             pausePatterns = set.match
