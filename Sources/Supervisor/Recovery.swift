@@ -28,6 +28,23 @@ public struct Recovery: Sendable {
         self.logger = logger
     }
 
+    /// A state directory the operator named must be one: a typo must not read as "no run recorded", all clear,
+    /// nor be made by `recover`.
+    private func requireNamedDirectory() throws {
+        guard named else { return }
+        guard FileManager.default.fileExists(atPath: stateDirectory.path) else {
+            throw OperatorError(
+                .stateDirectory,
+                "no state directory at \(stateDirectory.path)",
+                hint: "give the --state-dir the run was given (its journal, \(RunJournal.fileName), is kept there)"
+            )
+        }
+        let type = try? FileManager.default.attributesOfItem(atPath: stateDirectory.path)[.type] as? FileAttributeType
+        guard type == .typeDirectory else {
+            throw OperatorError(.stateDirectory, "\(stateDirectory.path) is not a directory")
+        }
+    }
+
     var option: String { " --state-dir \(ShellQuoting.quote(stateDirectory.path))" }
 
     /// Restores what the journal says is still paused, and reports the migration's last known state. The
@@ -38,6 +55,7 @@ public struct Recovery: Sendable {
         resumeAnyway: Bool = false,
         connectionString: String? = nil
     ) async throws -> Answer {
+        try requireNamedDirectory()
         try stateDirectory.prepare()
         var lines: [String] = []
         var journal = try RunJournal.load(RunJournal.fileName, from: stateDirectory)
@@ -149,6 +167,7 @@ public struct Recovery: Sendable {
     /// The current or last run, from the journal; without one in the default state directory, the pauses
     /// that the crontabs' markers show, with the state directory that made each.
     public func status() async throws -> Answer {
+        try requireNamedDirectory()
         if let journal = try RunJournal.load(RunJournal.fileName, from: stateDirectory) {
             let alive = journal.supervisorIsRunning
             var lines = [
@@ -179,6 +198,16 @@ public struct Recovery: Sendable {
             }
             return Answer(lines: lines, status: last.outcome == "succeeded" ? 0 : Code.lastRunDidNotSucceed)
         }
+        let sets = try WorkerSetPause.pausedSetNames(under: stateDirectory)
+        if !sets.isEmpty {
+            // A host's sets, paused at a coordinator's request (or a run's whose journal is gone).
+            let lines = sets.map { "  set \($0): paused" }
+            return Answer(
+                lines: ["no run recorded in \(stateDirectory.path), but worker sets are paused there:"] + lines
+                    + ["  run pgwarden recover\(option)"],
+                status: Code.needsRecovery
+            )
+        }
         // Not a silent "nothing": without cron's spool, other users' paused crontabs were not searched.
         let scope =
             CrontabMarkers.canReadEveryCrontab
@@ -192,7 +221,14 @@ public struct Recovery: Sendable {
         guard !found.isEmpty else { return nil }
         var lines = ["no run recorded in \(stateDirectory.path), but crontabs hold lines paused by pgwarden:"]
         for pause in found {
-            let directory = pause.stateDirectory.map { ShellQuoting.quote($0) }
+            // A set's own journal directory (STATE/sets/ID) answers to the state directory above it.
+            let directory = pause.stateDirectory.map { path in
+                let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+                let base =
+                    parts.count > 2 && parts[parts.count - 2] == "sets"
+                    ? parts.dropLast(2).joined(separator: "/") : path
+                return ShellQuoting.quote(base)
+            }
             lines.append(
                 "  \(pause.user): pause \(pause.pauseIDs.joined(separator: ", "))"
                     + (directory.map { ", state directory \($0): pgwarden status --state-dir \($0)" } ?? "")

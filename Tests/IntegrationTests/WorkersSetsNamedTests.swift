@@ -34,11 +34,34 @@ struct WorkersSetsNamedTests {
             #expect(FileManager.default.fileExists(atPath: marker), "workers \(command) left the set alone")
         }
 
+        let status = try await PGWardenCommand.run(["status", "--state-dir", directory])
+        #expect(status.status == ExitStatus.needsRecovery, "\(status.standardOutput)")
+        #expect(status.standardOutput.contains("set \(id): paused"), "\(status.standardOutput)")
+
         let recovered = try await PGWardenCommand.run(["recover", "--state-dir", directory])
         #expect(recovered.status == 0, "\(recovered.standardOutput)\(recovered.standardError)")
         #expect(!FileManager.default.fileExists(atPath: marker))
         let after = try await PGWardenCommand.run(["workers", "resume", "--state-dir", directory])
         #expect(after.status == 0, "\(after.standardError)")
         #expect(!after.standardError.contains("still paused"))
+        let clear = try await PGWardenCommand.run(["status", "--state-dir", directory])
+        #expect(clear.status == 0, "\(clear.standardOutput)")
+    }
+}
+
+@Suite("status and recover with a state directory that is not one")
+struct StateDirectoryTypoTests {
+    @Test("a named state directory that does not exist, or is a file: one error line, exit 1, nothing made")
+    func typo() async throws {
+        let missing = FileManager.default.temporaryDirectory.path + "/pgw-typo-\(UUID().uuidString)"
+        for command in ["status", "recover"] {
+            for path in [missing, "/etc/hostname"] {
+                let answer = try await PGWardenCommand.run([command, "--state-dir", path])
+                #expect(answer.status == 1, "\(command) \(path): \(answer.standardOutput)")
+                #expect(answer.standardError.hasPrefix("error: "), "\(answer.standardError)")
+                #expect(!answer.standardOutput.contains("no run recorded"))
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: missing))
     }
 }
