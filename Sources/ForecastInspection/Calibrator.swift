@@ -23,9 +23,10 @@ public enum CalibrationResult: Sendable {
     }
 }
 
-/// Measures this server's throughput: a scan, a foreign-key check, a rewrite and two index builds (bigint, text) of a scratch table of
-/// a few tens of MB, in a scratch database of its own (`pgwarden_calibration_<run id>`, dropped after), so that it locks
-/// nothing of the application's. Kept per server and major for a day in the state directory.
+/// Measures this server's throughput: a scan (from outside shared buffers, then from inside), a foreign-key check, a
+/// rewrite and two index builds (bigint, text) of a scratch table of a few tens of MB, in a scratch database of its
+/// own (`pgwarden_calibration_<run id>`, dropped after), so that it locks nothing of the application's. Kept per
+/// server and major for a day in the state directory.
 public struct Calibrator: Sendable {
     /// The real server (`--dsn`), or libpq's environment.
     public var connectionString: String?
@@ -57,12 +58,14 @@ public struct Calibrator: Sendable {
     public func calibration(on session: Connection) async -> CalibrationResult {
         let server: String
         let major: Int
+        let sharedBuffers: Int64?
         do {
             guard let row = try await session.query(Queries.calibrationServer).rows.first else {
                 return .unavailable("cannot tell which server this is")
             }
             server = try row.require(String.self, "server")
             major = try row.require(Int.self, "major")
+            sharedBuffers = try row.decode(Int.self, "shared_buffers_bytes").map(Int64.init)
         } catch {
             return .unavailable("cannot tell which server this is: \(Self.message(error))")
         }
@@ -75,6 +78,7 @@ public struct Calibrator: Sendable {
         case .failure(let failure): return .unavailable(failure.reason)
         case .success(var calibration):
             calibration.tookSeconds = Self.seconds(ContinuousClock.now - started)
+            calibration.sharedBufferBytes = sharedBuffers
             save(calibration, as: fileName)
             logger.info("calibrated", metadata: ["summary": "\(calibration.summary)"])
             return .measured(calibration)
@@ -158,6 +162,17 @@ public struct Calibrator: Sendable {
         do {
             for statement in Self.setUp(rows: rows) { _ = try await session.query(statement) }
             let bytes = try await tableBytes(session)
+            // The table, written anew by VACUUM FULL outside shared buffers (it has no index to rebuild, which would
+            // read it back) and vacuumed through VACUUM's small ring: its first scan reads from the kernel, as the
+            // scan of a table larger than a quarter of shared_buffers always does. That scan brings it into shared
+            // buffers for the measurements after it.
+            for statement in Self.outOfSharedBuffers { _ = try await session.query(statement) }
+            let readScan = try await timed(
+                session,
+                "ALTER TABLE pgwarden_calibration ADD CONSTRAINT positive_read CHECK (n > 0)"
+            )
+            // (Not checked again by the rewrite below, which is measured as it was before this scan.)
+            _ = try await session.query("ALTER TABLE pgwarden_calibration DROP CONSTRAINT positive_read")
             let scan = try await timed(
                 session,
                 "ALTER TABLE pgwarden_calibration ADD CONSTRAINT positive CHECK (n > 0)"
@@ -182,7 +197,8 @@ public struct Calibrator: Sendable {
                     indexBuildBytesPerSecond: Double(rewritten) / max(build, floor),
                     textIndexBuildBytesPerSecond: Double(rewritten) / max(textBuild, floor),
                     foreignKeyBytesPerSecond: Double(bytes) / max(check, floor),
-                    tookSeconds: 0
+                    tookSeconds: 0,
+                    readScanBytesPerSecond: Double(bytes) / max(readScan, floor)
                 )
             )
         } catch {
@@ -203,6 +219,9 @@ public struct Calibrator: Sendable {
             "VACUUM ANALYZE pgwarden_calibration",
         ]
     }
+
+    /// Puts the scratch table's pages out of shared buffers, all-visible as a live table's.
+    static let outOfSharedBuffers = ["VACUUM FULL pgwarden_calibration", "VACUUM pgwarden_calibration"]
 
     private func tableBytes(_ session: Connection) async throws(PostgresError) -> Int64 {
         Int64(try await session.query(Queries.calibrationTableBytes).rows.first?.decode(Int.self, "bytes") ?? 0)
