@@ -117,7 +117,7 @@ def calibration_text(rates):
         f" scratch database: scan {mb('scan_bytes_per_second')} ({mb('read_scan_bytes_per_second')} from outside"
         f" shared buffers), rewrite {mb('rewrite_bytes_per_second')}, index"
         f" build {mb('index_build_bytes_per_second')} (text {mb('text_index_build_bytes_per_second')}), foreign-key"
-        f" check {mb('foreign_key_bytes_per_second')}"
+        f" check {mb('foreign_key_bytes_per_second')}, VACUUM FULL {mb('heap_copy_bytes_per_second')}"
     )
 
 

@@ -43,8 +43,11 @@ public struct SecondsEstimate: Sendable, Equatable {
 
 /// What a statement does to a relation's bytes under its lock, each costed at its own measured throughput.
 public enum WorkKind: String, Sendable, Equatable {
-    /// The heap and TOAST written anew, then every index rebuilt (`ALTER COLUMN TYPE`, `VACUUM FULL`, `CLUSTER`).
+    /// The heap and TOAST written anew row by row, then every index rebuilt (`ALTER COLUMN TYPE`, a volatile default).
     case rewrite
+    /// The heap's tuples copied into new files outside shared buffers, then every index rebuilt (`VACUUM FULL`,
+    /// `CLUSTER`): cheaper per byte than a rewrite, which inserts (and WAL-logs) row by row through shared buffers.
+    case heapCopy
     /// Every row read and an expression checked (`SET NOT NULL`, `ADD CONSTRAINT … CHECK`, `ATTACH PARTITION`).
     case scan
     /// Every row read, sorted and written into one index (`CREATE INDEX`, a unique constraint's index).
@@ -55,7 +58,7 @@ public enum WorkKind: String, Sendable, Equatable {
     /// How an operator names it in a summary: `rewrite`, `scan`, `index build`, `foreign-key check`.
     public var phrase: String {
         switch self {
-        case .rewrite: "rewrite"
+        case .rewrite, .heapCopy: "rewrite"
         case .scan: "scan"
         case .indexBuild: "index build"
         case .foreignKeyCheck: "foreign-key check"
@@ -91,6 +94,8 @@ public struct Calibration: Sendable, Equatable, Codable {
     public var readScanBytesPerSecond: Double?
     /// The server's shared_buffers, in bytes.
     public var sharedBufferBytes: Int64?
+    /// Heap bytes copied per second by `VACUUM FULL` (no index); `nil` in a calibration kept from before.
+    public var heapCopyBytesPerSecond: Double?
 
     public init(
         server: String,
@@ -104,7 +109,8 @@ public struct Calibration: Sendable, Equatable, Codable {
         foreignKeyBytesPerSecond: Double,
         tookSeconds: Double,
         readScanBytesPerSecond: Double? = nil,
-        sharedBufferBytes: Int64? = nil
+        sharedBufferBytes: Int64? = nil,
+        heapCopyBytesPerSecond: Double? = nil
     ) {
         self.server = server
         self.major = major
@@ -118,6 +124,7 @@ public struct Calibration: Sendable, Equatable, Codable {
         self.tookSeconds = tookSeconds
         self.readScanBytesPerSecond = readScanBytesPerSecond
         self.sharedBufferBytes = sharedBufferBytes
+        self.heapCopyBytesPerSecond = heapCopyBytesPerSecond
     }
 
     /// How long a calibration is kept.
@@ -130,7 +137,7 @@ public struct Calibration: Sendable, Equatable, Codable {
         let age = now.timeIntervalSince(measuredAt)
         let rates = [
             scanBytesPerSecond, rewriteBytesPerSecond, indexBuildBytesPerSecond, textIndexBuildBytesPerSecond,
-            foreignKeyBytesPerSecond, readScanBytesPerSecond ?? 0,
+            foreignKeyBytesPerSecond, readScanBytesPerSecond ?? 0, heapCopyBytesPerSecond ?? 0,
         ]
         return self.server == server && self.major == major && age >= 0 && age < Self.lifetimeSeconds
             && rates.allSatisfy { $0.isFinite && $0 > 0 }
@@ -151,6 +158,7 @@ public struct Calibration: Sendable, Equatable, Codable {
             + "scan \(rate(scanBytesPerSecond))\(read), rewrite \(rate(rewriteBytesPerSecond)), index build"
             + " \(rate(indexBuildBytesPerSecond)) (on text \(rate(textIndexBuildBytesPerSecond))), foreign-key check"
             + " \(rate(foreignKeyBytesPerSecond))"
+            + (heapCopyBytesPerSecond.map { ", VACUUM FULL \(rate($0))" } ?? "")
     }
 }
 
@@ -182,6 +190,9 @@ public enum EstimateModel {
         let expected: Double
         switch kind {
         case .rewrite: expected = bytes / calibration.rewriteBytesPerSecond + builds + reads * Double(1 + indexes)
+        case .heapCopy:
+            let rate = calibration.heapCopyBytesPerSecond ?? calibration.rewriteBytesPerSecond
+            expected = bytes / rate + builds + reads * Double(1 + indexes)
         case .scan: expected = bytes / calibration.scanBytesPerSecond + reads
         case .indexBuild: expected = builds + reads * Double(max(indexes, 0))
         case .foreignKeyCheck: expected = bytes / calibration.foreignKeyBytesPerSecond + reads
@@ -208,11 +219,11 @@ public enum EstimateModel {
         guard let facts = work.facts, facts.tableBytes > 0 || facts.rows >= 0 else { return nil }
         let size = ForecastPlanner.describe(bytes: facts.tableBytes)
         switch work.kind {
-        case .rewrite:
+        case .rewrite, .heapCopy:
             var parts = [
                 EstimatePart(
                     label: "rewrite \(size)",
-                    seconds: seconds(.rewrite, tableBytes: facts.tableBytes, indexes: 0, calibration: calibration)
+                    seconds: seconds(work.kind, tableBytes: facts.tableBytes, indexes: 0, calibration: calibration)
                 )
             ]
             if facts.indexCount > 0 {

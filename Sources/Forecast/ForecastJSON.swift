@@ -44,6 +44,7 @@ extension MigrationForecast {
             ("took_seconds", .seconds(calibration.tookSeconds)),
             ("read_scan_bytes_per_second", .integer(calibration.readScanBytesPerSecond.map { Int($0) })),
             ("shared_buffers_bytes", .integer(calibration.sharedBufferBytes)),
+            ("heap_copy_bytes_per_second", .integer(calibration.heapCopyBytesPerSecond.map { Int($0) })),
             ("note", .string(calibrationNote)),
         ])
     }

@@ -23,8 +23,8 @@ public enum CalibrationResult: Sendable {
     }
 }
 
-/// Measures this server's throughput: a scan (from outside shared buffers, then from inside), a foreign-key check, a
-/// rewrite and two index builds (bigint, text) of a scratch table of a few tens of MB, in a scratch database of its
+/// Measures this server's throughput: a VACUUM FULL, a scan (from outside shared buffers, then from inside), a
+/// foreign-key check, a rewrite and two index builds (bigint, text) of a scratch table of a few tens of MB, in a scratch database of its
 /// own (`pgwarden_calibration_<run id>`, dropped after), so that it locks nothing of the application's. Kept per
 /// server and major for a day in the state directory.
 public struct Calibrator: Sendable {
@@ -166,7 +166,8 @@ public struct Calibrator: Sendable {
             // read it back) and vacuumed through VACUUM's small ring: its first scan reads from the kernel, as the
             // scan of a table larger than a quarter of shared_buffers always does. That scan brings it into shared
             // buffers for the measurements after it.
-            for statement in Self.outOfSharedBuffers { _ = try await session.query(statement) }
+            let copy = try await timed(session, "VACUUM FULL pgwarden_calibration")
+            _ = try await session.query("VACUUM pgwarden_calibration")
             let readScan = try await timed(
                 session,
                 "ALTER TABLE pgwarden_calibration ADD CONSTRAINT positive_read CHECK (n > 0)"
@@ -198,7 +199,8 @@ public struct Calibrator: Sendable {
                     textIndexBuildBytesPerSecond: Double(rewritten) / max(textBuild, floor),
                     foreignKeyBytesPerSecond: Double(bytes) / max(check, floor),
                     tookSeconds: 0,
-                    readScanBytesPerSecond: Double(bytes) / max(readScan, floor)
+                    readScanBytesPerSecond: Double(bytes) / max(readScan, floor),
+                    heapCopyBytesPerSecond: Double(bytes) / max(copy, floor)
                 )
             )
         } catch {
@@ -219,9 +221,6 @@ public struct Calibrator: Sendable {
             "VACUUM ANALYZE pgwarden_calibration",
         ]
     }
-
-    /// Puts the scratch table's pages out of shared buffers, all-visible as a live table's.
-    static let outOfSharedBuffers = ["VACUUM FULL pgwarden_calibration", "VACUUM pgwarden_calibration"]
 
     private func tableBytes(_ session: Connection) async throws(PostgresError) -> Int64 {
         Int64(try await session.query(Queries.calibrationTableBytes).rows.first?.decode(Int.self, "bytes") ?? 0)

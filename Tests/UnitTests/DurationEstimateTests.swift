@@ -19,7 +19,8 @@ struct DurationEstimateTests {
         foreignKeyBytesPerSecond: 80 * megabyte,
         tookSeconds: 2.5,
         readScanBytesPerSecond: 200 * megabyte,
-        sharedBufferBytes: 128 << 20
+        sharedBufferBytes: 128 << 20,
+        heapCopyBytesPerSecond: 50 * megabyte
     )
 
     @Test(
@@ -57,6 +58,20 @@ struct DurationEstimateTests {
         #expect(
             EstimateModel.seconds(.scan, tableBytes: bytes, indexes: 0, calibration: calibration).expected == 0.5
         )
+    }
+
+    @Test("VACUUM FULL and CLUSTER copy the heap at the calibrated VACUUM FULL's rate, then rebuild the indexes")
+    func heapCopy() {
+        var calibration = Self.calibration
+        calibration.heapCopyBytesPerSecond = 100 * Self.megabyte
+        let bytes: Int64 = 100 << 20
+        let copy = EstimateModel.seconds(.heapCopy, tableBytes: bytes, indexes: 2, calibration: calibration)
+        #expect(abs(copy.expected - (1.0 + 2 * 1.0)) < 1e-9)
+        // A calibration without it: the rewrite's rate.
+        calibration.heapCopyBytesPerSecond = nil
+        let fallback = EstimateModel.seconds(.heapCopy, tableBytes: bytes, indexes: 2, calibration: calibration)
+        #expect(abs(fallback.expected - (2.0 + 2 * 1.0)) < 1e-9)
+        #expect(WorkKind.heapCopy.phrase == "rewrite")
     }
 
     @Test("a calibration kept from before the scan from outside shared buffers was measured is measured again")
