@@ -126,6 +126,7 @@ def measure(sql, in_transaction):
     that the statement before (a rewrite rolled back leaves a table's worth of WAL and dirty pages) is not written out
     while this one is timed: each statement is measured as the forecast estimates it, on its own."""
     admin("CHECKPOINT")
+    os.sync()  # and the kernel's dirty pages (WAL, files of a rolled-back rewrite) written out, not during the timing
     worker = connect("pgwarden-bench-worker")
     with worker.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()")
@@ -214,8 +215,8 @@ def main():
         " its load). The forecast's expected seconds (`--no-rehearsal`, calibrated anew before each size, so that the"
         " calibration and the statements it is compared with run under the same load) against the lock on `t` held by"
         " the statement's session, as pg_locks shows it (polled every 5 ms: granted to released; each statement in"
-        " BEGIN … ROLLBACK, VACUUM FULL alone; a CHECKPOINT before each, so that none is timed while the one before"
-        " it is written out). Table `t (id bigint PRIMARY KEY, n int, k int, pad text)`, 66"
+        " BEGIN … ROLLBACK, VACUUM FULL alone; a CHECKPOINT and a sync before each, so that none is timed while the"
+        " one before it is written out). Table `t (id bigint PRIMARY KEY, n int, k int, pad text)`, 66"
         f" characters of text a row. Server: {settings}.",
         "",
         *table_lines,
