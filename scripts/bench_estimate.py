@@ -1,6 +1,6 @@
 """Estimate vs measured: the forecast's expected seconds per statement against the lock hold measured from pg_locks
-(first seen granted to last seen, polled every 5 ms by a session of its own), on tables of ~50 MB and ~250 MB (issue
-25's targets: every ratio within 2x, the median within 1.3x). Each statement runs in BEGIN ... ROLLBACK (VACUUM FULL
+(first seen granted to last seen, polled every 5 ms by a session of its own), on tables of ~50 MB and ~250 MB (and
+~1 GB with --sizes 50,250,1024; issue 25's targets: every ratio within 2x, the median within 1.3x). Each statement runs in BEGIN ... ROLLBACK (VACUUM FULL
 on its own), so the table is the same for the next. Replaces the "Estimate vs measured (PostgreSQL N)" section of
 BENCHMARKS.md.
 
@@ -72,13 +72,15 @@ def prepare(megabytes):
 
 
 def forecast(state):
-    """The forecast of every statement (each in a transaction of its own), and its calibration."""
+    """The forecast of every statement (each in a transaction of its own), and its calibration: measured anew
+    (--recalibrate), so that the calibration and the statements it is compared with run minutes apart at most, under
+    the same load of a shared machine."""
     path = tempfile.mktemp(suffix=".sql", prefix="pgwarden-bench-estimate-")
     with open(path, "w") as handle:
         handle.write("".join(sql + ";\n" for _, sql, _ in STATEMENTS))
     output = subprocess.run(
         [PGWARDEN, "forecast", "--dsn", f"dbname={DB}", "--sql", path, "--json", "--sample", "0.1s",
-         "--no-rehearsal", "--state-dir", state],
+         "--no-rehearsal", "--recalibrate", "--state-dir", state],
         check=True, capture_output=True, text=True,
     )
     os.remove(path)
@@ -86,8 +88,45 @@ def forecast(state):
     return [s["estimated_seconds"] for s in result["statements"]], result["calibration"]
 
 
+def server_settings():
+    """What changes a scan's or a rewrite's throughput between majors and servers, as the server reports it."""
+    conn = psycopg2.connect(dbname="postgres", application_name="pgwarden-bench-estimate")
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT name, setting, unit FROM pg_settings WHERE name IN"
+            " ('shared_buffers', 'data_checksums', 'io_method', 'io_workers', 'maintenance_work_mem',"
+            " 'max_parallel_maintenance_workers', 'wal_level', 'synchronous_commit', 'fsync') ORDER BY name"
+        )
+        settings = cur.fetchall()
+    conn.close()
+
+    def shown(setting, unit):
+        if unit == "8kB":
+            return f"{int(setting) * 8 // 1024} MB"
+        if unit == "kB":
+            return f"{int(setting) // 1024} MB"
+        return setting
+
+    return ", ".join(f"{name} {shown(setting, unit)}" for name, setting, unit in settings)
+
+
+def calibration_text(rates):
+    mb = lambda key: f"{rates.get(key, 0) / 1048576:.0f} MB/s"
+    return (
+        f"{rates.get('took_seconds', 0):.1f} s for a {rates.get('table_bytes', 0) / 1048576:.0f} MB scratch table in a"
+        f" scratch database: scan {mb('scan_bytes_per_second')} ({mb('read_scan_bytes_per_second')} from outside"
+        f" shared buffers), rewrite {mb('rewrite_bytes_per_second')}, index"
+        f" build {mb('index_build_bytes_per_second')} (text {mb('text_index_build_bytes_per_second')}), foreign-key"
+        f" check {mb('foreign_key_bytes_per_second')}, VACUUM FULL {mb('heap_copy_bytes_per_second')}"
+    )
+
+
 def measure(sql, in_transaction):
-    """Seconds the session held a lock on t, from pg_locks: first seen granted to last seen."""
+    """Seconds the session held a lock on t, from pg_locks: first seen granted to last seen. A CHECKPOINT first, so
+    that the statement before (a rewrite rolled back leaves a table's worth of WAL and dirty pages) is not written out
+    while this one is timed: each statement is measured as the forecast estimates it, on its own."""
+    admin("CHECKPOINT")
+    os.sync()  # and the kernel's dirty pages (WAL, files of a rolled-back rewrite) written out, not during the timing
     worker = connect("pgwarden-bench-worker")
     with worker.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()")
@@ -132,13 +171,16 @@ def main():
                            check=True).stdout.strip()
     major = int(major) // 10000
     state = tempfile.mkdtemp(prefix="pgwarden-bench-estimate-state-")
-    rows, ratios, calibration = [], [], None
+    settings = server_settings()
+    print(f"PostgreSQL {major}: {settings}", flush=True)
+    rows, ratios, calibrations = [], [], []
     for megabytes in SIZES:
         table, indexes = prepare(megabytes)
         started = time.perf_counter()
-        estimates, calibration_now = forecast(state)
+        estimates, calibration = forecast(state)
         forecast_seconds = time.perf_counter() - started
-        calibration = calibration or calibration_now
+        calibrations.append((megabytes, calibration or {}))
+        print(f"{megabytes} MB: {calibration_text(calibration or {})}", flush=True)
         for (label, sql, in_transaction), estimate in zip(STATEMENTS, estimates):
             held, client = measure(sql, in_transaction)
             expected = estimate["expected"] if estimate else None
@@ -162,26 +204,28 @@ def main():
             f"| {table / 1048576:.0f} MB heap + {indexes / 1048576:.0f} MB index | {label} | {shown} | {held:.2f}"
             f" | {ratio:.2f}{mark} |" if ratio else f"| {table / 1048576:.0f} MB | {label} | {shown} | {held:.2f} | — |"
         )
-    rates = calibration or {}
-    mb = lambda key: f"{rates.get(key, 0) / 1048576:.0f} MB/s"
+    summary = (f"Targets: every ratio within ×2 — {within} of {len(ratios)}; median within ×1.3 — median {median:.2f}"
+               f" ({'met' if 1 / 1.3 <= median <= 1.3 else '**missed**'}).")
+    print(f"PostgreSQL {major}: {summary}", flush=True)
     section = "\n".join([
         f"## Estimate vs measured (PostgreSQL {major})",
         "",
         f"Written by `scripts/bench_estimate.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, on a"
-        " 2-core machine shared with other builds (the figures move with its load). The forecast's expected seconds"
-        " (`--no-rehearsal`, one calibration kept for both sizes) against the lock on `t` held by the statement's"
-        " session, as pg_locks shows it (polled every 5 ms: granted to released; each statement in BEGIN … ROLLBACK,"
-        " VACUUM FULL alone). Table `t (id bigint PRIMARY KEY, n int, k int, pad text)`, 66 characters of text a row.",
+        f" machine with {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (the figures move with"
+        " its load). The forecast's expected seconds (`--no-rehearsal`, calibrated anew before each size, so that the"
+        " calibration and the statements it is compared with run under the same load) against the lock on `t` held by"
+        " the statement's session, as pg_locks shows it (polled every 5 ms: granted to released; each statement in"
+        " BEGIN … ROLLBACK, VACUUM FULL alone; a CHECKPOINT and a sync before each, so that none is timed while the"
+        " one before it is written out). Table `t (id bigint PRIMARY KEY, n int, k int, pad text)`, 66"
+        f" characters of text a row. Server: {settings}.",
         "",
         *table_lines,
         "",
-        f"Targets: every ratio within ×2 — {within} of {len(ratios)}; median within ×1.3 — median {median:.2f}"
-        f" ({'met' if 1 / 1.3 <= median <= 1.3 else '**missed**'}).",
+        summary,
         "",
-        f"Calibration (its own cost): {rates.get('took_seconds', 0):.1f} s for a {rates.get('table_bytes', 0) / 1048576:.0f}"
-        f" MB scratch table in a scratch database: scan {mb('scan_bytes_per_second')}, rewrite"
-        f" {mb('rewrite_bytes_per_second')}, index build {mb('index_build_bytes_per_second')} (text"
-        f" {mb('text_index_build_bytes_per_second')}), foreign-key check {mb('foreign_key_bytes_per_second')}.",
+        "Calibration (its own cost), before each size:",
+        "",
+        *[f"- before {megabytes} MB: {calibration_text(rates)}" for megabytes, rates in calibrations],
         "",
     ])
     text = open("BENCHMARKS.md").read() if os.path.exists("BENCHMARKS.md") else "# Benchmarks\n"

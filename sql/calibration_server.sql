@@ -1,8 +1,10 @@
 -- Which server a calibration belongs to: its system identifier when the role may call pg_control_system(),
--- else its address, port and cluster_name; and its major.
+-- else its address, port and cluster_name; its major; and its shared_buffers in bytes (a table larger than a quarter
+-- of it is scanned through a ring of buffers, its pages read from the kernel).
 SELECT CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE')
             THEN (SELECT system_identifier::text FROM pg_control_system())
             ELSE coalesce(host(inet_server_addr()), 'socket') || ':' || current_setting('port')
                  || coalesce(':' || nullif(current_setting('cluster_name'), ''), '')
        END AS server,
-       current_setting('server_version_num')::int / 10000 AS major;
+       current_setting('server_version_num')::int / 10000 AS major,
+       pg_size_bytes(current_setting('shared_buffers'))::int8 AS shared_buffers_bytes;

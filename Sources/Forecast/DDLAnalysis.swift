@@ -118,7 +118,7 @@ extension LockCollector {
                 recurse: true
             )
             if full {
-                rewrite(name, "VACUUM FULL rewrites the table and its indexes")
+                rewrite(name, "VACUUM FULL rewrites the table and its indexes", kind: .heapCopy)
             } else {
                 scan(name, "reads the table")
             }
@@ -133,7 +133,7 @@ extension LockCollector {
             return
         }
         lock(name, .accessExclusive, "CLUSTER")
-        rewrite(name, "CLUSTER rewrites the table in index order")
+        rewrite(name, "CLUSTER rewrites the table in index order", kind: .heapCopy)
     }
 
     /// `REINDEX`: ShareLock on the table and AccessExclusiveLock on its indexes; concurrently ShareUpdateExclusiveLock.

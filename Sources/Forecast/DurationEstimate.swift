@@ -43,8 +43,11 @@ public struct SecondsEstimate: Sendable, Equatable {
 
 /// What a statement does to a relation's bytes under its lock, each costed at its own measured throughput.
 public enum WorkKind: String, Sendable, Equatable {
-    /// The heap and TOAST written anew, then every index rebuilt (`ALTER COLUMN TYPE`, `VACUUM FULL`, `CLUSTER`).
+    /// The heap and TOAST written anew row by row, then every index rebuilt (`ALTER COLUMN TYPE`, a volatile default).
     case rewrite
+    /// The heap's tuples copied into new files outside shared buffers, then every index rebuilt (`VACUUM FULL`,
+    /// `CLUSTER`): cheaper per byte than a rewrite, which inserts (and WAL-logs) row by row through shared buffers.
+    case heapCopy
     /// Every row read and an expression checked (`SET NOT NULL`, `ADD CONSTRAINT … CHECK`, `ATTACH PARTITION`).
     case scan
     /// Every row read, sorted and written into one index (`CREATE INDEX`, a unique constraint's index).
@@ -55,7 +58,7 @@ public enum WorkKind: String, Sendable, Equatable {
     /// How an operator names it in a summary: `rewrite`, `scan`, `index build`, `foreign-key check`.
     public var phrase: String {
         switch self {
-        case .rewrite: "rewrite"
+        case .rewrite, .heapCopy: "rewrite"
         case .scan: "scan"
         case .indexBuild: "index build"
         case .foreignKeyCheck: "foreign-key check"
@@ -85,6 +88,14 @@ public struct Calibration: Sendable, Equatable, Codable {
     public var foreignKeyBytesPerSecond: Double
     /// How long the calibration itself took, scratch database included.
     public var tookSeconds: Double
+    /// Heap bytes read per second by the same scan when the table's pages are not in shared buffers (read from the
+    /// kernel, and on a cluster with data checksums verified): how a table larger than a quarter of shared_buffers is
+    /// always scanned (through a small ring of buffers). `nil` in a calibration kept from before it was measured.
+    public var readScanBytesPerSecond: Double?
+    /// The server's shared_buffers, in bytes.
+    public var sharedBufferBytes: Int64?
+    /// Heap bytes copied per second by `VACUUM FULL` (no index); `nil` in a calibration kept from before.
+    public var heapCopyBytesPerSecond: Double?
 
     public init(
         server: String,
@@ -96,7 +107,10 @@ public struct Calibration: Sendable, Equatable, Codable {
         indexBuildBytesPerSecond: Double,
         textIndexBuildBytesPerSecond: Double,
         foreignKeyBytesPerSecond: Double,
-        tookSeconds: Double
+        tookSeconds: Double,
+        readScanBytesPerSecond: Double? = nil,
+        sharedBufferBytes: Int64? = nil,
+        heapCopyBytesPerSecond: Double? = nil
     ) {
         self.server = server
         self.major = major
@@ -108,18 +122,22 @@ public struct Calibration: Sendable, Equatable, Codable {
         self.textIndexBuildBytesPerSecond = textIndexBuildBytesPerSecond
         self.foreignKeyBytesPerSecond = foreignKeyBytesPerSecond
         self.tookSeconds = tookSeconds
+        self.readScanBytesPerSecond = readScanBytesPerSecond
+        self.sharedBufferBytes = sharedBufferBytes
+        self.heapCopyBytesPerSecond = heapCopyBytesPerSecond
     }
 
     /// How long a calibration is kept.
     public static let lifetimeSeconds: Double = 86_400
 
     /// Whether it may be used for `server` at `major` at `now`: the same server and major, measured less than a day
-    /// ago (and not in the future: a clock set back is a reason to measure again), every throughput positive.
+    /// ago (and not in the future: a clock set back is a reason to measure again), every throughput positive (the
+    /// scan from outside shared buffers included: one kept from before it was measured is measured again).
     public func isUsable(server: String, major: Int, now: Date) -> Bool {
         let age = now.timeIntervalSince(measuredAt)
         let rates = [
             scanBytesPerSecond, rewriteBytesPerSecond, indexBuildBytesPerSecond, textIndexBuildBytesPerSecond,
-            foreignKeyBytesPerSecond,
+            foreignKeyBytesPerSecond, readScanBytesPerSecond ?? 0, heapCopyBytesPerSecond ?? 0,
         ]
         return self.server == server && self.major == major && age >= 0 && age < Self.lifetimeSeconds
             && rates.allSatisfy { $0.isFinite && $0 > 0 }
@@ -135,10 +153,12 @@ public struct Calibration: Sendable, Equatable, Codable {
     public var summary: String {
         let megabytes = Double(tableBytes) / 1_048_576
         func rate(_ value: Double) -> String { String(printf: "%.0f MB/s", value / 1_048_576) }
+        let read = readScanBytesPerSecond.map { " (\(rate($0)) from outside shared buffers)" } ?? ""
         return String(printf: "calibrated on a %.0f MB scratch table in %.1f s: ", megabytes, tookSeconds)
-            + "scan \(rate(scanBytesPerSecond)), rewrite \(rate(rewriteBytesPerSecond)), index build"
+            + "scan \(rate(scanBytesPerSecond))\(read), rewrite \(rate(rewriteBytesPerSecond)), index build"
             + " \(rate(indexBuildBytesPerSecond)) (on text \(rate(textIndexBuildBytesPerSecond))), foreign-key check"
             + " \(rate(foreignKeyBytesPerSecond))"
+            + (heapCopyBytesPerSecond.map { ", VACUUM FULL \(rate($0))" } ?? "")
     }
 }
 
@@ -165,15 +185,32 @@ public enum EstimateModel {
         let builds =
             Double(max(indexes, 0) - text) * bytes / calibration.indexBuildBytesPerSecond
             + Double(text) * bytes / calibration.textIndexBuildBytesPerSecond
+        // Each index build reads the heap once more, as does the rewrite (the old heap) and a scan.
+        let reads = readSeconds(bytes: bytes, calibration: calibration)
         let expected: Double
         switch kind {
-        case .rewrite: expected = bytes / calibration.rewriteBytesPerSecond + builds
-        case .scan: expected = bytes / calibration.scanBytesPerSecond
-        case .indexBuild: expected = builds
-        case .foreignKeyCheck: expected = bytes / calibration.foreignKeyBytesPerSecond
+        case .rewrite: expected = bytes / calibration.rewriteBytesPerSecond + builds + reads * Double(1 + indexes)
+        case .heapCopy:
+            let rate = calibration.heapCopyBytesPerSecond ?? calibration.rewriteBytesPerSecond
+            expected = bytes / rate + builds + reads * Double(1 + indexes)
+        case .scan: expected = bytes / calibration.scanBytesPerSecond + reads
+        case .indexBuild: expected = builds + reads * Double(max(indexes, 0))
+        case .foreignKeyCheck: expected = bytes / calibration.foreignKeyBytesPerSecond + reads
         }
         let cold = tableBytes > 8 * calibration.tableBytes ? coldFactor : 1
         return SecondsEstimate(low: expected * lowFactor, expected: expected, high: expected * highFactor * cold)
+    }
+
+    /// What one pass over a heap of `bytes` costs beyond the calibration's, which read its scratch table from shared
+    /// buffers: nothing for a table of at most a quarter of shared_buffers (it may be cached as the calibration's
+    /// was); for a larger one, PostgreSQL scans through a small ring of buffers, so every page comes from the kernel
+    /// (and with data checksums is verified): the difference between the calibration's scan from outside shared
+    /// buffers and its scan from inside, per byte. Zero when either is unknown.
+    static func readSeconds(bytes: Double, calibration: Calibration) -> Double {
+        guard let read = calibration.readScanBytesPerSecond, read > 0, let shared = calibration.sharedBufferBytes,
+            bytes > Double(shared) / 4
+        else { return 0 }
+        return max(0, bytes / read - bytes / calibration.scanBytesPerSecond)
     }
 
     /// The pieces of one relation's work, each with its seconds: a rewrite is the heap written (`rewrite 162 MB`) and
@@ -182,11 +219,11 @@ public enum EstimateModel {
         guard let facts = work.facts, facts.tableBytes > 0 || facts.rows >= 0 else { return nil }
         let size = ForecastPlanner.describe(bytes: facts.tableBytes)
         switch work.kind {
-        case .rewrite:
+        case .rewrite, .heapCopy:
             var parts = [
                 EstimatePart(
                     label: "rewrite \(size)",
-                    seconds: seconds(.rewrite, tableBytes: facts.tableBytes, indexes: 0, calibration: calibration)
+                    seconds: seconds(work.kind, tableBytes: facts.tableBytes, indexes: 0, calibration: calibration)
                 )
             ]
             if facts.indexCount > 0 {

@@ -41,7 +41,11 @@ extension MigrationForecast {
             ("index_build_bytes_per_second", .integer(Int(calibration.indexBuildBytesPerSecond))),
             ("text_index_build_bytes_per_second", .integer(Int(calibration.textIndexBuildBytesPerSecond))),
             ("foreign_key_bytes_per_second", .integer(Int(calibration.foreignKeyBytesPerSecond))),
-            ("took_seconds", .seconds(calibration.tookSeconds)), ("note", .string(calibrationNote)),
+            ("took_seconds", .seconds(calibration.tookSeconds)),
+            ("read_scan_bytes_per_second", .integer(calibration.readScanBytesPerSecond.map { Int($0) })),
+            ("shared_buffers_bytes", .integer(calibration.sharedBufferBytes)),
+            ("heap_copy_bytes_per_second", .integer(calibration.heapCopyBytesPerSecond.map { Int($0) })),
+            ("note", .string(calibrationNote)),
         ])
     }
 

@@ -165,14 +165,15 @@ struct LockCollector {
         }
     }
 
-    mutating func rewrite(_ name: RelationName, _ reason: String) {
+    /// A rewrite of `name` under the lock: row by row (``WorkKind/rewrite``), or its heap copied (``WorkKind/heapCopy``).
+    mutating func rewrite(_ name: RelationName, _ reason: String, kind: WorkKind = .rewrite) {
         let known = facts.relation(name.key)
         analysis.rewrites.append(
             RelationWork(
                 relation: known?.qualifiedName ?? name.description,
                 reason: reason,
                 facts: known,
-                kind: .rewrite
+                kind: kind
             )
         )
     }

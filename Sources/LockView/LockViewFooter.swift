@@ -82,6 +82,7 @@ extension LockViewScreen {
             )
         }
         if row.inCycle { parts.append("in a cycle (deadlock not yet detected)") }
+        if let progress = row.blocker?.progress { parts.append(progress.text) }
         let query = row.activity?.query.map(ScreenText.clean) ?? ""
         return [Line(text: ScreenText.clean(parts.joined(separator: dot))), Line(text: query)]
     }

@@ -207,7 +207,7 @@ public struct LockViewRunner: Sendable {
             while !Task.isCancelled {
                 let inspector = await sessions.current.inspector
                 do throws(PostgresError) {
-                    var snapshot = try await inspector.poll()
+                    var snapshot = try await inspector.addingProgress(to: try await inspector.poll())
                     var elsewhere: [WaitsElsewhere] = []
                     if snapshot.isEmpty, inspector.scope == .currentDatabase {
                         snapshot.hazards = await hazards.read(from: inspector, now: clock.now)

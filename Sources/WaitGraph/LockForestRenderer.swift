@@ -10,6 +10,9 @@ import WardenSupport
 ///        │  ALTER TABLE t ADD COLUMN c int
 ///        └─ pid 789 · waits 1.2s for AccessShareLock on relation public.t · app@appdb · psql
 ///              SELECT * FROM t
+///
+/// A root blocker whose statement a progress view covers gets a `progress:` line below its query
+/// (``BackendProgress/text``).
 public struct LockForestRenderer: Sendable {
     /// Lines are cut to this many characters (a terminal's width); `nil` cuts only long queries.
     public var width: Int?
@@ -99,7 +102,8 @@ public struct LockForestRenderer: Sendable {
             let waiters = root.blocks.compactMap(snapshot.wait(of:)).map { wait in
                 "\(wait.pid) waits \(DurationSyntax.format(seconds: wait.waitingSeconds)) for \(describe(wait.lock))"
             }
-            return "root \(subject(root)) blocks \(root.blockedTotal) [\(waiters.joined(separator: ", "))]"
+            let progress = root.progress.map { " (\($0.shortText))" } ?? ""
+            return "root \(subject(root))\(progress) blocks \(root.blockedTotal) [\(waiters.joined(separator: ", "))]"
         }
         let cycle = cycleSummary(snapshot).map { [$0] } ?? []
         return asciiOnly("\(time) \(snapshot.waits.count) waiting; " + (roots + cycle).joined(separator: "; "))
@@ -147,6 +151,9 @@ public struct LockForestRenderer: Sendable {
         var lines = [prefix + connector + describeNode(pid, in: snapshot)]
         if let query = query(of: pid, in: snapshot) {
             lines.append(continuation + (children.isEmpty ? "   " : "│  ") + query)
+        }
+        if let progress = snapshot.blocker(pid)?.progress {
+            lines.append(continuation + (children.isEmpty ? "   " : "│  ") + "progress: " + progress.text)
         }
         for (index, child) in children.enumerated() {
             let isLast = index == children.count - 1

@@ -65,6 +65,7 @@ extension Blocker {
             ("application_name", .string(activity?.applicationName)),
             ("backend_type", .string(activity?.backendType)),
             ("query", .string(activity?.query)),
+            ("progress", progress?.json ?? .null),
         ]
         if pid == 0 {
             members.append(("prepared_gid", .string(preparedGIDs.first)))

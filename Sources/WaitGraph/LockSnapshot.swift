@@ -85,6 +85,8 @@ public struct Blocker: Sendable, Equatable {
     public var activity: SessionActivity?
     /// For pid `0`: the gids of the prepared transactions that block.
     public var preparedGIDs: [String]
+    /// For a root blocker whose statement a progress view covers (read by `pgwarden locks` only): how far it is.
+    package var progress: BackendProgress?
 
     /// Creates a blocker entry.
     public init(

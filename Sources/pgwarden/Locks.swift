@@ -88,7 +88,7 @@ extension PGWarden {
                 let lookElsewhere = !allDatabases && !json
                 let hazards = HazardsCacheBox()
                 try await inspector.watch(every: interval.duration) { polled in
-                    var snapshot = polled
+                    var snapshot = try await inspector.addingProgress(to: polled)
                     if snapshot.isEmpty, !allDatabases {
                         snapshot.hazards = await hazards.read(from: inspector)
                     }
@@ -99,7 +99,7 @@ extension PGWarden {
                     )
                 }
             } else {
-                var snapshot = try await inspector.pollReadingLocks()
+                var snapshot = try await inspector.addingProgress(to: try await inspector.pollReadingLocks())
                 if snapshot.isEmpty, !allDatabases { snapshot.hazards = try await inspector.hazards() }
                 output.show(snapshot)
                 if snapshot.isEmpty, !allDatabases { try await hintOtherDatabases(inspector) }

@@ -30,7 +30,7 @@ struct LocksCommandTests {
             ]
             let blockerKeys: Set = [
                 "pid", "blocks", "blocked_total", "root", "state", "xact_seconds", "state_seconds", "usename",
-                "datname", "application_name", "backend_type", "query",
+                "datname", "application_name", "backend_type", "query", "progress",
             ]
             #expect(waits.allSatisfy { Set($0.keys) == waitKeys })
             #expect(blockers.allSatisfy { Set($0.keys) == blockerKeys })

@@ -8,7 +8,7 @@ import Testing
 extension UpgradeTests {
     /// `big`: some 170 MB with a primary key and a text index, vacuumed so that the catalog knows its size; its rewrite takes
     /// seconds here.
-    private static func fillBig(_ database: ScratchDatabase) async throws {
+    static func fillBig(_ database: ScratchDatabase) async throws {
         let setup = try await database.session("setup")
         _ = try await setup.query("CREATE TABLE big (id bigint PRIMARY KEY, n int, pad text)")
         _ = try await setup.query(
@@ -20,13 +20,13 @@ extension UpgradeTests {
         await setup.close()
     }
 
-    private static func migrationFile(_ sql: String) throws -> String {
+    static func migrationFile(_ sql: String) throws -> String {
         let path = NSTemporaryDirectory() + "pgwarden-maxblock-" + UUID().uuidString + ".sql"
         try sql.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    private static var psqlPath: String {
+    static var psqlPath: String {
         (ProcessInfo.processInfo.environment["PGWARDEN_PG_BIN"] ?? "/usr/bin") + "/psql"
     }
 
@@ -44,7 +44,7 @@ extension UpgradeTests {
     }
 
     /// Until the migration's session holds `mode` on `big`, as pg_locks says.
-    private static func waitUntilHeld(_ mode: String, by observer: Connection) async throws {
+    static func waitUntilHeld(_ mode: String, by observer: Connection) async throws {
         try await eventually("the migration holds \(mode) on big", timeout: .seconds(120)) {
             let rows = try await observer.query(
                 """

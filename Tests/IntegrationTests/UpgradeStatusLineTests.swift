@@ -49,6 +49,56 @@ extension UpgradeTests {
     }
 
     @Test(
+        "on a terminal (tmux): a migration building an index under AccessExclusiveLock, a reader queued: the status line shows the held lock, the queue and the progress against the forecast",
+        .enabled(if: TmuxPane.isAvailable, TmuxPane.unavailableReason)
+    )
+    func statusLineHold() async throws {
+        try await ScratchDatabase.with { database in
+            let fixture = try await UpgradeFixture.prepare(database)
+            try await Self.fillBig(database)
+            let file = try Self.migrationFile(
+                "BEGIN;\nLOCK TABLE big IN ACCESS EXCLUSIVE MODE;\nCREATE INDEX big_pad_n ON big (md5(pad), pad, n);\nCOMMIT;\n"
+            )
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let arguments =
+                fixture.arguments(["--request-timeout", "30s", "--forecast-sql", file])
+                + [
+                    "--", Self.psqlPath, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "dbname=\(database.name)", "-f",
+                    file,
+                ]
+            let pane = try TmuxPane(columns: 200, rows: 50)
+            defer { pane.close() }
+            try pane.run(([PGWardenCommand.executable.path] + arguments).map { "'\($0)'" }.joined(separator: " "))
+            let observer = try await database.session("observer")
+            try await Self.waitUntilHeld("AccessExclusiveLock", by: observer)
+            let reader = try await database.startBlockedStatement("SELECT count(*) FROM big", "web")
+            let screen = try await pane.waitForScreen(
+                "the status line shows the hold, the queue and the progress",
+                timeout: .seconds(90)
+            ) { screen in
+                screen.contains {
+                    $0.hasPrefix("[status] attempt 1, ")
+                        && $0.contains(": holds AccessExclusiveLock on public.big, blocking others for ")
+                }
+                    && screen.contains {
+                        $0.hasPrefix("  1 queued behind, oldest ") && $0.contains("/30s | CREATE INDEX, building index")
+                            && $0.contains(" forecast")
+                    }
+            }
+            // `running 2s of ~4.5 s forecast, ~2.5 s left` (or `past the high estimate`).
+            let queue = try #require(screen.first { $0.hasPrefix("  1 queued behind, oldest ") })
+            #expect(queue.contains(" s left") || queue.contains("past the high estimate"), "\(queue)")
+            try await pane.waitForScreen("the run ends", timeout: .seconds(120)) {
+                $0.contains { $0.contains("succeeded in") }
+            }
+            try await reader.task.value
+            #expect(!(try pane.screen()).contains { $0.hasPrefix("[status]") })
+            await reader.session.close()
+            await observer.close()
+        }
+    }
+
+    @Test(
         "on a terminal, a line the operator types while the migration runs, with no question open, reaches the shell afterwards",
         .enabled(if: TmuxPane.isAvailable, TmuxPane.unavailableReason)
     )

@@ -17,8 +17,78 @@ struct DurationEstimateTests {
         indexBuildBytesPerSecond: 100 * megabyte,
         textIndexBuildBytesPerSecond: 25 * megabyte,
         foreignKeyBytesPerSecond: 80 * megabyte,
-        tookSeconds: 2.5
+        tookSeconds: 2.5,
+        readScanBytesPerSecond: 200 * megabyte,
+        sharedBufferBytes: 128 << 20,
+        heapCopyBytesPerSecond: 50 * megabyte
     )
+
+    @Test(
+        "a table larger than a quarter of shared_buffers comes from the kernel: each pass over its heap costs the calibration's scan from outside shared buffers"
+    )
+    func readFromOutsideSharedBuffers() {
+        var calibration = Self.calibration
+        calibration.readScanBytesPerSecond = 100 * Self.megabyte  // 10 ms/MB against 5 ms/MB from shared buffers
+        // 30 MB, under a quarter of 128 MB: as calibrated.
+        for kind in [WorkKind.scan, .rewrite, .indexBuild, .foreignKeyCheck] {
+            #expect(
+                EstimateModel.seconds(kind, tableBytes: 30 << 20, indexes: 1, calibration: calibration)
+                    == EstimateModel.seconds(kind, tableBytes: 30 << 20, indexes: 1, calibration: Self.calibration)
+            )
+        }
+        // 100 MB: 0.5 s more per pass over the heap.
+        let bytes: Int64 = 100 << 20
+        let scan = EstimateModel.seconds(.scan, tableBytes: bytes, indexes: 0, calibration: calibration)
+        #expect(abs(scan.expected - (0.5 + 0.5)) < 1e-9)
+        let check = EstimateModel.seconds(.foreignKeyCheck, tableBytes: bytes, indexes: 0, calibration: calibration)
+        #expect(abs(check.expected - (1.25 + 0.5)) < 1e-9)
+        let builds = EstimateModel.seconds(
+            .indexBuild,
+            tableBytes: bytes,
+            indexes: 2,
+            textIndexes: 1,
+            calibration: calibration
+        )
+        #expect(abs(builds.expected - (1.0 + 4.0 + 2 * 0.5)) < 1e-9)
+        // The old heap read once, then each index rebuilt reads the new one.
+        let rewrite = EstimateModel.seconds(.rewrite, tableBytes: bytes, indexes: 3, calibration: calibration)
+        #expect(abs(rewrite.expected - (2.0 + 3.0 + 4 * 0.5)) < 1e-9)
+        // A read scan faster than the scan from shared buffers (noise) adds nothing.
+        calibration.readScanBytesPerSecond = 400 * Self.megabyte
+        #expect(
+            EstimateModel.seconds(.scan, tableBytes: bytes, indexes: 0, calibration: calibration).expected == 0.5
+        )
+    }
+
+    @Test("VACUUM FULL and CLUSTER copy the heap at the calibrated VACUUM FULL's rate, then rebuild the indexes")
+    func heapCopy() {
+        var calibration = Self.calibration
+        calibration.heapCopyBytesPerSecond = 100 * Self.megabyte
+        let bytes: Int64 = 100 << 20
+        let copy = EstimateModel.seconds(.heapCopy, tableBytes: bytes, indexes: 2, calibration: calibration)
+        #expect(abs(copy.expected - (1.0 + 2 * 1.0)) < 1e-9)
+        // A calibration without it: the rewrite's rate.
+        calibration.heapCopyBytesPerSecond = nil
+        let fallback = EstimateModel.seconds(.heapCopy, tableBytes: bytes, indexes: 2, calibration: calibration)
+        #expect(abs(fallback.expected - (2.0 + 2 * 1.0)) < 1e-9)
+        #expect(WorkKind.heapCopy.phrase == "rewrite")
+    }
+
+    @Test("a calibration kept from before the scan from outside shared buffers was measured is measured again")
+    func keptWithoutReadScan() {
+        var old = Self.calibration
+        old.readScanBytesPerSecond = nil
+        old.sharedBufferBytes = nil
+        #expect(!old.isUsable(server: old.server, major: 15, now: old.measuredAt.addingTimeInterval(60)))
+        let json =
+            #"{"server":"s","major":15,"measuredAt":0,"tableBytes":1,"scanBytesPerSecond":1,"rewriteBytesPerSecond":1,"indexBuildBytesPerSecond":1,"textIndexBuildBytesPerSecond":1,"foreignKeyBytesPerSecond":1,"tookSeconds":1}"#
+        let decoded = try? JSONDecoder().decode(Calibration.self, from: Data(json.utf8))
+        #expect(decoded?.readScanBytesPerSecond == nil)
+        #expect(
+            decoded.map { EstimateModel.seconds(.scan, tableBytes: 1 << 30, indexes: 0, calibration: $0).expected }
+                == Double(1 << 30)
+        )
+    }
 
     @Test("each kind of work costs its bytes at its own throughput")
     func perKind() {

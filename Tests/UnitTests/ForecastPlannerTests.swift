@@ -143,6 +143,18 @@ struct ForecastPlannerTests {
         #expect(proven.scans.isEmpty)
     }
 
+    @Test("VACUUM FULL and CLUSTER copy the heap; ALTER COLUMN TYPE rewrites it row by row")
+    func heapCopyKinds() throws {
+        for sql in ["VACUUM FULL orders", "CLUSTER orders USING orders_pkey"] {
+            let analysis = try #require(forecast(sql).statements.first?.analysis)
+            #expect(analysis.rewrites.map(\.kind) == [.heapCopy], "\(sql)")
+        }
+        let typeChange = try #require(
+            forecast("ALTER TABLE orders ALTER COLUMN amount TYPE bigint").statements.first?.analysis
+        )
+        #expect(typeChange.rewrites.map(\.kind) == [.rewrite])
+    }
+
     @Test("ADD COLUMN rewrites only for a volatile default")
     func volatileDefault() throws {
         let volatile = try #require(forecast("ALTER TABLE orders ADD COLUMN r float DEFAULT random()").statements.first)

@@ -135,7 +135,7 @@ struct WaitGraphTests {
         let blocker = try! #require(snapshot.blocker(0))
         #expect(blocker.preparedGIDs == ["deploy-42"] && blocker.root && blocker.activity == nil)
         #expect(LockForestRenderer().render(snapshot, scope: "x").contains("prepared transaction 'deploy-42'"))
-        #expect(blocker.json.serialized().hasSuffix(#""query":null,"prepared_gid":"deploy-42"}"#))
+        #expect(blocker.json.serialized().hasSuffix(#""query":null,"progress":null,"prepared_gid":"deploy-42"}"#))
     }
 
     @Test("a waiter that vanished between the queries is dropped")
@@ -164,7 +164,7 @@ struct WaitGraphTests {
         )
         #expect(
             text.contains(
-                #""blockers":[{"pid":456,"blocks":[123],"blocked_total":1,"root":true,"state":"idle in transaction","xact_seconds":30,"state_seconds":29,"usename":"app","datname":"appdb","application_name":"psql","backend_type":"client backend","query":"SELECT * FROM t"}]"#
+                #""blockers":[{"pid":456,"blocks":[123],"blocked_total":1,"root":true,"state":"idle in transaction","xact_seconds":30,"state_seconds":29,"usename":"app","datname":"appdb","application_name":"psql","backend_type":"client backend","query":"SELECT * FROM t","progress":null}]"#
             )
         )
     }
