@@ -31,6 +31,12 @@ enum EntryPoint {
     /// Runs what the command line asks for, and returns the exit status.
     private static func runCommandLine() async -> Int32 {
         do {
+            // `locks --json` and its like, the command a monitoring check runs, without the cost of
+            // swift-argument-parser (LocksFastPath).
+            if let locks = LocksFastPath.parse(Array(CommandLine.arguments.dropFirst())) {
+                try await locks.run()
+                return 0
+            }
             var command = try PGWarden.parseAsRoot()
             let hangUp = hangUpMonitor(for: command)
             defer { hangUp?.cancel() }
