@@ -206,6 +206,9 @@ let package = Package(
                 "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
                 "LockView", "Response", "Enforcement", "Supervisor", "TestSupport", "SQLParser", "Forecast", "Preflight",
                 "Postgres",
+                // The executable's own logic (LocksFastPathTests checks the fast path against the parser).
+                "pgwarden",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(

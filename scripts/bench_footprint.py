@@ -177,8 +177,9 @@ def markdown(figures):
         "",
         "What pgwarden costs a server, each figure beside the tool an operator would otherwise run, all in this "
         "run. Binary: the release build of scripts/build-release (Swift's libraries and libstdc++ linked in, lld, "
-        "packed relative relocations, one section per function, the functions a callgrind training run "
-        "executed placed first), stripped as the Debian package ships "
+        "packed relative relocations, one section per function, the functions that callgrind training runs "
+        "executed placed first: those of `locks --json`, then those that swift-argument-parser adds), "
+        "stripped as the Debian package ships "
         "it, and as built, with debug information (scripts/package splits that into a .debug file). Cold "
         "`locks --json`: one connection and one look at the lock waits (`sql/lock_waits.sql`), beside psql "
         "running the same file (`psql -X -A -t -f`, with `jit=off` as pgwarden's sessions have it); peak resident memory from `/usr/bin/time -v` (median of "
@@ -221,11 +222,14 @@ def markdown(figures):
                   "(the standard library's 1.6 MB, _Concurrency's 0.25 MB), wholly in the hot region, and "
                   "functions whose names many objects share (objectdestroyTm, value witnesses) cannot be "
                   "ordered by name, each costing a 128-256 KB window where the kernel maps a fault's "
-                  "neighbours too (fault-around). Its read-only data: Swift's type metadata and strings (the "
-                  "runtime's protocol-conformance scans, which argument parsing's casts start, read every "
-                  "conformance descriptor), and .eh_frame (async `main` parks the main thread through "
-                  "pthread_exit, whose unwinding "
-"reads it). Its written data: what the loader relocates and the runtime initialises."]
+                  "neighbours too (fault-around). Its read-only data: Swift's type metadata and strings. "
+                  "`locks --json` and its one-shot forms are read without swift-argument-parser "
+                  "(LocksFastPath), whose reflection and casts start the runtime's protocol-conformance "
+                  "scans over every conformance descriptor; every other command (and `--version`) still "
+                  "pays those. `main` parks the main thread in `sigsuspend` itself, without "
+                  "`dispatch_main`'s `pthread_exit`, whose unwinding loaded libgcc_s and read .eh_frame. "
+                  "Its written data: what the loader relocates (.data.rel.ro, wholly) and the runtime "
+                  "initialises."]
     return "\n".join(lines) + "\n"
 
 

@@ -10,15 +10,33 @@ import WardenSupport
 #endif
 
 /// Parses the command line, runs the command, and turns failures into one `error:` line.
+///
+/// `main` is synchronous on purpose. An async `main` hands the main thread to `dispatch_main`, whose
+/// `pthread_exit` loads libgcc_s and unwinds the thread through the binary's unwind tables at every
+/// start (about 1 MB resident, BENCHMARKS.md "Footprint"). Here the command runs in a task and the
+/// main thread parks itself as `dispatch_main` leaves it: every signal unblocked, in `sigsuspend`
+/// (``MainThread``), so that signals behave as before. The task ends the process.
 @main
 enum EntryPoint {
-    static func main() async {
+    static func main() {
         // First of all: a SIGHUP (an SSH drop) or a vanished reader of the output never ends pgwarden
         // mid-way, not even in its first microseconds. Each command then decides what SIGHUP means.
         EarlySignals.install(holding: [SIGHUP])
         let level = Logger.Level(rawValue: Terminal.environment("PGWARDEN_LOG_LEVEL") ?? "") ?? .warning
         LoggingSystem.bootstrap { TerminalLogHandler(label: $0, level: level) }
+        Task.detached { exit(await runCommandLine()) }
+        MainThread.park()
+    }
+
+    /// Runs what the command line asks for, and returns the exit status.
+    private static func runCommandLine() async -> Int32 {
         do {
+            // `locks --json` and its like, the command a monitoring check runs, without the cost of
+            // swift-argument-parser (LocksFastPath).
+            if let locks = LocksFastPath.parse(Array(CommandLine.arguments.dropFirst())) {
+                try await locks.run()
+                return 0
+            }
             var command = try PGWarden.parseAsRoot()
             let hangUp = hangUpMonitor(for: command)
             defer { hangUp?.cancel() }
@@ -27,8 +45,9 @@ enum EntryPoint {
             } else {
                 try command.run()
             }
+            return 0
         } catch {
-            exit(report(error))
+            return report(error)
         }
     }
 

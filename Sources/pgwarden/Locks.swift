@@ -55,99 +55,22 @@ extension PGWarden {
             }
         }
 
-        /// Whether `--watch` draws the full-screen view (a terminal that can): it restores the
-        /// terminal and exits 128+N on SIGHUP itself. Piped, a hang-up ends the watch with 129 too.
-        var drawsScreen: Bool {
-            watch && !json && Terminal.standardOutputIsTerminal && Terminal.standardInputIsTerminal && !Terminal.isDumb
+        /// What the run needs of the command line, however it was given.
+        var request: LocksRequest {
+            LocksRequest(
+                connectionString: connection.connectionString,
+                json: json,
+                watch: watch,
+                interval: interval.duration,
+                allDatabases: allDatabases
+            )
         }
+
+        /// Whether `--watch` draws the full-screen view (``LocksRequest/drawsScreen``).
+        var drawsScreen: Bool { request.drawsScreen }
 
         func run() async throws {
-            let logger = Logger(label: "pgwarden.locks")
-            let (session, role) = try await InspectorSession.open(
-                connectionString: connection.connectionString,
-                logger: logger
-            )
-            defer { Task { await session.close() } }
-            role.limitations.forEach { Terminal.printWarning($0) }
-            let inspector = LockInspector(
-                connection: session,
-                role: role,
-                scope: allDatabases ? .allDatabases : .currentDatabase
-            )
-            if drawsScreen {
-                try await runScreen(inspector, role: role)
-                return
-            }
-            let output = LocksOutput(
-                json: json,
-                watching: watch,
-                scope: inspector.scopeDescription,
-                serverVersion: role.serverVersionText
-            )
-            if watch {
-                let lookElsewhere = !allDatabases && !json
-                let hazards = HazardsCacheBox()
-                try await inspector.watch(every: interval.duration) { polled in
-                    var snapshot = try await inspector.addingProgress(to: polled)
-                    if snapshot.isEmpty, !allDatabases {
-                        snapshot.hazards = await hazards.read(from: inspector)
-                    }
-                    let elsewhere = snapshot.isEmpty && lookElsewhere ? try await inspector.waitsInOtherDatabases() : []
-                    output.show(
-                        snapshot,
-                        elsewhere: elsewhere.map { WaitsElsewhere(database: $0.database, count: $0.count) }
-                    )
-                }
-            } else {
-                var snapshot = try await inspector.addingProgress(to: try await inspector.pollReadingLocks())
-                if snapshot.isEmpty, !allDatabases { snapshot.hazards = try await inspector.hazards() }
-                output.show(snapshot)
-                if snapshot.isEmpty, !allDatabases { try await hintOtherDatabases(inspector) }
-            }
-        }
-
-        /// The full-screen view, on a terminal that can draw it.
-        private func runScreen(_ inspector: LockInspector, role: SessionRole) async throws {
-            let connectionString = connection.connectionString
-            let scope = inspector.scope
-            let runner = LockViewRunner(
-                session: ViewSession(
-                    inspector: inspector,
-                    signaller: BackendSignaller(connection: inspector.connection, role: role)
-                ),
-                reopen: { () async throws(PostgresError) -> ViewSession in
-                    let (session, role) = try await InspectorSession.open(
-                        connectionString: connectionString,
-                        logger: Logger(label: "pgwarden.locks")
-                    )
-                    return ViewSession(
-                        inspector: LockInspector(connection: session, role: role, scope: scope),
-                        signaller: BackendSignaller(connection: session, role: role)
-                    )
-                },
-                interval: interval.duration,
-                ascii: !Terminal.localeIsUTF8,
-                colour: Terminal.colourOnStandardOutput
-            )
-            do {
-                try await runner.run()
-            } catch {
-                throw LocksError(
-                    summary: "cannot draw the lock view: \(error)",
-                    hint: "pipe the output for one line per snapshot"
-                )
-            }
-        }
-
-        /// Nothing waits here: say where waits are, if anywhere (one cheap query).
-        private func hintOtherDatabases(_ inspector: LockInspector) async throws {
-            let counts = try await inspector.waitsInOtherDatabases()
-            guard !counts.isEmpty else { return }
-            let sentence = WaitsElsewhere.sentence(
-                counts.map { WaitsElsewhere(database: $0.database, count: $0.count) }
-            )
-            if json { Terminal.printToStandardError(TerminalText.safe(sentence)) } else { Terminal.printLine(sentence) }
-            Terminal.printToStandardError("hint: add --all-databases to see them")
+            try await request.run()
         }
     }
 }
