@@ -60,18 +60,8 @@ public struct MigrationForecaster: Sendable {
         on session: Connection
     ) async throws -> MigrationForecast {
         guard !script.contains("\u{0}") else { throw OperatorError(.forecast, "the SQL contains a NUL byte") }
-        let (statements, skipped) = SQLParser.parseScript(script)
-        let rehearsal = await rehearse(statements, on: session)
-        let facts = try await CatalogReader.read(for: statements, also: rehearsal?.relationKeys ?? [], on: session)
         let timeout = requestTimeout.map(Self.seconds)
-        let draft = ForecastPlanner.plan(
-            statements,
-            source: source,
-            facts: facts,
-            singleTransaction: singleTransaction,
-            rehearsal: rehearsal,
-            takenAt: Date()
-        )
+        let (draft, skipped) = try await plan(script, source: source, on: session)
         var oids: [UInt32] = []
         var seen: Set<UInt32> = []
         for lock in draft.statements.lazy.flatMap({ $0.analysis?.locks ?? [] }) {
@@ -87,6 +77,35 @@ public struct MigrationForecaster: Sendable {
             + skipped.map { "line \($0.line): \($0.what) skipped: the forecast reads SQL, not psql's own input" }
             + forecast.warnings
         return forecast
+    }
+
+    /// The statements of `script` planned a piece at a time, each piece's catalog facts read before it is planned
+    /// and its parse trees let go after: memory holds one piece's trees, however long the script. With a
+    /// rehearsal, the whole script is parsed first (the rehearsal runs it before the catalog is read).
+    private func plan(_ script: String, source: String, on session: Connection) async throws -> (
+        forecast: MigrationForecast, skipped: [PsqlText.Skipped]
+    ) {
+        var pieces = SQLParser.ScriptPieces(script)
+        var rehearsal: Rehearsal?
+        var first = pieces.next() ?? []
+        if rehearser != nil {
+            while let piece = pieces.next() { first += piece }
+            rehearsal = await rehearse(first, on: session)
+        }
+        var facts = try await CatalogReader.read(
+            for: first,
+            also: rehearsal?.relationKeys ?? [],
+            adding: nil,
+            on: session
+        )
+        var draft = ForecastDraft(facts: facts, rehearsal: rehearsal, singleTransaction: singleTransaction)
+        draft.add(first, facts: facts)
+        first = []
+        while let piece = pieces.next() {
+            facts = try await CatalogReader.read(for: piece, adding: facts, on: session)
+            draft.add(piece, facts: facts)
+        }
+        return (draft.unjudged(source: source, takenAt: Date()), pieces.skipped)
     }
 
     /// The rehearsal of `statements` with the role's search_path and the server's major, when one is asked for.
