@@ -147,15 +147,17 @@ extension MigrationForecast {
     /// request rates; `note` says where the calibration came from, or why there is none.
     public func estimated(calibration: Calibration?, note: String?) -> MigrationForecast {
         var forecast = self
-        forecast.calibration = calibration
-        forecast.calibrationNote = note
-        ForecastPlanner.estimate(&forecast.statements, calibration: calibration)
-        forecast.blocks = ForecastPlanner.blocks(
-            forecast.statements,
-            calibrated: calibration != nil || !doesWork,
-            activity: forecast.activity
-        )
+        forecast.estimate(calibration: calibration, note: note)
         return forecast
+    }
+
+    /// ``estimated(calibration:note:)`` in place, without a copy of the statements' forecasts.
+    package mutating func estimate(calibration: Calibration?, note: String?) {
+        let calibrated = calibration != nil || !doesWork
+        self.calibration = calibration
+        calibrationNote = note
+        ForecastPlanner.estimate(&statements, calibration: calibration)
+        blocks = ForecastPlanner.blocks(statements, calibrated: calibrated, activity: activity)
     }
 
     /// Whether a statement rewrites, scans or builds: without one, no calibration is needed (every block is

@@ -61,17 +61,18 @@ public struct MigrationForecaster: Sendable {
     ) async throws -> MigrationForecast {
         guard !script.contains("\u{0}") else { throw OperatorError(.forecast, "the SQL contains a NUL byte") }
         let timeout = requestTimeout.map(Self.seconds)
-        let (draft, skipped) = try await plan(script, source: source, on: session)
+        var (forecast, skipped) = try await plan(script, source: source, on: session)
         var oids: [UInt32] = []
         var seen: Set<UInt32> = []
-        for lock in draft.statements.lazy.flatMap({ $0.analysis?.locks ?? [] }) {
+        for lock in forecast.statements.lazy.flatMap({ $0.analysis?.locks ?? [] }) {
             if let oid = lock.facts?.oid, seen.insert(oid).inserted { oids.append(oid) }
         }
         let live = try await LiveReader.read(relations: oids, sampling: sampling, on: session)
-        var forecast = draft.judged(live: live, requestTimeoutSeconds: timeout)
+        // In place: a copy of a million statements' forecasts would double their memory.
+        forecast.judge(live: live, requestTimeoutSeconds: timeout)
         // Nothing rewritten, scanned or built: nothing to measure.
         let calibration = forecast.doesWork ? await calibrator?.calibration(on: session) : nil
-        forecast = forecast.estimated(calibration: calibration?.calibration, note: calibration.map(Self.note))
+        forecast.estimate(calibration: calibration?.calibration, note: calibration.map(Self.note))
         forecast.warnings =
             warnings
             + skipped.map { "line \($0.line): \($0.what) skipped: the forecast reads SQL, not psql's own input" }
