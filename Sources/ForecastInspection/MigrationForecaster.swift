@@ -59,7 +59,8 @@ public struct MigrationForecaster: Sendable {
         warnings: [String] = [],
         on session: Connection
     ) async throws -> MigrationForecast {
-        guard !script.contains("\u{0}") else { throw OperatorError(.forecast, "the SQL contains a NUL byte") }
+        // By bytes: a NUL is a grapheme of its own, and a walk by characters over 50 MB takes a second.
+        guard !script.utf8.contains(0) else { throw OperatorError(.forecast, "the SQL contains a NUL byte") }
         let timeout = requestTimeout.map(Self.seconds)
         var (forecast, skipped) = try await plan(script, source: source, on: session)
         var oids: [UInt32] = []

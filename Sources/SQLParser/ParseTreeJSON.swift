@@ -136,10 +136,7 @@ enum ParseTreeJSON {
                 var after = end + 1
                 while after < bytes.count, bytes[after] == 0x20 || bytes[after] == 0x0A { after += 1 }
                 // A key: one of the constants' own, or the list is read as usual.
-                let key = bytes[(index + 1)..<end]
-                if after < bytes.count, bytes[after] == UInt8(ascii: ":"),
-                    !constantKeys.contains(where: { $0.count == key.count && $0.elementsEqual(key) })
-                {
+                if after < bytes.count, bytes[after] == UInt8(ascii: ":"), !isConstantKey(bytes, (index + 1)..<end) {
                     return nil
                 }
                 index = end
@@ -148,6 +145,17 @@ enum ParseTreeJSON {
             index += 1
         }
         return nil
+    }
+
+    /// Whether `bytes[range]` is one of ``constantKeys``: compared byte by byte, without a String.
+    private static func isConstantKey(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        candidates: for candidate in constantKeys where candidate.count == range.count {
+            for (offset, byte) in candidate.enumerated() where bytes[range.lowerBound + offset] != byte {
+                continue candidates
+            }
+            return true
+        }
+        return false
     }
 
     /// A string, a number, `true`, `false` or `null`, starting at `index`.
