@@ -2,19 +2,20 @@
 static path: at most 2x the parser's time and 500 MB peak; the rehearsal is bounded by what PostgreSQL takes to run
 the statements on an empty copy). Replaces the "Forecast on big files" section of BENCHMARKS.md.
 
-    python scripts/bench_forecast.py PGWARDEN [--megabytes N]     (default 5; issue 22 asks for 50)
+    python scripts/bench_forecast.py PGWARDEN [--megabytes N]     (default 50, as issue 22 asks)
 
 Needs libpq's environment of a scratch cluster (scripts/pg env) and Debian's libpg_query.so (libpg-query-dev)."""
 import ctypes
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 
-PGWARDEN = sys.argv[1]
-MEGABYTES = float(sys.argv[sys.argv.index("--megabytes") + 1]) if "--megabytes" in sys.argv else 5.0
+PGWARDEN = sys.argv[1]  # or --parse FILE: this script's own child, which parses FILE and says its CPU and peak
+MEGABYTES = float(sys.argv[sys.argv.index("--megabytes") + 1]) if "--megabytes" in sys.argv else 50.0
 DB = "pgwarden_bench_forecast"
 
 
@@ -35,13 +36,24 @@ def parser():
     sys.exit("error: no libpg_query.so (install libpg-query-dev)")
 
 
-def parse_seconds(library, path):
+def parse_seconds(path):
+    """CPU seconds (user and system) of `pg_query_parse` of the whole text, and the peak resident MB of the process
+    that ran it (Python and the text included), in a child: the machine is shared, so wall time would move with other
+    load; and a child forked from a process that parsed 50 MB would start from its peak (Linux keeps ru_maxrss
+    across fork and exec), which would be counted as pgwarden's."""
+    output = subprocess.run([sys.executable, __file__, "--parse", path], check=True, capture_output=True, text=True)
+    seconds, peak = output.stdout.split()
+    return float(seconds), float(peak)
+
+
+def parse_only(path):
+    library = parser()
     text = open(path, "rb").read()
-    start = time.perf_counter()
+    start = time.process_time()
     result = library.pg_query_parse(text)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     library.pg_query_free_parse_result(result)
-    return seconds
+    print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def run(arguments):
@@ -60,7 +72,6 @@ def psql(sql, dbname="postgres"):
 
 
 def main():
-    library = parser()
     psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     psql(f"CREATE DATABASE {DB}")
     psql("CREATE TABLE orders (id int PRIMARY KEY, note text)", DB)
@@ -87,11 +98,12 @@ def main():
     dsn = f"dbname={DB}"
     rows = []
     for label, path in [(f"{count:,} small statements", many), (f"one statement ({index:,} rows)", one)]:
-        parsed = parse_seconds(library, path)
+        parsed, parser_peak = parse_seconds(path)
         static = run(["forecast", "--dsn", dsn, "--sql", path, "--json", "--sample", "0.1s", "--no-rehearsal"])
-        rows.append((label, os.path.getsize(path), parsed, static))
+        rows.append((label, os.path.getsize(path), parsed, parser_peak, static))
         print(
-            f"{label}: parser {parsed:.2f} s, static forecast {static[0]:.1f} s ({static[2]:.1f} s CPU), {static[1]:.0f} MB",
+            f"{label}: parser {parsed:.2f} s CPU, {parser_peak:.0f} MB; static forecast {static[0]:.1f} s"
+            f" ({static[2]:.1f} s CPU), {static[1]:.0f} MB",
             flush=True,
         )
     small = os.path.join(work, "small.sql")
@@ -107,14 +119,15 @@ def main():
         os.remove(path)
     os.rmdir(work)
     table = [
-        "| input | bytes | libpg_query parse s | static forecast s (CPU s) | ÷ parser (CPU) | peak MB | target |",
+        "| input | bytes | libpg_query parse CPU s (its peak MB) | static forecast s (CPU s) | ÷ parser (CPU)"
+        " | peak MB | target |",
         "| :--- | ---: | ---: | ---: | ---: | ---: | :--- |",
     ]
-    for label, size_bytes, parsed, (seconds, peak, cpu) in rows:
-        met = cpu <= 2 * parsed and peak <= 500
+    for label, size_bytes, parsed, parser_peak, (seconds, peak, cpu) in rows:
+        verdict = lambda met: "met" if met else "**missed**"  # noqa: E731
         table.append(
-            f"| {label} | {size_bytes:,} | {parsed:.2f} | {seconds:.1f} ({cpu:.1f}) | {cpu / parsed:.1f}× | {peak:.0f} "
-            f"| ≤ 2× and ≤ 500 MB: {'met' if met else '**missed**'} |"
+            f"| {label} | {size_bytes:,} | {parsed:.2f} ({parser_peak:.0f}) | {seconds:.1f} ({cpu:.1f}) | {cpu / parsed:.1f}×"
+            f" | {peak:.0f} | ≤ 2×: {verdict(cpu <= 2 * parsed)}; ≤ 500 MB: {verdict(peak <= 500)} |"
         )
     section = "\n".join([
         "## Forecast on big files",
@@ -123,19 +136,28 @@ def main():
         f" build, {MEGABYTES:g} MB inputs (issue 22 asks for 50 MB: `--megabytes 50`). Static path"
         " (`--no-rehearsal`, JSON to /dev/null), wall time, CPU time (user and system: the ratio, since it does"
         " not move with other load on the machine) and peak resident memory of the whole run (connect, catalog,"
-        " 0.1 s activity sample included), beside `pg_query_parse` of the same text in-process.",
+        " 0.1 s activity sample included), beside the CPU time of `pg_query_parse` of the same text in-process (PostgreSQL's parser and its JSON"
+        " output, what the forecast starts from).",
         "",
         *table,
         "",
         f"The rehearsal of 5,000 such statements on the schema-only copy (pg_dump, restore, per statement one round trip for it and three"
         f" more for its transaction and locks, then the drop): {rehearsed[0]:.1f} s, {rehearsed[1]:.0f}"
-        f" MB; psql runs the same file on the real database in {psql_seconds:.1f} s.",
+        f" MB; psql runs the same file on the real database in {psql_seconds:.1f} s. At that rate the rehearsal of"
+        f" the {count:,} statements would take ~{rehearsed[0] / 5000 * count / 60:.0f} min: what bounds it is the"
+        " four round trips per statement to the rehearsal backend (its statement, then its transaction and its"
+        " pg_locks read), not PostgreSQL's own execution of the statements on the empty copy.",
         "",
-        "How: the script is parsed in pieces of about 256 KB (libpg_query's tree and JSON never exist for the whole"
-        " file), the parse tree's objects are key-sorted arrays and the JSON is written as bytes in one buffer. What"
-        " remains is the statements' trees and forecasts, all held until the output is written: bounded memory on"
-        " 50 MB needs the forecast to stream (read the catalog and write each statement's forecast a piece at a"
-        " time), which it does not yet.",
+        "How: the script is parsed, its catalog facts read and its statements planned a piece of about 256 KB at a"
+        " time, so that the parse trees of one piece exist at once (libpg_query's tree and JSON never exist for"
+        " the whole file); the parse tree is an enum without heap boxes, its objects key-sorted arrays; a VALUES"
+        " list of constants of 64 KB or more is not built into nodes (no constant takes a lock); the JSON and the"
+        " text are written a statement at a time. What remains held until the output is each statement's"
+        " forecast (the blocks summary leads the output and the live facts are read once all the relations are"
+        " known), about 1 KB a statement; and for one 50 MB statement, libpg_query's own peak (its JSON alone is"
+        " 6× the text), above 1 GB, which no caller of `pg_query_parse` on the statement whole can go under. The"
+        " CPU beyond the parser's goes to reading its JSON into a tree (the JSON is 10× the SQL), the walks of"
+        " each statement's tree and the output's JSON.",
         "",
     ])
     text = open("BENCHMARKS.md").read() if os.path.exists("BENCHMARKS.md") else "# Benchmarks\n"
@@ -144,4 +166,7 @@ def main():
         handle.write(text + "\n\n" + section)
 
 
-main()
+if PGWARDEN == "--parse":
+    parse_only(sys.argv[2])
+else:
+    main()

@@ -4,8 +4,23 @@ import WardenSupport
 
 extension MigrationForecast {
     /// The forecast as DESIGN.md and issue 16 name its fields (more fields may be added).
-    public var json: JSONValue {
-        .object([
+    public var json: JSONValue { .object(jsonMembers(statements: .array(statements.map(\.json)))) }
+
+    /// ``json`` pretty or compact, handed to `flush` a megabyte at a time: each statement's JSON is made as it is
+    /// written, never the whole forecast's at once.
+    package func writeJSON(pretty: Bool, flush: (inout [UInt8]) -> Void) {
+        JSONValue.writeObject(
+            jsonMembers(statements: .null),
+            streaming: "statements",
+            count: statements.count,
+            element: { statements[$0].json },
+            pretty: pretty,
+            flush: flush
+        )
+    }
+
+    private func jsonMembers(statements: JSONValue) -> [(String, JSONValue)] {
+        [
             ("taken_at", .string(Self.timestamp(takenAt))),
             ("source", .string(source)),
             ("parser", .string("libpg_query, PostgreSQL \(SQLParser.grammarVersion) grammar")),
@@ -14,10 +29,10 @@ extension MigrationForecast {
             ("rehearsal", rehearsalJSON),
             ("calibration", calibrationJSON),
             ("blocks", .array(blocks.map { $0.json(timeout: requestTimeoutSeconds) })),
-            ("statements", .array(statements.map(\.json))),
+            ("statements", statements),
             ("warnings", .array(warnings.map(JSONValue.string))),
             ("not_forecast", .array(notForecast.map(JSONValue.string))),
-        ])
+        ]
     }
 
     private var rehearsalJSON: JSONValue {

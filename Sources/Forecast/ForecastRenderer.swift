@@ -10,6 +10,14 @@ public struct ForecastRenderer: Sendable {
     }
 
     public func render(_ forecast: MigrationForecast) -> String {
+        var chunks: [String] = []
+        render(forecast) { chunks.append($0) }
+        return chunks.joined(separator: "\n")
+    }
+
+    /// ``render(_:)`` handed to `emit` some lines at a time (a statement's, the summary's), each chunk whole lines
+    /// without the last new line: the text of a million statements is never one string.
+    package func render(_ forecast: MigrationForecast, emit: (String) -> Void) {
         var lines: [String] = []
         lines.append("forecast of \(visible(forecast.source)): \(forecast.statements.count) statement(s)")
         if forecast.samplingSeconds > 0 {
@@ -25,12 +33,18 @@ public struct ForecastRenderer: Sendable {
         }
         let summary = blockSummary(forecast)
         if !summary.isEmpty { lines += [""] + summary }
-        for statement in forecast.statements { lines += block(statement, in: forecast) }
+        for statement in forecast.statements {
+            lines += block(statement, in: forecast)
+            if lines.count >= 4096 {
+                emit(lines.joined(separator: "\n"))
+                lines.removeAll(keepingCapacity: true)
+            }
+        }
         if !forecast.warnings.isEmpty {
             lines.append("")
             lines += forecast.warnings.map { "warning: " + visible($0) }
         }
-        return lines.joined(separator: "\n")
+        if !lines.isEmpty { emit(lines.joined(separator: "\n")) }
     }
 
     private func block(_ statement: StatementForecast, in forecast: MigrationForecast) -> [String] {

@@ -110,12 +110,19 @@ extension ForecastPlanner {
         calibrated: Bool,
         activity: [String: RelationActivity]
     ) {
-        let transaction = statements.first { $0.number == block.fromStatement }?.transactionBegin
-        let inside = statements.filter { statement in
-            statement.number >= block.fromStatement && statement.number <= (block.untilStatement ?? Int.max)
-                && (block.ownTransaction
-                    ? statement.number == block.fromStatement
-                    : statement.transactionBegin == transaction)
+        // Statements are numbered from 1 in order: the span is found by index, not by a walk over the script.
+        let from =
+            statements.indices.contains(block.fromStatement - 1)
+                && statements[block.fromStatement - 1].number == block.fromStatement
+            ? block.fromStatement - 1
+            : statements.firstIndex { $0.number == block.fromStatement } ?? statements.endIndex
+        let transaction = from < statements.endIndex ? statements[from].transactionBegin : nil
+        var inside: [StatementForecast] = []
+        for statement in statements[from...] {
+            if statement.number > (block.untilStatement ?? Int.max) || (block.ownTransaction && !inside.isEmpty) {
+                break
+            }
+            if block.ownTransaction || statement.transactionBegin == transaction { inside.append(statement) }
         }
         var total = SecondsEstimate.zero
         for statement in inside {
@@ -140,15 +147,17 @@ extension MigrationForecast {
     /// request rates; `note` says where the calibration came from, or why there is none.
     public func estimated(calibration: Calibration?, note: String?) -> MigrationForecast {
         var forecast = self
-        forecast.calibration = calibration
-        forecast.calibrationNote = note
-        ForecastPlanner.estimate(&forecast.statements, calibration: calibration)
-        forecast.blocks = ForecastPlanner.blocks(
-            forecast.statements,
-            calibrated: calibration != nil || !doesWork,
-            activity: forecast.activity
-        )
+        forecast.estimate(calibration: calibration, note: note)
         return forecast
+    }
+
+    /// ``estimated(calibration:note:)`` in place, without a copy of the statements' forecasts.
+    package mutating func estimate(calibration: Calibration?, note: String?) {
+        let calibrated = calibration != nil || !doesWork
+        self.calibration = calibration
+        calibrationNote = note
+        ForecastPlanner.estimate(&statements, calibration: calibration)
+        blocks = ForecastPlanner.blocks(statements, calibrated: calibrated, activity: activity)
     }
 
     /// Whether a statement rewrites, scans or builds: without one, no calibration is needed (every block is

@@ -129,21 +129,13 @@ public enum ForecastPlanner {
         rehearsal: Rehearsal? = nil,
         takenAt: Date
     ) -> MigrationForecast {
-        var planner = ScriptTranscript(facts: facts, rehearsal: rehearsal, singleTransaction: singleTransaction)
-        for statement in statements { planner.add(statement) }
-        let planned = planner.finish()
-        var forecasts = planned.forecasts
-        for index in forecasts.indices {
-            judge(&forecasts[index], live: live, requestTimeoutSeconds: requestTimeoutSeconds)
-        }
-        return MigrationForecast(
-            takenAt: takenAt,
+        var draft = ForecastDraft(facts: facts, rehearsal: rehearsal, singleTransaction: singleTransaction)
+        draft.add(statements, facts: facts)
+        return draft.forecast(
             source: source,
-            statements: forecasts,
-            warnings: planned.warnings,
-            samplingSeconds: live.samplingSeconds,
+            live: live,
             requestTimeoutSeconds: requestTimeoutSeconds,
-            rehearsal: rehearsal?.status
+            takenAt: takenAt
         )
     }
 
@@ -198,10 +190,14 @@ public enum ForecastPlanner {
         }
     }
 
-    static func heldWarnings(_ begin: Int, _ end: Int?, _ forecasts: [StatementForecast], _ members: [Int])
-        -> [String]
-    {
+    static func heldWarnings(
+        _ begin: Int,
+        _ end: Int?,
+        _ forecasts: some Collection<StatementForecast>,
+        _ members: [Int]
+    ) -> [String] {
         var warnings: [String] = []
+        let members = Set(members)
         for forecast in forecasts where members.contains(forecast.number) {
             guard let analysis = forecast.analysis, !(analysis.rewrites.isEmpty && analysis.scans.isEmpty) else {
                 continue

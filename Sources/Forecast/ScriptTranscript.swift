@@ -4,9 +4,9 @@ import SQLParser
 /// Follows a script statement by statement, as its session runs it: which transaction each statement is in, which
 /// locks that transaction already holds, and when each statement's locks are released (COMMIT, ROLLBACK, a
 /// savepoint rolled back to, COMMIT AND CHAIN). ``ForecastPlanner/plan(_:source:facts:live:requestTimeoutSeconds:singleTransaction:rehearsal:takenAt:)`` feeds it.
-struct ScriptTranscript {
-    private let analyzer: StatementAnalyzer
-    private let facts: CatalogFacts
+struct ScriptTranscript: Sendable {
+    private var analyzer: StatementAnalyzer
+    private var facts: CatalogFacts
     private let rehearsal: Rehearsal?
     private var forecasts: [StatementForecast] = []
     private var warnings: [String]
@@ -23,6 +23,15 @@ struct ScriptTranscript {
         self.rehearsal = rehearsal
         warnings = (rehearsal?.unavailableWarning.map { [$0] } ?? []) + (rehearsal?.warnings ?? [])
         transaction = singleTransaction ? (0, []) : nil
+    }
+
+    /// Whether the statements were rehearsed, or why not.
+    var rehearsalStatus: Rehearsal.Status? { rehearsal?.status }
+
+    /// The catalog facts for the statements added from now on: those read so far, a piece of the script at a time.
+    mutating func use(_ facts: CatalogFacts) {
+        self.facts = facts
+        analyzer = StatementAnalyzer(facts: facts)
     }
 
     /// Forecasts `statement`, the next of the script.
@@ -107,7 +116,7 @@ struct ScriptTranscript {
         release(Set(members), at: number)
         if let transaction {
             forecast.heldUntil = .transaction(endsAt: number)
-            warnings += ForecastPlanner.heldWarnings(transaction.begin, number, forecasts, members)
+            warnings += ForecastPlanner.heldWarnings(transaction.begin, number, since(transaction.begin), members)
         }
         transaction = nil
         savepoints = ForecastPlanner.SavepointStack()
@@ -121,9 +130,18 @@ struct ScriptTranscript {
     /// The statements `numbers` hold their locks until statement `number`.
     private mutating func release(_ numbers: some Sequence<Int>, at number: Int) {
         let numbers = Set(numbers)
-        for index in forecasts.indices where numbers.contains(forecasts[index].number) {
-            forecasts[index].heldUntil = .transaction(endsAt: number)
+        guard let first = numbers.min() else { return }
+        // The open transaction's statements are the last ones: a walk back to the first, not over the script.
+        for index in forecasts.indices.reversed() {
+            if forecasts[index].number < first { break }
+            if numbers.contains(forecasts[index].number) { forecasts[index].heldUntil = .transaction(endsAt: number) }
         }
+    }
+
+    /// The forecasts from statement `number` on (those of the transaction it began).
+    private func since(_ number: Int) -> ArraySlice<StatementForecast> {
+        let start = forecasts.lastIndex { $0.number < number }.map { $0 + 1 } ?? forecasts.startIndex
+        return forecasts[start...]
     }
 
     /// In an open transaction, the statement still holds what came before, and adds its own.

@@ -6,16 +6,22 @@ extension MigrationForecast {
     /// request arithmetic, without analysing the statements again.
     public func judged(live: LiveFacts, requestTimeoutSeconds: Double?) -> MigrationForecast {
         var forecast = self
-        for index in forecast.statements.indices {
-            forecast.statements[index].conflicts = []
-            forecast.statements[index].requestImpact = nil
-            ForecastPlanner.judge(&forecast.statements[index], live: live, requestTimeoutSeconds: requestTimeoutSeconds)
-        }
-        forecast.samplingSeconds = live.samplingSeconds
-        forecast.activity = live.activity
-        forecast.requestTimeoutSeconds = requestTimeoutSeconds
-        forecast.takenAt = Date()
+        forecast.judge(live: live, requestTimeoutSeconds: requestTimeoutSeconds)
         return forecast
+    }
+
+    /// ``judged(live:requestTimeoutSeconds:)`` in place: a copy of a million statements' forecasts would double the
+    /// memory they take.
+    package mutating func judge(live: LiveFacts, requestTimeoutSeconds: Double?) {
+        for index in statements.indices {
+            statements[index].conflicts = []
+            statements[index].requestImpact = nil
+            ForecastPlanner.judge(&statements[index], live: live, requestTimeoutSeconds: requestTimeoutSeconds)
+        }
+        samplingSeconds = live.samplingSeconds
+        activity = live.activity
+        self.requestTimeoutSeconds = requestTimeoutSeconds
+        takenAt = Date()
     }
 }
 

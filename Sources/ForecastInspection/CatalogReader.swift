@@ -13,20 +13,38 @@ public enum CatalogReader {
     public static func read(for statements: [ParsedStatement], also: [String] = [], on connection: Connection)
         async throws(PostgresError) -> CatalogFacts
     {
-        var relations: [String: RelationFacts] = [:]
+        try await read(for: statements, also: also, adding: nil, on: connection)
+    }
+
+    /// ``read(for:also:on:)`` for one piece of a script, added to `known` (the facts of the pieces before): only
+    /// what `known` lacks is read. The relations mentioned are followed three deep from each piece's names, as
+    /// from the whole script's.
+    package static func read(
+        for statements: [ParsedStatement],
+        also: [String] = [],
+        adding known: CatalogFacts?,
+        on connection: Connection
+    ) async throws(PostgresError) -> CatalogFacts {
+        let serverVersion = await connection.serverVersion
+        var facts = known ?? CatalogFacts(serverVersion: serverVersion)
+        var layer: [String: RelationFacts] = [:]
         var wanted = ForecastPlanner.mentionedRelations(statements)
         for key in also where !wanted.contains(key) { wanted.append(key) }
         for _ in 0..<3 where !wanted.isEmpty {
-            for (key, facts) in try await readRelations(wanted, on: connection) {
-                relations[key] = facts
+            let missing = wanted.filter { facts.relations[$0] == nil }
+            var read: [String: RelationFacts] = [:]
+            if !missing.isEmpty { read = try await readRelations(missing, on: connection) }
+            for (key, relation) in read {
+                facts.relations[key] = relation
+                layer[key] = relation
             }
-            wanted = ForecastPlanner.mentionedByFacts(relations)
+            for key in wanted { layer[key] = facts.relations[key] }
+            wanted = ForecastPlanner.mentionedByFacts(layer)
         }
-        var facts = CatalogFacts(relations: relations, serverVersion: await connection.serverVersion)
-        facts.typeConversions = try await readTypeConversions(
-            ForecastPlanner.typeChanges(statements, relations: relations),
-            on: connection
-        )
+        let changes = ForecastPlanner.typeChanges(statements, relations: facts.relations)
+            .filter { facts.typeConversions[$0] == nil }
+        let conversions = try await readTypeConversions(changes, on: connection)
+        facts.typeConversions.merge(conversions) { $1 }
         let functions = ForecastPlanner.defaultFunctions(statements)
         if !functions.isEmpty {
             let rows = try await connection.query(Queries.forecastFunctionVolatility, [ArrayLiteral.text(functions)])

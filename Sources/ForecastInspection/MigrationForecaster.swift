@@ -59,34 +59,55 @@ public struct MigrationForecaster: Sendable {
         warnings: [String] = [],
         on session: Connection
     ) async throws -> MigrationForecast {
-        guard !script.contains("\u{0}") else { throw OperatorError(.forecast, "the SQL contains a NUL byte") }
-        let (statements, skipped) = SQLParser.parseScript(script)
-        let rehearsal = await rehearse(statements, on: session)
-        let facts = try await CatalogReader.read(for: statements, also: rehearsal?.relationKeys ?? [], on: session)
+        // By bytes: a NUL is a grapheme of its own, and a walk by characters over 50 MB takes a second.
+        guard !script.utf8.contains(0) else { throw OperatorError(.forecast, "the SQL contains a NUL byte") }
         let timeout = requestTimeout.map(Self.seconds)
-        let draft = ForecastPlanner.plan(
-            statements,
-            source: source,
-            facts: facts,
-            singleTransaction: singleTransaction,
-            rehearsal: rehearsal,
-            takenAt: Date()
-        )
+        var (forecast, skipped) = try await plan(script, source: source, on: session)
         var oids: [UInt32] = []
         var seen: Set<UInt32> = []
-        for lock in draft.statements.lazy.flatMap({ $0.analysis?.locks ?? [] }) {
+        for lock in forecast.statements.lazy.flatMap({ $0.analysis?.locks ?? [] }) {
             if let oid = lock.facts?.oid, seen.insert(oid).inserted { oids.append(oid) }
         }
         let live = try await LiveReader.read(relations: oids, sampling: sampling, on: session)
-        var forecast = draft.judged(live: live, requestTimeoutSeconds: timeout)
+        // In place: a copy of a million statements' forecasts would double their memory.
+        forecast.judge(live: live, requestTimeoutSeconds: timeout)
         // Nothing rewritten, scanned or built: nothing to measure.
         let calibration = forecast.doesWork ? await calibrator?.calibration(on: session) : nil
-        forecast = forecast.estimated(calibration: calibration?.calibration, note: calibration.map(Self.note))
+        forecast.estimate(calibration: calibration?.calibration, note: calibration.map(Self.note))
         forecast.warnings =
             warnings
             + skipped.map { "line \($0.line): \($0.what) skipped: the forecast reads SQL, not psql's own input" }
             + forecast.warnings
         return forecast
+    }
+
+    /// The statements of `script` planned a piece at a time, each piece's catalog facts read before it is planned
+    /// and its parse trees let go after: memory holds one piece's trees, however long the script. With a
+    /// rehearsal, the whole script is parsed first (the rehearsal runs it before the catalog is read).
+    private func plan(_ script: String, source: String, on session: Connection) async throws -> (
+        forecast: MigrationForecast, skipped: [PsqlText.Skipped]
+    ) {
+        var pieces = SQLParser.ScriptPieces(script)
+        var rehearsal: Rehearsal?
+        var first = pieces.next() ?? []
+        if rehearser != nil {
+            while let piece = pieces.next() { first += piece }
+            rehearsal = await rehearse(first, on: session)
+        }
+        var facts = try await CatalogReader.read(
+            for: first,
+            also: rehearsal?.relationKeys ?? [],
+            adding: nil,
+            on: session
+        )
+        var draft = ForecastDraft(facts: facts, rehearsal: rehearsal, singleTransaction: singleTransaction)
+        draft.add(first, facts: facts)
+        first = []
+        while let piece = pieces.next() {
+            facts = try await CatalogReader.read(for: piece, adding: facts, on: session)
+            draft.add(piece, facts: facts)
+        }
+        return (draft.unjudged(source: source, takenAt: Date()), pieces.skipped)
     }
 
     /// The rehearsal of `statements` with the role's search_path and the server's major, when one is asked for.

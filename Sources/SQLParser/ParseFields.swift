@@ -7,10 +7,12 @@ public struct ParseFields: Sendable, Equatable, ExpressibleByDictionaryLiteral, 
     private var storage: [(key: String, value: ParseNode)]
 
     /// Fields in any order; of a repeated key, the last.
-    public init(_ pairs: [(key: String, value: ParseNode)]) {
-        // An insertion sort: stable (the last of a repeated key stays last) and the fastest for a node's few fields.
-        var sorted = pairs
-        for index in sorted.indices.dropFirst() {
+    public init(_ pairs: consuming [(key: String, value: ParseNode)]) {
+        // An insertion sort in place: stable (the last of a repeated key stays last) and the fastest for a node's
+        // few fields, which libpg_query mostly writes in order already.
+        var sorted = consume pairs
+        var repeated = false
+        for index in sorted.indices.dropFirst() where sorted[index].key <= sorted[index - 1].key {
             let pair = sorted[index]
             var slot = index
             while slot > 0, pair.key < sorted[slot - 1].key {
@@ -18,6 +20,11 @@ public struct ParseFields: Sendable, Equatable, ExpressibleByDictionaryLiteral, 
                 slot -= 1
             }
             sorted[slot] = pair
+            if slot > 0, sorted[slot - 1].key == pair.key { repeated = true }
+        }
+        guard repeated else {
+            storage = sorted
+            return
         }
         var unique: [(key: String, value: ParseNode)] = []
         unique.reserveCapacity(sorted.count)

@@ -4,7 +4,11 @@ import FoundationEssentials
 ///
 /// A typed node is an object with one key, its type (`{"AlterTableStmt": {...}}`); its fields are an object
 /// whose absent keys are PostgreSQL's defaults (false, 0, an empty list, or the first value of an enum).
-public indirect enum ParseNode: Sendable, Equatable, Decodable {
+///
+/// Not `indirect`: the tree recurses through the arrays of ``ParseFields`` and `.array`, which are references
+/// already; an indirect enum would put every node, each number and string too, in a heap box of its own (millions
+/// of allocations for a long script).
+public enum ParseNode: Sendable, Equatable, Decodable {
     case object(ParseFields)
     case array([ParseNode])
     case string(String)

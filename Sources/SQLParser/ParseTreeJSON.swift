@@ -28,7 +28,12 @@ enum ParseTreeJSON {
         var open = Containers()
         var finished: ParseNode?
         func skipSpace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
         /// Puts a finished value into the container on top, or makes it the result.
         func place(_ value: ParseNode) throws {
@@ -63,6 +68,13 @@ enum ParseTreeJSON {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Malformed(offset: index) }
                 index += 1
                 open.keys[open.keys.count - 1] = key
+                if key == "valuesLists" {
+                    skipSpace()
+                    if let end = constantRowsEnd(bytes, from: index) {
+                        index = end
+                        try place(.array([]))
+                    }
+                }
                 continue
             }
             if open.kinds.last == .array {
@@ -95,6 +107,57 @@ enum ParseTreeJSON {
         return finished
     }
 
+    /// The keys of a VALUES list's rows of constants only: lists of constants, typed or cast.
+    private static let constantKeys: [[UInt8]] = [
+        "List", "items", "A_Const", "ival", "sval", "fval", "boolval", "bsval", "isnull", "location", "TypeCast", "arg",
+        "typeName", "names", "String", "typemod", "typmods", "arrayBounds", "Integer",
+    ].map { Array($0.utf8) }
+
+    /// A VALUES list of at least 64 KB (an `INSERT` of thousands of rows) whose rows hold only constants is read as
+    /// an empty list: no constant names a relation or a function, and the forecast never reads one, while the rows
+    /// of a 50 MB `INSERT` would be tens of millions of nodes. Returns the offset after the list's `]`, or `nil`
+    /// (the list is read as usual) when it is shorter or holds anything else (a subquery, a function, DEFAULT).
+    private static func constantRowsEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "[") else { return nil }
+        var index = start
+        var depth = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                depth -= 1
+                if depth == 0 { return index + 1 - start >= 64 * 1024 ? index + 1 : nil }
+            case UInt8(ascii: "\""):
+                var end = index + 1
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+                    end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard end < bytes.count else { return nil }
+                var after = end + 1
+                while after < bytes.count, bytes[after] == 0x20 || bytes[after] == 0x0A { after += 1 }
+                // A key: one of the constants' own, or the list is read as usual.
+                if after < bytes.count, bytes[after] == UInt8(ascii: ":"), !isConstantKey(bytes, (index + 1)..<end) {
+                    return nil
+                }
+                index = end
+            default: break
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Whether `bytes[range]` is one of ``constantKeys``: compared byte by byte, without a String.
+    private static func isConstantKey(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        candidates: for candidate in constantKeys where candidate.count == range.count {
+            for (offset, byte) in candidate.enumerated() where bytes[range.lowerBound + offset] != byte {
+                continue candidates
+            }
+            return true
+        }
+        return false
+    }
+
     /// A string, a number, `true`, `false` or `null`, starting at `index`.
     private static func scalar(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws -> ParseNode {
         switch bytes[index] {
@@ -122,6 +185,22 @@ enum ParseTreeJSON {
 
     private static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws -> Double {
         let start = index
+        // Nearly every number of the tree is an integer (a location, a constant): read without a String.
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        var value = 0
+        var digits = 0
+        while index < bytes.count, digits < 18, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+            value = value * 10 + Int(bytes[index] - 0x30)
+            digits += 1
+            index += 1
+        }
+        let ended = index == bytes.count || !"+-0123456789.eE".utf8.contains(bytes[index])
+        if digits > 0, ended { return Double(negative ? -value : value) }
+        index = start
         while index < bytes.count, "+-0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
         guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
             throw Malformed(offset: start)

@@ -64,49 +64,88 @@ public enum SQLParser {
     package static func parseScript(_ script: String, pieceBytes: Int) -> (
         statements: [ParsedStatement], skipped: [PsqlText.Skipped]
     ) {
-        let psql = PsqlText(Array(script.utf8))
-        return (parseSQL(psql.sql, statementEnds: psql.statementEnds, pieceBytes: pieceBytes), psql.skipped)
+        var pieces = ScriptPieces(script, pieceBytes: pieceBytes)
+        var statements: [ParsedStatement] = []
+        while let piece = pieces.next() { statements += piece }
+        return (statements, pieces.skipped)
     }
 
-    private static func parseSQL(_ bytes: [UInt8], statementEnds: [Int], pieceBytes: Int) -> [ParsedStatement] {
-        let lines = LineIndex(bytes)
-        var statements: [ParsedStatement] = []
-        var start = 0
-        var ends = statementEnds[...]
+    /// A script's statements a piece at a time (``parseScript(_:)``'s pieces): a caller that plans each piece and
+    /// lets its parse trees go holds the trees of one piece at a time, not the script's.
+    package struct ScriptPieces {
+        private let bytes: [UInt8]
+        private let lines: LineIndex
+        private var ends: ArraySlice<Int>
+        private var start = 0
+        private var numbered = 0
+        private let pieceBytes: Int
+        /// What psql reads that is not SQL, blanked before parsing.
+        package let skipped: [PsqlText.Skipped]
+
+        package init(_ script: String, pieceBytes: Int = 256 * 1024) {
+            let psql = PsqlText(Array(script.utf8))
+            bytes = psql.sql
+            lines = LineIndex(psql.sql)
+            ends = psql.statementEnds[...]
+            skipped = psql.skipped
+            self.pieceBytes = pieceBytes
+        }
+
+        /// The next piece's statements, numbered on from the last piece's; `nil` at the end of the script.
+        package mutating func next() -> [ParsedStatement]? {
+            while start < bytes.count {
+                let first = boundary(atLeast: start + pieceBytes)
+                let piece = SQLParser.parsePiece(bytes, lines: lines, from: start, to: first) { boundary(atLeast: $0) }
+                start = piece.end
+                guard !piece.statements.isEmpty else { continue }
+                return piece.statements.map { statement in
+                    numbered += 1
+                    return ParsedStatement(
+                        number: numbered,
+                        sql: statement.sql,
+                        line: statement.line,
+                        result: statement.result
+                    )
+                }
+            }
+            return nil
+        }
+
         /// The first place psql sends a statement at or after `offset`, or the script's end.
-        func boundary(atLeast offset: Int) -> Int {
+        private mutating func boundary(atLeast offset: Int) -> Int {
             while let first = ends.first, first < offset { ends = ends.dropFirst() }
             return ends.first ?? bytes.count
         }
-        while start < bytes.count {
-            var end = boundary(atLeast: start + pieceBytes)
-            while true {
-                let piece = String(decoding: bytes[start..<end], as: UTF8.self)
-                switch parseWhole(piece) {
-                case .success(let raws):
-                    for raw in raws {
-                        let range = (start + raw.range.lowerBound)..<(start + raw.range.upperBound)
-                        if let statement = statement(
-                            bytes: bytes,
-                            range: range,
-                            lines: lines,
-                            result: .success(raw.tree)
-                        ) {
-                            statements.append(statement)
-                        }
+    }
+
+    /// The statements of `bytes[from..<to]` (not numbered yet) and where the piece ended: a piece the parser finds
+    /// cut short is read again twice as long, to the boundary `widen` gives.
+    private static func parsePiece(
+        _ bytes: [UInt8],
+        lines: LineIndex,
+        from start: Int,
+        to initialEnd: Int,
+        widen: (Int) -> Int
+    ) -> (statements: [ParsedStatement], end: Int) {
+        var end = initialEnd
+        var statements: [ParsedStatement] = []
+        while true {
+            let piece = String(decoding: bytes[start..<end], as: UTF8.self)
+            switch parseWhole(piece) {
+            case .success(let raws):
+                for raw in raws {
+                    let range = (start + raw.range.lowerBound)..<(start + raw.range.upperBound)
+                    if let statement = statement(bytes: bytes, range: range, lines: lines, result: .success(raw.tree)) {
+                        statements.append(statement)
                     }
-                case .failure(let failure) where failure.isAtEndOfInput && end < bytes.count:
-                    end = boundary(atLeast: start + 2 * (end - start))
-                    continue
-                case .failure:
-                    statements += parsedAlone(piece, at: start, bytes: bytes, lines: lines)
                 }
-                break
+            case .failure(let failure) where failure.isAtEndOfInput && end < bytes.count:
+                end = widen(start + 2 * (end - start))
+                continue
+            case .failure:
+                statements += parsedAlone(piece, at: start, bytes: bytes, lines: lines)
             }
-            start = end
-        }
-        return statements.enumerated().map { index, statement in
-            ParsedStatement(number: index + 1, sql: statement.sql, line: statement.line, result: statement.result)
+            return (statements, end)
         }
     }
 

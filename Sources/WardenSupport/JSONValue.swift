@@ -29,6 +29,40 @@ public enum JSONValue: Sendable, Equatable {
         return output
     }
 
+    /// ``serializedBytes(pretty:)`` of the object `members`, whose member `streamed` is an array of `count` values
+    /// made one at a time by `element` (its value in `members` is not read), the text handed to `flush` a megabyte
+    /// at a time: a forecast of a million statements never holds its JSON, or its values, whole.
+    package static func writeObject(
+        _ members: [(String, JSONValue)],
+        streaming streamed: String,
+        count: Int,
+        element: (Int) -> JSONValue,
+        pretty: Bool,
+        flush: (inout [UInt8]) -> Void
+    ) {
+        var output: [UInt8] = [UInt8(ascii: "{")]
+        output.reserveCapacity(1 << 20)
+        for (index, (key, value)) in members.enumerated() {
+            separate(index, &output, pretty: pretty, depth: 1)
+            writeString(key, to: &output)
+            output.append(UInt8(ascii: ":"))
+            if pretty { output.append(UInt8(ascii: " ")) }
+            guard key == streamed else {
+                value.write(to: &output, pretty: pretty, depth: 1)
+                continue
+            }
+            output.append(UInt8(ascii: "["))
+            for position in 0..<count {
+                separate(position, &output, pretty: pretty, depth: 2)
+                element(position).write(to: &output, pretty: pretty, depth: 2)
+                if output.count >= 1 << 20 { flush(&output) }
+            }
+            close(UInt8(ascii: "]"), empty: count == 0, &output, pretty: pretty, depth: 1)
+        }
+        close(UInt8(ascii: "}"), empty: members.isEmpty, &output, pretty: pretty, depth: 0)
+        flush(&output)
+    }
+
     private func write(to output: inout [UInt8], pretty: Bool, depth: Int) {
         switch self {
         case .null: output.append(contentsOf: "null".utf8)

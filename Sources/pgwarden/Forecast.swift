@@ -186,10 +186,15 @@ extension PGWarden {
                 warnings: warnings,
                 uncovered: uncovered
             )
+            // Written a statement at a time: the text or JSON of a million statements is never held whole.
             if json {
-                Terminal.printJSON(forecast.json, pretty: true)
+                forecast.writeJSON(pretty: true) { bytes in
+                    Terminal.printJSONText(bytes)
+                    bytes.removeAll(keepingCapacity: true)
+                }
+                Terminal.printJSONText([0x0A])
             } else {
-                Terminal.printLine(ForecastRenderer(visible: Terminal.visible).render(forecast))
+                ForecastRenderer(visible: Terminal.visible).render(forecast) { Terminal.printLine($0) }
             }
         }
 

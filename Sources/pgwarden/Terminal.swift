@@ -74,6 +74,12 @@ enum Terminal {
 
     /// Writes JSON to standard output as it is: ``JSONValue`` escapes every control character itself, so the
     /// bytes go out without a copy (a forecast's can be hundreds of megabytes).
+    /// Writes JSON text that ``JSONValue`` made (every control character escaped) to standard output as it is: a
+    /// piece of a document written a piece at a time.
+    static func printJSONText(_ bytes: [UInt8]) {
+        write(bytes[...], to: STDOUT_FILENO)
+    }
+
     static func printJSON(_ value: JSONValue, pretty: Bool) {
         var bytes = value.serializedBytes(pretty: pretty)
         bytes.append(0x0A)

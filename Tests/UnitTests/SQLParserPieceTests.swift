@@ -66,3 +66,22 @@ struct SQLParserPieceTests {
         #expect(statements.prefix(200).allSatisfy { (try? $0.result.get()) != nil })
     }
 }
+
+extension SQLParserPieceTests {
+    @Test("the pieces one at a time: numbered on from piece to piece, together the script parsed whole")
+    func piecesOneAtATime() throws {
+        let script = Self.filler(300) + "\\gset\nALTER TABLE t ADD COLUMN b intt intt;\n" + Self.filler(300, from: 300)
+        var pieces = SQLParser.ScriptPieces(script, pieceBytes: Self.pieceBytes)
+        var collected: [[ParsedStatement]] = []
+        while let piece = pieces.next() { collected.append(piece) }
+        #expect(collected.count > 4)
+        #expect(collected.allSatisfy { !$0.isEmpty })
+        let joined = collected.flatMap { $0 }
+        let whole = SQLParser.parseScript(script)
+        #expect(joined.map(\.number) == Array(1...601))
+        #expect(joined.map(\.sql) == whole.statements.map(\.sql))
+        #expect(joined.map(\.line) == whole.statements.map(\.line))
+        #expect(pieces.skipped == whole.skipped)
+        #expect(pieces.skipped.count == 1)
+    }
+}

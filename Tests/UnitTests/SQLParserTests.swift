@@ -55,3 +55,21 @@ struct SQLParserTests {
         #expect(SQLParser.grammarMajorVersion == 15)
     }
 }
+
+extension SQLParserTests {
+    @Test("a VALUES list of constants of 64 KB or more is read as an empty list; with a subquery in it, whole")
+    func longListsOfConstants() throws {
+        let rows = (0..<5000).map { "(\($0), 'n\($0)', -1.5, true, NULL, 'x'::text)" }.joined(separator: ", ")
+        func valuesLists(_ sql: String) throws -> [ParseNode] {
+            let tree = try SQLParser.parse(sql)[0].result.get()
+            return tree["InsertStmt"]?["selectStmt"]?["SelectStmt"]?["valuesLists"]?.elements ?? []
+        }
+        #expect(try valuesLists("INSERT INTO orders VALUES " + rows).isEmpty)
+        let query = ", ((SELECT max(id) FROM archive), 'a', 0, false, NULL, 'y')"
+        let withQuery = try valuesLists("INSERT INTO orders VALUES " + rows + query)
+        #expect(withQuery.count == 5001)
+        #expect(withQuery.last?.descendants(ofType: "RangeVar").first?["relname"]?.text == "archive")
+        #expect(try valuesLists("INSERT INTO orders VALUES (1, 'a'), (2, 'b')").count == 2)
+        #expect(try valuesLists("INSERT INTO orders VALUES " + rows.replacing("true", with: "DEFAULT")).count == 5000)
+    }
+}
