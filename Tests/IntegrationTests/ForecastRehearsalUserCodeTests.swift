@@ -54,9 +54,24 @@ struct ForecastRehearsalUserCodeTests {
                     "CREATE TRIGGER adv AFTER UPDATE ON orders FOR EACH STATEMENT EXECUTE FUNCTION adv_trig()",
                     "CREATE FUNCTION adv_pred() RETURNS bool LANGUAGE plpgsql AS $f$ BEGIN \(harm.body) RETURN true; END $f$",
                     "CREATE VIEW adv_view AS SELECT id FROM orders WHERE adv_pred()",
+                    "CREATE VIEW adv_view2 AS SELECT id FROM adv_view",
                 ],
-                "UPDATE orders SET id = id WHERE id < 0;\nSELECT * FROM adv_view;\nALTER TABLE orders ADD COLUMN c int;\n",
-                [1: "trigger adv calls adv_trig()", 2: "adv_pred()"]
+                """
+                UPDATE orders SET id = id WHERE id < 0;
+                SELECT * FROM adv_view;
+                ALTER TABLE orders ADD COLUMN c int;
+                SELECT * FROM adv_view2;
+                """,
+                [1: "trigger adv calls adv_trig()", 2: "adv_pred()", 4: "adv_pred()"]
+            ),
+            (
+                // Names resolve as the migration's session resolves them: its temporary orders has no trigger.
+                [
+                    "CREATE FUNCTION adv_trig() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \(harm.body) RETURN NULL; END $f$",
+                    "CREATE TRIGGER adv AFTER UPDATE ON orders FOR EACH STATEMENT EXECUTE FUNCTION adv_trig()",
+                ],
+                "CREATE TEMP TABLE orders (id int);\nUPDATE orders SET id = id WHERE id < 0;\n",
+                [:]
             ),
             (
                 // The copy's event triggers are disabled: the rehearsal's DDL fires none, and is rehearsed.
@@ -75,7 +90,7 @@ struct ForecastRehearsalUserCodeTests {
         arguments: Mode.allCases
     )
     func userCodeNotRun(_ mode: Mode) async throws {
-        for index in 0..<3 {
+        for index in 0..<4 {
             let harm = Harm()
             let (schema, script, skipped) = Self.scenarios(harm)[index]
             try await ScratchDatabase.with { database in
