@@ -29,6 +29,7 @@ public enum RehearsalStep: Sendable, Equatable {
         "CreateSubscriptionStmt": "it connects to another server",
         "AlterSubscriptionStmt": "it connects to another server",
         "DropSubscriptionStmt": "it connects to another server", "LoadStmt": "it loads a library into the server",
+        "ImportForeignSchemaStmt": "it connects to another server",
     ]
 
     /// Functions whose effects reach beyond the copy's database.

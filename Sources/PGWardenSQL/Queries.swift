@@ -669,7 +669,8 @@ public enum Queries {
     /// whose foreign keys reference it (their actions). Found there: an enabled user trigger for one of those events
     /// (statement-level ones fire with no rows), and a rule, a default or generated column, a constraint, an index
     /// expression or predicate, or a row-level security policy that depends on a function outside pg_catalog and
-    /// information_schema, or a column of a domain whose default or constraint does. One row per finding.
+    /// information_schema, or a column of a domain whose default or constraint does; a foreign table (its wrapper reads
+    /// the foreign server, which may be another database of this one). One row per finding.
     public static let rehearsalRelationCode = #"""
         -- The code that using relations would run in the rehearsal's copy, read by the rehearsal's own session before a
         -- statement runs (its search_path and temporary tables resolve the names as the statement will): $1, the names the
@@ -679,7 +680,8 @@ public enum Queries {
         -- whose foreign keys reference it (their actions). Found there: an enabled user trigger for one of those events
         -- (statement-level ones fire with no rows), and a rule, a default or generated column, a constraint, an index
         -- expression or predicate, or a row-level security policy that depends on a function outside pg_catalog and
-        -- information_schema, or a column of a domain whose default or constraint does. One row per finding.
+        -- information_schema, or a column of a domain whose default or constraint does; a foreign table (its wrapper reads
+        -- the foreign server, which may be another database of this one). One row per finding.
         WITH RECURSIVE edges (parent, child) AS (
             SELECT i.inhparent, i.inhrelid FROM pg_inherits AS i
             UNION ALL
@@ -735,7 +737,14 @@ public enum Queries {
                            AND ((d.classid = 'pg_type'::regclass AND d.objid = ty.oid)
                                 OR (d.classid = 'pg_constraint'::regclass
                                     AND d.objid IN (SELECT c.oid FROM pg_constraint AS c WHERE c.contypid = ty.oid)))
-        JOIN user_functions AS f ON f.oid = d.refobjid;
+        JOIN user_functions AS f ON f.oid = d.refobjid
+        UNION ALL
+        SELECT r.oid::regclass::text, 'its foreign server ' || s.srvname, coalesce(h.proname::text, 'its wrapper')
+        FROM reached AS r
+        JOIN pg_foreign_table AS ft ON ft.ftrelid = r.oid
+        JOIN pg_foreign_server AS s ON s.oid = ft.ftserver
+        JOIN pg_foreign_data_wrapper AS w ON w.oid = s.srvfdw
+        LEFT JOIN pg_proc AS h ON h.oid = w.fdwhandler;
         """#
 
     /// `sql/rehearsal_relations.sql`:

@@ -145,6 +145,54 @@ struct ForecastRehearsalUserCodeTests {
         }
     }
 
+    @Test(
+        "a foreign table (postgres_fdw back into this server) is not read on the copy; IMPORT FOREIGN SCHEMA is not run"
+    )
+    func foreignTable() async throws {
+        try await ScratchDatabase.with { database in
+            let setup = try await database.session("setup")
+            let available = try await setup.query(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgres_fdw'"
+            ).rows
+            guard !available.isEmpty else {
+                await setup.close()
+                return
+            }
+            for statement in [
+                "CREATE EXTENSION postgres_fdw",
+                "CREATE SERVER adv_loop FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'postgres')",
+                "CREATE USER MAPPING FOR CURRENT_USER SERVER adv_loop",
+                "CREATE FOREIGN TABLE adv_remote (datname name) SERVER adv_loop OPTIONS (table_name 'pg_database')",
+            ] {
+                _ = try await setup.query(statement)
+            }
+            await setup.close()
+            let file = NSTemporaryDirectory() + "pgwarden-adv-" + UUID().uuidString + ".sql"
+            try "SELECT * FROM adv_remote;\nIMPORT FOREIGN SCHEMA public FROM SERVER adv_loop INTO public;\n".write(
+                toFile: file,
+                atomically: true,
+                encoding: .utf8
+            )
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let output = try await run(.forecast, database, file)
+            #expect(output.status == 0, Comment(rawValue: output.standardError))
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any]
+            )
+            let statements = try #require(json["statements"] as? [[String: Any]])
+            let select = statements[0]["notes"] as? [String] ?? []
+            #expect(
+                select.contains { $0.hasPrefix("not rehearsed (") && $0.contains("foreign server adv_loop") },
+                "\(select)"
+            )
+            let importing = statements[1]["notes"] as? [String] ?? []
+            #expect(
+                importing.contains { $0.contains("it connects to another server on the real server") },
+                "\(importing)"
+            )
+        }
+    }
+
     private func run(_ mode: Mode, _ database: ScratchDatabase, _ file: String) async throws -> PGWardenCommand.Output {
         switch mode {
         case .forecast:

@@ -24,6 +24,7 @@ struct RehearsalStepTests {
             "COMMENT ON ROLE postgres IS 'x'",
             "REASSIGN OWNED BY a TO b",
             "DROP OWNED BY a",
+            "IMPORT FOREIGN SCHEMA public FROM SERVER loop INTO local",
         ]
     )
     func sharedObjects(_ sql: String) {
