@@ -47,11 +47,9 @@ struct RehearsalRunner {
     private mutating func rehearse(_ statement: ParsedStatement) async throws(PostgresError) -> RehearsedStatement {
         let wasInBlock = inBlock
         let result = try await rehearse(statement, step: try await step(of: statement))
-        if case .ran = result {
-            userCode.learn(statement, ran: true, inBlock: wasInBlock)
-        } else {
-            userCode.learn(statement, ran: false, inBlock: wasInBlock)
-        }
+        var ran = false
+        if case .ran = result { ran = true }
+        userCode.learn(statement, ran: ran, inBlock: wasInBlock)
         return result
     }
 
