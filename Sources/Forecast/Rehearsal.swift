@@ -36,6 +36,9 @@ public enum RehearsedStatement: Sendable, Equatable {
     case ran(locks: [RehearsedLock], temporary: [String])
     /// It was not run, or failed, on the copy: forecast statically, saying why.
     case notRun(reason: String)
+    /// It was not run because it would run code that is not PostgreSQL's own on the real server
+    /// (``RehearsalStep/unseenCode(reason:)``): forecast statically, and what that code locks is not forecast.
+    case unseenCode(reason: String)
 }
 
 /// The rehearsal of a whole script: ran on a copy, or why there was none.

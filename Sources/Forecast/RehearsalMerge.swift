@@ -9,6 +9,12 @@ extension StatementAnalysis {
         switch rehearsed {
         case .notRun(let reason):
             merged.notes.append("not rehearsed (\(reason)): its locks are static analysis, not certain")
+        case .unseenCode(let reason):
+            merged.notes.append("not rehearsed (\(reason)): its locks are static analysis, not certain")
+            // Like a DO block's, what that code locks is not forecast: a limit cannot be checked on it.
+            if merged.notForecast == nil {
+                merged.notForecast = "it runs code that is not PostgreSQL's own, not rehearsed on the real server"
+            }
         case .ran(let locks, let temporary):
             merged.notForecast = nil
             merged.locks = locks.map { lock in

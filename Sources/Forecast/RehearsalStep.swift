@@ -12,6 +12,9 @@ public enum RehearsalStep: Sendable, Equatable {
     case outsideBlock
     /// Not run on the copy, saying why; its locks are static.
     case skip(reason: String)
+    /// Not run on the copy on the real server because it would run code that is not PostgreSQL's own, which could
+    /// act beyond the copy, saying why: its locks are static, and what that code locks is not forecast.
+    case unseenCode(reason: String)
 
     /// Statements that act beyond the copy's database on the same server: never run there.
     static let clusterWide: [String: String] = [
@@ -26,6 +29,7 @@ public enum RehearsalStep: Sendable, Equatable {
         "CreateSubscriptionStmt": "it connects to another server",
         "AlterSubscriptionStmt": "it connects to another server",
         "DropSubscriptionStmt": "it connects to another server", "LoadStmt": "it loads a library into the server",
+        "ImportForeignSchemaStmt": "it connects to another server",
     ]
 
     /// Functions whose effects reach beyond the copy's database.

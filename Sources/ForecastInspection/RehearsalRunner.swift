@@ -17,6 +17,8 @@ struct RehearsalRunner {
     private var inBlock = false
     /// Whether a statement since ``names`` was read may have created, renamed or dropped a relation.
     private var namesStale = false
+    /// On the real server: what in the copy and the script runs code that is not PostgreSQL's own.
+    private var userCode = RehearsalUserCode()
 
     init(session: Connection, isolated: Bool) {
         self.session = session
@@ -29,6 +31,7 @@ struct RehearsalRunner {
         -> [Int: RehearsedStatement]
     {
         try await readNames()
+        if !isolated { try await readUserCode() }
         if singleTransaction {
             _ = try await session.query("BEGIN")
             inBlock = true
@@ -42,9 +45,32 @@ struct RehearsalRunner {
     }
 
     private mutating func rehearse(_ statement: ParsedStatement) async throws(PostgresError) -> RehearsedStatement {
-        switch RehearsalStep.of(statement, isolated: isolated) {
+        let wasInBlock = inBlock
+        let result = try await rehearse(statement, step: try await step(of: statement))
+        var ran = false
+        if case .ran = result { ran = true }
+        userCode.learn(statement, ran: ran, inBlock: wasInBlock)
+        return result
+    }
+
+    /// The statement's step; on the real server, skipped when using the relations it names would run code that is
+    /// not PostgreSQL's own (the copy's catalog says, as the rehearsal's session resolves the names).
+    private func step(of statement: ParsedStatement) async throws(PostgresError) -> RehearsalStep {
+        let step = RehearsalStep.of(statement, isolated: isolated, userCode: userCode)
+        guard !isolated, step == .run || step == .outsideBlock,
+            let query = RehearsalStep.relationCodeQuery(statement, userCode: userCode)
+        else { return step }
+        return RehearsalStep.skipping(for: try await relationCode(query)) ?? step
+    }
+
+    private mutating func rehearse(_ statement: ParsedStatement, step: RehearsalStep) async throws(PostgresError)
+        -> RehearsedStatement
+    {
+        switch step {
         case .skip(let reason):
             return .notRun(reason: reason)
+        case .unseenCode(let reason):
+            return .unseenCode(reason: reason)
         case .control(let sql, let opens):
             do {
                 _ = try await session.query(sql)
@@ -142,6 +168,38 @@ struct RehearsalRunner {
             }
         }
         return .ran(locks: locks, temporary: temporary)
+    }
+
+    /// Reads what in the copy runs code that is not PostgreSQL's own: functions, operators, domains.
+    private mutating func readUserCode() async throws(PostgresError) {
+        var functions: Set<String> = []
+        var operators: Set<String> = []
+        var domains: Set<String> = []
+        for row in try await session.query(Queries.rehearsalUserCode).rows {
+            let name = try row.require(String.self, "name")
+            switch try row.require(String.self, "kind") {
+            case "f": functions.insert(name)
+            case "o": operators.insert(name)
+            default: domains.insert(name)
+            }
+        }
+        userCode = RehearsalUserCode(functions: functions, operators: operators, domains: domains)
+    }
+
+    /// What using the query's relations would run, by the copy's catalog, in the rehearsal's own session.
+    private func relationCode(_ query: RelationCodeQuery) async throws(PostgresError) -> [RelationCode] {
+        let names =
+            "{"
+            + query.names.map { "\"" + $0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
+        return try await session.query(Queries.rehearsalRelationCode, [names, String(query.events)]).rows.map {
+            row throws(PostgresError) in
+            RelationCode(
+                relation: try row.require(String.self, "relation"),
+                what: try row.require(String.self, "what"),
+                function: try row.require(String.self, "function")
+            )
+        }
     }
 
     /// Reads the copy's relations by oid.

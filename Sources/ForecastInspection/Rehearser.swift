@@ -155,9 +155,12 @@ public struct Rehearser: Sendable {
                 "\(tools.pgDump) --schema-only failed: \(dump.errors.last ?? "exit status \(dump.status)")"
             )
         }
+        // On the real server, the copy's event triggers are disabled in the restore's own session, before any other
+        // session connects (a login trigger) or any DDL of the rehearsal runs (the dump creates them last).
+        let disable = rehearseConnectionString == nil ? ["-c", Queries.rehearsalDisableEventTriggers] : []
         let restore = try await Self.run(
             tools.psql,
-            ["-X", "-q", "-v", "ON_ERROR_STOP=0", "-f", file],
+            ["-X", "-q", "-v", "ON_ERROR_STOP=0", "-f", file] + disable,
             environment: try environment(rehearseConnectionString ?? connectionString, database: copyName)
         )
         guard restore.status == 0 else {
