@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// Several "hosts" made of real OpenSSH servers on this machine: each an `sshd` on a loopback address of its own
-/// (`127.0.0.2`, `127.0.0.3`, …) in a mount namespace of its own (`unshare --mount`), where private bind mounts give
+/// (`127.0.0.2`, `127.0.0.3`, …; the first three numbers from `PGWARDEN_TEST_SSH_NET`, so that parallel runs of the
+/// tests never share an address) in a mount namespace of its own (`unshare --mount`), where private bind mounts give
 /// it its own crontab spool (`/var/spool/cron/crontabs`), its own state directory (`/var/lib/pgwarden`) and its own
 /// `/run`. Everything else (the pgwarden binary under test, the test users) is at the same path inside.
 ///
@@ -32,6 +33,14 @@ public final class SSHHosts: Sendable {
     public var sshConfig: String { directory + "/ssh_config" }
     private let pids: Mutex<[Int32?]>
 
+    /// The hosts' addresses but the last number: `PGWARDEN_TEST_SSH_NET` (`127.0.1`, say), or `127.0.0`.
+    public static var net: String {
+        let given = ProcessInfo.processInfo.environment["PGWARDEN_TEST_SSH_NET"] ?? ""
+        let parts = given.split(separator: ".", omittingEmptySubsequences: false)
+        let valid = parts.count == 3 && parts.first == "127" && parts.allSatisfy { UInt8($0) != nil }
+        return valid ? given : "127.0.0"
+    }
+
     /// Makes `count` hosts (at most 200) and starts each one's sshd, returning once every one listens.
     public init(count: Int) async throws {
         precondition((1...200).contains(count))
@@ -39,7 +48,7 @@ public final class SSHHosts: Sendable {
         directory = base
         port = try HTTPProbe.freePort()
         hosts = (1...count).map { number in
-            Host(name: "h\(number)", address: "127.0.0.\(number + 1)", directory: base + "/h\(number)")
+            Host(name: "h\(number)", address: "\(Self.net).\(number + 1)", directory: base + "/h\(number)")
         }
         pids = Mutex(Array(repeating: nil, count: count))
         try await onDedicatedThread { [self] in try makeFiles() }
