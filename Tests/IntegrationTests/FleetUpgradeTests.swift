@@ -35,10 +35,11 @@ struct FleetUpgradeTests {
         _ hosts: SSHHosts,
         retry: String = "2s",
         program: String = PGWardenCommand.executable.path,
-        parallel: Int = 8
+        parallel: Int = 8,
+        sshConfig: String? = nil
     ) throws -> String {
         var text = """
-            ssh_config = "\(hosts.sshConfig)"
+            ssh_config = "\(sshConfig ?? hosts.sshConfig)"
             remote_pgwarden = "\(program)"
             connect_timeout = "5s"
             remote_resume_retry = "\(retry)"
