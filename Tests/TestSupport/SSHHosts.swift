@@ -29,6 +29,9 @@ public final class SSHHosts: Sendable {
     public let directory: String
     public let port: UInt16
     public let hosts: [Host]
+    /// The hosts in a network namespace of their own (`unshare --net`, its loopback brought up), by index: reached
+    /// only from inside it (`nsenter --net=/proc/PID/ns/net`, PID from ``pid(_:)``), where `tc` may slow its link.
+    public let ownNetwork: Set<Int>
     /// The file to hand to `ssh -F` (and to pgwarden's `ssh_config = "…"`).
     public var sshConfig: String { directory + "/ssh_config" }
     private let pids: Mutex<[Int32?]>
@@ -41,9 +44,11 @@ public final class SSHHosts: Sendable {
         return valid ? given : "127.0.0"
     }
 
-    /// Makes `count` hosts (at most 200) and starts each one's sshd, returning once every one listens.
-    public init(count: Int) async throws {
+    /// Makes `count` hosts (at most 200) and starts each one's sshd, returning once every one listens; those in
+    /// `ownNetwork` each in a network namespace of its own.
+    public init(count: Int, ownNetwork: Set<Int> = []) async throws {
         precondition((1...200).contains(count))
+        self.ownNetwork = ownNetwork
         let base = NSTemporaryDirectory() + "pgwarden-hosts-" + UUID().uuidString.prefix(8)
         directory = base
         port = try HTTPProbe.freePort()
@@ -77,9 +82,14 @@ public final class SSHHosts: Sendable {
         let result = try await TestCrontab.runOffPool(
             "/usr/bin/python3",
             [
-                "-c", launcher, "/usr/bin/unshare", "--mount", "--propagation", "private", host.directory + "/enter",
-                "/usr/sbin/sshd", "-D", "-E", log, "-f", host.directory + "/sshd_config",
+                "-c", launcher, "/usr/bin/env", "PGWARDEN_OWN_NETWORK=\(ownNetwork.contains(index) ? 1 : 0)",
+                "/usr/bin/unshare",
             ]
+                + (ownNetwork.contains(index) ? ["--net"] : [])
+                + [
+                    "--mount", "--propagation", "private", host.directory + "/enter",
+                    "/usr/sbin/sshd", "-D", "-E", log, "-f", host.directory + "/sshd_config",
+                ]
         )
         guard result.status == 0, let pid = Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw TestSupportError("cannot start the sshd of \(host.name): \(result.error)")
@@ -201,6 +211,7 @@ public final class SSHHosts: Sendable {
             #!/bin/sh
             h=$(dirname "$0")
             mkdir -p /var/lib/pgwarden
+            if [ "$PGWARDEN_OWN_NETWORK" = 1 ]; then ip link set lo up || exit 112; fi
             mount --bind "$h/crontabs" /var/spool/cron/crontabs && mount --bind "$h/state" /var/lib/pgwarden \\
                 && mount --bind "$h/run" /run && mkdir -p /run/sshd || exit 111
             exec "$@"
