@@ -76,13 +76,13 @@ extension FleetUpgradeTests {
             #expect(try await allRestored(hosts))
             try FileManager.default.removeItem(atPath: marker)
 
-            // 400 ms each way: connected within 5 s, an ssh session's round trips not done within 3 s.
-            ssh = try await slowNamespace(hosts, 2, delay: 0.4)
+            // 1 s each way: connected within 5 s, an ssh session's round trips not done within 8 s.
+            ssh = try await slowNamespace(hosts, 2, delay: 1)
             let step = try await PGWardenCommand.run(
-                upgrade(database, try config(hosts, sshConfig: ssh, adding: "remote_step_timeout = \"3s\""), hosts)
+                upgrade(database, try config(hosts, sshConfig: ssh, adding: "remote_step_timeout = \"8s\""), hosts)
             )
             #expect(step.status != 0)
-            #expect(step.standardError.contains("h3 did not answer within 3s (step timeout)"), "\(step.standardError)")
+            #expect(step.standardError.contains("h3 did not answer within 8s (step timeout)"), "\(step.standardError)")
 
             // 1.5 s each way: not even the server's banner within a connect timeout of 2 s.
             ssh = try await slowNamespace(hosts, 2, delay: 1.5)

@@ -81,13 +81,14 @@ extension FleetUpgradeTests {
     func slowLinkStepTimeout() async throws {
         let hosts = try await hosts()
         defer { hosts.remove() }
-        // Each of the many round trips of an ssh session takes 2 × 0.4 s: connected within 5 s, not done in 3 s.
-        let ssh = try slowLinkConfig(hosts, to: 2, delay: 0.4)
-        let path = try config(hosts, sshConfig: ssh, adding: "remote_step_timeout = \"3s\"")
+        // Each of the many round trips of an ssh session takes 2 × 1 s: connected within 5 s, not done in 8 s (the
+        // other hosts, not slowed, answer well within it even on a loaded machine).
+        let ssh = try slowLinkConfig(hosts, to: 2, delay: 1)
+        let path = try config(hosts, sshConfig: ssh, adding: "remote_step_timeout = \"8s\"")
         try await ScratchDatabase.with { database in
             let run = try await PGWardenCommand.run(upgrade(database, path, hosts))
             #expect(run.status != 0)
-            #expect(run.standardError.contains("h3 did not answer within 3s (step timeout)"), "\(run.standardError)")
+            #expect(run.standardError.contains("h3 did not answer within 8s (step timeout)"), "\(run.standardError)")
             #expect(!FileManager.default.fileExists(atPath: marker))
             #expect(try await allRestored(hosts))
         }
