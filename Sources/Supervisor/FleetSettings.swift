@@ -4,7 +4,8 @@ import WardenSupport
 import Workers
 
 /// How the coordinator reaches the other hosts of a deployment file: the top-level `ssh_config`,
-/// `remote_pgwarden`, `connect_timeout`, `remote_step_timeout`, and each `[[workers]]` entry's `host`.
+/// `remote_pgwarden`, `connect_timeout`, `remote_step_timeout`, `remote_resume_retry`, `parallel_hosts`, and each
+/// `[[workers]]` entry's `host`.
 package struct FleetSettings: Sendable {
     /// `ssh -F FILE`; `nil`: the operator's own ssh configuration.
     package var sshConfig: String?
@@ -14,6 +15,10 @@ package struct FleetSettings: Sendable {
     package var stepTimeout: Duration = .seconds(300)
     /// How long a resume keeps retrying an unreachable host (with backoff) before naming it.
     package var resumeRetryFor: Duration = .seconds(30)
+    /// How many hosts are asked at once (pause, resume, preflight); app servers still reload one host at a time.
+    package var parallelHosts = 8
+    /// The bounds of `parallel_hosts`.
+    package static let parallelHostsRange = 1...64
     /// This pgwarden's version: the hosts' must have the same minor.
     package var localVersion = ""
     /// Each `[[workers]]` entry's `host`, in order (`nil`: here).
@@ -41,6 +46,7 @@ package struct FleetSettings: Sendable {
         connectTimeout = try reader.duration("connect_timeout") ?? connectTimeout
         stepTimeout = try reader.duration("remote_step_timeout") ?? stepTimeout
         resumeRetryFor = try reader.duration("remote_resume_retry") ?? resumeRetryFor
+        parallelHosts = try reader.integer("parallel_hosts", in: Self.parallelHostsRange) ?? parallelHosts
     }
 
     /// Each `[[workers]]` entry's `host`: checked as an ssh destination.

@@ -3,9 +3,9 @@ import WardenSupport
 import Workers
 
 /// `recover` on the coordinator: every worker set the journal says a host paused (or was asked to) is resumed by
-/// that host's pgwarden, through ssh, in reverse order. A host that answers `not-paused` was resumed already (by
-/// `pgwarden recover` there, say): recognised, not resumed twice. An unreachable host is named and its entry kept,
-/// so that `recover` can be run again until every host is back.
+/// that host's pgwarden, through ssh, begun in reverse order, several hosts at once (said in reverse order). A host
+/// that answers `not-paused` was resumed already (by `pgwarden recover` there, say): recognised, not resumed twice.
+/// An unreachable host is named and its entry kept, so that `recover` can be run again until every host is back.
 extension Recovery {
     func resumeRemoteSets(_ current: inout RunJournal?) async -> (lines: [String], failed: Bool) {
         // A run that ended with a host unreachable at resume has left its journal as the last run's.
@@ -15,36 +15,28 @@ extension Recovery {
         guard let entries = journal?.workerSets else { return ([], false) }
         var lines: [String] = []
         var failed = false
+        let answers = await Self.askHosts(entries)
         for index in entries.indices.reversed() {
-            let entry = entries[index]
-            guard let host = entry.host, let id = entry.pauseID, ![.pending, .resumed].contains(entry.state) else {
+            guard let answer = answers[index], let host = entries[index].host, let id = entries[index].pauseID else {
                 continue
             }
-            let runner = RemoteRunner(
-                RemoteCommand(destination: host, sshConfig: entry.sshConfig, program: entry.program ?? "pgwarden")
-            )
-            do {
-                let outcome = try await runner.run(["workers", "set", "resume", "--pause-id", id])
-                let state = try RemoteAnswer.confirm(
-                    outcome.answer,
-                    pause: id,
-                    step: "resume",
-                    host: host,
-                    accepting: ["resumed", "not-paused"]
-                )
+            let name = entries[index].name
+            switch answer {
+            case .success(let outcome):
+                let state = outcome.answer?.state ?? "?"
                 lines.append(
                     state == "not-paused"
-                        ? "\(entry.name) on \(TerminalText.safe(host)): pause \(id) was resumed there already"
-                        : "\(entry.name) on \(TerminalText.safe(host)): resumed (pause \(id))"
+                        ? "\(name) on \(TerminalText.safe(host)): pause \(id) was resumed there already"
+                        : "\(name) on \(TerminalText.safe(host)): resumed (pause \(id))"
                 )
                 lines += (outcome.answer?.said ?? []).map { "  \(TerminalText.safe(host)): \(TerminalText.safe($0))" }
                 journal?.workerSets?[index].state = .resumed
                 journal?.workerSets?[index].answer = state
-            } catch {
+            case .failure(let error):
                 failed = true
                 journal?.workerSets?[index].answer = "failed: \(Supervisor.describe(error))"
                 lines.append(
-                    "error: \(entry.name) on \(TerminalText.safe(host)) was not resumed: \(Supervisor.describe(error))"
+                    "error: \(name) on \(TerminalText.safe(host)) was not resumed: \(Supervisor.describe(error))"
                 )
             }
         }
@@ -62,5 +54,53 @@ extension Recovery {
             }
         }
         return (lines, failed)
+    }
+
+    /// Asks each host whose set may still be paused to resume it, up to ``FleetSettings/parallelHosts`` (its
+    /// default) at once, begun in reverse order; each answer by the set's index.
+    static func askHosts(
+        _ entries: [RunJournal.WorkerSetEntry]
+    ) async -> [Int: Result<RemoteRunner.Outcome, WorkersError>] {
+        let calls: [(index: Int, runner: RemoteRunner, id: String)] = entries.indices.reversed().compactMap { index in
+            let entry = entries[index]
+            guard let host = entry.host, let id = entry.pauseID, ![.pending, .resumed].contains(entry.state) else {
+                return nil
+            }
+            let command = RemoteCommand(
+                destination: host,
+                sshConfig: entry.sshConfig,
+                program: entry.program ?? "pgwarden"
+            )
+            return (index, RemoteRunner(command), id)
+        }
+        return await withTaskGroup(of: (Int, Result<RemoteRunner.Outcome, WorkersError>).self) { group in
+            var answers: [Int: Result<RemoteRunner.Outcome, WorkersError>] = [:]
+            var started = 0
+            while true {
+                while started - answers.count < FleetSettings().parallelHosts, started < calls.count {
+                    let (index, runner, id) = calls[started]
+                    started += 1
+                    group.addTask {
+                        do throws(WorkersError) {
+                            return (
+                                index,
+                                .success(
+                                    try await runner.run(
+                                        ["workers", "set", "resume", "--pause-id", id],
+                                        confirming: id,
+                                        step: "resume",
+                                        accepting: ["resumed", "not-paused"]
+                                    )
+                                )
+                            )
+                        } catch {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                guard let answered = await group.next() else { return answers }
+                answers[answered.0] = answered.1
+            }
+        }
     }
 }

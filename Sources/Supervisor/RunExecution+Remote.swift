@@ -5,78 +5,110 @@ import Workers
 /// Worker sets on other hosts (`host = "…"`): each paused and resumed by that host's pgwarden through ssh
 /// (`pgwarden workers set …`), journaled there in its own state directory. The coordinator's journal names the
 /// host and the pause id before each remote step, and what the host answered after it.
+///
+/// Up to `parallel_hosts` hosts are asked at once: each ssh call runs in a task of its own (``RemoteCall``), while
+/// the run's task alone journals, logs and takes in the answers, one at a time, as they come.
 extension RunExecution {
+    /// One remote step in flight: what it asks of which host, and since when.
+    struct RemoteCall: Sendable {
+        let index: Int
+        let host: String
+        let runner: RemoteRunner
+        let arguments: [String]
+        /// The pause asked about, and the answers that confirm the call (``RemoteAnswer/confirm``).
+        let pauseID: String
+        let verb: String
+        let accepting: Set<String>
+        /// The step's name in the log and the report.
+        let step: String
+        let startedAt = Date()
+    }
+
+    /// What came of a ``RemoteCall``.
+    struct RemoteAnswered: Sendable {
+        let call: RemoteCall
+        let result: Result<RemoteRunner.Outcome, WorkersError>
+    }
+
     /// The id of set `index`'s remote pause: chosen before the host is asked, so that a coordinator killed before
     /// the answer came back still knows what to resume.
     func remotePauseID(_ index: Int) -> String { "\(runID)-w\(index + 1)" }
 
-    /// Asks `host` to pause set `index`.
-    func pauseRemote(_ index: Int, on host: String) async throws {
+    /// The call asking `host` to pause set `index`: said in the log, not yet made.
+    func remotePauseCall(_ index: Int, on host: String, step: String) throws -> RemoteCall {
         let id = remotePauseID(index)
         let json = String(decoding: try JournalCoding.encode(settings.effectiveWorkerSets[index]), as: UTF8.self)
         // Past the step timeout the coordinator gives up and resumes: a pause arriving later is refused there.
         let notAfter = String(Int(Date().timeIntervalSince1970 + settings.fleet.stepTimeout.seconds) + 1)
+        log.say("\(step)…")
         log.say("  \(sets.names[index]): asking \(TerminalText.safe(host)) to pause it (pause \(id))")
         FailPoint.hit("upgrade.remote-pause-journaled-\(index + 1)")
-        do {
-            let outcome = try await settings.fleet.runner(host).run(
-                ["workers", "set", "pause", "--pause-id", id, "--spec", json, "--not-after", notAfter]
-            )
-            outcome.lines.forEach { log.say("    \(TerminalText.safe(host)): \(Redaction.redact($0))") }
-            let state = try RemoteAnswer.confirm(
-                outcome.answer,
-                pause: id,
-                step: "pause",
-                host: host,
-                accepting: ["paused", "already-paused"]
-            )
-            journalAnswer(index, state)
+        return RemoteCall(
+            index: index,
+            host: host,
+            runner: settings.fleet.runner(host),
+            arguments: ["workers", "set", "pause", "--pause-id", id, "--spec", json, "--not-after", notAfter],
+            pauseID: id,
+            verb: "pause",
+            accepting: ["paused", "already-paused"],
+            step: step
+        )
+    }
+
+    /// Takes in the host's answer to a pause: logged, journaled, recorded as the step.
+    func remotePauseAnswered(_ answered: RemoteAnswered) -> WorkerSetsMachine.Event {
+        let index = answered.call.index
+        switch answered.result {
+        case .success(let outcome):
+            say(outcome, from: answered.call.host)
+            journalAnswer(index, outcome.answer?.state ?? "?")
             FailPoint.hit("upgrade.remote-paused-\(index + 1)")
-        } catch {
-            journalAnswer(index, "failed: \(Supervisor.describe(error))")
-            throw error
+            record(answered.call, failure: nil)
+            FailPoint.hit("upgrade.set-paused.\(index + 1)")
+            return .paused(index)
+        case .failure(let error):
+            let reason = Supervisor.describe(error)
+            journalAnswer(index, "failed: \(reason)")
+            record(answered.call, failure: reason)
+            return .pauseFailed(index, reason)
         }
     }
 
-    /// Asks `host` to resume set `index`; an unreachable host is retried with backoff for
-    /// ``FleetSettings/resumeRetryFor``, then named.
-    func resumeRemote(_ index: Int, on host: String) async throws {
-        let id = remotePauseID(index)
-        let runner = settings.fleet.runner(host)
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: settings.fleet.resumeRetryFor)
-        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(8))
-        while true {
-            do {
-                FailPoint.hit("upgrade.remote-resume-journaled-\(index + 1)")
-                let outcome = try await runner.run(["workers", "set", "resume", "--pause-id", id])
-                outcome.lines.forEach { log.say("    \(TerminalText.safe(host)): \(Redaction.redact($0))") }
-                let state = try RemoteAnswer.confirm(
-                    outcome.answer,
-                    pause: id,
-                    step: "resume",
-                    host: host,
-                    accepting: ["resumed", "not-paused"]
+    /// The call asking `host` to resume set `index`: said in the log, not yet made.
+    func remoteResumeCall(_ index: Int, on host: String, step: String) -> RemoteCall {
+        log.say("\(step)…")
+        return RemoteCall(
+            index: index,
+            host: host,
+            runner: settings.fleet.runner(host),
+            arguments: ["workers", "set", "resume", "--pause-id", remotePauseID(index)],
+            pauseID: remotePauseID(index),
+            verb: "resume",
+            accepting: ["resumed", "not-paused"],
+            step: step
+        )
+    }
+
+    /// Takes in the host's answer to a resume: logged, journaled, recorded as the step.
+    func remoteResumeAnswered(_ answered: RemoteAnswered) -> WorkerSetsMachine.Event {
+        let index = answered.call.index
+        switch answered.result {
+        case .success(let outcome):
+            say(outcome, from: answered.call.host)
+            let state = outcome.answer?.state ?? "?"
+            if state == "not-paused" {
+                log.say(
+                    "  \(sets.names[index]): pause \(remotePauseID(index)) was not in force on \(TerminalText.safe(answered.call.host)) (resumed there already)"
                 )
-                if state == "not-paused" {
-                    log.say(
-                        "  \(sets.names[index]): pause \(id) was not in force on \(TerminalText.safe(host)) (resumed there already)"
-                    )
-                }
-                journalAnswer(index, state)
-                return
-            } catch {
-                let wait = backoff.next()
-                let unreachable = (error as? WorkersError)?.code == .hostUnreachable
-                guard unreachable, clock.now.advanced(by: wait) < deadline else {
-                    journalAnswer(index, "failed: \(Supervisor.describe(error))")
-                    throw error
-                }
-                log.warn(
-                    "\(Supervisor.describe(error)); trying again in \(DurationSyntax.format(seconds: wait.seconds))"
-                )
-                try? await Task.sleep(for: wait)
             }
+            journalAnswer(index, state)
+            record(answered.call, failure: nil)
+            return .resumed(index)
+        case .failure(let error):
+            let reason = Supervisor.describe(error)
+            journalAnswer(index, "failed: \(reason)")
+            record(answered.call, failure: reason)
+            return .resumeFailed(index, reason)
         }
     }
 
@@ -86,6 +118,18 @@ extension RunExecution {
             guard let entries = $0.workerSets, index < entries.count else { return }
             $0.workerSets![index].answer = answer
         }
+    }
+
+    private func say(_ outcome: RemoteRunner.Outcome, from host: String) {
+        outcome.lines.forEach { log.say("    \(TerminalText.safe(host)): \(Redaction.redact($0))") }
+    }
+
+    /// The call's step in the report, as ``Supervisor/step(_:_:log:_:)`` records one.
+    private func record(_ call: RemoteCall, failure: String?) {
+        var step = RunReport.Step(name: call.step, startedAt: call.startedAt, ok: failure == nil)
+        step.finishedAt = Date()
+        step.detail = failure
+        report.steps.append(step)
     }
 
     /// Set `index`'s journal entry: its host and pause id when it runs elsewhere, the last answer kept.
@@ -104,5 +148,43 @@ extension RunExecution {
         entry.sshConfig = settings.fleet.sshConfig
         entry.program = settings.fleet.program
         return entry
+    }
+}
+
+extension RunExecution.RemoteCall {
+    /// Asks the host once; a step the host does not confirm for this pause is a failure.
+    private func confirmed() async throws(WorkersError) -> RemoteRunner.Outcome {
+        try await runner.run(arguments, confirming: pauseID, step: verb, accepting: accepting)
+    }
+
+    /// Asks the host once.
+    func pause() async -> RunExecution.RemoteAnswered {
+        do {
+            return .init(call: self, result: .success(try await confirmed()))
+        } catch {
+            return .init(call: self, result: .failure(error))
+        }
+    }
+
+    /// Asks the host to resume; an unreachable host is retried with backoff for `retryFor`, each retry said.
+    func resume(retryFor: Duration, log: RunLog) async -> RunExecution.RemoteAnswered {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: retryFor)
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(8))
+        while true {
+            do {
+                FailPoint.hit("upgrade.remote-resume-journaled-\(index + 1)")
+                return .init(call: self, result: .success(try await confirmed()))
+            } catch {
+                let wait = backoff.next()
+                guard error.code == .hostUnreachable, clock.now.advanced(by: wait) < deadline else {
+                    return .init(call: self, result: .failure(error))
+                }
+                log.warn(
+                    "\(Supervisor.describe(error)); trying again in \(DurationSyntax.format(seconds: wait.seconds))"
+                )
+                try? await Task.sleep(for: wait)
+            }
+        }
     }
 }

@@ -2,8 +2,8 @@ import FoundationEssentials
 import WardenSupport
 import Workers
 
-/// The run's worker sets: each paused in order, all or nothing, and resumed in reverse on every path, as
-/// ``WorkerSetsMachine`` decides; the run journal names each set and where it stands before each change.
+/// The run's worker sets: each paused in order (hosts up to `parallel_hosts` at once), all or nothing, and resumed
+/// in reverse on every path, as ``WorkerSetsMachine`` decides; the run journal names each set and where it stands before each change.
 /// The first crontab set is journaled in the state directory itself (as before deployment files); each other
 /// set in a directory of its own, where `recover` finds it.
 extension RunExecution {
@@ -38,44 +38,62 @@ extension RunExecution {
         }
     }
 
+    /// Pauses every set in order, all or nothing; hosts up to `parallel_hosts` at once, as ``WorkerSetsMachine``
+    /// decides. After a failure, the pauses still in flight are waited for: each that succeeded is resumed too.
     func pauseWorkers() async -> RunMachine.Event {
-        while true {
-            let action = sets.next()
-            switch action {
-            case .pause(let index):
-                if state.isInterrupted {
-                    sets.receive(.pauseFailed(index, "interrupted before its pause"))
-                    continue
+        await withTaskGroup(of: RemoteAnswered.self) { group in
+            while true {
+                let action = sets.next()
+                switch action {
+                case .pause(let index):
+                    if state.isInterrupted {
+                        sets.receive(.pauseFailed(index, "interrupted before its pause"))
+                        continue
+                    }
+                    sets.begin(action)
+                    journalSets()
+                    if let host = settings.fleet.host(ofSet: index) {
+                        do {
+                            let call = try remotePauseCall(index, on: host, step: stepName("pause", index))
+                            group.addTask { await call.pause() }
+                            continue
+                        } catch {
+                            sets.receive(.pauseFailed(index, Supervisor.describe(error)))
+                        }
+                    } else {
+                        sets.receive(await pauseSet(index))
+                    }
+                    journalSets()
+                case .wait:
+                    guard let answered = await group.next() else {
+                        return .pauseFailed("the worker sets waited for a host with none asked")
+                    }
+                    sets.receive(remotePauseAnswered(answered))
+                    journalSets()
+                case .paused:
+                    journal.update {
+                        $0.workersPaused = true
+                        $0.phase = .workersPaused
+                    }
+                    FailPoint.hit("upgrade.workers-paused")
+                    return .paused
+                case .pauseFailed(let failure):
+                    journal.update { $0.workersPaused = true }
+                    let reason = sets.names.count == 1 ? failure.reason : sets.describe(failure, pausing: true)
+                    log.error("cannot pause the workers: \(reason); the migration is not run")
+                    return .pauseFailed(sets.describe(failure, pausing: true))
+                case .resume, .resumed:
+                    return .pauseFailed("the workers were not paused")
                 }
-                sets.begin(action)
-                journalSets()
-                let event = await pauseSet(index)
-                sets.receive(event)
-                journalSets()
-            case .paused:
-                journal.update {
-                    $0.workersPaused = true
-                    $0.phase = .workersPaused
-                }
-                FailPoint.hit("upgrade.workers-paused")
-                return .paused
-            case .pauseFailed(let failure):
-                journal.update { $0.workersPaused = true }
-                let reason = sets.names.count == 1 ? failure.reason : sets.describe(failure, pausing: true)
-                log.error("cannot pause the workers: \(reason); the migration is not run")
-                return .pauseFailed(sets.describe(failure, pausing: true))
-            case .resume, .resumed:
-                return .pauseFailed("the workers were not paused")
             }
         }
     }
 
+    /// Pauses set `index`, here.
     private func pauseSet(_ index: Int) async -> WorkerSetsMachine.Event {
         do {
             try await Supervisor.step(stepName("pause", index), &report, log: log) {
-                if let host = settings.fleet.host(ofSet: index) {
-                    try await pauseRemote(index, on: host)
-                } else if index == settings.primaryCrontabSet {
+                if index == settings.primaryCrontabSet {
                     try await pausePrimary()
                 } else {
                     let said = try await WorkerSetPause(directory: setDirectory(index), logger: logger).pause(
@@ -123,19 +141,36 @@ extension RunExecution {
         }
     }
 
-    /// Always: every set whose pause was begun comes back, in reverse order, each tried whatever became of
-    /// the others.
+    /// Always: every set whose pause was begun comes back, in reverse order (hosts up to `parallel_hosts` at
+    /// once), each tried whatever became of the others.
     func resumeWorkers() async -> RunMachine.Event {
         journal.update { $0.phase = .finishing }
         FailPoint.hit("upgrade.before-resume")
         sets.beginResume()
-        while case .resume(let index) = sets.next() {
-            sets.begin(.resume(index))
-            journalSets()
-            let event = await resumeSet(index)
-            sets.receive(event)
-            journalSets()
-            FailPoint.hit("upgrade.set-resumed.\(index + 1)")
+        await withTaskGroup(of: RemoteAnswered.self) { group in
+            while true {
+                switch sets.next() {
+                case .resume(let index):
+                    sets.begin(.resume(index))
+                    journalSets()
+                    if let host = settings.fleet.host(ofSet: index) {
+                        let call = remoteResumeCall(index, on: host, step: stepName("resume", index))
+                        group.addTask { [log, retry = settings.fleet.resumeRetryFor] in
+                            await call.resume(retryFor: retry, log: log)
+                        }
+                        continue
+                    }
+                    sets.receive(await resumeSet(index))
+                    journalSets()
+                    FailPoint.hit("upgrade.set-resumed.\(index + 1)")
+                case .wait:
+                    guard let answered = await group.next() else { return }
+                    sets.receive(remoteResumeAnswered(answered))
+                    journalSets()
+                    FailPoint.hit("upgrade.set-resumed.\(answered.call.index + 1)")
+                default: return
+                }
+            }
         }
         guard case .resumed(let failures) = sets.next(), !failures.isEmpty else {
             journal.update { $0.workersPaused = false }
@@ -150,14 +185,11 @@ extension RunExecution {
         return .resumeFailed(failures.map { sets.describe($0, pausing: false) }.joined(separator: "; "))
     }
 
+    /// Resumes set `index`, here.
     private func resumeSet(_ index: Int) async -> WorkerSetsMachine.Event {
         do {
             // The step holds the report for writing while its body runs: the drift is added after it.
             let drift: [String] = try await Supervisor.step(stepName("resume", index), &report, log: log) {
-                if let host = settings.fleet.host(ofSet: index) {
-                    try await resumeRemote(index, on: host)
-                    return [String]()
-                }
                 if index == settings.primaryCrontabSet { return try await resumeFromJournalOrMemory() }
                 let said = try await WorkerSetPause(directory: setDirectory(index), logger: logger).resume(owner: owner)
                 (said ?? ["nothing was paused"]).forEach { log.say("  \(sets.names[index]): \($0)") }

@@ -38,8 +38,12 @@ final class RunExecution {
     var lostState: [String] = []
     /// Failures of the run's own state already handed to the machine.
     private var stateFailuresSaid: Set<String> = []
-    /// The run's worker sets: paused in order, all or nothing; resumed in reverse on every path.
-    lazy var sets = WorkerSetsMachine(names: settings.effectiveWorkerSets.enumerated().map(Self.setName))
+    /// The run's worker sets: paused in order, all or nothing; resumed in reverse on every path; hosts several at once.
+    lazy var sets = WorkerSetsMachine(
+        names: settings.effectiveWorkerSets.enumerated().map(Self.setName),
+        overlapping: settings.effectiveWorkerSets.indices.map { settings.fleet.host(ofSet: $0) != nil },
+        limit: settings.fleet.parallelHosts
+    )
 
     var settings: UpgradeSettings { supervisor.settings }
     var log: RunLog { supervisor.log }

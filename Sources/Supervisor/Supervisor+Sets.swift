@@ -10,26 +10,56 @@ import Workers
 /// Preflight and the dry run's plan of the worker sets and app servers of a deployment file.
 extension Supervisor {
     /// What each set but the first crontab one would do; a set that cannot be paused as given (a program
-    /// supervisord does not know) is an error before anything changes.
+    /// supervisord does not know) is an error before anything changes, the first in the order given. Hosts are
+    /// asked up to `parallel_hosts` at once.
     func planSets() async throws -> [Int: [String]] {
+        let specs = settings.effectiveWorkerSets
+        let indices = specs.indices.filter { $0 != settings.primaryCrontabSet }
+        var results = await planRemoteSets(
+            indices.compactMap { index in settings.fleet.host(ofSet: index).map { (index, $0) } }
+        )
         var plans: [Int: [String]] = [:]
-        for (index, spec) in settings.effectiveWorkerSets.enumerated() where index != settings.primaryCrontabSet {
-            let directory = WorkerSetPause.directory(under: stateDirectory, index: index, kind: spec.kind)
+        for index in indices {
             do {
-                if let host = settings.fleet.host(ofSet: index) {
-                    plans[index] = try await planRemote(spec, on: host)
+                if let result = results.removeValue(forKey: index) {
+                    plans[index] = try result.get()
                     continue
                 }
-                if case .command(let set) = spec { try await checkPrograms(set) }
-                plans[index] = try await WorkerSetPause(directory: directory, logger: logger).plan(spec)
+                if case .command(let set) = specs[index] { try await checkPrograms(set) }
+                let directory = WorkerSetPause.directory(under: stateDirectory, index: index, kind: specs[index].kind)
+                plans[index] = try await WorkerSetPause(directory: directory, logger: logger).plan(specs[index])
             } catch {
                 throw OperatorError(
                     .supervisor,
-                    "\(RunExecution.setName(index, spec)) cannot be paused: \(Self.describe(error))"
+                    "\(RunExecution.setName(index, specs[index])) cannot be paused: \(Self.describe(error))"
                 )
             }
         }
         return plans
+    }
+
+    /// Each remote set's plan, or why there is none: up to `parallel_hosts` hosts asked at once.
+    private func planRemoteSets(_ hosts: [(index: Int, host: String)]) async -> [Int: Result<[String], any Error>] {
+        await withTaskGroup(of: (Int, Result<[String], any Error>).self) { group in
+            var results: [Int: Result<[String], any Error>] = [:]
+            var started = 0
+            while true {
+                while started - results.count < settings.fleet.parallelHosts, started < hosts.count {
+                    let (index, host) = hosts[started]
+                    started += 1
+                    let spec = settings.effectiveWorkerSets[index]
+                    group.addTask { [self] in
+                        do {
+                            return (index, .success(try await planRemote(spec, on: host)))
+                        } catch {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                guard let answered = await group.next() else { return results }
+                results[answered.0] = answered.1
+            }
+        }
     }
 
     /// A command set's programs can be started: found on `PATH`, or executable files.

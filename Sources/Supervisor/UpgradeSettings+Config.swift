@@ -12,7 +12,7 @@ extension UpgradeSettings {
         "reload_command", "gunicorn_pidfile", "reload_timeout", "policy", "interactive", "lock_timeout",
         "max_lock_wait", "retries",
         "retry_delay", "app_name_match", "request_timeout", "report", "state_dir", "command", "ssh_config",
-        "remote_pgwarden", "connect_timeout", "remote_step_timeout", "remote_resume_retry",
+        "remote_pgwarden", "connect_timeout", "remote_step_timeout", "remote_resume_retry", "parallel_hosts",
     ]
 
     /// Settings read from a `--config` file, before flags are applied over them.

@@ -4,6 +4,10 @@
 /// error names that set and why. Resuming goes in reverse order over every set whose pause was begun
 /// (a failed pause may have half-happened), each tried even when an earlier one failed; each failure is
 /// named.
+///
+/// Sets on other hosts may be in flight together, up to `limit` at once (`parallel_hosts`), each begun in
+/// order; a set here runs alone. After a failure nothing more is begun, and the pause ends (``Action/pauseFailed(_:)``)
+/// only once every pause in flight has answered, so that each one that succeeded meanwhile is resumed too.
 package struct WorkerSetsMachine: Sendable, Equatable {
     /// Where one set stands.
     package enum SetState: String, Sendable, Equatable, Codable {
@@ -14,6 +18,8 @@ package struct WorkerSetsMachine: Sendable, Equatable {
     /// What to do next.
     package enum Action: Sendable, Equatable {
         case pause(Int)
+        /// Nothing more may begin now: wait for a set in flight to answer.
+        case wait
         /// Every set is paused.
         case paused
         /// A set could not be paused: the run resumes what was begun, and the migration never runs.
@@ -51,25 +57,45 @@ package struct WorkerSetsMachine: Sendable, Equatable {
     private(set) var pauseFailure: Failure?
     private(set) var resumeFailures: [Failure] = []
     private var resuming = false
+    /// Whether each set may be in flight beside others (it runs on another host).
+    package let overlapping: [Bool]
+    /// How many sets may be in flight at once.
+    package let limit: Int
 
-    package init(names: [String]) {
+    /// - Parameters:
+    ///   - overlapping: for each set, whether it may be in flight beside others (it runs on another host);
+    ///     none when empty.
+    ///   - limit: how many may be in flight at once (at least 1).
+    package init(names: [String], overlapping: [Bool] = [], limit: Int = 1) {
         self.names = names
         states = Array(repeating: .pending, count: names.count)
+        self.overlapping = names.indices.map { $0 < overlapping.count && overlapping[$0] }
+        self.limit = max(1, limit)
     }
 
     /// What to do now.
     package func next() -> Action {
         if resuming {
+            let inFlight = states.indices.filter { states[$0] == .resuming }
             if let index = states.indices.reversed().first(where: {
                 [.pausing, .paused, .pauseFailed].contains(states[$0])
             }) {
-                return .resume(index)
+                return mayBegin(index, beside: inFlight) ? .resume(index) : .wait
             }
-            return .resumed(failures: resumeFailures)
+            return inFlight.isEmpty ? .resumed(failures: resumeFailures.sorted { $0.index > $1.index }) : .wait
         }
-        if let pauseFailure { return .pauseFailed(pauseFailure) }
-        if let index = states.firstIndex(of: .pending) { return .pause(index) }
-        return .paused
+        let inFlight = states.indices.filter { states[$0] == .pausing }
+        if let pauseFailure { return inFlight.isEmpty ? .pauseFailed(pauseFailure) : .wait }
+        if let index = states.firstIndex(of: .pending) {
+            return mayBegin(index, beside: inFlight) ? .pause(index) : .wait
+        }
+        return inFlight.isEmpty ? .paused : .wait
+    }
+
+    /// Whether set `index` may begin beside the sets `inFlight`: only sets on other hosts overlap, up to the limit.
+    private func mayBegin(_ index: Int, beside inFlight: [Int]) -> Bool {
+        inFlight.isEmpty
+            || (overlapping[index] && inFlight.count < limit && inFlight.allSatisfy { overlapping[$0] })
     }
 
     /// Marks set `index` as begun: journaled by the executor before it acts.
@@ -87,7 +113,8 @@ package struct WorkerSetsMachine: Sendable, Equatable {
         case .paused(let index): states[index] = .paused
         case .pauseFailed(let index, let reason):
             states[index] = .pauseFailed
-            pauseFailure = pauseFailure ?? Failure(index, reason)
+            // The first in the order given, whichever answered first.
+            if pauseFailure.map({ index < $0.index }) ?? true { pauseFailure = Failure(index, reason) }
         case .resumed(let index): states[index] = .resumed
         case .resumeFailed(let index, let reason):
             states[index] = .resumeFailed
@@ -96,7 +123,7 @@ package struct WorkerSetsMachine: Sendable, Equatable {
     }
 
     /// From now on, resumes: every set whose pause was begun, in reverse order. A second call (a resume on a
-    /// later path) retries those whose resume failed.
+    /// later path) retries those whose resume failed. Failures are given in the order tried (reverse order).
     package mutating func beginResume() {
         resuming = true
         resumeFailures = []

@@ -47,3 +47,24 @@ extension RemoteAnswer {
         return safe.count > 80 ? String(safe.prefix(80)) + "…" : safe
     }
 }
+
+extension RemoteRunner {
+    /// Runs a step on pause `id`, and returns its outcome once the host has confirmed it in one of the `accepted`
+    /// states (``RemoteAnswer/confirm(_:pause:step:host:accepting:)``); throws otherwise, naming the host.
+    package func run(
+        _ arguments: [String],
+        confirming id: String,
+        step: String,
+        accepting accepted: Set<String>
+    ) async throws(WorkersError) -> Outcome {
+        let outcome = try await run(arguments)
+        _ = try RemoteAnswer.confirm(
+            outcome.answer,
+            pause: id,
+            step: step,
+            host: command.destination,
+            accepting: accepted
+        )
+        return outcome
+    }
+}

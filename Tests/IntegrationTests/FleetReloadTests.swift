@@ -10,20 +10,19 @@ struct FleetReloadTests {
     let stateDirectory = NSTemporaryDirectory() + "pgwarden-fleet-reload-" + UUID().uuidString
     static let crontab = "*/5 * * * * /home/app/bin/app-cli process\n"
 
-    func config(_ hosts: SSHHosts, pidfiles: [String]) throws -> String {
+    /// Workers on the first `workerHosts` hosts; app server `N` on host `N`.
+    func config(_ hosts: SSHHosts, pidfiles: [String], workerHosts: Int = 1) throws -> String {
         var text = """
             ssh_config = "\(hosts.sshConfig)"
             remote_pgwarden = "\(PGWardenCommand.executable.path)"
             remote_resume_retry = "1s"
             reload = "before"
 
-            [[workers]]
-            kind = "crontab"
-            user = "\(user)"
-            match = ["app-cli"]
-            host = "h1"
-
             """
+        for host in hosts.hosts.prefix(workerHosts) {
+            text +=
+                "\n[[workers]]\nkind = \"crontab\"\nuser = \"\(user)\"\nmatch = [\"app-cli\"]\nhost = \"\(host.name)\"\n"
+        }
         for (index, pidfile) in pidfiles.enumerated() {
             text += "\n[[app_servers]]\nkind = \"gunicorn\"\npidfile = \"\(pidfile)\"\nhost = \"h\(index + 1)\"\n"
         }
@@ -80,6 +79,45 @@ struct FleetReloadTests {
             #expect(try await hosts.crontab(0, of: user) == Self.crontab)
         }
         await first.stop()
+        try await hosts.stopAll()
+    }
+
+    @Test(
+        "three hosts' workers, two gunicorns under load: all paused, reloaded in turn with no failed request, all resumed"
+    )
+    func underLoad() async throws {
+        let hosts = try await SSHHosts(count: 3)
+        defer { hosts.remove() }
+        for index in 0..<3 { try await hosts.installCrontab(index, Self.crontab, for: user) }
+        let servers = [
+            try await GunicornServer(workers: 2, loading: 1), try await GunicornServer(workers: 2, loading: 1),
+        ]
+        let before = servers.map(\.workerPIDs)
+        let loads = servers.map { HTTPLoad(port: $0.port) }
+        try await eventually("requests flow to both") { loads.allSatisfy { $0.succeeded >= 20 } }
+        try await ScratchDatabase.with { database in
+            let run = try await PGWardenCommand.run(
+                upgrade(database, try config(hosts, pidfiles: servers.map(\.pidfile), workerHosts: 3))
+            )
+            #expect(run.status == 0, "\(run.standardOutput) \(run.standardError)")
+            let counts = loads.map(\.succeeded)
+            try await eventually("requests flow after the reloads") {
+                zip(loads, counts).allSatisfy { $0.succeeded >= $1 + 20 }
+            }
+            for load in loads {
+                try await load.stop()
+                #expect(load.failed == 0, "\(load.failed) of \(load.succeeded + load.failed) failed: \(load.failures)")
+            }
+            let said = run.standardOutput
+            let first = said.range(of: "reload gunicorn on h1")
+            let second = said.range(of: "reload gunicorn on h2")
+            #expect(first != nil && second != nil && first!.lowerBound < second!.lowerBound, "\(said)")
+            for (server, old) in zip(servers, before) {
+                #expect(Set(server.workerPIDs).isDisjoint(with: old) && server.workerPIDs.count == 2)
+            }
+            for index in 0..<3 { #expect(try await hosts.crontab(index, of: user) == Self.crontab) }
+        }
+        for server in servers { await server.stop() }
         try await hosts.stopAll()
     }
 }

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 import WardenSupport
 
-/// `pgwarden upgrade` with worker sets on three hosts (real sshd instances on 127.0.0.2-4, each with its own crontab
+/// `pgwarden upgrade` with worker sets on three hosts (real sshd instances on 127.0.0.2-4, or PGWARDEN_TEST_SSH_NET, each with its own crontab
 /// spool and journal), reached through real OpenSSH with the keys the test made.
 @Suite("Upgrade across hosts", .serialized, .enabled(if: TestCrontab.isAvailable, TestCrontab.unavailableReason))
 struct FleetUpgradeTests {
@@ -31,14 +31,19 @@ struct FleetUpgradeTests {
     }
 
     /// A deployment file: one crontab set per host.
-    func config(_ hosts: SSHHosts, retry: String = "2s", program: String = PGWardenCommand.executable.path) throws
-        -> String
-    {
+    func config(
+        _ hosts: SSHHosts,
+        retry: String = "2s",
+        program: String = PGWardenCommand.executable.path,
+        parallel: Int = 8,
+        sshConfig: String? = nil
+    ) throws -> String {
         var text = """
-            ssh_config = "\(hosts.sshConfig)"
+            ssh_config = "\(sshConfig ?? hosts.sshConfig)"
             remote_pgwarden = "\(program)"
             connect_timeout = "5s"
             remote_resume_retry = "\(retry)"
+            parallel_hosts = \(parallel)
 
             """
         for host in hosts.hosts {
@@ -131,7 +136,8 @@ struct FleetUpgradeTests {
         try await ScratchDatabase.with { database in
             let process = try await PGWardenCommand.startUntilFailPoint(
                 "upgrade.remote-paused-2",
-                upgrade(database, try config(hosts), hosts)
+                // One host at a time: the third is not asked before the second has answered.
+                upgrade(database, try config(hosts, parallel: 1), hosts)
             )
             PGWardenCommand.killHard(process)
             #expect(try await hosts.crontab(0, of: user).contains("#pgwarden:paused:"))

@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// Several "hosts" made of real OpenSSH servers on this machine: each an `sshd` on a loopback address of its own
-/// (`127.0.0.2`, `127.0.0.3`, …) in a mount namespace of its own (`unshare --mount`), where private bind mounts give
+/// (`127.0.0.2`, `127.0.0.3`, …; the first three numbers from `PGWARDEN_TEST_SSH_NET`, so that parallel runs of the
+/// tests never share an address) in a mount namespace of its own (`unshare --mount`), where private bind mounts give
 /// it its own crontab spool (`/var/spool/cron/crontabs`), its own state directory (`/var/lib/pgwarden`) and its own
 /// `/run`. Everything else (the pgwarden binary under test, the test users) is at the same path inside.
 ///
@@ -28,18 +29,31 @@ public final class SSHHosts: Sendable {
     public let directory: String
     public let port: UInt16
     public let hosts: [Host]
+    /// The hosts in a network namespace of their own (`unshare --net`, its loopback brought up), by index: reached
+    /// only from inside it (`nsenter --net=/proc/PID/ns/net`, PID from ``pid(_:)``), where `tc` may slow its link.
+    public let ownNetwork: Set<Int>
     /// The file to hand to `ssh -F` (and to pgwarden's `ssh_config = "…"`).
     public var sshConfig: String { directory + "/ssh_config" }
     private let pids: Mutex<[Int32?]>
 
-    /// Makes `count` hosts (at most 200) and starts each one's sshd, returning once every one listens.
-    public init(count: Int) async throws {
+    /// The hosts' addresses but the last number: `PGWARDEN_TEST_SSH_NET` (`127.0.1`, say), or `127.0.0`.
+    public static var net: String {
+        let given = ProcessInfo.processInfo.environment["PGWARDEN_TEST_SSH_NET"] ?? ""
+        let parts = given.split(separator: ".", omittingEmptySubsequences: false)
+        let valid = parts.count == 3 && parts.first == "127" && parts.allSatisfy { UInt8($0) != nil }
+        return valid ? given : "127.0.0"
+    }
+
+    /// Makes `count` hosts (at most 200) and starts each one's sshd, returning once every one listens; those in
+    /// `ownNetwork` each in a network namespace of its own.
+    public init(count: Int, ownNetwork: Set<Int> = []) async throws {
         precondition((1...200).contains(count))
+        self.ownNetwork = ownNetwork
         let base = NSTemporaryDirectory() + "pgwarden-hosts-" + UUID().uuidString.prefix(8)
         directory = base
         port = try HTTPProbe.freePort()
         hosts = (1...count).map { number in
-            Host(name: "h\(number)", address: "127.0.0.\(number + 1)", directory: base + "/h\(number)")
+            Host(name: "h\(number)", address: "\(Self.net).\(number + 1)", directory: base + "/h\(number)")
         }
         pids = Mutex(Array(repeating: nil, count: count))
         try await onDedicatedThread { [self] in try makeFiles() }
@@ -68,9 +82,14 @@ public final class SSHHosts: Sendable {
         let result = try await TestCrontab.runOffPool(
             "/usr/bin/python3",
             [
-                "-c", launcher, "/usr/bin/unshare", "--mount", "--propagation", "private", host.directory + "/enter",
-                "/usr/sbin/sshd", "-D", "-E", log, "-f", host.directory + "/sshd_config",
+                "-c", launcher, "/usr/bin/env", "PGWARDEN_OWN_NETWORK=\(ownNetwork.contains(index) ? 1 : 0)",
+                "/usr/bin/unshare",
             ]
+                + (ownNetwork.contains(index) ? ["--net"] : [])
+                + [
+                    "--mount", "--propagation", "private", host.directory + "/enter",
+                    "/usr/sbin/sshd", "-D", "-E", log, "-f", host.directory + "/sshd_config",
+                ]
         )
         guard result.status == 0, let pid = Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw TestSupportError("cannot start the sshd of \(host.name): \(result.error)")
@@ -192,6 +211,7 @@ public final class SSHHosts: Sendable {
             #!/bin/sh
             h=$(dirname "$0")
             mkdir -p /var/lib/pgwarden
+            if [ "$PGWARDEN_OWN_NETWORK" = 1 ]; then ip link set lo up || exit 112; fi
             mount --bind "$h/crontabs" /var/spool/cron/crontabs && mount --bind "$h/state" /var/lib/pgwarden \\
                 && mount --bind "$h/run" /run && mkdir -p /run/sshd || exit 111
             exec "$@"

@@ -48,4 +48,19 @@ struct FleetSettingsTests {
                 .appServers.first?.host == "web1"
         )
     }
+
+    @Test("parallel_hosts: 8 unless given, from 1 to 64; any other value is refused naming the key and its range")
+    func parallelHosts() throws {
+        let set = "[[workers]]\nkind = \"crontab\"\nmatch = [\"a\"]\nhost = \"web1\"\n"
+        #expect(try settings(set).fleet.parallelHosts == 8)
+        #expect(try settings("parallel_hosts = 3\n" + set).fleet.parallelHosts == 3)
+        #expect(try settings("parallel_hosts = 64\n" + set).fleet.parallelHosts == 64)
+        for bad in ["0", "65", "-1", "\"8\""] {
+            #expect {
+                try settings("parallel_hosts = \(bad)\n" + set)
+            } throws: { error in
+                "\(error)".contains("parallel_hosts")
+            }
+        }
+    }
 }

@@ -95,3 +95,98 @@ struct WorkerSetsMachineTests {
         #expect(Self.drive(0).actions == [.paused, .resumed(failures: [])])
     }
 }
+
+/// Sets on other hosts in flight together, up to the limit (`parallel_hosts`).
+extension WorkerSetsMachineTests {
+    /// Begins every action the machine allows now; returns them.
+    static func beginAll(_ machine: inout Machine) -> [Machine.Action] {
+        var begun: [Machine.Action] = []
+        while true {
+            let action = machine.next()
+            switch action {
+            case .pause, .resume:
+                machine.begin(action)
+                begun.append(action)
+            default:
+                begun.append(action)
+                return begun
+            }
+        }
+    }
+
+    static func remote(_ count: Int, limit: Int, local: Set<Int> = []) -> Machine {
+        Machine(
+            names: (0..<count).map { "workers[\($0 + 1)]" },
+            overlapping: (0..<count).map { !local.contains($0) },
+            limit: limit
+        )
+    }
+
+    @Test("hosts are begun in order, up to the limit at once; the next begins as one answers")
+    func boundedAtOnce() {
+        var machine = Self.remote(5, limit: 3)
+        #expect(Self.beginAll(&machine) == [.pause(0), .pause(1), .pause(2), .wait])
+        machine.receive(.paused(1))
+        #expect(Self.beginAll(&machine) == [.pause(3), .wait])
+        machine.receive(.paused(0))
+        machine.receive(.paused(2))
+        #expect(Self.beginAll(&machine) == [.pause(4), .wait])
+        machine.receive(.paused(3))
+        #expect(machine.next() == .wait)
+        machine.receive(.paused(4))
+        #expect(machine.next() == .paused)
+        machine.beginResume()
+        #expect(Self.beginAll(&machine) == [.resume(4), .resume(3), .resume(2), .wait])
+        machine.receive(.resumeFailed(3, "unreachable"))
+        machine.receive(.resumed(4))
+        #expect(Self.beginAll(&machine) == [.resume(1), .resume(0), .wait])
+        machine.receive(.resumeFailed(0, "refused"))
+        machine.receive(.resumed(2))
+        #expect(machine.next() == .wait)
+        machine.receive(.resumed(1))
+        // In the order tried, whichever answered first.
+        #expect(machine.next() == .resumed(failures: [.init(3, "unreachable"), .init(0, "refused")]))
+    }
+
+    @Test("a failure while others are in flight: nothing more begins; the end waits for them; each is resumed")
+    func failureInFlight() {
+        var machine = Self.remote(5, limit: 3)
+        _ = Self.beginAll(&machine)
+        machine.receive(.pauseFailed(1, "cannot reach h2"))
+        #expect(machine.next() == .wait)
+        machine.receive(.paused(2))
+        #expect(machine.next() == .wait)
+        // A later failure is not the one named: the first in the order given is.
+        machine.receive(.pauseFailed(0, "h1 refused"))
+        #expect(machine.next() == .pauseFailed(.init(0, "h1 refused")))
+        machine.beginResume()
+        #expect(Self.beginAll(&machine) == [.resume(2), .resume(1), .resume(0), .wait])
+        machine.receive(.resumed(0))
+        machine.receive(.resumed(1))
+        machine.receive(.resumed(2))
+        #expect(machine.next() == .resumed(failures: []))
+        #expect(machine.states == [.resumed, .resumed, .resumed, .pending, .pending])
+    }
+
+    @Test("a set here runs alone: it waits for the hosts in flight, and none begins beside it")
+    func localAlone() {
+        var machine = Self.remote(4, limit: 8, local: [2])
+        #expect(Self.beginAll(&machine) == [.pause(0), .pause(1), .wait])
+        machine.receive(.paused(0))
+        #expect(machine.next() == .wait)
+        machine.receive(.paused(1))
+        #expect(Self.beginAll(&machine) == [.pause(2), .wait])
+        machine.receive(.paused(2))
+        #expect(Self.beginAll(&machine) == [.pause(3), .wait])
+        machine.receive(.paused(3))
+        #expect(machine.next() == .paused)
+    }
+
+    @Test("a limit of 1 is one host after another, as without the key")
+    func limitOne() {
+        var machine = Self.remote(3, limit: 1)
+        #expect(Self.beginAll(&machine) == [.pause(0), .wait])
+        machine.receive(.paused(0))
+        #expect(Self.beginAll(&machine) == [.pause(1), .wait])
+    }
+}
