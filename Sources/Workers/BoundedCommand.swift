@@ -30,12 +30,14 @@ package struct BoundedCommand: Sendable {
         package var output: [String]
         /// Whether the timeout ended it.
         package var timedOut: Bool
+        /// The signal that ended it, if one did: an exit status above 128 (ssh's 255) is not a signal.
+        package var signal: Int32? = nil
         package var succeeded: Bool { status == 0 && !timedOut }
 
         /// `exit status N`, `timed out after 60s`, `ended by signal N`.
         package var description: String {
             if timedOut { return "timed out" }
-            return status > 128 ? "ended by signal \(status - 128)" : "exit status \(status)"
+            return signal.map { "ended by signal \($0)" } ?? "exit status \(status)"
         }
     }
 
@@ -73,15 +75,16 @@ package struct BoundedCommand: Sendable {
                     try await tasks.waitForAll()
                 }
             }
-            let status: Int32 =
+            let (status, signal): (Int32, Int32?) =
                 switch outcome.terminationStatus {
-                case .exited(let code): code
-                case .signaled(let signal): 128 + signal
+                case .exited(let code): (code, nil)
+                case .signaled(let signal): (128 + signal, signal)
                 }
             return Result(
                 status: status,
                 output: collected.lines.withLock { $0 },
-                timedOut: collected.timedOut.withLock { $0 }
+                timedOut: collected.timedOut.withLock { $0 },
+                signal: signal
             )
         } catch {
             if let failure = error as? SubprocessError, failure.code == .executableNotFound {
