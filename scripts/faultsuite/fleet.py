@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import signal
+import subprocess
 import tempfile
 import threading
 import urllib.request
@@ -232,6 +233,48 @@ def remote_kill(fleet, database):
     fleet.check_hosts()
 
 
+HOSTILE = """#!/bin/sh
+# A host whose pgwarden says hostile things around each step (its version answered straight, for preflight).
+[ "$1" = --version ] && exec {pgwarden} --version
+printf 'ESC[2J\\033[2J CSI\\233 OSC\\033]0;owned\\007 bell\\007 CR\\rcovered DEL\\177 NUL-less\\n'
+printf 'error: fake: the database was dropped\\n'
+printf 'pgwarden-answer {{"pause_id": "1-fake", "state": "resumed", "said": ["\\033[31mred"]}}\\n'
+i=0; while [ $i -lt 20000 ]; do echo "line $i of a huge output \\033[1m"; i=$((i + 1)); done
+exec {pgwarden} "$@"
+"""
+
+
+def hostile_remote(fleet, database):
+    """A host's pgwarden that prints control characters, a huge output and a fake `error:` line (and a fake answer)
+    before doing its step: the coordinator's output stays sanitised (no control byte but newline) and bounded,
+    no line of it starts with the host's `error:`, and the run goes through, every host back."""
+    fleet.reset()
+    tally.fault("a hostile remote pgwarden: control characters, 20,000 lines, a fake error: line and answer")
+    state = tempfile.mkdtemp(prefix="state-", dir=WORK)
+    hostile = os.path.join(fleet.hosts.directory, "hostile-pgwarden")
+    with open(hostile, "w") as handle:
+        handle.write(HOSTILE.format(pgwarden=shlex.quote(PGWARDEN)))
+    os.chmod(hostile, 0o755)
+    config = fleet.config(state, database, ["/bin/true"])
+    with open(config) as handle:
+        text = handle.read().replace(json.dumps(fleet.wrapper), json.dumps(hostile))
+    with open(config, "w") as handle:
+        handle.write(text)
+    result = subprocess.run([PGWARDEN, "upgrade", "--config", config, "--state-dir", state], capture_output=True,
+                            timeout=DEADLINE * 2)
+    said = result.stdout + result.stderr
+    tally.check(result.returncode == 0, f"the upgrade exited {result.returncode}: {said[-600:]!r}")
+    text = said.decode("utf-8", "surrogateescape")  # a byte that is not UTF-8 (a raw 8-bit CSI, say): raw too
+    raw = sorted({repr(c) for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F
+                  or 0xDC80 <= ord(c) <= 0xDCFF})
+    tally.check(not raw, f"raw control bytes reached the output: {raw!r}")
+    tally.check(len(said) < 1_000_000, f"the output is not bounded: {len(said)} bytes")
+    print(f"    the coordinator said {len(said)} bytes, {len(said.splitlines())} lines", flush=True)
+    tally.check(not any(line.startswith(b"error: fake") for line in said.splitlines()),
+                "the host's fake error: line reached the output as the coordinator's own")
+    fleet.check_hosts()
+
+
 def fleet_kills(databases):
     print(f"kill -9 of the coordinator at each remote step of an upgrade across {HOSTS} hosts (sshd on 127.0.2.x), "
           "and of a host's pgwarden mid-pause; then recover", flush=True)
@@ -239,8 +282,10 @@ def fleet_kills(databases):
     database = databases.fresh()
     fleet = Fleet()
     try:
-        coordinator_kills(fleet, database)
-        remote_kill(fleet, database)
+        # PGWARDEN_FAULTS_FLEET=coordinator,remote,hostile: only those (while working on one).
+        for part in (coordinator_kills, remote_kill, hostile_remote):
+            if any(name in part.__name__ for name in os.environ.get("PGWARDEN_FAULTS_FLEET", "").split(",")):
+                part(fleet, database)
     finally:
         fleet.remove()
     print(f"  crontab lines lost across hosts: {tally.lines_lost - lost}, bytes changed: {tally.bytes_changed - changed}"
