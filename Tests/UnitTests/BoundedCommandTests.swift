@@ -17,4 +17,14 @@ struct BoundedCommandTests {
         #expect(result.status == 137)
         #expect(result.description == "ended by signal 9")
     }
+
+    @Test("a huge output keeps its first lines and its last ones (a remote step's answer), the rest counted")
+    func hugeOutputKeepsItsEnd() async throws {
+        let script = "i=0; while [ $i -lt 1000 ]; do echo line $i; i=$((i + 1)); done; echo the-answer"
+        let result = try await BoundedCommand(["/bin/sh", "-c", script], timeout: .seconds(30)).run()
+        #expect(result.output.count == BoundedCommand.outputLimit + 1 + BoundedCommand.tailLimit)
+        #expect(result.output.first == "line 0")
+        #expect(result.output.last == "the-answer")
+        #expect(result.output.contains("(781 lines of output left out)"))
+    }
 }
