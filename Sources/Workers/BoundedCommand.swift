@@ -11,12 +11,14 @@ import WardenSupport
 
 /// Runs an argv (never through a shell) as a process group of its own, within a timeout: past it the group
 /// gets SIGTERM, then SIGKILL 2 s later. Its output (standard output and error, interleaved by line) is kept,
-/// at most ``outputLimit`` lines, for the run log, which sanitises it.
+/// at most ``outputLimit`` lines from its start and ``tailLimit`` from its end, for the run log, which sanitises it.
 package struct BoundedCommand: Sendable {
     package let argv: [String]
     package let timeout: Duration
-    /// The most output lines kept (the rest counted).
+    /// The most output lines kept from the start (the rest counted).
     package static let outputLimit = 200
+    /// The most output lines kept from the end besides: a remote step's answer is its last line.
+    package static let tailLimit = 20
 
     package init(_ argv: [String], timeout: Duration) {
         self.argv = argv
@@ -30,12 +32,14 @@ package struct BoundedCommand: Sendable {
         package var output: [String]
         /// Whether the timeout ended it.
         package var timedOut: Bool
+        /// The signal that ended it, if one did: an exit status above 128 (ssh's 255) is not a signal.
+        package var signal: Int32? = nil
         package var succeeded: Bool { status == 0 && !timedOut }
 
         /// `exit status N`, `timed out after 60s`, `ended by signal N`.
         package var description: String {
             if timedOut { return "timed out" }
-            return status > 128 ? "ended by signal \(status - 128)" : "exit status \(status)"
+            return signal.map { "ended by signal \($0)" } ?? "exit status \(status)"
         }
     }
 
@@ -73,15 +77,16 @@ package struct BoundedCommand: Sendable {
                     try await tasks.waitForAll()
                 }
             }
-            let status: Int32 =
+            let (status, signal): (Int32, Int32?) =
                 switch outcome.terminationStatus {
-                case .exited(let code): code
-                case .signaled(let signal): 128 + signal
+                case .exited(let code): (code, nil)
+                case .signaled(let signal): (128 + signal, signal)
                 }
             return Result(
                 status: status,
-                output: collected.lines.withLock { $0 },
-                timedOut: collected.timedOut.withLock { $0 }
+                output: collected.output(),
+                timedOut: collected.timedOut.withLock { $0 },
+                signal: signal
             )
         } catch {
             if let failure = error as? SubprocessError, failure.code == .executableNotFound {
@@ -93,12 +98,27 @@ package struct BoundedCommand: Sendable {
 
     /// The output and whether the timeout struck, shared with the readers and the timer.
     private final class Collected: Sendable {
-        let lines = Mutex<[String]>([])
+        /// The first lines, the last ones, and how many between were left out.
+        let kept = Mutex<(head: [String], tail: [String], leftOut: Int)>(([], [], 0))
         let timedOut = Mutex(false)
 
         func keep(_ line: String) {
             let trimmed = line.hasSuffix("\n") ? String(line.dropLast()) : line
-            lines.withLock { if $0.count < BoundedCommand.outputLimit { $0.append(trimmed) } }
+            kept.withLock { kept in
+                guard kept.head.count >= BoundedCommand.outputLimit else { return kept.head.append(trimmed) }
+                kept.tail.append(trimmed)
+                if kept.tail.count > BoundedCommand.tailLimit {
+                    kept.tail.removeFirst()
+                    kept.leftOut += 1
+                }
+            }
+        }
+
+        /// The lines kept, a line saying how many were left out between the first and the last.
+        func output() -> [String] {
+            kept.withLock { kept in
+                kept.head + (kept.leftOut > 0 ? ["(\(kept.leftOut) lines of output left out)"] : []) + kept.tail
+            }
         }
     }
 }

@@ -51,6 +51,7 @@ class Tally:
         self.lines_lost = 0
         self.bytes_changed = 0
         self.wrongly_signalled = 0
+        self.hosts_left_paused = 0
         self.failures = []
         self.current = None
 
@@ -65,14 +66,15 @@ class Tally:
             print(f"    FAILED: {what}", flush=True)
         return condition
 
-    def crontab_restored(self, expected):
-        """The crontab is `expected` byte for byte; lines lost are counted either way."""
-        actual = read_crontab()
+    def crontab_restored(self, expected, actual=None, where=""):
+        """The crontab (`actual`, read here when not given) is `expected` byte for byte; lines lost are counted
+        either way. `where`: the host it was read on, for the failure."""
+        actual = read_crontab() if actual is None else actual
         missing = collections.Counter(expected.splitlines()) - collections.Counter(actual.splitlines())
         self.lines_lost += sum(missing.values())
         a, e = actual.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
         self.bytes_changed += sum(x != y for x, y in zip(a, e)) + abs(len(a) - len(e))
-        if self.check(actual == expected, f"crontab not restored byte for byte: {actual!r}"):
+        if self.check(actual == expected, f"crontab{where} not restored byte for byte: {actual!r}"):
             self.recovered += 1
 
 
