@@ -5,7 +5,7 @@ import Workers
 let patterns = ["app-cli", "a", ".", "^x", "cli$", "[0-9]", "report"].map { try! WorkerPattern($0) }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzCrontab(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzCrontab(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let pattern = patterns[Int(data[0]) % patterns.count]
     let text = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))

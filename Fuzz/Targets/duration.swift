@@ -3,7 +3,7 @@
 import WardenSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzDuration(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzDuration(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     for range in [DurationRange.positive, .zeroOrMore, .lockTimeout, .pollInterval] {
         do {

@@ -4,7 +4,7 @@
 import WardenSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzRegex(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzRegex(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let split = bytes.firstIndex(of: 0) ?? bytes.count
     let source = String(decoding: bytes[..<split], as: UTF8.self)

@@ -3,7 +3,7 @@
 import WardenSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTerminal(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzTerminal(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeBufferPointer(start: data, count: size)
     for layout in [TerminalText.Layout.singleLine, .multiLine] {
         let safe = TerminalText.safe(bytes: bytes, layout: layout)

@@ -7,24 +7,24 @@ import FoundationEssentials
 /// (`"…"`, with escapes) and literal (`'…'`) strings, integers, floats, booleans, and arrays
 /// of these (over several lines too), and `#` comments. Anything else is an error naming its
 /// line, never a silent misreading.
-public struct ConfigDocument: Sendable {
+package struct ConfigDocument: Sendable {
     /// The file's name, for messages.
-    public let file: String
+    package let file: String
     /// The keys before the first table header.
-    public var root: ConfigTable
+    package var root: ConfigTable
     /// `[name]` tables, by name.
-    public var tables: [String: ConfigTable]
+    package var tables: [String: ConfigTable]
     /// `[[name]]` tables, by name, in order.
-    public var arrayTables: [String: [ConfigTable]]
+    package var arrayTables: [String: [ConfigTable]]
 
     /// Parses `text`; `file` names it in errors.
-    public init(parsing text: String, file: String) throws(ConfigError) {
+    package init(parsing text: String, file: String) throws(ConfigError) {
         var parser = ConfigParser(text: text, file: file)
         self = try parser.parse()
     }
 
     /// Reads and parses the file at `path`.
-    public init(contentsOfFile path: String, describedAs kind: String) throws(ConfigError) {
+    package init(contentsOfFile path: String, describedAs kind: String) throws(ConfigError) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigError(file: path, line: 0, "no such \(kind)")
         }
@@ -46,24 +46,24 @@ public struct ConfigDocument: Sendable {
 }
 
 /// One table: its entries in order, with their lines.
-public struct ConfigTable: Sendable {
+package struct ConfigTable: Sendable {
     /// `""` for the root, else the header's name.
-    public let name: String
+    package let name: String
     /// The header's line (1 for the root).
-    public let line: Int
+    package let line: Int
     /// The entries, in order.
-    public var entries: [ConfigEntry]
+    package var entries: [ConfigEntry]
 }
 
 /// `key = value` at a line.
-public struct ConfigEntry: Sendable {
-    public let key: String
-    public let value: ConfigValue
-    public let line: Int
+package struct ConfigEntry: Sendable {
+    package let key: String
+    package let value: ConfigValue
+    package let line: Int
 }
 
 /// A value, with the line it starts on.
-public indirect enum ConfigValue: Sendable, Equatable {
+package indirect enum ConfigValue: Sendable, Equatable {
     case string(String)
     case integer(Int)
     case float(Double)
@@ -71,7 +71,7 @@ public indirect enum ConfigValue: Sendable, Equatable {
     case array([ConfigValue])
 
     /// For messages: "a string", "an integer", ….
-    public var kindDescription: String {
+    package var kindDescription: String {
         switch self {
         case .string: "a string"
         case .integer: "an integer"

@@ -1,18 +1,18 @@
 import WardenSupport
 
 /// A configuration file is malformed: names the file, the line and, where there is one, the key.
-public struct ConfigError: Error, Sendable, Equatable, DiagnosableError {
+package struct ConfigError: Error, Sendable, Equatable, DiagnosableError {
     /// The file.
-    public let file: String
+    package let file: String
     /// The 1-based line.
-    public let line: Int
+    package let line: Int
     /// The key concerned, if any.
-    public let key: String?
+    package let key: String?
     /// What is wrong.
-    public let message: String
+    package let message: String
 
     /// Creates an error.
-    public init(file: String, line: Int, key: String? = nil, _ message: String) {
+    package init(file: String, line: Int, key: String? = nil, _ message: String) {
         self.file = file
         self.line = line
         self.key = key
@@ -20,7 +20,7 @@ public struct ConfigError: Error, Sendable, Equatable, DiagnosableError {
     }
 
     /// `file:line: key: message`; a problem with the whole file (line 0) names the file alone.
-    public var summary: String {
+    package var summary: String {
         (line > 0 ? "\(file):\(line): " : "\(file): ") + (key.map { "\($0): " } ?? "") + message
     }
 }

@@ -6,31 +6,31 @@ import WardenSupport
 ///     var reader = ConfigTableReader(table, file: document.file, context: "rule 'x'")
 ///     let action = try reader.string("action", required: true)
 ///     try reader.finish()   // an unknown key is an error naming its line
-public struct ConfigTableReader {
+package struct ConfigTableReader {
     private let table: ConfigTable
     private let file: String
     private let context: String?
     private var read: Set<String> = []
 
     /// Creates a reader; `context` (such as `rule 'name'`) prefixes key names in errors.
-    public init(_ table: ConfigTable, file: String, context: String? = nil) {
+    package init(_ table: ConfigTable, file: String, context: String? = nil) {
         self.table = table
         self.file = file
         self.context = context
     }
 
     /// The line of `key`, or the table's header line when it is absent.
-    public func line(of key: String) -> Int {
+    package func line(of key: String) -> Int {
         table.entries.first { $0.key == key }?.line ?? table.line
     }
 
     /// The value of `key`, if given (without marking it read).
-    public func value(of key: String) -> ConfigValue? {
+    package func value(of key: String) -> ConfigValue? {
         table.entries.first { $0.key == key }?.value
     }
 
     /// An error about `key` at its line.
-    public func error(_ key: String, _ message: String) -> ConfigError {
+    package func error(_ key: String, _ message: String) -> ConfigError {
         ConfigError(file: file, line: line(of: key), key: context.map { "\($0): \(key)" } ?? key, message)
     }
 
@@ -40,7 +40,7 @@ public struct ConfigTableReader {
     }
 
     /// A string.
-    public mutating func string(_ key: String) throws(ConfigError) -> String? {
+    package mutating func string(_ key: String) throws(ConfigError) -> String? {
         guard let entry = entry(key) else { return nil }
         guard case .string(let text) = entry.value else {
             throw error(key, "expected a string, found \(entry.value.kindDescription)")
@@ -49,7 +49,7 @@ public struct ConfigTableReader {
     }
 
     /// A string or an array of strings.
-    public mutating func strings(_ key: String) throws(ConfigError) -> [String]? {
+    package mutating func strings(_ key: String) throws(ConfigError) -> [String]? {
         guard let entry = entry(key) else { return nil }
         switch entry.value {
         case .string(let text): return [text]
@@ -68,7 +68,7 @@ public struct ConfigTableReader {
     }
 
     /// A boolean.
-    public mutating func bool(_ key: String) throws(ConfigError) -> Bool? {
+    package mutating func bool(_ key: String) throws(ConfigError) -> Bool? {
         guard let entry = entry(key) else { return nil }
         guard case .bool(let value) = entry.value else {
             throw error(key, "expected true or false, found \(entry.value.kindDescription)")
@@ -77,7 +77,7 @@ public struct ConfigTableReader {
     }
 
     /// An integer in `range`.
-    public mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+    package mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
         guard let entry = entry(key) else { return nil }
         guard case .integer(let value) = entry.value else {
             throw error(
@@ -93,7 +93,7 @@ public struct ConfigTableReader {
 
     /// A duration in `range`, written as a string with a unit: `"250ms"`, `"10s"`, `"5min"`, `"1h"`.
     /// A bare number is an error (whose unit would it be?).
-    public mutating func duration(_ key: String, in range: DurationRange = .positive) throws(ConfigError) -> Duration? {
+    package mutating func duration(_ key: String, in range: DurationRange = .positive) throws(ConfigError) -> Duration? {
         guard let entry = entry(key) else { return nil }
         switch entry.value {
         case .string(let text):
@@ -125,7 +125,7 @@ public struct ConfigTableReader {
     }
 
     /// Fails on the first key that was never read: an unknown (or misspelt) key.
-    public func finish(known: [String] = []) throws(ConfigError) {
+    package func finish(known: [String] = []) throws(ConfigError) {
         for entry in table.entries where !read.contains(entry.key) && !known.contains(entry.key) {
             let valid = (read.union(known)).sorted().joined(separator: ", ")
             throw ConfigError(

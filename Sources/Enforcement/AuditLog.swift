@@ -11,7 +11,7 @@ import WardenSupport
 /// Every append is checked. A failed one (a full disk) is said on standard error, once when the
 /// failures start and once when writing works again, and counted in ``failedWrites`` (for the
 /// metrics and the exit status); the guard goes on guarding.
-public final class AuditLog: AuditSink {
+package final class AuditLog: AuditSink {
     private let path: String
     private let ownsDescriptor: Bool
     private let failures: Mutex<Failures>
@@ -24,7 +24,7 @@ public final class AuditLog: AuditSink {
     }
 
     /// Standard output.
-    public static let standardOutput = AuditLog(
+    package static let standardOutput = AuditLog(
         descriptor: .standardOutput,
         path: "standard output",
         ownsDescriptor: false
@@ -37,7 +37,7 @@ public final class AuditLog: AuditSink {
     }
 
     /// Opens `path` for appending, creating it 0600.
-    public convenience init(appendingTo path: String) throws(OperatorError) {
+    package convenience init(appendingTo path: String) throws(OperatorError) {
         do {
             self.init(descriptor: try CheckedWrite.openForAppending(path), path: path, ownsDescriptor: true)
         } catch {
@@ -51,7 +51,7 @@ public final class AuditLog: AuditSink {
 
     /// Opens the path again (on SIGHUP), so that a log rotated away (`mv`, logrotate's `create`)
     /// is followed by a new file at the path; the old descriptor is closed once the new one is open.
-    public func reopen() throws(OperatorError) {
+    package func reopen() throws(OperatorError) {
         guard ownsDescriptor else { return }
         let fresh: FileDescriptor
         do {
@@ -66,12 +66,12 @@ public final class AuditLog: AuditSink {
     }
 
     /// How many audit entries could not be written.
-    public var failedWrites: Int { failures.withLock { $0.total } }
+    package var failedWrites: Int { failures.withLock { $0.total } }
 
     /// Appends one record as one line, in one write, so that lines never interleave; false when
     /// it could not be written.
     @discardableResult
-    public func append(_ line: JSONValue) -> Bool {
+    package func append(_ line: JSONValue) -> Bool {
         let bytes = Array((line.serialized() + "\n").utf8)
         return failures.withLock { failures in
             do throws(WriteFailure) {

@@ -6,18 +6,18 @@ import WaitGraph
 import WardenSupport
 
 /// One decision, as one JSON line of an audit log: the guard's and upgrade's alike.
-public struct AuditRecord: Sendable {
+package struct AuditRecord: Sendable {
     /// When it was carried out.
-    public let time: Date
+    package let time: Date
     /// The decision.
-    public let response: Response
+    package let response: Response
     /// What PostgreSQL returned, for a signal; `nil` when nothing was sent.
-    public let report: BackendSignaller.Report?
+    package let report: BackendSignaller.Report?
     /// The server's version (`16.2`), as the guard and the report state it.
-    public let serverVersion: String?
+    package let serverVersion: String?
 
     /// Creates a record.
-    public init(time: Date, response: Response, report: BackendSignaller.Report?, serverVersion: String? = nil) {
+    package init(time: Date, response: Response, report: BackendSignaller.Report?, serverVersion: String? = nil) {
         self.time = time
         self.response = response
         self.report = report
@@ -26,7 +26,7 @@ public struct AuditRecord: Sendable {
 
     /// The audit's word: `signalled`, `ineffective`, `changed`, `gone`, `failed`, `dry-run`,
     /// `protected`, `rate-limited`, `logged`.
-    public var outcome: String {
+    package var outcome: String {
         if let report { return report.outcome.name }
         switch response.disposition {
         case .signal: return "failed"
@@ -38,7 +38,7 @@ public struct AuditRecord: Sendable {
     }
 
     /// Why, for `protected`, `rate-limited`, `ineffective`, `changed` and `failed`.
-    public var detail: String? {
+    package var detail: String? {
         if let report { return report.outcome.detail }
         switch response.disposition {
         case .protected(let reason): return reason
@@ -48,7 +48,7 @@ public struct AuditRecord: Sendable {
     }
 
     /// The JSON object of the line.
-    public var json: JSONValue {
+    package var json: JSONValue {
         let request =
             response.signal ?? { if case .dryRun(let r) = response.disposition { return r } else { return nil } }()
         var fields: [(String, JSONValue)] = [
@@ -133,7 +133,7 @@ public struct AuditRecord: Sendable {
 }
 
 /// Where audit records go.
-public protocol AuditSink: Sendable {
+package protocol AuditSink: Sendable {
     /// Appends one record as one line; returns false when it could not be written.
     @discardableResult
     func append(_ line: JSONValue) -> Bool

@@ -10,9 +10,9 @@ import WardenSupport
 /// at a fixed rate on a clock it is given, hands each snapshot to the ``BlockerResponder``,
 /// sends the signals it asks for (identity-checked), tells it what came of them, and writes
 /// one audit record per decision.
-public struct ResponseLoop: Sendable {
+package struct ResponseLoop: Sendable {
     /// Where in a tick something failed.
-    public enum Phase: Sendable, Equatable {
+    package enum Phase: Sendable, Equatable {
         /// Opening pgwarden's session; the loop retries after `retryIn`.
         case connecting(retryIn: Duration)
         /// The session broke; the loop reconnects.
@@ -22,22 +22,22 @@ public struct ResponseLoop: Sendable {
     }
 
     /// The server; `nil` uses libpq's environment.
-    public var connectionString: String?
+    package var connectionString: String?
     /// Which waits a poll sees.
-    public var scope: LockInspector.Scope
+    package var scope: LockInspector.Scope
     /// Where audit records go.
-    public var audit: [any AuditSink]
+    package var audit: [any AuditSink]
     /// One pass, then return (`guard --once`); a connection failure is then thrown.
-    public var once: Bool
+    package var once: Bool
     /// The longest wait between reconnection attempts.
-    public var maximumBackoff: Duration = .seconds(30)
+    package var maximumBackoff: Duration = .seconds(30)
     /// How often the session's role is read again (one small query): what a poll can see follows a
     /// `pg_monitor` revoked or `track_activities` turned off within this long, instead of never.
-    public var roleCheckInterval: Duration = .seconds(10)
+    package var roleCheckInterval: Duration = .seconds(10)
     private let logger: Logger
 
     /// Creates a loop.
-    public init(
+    package init(
         connectionString: String?,
         scope: LockInspector.Scope = .currentDatabase,
         audit: [any AuditSink],
@@ -52,7 +52,7 @@ public struct ResponseLoop: Sendable {
     }
 
     /// Runs until the task is cancelled (or one pass with ``once``), on `clock`.
-    public func run<C: Clock>(
+    package func run<C: Clock>(
         responder initial: BlockerResponder,
         delegate: some ResponseLoopDelegate,
         clock: C

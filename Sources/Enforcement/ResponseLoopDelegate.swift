@@ -5,7 +5,7 @@ import WaitGraph
 
 /// What differs between the users of ``ResponseLoop`` (guard, upgrade): called in order, on
 /// the loop's task alone, so an implementation may keep state without locks.
-public protocol ResponseLoopDelegate: AnyObject, Sendable {
+package protocol ResponseLoopDelegate: AnyObject, Sendable {
     /// Before each poll: apply a pending policy reload; returns the time to the next poll.
     func prepare(_ responder: inout BlockerResponder) -> Duration
 
@@ -32,21 +32,21 @@ public protocol ResponseLoopDelegate: AnyObject, Sendable {
 }
 
 extension ResponseLoopDelegate {
-    public func context(for snapshot: LockSnapshot, on connection: Connection, ownPIDs: Set<Int32>) async
+    package func context(for snapshot: LockSnapshot, on connection: Connection, ownPIDs: Set<Int32>) async
         -> ResponderContext
     {
         ResponderContext(ownPIDs: ownPIDs)
     }
 
-    public func observe(
+    package func observe(
         _ snapshot: LockSnapshot,
         pollSeconds: Double,
         responder: BlockerResponder,
         context: ResponderContext
     ) async -> [Response] { [] }
 
-    public func carriedOut(_ record: AuditRecord) {}
-    public func connected(reconnect: Bool, role: SessionRole) {}
-    public func roleChanged(from old: SessionRole, to new: SessionRole) {}
-    public func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {}
+    package func carriedOut(_ record: AuditRecord) {}
+    package func connected(reconnect: Bool, role: SessionRole) {}
+    package func roleChanged(from old: SessionRole, to new: SessionRole) {}
+    package func failed(_ error: PostgresError, phase: ResponseLoop.Phase) {}
 }

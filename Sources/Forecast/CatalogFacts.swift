@@ -1,38 +1,38 @@
 /// What the forecast needs to know of one relation that exists, read from the catalog in preflight.
-public struct RelationFacts: Sendable, Equatable {
+package struct RelationFacts: Sendable, Equatable {
     /// `pg_class.oid`.
-    public var oid: UInt32
+    package var oid: UInt32
     /// `schema.name`, as `regclass` shows it qualified.
-    public var qualifiedName: String
+    package var qualifiedName: String
     /// `pg_class.relkind`: `r` table, `p` partitioned table, `v` view, `m` materialized view, `i`/`I` index,
     /// `S` sequence, `f` foreign table.
-    public var kind: Character
+    package var kind: Character
     /// `pg_total_relation_size`.
-    public var bytes: Int64
+    package var bytes: Int64
     /// `pg_class.reltuples` (-1 when never analysed).
-    public var rows: Int64
+    package var rows: Int64
     /// The heap and TOAST table, without indexes (partitions summed): what a rewrite writes and a scan reads.
-    public var tableBytes: Int64
+    package var tableBytes: Int64
     /// Its indexes (of every partition, counted once per partitioned index): what a rewrite rebuilds.
-    public var indexCount = 0
+    package var indexCount = 0
     /// Of those, the indexes on a collatable column (text, varchar): slower to sort than a number.
-    public var textIndexCount = 0
+    package var textIndexCount = 0
     /// Every partition and inheritance child, at any depth.
-    public var descendants: [String] = []
+    package var descendants: [String] = []
     /// Columns by name.
-    public var columns: [String: ColumnFacts] = [:]
+    package var columns: [String: ColumnFacts] = [:]
     /// Constraints by name.
-    public var constraints: [String: ConstraintFacts] = [:]
+    package var constraints: [String: ConstraintFacts] = [:]
     /// Foreign keys of other tables that reference this one.
-    public var referencedBy: [ForeignKeyFacts] = []
+    package var referencedBy: [ForeignKeyFacts] = []
     /// The relations a view or materialized view reads.
-    public var viewSources: [String] = []
+    package var viewSources: [String] = []
     /// For an index: its table.
-    public var indexTable: String?
+    package var indexTable: String?
     /// For a partitioned table: its default partition.
-    public var defaultPartition: String?
+    package var defaultPartition: String?
 
-    public init(oid: UInt32, qualifiedName: String, kind: Character, bytes: Int64, rows: Int64) {
+    package init(oid: UInt32, qualifiedName: String, kind: Character, bytes: Int64, rows: Int64) {
         self.oid = oid
         self.qualifiedName = qualifiedName
         self.kind = kind
@@ -42,25 +42,25 @@ public struct RelationFacts: Sendable, Equatable {
     }
 
     /// Whether rows live in it: a table, partitioned table, materialized view or foreign table.
-    public var isPartitioned: Bool { kind == "p" }
+    package var isPartitioned: Bool { kind == "p" }
 }
 
 /// A column of a relation.
-public struct ColumnFacts: Sendable, Equatable {
+package struct ColumnFacts: Sendable, Equatable {
     /// `pg_type.oid` of its type.
-    public var typeOID: UInt32
+    package var typeOID: UInt32
     /// `format_type` of its type, such as `character varying(20)`.
-    public var typeName: String
+    package var typeName: String
     /// `atttypmod`.
-    public var typeModifier: Int
+    package var typeModifier: Int
     /// `attnotnull`.
-    public var notNull: Bool
+    package var notNull: Bool
     /// A valid `CHECK (column IS NOT NULL)` exists, so `SET NOT NULL` skips its scan.
-    public var provenNotNull: Bool
+    package var provenNotNull: Bool
     /// An index covers the column: a type change rebuilds it.
-    public var indexed: Bool
+    package var indexed: Bool
 
-    public init(
+    package init(
         typeOID: UInt32,
         typeName: String,
         typeModifier: Int,
@@ -78,17 +78,17 @@ public struct ColumnFacts: Sendable, Equatable {
 }
 
 /// A constraint of a relation.
-public struct ConstraintFacts: Sendable, Equatable {
+package struct ConstraintFacts: Sendable, Equatable {
     /// `pg_constraint.contype`: `c` check, `f` foreign key, `p`, `u`, `x`.
-    public var type: Character
+    package var type: Character
     /// `convalidated`.
-    public var validated: Bool
+    package var validated: Bool
     /// For a foreign key: the table it references (by key).
-    public var referencedTable: String?
+    package var referencedTable: String?
     /// The constrained columns.
-    public var columns: [String]
+    package var columns: [String]
 
-    public init(type: Character, validated: Bool, referencedTable: String?, columns: [String] = []) {
+    package init(type: Character, validated: Bool, referencedTable: String?, columns: [String] = []) {
         self.type = type
         self.validated = validated
         self.referencedTable = referencedTable
@@ -97,17 +97,17 @@ public struct ConstraintFacts: Sendable, Equatable {
 }
 
 /// A foreign key, seen from the table it references.
-public struct ForeignKeyFacts: Sendable, Equatable {
+package struct ForeignKeyFacts: Sendable, Equatable {
     /// The referencing table.
-    public var table: String
+    package var table: String
     /// `confdeltype`: `a` no action, `r` restrict, `c` cascade, `n` set null, `d` set default.
-    public var onDelete: Character
+    package var onDelete: Character
     /// `confupdtype`.
-    public var onUpdate: Character
+    package var onUpdate: Character
     /// The referenced columns (of the table it references).
-    public var referencedColumns: [String]
+    package var referencedColumns: [String]
 
-    public init(table: String, onDelete: Character, onUpdate: Character, referencedColumns: [String] = []) {
+    package init(table: String, onDelete: Character, onUpdate: Character, referencedColumns: [String] = []) {
         self.table = table
         self.onDelete = onDelete
         self.onUpdate = onUpdate
@@ -116,18 +116,18 @@ public struct ForeignKeyFacts: Sendable, Equatable {
 }
 
 /// Everything the catalog said, by the name a statement gives a relation.
-public struct CatalogFacts: Sendable, Equatable {
+package struct CatalogFacts: Sendable, Equatable {
     /// Relations by lookup key (``RelationName/key``), and by qualified name.
-    public var relations: [String: RelationFacts]
+    package var relations: [String: RelationFacts]
     /// Functions (by name, unqualified) whose every variant is at most stable: a default calling only these
     /// does not rewrite the table.
-    public var nonVolatileFunctions: Set<String>
+    package var nonVolatileFunctions: Set<String>
     /// What the server said of each column type change a statement asks for.
-    public var typeConversions: [TypeChange: TypeConversion]
+    package var typeConversions: [TypeChange: TypeConversion]
     /// `server_version_num` of the server the facts came from; 0 when no server was asked.
-    public var serverVersion: Int
+    package var serverVersion: Int
 
-    public init(
+    package init(
         relations: [String: RelationFacts] = [:],
         nonVolatileFunctions: Set<String> = [],
         typeConversions: [TypeChange: TypeConversion] = [:],
@@ -140,30 +140,30 @@ public struct CatalogFacts: Sendable, Equatable {
     }
 
     /// The facts of a relation named as a statement names it, or by its qualified name.
-    public func relation(_ key: String) -> RelationFacts? { relations[key] }
+    package func relation(_ key: String) -> RelationFacts? { relations[key] }
 }
 
 /// A column type change: from the column's current type to a type named in a statement.
-public struct TypeChange: Sendable, Hashable {
+package struct TypeChange: Sendable, Hashable {
     /// The column's current type.
-    public var sourceOID: UInt32
+    package var sourceOID: UInt32
     /// The new type's name as the statement gives it (``TypeNameText``).
-    public var target: String
+    package var target: String
 
-    public init(sourceOID: UInt32, target: String) {
+    package init(sourceOID: UInt32, target: String) {
         self.sourceOID = sourceOID
         self.target = target
     }
 }
 
 /// The server's answer for a ``TypeChange``: the target type, and whether the values convert without being touched.
-public struct TypeConversion: Sendable, Equatable {
+package struct TypeConversion: Sendable, Equatable {
     /// The target type's oid.
-    public var targetOID: UInt32
+    package var targetOID: UInt32
     /// The same type, or a binary-coercible cast (`pg_cast.castmethod = 'b'`).
-    public var binaryCoercible: Bool
+    package var binaryCoercible: Bool
 
-    public init(targetOID: UInt32, binaryCoercible: Bool) {
+    package init(targetOID: UInt32, binaryCoercible: Bool) {
         self.targetOID = targetOID
         self.binaryCoercible = binaryCoercible
     }

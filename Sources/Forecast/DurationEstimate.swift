@@ -2,22 +2,22 @@ import FoundationEssentials
 import WardenSupport
 
 /// How long something under a lock is expected to take, in seconds: a range and its middle.
-public struct SecondsEstimate: Sendable, Equatable {
-    public var low: Double
-    public var expected: Double
-    public var high: Double
+package struct SecondsEstimate: Sendable, Equatable {
+    package var low: Double
+    package var expected: Double
+    package var high: Double
 
-    public init(low: Double, expected: Double, high: Double) {
+    package init(low: Double, expected: Double, high: Double) {
         self.low = low
         self.expected = expected
         self.high = high
     }
 
     /// Nothing.
-    public static let zero = SecondsEstimate(low: 0, expected: 0, high: 0)
+    package static let zero = SecondsEstimate(low: 0, expected: 0, high: 0)
 
     /// Two pieces of work one after the other.
-    public static func + (left: SecondsEstimate, right: SecondsEstimate) -> SecondsEstimate {
+    package static func + (left: SecondsEstimate, right: SecondsEstimate) -> SecondsEstimate {
         SecondsEstimate(
             low: left.low + right.low,
             expected: left.expected + right.expected,
@@ -26,13 +26,13 @@ public struct SecondsEstimate: Sendable, Equatable {
     }
 
     /// `~5 s`, `~0.3 s`, `~2 min`: the expected seconds, as an operator reads them.
-    public var text: String { "~" + Self.format(expected) }
+    package var text: String { "~" + Self.format(expected) }
 
     /// `1.2–4.8 s`.
-    public var rangeText: String { Self.format(low, unit: false) + "–" + Self.format(high) }
+    package var rangeText: String { Self.format(low, unit: false) + "–" + Self.format(high) }
 
     /// `5.0 s`, `42 s`, `0.04 s`, `5 min`.
-    public static func format(_ seconds: Double, unit: Bool = true) -> String {
+    package static func format(_ seconds: Double, unit: Bool = true) -> String {
         let suffix = unit ? " s" : ""
         if seconds >= 120 { return String(printf: "%.0f", seconds / 60) + (unit ? " min" : "") }
         if seconds >= 10 { return String(printf: "%.0f", seconds) + suffix }
@@ -42,7 +42,7 @@ public struct SecondsEstimate: Sendable, Equatable {
 }
 
 /// What a statement does to a relation's bytes under its lock, each costed at its own measured throughput.
-public enum WorkKind: String, Sendable, Equatable {
+package enum WorkKind: String, Sendable, Equatable {
     /// The heap and TOAST written anew row by row, then every index rebuilt (`ALTER COLUMN TYPE`, a volatile default).
     case rewrite
     /// The heap's tuples copied into new files outside shared buffers, then every index rebuilt (`VACUUM FULL`,
@@ -56,7 +56,7 @@ public enum WorkKind: String, Sendable, Equatable {
     case foreignKeyCheck
 
     /// How an operator names it in a summary: `rewrite`, `scan`, `index build`, `foreign-key check`.
-    public var phrase: String {
+    package var phrase: String {
         switch self {
         case .rewrite, .heapCopy: "rewrite"
         case .scan: "scan"
@@ -67,37 +67,37 @@ public enum WorkKind: String, Sendable, Equatable {
 }
 
 /// This server's throughput, measured by a short calibration on a scratch table of its own.
-public struct Calibration: Sendable, Equatable, Codable {
+package struct Calibration: Sendable, Equatable, Codable {
     /// The server: its system identifier, else `host:port`.
-    public var server: String
+    package var server: String
     /// Its major, such as 15.
-    public var major: Int
+    package var major: Int
     /// When it was measured.
-    public var measuredAt: Date
+    package var measuredAt: Date
     /// The calibration table's heap bytes.
-    public var tableBytes: Int64
+    package var tableBytes: Int64
     /// Heap bytes read per second by a validating scan (`ADD CONSTRAINT … CHECK`).
-    public var scanBytesPerSecond: Double
+    package var scanBytesPerSecond: Double
     /// Heap bytes written per second by a rewrite without indexes (`ALTER COLUMN TYPE`).
-    public var rewriteBytesPerSecond: Double
+    package var rewriteBytesPerSecond: Double
     /// Heap bytes indexed per second by `CREATE INDEX` on one bigint column.
-    public var indexBuildBytesPerSecond: Double
+    package var indexBuildBytesPerSecond: Double
     /// Heap bytes indexed per second by `CREATE INDEX` on one text column (collation-aware comparisons).
-    public var textIndexBuildBytesPerSecond: Double
+    package var textIndexBuildBytesPerSecond: Double
     /// Heap bytes of the referencing table checked per second by `ADD FOREIGN KEY`.
-    public var foreignKeyBytesPerSecond: Double
+    package var foreignKeyBytesPerSecond: Double
     /// How long the calibration itself took, scratch database included.
-    public var tookSeconds: Double
+    package var tookSeconds: Double
     /// Heap bytes read per second by the same scan when the table's pages are not in shared buffers (read from the
     /// kernel, and on a cluster with data checksums verified): how a table larger than a quarter of shared_buffers is
     /// always scanned (through a small ring of buffers). `nil` in a calibration kept from before it was measured.
-    public var readScanBytesPerSecond: Double?
+    package var readScanBytesPerSecond: Double?
     /// The server's shared_buffers, in bytes.
-    public var sharedBufferBytes: Int64?
+    package var sharedBufferBytes: Int64?
     /// Heap bytes copied per second by `VACUUM FULL` (no index); `nil` in a calibration kept from before.
-    public var heapCopyBytesPerSecond: Double?
+    package var heapCopyBytesPerSecond: Double?
 
-    public init(
+    package init(
         server: String,
         major: Int,
         measuredAt: Date,
@@ -128,12 +128,12 @@ public struct Calibration: Sendable, Equatable, Codable {
     }
 
     /// How long a calibration is kept.
-    public static let lifetimeSeconds: Double = 86_400
+    package static let lifetimeSeconds: Double = 86_400
 
     /// Whether it may be used for `server` at `major` at `now`: the same server and major, measured less than a day
     /// ago (and not in the future: a clock set back is a reason to measure again), every throughput positive (the
     /// scan from outside shared buffers included: one kept from before it was measured is measured again).
-    public func isUsable(server: String, major: Int, now: Date) -> Bool {
+    package func isUsable(server: String, major: Int, now: Date) -> Bool {
         let age = now.timeIntervalSince(measuredAt)
         let rates = [
             scanBytesPerSecond, rewriteBytesPerSecond, indexBuildBytesPerSecond, textIndexBuildBytesPerSecond,
@@ -144,13 +144,13 @@ public struct Calibration: Sendable, Equatable, Codable {
     }
 
     /// The cache file's name for a server and major: letters, digits, `-` and `_` of the server kept.
-    public static func fileName(server: String, major: Int) -> String {
+    package static func fileName(server: String, major: Int) -> String {
         let safe = String(server.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(80))
         return "calibration-\(safe)-\(major).json"
     }
 
     /// One line for the output: what was measured, and its own cost.
-    public var summary: String {
+    package var summary: String {
         let megabytes = Double(tableBytes) / 1_048_576
         func rate(_ value: Double) -> String { String(printf: "%.0f MB/s", value / 1_048_576) }
         let read = readScanBytesPerSecond.map { " (\(rate($0)) from outside shared buffers)" } ?? ""
@@ -163,17 +163,17 @@ public struct Calibration: Sendable, Equatable, Codable {
 }
 
 /// The estimate model: bytes divided by this server's measured throughput, per kind of work; pure.
-public enum EstimateModel {
+package enum EstimateModel {
     /// The low end of the range, as a fraction of the expected seconds: the table is cached and the server idle.
-    public static let lowFactor = 0.6
+    package static let lowFactor = 0.6
     /// The high end: the table is read from disk, or the server is busy.
-    public static let highFactor = 2.0
+    package static let highFactor = 2.0
     /// Tables much larger than the calibration's: their pages come from disk, not the cache, more often.
     static let coldFactor = 1.5
 
     /// The seconds of one piece of work on a relation of `tableBytes` (heap and TOAST, partitions summed) with
     /// `indexes` indexes built (or rebuilt after a rewrite), `textIndexes` of them on a collatable column.
-    public static func seconds(
+    package static func seconds(
         _ kind: WorkKind,
         tableBytes: Int64,
         indexes: Int,
@@ -215,7 +215,7 @@ public enum EstimateModel {
 
     /// The pieces of one relation's work, each with its seconds: a rewrite is the heap written (`rewrite 162 MB`) and
     /// its indexes rebuilt (`3 indexes rebuilt`); `nil` when its size is unknown (or it was never analysed).
-    public static func parts(of work: RelationWork, calibration: Calibration) -> [EstimatePart]? {
+    package static func parts(of work: RelationWork, calibration: Calibration) -> [EstimatePart]? {
         guard let facts = work.facts, facts.tableBytes > 0 || facts.rows >= 0 else { return nil }
         let size = ForecastPlanner.describe(bytes: facts.tableBytes)
         switch work.kind {
@@ -259,7 +259,7 @@ public enum EstimateModel {
 
     /// The seconds of a statement's work: each relation it rewrites or scans, in turn; `nil` when it does none, or
     /// when the size of one is unknown.
-    public static func seconds(of work: [RelationWork], calibration: Calibration) -> SecondsEstimate? {
+    package static func seconds(of work: [RelationWork], calibration: Calibration) -> SecondsEstimate? {
         guard !work.isEmpty else { return nil }
         var total = SecondsEstimate.zero
         for item in work {
@@ -271,12 +271,12 @@ public enum EstimateModel {
 }
 
 /// One piece of a statement's work and its seconds, such as `rewrite 162 MB` ~5 s.
-public struct EstimatePart: Sendable, Equatable {
+package struct EstimatePart: Sendable, Equatable {
     /// What, as the summary names it.
-    public var label: String
-    public var seconds: SecondsEstimate
+    package var label: String
+    package var seconds: SecondsEstimate
 
-    public init(label: String, seconds: SecondsEstimate) {
+    package init(label: String, seconds: SecondsEstimate) {
         self.label = label
         self.seconds = seconds
     }

@@ -3,7 +3,7 @@ import SQLParser
 extension ForecastPlanner {
     /// The column type changes a script asks for, given the relations the catalog knows: what
     /// `forecast_type_conversions.sql` is asked.
-    public static func typeChanges(_ statements: [ParsedStatement], relations: [String: RelationFacts]) -> [TypeChange]
+    package static func typeChanges(_ statements: [ParsedStatement], relations: [String: RelationFacts]) -> [TypeChange]
     {
         var changes: [TypeChange] = []
         for statement in statements {
@@ -23,7 +23,7 @@ extension ForecastPlanner {
     }
 
     /// The functions that column defaults of `ADD COLUMN` call: what `forecast_function_volatility.sql` is asked.
-    public static func defaultFunctions(_ statements: [ParsedStatement]) -> [String] {
+    package static func defaultFunctions(_ statements: [ParsedStatement]) -> [String] {
         var names: [String] = []
         for statement in statements {
             guard case .success(let tree) = statement.result, tree.type == "AlterTableStmt" else { continue }
@@ -36,7 +36,7 @@ extension ForecastPlanner {
 
     /// Relation keys that the facts mention (children, referenced tables, a view's sources, an index's table)
     /// but that were not read yet.
-    public static func mentionedByFacts(_ relations: [String: RelationFacts]) -> [String] {
+    package static func mentionedByFacts(_ relations: [String: RelationFacts]) -> [String] {
         var keys: [String] = []
         for facts in relations.values {
             let mentioned =

@@ -4,7 +4,7 @@ import WardenSupport
 
 extension MigrationForecast {
     /// The forecast as DESIGN.md and issue 16 name its fields (more fields may be added).
-    public var json: JSONValue { .object(jsonMembers(statements: .array(statements.map(\.json)))) }
+    package var json: JSONValue { .object(jsonMembers(statements: .array(statements.map(\.json)))) }
 
     /// ``json`` pretty or compact, handed to `flush` a megabyte at a time: each statement's JSON is made as it is
     /// written, never the whole forecast's at once.
@@ -65,7 +65,7 @@ extension MigrationForecast {
     }
 
     /// `2026-11-29T18:00:00.123Z`.
-    public static func timestamp(_ date: Date) -> String {
+    package static func timestamp(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

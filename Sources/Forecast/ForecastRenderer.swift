@@ -1,15 +1,15 @@
 import WardenSupport
 
 /// The forecast as text for an operator: one block per statement.
-public struct ForecastRenderer: Sendable {
+package struct ForecastRenderer: Sendable {
     /// Makes text from outside (SQL, other sessions' queries and names) safe for a terminal.
-    public var visible: @Sendable (String) -> String
+    package var visible: @Sendable (String) -> String
 
-    public init(visible: @escaping @Sendable (String) -> String) {
+    package init(visible: @escaping @Sendable (String) -> String) {
         self.visible = visible
     }
 
-    public func render(_ forecast: MigrationForecast) -> String {
+    package func render(_ forecast: MigrationForecast) -> String {
         var chunks: [String] = []
         render(forecast) { chunks.append($0) }
         return chunks.joined(separator: "\n")

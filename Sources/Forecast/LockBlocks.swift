@@ -3,36 +3,36 @@ import WardenSupport
 
 /// The span during which one transaction of the migration blocks the application's reads (or writes) of one relation:
 /// from the statement that takes the conflicting lock to the statement that releases it.
-public struct LockBlock: Sendable, Equatable {
+package struct LockBlock: Sendable, Equatable {
     /// The relation, `schema.name`.
-    public var relation: String
+    package var relation: String
     /// AccessExclusiveLock: reads and writes; a ShareLock or stronger: writes.
-    public var blocksReads: Bool
+    package var blocksReads: Bool
     /// The statement that takes the lock.
-    public var fromStatement: Int
+    package var fromStatement: Int
     /// The statement that releases it (COMMIT, ROLLBACK, or the statement itself outside a transaction block);
     /// `nil` when the script does not end its transaction.
-    public var untilStatement: Int?
+    package var untilStatement: Int?
     /// The statement runs in a transaction of its own: the block lasts as long as it.
-    public var ownTransaction: Bool
+    package var ownTransaction: Bool
     /// The seconds of everything that runs inside the span; `nil` without a calibration.
-    public var estimate: SecondsEstimate?
+    package var estimate: SecondsEstimate?
     /// What takes the time, in order.
-    public var parts: [EstimatePart] = []
+    package var parts: [EstimatePart] = []
     /// The statements inside the span that do work of unknown size.
-    public var unknown: [Int] = []
+    package var unknown: [Int] = []
     /// The sampled rate of requests the block stops: scans (and rows written) per second; `nil` when not sampled.
-    public var requestsPerSecond: Double?
+    package var requestsPerSecond: Double?
 
     /// `reads and writes`, or `writes`.
-    public var blocks: String { blocksReads ? "reads and writes" : "writes" }
+    package var blocks: String { blocksReads ? "reads and writes" : "writes" }
 
     /// Whether the block is expected to outlast `timeout` seconds: its expected estimate is longer.
-    public func outlasts(_ timeout: Double) -> Bool { (estimate?.expected ?? 0) > timeout }
+    package func outlasts(_ timeout: Double) -> Bool { (estimate?.expected ?? 0) > timeout }
 
     /// The requests that arrive early enough in the block to wait longer than `timeout`: the rate times the
     /// expected seconds beyond the timeout.
-    public func requestsKilled(by timeout: Double) -> Double? {
+    package func requestsKilled(by timeout: Double) -> Double? {
         guard let rate = requestsPerSecond, let estimate else { return nil }
         return rate * max(estimate.expected - timeout, 0)
     }
@@ -40,7 +40,7 @@ public struct LockBlock: Sendable, Equatable {
 
 extension ForecastPlanner {
     /// Each statement's estimate in seconds, from its work and `calibration` (none without one): pure.
-    public static func estimate(_ statements: inout [StatementForecast], calibration: Calibration?) {
+    package static func estimate(_ statements: inout [StatementForecast], calibration: Calibration?) {
         for index in statements.indices {
             statements[index].estimatedSeconds = nil
             statements[index].estimateParts = []
@@ -66,7 +66,7 @@ extension ForecastPlanner {
     /// The blocks of the script: per transaction and relation that exists (a relation the migration creates is
     /// no application's yet), from the first statement that takes a lock blocking writes (ShareLock or stronger)
     /// to the end of its transaction; reads too when any lock of the span is an AccessExclusiveLock.
-    public static func blocks(
+    package static func blocks(
         _ statements: [StatementForecast],
         calibrated: Bool,
         activity: [String: RelationActivity] = [:]
@@ -145,7 +145,7 @@ extension ForecastPlanner {
 extension MigrationForecast {
     /// The forecast with seconds: each statement's estimate from `calibration`, and the blocks with the sampled
     /// request rates; `note` says where the calibration came from, or why there is none.
-    public func estimated(calibration: Calibration?, note: String?) -> MigrationForecast {
+    package func estimated(calibration: Calibration?, note: String?) -> MigrationForecast {
         var forecast = self
         forecast.estimate(calibration: calibration, note: note)
         return forecast
@@ -162,7 +162,7 @@ extension MigrationForecast {
 
     /// Whether a statement rewrites, scans or builds: without one, no calibration is needed (every block is
     /// metadata only).
-    public var doesWork: Bool {
+    package var doesWork: Bool {
         statements.contains { statement in
             guard let analysis = statement.analysis else { return false }
             return !(analysis.rewrites.isEmpty && analysis.scans.isEmpty)
@@ -170,7 +170,7 @@ extension MigrationForecast {
     }
 
     /// The blocks expected to outlast the request timeout, longest first.
-    public var blocksOutlastingTimeout: [LockBlock] {
+    package var blocksOutlastingTimeout: [LockBlock] {
         guard let timeout = requestTimeoutSeconds else { return [] }
         return blocks.filter { $0.outlasts(timeout) }.sorted {
             ($0.estimate?.expected ?? 0) > ($1.estimate?.expected ?? 0)

@@ -1,5 +1,5 @@
 /// PostgreSQL's table-level lock modes, weakest first (`lockdefs.h`).
-public enum LockMode: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+package enum LockMode: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
     case accessShare = 1
     case rowShare
     case rowExclusive
@@ -10,7 +10,7 @@ public enum LockMode: Int, Sendable, Comparable, CaseIterable, CustomStringConve
     case accessExclusive
 
     /// The name `pg_locks.mode` shows, such as `AccessExclusiveLock`.
-    public var name: String {
+    package var name: String {
         switch self {
         case .accessShare: "AccessShareLock"
         case .rowShare: "RowShareLock"
@@ -23,19 +23,19 @@ public enum LockMode: Int, Sendable, Comparable, CaseIterable, CustomStringConve
         }
     }
 
-    public var description: String { name }
+    package var description: String { name }
 
     /// The mode `pg_locks.mode` names.
-    public init?(name: String) {
+    package init?(name: String) {
         guard let mode = LockMode.allCases.first(where: { $0.name == name }) else { return nil }
         self = mode
     }
 
-    public static func < (lhs: LockMode, rhs: LockMode) -> Bool { lhs.rawValue < rhs.rawValue }
+    package static func < (lhs: LockMode, rhs: LockMode) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// Whether a lock of this mode and one of `other` cannot be held at once by two transactions
     /// (the table of "Conflicting Lock Modes" in PostgreSQL's documentation).
-    public func conflicts(with other: LockMode) -> Bool {
+    package func conflicts(with other: LockMode) -> Bool {
         conflicting.contains(other)
     }
 
@@ -55,7 +55,7 @@ public enum LockMode: Int, Sendable, Comparable, CaseIterable, CustomStringConve
     }
 
     /// What the lock stops other sessions doing to the relation while it is held.
-    public var effect: String {
+    package var effect: String {
         switch self {
         case .accessExclusive: "blocks reads and writes"
         case .exclusive: "blocks writes and row locks (plain reads go on)"

@@ -2,7 +2,7 @@ import FoundationEssentials
 import SQLParser
 
 /// Until when a statement's locks are held.
-public enum HeldUntil: Sendable, Equatable {
+package enum HeldUntil: Sendable, Equatable {
     /// The end of the statement: it runs in a transaction of its own.
     case statement
     /// The end of the transaction it runs in: the number of the COMMIT, ROLLBACK or PREPARE that ends it, or
@@ -11,13 +11,13 @@ public enum HeldUntil: Sendable, Equatable {
 }
 
 /// A lock taken by an earlier statement of the same transaction, still held while a later one runs.
-public struct HeldLock: Sendable, Equatable {
-    public var relation: String
-    public var mode: LockMode
+package struct HeldLock: Sendable, Equatable {
+    package var relation: String
+    package var mode: LockMode
     /// The statement that took it.
-    public var since: Int
+    package var since: Int
 
-    public init(relation: String, mode: LockMode, since: Int) {
+    package init(relation: String, mode: LockMode, since: Int) {
         self.relation = relation
         self.mode = mode
         self.since = since
@@ -25,61 +25,61 @@ public struct HeldLock: Sendable, Equatable {
 }
 
 /// The forecast of one statement.
-public struct StatementForecast: Sendable {
+package struct StatementForecast: Sendable {
     /// Counted from 1, in the order of the input.
-    public var number: Int
-    public var sql: String
+    package var number: Int
+    package var sql: String
     /// The line of the input it starts on.
-    public var line: Int
+    package var line: Int
     /// The statement that began its explicit transaction, or `nil` when it runs in a transaction of its own.
-    public var transactionBegin: Int?
-    public var heldUntil: HeldUntil
+    package var transactionBegin: Int?
+    package var heldUntil: HeldUntil
     /// Its locks, rewrites, scans and advice; `nil` when it did not parse.
-    public var analysis: StatementAnalysis?
+    package var analysis: StatementAnalysis?
     /// The parser's error, when it did not parse.
-    public var parseFailure: ParseFailure?
+    package var parseFailure: ParseFailure?
     /// Locks taken earlier in its transaction that are still held while it runs (ShareLock and stronger).
-    public var stillHeld: [HeldLock] = []
+    package var stillHeld: [HeldLock] = []
     /// Other sessions holding or waiting for a lock that conflicts with one it needs.
-    public var conflicts: [LiveLock] = []
+    package var conflicts: [LiveLock] = []
     /// The verdict, such as `blocks reads and writes; metadata only`.
-    public var verdict: String = ""
+    package var verdict: String = ""
     /// What the request timeout means for it, when one was given.
-    public var requestImpact: String?
+    package var requestImpact: String?
     /// How long its work under the lock is expected to take; `nil` when it does none, or without a calibration.
-    public var estimatedSeconds: SecondsEstimate?
+    package var estimatedSeconds: SecondsEstimate?
     /// What takes the time, such as `rewrite 162 MB` and `3 indexes rebuilt`.
-    public var estimateParts: [EstimatePart] = []
+    package var estimateParts: [EstimatePart] = []
 }
 
 /// The forecast of a whole migration.
-public struct MigrationForecast: Sendable {
-    public var takenAt: Date
+package struct MigrationForecast: Sendable {
+    package var takenAt: Date
     /// Where the SQL came from: a file, stdin, or Alembic's offline mode.
-    public var source: String
-    public var statements: [StatementForecast]
+    package var source: String
+    package var statements: [StatementForecast]
     /// Transaction-wide findings and anything not forecast.
-    public var warnings: [String]
+    package var warnings: [String]
     /// How long relation activity was sampled over; 0 when not sampled.
-    public var samplingSeconds: Double
+    package var samplingSeconds: Double
     /// The request timeout (uWSGI's harakiri) the arithmetic used, in seconds.
-    public var requestTimeoutSeconds: Double?
+    package var requestTimeoutSeconds: Double?
     /// Whether the statements were rehearsed on a copy, or why not; `nil` when no rehearsal was asked for.
-    public var rehearsal: Rehearsal.Status?
+    package var rehearsal: Rehearsal.Status?
     /// What the migration runs that its SQL leaves out, such as `revision a3 and any after it (…)`.
-    public var uncovered: [String] = []
+    package var uncovered: [String] = []
     /// This server's measured throughput the seconds come from; `nil`: no seconds.
-    public var calibration: Calibration?
+    package var calibration: Calibration?
     /// Where the calibration came from (measured now, kept from earlier), or why there is none.
-    public var calibrationNote: String?
+    package var calibrationNote: String?
     /// Per transaction and relation, the span during which the application's reads or writes are blocked.
-    public var blocks: [LockBlock] = []
+    package var blocks: [LockBlock] = []
     /// The sampled activity per relation, for the requests a block stops.
-    public var activity: [String: RelationActivity] = [:]
+    package var activity: [String: RelationActivity] = [:]
 
     /// Everything not forecast, one phrase each: a statement the parser rejected or that runs code the forecast
     /// cannot see (and the rehearsal did not run), and ``uncovered``.
-    public var notForecast: [String] {
+    package var notForecast: [String] {
         statements.compactMap { statement in
             if let failure = statement.parseFailure { return "statement \(statement.number) (\(failure.message))" }
             return statement.analysis?.notForecast.map { "statement \(statement.number) (\($0))" }
@@ -88,9 +88,9 @@ public struct MigrationForecast: Sendable {
 }
 
 /// Builds a ``MigrationForecast`` from parsed statements, catalog facts and live facts: pure.
-public enum ForecastPlanner {
+package enum ForecastPlanner {
     /// The relation keys (``RelationName/key``) a script names, for the catalog query.
-    public static func mentionedRelations(_ statements: [ParsedStatement]) -> [String] {
+    package static func mentionedRelations(_ statements: [ParsedStatement]) -> [String] {
         var keys: [String] = []
         var seen: Set<String> = []
         for statement in statements {
@@ -119,7 +119,7 @@ public enum ForecastPlanner {
     ///
     /// - Parameter singleTransaction: the script runs as one transaction (`psql --single-transaction`, Flyway):
     ///   as if it began with BEGIN (statement number 0) and ended with COMMIT.
-    public static func plan(
+    package static func plan(
         _ statements: [ParsedStatement],
         source: String,
         facts: CatalogFacts,

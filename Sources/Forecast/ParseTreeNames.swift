@@ -1,39 +1,39 @@
 import SQLParser
 
 /// A relation as a statement names it: `orders`, `public.orders`, `ONLY orders`.
-public struct RelationName: Sendable, Hashable, CustomStringConvertible {
+package struct RelationName: Sendable, Hashable, CustomStringConvertible {
     /// The schema, when the statement names one.
-    public var schema: String?
+    package var schema: String?
     /// The relation's name.
-    public var name: String
+    package var name: String
     /// Whether the statement includes children (`ONLY` makes this false).
-    public var includesChildren: Bool
+    package var includesChildren: Bool
 
-    public init(schema: String?, name: String, includesChildren: Bool = true) {
+    package init(schema: String?, name: String, includesChildren: Bool = true) {
         self.schema = schema
         self.name = name
         self.includesChildren = includesChildren
     }
 
     /// The name from a `RangeVar` node's fields.
-    public init?(rangeVar fields: ParseNode) {
+    package init?(rangeVar fields: ParseNode) {
         guard let name = fields["relname"]?.text else { return nil }
         self.init(schema: fields["schemaname"]?.text, name: name, includesChildren: fields["inh"]?.isTrue ?? false)
     }
 
     /// The name from a list of name parts (`["public", "orders"]`), as `DROP` and `COMMENT` give it.
-    public init?(parts: [String]) {
+    package init?(parts: [String]) {
         guard let name = parts.last, !parts.isEmpty, parts.count <= 3 else { return nil }
         self.init(schema: parts.count >= 2 ? parts[parts.count - 2] : nil, name: name)
     }
 
     /// The key that the catalog facts are read by: each part double-quoted, as `to_regclass` reads it.
-    public var key: String {
+    package var key: String {
         ([schema].compactMap { $0 } + [name]).map(Self.quoted).joined(separator: ".")
     }
 
     /// The name as written, for an operator.
-    public var description: String { ([schema].compactMap { $0 } + [name]).joined(separator: ".") }
+    package var description: String { ([schema].compactMap { $0 } + [name]).joined(separator: ".") }
 
     private static func quoted(_ part: String) -> String {
         // Most names have no double quote: a search is the forecast's hot spot on big files.

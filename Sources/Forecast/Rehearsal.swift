@@ -1,5 +1,5 @@
 /// Where a forecast lock comes from.
-public enum LockSource: String, Sendable, Equatable {
+package enum LockSource: String, Sendable, Equatable {
     /// Read from the rehearsal backend's own `pg_locks` after it ran the statement on a schema-only copy.
     case rehearsal
     /// Worked out from the parse tree and the catalog: what an empty copy cannot show, or the fallback.
@@ -7,30 +7,30 @@ public enum LockSource: String, Sendable, Equatable {
 }
 
 /// A relation lock the rehearsal backend held after running a statement, strongest per relation.
-public struct RehearsedLock: Sendable, Equatable {
+package struct RehearsedLock: Sendable, Equatable {
     /// `pg_namespace.nspname`.
-    public var schema: String
+    package var schema: String
     /// `pg_class.relname`.
-    public var name: String
+    package var name: String
     /// The strongest mode the statement added.
-    public var mode: LockMode
+    package var mode: LockMode
 
     /// Creates a lock.
-    public init(schema: String, name: String, mode: LockMode) {
+    package init(schema: String, name: String, mode: LockMode) {
         self.schema = schema
         self.name = name
         self.mode = mode
     }
 
     /// `schema.name`, as the live locks and the catalog facts name relations.
-    public var qualifiedName: String { schema + "." + name }
+    package var qualifiedName: String { schema + "." + name }
 
     /// The catalog key (``RelationName/key``).
-    public var key: String { RelationName(schema: schema, name: name).key }
+    package var key: String { RelationName(schema: schema, name: name).key }
 }
 
 /// What the rehearsal made of one statement.
-public enum RehearsedStatement: Sendable, Equatable {
+package enum RehearsedStatement: Sendable, Equatable {
     /// It ran: the relation locks it added (temporary relations of the session excluded), and the names of the
     /// session's own temporary relations it locked.
     case ran(locks: [RehearsedLock], temporary: [String])
@@ -42,9 +42,9 @@ public enum RehearsedStatement: Sendable, Equatable {
 }
 
 /// The rehearsal of a whole script: ran on a copy, or why there was none.
-public struct Rehearsal: Sendable, Equatable {
+package struct Rehearsal: Sendable, Equatable {
     /// Whether and where it ran.
-    public enum Status: Sendable, Equatable {
+    package enum Status: Sendable, Equatable {
         /// On the scratch database `copy` restored with `pgDump`.
         case ran(copy: String, pgDump: String)
         /// Not possible, saying why: the whole forecast is static.
@@ -52,25 +52,25 @@ public struct Rehearsal: Sendable, Equatable {
     }
 
     /// Whether and where it ran.
-    public var status: Status
+    package var status: Status
     /// By statement number.
-    public var statements: [Int: RehearsedStatement]
+    package var statements: [Int: RehearsedStatement]
     /// What the forecast should warn of: the copy's restore reported errors.
-    public var warnings: [String] = []
+    package var warnings: [String] = []
 
     /// Creates a rehearsal.
-    public init(status: Status, statements: [Int: RehearsedStatement] = [:]) {
+    package init(status: Status, statements: [Int: RehearsedStatement] = [:]) {
         self.status = status
         self.statements = statements
     }
 
     /// No rehearsal, saying why.
-    public static func unavailable(_ reason: String) -> Rehearsal {
+    package static func unavailable(_ reason: String) -> Rehearsal {
         Rehearsal(status: .unavailable(reason: reason))
     }
 
     /// The catalog keys of every relation a rehearsed statement locked, for the catalog facts.
-    public var relationKeys: [String] {
+    package var relationKeys: [String] {
         var keys: [String] = []
         for number in statements.keys.sorted() {
             guard case .ran(let locks, _) = statements[number] else { continue }
@@ -80,7 +80,7 @@ public struct Rehearsal: Sendable, Equatable {
     }
 
     /// The one sentence a forecast says when there was no rehearsal.
-    public var unavailableWarning: String? {
+    package var unavailableWarning: String? {
         guard case .unavailable(let reason) = status else { return nil }
         return "no rehearsal (\(reason)): every lock below is static analysis, none is certain,"
             + " and [preflight] terminates nobody on it"

@@ -7,7 +7,7 @@ extension RehearsalStep {
     /// The step for `statement` on a copy holding `userCode`: as ``of(_:isolated:)``, and on the real server (not
     /// `isolated`) skipped when it calls a function or an operator that is not PostgreSQL's own, uses a domain
     /// that calls one, or creates or enables an event trigger.
-    public static func of(_ statement: ParsedStatement, isolated: Bool, userCode: RehearsalUserCode) -> RehearsalStep {
+    package static func of(_ statement: ParsedStatement, isolated: Bool, userCode: RehearsalUserCode) -> RehearsalStep {
         let step = of(statement, isolated: isolated)
         guard !isolated, step == .run || step == .outsideBlock, case .success(let tree) = statement.result,
             let type = tree.type
@@ -26,7 +26,7 @@ extension RehearsalStep {
     /// What the effectful side must look up in the copy before running `statement` on the real server: the
     /// relations it names, when using them could run code. `nil` when nothing needs looking up: DDL on a copy
     /// without rows the script wrote evaluates no default, constraint or index expression, and fires no trigger.
-    public static func relationCodeQuery(_ statement: ParsedStatement, userCode: RehearsalUserCode)
+    package static func relationCodeQuery(_ statement: ParsedStatement, userCode: RehearsalUserCode)
         -> RelationCodeQuery?
     {
         guard case .success(let tree) = statement.result, let type = tree.type else { return nil }
@@ -50,7 +50,7 @@ extension RehearsalStep {
     }
 
     /// The step once the copy said what code using the statement's relations runs: skipped when any.
-    public static func skipping(for findings: [RelationCode]) -> RehearsalStep? {
+    package static func skipping(for findings: [RelationCode]) -> RehearsalStep? {
         guard let first = findings.first else { return nil }
         let more = findings.count > 1 ? " and \(findings.count - 1) more" : ""
         return .unseenCode(

@@ -1,7 +1,7 @@
 import SQLParser
 
 /// How the rehearsal runs one statement of the script: pure, from its parse tree.
-public enum RehearsalStep: Sendable, Equatable {
+package enum RehearsalStep: Sendable, Equatable {
     /// Runs it as written, reading the locks it adds (inside a savepoint in the script's transaction, or in a
     /// transaction of its own that commits).
     case run
@@ -43,7 +43,7 @@ public enum RehearsalStep: Sendable, Equatable {
 
     /// The step for `statement`; `isolated` is true when the copy is on a server of its own (`--rehearse-dsn`),
     /// where code the forecast cannot read (`DO`, `CALL`) may run.
-    public static func of(_ statement: ParsedStatement, isolated: Bool) -> RehearsalStep {
+    package static func of(_ statement: ParsedStatement, isolated: Bool) -> RehearsalStep {
         guard case .success(let tree) = statement.result, let (type, node) = tree.typed else {
             return .skip(reason: "PostgreSQL \(SQLParser.grammarMajorVersion)'s parser rejects it")
         }

@@ -4,35 +4,35 @@ import SQLParser
 /// server: the copy's functions, operators and domains (read once after the restore), what the script created since,
 /// its prepared statements, and whether the copy may hold rows the script wrote (so that DDL evaluates defaults,
 /// constraints and index expressions on them). Pure: the effectful side reads the copy, this decides.
-public struct RehearsalUserCode: Sendable, Equatable {
+package struct RehearsalUserCode: Sendable, Equatable {
     /// Names (lowercased) of functions, procedures and aggregates outside `pg_catalog` and `information_schema`,
     /// an extension's included.
-    public var functions: Set<String>
+    package var functions: Set<String>
     /// Names of operators outside `pg_catalog` that no `pg_catalog` operator has.
-    public var operators: Set<String>
+    package var operators: Set<String>
     /// Names (lowercased) of domains whose default or constraints call such a function.
-    public var domains: Set<String>
+    package var domains: Set<String>
     /// The queries of the script's prepared statements, by name (lowercased).
-    public var prepared: [String: ParseNode] = [:]
+    package var prepared: [String: ParseNode] = [:]
     /// Rows the script wrote and committed (or outside a block) may be in the copy.
-    public var rowsCommitted = false
+    package var rowsCommitted = false
     /// Rows the script wrote in the open transaction block may be in the copy.
-    public var rowsPending = false
+    package var rowsPending = false
 
     /// Creates what the copy holds.
-    public init(functions: Set<String> = [], operators: Set<String> = [], domains: Set<String> = []) {
+    package init(functions: Set<String> = [], operators: Set<String> = [], domains: Set<String> = []) {
         self.functions = Set(functions.map { $0.lowercased() })
         self.operators = operators
         self.domains = Set(domains.map { $0.lowercased() })
     }
 
     /// Whether the copy may hold rows the script wrote.
-    public var rowsMayExist: Bool { rowsCommitted || rowsPending }
+    package var rowsMayExist: Bool { rowsCommitted || rowsPending }
 
     /// Learns from a statement of the script: the functions, aggregates and operators it creates or renames (run
     /// or not, they count from then on), its prepared statement, whether it ended a transaction block, and, when it
     /// `ran`, whether it wrote rows (`inBlock`: whether it ran inside a transaction block).
-    public mutating func learn(_ statement: ParsedStatement, ran: Bool, inBlock: Bool) {
+    package mutating func learn(_ statement: ParsedStatement, ran: Bool, inBlock: Bool) {
         guard case .success(let tree) = statement.result, let (type, node) = tree.typed else { return }
         switch type {
         case "CreateFunctionStmt":
@@ -81,32 +81,32 @@ public struct RehearsalUserCode: Sendable, Equatable {
 
 /// The relations a statement names, for the effectful side to look up in the copy (as the rehearsal's session
 /// resolves them) before it runs: what their use would run.
-public struct RelationCodeQuery: Sendable, Equatable {
+package struct RelationCodeQuery: Sendable, Equatable {
     /// The names as written, each in `to_regclass`'s syntax (quoted identifiers, schema-qualified when written so).
-    public var names: [String]
+    package var names: [String]
     /// The DML events the statement can fire triggers for, as `pg_trigger.tgtype` bits (4 INSERT, 8 DELETE,
     /// 16 UPDATE, 32 TRUNCATE); 0 for DDL, which fires none.
-    public var events: Int
+    package var events: Int
 
     /// Creates a query.
-    public init(names: [String], events: Int) {
+    package init(names: [String], events: Int) {
         self.names = names
         self.events = events
     }
 }
 
 /// Code that runs when a relation is used, as the copy's catalog says: one finding.
-public struct RelationCode: Sendable, Equatable {
+package struct RelationCode: Sendable, Equatable {
     /// The relation, as `regclass` prints it.
-    public var relation: String
+    package var relation: String
     /// What runs: `trigger T`, `rule R`, `a default or generated column`, `constraint C`, `index I`, `policy P`,
     /// `its view query`, `column C of domain D`.
-    public var what: String
+    package var what: String
     /// The function it calls.
-    public var function: String
+    package var function: String
 
     /// Creates a finding.
-    public init(relation: String, what: String, function: String) {
+    package init(relation: String, what: String, function: String) {
         self.relation = relation
         self.what = what
         self.function = function

@@ -1,39 +1,39 @@
 /// A relation lock that a statement takes.
-public struct RelationLock: Sendable, Equatable {
+package struct RelationLock: Sendable, Equatable {
     /// The relation: `schema.name` when the catalog knows it, else as the statement writes it.
-    public var relation: String
+    package var relation: String
     /// The mode.
-    public var mode: LockMode
+    package var mode: LockMode
     /// Why the statement takes it, such as `ADD COLUMN` or `referenced by the foreign key`.
-    public var reason: String
+    package var reason: String
     /// The catalog's facts of the relation; `nil` when it does not exist yet (or was not read).
-    public var facts: RelationFacts?
+    package var facts: RelationFacts?
     /// Where the forecast knows it from.
-    public var source: LockSource = .static
+    package var source: LockSource = .static
     /// Taken only if rows qualify: a foreign key's check or action runs per row.
-    public var dependsOnRows = false
+    package var dependsOnRows = false
 
     /// Whether the statement takes it for certain: the rehearsal backend held it. A static lock is the
     /// parse tree's reading of PostgreSQL's rules, not certain.
-    public var isCertain: Bool { source == .rehearsal }
+    package var isCertain: Bool { source == .rehearsal }
 }
 
 /// Work a statement does under its lock: a rewrite or a full scan of one relation.
-public struct RelationWork: Sendable, Equatable {
+package struct RelationWork: Sendable, Equatable {
     /// The relation.
-    public var relation: String
+    package var relation: String
     /// What, such as `ALTER COLUMN TYPE bigint is not binary-coercible`.
-    public var reason: String
+    package var reason: String
     /// Its size and estimated rows, when the catalog knows them.
-    public var facts: RelationFacts?
+    package var facts: RelationFacts?
     /// What is done to its bytes, for the estimate in seconds.
-    public var kind: WorkKind = .scan
+    package var kind: WorkKind = .scan
     /// For an index build: how many indexes are built (a rewrite rebuilds all of ``RelationFacts/indexCount``).
-    public var indexes = 1
+    package var indexes = 1
     /// For an index build: of those, the ones on a collatable column (text, varchar).
-    public var textIndexes = 0
+    package var textIndexes = 0
 
-    public init(
+    package init(
         relation: String,
         reason: String,
         facts: RelationFacts?,
@@ -51,7 +51,7 @@ public struct RelationWork: Sendable, Equatable {
 }
 
 /// How a statement changes the transaction the script runs in.
-public enum TransactionControl: Sendable, Equatable {
+package enum TransactionControl: Sendable, Equatable {
     case begin
     case commit
     case rollback
@@ -66,36 +66,36 @@ public enum TransactionControl: Sendable, Equatable {
 }
 
 /// What one statement does, from its parse tree and the catalog facts.
-public struct StatementAnalysis: Sendable, Equatable {
+package struct StatementAnalysis: Sendable, Equatable {
     /// The parse node's type, such as `AlterTableStmt`.
-    public var kind: String
+    package var kind: String
     /// Every relation lock, strongest per relation.
-    public var locks: [RelationLock] = []
+    package var locks: [RelationLock] = []
     /// Relations rewritten under the lock.
-    public var rewrites: [RelationWork] = []
+    package var rewrites: [RelationWork] = []
     /// Relations scanned in full under the lock.
-    public var scans: [RelationWork] = []
+    package var scans: [RelationWork] = []
     /// The safer forms PostgreSQL offers.
-    public var advice: [String] = []
+    package var advice: [String] = []
     /// What an operator should know that is not a lock: an unknown relation, a data-dependent lock.
-    public var notes: [String] = []
+    package var notes: [String] = []
     /// Set when the statement is not forecast, saying why.
-    public var notForecast: String?
+    package var notForecast: String?
     /// BEGIN, COMMIT, ROLLBACK.
-    public var transactionControl: TransactionControl?
+    package var transactionControl: TransactionControl?
     /// `COMMIT AND CHAIN`, `ROLLBACK AND CHAIN`: a new transaction begins at once.
-    public var chains = false
+    package var chains = false
     /// The statement cannot run inside a transaction block (CONCURRENTLY, VACUUM).
-    public var refusesTransactionBlock = false
+    package var refusesTransactionBlock = false
     /// Relations the statement creates (by ``RelationName/key``).
-    public var creates: [String] = []
+    package var creates: [String] = []
 
-    public init(kind: String) {
+    package init(kind: String) {
         self.kind = kind
     }
 
     /// The strongest mode the statement takes on any relation.
-    public var strongestMode: LockMode? { locks.map(\.mode).max() }
+    package var strongestMode: LockMode? { locks.map(\.mode).max() }
 }
 
 /// Collects the locks of one statement, strongest per relation, in the order they are first taken.

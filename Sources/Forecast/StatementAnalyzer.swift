@@ -1,11 +1,11 @@
 import SQLParser
 
 /// The locks, rewrites and scans of one statement: a pure function of its parse tree and the catalog facts.
-public struct StatementAnalyzer: Sendable {
+package struct StatementAnalyzer: Sendable {
     /// What the catalog said.
-    public let facts: CatalogFacts
+    package let facts: CatalogFacts
 
-    public init(facts: CatalogFacts) {
+    package init(facts: CatalogFacts) {
         self.facts = facts
     }
 
@@ -21,7 +21,7 @@ public struct StatementAnalyzer: Sendable {
     ]
 
     /// Analyses one statement; `createdEarlier` holds the keys of relations the script created before it.
-    public func analyse(_ tree: ParseNode, createdEarlier: Set<String> = []) -> StatementAnalysis {
+    package func analyse(_ tree: ParseNode, createdEarlier: Set<String> = []) -> StatementAnalysis {
         guard let (type, statement) = tree.typed else {
             var analysis = StatementAnalysis(kind: "?")
             analysis.notForecast = "the parser returned no statement"

@@ -4,7 +4,7 @@ import WardenSupport
 extension MigrationForecast {
     /// The forecast judged again against `live` (who holds what now, the activity sampled): conflicts, verdicts and
     /// request arithmetic, without analysing the statements again.
-    public func judged(live: LiveFacts, requestTimeoutSeconds: Double?) -> MigrationForecast {
+    package func judged(live: LiveFacts, requestTimeoutSeconds: Double?) -> MigrationForecast {
         var forecast = self
         forecast.judge(live: live, requestTimeoutSeconds: requestTimeoutSeconds)
         return forecast
@@ -82,7 +82,7 @@ extension ForecastPlanner {
     }
 
     /// Bytes in the units `pg_size_pretty` uses.
-    public static func describe(bytes: Int64) -> String {
+    package static func describe(bytes: Int64) -> String {
         let units = ["bytes", "kB", "MB", "GB", "TB"]
         var value = Double(bytes)
         var unit = 0

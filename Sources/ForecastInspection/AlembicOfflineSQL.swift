@@ -10,14 +10,14 @@ import WardenSupport
 #endif
 
 /// The SQL of the pending Alembic revisions, as Alembic's offline mode (`upgrade FROM:head --sql`) renders it.
-public struct AlembicOfflineSQL: Sendable {
+package struct AlembicOfflineSQL: Sendable {
     /// The SQL Alembic printed (for the revisions it rendered).
-    public var sql: String
+    package var sql: String
     /// The `upgrade` range asked for, such as `0001:head`.
-    public var range: String
+    package var range: String
     /// When Alembic failed: the revision it was rendering (`0002`, from its `Running upgrade 0001 -> 0002` line)
     /// and its standard error's last line.
-    public var failure: (revision: String?, message: String)?
+    package var failure: (revision: String?, message: String)?
 
     /// Runs `executable ARGUMENTS upgrade CURRENT:TARGET --sql` (`TARGET` alone when nothing is applied yet).
     ///
@@ -25,7 +25,7 @@ public struct AlembicOfflineSQL: Sendable {
     ///   - currentRevision: `alembic_version`'s revision; `nil` when the table is absent or empty.
     ///   - target: the revision the migration upgrades to (`head` unless it names one).
     ///   - environment: variables set for Alembic on top of pgwarden's (libpq's of `--dsn`, as the migration gets).
-    public static func render(
+    package static func render(
         executable: String,
         arguments: [String],
         currentRevision: String?,

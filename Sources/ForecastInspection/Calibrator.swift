@@ -6,7 +6,7 @@ import Postgres
 import WardenSupport
 
 /// What the forecast knows of this server's throughput.
-public enum CalibrationResult: Sendable {
+package enum CalibrationResult: Sendable {
     /// Measured now.
     case measured(Calibration)
     /// Measured earlier (less than a day ago), read from the state directory.
@@ -15,7 +15,7 @@ public enum CalibrationResult: Sendable {
     case unavailable(String)
 
     /// The calibration, when there is one.
-    public var calibration: Calibration? {
+    package var calibration: Calibration? {
         switch self {
         case .measured(let calibration), .cached(let calibration): calibration
         case .unavailable: nil
@@ -27,20 +27,20 @@ public enum CalibrationResult: Sendable {
 /// foreign-key check, a rewrite and two index builds (bigint, text) of a scratch table of a few tens of MB, in a scratch database of its
 /// own (`pgwarden_calibration_<run id>`, dropped after), so that it locks nothing of the application's. Kept per
 /// server and major for a day in the state directory.
-public struct Calibrator: Sendable {
+package struct Calibrator: Sendable {
     /// The real server (`--dsn`), or libpq's environment.
-    public var connectionString: String?
+    package var connectionString: String?
     /// Where the measurement is kept; `nil`: measured each time.
-    public var stateDirectory: StateDirectory?
+    package var stateDirectory: StateDirectory?
     /// Measure again even when a calibration of less than a day is kept (`--recalibrate`).
-    public var recalibrate = false
+    package var recalibrate = false
     /// Names the scratch database.
-    public var runID: String
+    package var runID: String
     /// Rows of the scratch table: ~110 bytes each, some 27 MB.
-    public var rows = 250_000
-    public var logger: Logger
+    package var rows = 250_000
+    package var logger: Logger
 
-    public init(connectionString: String?, stateDirectory: StateDirectory?, runID: String, logger: Logger) {
+    package init(connectionString: String?, stateDirectory: StateDirectory?, runID: String, logger: Logger) {
         self.connectionString = connectionString
         self.stateDirectory = stateDirectory
         self.runID = runID
@@ -48,14 +48,14 @@ public struct Calibrator: Sendable {
     }
 
     /// The scratch database's name.
-    public var databaseName: String {
+    package var databaseName: String {
         "pgwarden_calibration_" + String(runID.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.prefix(40))
     }
 
     private var applicationName: String { "pgwarden-calibration-" + databaseName.dropFirst(21) }
 
     /// The calibration for the server `session` is connected to: kept, or measured now; never throws.
-    public func calibration(on session: Connection) async -> CalibrationResult {
+    package func calibration(on session: Connection) async -> CalibrationResult {
         let server: String
         let major: Int
         let sharedBuffers: Int64?

@@ -6,11 +6,11 @@ import SQLParser
 
 /// Reads the catalog facts a forecast needs, once, on pgwarden's own session (its timeouts apply).
 /// Only catalog reads: no lock stronger than AccessShareLock, and none of the migration's statements.
-public enum CatalogReader {
+package enum CatalogReader {
     /// The facts of every relation `statements` name, of the relations those facts mention, of the type changes
     /// and column defaults they ask for.
     /// `also` names more relations by key (those the rehearsal locked).
-    public static func read(for statements: [ParsedStatement], also: [String] = [], on connection: Connection)
+    package static func read(for statements: [ParsedStatement], also: [String] = [], on connection: Connection)
         async throws(PostgresError) -> CatalogFacts
     {
         try await read(for: statements, also: also, adding: nil, on: connection)

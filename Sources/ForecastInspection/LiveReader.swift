@@ -3,9 +3,9 @@ import PGWardenSQL
 import Postgres
 
 /// Reads who holds or waits for locks on the migration's relations right now, and how busy they are.
-public enum LiveReader {
+package enum LiveReader {
     /// Other sessions' locks on `relations` (by oid) and their activity, sampled over `sampling`.
-    public static func read(
+    package static func read(
         relations: [UInt32],
         sampling: Duration,
         on connection: Connection,

@@ -9,22 +9,22 @@ import WardenSupport
 
 /// Makes a forecast against a live server on pgwarden's own session (its statement and lock timeouts): reads the
 /// catalog and the current locks, samples activity. It never runs the migration's statements.
-public struct MigrationForecaster: Sendable {
+package struct MigrationForecaster: Sendable {
     /// The server (`--dsn`), or libpq's environment.
-    public var connectionString: String?
+    package var connectionString: String?
     /// How long relation activity is sampled over.
-    public var sampling: Duration
+    package var sampling: Duration
     /// The request timeout (uWSGI's harakiri) for the arithmetic.
-    public var requestTimeout: Duration?
+    package var requestTimeout: Duration?
     /// The script runs as one transaction (`psql --single-transaction`, Flyway's default).
-    public var singleTransaction = false
+    package var singleTransaction = false
     /// Rehearses the script on a schema-only copy before the forecast reads the catalog; `nil`: static analysis only.
-    public var rehearser: Rehearser?
+    package var rehearser: Rehearser?
     /// Measures (or reads the kept measure of) this server's throughput for the seconds; `nil`: no seconds.
-    public var calibrator: Calibrator?
-    public var logger: Logger
+    package var calibrator: Calibrator?
+    package var logger: Logger
 
-    public init(connectionString: String?, sampling: Duration, requestTimeout: Duration?, logger: Logger) {
+    package init(connectionString: String?, sampling: Duration, requestTimeout: Duration?, logger: Logger) {
         self.connectionString = connectionString
         self.sampling = sampling
         self.requestTimeout = requestTimeout
@@ -32,7 +32,7 @@ public struct MigrationForecaster: Sendable {
     }
 
     /// The forecast of `script`, with `warnings` added (such as Alembic's).
-    public func forecast(script: String, source: String, warnings: [String] = [], uncovered: [String] = [])
+    package func forecast(script: String, source: String, warnings: [String] = [], uncovered: [String] = [])
         async throws -> MigrationForecast
     {
         // The forecast resolves the migration's table, type and function names as the migration will.
@@ -53,7 +53,7 @@ public struct MigrationForecaster: Sendable {
     }
 
     /// The forecast of `script` on an open pgwarden session.
-    public func forecast(
+    package func forecast(
         script: String,
         source: String,
         warnings: [String] = [],
@@ -138,7 +138,7 @@ public struct MigrationForecaster: Sendable {
     /// The SQL of the pending Alembic revisions and what to warn about, from `alembic_version` on the server.
     ///
     /// `uncovered` names what the SQL leaves out: the revision Alembic could not render offline (and those after it).
-    public func alembicSQL(executable: String, arguments: [String], target: String = "head") async throws -> (
+    package func alembicSQL(executable: String, arguments: [String], target: String = "head") async throws -> (
         sql: String, source: String, warnings: [String], uncovered: [String]
     ) {
         let (session, role) = try await InspectorSession.open(connectionString: connectionString, logger: logger)

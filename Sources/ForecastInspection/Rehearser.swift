@@ -18,21 +18,21 @@ import WardenSupport
 /// (``RehearsalRunner``), and drops the copy. Beyond `pg_dump`'s AccessShareLocks, taken with `--lock-wait-timeout`
 /// so that it never queues, nothing of it touches the real database's relations; every session of its own has a
 /// `lock_timeout` and a `statement_timeout`.
-public struct Rehearser: Sendable {
+package struct Rehearser: Sendable {
     /// The real database (`--dsn`), or libpq's environment.
-    public var connectionString: String?
+    package var connectionString: String?
     /// A server to make the copy on instead of the real one (`--rehearse-dsn`).
-    public var rehearseConnectionString: String?
+    package var rehearseConnectionString: String?
     /// A `pg_dump` to use (`--pg-dump`); else ``ClientTools/overrideVariable``, else the first that fits.
-    public var pgDump: String?
+    package var pgDump: String?
     /// Names the copy: letters, digits and `_` of it are kept, lowercased.
-    public var runID: String
+    package var runID: String
     /// The statement timeout of the rehearsal's sessions.
-    public var statementTimeout = "60s"
-    public var logger: Logger
+    package var statementTimeout = "60s"
+    package var logger: Logger
 
     /// Creates a rehearser.
-    public init(connectionString: String?, rehearseConnectionString: String?, runID: String, logger: Logger) {
+    package init(connectionString: String?, rehearseConnectionString: String?, runID: String, logger: Logger) {
         self.connectionString = connectionString
         self.rehearseConnectionString = rehearseConnectionString
         self.runID = runID
@@ -40,12 +40,12 @@ public struct Rehearser: Sendable {
     }
 
     /// A fresh run id: the UTC time and random hex, such as `20261207t062300z_3fa9`.
-    public static func newRunID(now: Date = Date()) -> String {
+    package static func newRunID(now: Date = Date()) -> String {
         RunIdentifier.make(at: now).lowercased().replacing("-", with: "_")
     }
 
     /// The copy's database name.
-    public var copyName: String {
+    package var copyName: String {
         let id = String(runID.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.prefix(44))
         return "pgwarden_rehearsal_" + id
     }
@@ -55,7 +55,7 @@ public struct Rehearser: Sendable {
     /// - Parameters:
     ///   - searchPath: the migration role's `search_path` on the real database, which the copy's session starts with.
     ///   - serverMajor: the real server's major.
-    public func rehearse(
+    package func rehearse(
         _ statements: [ParsedStatement],
         searchPath: String,
         serverMajor: Int,

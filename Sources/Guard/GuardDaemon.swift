@@ -15,24 +15,24 @@ import WardenSupport
 /// `pgwarden guard`: polls, applies the policy to sessions that block others, and audits
 /// every decision; survives the server restarting; re-reads the policy on SIGHUP and stops
 /// cleanly on SIGINT or SIGTERM.
-public struct GuardDaemon: Sendable {
+package struct GuardDaemon: Sendable {
     /// How the daemon runs.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// The server to guard; `nil` uses libpq's environment.
-        public var connectionString: String?
+        package var connectionString: String?
         /// The policy file, re-read on SIGHUP.
-        public var policyPath: String
+        package var policyPath: String
         /// One pass, then exit.
-        public var once: Bool
+        package var once: Bool
         /// Signal nothing, whatever the policy says.
-        public var forceDryRun: Bool
+        package var forceDryRun: Bool
         /// Where to count: polls, waits, actions, reconnects.
-        public var metrics: GuardMetrics?
+        package var metrics: GuardMetrics?
         /// Watch every database of the cluster, not only the connection's.
-        public var allDatabases: Bool
+        package var allDatabases: Bool
 
         /// Creates options.
-        public init(
+        package init(
             connectionString: String?,
             policyPath: String,
             once: Bool = false,
@@ -55,7 +55,7 @@ public struct GuardDaemon: Sendable {
     private let logger: Logger
 
     /// Creates a daemon; `policy` was read from `options.policyPath` (a bad one must stop the start).
-    public init(options: Options, policy: Policy, audit: AuditLog, logger: Logger) {
+    package init(options: Options, policy: Policy, audit: AuditLog, logger: Logger) {
         self.options = options
         initialPolicy = policy
         self.audit = audit
@@ -63,16 +63,16 @@ public struct GuardDaemon: Sendable {
     }
 
     /// What one poll saw and decided.
-    public struct Pass: Sendable, Equatable {
+    package struct Pass: Sendable, Equatable {
         /// Sessions waiting on a heavyweight lock.
-        public var waits = 0
+        package var waits = 0
         /// Sessions that block another.
-        public var blockers = 0
+        package var blockers = 0
         /// Decisions audited (acted, dry run, protected, rate-limited, logged, failed).
-        public var decisions = 0
+        package var decisions = 0
 
         /// What `guard --once` says of it when nothing was audited; `nil` when the audit speaks.
-        public var summary: String? {
+        package var summary: String? {
             guard decisions == 0 else { return nil }
             if blockers == 0 { return "nothing blocks: no session waits on a lock, nothing to decide" }
             return
@@ -80,7 +80,7 @@ public struct GuardDaemon: Sendable {
         }
 
         /// Creates a pass.
-        public init(waits: Int = 0, blockers: Int = 0, decisions: Int = 0) {
+        package init(waits: Int = 0, blockers: Int = 0, decisions: Int = 0) {
             self.waits = waits
             self.blockers = blockers
             self.decisions = decisions
@@ -91,7 +91,7 @@ public struct GuardDaemon: Sendable {
     ///
     /// - Throws: with `once`, when the server cannot be reached; otherwise only when cancelled abnormally.
     @discardableResult
-    public func run() async throws -> Pass {
+    package func run() async throws -> Pass {
         let reload = ReloadRequest()
         let delegate = GuardLoopDelegate(options: options, reload: reload, audit: audit, logger: logger)
         let loop = ResponseLoop(

@@ -2,7 +2,7 @@ import Policy
 import Synchronization
 
 /// What the guard counts, in Prometheus's text exposition format.
-public final class GuardMetrics: Sendable {
+package final class GuardMetrics: Sendable {
     private struct State {
         var polls = 0
         var pollSeconds = 0.0
@@ -26,10 +26,10 @@ public final class GuardMetrics: Sendable {
     private let state = Mutex(State())
 
     /// Creates empty metrics.
-    public init() {}
+    package init() {}
 
     /// A poll that took `seconds` and saw `waits` (the longest `longest` seconds).
-    public func recordPoll(seconds: Double, waits: Int, longest: Double) {
+    package func recordPoll(seconds: Double, waits: Int, longest: Double) {
         state.withLock {
             $0.polls += 1
             $0.pollSeconds += seconds
@@ -39,7 +39,7 @@ public final class GuardMetrics: Sendable {
     }
 
     /// A decision carried out, by rule and outcome.
-    public func recordAction(rule: String, action: String, outcome: String) {
+    package func recordAction(rule: String, action: String, outcome: String) {
         state.withLock { $0.actions[ActionKey(rule: rule, action: action, outcome: outcome), default: 0] += 1 }
     }
 
@@ -47,7 +47,7 @@ public final class GuardMetrics: Sendable {
     /// sample for each before its first action (`rate()` and alerts on it work from the start): each
     /// rule's action with the outcome it has when all goes well (`signalled`; `dry-run` in a dry run;
     /// `logged` for `log`), and the terminate of its escalation. A series already counted is kept.
-    public func declare(_ policy: Policy, forceDryRun: Bool) {
+    package func declare(_ policy: Policy, forceDryRun: Bool) {
         let dryRun = policy.dryRun || forceDryRun
         var keys: [ActionKey] = []
         for rule in policy.rules {
@@ -63,7 +63,7 @@ public final class GuardMetrics: Sendable {
     }
 
     /// The connection came up (again).
-    public func recordConnected(reconnect: Bool) {
+    package func recordConnected(reconnect: Bool) {
         state.withLock {
             $0.connected = true
             if reconnect { $0.reconnects += 1 }
@@ -71,12 +71,12 @@ public final class GuardMetrics: Sendable {
     }
 
     /// The connection went away.
-    public func recordDisconnected() {
+    package func recordDisconnected() {
         state.withLock { $0.connected = false }
     }
 
     /// The metrics as Prometheus text.
-    public func exposition() -> String {
+    package func exposition() -> String {
         let state = self.state.withLock { $0 }
         var lines: [String] = []
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {

@@ -15,25 +15,25 @@ import WardenSupport
 /// ``maximumConnections`` are served at once; a connection beyond that closes the oldest one still
 /// waiting for its request, so that idle connections can never starve a scrape (one is refused only
 /// when all are being answered).
-public final class MetricsServer: Sendable {
+package final class MetricsServer: Sendable {
     /// The port the packaged unit listens on: 19187. Outside 9100–9999, the range Prometheus
     /// allocated to exporters (fully allocated now: every port in it is some exporter's, 9187 being
     /// postgres_exporter's, which runs beside pgwarden on the same servers), and below Linux's
     /// ephemeral ports (32768–60999), so that an outgoing connection never holds it.
-    public static let defaultPort: UInt16 = 19187
+    package static let defaultPort: UInt16 = 19187
     /// How long one connection may take, from accept to the end of the answer.
-    public static let connectionDeadline: Duration = .seconds(5)
+    package static let connectionDeadline: Duration = .seconds(5)
     /// Connections served at once; more are closed when accepted.
-    public static let maximumConnections = 32
+    package static let maximumConnections = 32
 
     private let descriptor: Int32
     /// The address it listens on, as `host:port`.
-    public let address: String
+    package let address: String
 
     /// Listens on `address` (`host:port`, or a bare port for 127.0.0.1).
     ///
     /// - Throws: when the address is malformed or cannot be bound.
-    public init(listening address: String, metrics: GuardMetrics) throws(OperatorError) {
+    package init(listening address: String, metrics: GuardMetrics) throws(OperatorError) {
         let (host, port) = try Self.parse(address)
         let descriptor = try Self.listen(host: host, port: port)
         self.descriptor = descriptor
@@ -46,7 +46,7 @@ public final class MetricsServer: Sendable {
 
     /// Stops listening. The accept loop wakes and closes the socket itself: were it closed here, the loop's
     /// next `accept` would take whatever descriptor reuses the number.
-    public func close() {
+    package func close() {
         shutdown(descriptor, Int32(SHUT_RDWR))
     }
 

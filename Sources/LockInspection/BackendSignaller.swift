@@ -10,39 +10,39 @@ import Response
 /// it with the identity the decision was made on (pid and `backend_start`; for a decision
 /// about a transaction or state, `xact_start` and `state`; for a blocker, that it still
 /// blocks the waiter it was judged for) and sends the signal only if all of it still holds.
-public struct BackendSignaller: Sendable {
+package struct BackendSignaller: Sendable {
     /// What one signal found and what came of it.
-    public struct Report: Sendable, Equatable {
+    package struct Report: Sendable, Equatable {
         /// The request as sent.
-        public let request: SignalRequest
+        package let request: SignalRequest
         /// What PostgreSQL returned.
-        public let outcome: SignalOutcome
+        package let outcome: SignalOutcome
         /// The session's state when the statement ran, if it exists.
-        public let state: String?
+        package let state: String?
         /// Its `query_start`, if it exists.
-        public let queryStart: String?
+        package let queryStart: String?
         /// Its `backend_start`, if it exists.
-        public let backendStart: String?
+        package let backendStart: String?
         /// Set when pgwarden's own connection broke: the outcome is then unknown.
-        public var connectionError: PostgresError? = nil
+        package var connectionError: PostgresError? = nil
     }
 
     /// The session the signals are sent from.
-    public let connection: Connection
+    package let connection: Connection
     /// Its role.
-    public let role: SessionRole
+    package let role: SessionRole
     /// How long a terminate waits for the backend to exit, so that its locks are gone on return.
-    public var terminateWaitMilliseconds: Int = 3_000
+    package var terminateWaitMilliseconds: Int = 3_000
 
     /// Creates a signaller on an open pgwarden session.
-    public init(connection: Connection, role: SessionRole) {
+    package init(connection: Connection, role: SessionRole) {
         self.connection = connection
         self.role = role
     }
 
     /// Sends `action` to whatever session has `pid` now (`pgwarden cancel PID`): the report
     /// says what it signalled.
-    public func signal(_ pid: Int32, _ action: SignalAction) async -> Report {
+    package func signal(_ pid: Int32, _ action: SignalAction) async -> Report {
         await send(
             SignalRequest(
                 action: action,
@@ -57,7 +57,7 @@ public struct BackendSignaller: Sendable {
     }
 
     /// Sends `request` if the session is still the one judged.
-    public func send(_ request: SignalRequest) async -> Report {
+    package func send(_ request: SignalRequest) async -> Report {
         let target = request.target
         let parameters: [(any PostgresEncodable)?] = [
             target.pid, request.action.rawValue, terminateWaitMilliseconds,

@@ -2,16 +2,16 @@ import Logging
 import Postgres
 
 /// pgwarden's own sessions: recognisable by name, and never stuck behind a lock themselves.
-public enum InspectorSession {
+package enum InspectorSession {
     /// The `application_name` of every session pgwarden opens to watch or act.
-    public static let applicationName = "pgwarden"
+    package static let applicationName = "pgwarden"
     /// `statement_timeout` of pgwarden's sessions, in milliseconds.
-    public static let statementTimeoutMilliseconds = 5_000
+    package static let statementTimeoutMilliseconds = 5_000
     /// `lock_timeout` of pgwarden's sessions, in milliseconds: the inspector never queues behind a lock.
-    public static let lockTimeoutMilliseconds = 1_000
+    package static let lockTimeoutMilliseconds = 1_000
 
     /// Where a session looks up the names its statements use.
-    public enum NameLookup: Sendable {
+    package enum NameLookup: Sendable {
         /// PostgreSQL's own catalog only (`search_path = pg_catalog, pg_temp`): a function that a
         /// database user created in `public` under a built-in's name, with a closer argument type,
         /// would otherwise run as pgwarden's role at every poll, or break the poll.
@@ -25,7 +25,7 @@ public enum InspectorSession {
     ///
     /// JIT is off: the planner's row estimates for `pg_lock_status` and `pg_stat_get_activity`
     /// would otherwise push the lock query past `jit_above_cost`, and compiling it costs a second.
-    public static func configuration(
+    package static func configuration(
         connectionString: String?,
         names: NameLookup = .catalog
     ) -> ConnectionConfiguration {
@@ -43,7 +43,7 @@ public enum InspectorSession {
     }
 
     /// Opens a pgwarden session and reads what its role may see and do.
-    public static func open(
+    package static func open(
         connectionString: String?,
         names: NameLookup = .catalog,
         logger: Logger
@@ -59,7 +59,7 @@ public enum InspectorSession {
     /// Runs `sql` on a ``NameLookup/catalog`` session with the role's own `search_path` (its
     /// `reset_val`), in a transaction of its own: for a statement that names the migration's
     /// tables, such as `sql/alembic_version.sql`.
-    public static func queryOnRoleSearchPath(
+    package static func queryOnRoleSearchPath(
         _ sql: String,
         on connection: Connection
     ) async throws(PostgresError) -> QueryResult {

@@ -6,7 +6,7 @@ extension LockInspector {
     /// The databases other than the connection's where sessions wait on a lock, most waiters
     /// first: one cheap query (`sql/waits_in_other_databases.sql`), for when the connection's
     /// database shows nothing.
-    public func waitsInOtherDatabases() async throws(PostgresError) -> [(database: String, count: Int)] {
+    package func waitsInOtherDatabases() async throws(PostgresError) -> [(database: String, count: Int)] {
         let result = try await connection.query(Queries.waitsInOtherDatabases)
         var counts: [(database: String, count: Int)] = []
         for row in result.rows {
@@ -17,7 +17,7 @@ extension LockInspector {
 
     /// What would make a migration wait, when nobody waits: sessions idle in transaction holding relation locks on
     /// this database's tables, and the `oldest` oldest open transactions.
-    public func hazards(oldest: Int = 3) async throws(PostgresError) -> LockHazards {
+    package func hazards(oldest: Int = 3) async throws(PostgresError) -> LockHazards {
         let result = try await connection.query(Queries.lockHazards, [oldest])
         var idle: [LockHazards.Session] = []
         var old: [LockHazards.Session] = []

@@ -6,7 +6,7 @@ extension LockInspector {
     /// `snapshot` with the progress of each root blocker whose statement a progress view covers
     /// (`sql/backend_progress.sql`): one query, run only when there are root blockers, so a poll while nothing waits
     /// costs nothing more. PostgreSQL 14+ (below: the snapshot unchanged).
-    public func addingProgress(to snapshot: LockSnapshot) async throws(PostgresError) -> LockSnapshot {
+    package func addingProgress(to snapshot: LockSnapshot) async throws(PostgresError) -> LockSnapshot {
         let pids = snapshot.roots.filter { $0.pid != 0 && $0.activity?.state == "active" }.map(\.pid)
         guard !pids.isEmpty, role.serverVersion >= 140000 else { return snapshot }
         let result = try await connection.query(Queries.backendProgress, [pids])

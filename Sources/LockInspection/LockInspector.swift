@@ -10,9 +10,9 @@ import WardenSupport
 /// While nothing waits, a poll runs `sql/waiting_backends.sql` alone: it reads no
 /// `pg_locks` and calls no `pg_blocking_pids`. Only when a backend waits on a
 /// heavyweight lock does it run `sql/lock_waits.sql` to resolve the waits.
-public struct LockInspector: Sendable {
+package struct LockInspector: Sendable {
     /// Which waits a poll reports.
-    public enum Scope: Sendable, Equatable {
+    package enum Scope: Sendable, Equatable {
         /// The waits of the connection's database.
         case currentDatabase
         /// The waits of every database of the cluster.
@@ -20,11 +20,11 @@ public struct LockInspector: Sendable {
     }
 
     /// The session the polls run on.
-    public let connection: Connection
+    package let connection: Connection
     /// What that session's role may see.
-    public let role: SessionRole
+    package let role: SessionRole
     /// Which waits a poll reports.
-    public let scope: Scope
+    package let scope: Scope
     private let now: @Sendable () -> Date
     /// The poll's two statements, planned once per session: planning `lock_waits.sql` costs the
     /// server about two thirds of what running it costs.
@@ -32,7 +32,7 @@ public struct LockInspector: Sendable {
     private let lockWaits: PreparedStatement
 
     /// Creates an inspector on an open pgwarden session.
-    public init(
+    package init(
         connection: Connection,
         role: SessionRole,
         scope: Scope = .currentDatabase,
@@ -46,7 +46,7 @@ public struct LockInspector: Sendable {
     }
 
     /// A name for the scope, for people: the database, or "any database".
-    public var scopeDescription: String {
+    package var scopeDescription: String {
         scope == .allDatabases ? "any database" : role.database
     }
 
@@ -55,7 +55,7 @@ public struct LockInspector: Sendable {
     /// A waiter running its deadlock check reads no wait event for an instant, and this poll
     /// passes over it; the next poll of the series finds it. A superuser's session that ran
     /// `SET track_activities = off` is passed over on every poll (see `sql/waiting_backends.sql`).
-    public func poll() async throws(PostgresError) -> LockSnapshot {
+    package func poll() async throws(PostgresError) -> LockSnapshot {
         let takenAt = now()
         let waiting = try await connection.query(waitingBackends, [role.seesTransactionStarts])
         var anyWaiter = false
@@ -70,7 +70,7 @@ public struct LockInspector: Sendable {
     /// A single look, with no next poll to catch what a wait event missed: reads `pg_locks` at once.
     ///
     /// For `pgwarden locks` without `--watch`, `guard --once` and the upgrade's preflight.
-    public func pollReadingLocks() async throws(PostgresError) -> LockSnapshot {
+    package func pollReadingLocks() async throws(PostgresError) -> LockSnapshot {
         try await resolveWaits(takenAt: now())
     }
 
@@ -85,7 +85,7 @@ public struct LockInspector: Sendable {
 }
 
 extension UInt32: PostgresDecodable {
-    public init?(postgresText: String) { self.init(postgresText) }
+    package init?(postgresText: String) { self.init(postgresText) }
 }
 
 extension ObservedSession {
@@ -144,7 +144,7 @@ extension ObservedSession {
 
 extension LockInspector {
     /// Polls every `interval`, at a fixed rate, handing each snapshot to `body`, until the task is cancelled.
-    public func watch(
+    package func watch(
         every interval: Duration,
         clock: ContinuousClock = ContinuousClock(),
         _ body: (LockSnapshot) async throws -> Void

@@ -2,50 +2,50 @@ import PGWardenSQL
 import Postgres
 
 /// Who pgwarden's session is on the server, and what it may see and do.
-public struct SessionRole: Sendable, Equatable {
+package struct SessionRole: Sendable, Equatable {
     /// `current_user`.
-    public var role: String
+    package var role: String
     /// `current_database()`.
-    public var database: String
+    package var database: String
     /// The current database's oid, to scope lock waits to it.
-    public var databaseOID: UInt32
+    package var databaseOID: UInt32
     /// Whether the role is a superuser.
-    public var superuser: Bool
+    package var superuser: Bool
     /// Whether the role has `pg_monitor`: without it, other roles' queries read `<insufficient privilege>`.
-    public var monitor: Bool
+    package var monitor: Bool
     /// Whether the role has `pg_signal_backend`: without it, only its own roles' sessions can be signalled.
-    public var signalBackend: Bool
+    package var signalBackend: Bool
     /// `server_version_num`, such as `150018`.
-    public var serverVersion: Int
+    package var serverVersion: Int
     /// Whether `track_activities` is on, so that backends record when their transaction started.
-    public var tracksActivities: Bool = true
+    package var tracksActivities: Bool = true
     /// Whether the role has `pg_use_reserved_connections` (PostgreSQL 16+; `nil` before, where it does not exist).
-    public var usesReservedConnections: Bool?
+    package var usesReservedConnections: Bool?
     /// `reserved_connections`: the slots kept for members of `pg_use_reserved_connections` (16+; `nil` before).
-    public var reservedConnections: Int?
+    package var reservedConnections: Int?
 
     /// The server's major version, such as `16`.
-    public var serverMajor: Int { serverVersion / 10000 }
+    package var serverMajor: Int { serverVersion / 10000 }
 
     /// The server's version as `server_version` states it in reports and `--json`: `16.2`, `18.6`.
-    public var serverVersionText: String { "\(serverMajor).\(serverVersion % 10000)" }
+    package var serverVersionText: String { "\(serverMajor).\(serverVersion % 10000)" }
 
     /// Whether every backend's transaction start can be read: the role sees every session and
     /// backends record it. The idle poll then passes over backends outside a transaction cheaply.
-    public var seesTransactionStarts: Bool { monitor && tracksActivities }
+    package var seesTransactionStarts: Bool { monitor && tracksActivities }
 
     /// Whether `pg_locks.waitstart` exists (PostgreSQL 14+), giving exact wait starts.
-    public var hasWaitStart: Bool { serverVersion >= 140000 }
+    package var hasWaitStart: Bool { serverVersion >= 140000 }
 
     /// Whether pgwarden can still connect once ordinary sessions fill `max_connections` (the pile-up
     /// it is there to clear): as a superuser (`superuser_reserved_connections`), or, from
     /// PostgreSQL 16, as a member of `pg_use_reserved_connections` while `reserved_connections` > 0.
-    public var connectsWhenSlotsRunOut: Bool {
+    package var connectsWhenSlotsRunOut: Bool {
         superuser || (usesReservedConnections == true && (reservedConnections ?? 0) > 0)
     }
 
     /// Reads the role of `connection`'s session.
-    public static func read(on connection: Connection) async throws(PostgresError) -> SessionRole {
+    package static func read(on connection: Connection) async throws(PostgresError) -> SessionRole {
         let result = try await connection.query(Queries.sessionRole)
         guard let row = result.rows.first else {
             throw PostgresError(code: .unexpectedResult, message: "session_role.sql returned no row")
@@ -65,7 +65,7 @@ public struct SessionRole: Sendable, Equatable {
     }
 
     /// What an operator should know before trusting the view: missing privileges, an old server.
-    public var limitations: [String] {
+    package var limitations: [String] {
         var notes: [String] = []
         if !monitor {
             notes.append(
@@ -96,7 +96,7 @@ public struct SessionRole: Sendable, Equatable {
 
     /// What an operator should know before letting this role act: the view's limitations, and
     /// the privileges that signalling other roles' sessions needs.
-    public var actingLimitations: [String] {
+    package var actingLimitations: [String] {
         var notes = limitations
         if !superuser, !signalBackend {
             notes.append(
@@ -109,7 +109,7 @@ public struct SessionRole: Sendable, Equatable {
 
     /// The ``actingLimitations`` this role has that `old` did not: what a privilege revoked, or a
     /// setting changed, while pgwarden ran takes away.
-    public func limitationsAdded(since old: SessionRole) -> [String] {
+    package func limitationsAdded(since old: SessionRole) -> [String] {
         let before = Set(old.actingLimitations)
         return actingLimitations.filter { !before.contains($0) }
     }

@@ -8,16 +8,16 @@ import WaitGraph
 /// lock per claimed session, keyed by that session's pid and backend start
 /// (`sql/claim_migration_session.sql`); the guard reads them back (`sql/upgrade_claims.sql`) and
 /// trusts a claim only from a role it is told to. A claim ends with the upgrade's session.
-public enum UpgradeClaims {
+package enum UpgradeClaims {
     /// Claims `key` on `connection`, the upgrade's own session; returns whether the claim is held.
-    public static func claim(_ key: SessionKey, on connection: Connection) async throws(PostgresError) -> Bool {
+    package static func claim(_ key: SessionKey, on connection: Connection) async throws(PostgresError) -> Bool {
         guard let backendStart = key.backendStart else { return false }
         let rows = try await connection.query(Queries.claimMigrationSession, [key.pid, backendStart]).rows
         return try rows.first?.decode(Bool.self, "claimed") ?? false
     }
 
     /// Names `connection`, the upgrade's own session, for run `runID`: what a guard's audit shows as `by`.
-    public static func nameHolder(runID: String, on connection: Connection) async throws(PostgresError) {
+    package static func nameHolder(runID: String, on connection: Connection) async throws(PostgresError) {
         _ = try await connection.query(
             "SELECT pg_catalog.set_config('application_name', $1, false)",
             [UpgradeClaim.holderApplicationPrefix + runID]
@@ -26,7 +26,7 @@ public enum UpgradeClaims {
 
     /// The claims, held by a session of one of `trustedRoles`, on the blockers of `snapshot`, by the
     /// blockers' identity as this session prints it. Reads nothing when nothing blocks.
-    public static func read(
+    package static func read(
         for snapshot: LockSnapshot,
         trustedRoles: Set<String>,
         on connection: Connection

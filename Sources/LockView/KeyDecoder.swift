@@ -2,14 +2,14 @@
 ///
 /// A sequence split across reads is completed by the next one; an ESC that ends a read with
 /// nothing after it is the Escape key (terminals send a whole sequence in one write).
-public struct KeyDecoder: Sendable {
+package struct KeyDecoder: Sendable {
     private var pending: [UInt8] = []
 
     /// Creates a decoder.
-    public init() {}
+    package init() {}
 
     /// The keys in `bytes`, after any left over from the previous call.
-    public mutating func decode(_ bytes: [UInt8]) -> [Key] {
+    package mutating func decode(_ bytes: [UInt8]) -> [Key] {
         var input = pending + bytes
         pending = []
         var keys: [Key] = []

@@ -3,7 +3,7 @@ import Response
 import WaitGraph
 
 /// A key as the operator pressed it, decoded from the terminal's bytes.
-public enum Key: Sendable, Equatable {
+package enum Key: Sendable, Equatable {
     case character(Character)
     case up, down, pageUp, pageDown, home, end
     case enter, escape, backspace
@@ -12,41 +12,41 @@ public enum Key: Sendable, Equatable {
 }
 
 /// The terminal's size in character cells.
-public struct ScreenSize: Sendable, Equatable {
-    public var rows: Int
-    public var columns: Int
+package struct ScreenSize: Sendable, Equatable {
+    package var rows: Int
+    package var columns: Int
 
     /// Creates a size.
-    public init(rows: Int, columns: Int) {
+    package init(rows: Int, columns: Int) {
         self.rows = rows
         self.columns = columns
     }
 }
 
 /// What the operator may send a session.
-public enum SignalKind: String, Sendable, Equatable {
+package enum SignalKind: String, Sendable, Equatable {
     case cancel, terminate
 }
 
 /// Who a session is, read from the server just before the operator is asked: what they judge.
-public struct ShownSession: Sendable, Equatable {
-    public var pid: Int32
-    public var user: String?
-    public var database: String?
-    public var application: String?
-    public var state: String?
-    public var backendStart: Date?
-    public var queryStart: Date?
-    public var transactionStart: Date?
+package struct ShownSession: Sendable, Equatable {
+    package var pid: Int32
+    package var user: String?
+    package var database: String?
+    package var application: String?
+    package var state: String?
+    package var backendStart: Date?
+    package var queryStart: Date?
+    package var transactionStart: Date?
     /// `backend_start` and `xact_start` as PostgreSQL prints them: the signal is sent only if
     /// the session still has them, and still has ``state``.
-    public var backendStartText: String? = nil
-    public var transactionStartText: String? = nil
+    package var backendStartText: String? = nil
+    package var transactionStartText: String? = nil
     /// A running `pgwarden upgrade`'s claim that this session is its migration's, if any.
-    public var claim: UpgradeClaim? = nil
+    package var claim: UpgradeClaim? = nil
 
     /// Creates an identity.
-    public init(
+    package init(
         pid: Int32,
         user: String? = nil,
         database: String? = nil,
@@ -68,19 +68,19 @@ public struct ShownSession: Sendable, Equatable {
 }
 
 /// Sessions waiting on a lock in a database the view does not show.
-public struct WaitsElsewhere: Sendable, Equatable {
-    public var database: String
-    public var count: Int
+package struct WaitsElsewhere: Sendable, Equatable {
+    package var database: String
+    package var count: Int
 
     /// Creates a count.
-    public init(database: String, count: Int) {
+    package init(database: String, count: Int) {
         self.database = database
         self.count = count
     }
 }
 
 /// Something that happened, for ``LockViewModel/update(_:)``.
-public enum LockViewEvent: Sendable, Equatable {
+package enum LockViewEvent: Sendable, Equatable {
     case key(Key)
     case resize(ScreenSize)
     /// A poll's snapshot and, when nothing waits in the view's scope, the waits of other databases.
@@ -95,7 +95,7 @@ public enum LockViewEvent: Sendable, Equatable {
 }
 
 /// What the effects layer is to do.
-public enum LockViewAction: Sendable, Equatable {
+package enum LockViewAction: Sendable, Equatable {
     case redraw
     /// Read who `pid` is now, and report it with ``LockViewEvent/identity(pid:_:)``.
     case lookUpIdentity(pid: Int32, kind: SignalKind)

@@ -5,15 +5,15 @@ import WaitGraph
 ///
 /// The effects layer feeds it events (keys, resizes, snapshots, the clock, answers from the
 /// server) and carries out the actions it returns (redraw, look a session up, signal, quit).
-public struct LockViewModel: Sendable {
+package struct LockViewModel: Sendable {
     /// A signal on its way: first the session is looked up, then the operator confirms, then it is sent.
-    public enum Pending: Sendable, Equatable {
+    package enum Pending: Sendable, Equatable {
         case lookingUp(pid: Int32, SignalKind)
         case confirming(ShownSession, SignalKind)
         case sending(ShownSession, SignalKind)
 
         /// The session the signal is for.
-        public var pid: Int32 {
+        package var pid: Int32 {
             switch self {
             case .lookingUp(let pid, _): pid
             case .confirming(let identity, _), .sending(let identity, _): identity.pid
@@ -22,39 +22,39 @@ public struct LockViewModel: Sendable {
     }
 
     /// What the view watches: a database name, or "any database".
-    public let scope: String
+    package let scope: String
     /// ASCII instead of box-drawing characters (a terminal whose locale is not UTF-8).
-    public let ascii: Bool
-    public private(set) var size: ScreenSize
+    package let ascii: Bool
+    package private(set) var size: ScreenSize
     /// The snapshot on screen (while paused, newer ones wait in ``latest``).
-    public private(set) var shown: LockSnapshot?
-    public private(set) var latest: LockSnapshot?
-    public private(set) var elsewhere: [WaitsElsewhere] = []
+    package private(set) var shown: LockSnapshot?
+    package private(set) var latest: LockSnapshot?
+    package private(set) var elsewhere: [WaitsElsewhere] = []
     private var latestElsewhere: [WaitsElsewhere] = []
-    public private(set) var sort: SortOrder = .wait
+    package private(set) var sort: SortOrder = .wait
     /// Keeps the sessions whose database, user or application contains it.
-    public private(set) var filter = ""
+    package private(set) var filter = ""
     /// The filter being typed after `/`; `nil` when not typing.
-    public private(set) var editingFilter: String?
-    public private(set) var paused = false
-    public private(set) var pending: Pending?
+    package private(set) var editingFilter: String?
+    package private(set) var paused = false
+    package private(set) var pending: Pending?
     /// A line for the operator (what a signal did, why a key did nothing), until ``messageUntil``.
-    public private(set) var message: String?
+    package private(set) var message: String?
     private var messageUntil: Date?
-    public private(set) var pollError: String?
-    public private(set) var now: Date
+    package private(set) var pollError: String?
+    package private(set) var now: Date
     /// The rows of ``shown``, sorted and filtered.
-    public private(set) var rows: [SessionRow] = []
-    public private(set) var selectedPID: Int32?
+    package private(set) var rows: [SessionRow] = []
+    package private(set) var selectedPID: Int32?
     private var selectedPosition = 0
     /// The first line of the scrolling part on screen.
-    public private(set) var scroll = 0
+    package private(set) var scroll = 0
 
     /// How long a message stays.
     static let messageLifetime: TimeInterval = 8
 
     /// Creates the view's state before the first snapshot.
-    public init(scope: String, size: ScreenSize, now: Date, ascii: Bool = false) {
+    package init(scope: String, size: ScreenSize, now: Date, ascii: Bool = false) {
         self.scope = scope
         self.size = size
         self.now = now
@@ -65,14 +65,14 @@ public struct LockViewModel: Sendable {
     var layout: ScreenLayout { ScreenLayout(rows: rows, size: size) }
 
     /// The selected session's row.
-    public var selectedRow: SessionRow? {
+    package var selectedRow: SessionRow? {
         let selectable = layout.selectable
         guard !selectable.isEmpty else { return nil }
         return rows[selectable[min(selectedPosition, selectable.count - 1)]]
     }
 
     /// Answers `event`: the new state, and what the effects layer is to do.
-    public mutating func update(_ event: LockViewEvent) -> [LockViewAction] {
+    package mutating func update(_ event: LockViewEvent) -> [LockViewAction] {
         switch event {
         case .key(let key):
             return press(key)

@@ -18,15 +18,15 @@ import WardenSupport
 /// rate, a clock tick each second, SIGWINCH as a resize; SIGINT, SIGTERM, SIGHUP and SIGQUIT
 /// restore the terminal and exit with 128 + the signal's number. A connection lost (a restart,
 /// a terminated session) is said in the footer and opened again, with the same connection string.
-public struct LockViewRunner: Sendable {
-    public let interval: Duration
-    public let ascii: Bool
-    public let colour: Bool
+package struct LockViewRunner: Sendable {
+    package let interval: Duration
+    package let ascii: Bool
+    package let colour: Bool
     private let first: ViewSession
     private let reconnection: ViewReconnection
 
     /// Creates a runner on `session`; `reopen` opens a new one once its connection is lost.
-    public init(
+    package init(
         session: ViewSession,
         reopen: @escaping @Sendable () async throws(PostgresError) -> ViewSession,
         interval: Duration,
@@ -41,7 +41,7 @@ public struct LockViewRunner: Sendable {
     }
 
     /// Runs the view until the operator quits.
-    public func run() async throws(TerminalError) {
+    package func run() async throws(TerminalError) {
         let terminal = try RawTerminal()
         defer { terminal.restore() }
         let ending = SignalMonitor([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) { number in

@@ -9,17 +9,17 @@ import WardenSupport
 ///     >     4242     postgres@shop  reader  idle in tx        1m02s SELECT count(*) F…
 ///       └─  4243     postgres@shop  alembic AccessExcl 58s   58s   ALTER TABLE t ADD…
 ///     …
-public struct LockViewScreen: Sendable {
+package struct LockViewScreen: Sendable {
     /// Marks root blockers in red and the selection in reverse video, with ANSI escapes.
-    public var colour: Bool
+    package var colour: Bool
 
     /// Creates a screen renderer.
-    public init(colour: Bool = false) {
+    package init(colour: Bool = false) {
         self.colour = colour
     }
 
     /// Exactly `model.size.rows` lines, none wider than `model.size.columns` characters (escapes aside).
-    public func lines(_ model: LockViewModel) -> [String] {
+    package func lines(_ model: LockViewModel) -> [String] {
         let width = max(20, model.size.columns)
         let columns = Columns(model.rows, width: width, ellipsis: model.ascii ? "~" : "…")
         var lines: [Line] = [header(model), Line(text: columns.names)]
@@ -34,7 +34,7 @@ public struct LockViewScreen: Sendable {
     }
 
     /// The whole frame for a terminal: cursor home, each line cleared to its end.
-    public func frame(_ model: LockViewModel) -> String {
+    package func frame(_ model: LockViewModel) -> String {
         "\u{1B}[H" + lines(model).map { $0 + "\u{1B}[K" }.joined(separator: "\r\n") + "\u{1B}[J"
     }
 
@@ -146,7 +146,7 @@ public struct LockViewScreen: Sendable {
 
 extension WaitsElsewhere {
     /// `41 sessions wait on locks in other databases: shop (40), crm (1).`
-    public static func sentence(_ counts: [WaitsElsewhere]) -> String {
+    package static func sentence(_ counts: [WaitsElsewhere]) -> String {
         let total = counts.reduce(0) { $0 + $1.count }
         let list = counts.map { "\(ScreenText.clean($0.database)) (\($0.count))" }.joined(separator: ", ")
         return Plural.count(total, "session waits", "sessions wait") + " on locks in other databases: \(list)."

@@ -16,7 +16,7 @@ import WardenSupport
 /// has ended, a whole line in canonical mode, reaches the shell rather than a process on its way out.
 /// A read never waits (`VMIN` 0, after `poll` said input is there), so none can hold the stop up;
 /// and nothing is drawn once the terminal is given back.
-public final class RawTerminal: Sendable {
+package final class RawTerminal: Sendable {
     private struct Saved: @unchecked Sendable {
         var settings: termios
     }
@@ -32,7 +32,7 @@ public final class RawTerminal: Sendable {
     /// Enters the alternate screen, hides the cursor, turns off line editing and echo.
     /// Ctrl-C still raises SIGINT (the view turns it into a restore and an exit); Ctrl-Z is off,
     /// since a stopped view would leave the shell in raw mode.
-    public init() throws(TerminalError) {
+    package init() throws(TerminalError) {
         var settings = termios()
         guard tcgetattr(STDIN_FILENO, &settings) == 0 else { throw TerminalError("standard input is not a terminal") }
         saved = Saved(settings: settings)
@@ -59,7 +59,7 @@ public final class RawTerminal: Sendable {
     static let leave = "\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l"
 
     /// Gives the terminal back as it was: the shell's screen, its settings, the cursor. Safe to call again.
-    public func restore() {
+    package func restore() {
         restored.withLock { restored in
             guard !restored else { return }
             restored = true
@@ -72,7 +72,7 @@ public final class RawTerminal: Sendable {
     }
 
     /// The size of the terminal on standard output (80×24 when it cannot be read).
-    public func size() -> ScreenSize {
+    package func size() -> ScreenSize {
         var size = winsize()
         guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0 else {
             return ScreenSize(rows: 24, columns: 80)
@@ -81,7 +81,7 @@ public final class RawTerminal: Sendable {
     }
 
     /// Writes `text` to standard output in full (unless the terminal has gone, or has been given back).
-    public func write(_ text: String) {
+    package func write(_ text: String) {
         restored.withLock { restored in
             guard !restored else { return }
             writeAll(text)
@@ -135,8 +135,8 @@ extension RawTerminal {
 }
 
 /// The terminal could not be set up for the view.
-public struct TerminalError: Error, CustomStringConvertible {
-    public let description: String
+package struct TerminalError: Error, CustomStringConvertible {
+    package let description: String
 
     init(_ description: String) {
         self.description = description

@@ -1,53 +1,53 @@
 import WaitGraph
 
 /// The order of root blockers and of the sessions under each blocker.
-public enum SortOrder: String, Sendable, Equatable {
+package enum SortOrder: String, Sendable, Equatable {
     /// Longest lock wait first (for a blocker: the longest wait in its tree).
     case wait
     /// Oldest transaction first.
     case transactionAge = "transaction age"
 
     /// The other order, for the key that toggles it.
-    public var toggled: SortOrder { self == .wait ? .transactionAge : .wait }
+    package var toggled: SortOrder { self == .wait ? .transactionAge : .wait }
 }
 
 /// One session on the screen: its place in the lock-wait tree and what the snapshot says of it.
-public struct SessionRow: Sendable, Equatable {
+package struct SessionRow: Sendable, Equatable {
     /// The backend; `0` for a prepared transaction.
-    public var pid: Int32
+    package var pid: Int32
     /// 0 for a root blocker (or the first blocker of a cycle), 1 for what waits on it, ….
-    public var depth: Int
+    package var depth: Int
     /// The tree drawing before the pid (`├─ `, `│  └─ `, …); empty for a root.
-    public var connector: String
+    package var connector: String
     /// Which tree (root) it belongs to, in screen order.
-    public var group: Int
+    package var group: Int
     /// Its wait, when it waits.
-    public var wait: LockWait?
+    package var wait: LockWait?
     /// Its blocker entry, when it blocks someone.
-    public var blocker: Blocker?
+    package var blocker: Blocker?
     /// True for the members of a cycle that no root reaches (a deadlock not yet detected).
-    public var inCycle: Bool
+    package var inCycle: Bool
 
     /// The session's activity, from its wait or its blocker entry.
-    public var activity: SessionActivity? { wait?.activity ?? blocker?.activity }
+    package var activity: SessionActivity? { wait?.activity ?? blocker?.activity }
     /// True for the top of a tree: kept on screen while the rest scrolls.
-    public var isRoot: Bool { depth == 0 }
+    package var isRoot: Bool { depth == 0 }
 }
 
 /// The snapshot as rows, in tree order, filtered and sorted.
-public struct SessionTree: Sendable {
+package struct SessionTree: Sendable {
     /// Box-drawing characters, or their ASCII stand-ins.
-    public var ascii: Bool
+    package var ascii: Bool
 
     /// Creates a tree builder.
-    public init(ascii: Bool = false) {
+    package init(ascii: Bool = false) {
         self.ascii = ascii
     }
 
     /// The rows of `snapshot`: each root with its tree, then the blockers of any cycle.
     /// With a `filter`, a session stays when its database, user or application contains it
     /// (ignoring case), or when something below it does.
-    public func rows(_ snapshot: LockSnapshot, sort: SortOrder, filter: String = "") -> [SessionRow] {
+    package func rows(_ snapshot: LockSnapshot, sort: SortOrder, filter: String = "") -> [SessionRow] {
         let needle = filter.lowercased()
         var result: [SessionRow] = []
         var drawn: Set<Int32> = []

@@ -3,12 +3,12 @@ import Postgres
 import WardenSupport
 
 /// The lock view's session with the server: what polls, looks up who a session is, and signals.
-public struct ViewSession: Sendable {
-    public let inspector: LockInspector
-    public let signaller: BackendSignaller
+package struct ViewSession: Sendable {
+    package let inspector: LockInspector
+    package let signaller: BackendSignaller
 
     /// A session of `inspector`'s connection; signals go through the same connection.
-    public init(inspector: LockInspector, signaller: BackendSignaller) {
+    package init(inspector: LockInspector, signaller: BackendSignaller) {
         self.inspector = inspector
         self.signaller = signaller
     }

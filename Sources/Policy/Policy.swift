@@ -3,22 +3,22 @@ import FoundationEssentials
 
 /// A blocker-cancellation policy: which sessions that block others to cancel or
 /// terminate, which never to touch, and how fast to act at most.
-public struct Policy: Sendable {
+package struct Policy: Sendable {
     /// How often the guard polls.
-    public var interval: Duration
+    package var interval: Duration
     /// Signal nothing; audit what would have been done.
-    public var dryRun: Bool
+    package var dryRun: Bool
     /// The most signals sent in any minute: a runaway rule cannot kill everything.
-    public var maxActionsPerMinute: Int
+    package var maxActionsPerMinute: Int
     /// Sessions never signalled, whatever the rules say.
-    public var protection: Protection
+    package var protection: Protection
     /// The rules, in order: the first that matches a blocker decides.
-    public var rules: [Rule]
+    package var rules: [Rule]
     /// What `upgrade` does with its forecast before the migration starts; `nil`: nothing.
-    public var preflight: PreflightPolicy?
+    package var preflight: PreflightPolicy?
 
     /// Creates a policy.
-    public init(
+    package init(
         interval: Duration = .milliseconds(500),
         dryRun: Bool = false,
         maxActionsPerMinute: Int = 10,
@@ -36,17 +36,17 @@ public struct Policy: Sendable {
 }
 
 /// The `[protect]` table.
-public struct Protection: Sendable {
+package struct Protection: Sendable {
     /// Application names (globs) never signalled.
-    public var applicationNames: [Glob]
+    package var applicationNames: [Glob]
     /// Roles never signalled.
-    public var users: [String]
+    package var users: [String]
     /// The roles whose claims of a supervised migration's sessions the guard trusts
     /// (`upgrade_roles`); `nil`: the guard's own role.
-    public var upgradeRoles: [String]?
+    package var upgradeRoles: [String]?
 
     /// Creates a protection list.
-    public init(applicationNames: [Glob] = [], users: [String] = [], upgradeRoles: [String]? = nil) {
+    package init(applicationNames: [Glob] = [], users: [String] = [], upgradeRoles: [String]? = nil) {
         self.applicationNames = applicationNames
         self.users = users
         self.upgradeRoles = upgradeRoles
@@ -55,7 +55,7 @@ public struct Protection: Sendable {
 
 extension Protection {
     /// Why `[protect]` protects a session of role `usename` and application `applicationName`, if it does.
-    public func reason(usename: String?, applicationName: String?) -> String? {
+    package func reason(usename: String?, applicationName: String?) -> String? {
         if let usename, users.contains(usename) { return "[protect] users: \(usename)" }
         let application = applicationName ?? ""
         if let glob = applicationNames.first(where: { $0.matches(application) }) {
@@ -66,7 +66,7 @@ extension Protection {
 }
 
 /// What a rule does to a blocker it matches.
-public enum PolicyAction: String, Sendable, CaseIterable {
+package enum PolicyAction: String, Sendable, CaseIterable {
     /// `pg_cancel_backend`: cancel its statement.
     case cancel
     /// `pg_terminate_backend`: end its session.
@@ -77,31 +77,31 @@ public enum PolicyAction: String, Sendable, CaseIterable {
 
 /// One `[[rule]]`. Every condition given must hold; a rule with none matches every blocker
 /// that has blocked someone for `blocking_for`.
-public struct Rule: Sendable {
-    public var name: String
+package struct Rule: Sendable {
+    package var name: String
     /// How long some session has waited on the blocker (from the waiter's own wait start).
-    public var blockingFor: Duration
+    package var blockingFor: Duration
     /// The blocker's `state` is one of these.
-    public var states: [String]?
+    package var states: [String]?
     /// The blocker's role is one of these.
-    public var users: [String]?
+    package var users: [String]?
     /// The blocker's `application_name` matches.
-    public var applicationName: Glob?
+    package var applicationName: Glob?
     /// The blocker's database is one of these.
-    public var databases: [String]?
+    package var databases: [String]?
     /// The blocker's query matches.
-    public var query: QueryPattern?
+    package var query: QueryPattern?
     /// The blocker's transaction is at least this old.
-    public var minTransactionAge: Duration?
+    package var minTransactionAge: Duration?
     /// Only waiters whose `application_name` matches count (for example the migration's).
-    public var waiterApplicationName: Glob?
+    package var waiterApplicationName: Glob?
     /// What to do.
-    public var action: PolicyAction
+    package var action: PolicyAction
     /// After a cancel: still blocking this long afterwards, terminate.
-    public var escalateAfter: Duration?
+    package var escalateAfter: Duration?
 
     /// Creates a rule.
-    public init(
+    package init(
         name: String,
         blockingFor: Duration = .zero,
         states: [String]? = nil,
@@ -130,23 +130,23 @@ public struct Rule: Sendable {
 
 extension Policy {
     /// The session states a rule's `state` may name.
-    public static let knownStates = [
+    package static let knownStates = [
         "active", "idle", "idle in transaction", "idle in transaction (aborted)", "fastpath function call", "disabled",
     ]
 
     /// The most `max_actions_per_minute` may say.
-    public static let maximumActionsPerMinute = 1_000
+    package static let maximumActionsPerMinute = 1_000
 
     /// Reads a policy file.
     ///
     /// - Throws: ``ConfigFile/ConfigError`` naming the file, line and key of the first mistake,
     ///   or when the file cannot be read.
-    public init(contentsOf path: String) throws(ConfigError) {
+    package init(contentsOf path: String) throws(ConfigError) {
         try self.init(ConfigDocument(contentsOfFile: path, describedAs: "policy file"))
     }
 
     /// Parses a policy; `file` names it in errors.
-    public init(parsing text: String, file: String) throws(ConfigError) {
+    package init(parsing text: String, file: String) throws(ConfigError) {
         try self.init(ConfigDocument(parsing: text, file: file))
     }
 

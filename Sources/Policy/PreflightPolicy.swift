@@ -4,22 +4,22 @@ import ConfigFile
 ///
 /// Nothing acts without such a table. The guard, which supervises no migration, reads it (one policy
 /// file serves both) and does nothing with it.
-public struct PreflightPolicy: Sendable, Equatable {
+package struct PreflightPolicy: Sendable, Equatable {
     /// `terminate_idle_in_transaction`: terminate a session idle in transaction at least this long that
     /// holds a lock a statement of the migration would wait on, so that the statement never queues.
-    public var terminateIdleInTransaction: Duration?
+    package var terminateIdleInTransaction: Duration?
     /// `refuse_if_waits_on_protected`: refuse to start when a statement would wait on a session that
     /// `[protect]` protects (pgwarden may not end it, and the migration would queue behind it).
-    public var refuseIfWaitsOnProtected: Bool
+    package var refuseIfWaitsOnProtected: Bool
     /// `max_rewrite_mb`: refuse to start when a statement would rewrite more than this many MiB
     /// under its lock.
-    public var maxRewriteMegabytes: Int?
+    package var maxRewriteMegabytes: Int?
     /// `max_block`: refuse to start when a relation's reads or writes are expected to be blocked (the forecast's
     /// high estimate of a block) longer than this.
-    public var maxBlock: MaxBlock?
+    package var maxBlock: MaxBlock?
 
     /// The limit `max_block` sets.
-    public enum MaxBlock: Sendable, Equatable {
+    package enum MaxBlock: Sendable, Equatable {
         /// A duration, such as `"5s"`.
         case duration(Duration)
         /// `"request-timeout"`: the `--request-timeout` the run is given.
@@ -27,7 +27,7 @@ public struct PreflightPolicy: Sendable, Equatable {
     }
 
     /// Creates a preflight policy.
-    public init(
+    package init(
         terminateIdleInTransaction: Duration? = nil,
         refuseIfWaitsOnProtected: Bool = false,
         maxRewriteMegabytes: Int? = nil,
@@ -40,7 +40,7 @@ public struct PreflightPolicy: Sendable, Equatable {
     }
 
     /// The most `max_rewrite_mb` may say: 1 PiB.
-    public static let maximumRewriteMegabytes = 1 << 30
+    package static let maximumRewriteMegabytes = 1 << 30
 }
 
 extension PreflightPolicy {

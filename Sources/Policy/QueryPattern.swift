@@ -4,22 +4,22 @@ import WardenSupport
 ///
 /// A search runs at most 50 ms. One that gives up (an expression built to backtrack, on a
 /// long query) counts as no match: nothing is signalled on a guess.
-public struct QueryPattern: Sendable, CustomStringConvertible {
+package struct QueryPattern: Sendable, CustomStringConvertible {
     private let regex: BoundedRegularExpression
 
     /// The expression as written.
-    public var source: String { regex.source }
+    package var source: String { regex.source }
 
     /// Compiles `source`; `nil` when it is not a valid regular expression.
-    public init?(_ source: String) {
+    package init?(_ source: String) {
         guard let regex = try? BoundedRegularExpression(source, budget: .milliseconds(50)) else { return nil }
         self.regex = regex
     }
 
     /// Whether the expression occurs in `text`. A search that gave up is no match.
-    public func matches(_ text: String) -> Bool {
+    package func matches(_ text: String) -> Bool {
         regex.search(text) == .found
     }
 
-    public var description: String { source }
+    package var description: String { source }
 }

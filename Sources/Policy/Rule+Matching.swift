@@ -2,18 +2,18 @@ import WaitGraph
 
 extension Rule {
     /// Whether `wait` counts for this rule's `blocking_for` (its `waiter_application_name`, if any, matches).
-    public func counts(_ wait: LockWait) -> Bool {
+    package func counts(_ wait: LockWait) -> Bool {
         waiterApplicationName.map { $0.matches(wait.activity.applicationName ?? "") } ?? true
     }
 
     /// Whether the rule depends on the blocker's transaction or state: then a commit, a new
     /// transaction or a change of state since the snapshot must stop its signal.
-    public var judgesTransaction: Bool {
+    package var judgesTransaction: Bool {
         states != nil || minTransactionAge != nil || query != nil
     }
 
     /// Whether the rule matches `blocker`, whose direct waiters are `waiters`.
-    public func matches(_ blocker: Blocker, waiters: [LockWait]) -> Bool {
+    package func matches(_ blocker: Blocker, waiters: [LockWait]) -> Bool {
         guard let longest = waiters.filter(counts).map(\.waitingSeconds).max(), longest >= blockingFor.seconds else {
             return false
         }

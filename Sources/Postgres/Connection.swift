@@ -14,7 +14,7 @@ import WardenSupport
 /// cooperative thread pool. Statements are parameterised; results are copied
 /// out and freed before a call returns; the connection is finished on
 /// ``close()``, on deinitialisation, and after a failed connect.
-public actor Connection {
+package actor Connection {
     private let executor: QueueExecutor
     private var handle: OpaquePointer?
     private let notices: NoticeBuffer
@@ -24,11 +24,11 @@ public actor Connection {
     private var preparedNames: Set<String>? = []
 
     /// The backend process id of this session on the server.
-    public private(set) var backendPID: Int32 = 0
+    package private(set) var backendPID: Int32 = 0
     /// The server's version as an integer, such as `150018`.
-    public private(set) var serverVersion: Int = 0
+    package private(set) var serverVersion: Int = 0
 
-    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+    package nonisolated var unownedExecutor: UnownedSerialExecutor {
         executor.asUnownedSerialExecutor()
     }
 
@@ -47,7 +47,7 @@ public actor Connection {
     /// - Throws: ``PostgresError`` with code `invalidConnectionString` when libpq
     ///   cannot parse the connection string, `connectionFailed` when the server is
     ///   unreachable or refuses the session.
-    public static func connect(
+    package static func connect(
         _ configuration: ConnectionConfiguration,
         logger: Logger
     ) async throws(PostgresError) -> Connection {
@@ -57,7 +57,7 @@ public actor Connection {
     }
 
     /// Finishes the connection. Later statements fail with `connectionLost`.
-    public func close() {
+    package func close() {
         if let handle {
             PQfinish(handle)
             self.handle = nil
@@ -69,7 +69,7 @@ public actor Connection {
     /// - Parameters:
     ///   - sql: The statement; parameters are written `$1`, `$2`, ….
     ///   - parameters: The values; `nil` binds SQL `NULL`.
-    public func query(
+    package func query(
         _ sql: String,
         _ parameters: [(any PostgresEncodable)?] = []
     ) throws(PostgresError) -> QueryResult {
@@ -86,7 +86,7 @@ public actor Connection {
     /// Neither answer ran anything, so the statement runs exactly once either way, and a
     /// name taken by another text is never run. A statement the server refuses to prepare
     /// for another reason runs unnamed this time, and reports its own error.
-    public func query(
+    package func query(
         _ statement: PreparedStatement,
         _ parameters: [(any PostgresEncodable)?] = []
     ) throws(PostgresError) -> QueryResult {

@@ -4,22 +4,22 @@
 /// form psql accepts works here, and libpq's environment (`PGHOST`, `PGUSER`,
 /// `PGPASSWORD`, `PGSERVICE`, `~/.pgpass`, …) fills in what it leaves out.
 /// Nothing here ever pastes a password into a string.
-public struct ConnectionConfiguration: Sendable {
+package struct ConnectionConfiguration: Sendable {
     /// A libpq `key=value` string or `postgresql://` URI; `nil` uses the environment alone.
-    public var connectionString: String?
+    package var connectionString: String?
     /// The session's `application_name`, so operators and pgwarden itself recognise it.
-    public var applicationName: String
+    package var applicationName: String
     /// libpq's `connect_timeout` in seconds, used unless the connection string or
     /// `PGCONNECT_TIMEOUT` sets one.
-    public var defaultConnectTimeout: Int
+    package var defaultConnectTimeout: Int
     /// Run-time parameters set for the session once connected, in order, such as
     /// `("statement_timeout", "5s")`. Set with `set_config`, all in one statement
     /// (``SessionSettingsStatement``), so that the connection
     /// string's own `options` and `PGOPTIONS` keep working.
-    public var sessionSettings: [(name: String, value: String)]
+    package var sessionSettings: [(name: String, value: String)]
 
     /// Creates a configuration.
-    public init(
+    package init(
         connectionString: String?,
         applicationName: String,
         defaultConnectTimeout: Int = 10,

@@ -4,7 +4,7 @@ import WardenSupport
 /// libpq's environment variables for a connection string, so that a child process using
 /// libpq (psql, psycopg2, Alembic) reaches the same server without the string being pasted
 /// into its command line.
-public enum ConnectionEnvironment {
+package enum ConnectionEnvironment {
     private static let variables: [String: String] = [
         "host": "PGHOST", "hostaddr": "PGHOSTADDR", "port": "PGPORT", "dbname": "PGDATABASE", "user": "PGUSER",
         "password": "PGPASSWORD", "passfile": "PGPASSFILE", "service": "PGSERVICE", "sslmode": "PGSSLMODE",
@@ -16,7 +16,7 @@ public enum ConnectionEnvironment {
     /// The variables for the settings `connectionString` makes.
     ///
     /// - Throws: ``PostgresError`` `invalidConnectionString` when libpq cannot parse it.
-    public static func variables(for connectionString: String) throws(PostgresError) -> [String: String] {
+    package static func variables(for connectionString: String) throws(PostgresError) -> [String: String] {
         var message: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(connectionString, &message) else {
             let text = message.map { String(cString: $0) } ?? "cannot parse the connection string"

@@ -1,27 +1,27 @@
 /// A Swift value that can be read from a column's text format.
-public protocol PostgresDecodable: Sendable {
+package protocol PostgresDecodable: Sendable {
     /// Parses the server's text output, or returns `nil` when it does not fit.
     init?(postgresText: String)
 }
 
 extension String: PostgresDecodable {
-    public init?(postgresText: String) { self = postgresText }
+    package init?(postgresText: String) { self = postgresText }
 }
 
 extension Int: PostgresDecodable {
-    public init?(postgresText: String) { self.init(postgresText) }
+    package init?(postgresText: String) { self.init(postgresText) }
 }
 
 extension Int32: PostgresDecodable {
-    public init?(postgresText: String) { self.init(postgresText) }
+    package init?(postgresText: String) { self.init(postgresText) }
 }
 
 extension Double: PostgresDecodable {
-    public init?(postgresText: String) { self.init(postgresText) }
+    package init?(postgresText: String) { self.init(postgresText) }
 }
 
 extension Bool: PostgresDecodable {
-    public init?(postgresText: String) {
+    package init?(postgresText: String) {
         switch postgresText {
         case "t", "true": self = true
         case "f", "false": self = false
@@ -34,7 +34,7 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
     /// Reads a one-dimensional array of unquoted elements, such as `{1,2,3}` or `{}`.
     ///
     /// pgwarden reads only integer arrays this way; quoted or nested elements are rejected.
-    public init?(postgresText: String) {
+    package init?(postgresText: String) {
         guard postgresText.hasPrefix("{"), postgresText.hasSuffix("}") else { return nil }
         let body = postgresText.dropFirst().dropLast()
         if body.isEmpty {

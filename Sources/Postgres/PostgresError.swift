@@ -5,21 +5,21 @@ import WardenSupport
 /// Modelled on the error fields of the PostgreSQL protocol: ``sqlState`` names the
 /// condition (for example `42501`, insufficient privilege), ``detail`` and ``hint``
 /// carry the server's explanation when it gave one.
-public struct PostgresError: Error, Sendable, Hashable {
+package struct PostgresError: Error, Sendable, Hashable {
     /// What kind of failure this is.
-    public let code: Code
+    package let code: Code
     /// The primary message: libpq's or the server's, on one line.
-    public let message: String
+    package let message: String
     /// The five-character SQLSTATE, when the server reported one.
-    public let sqlState: String?
+    package let sqlState: String?
     /// The server's `DETAIL`, when given.
-    public let detail: String?
+    package let detail: String?
     /// The server's `HINT`, when given.
-    public let hint: String?
+    package let hint: String?
 
     /// Creates an error; the texts pass through ``WardenSupport/Redaction`` (a server or libpq
     /// message may quote a password).
-    public init(
+    package init(
         code: Code,
         message: String,
         sqlState: String? = nil,
@@ -36,7 +36,7 @@ public struct PostgresError: Error, Sendable, Hashable {
 
 extension PostgresError {
     /// An extensible set of failure kinds.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Storage: Hashable, Sendable {
             case invalidConnectionString
             case connectionFailed
@@ -52,17 +52,17 @@ extension PostgresError {
         }
 
         /// The connection string could not be parsed.
-        public static var invalidConnectionString: Self { .init(.invalidConnectionString) }
+        package static var invalidConnectionString: Self { .init(.invalidConnectionString) }
         /// The server could not be reached, or refused the connection.
-        public static var connectionFailed: Self { .init(.connectionFailed) }
+        package static var connectionFailed: Self { .init(.connectionFailed) }
         /// An established connection broke.
-        public static var connectionLost: Self { .init(.connectionLost) }
+        package static var connectionLost: Self { .init(.connectionLost) }
         /// The server answered a statement with an error; see ``PostgresError/sqlState``.
-        public static var server: Self { .init(.server) }
+        package static var server: Self { .init(.server) }
         /// The server's answer did not have the expected shape.
-        public static var unexpectedResult: Self { .init(.unexpectedResult) }
+        package static var unexpectedResult: Self { .init(.unexpectedResult) }
 
-        public var description: String {
+        package var description: String {
             switch storage {
             case .invalidConnectionString: "invalid connection string"
             case .connectionFailed: "connection failed"
@@ -76,27 +76,27 @@ extension PostgresError {
 
 extension PostgresError {
     /// Well-known SQLSTATE values that pgwarden reacts to.
-    public enum SQLState {
+    package enum SQLState {
         /// `42501`: the role lacks a privilege.
-        public static let insufficientPrivilege = "42501"
+        package static let insufficientPrivilege = "42501"
         /// `57014`: the statement was cancelled (including by `statement_timeout`).
-        public static let queryCanceled = "57014"
+        package static let queryCanceled = "57014"
         /// `55P03`: `lock_timeout` expired, or `NOWAIT` could not lock.
-        public static let lockNotAvailable = "55P03"
+        package static let lockNotAvailable = "55P03"
         /// `3D000`: the database does not exist.
-        public static let invalidCatalogName = "3D000"
+        package static let invalidCatalogName = "3D000"
         /// `26000`: no prepared statement of that name exists on the session.
-        public static let invalidSQLStatementName = "26000"
+        package static let invalidSQLStatementName = "26000"
         /// `42P05`: a prepared statement of that name already exists on the session.
-        public static let duplicatePreparedStatement = "42P05"
+        package static let duplicatePreparedStatement = "42P05"
     }
 
     /// True when the server refused the statement for want of a privilege.
-    public var isInsufficientPrivilege: Bool { sqlState == SQLState.insufficientPrivilege }
+    package var isInsufficientPrivilege: Bool { sqlState == SQLState.insufficientPrivilege }
 }
 
 extension PostgresError: CustomStringConvertible {
-    public var description: String {
+    package var description: String {
         var text = message
         if let detail { text += " (\(detail))" }
         return text

@@ -4,16 +4,16 @@
 /// once per session (again only when something it reads changes). That is for the statements
 /// a poll runs several times a second: planning `sql/lock_waits.sql` costs the server about
 /// two thirds of what running it costs.
-public struct PreparedStatement: Sendable, Hashable {
+package struct PreparedStatement: Sendable, Hashable {
     /// The statement's name on the server: `pgwarden_` and a 64-bit FNV-1a hash of its text,
     /// so that one name means one text, also on a server session that a pooler shares
     /// between clients.
-    public let name: String
+    package let name: String
     /// The statement; parameters are written `$1`, `$2`, ….
-    public let sql: String
+    package let sql: String
 
     /// Names `sql` by its text.
-    public init(_ sql: String) {
+    package init(_ sql: String) {
         self.sql = sql
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in sql.utf8 {

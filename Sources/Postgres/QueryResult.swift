@@ -1,12 +1,12 @@
 /// The rows a statement returned, copied out of libpq's result in text format.
-public struct QueryResult: Sendable {
+package struct QueryResult: Sendable {
     /// The column names, in order.
-    public let columns: [String]
+    package let columns: [String]
     /// The rows, in order.
-    public let rows: [Row]
+    package let rows: [Row]
     /// Notices and warnings the server sent with this result, such as
     /// `pg_cancel_backend`'s "PID … is not a PostgreSQL server process".
-    public let notices: [ServerNotice]
+    package let notices: [ServerNotice]
 
     init(columns: [String], values: [[String?]], notices: [ServerNotice]) {
         self.columns = columns
@@ -17,7 +17,7 @@ public struct QueryResult: Sendable {
 }
 
 /// One row of a ``QueryResult``; values are read by column name.
-public struct Row: Sendable {
+package struct Row: Sendable {
     private let columnIndex: [String: Int]
     private let values: [String?]
 
@@ -29,7 +29,7 @@ public struct Row: Sendable {
     /// The text of a column, `nil` when SQL `NULL`.
     ///
     /// - Throws: ``PostgresError/Code-swift.struct/unexpectedResult`` when the column does not exist.
-    public func text(_ column: String) throws(PostgresError) -> String? {
+    package func text(_ column: String) throws(PostgresError) -> String? {
         guard let position = columnIndex[column] else {
             throw PostgresError(code: .unexpectedResult, message: "the result has no column \"\(column)\"")
         }
@@ -37,7 +37,7 @@ public struct Row: Sendable {
     }
 
     /// A column decoded from its text form; `nil` when SQL `NULL`.
-    public func decode<Value: PostgresDecodable>(
+    package func decode<Value: PostgresDecodable>(
         _ type: Value.Type = Value.self,
         _ column: String
     ) throws(PostgresError) -> Value? {
@@ -52,7 +52,7 @@ public struct Row: Sendable {
     }
 
     /// A column that must not be `NULL`.
-    public func require<Value: PostgresDecodable>(
+    package func require<Value: PostgresDecodable>(
         _ type: Value.Type = Value.self,
         _ column: String
     ) throws(PostgresError) -> Value {

@@ -2,11 +2,11 @@ import CLibPQ
 import Synchronization
 
 /// A notice or warning the server sent alongside a statement's result.
-public struct ServerNotice: Sendable, Hashable {
+package struct ServerNotice: Sendable, Hashable {
     /// `WARNING`, `NOTICE`, `INFO`, …
-    public let severity: String
+    package let severity: String
     /// The primary message.
-    public let message: String
+    package let message: String
 }
 
 /// Collects the notices libpq receives on one connection, instead of letting

@@ -4,9 +4,9 @@ import WardenSupport
 
 /// `[preflight] max_block`: the blocks whose high estimate exceeds the limit, each a refusal that names the relation,
 /// the statements and the estimate, with the safer forms of those statements; pure.
-public enum PreflightBlockLimit {
+package enum PreflightBlockLimit {
     /// The refusals and the safer forms, for `forecast` under `limit`.
-    public static func check(_ forecast: MigrationForecast, limit: PreflightPolicy.MaxBlock?) -> (
+    package static func check(_ forecast: MigrationForecast, limit: PreflightPolicy.MaxBlock?) -> (
         refusals: [String], saferForms: [String]
     ) {
         guard let limit else { return ([], []) }

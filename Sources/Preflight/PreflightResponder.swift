@@ -5,30 +5,30 @@ import WaitGraph
 import WardenSupport
 
 /// What `[preflight]` makes of a forecast before the migration starts.
-public struct PreflightDecision: Sendable {
+package struct PreflightDecision: Sendable {
     /// A session that a `[preflight]` key acts on, and the statement that would wait on it.
-    public struct Action: Sendable {
+    package struct Action: Sendable {
         /// The statement's number in the forecast.
-        public var statement: Int
+        package var statement: Int
         /// The lock the session holds that the statement conflicts with, as the forecast read it.
-        public var lock: LiveLock
+        package var lock: LiveLock
         /// A terminate (signal, or dry run) of a session idle in transaction long enough, or the
         /// session spared as protected.
-        public var response: Response
+        package var response: Response
     }
 
     /// Each session once, for the first statement that would wait on it.
-    public var actions: [Action]
+    package var actions: [Action]
     /// Why the migration must not start, one sentence each; empty when it may.
-    public var refusals: [String]
+    package var refusals: [String]
     /// Sessions a terminate would have ended but for a lock that is not certain (static analysis, or one that
     /// depends on rows), one sentence each: reported, never acted on.
-    public var leftAlone: [String] = []
+    package var leftAlone: [String] = []
     /// The safer forms of the statements a `max_block` refusal names, for the hint.
-    public var saferForms: [String] = []
+    package var saferForms: [String] = []
 
     /// Creates a decision.
-    public init(actions: [Action] = [], refusals: [String] = []) {
+    package init(actions: [Action] = [], refusals: [String] = []) {
         self.actions = actions
         self.refusals = refusals
     }
@@ -45,12 +45,12 @@ public struct PreflightDecision: Sendable {
 /// read it is not signalled. Protection is the responder's own: pgwarden's sessions, prepared
 /// transactions, backends that are not client backends, sessions whose identity cannot be read, and
 /// `[protect]`.
-public enum PreflightResponder {
+package enum PreflightResponder {
     /// The `[preflight]` key that terminates idle transactions.
-    public static let terminateKey = "terminate_idle_in_transaction"
+    package static let terminateKey = "terminate_idle_in_transaction"
 
     /// The decision for `forecast` under `policy`.
-    public static func decide(
+    package static func decide(
         _ forecast: MigrationForecast,
         policy: Policy?,
         context: ResponderContext

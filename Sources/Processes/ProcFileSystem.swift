@@ -6,15 +6,15 @@ import WardenSupport
 #endif
 
 /// Reads processes from `/proc`.
-public enum ProcFileSystem {
+package enum ProcFileSystem {
     /// Every process readable now. Processes that end while being read are skipped.
-    public static func snapshot() -> ProcessTable {
+    package static func snapshot() -> ProcessTable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return ProcessTable(names.compactMap { Int32($0) }.compactMap(entry(for:)))
     }
 
     /// One process, or `nil` when it does not exist (or is a zombie: it has ended, only not been reaped).
-    public static func entry(for pid: Int32) -> ProcessEntry? {
+    package static func entry(for pid: Int32) -> ProcessEntry? {
         guard let stat = read("/proc/\(pid)/stat"), let fields = statFields(stat), fields.state != "Z",
             let status = read("/proc/\(pid)/status"),
             let uidLine = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),

@@ -4,19 +4,19 @@
 
 /// What to stop: one process, or the process group it leads. Either way the identity (pid and start
 /// time) is checked before the first signal, so a reused pid is never signalled.
-public enum StopTarget: Sendable, Hashable {
+package enum StopTarget: Sendable, Hashable {
     case process(ProcessIdentity)
     case group(ProcessIdentity)
 
     /// The process (or the leader of the group).
-    public var identity: ProcessIdentity {
+    package var identity: ProcessIdentity {
         switch self {
         case .process(let identity), .group(let identity): identity
         }
     }
 
     /// Whether anything of it still runs: the process itself, or any member of the group.
-    public var isRunning: Bool {
+    package var isRunning: Bool {
         switch self {
         case .process(let identity): identity.isRunning
         case .group(let identity): identity.groupIsRunning
@@ -34,7 +34,7 @@ public enum StopTarget: Sendable, Hashable {
 }
 
 /// How a stop ended, for one target.
-public enum StopResult: Sendable, Equatable {
+package enum StopResult: Sendable, Equatable {
     /// It had ended before the first signal (or was never this process).
     case alreadyGone
     /// It ended after SIGTERM, within the grace.
@@ -49,13 +49,13 @@ public enum StopResult: Sendable, Equatable {
 
 /// The one escalation of pgwarden: SIGTERM, a grace, then SIGKILL to what is left — for the
 /// migration's process group, the processes left of a run, workers, and `recover`.
-public enum ProcessStopper {
+package enum ProcessStopper {
     /// How often a stop looks whether its targets have ended.
-    public static let pollInterval = Duration.milliseconds(50)
+    package static let pollInterval = Duration.milliseconds(50)
 
     /// Stops `targets` together: SIGTERM now, SIGKILL after `grace` to those still running. When
     /// `interrupted` turns true the grace ends and nothing more is sent.
-    public static func stop(
+    package static func stop(
         _ targets: [StopTarget],
         grace: Duration,
         interrupted: @Sendable () -> Bool = { false }
@@ -86,7 +86,7 @@ public enum ProcessStopper {
     }
 
     /// Waits until every target has ended, `deadline` passes or `interrupted`; returns those still running.
-    public static func waitUntilGone(
+    package static func waitUntilGone(
         _ targets: [StopTarget],
         deadline: ContinuousClock.Instant,
         _ interrupted: @Sendable () -> Bool = { false }

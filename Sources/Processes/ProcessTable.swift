@@ -1,18 +1,18 @@
 /// One process, as `/proc` shows it.
-public struct ProcessEntry: Sendable, Equatable {
+package struct ProcessEntry: Sendable, Equatable {
     /// Its pid.
-    public let pid: Int32
+    package let pid: Int32
     /// Its parent's pid.
-    public let parentPID: Int32
+    package let parentPID: Int32
     /// Its real user id.
-    public let uid: UInt32
+    package let uid: UInt32
     /// When it started, in clock ticks since boot: with the pid, its identity (pids are reused).
-    public let startTime: UInt64
+    package let startTime: UInt64
     /// Its arguments joined by spaces, as `ps -o args` shows them.
-    public let commandLine: String
+    package let commandLine: String
 
     /// Creates an entry.
-    public init(pid: Int32, parentPID: Int32, uid: UInt32, startTime: UInt64, commandLine: String) {
+    package init(pid: Int32, parentPID: Int32, uid: UInt32, startTime: UInt64, commandLine: String) {
         self.pid = pid
         self.parentPID = parentPID
         self.uid = uid
@@ -22,17 +22,17 @@ public struct ProcessEntry: Sendable, Equatable {
 }
 
 /// The processes of the machine at one moment.
-public struct ProcessTable: Sendable {
+package struct ProcessTable: Sendable {
     /// Every process, by pid.
-    public let entries: [Int32: ProcessEntry]
+    package let entries: [Int32: ProcessEntry]
 
     /// Creates a table.
-    public init(_ entries: [ProcessEntry]) {
+    package init(_ entries: [ProcessEntry]) {
         self.entries = Dictionary(entries.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// `pid` and its ancestors up to init.
-    public func lineage(of pid: Int32) -> Set<Int32> {
+    package func lineage(of pid: Int32) -> Set<Int32> {
         var result: Set<Int32> = []
         var current: Int32? = pid
         while let pid = current, result.insert(pid).inserted {
@@ -42,13 +42,13 @@ public struct ProcessTable: Sendable {
     }
 
     /// Every process whose lineage includes one of `roots`: those processes and all their descendants.
-    public func trees(rootedAt roots: Set<Int32>) -> Set<Int32> {
+    package func trees(rootedAt roots: Set<Int32>) -> Set<Int32> {
         guard !roots.isEmpty else { return [] }
         return Set(entries.keys.filter { !lineage(of: $0).isDisjoint(with: roots) })
     }
 
     /// The children of `pid`.
-    public func children(of pid: Int32) -> [ProcessEntry] {
+    package func children(of pid: Int32) -> [ProcessEntry] {
         entries.values.filter { $0.parentPID == pid }.sorted { $0.pid < $1.pid }
     }
 }

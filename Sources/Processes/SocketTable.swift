@@ -1,29 +1,29 @@
 import FoundationEssentials
 
 /// The client side of a TCP connection, as `/proc/net/tcp` and `tcp6` show it.
-public struct TCPEndpoint: Sendable, Hashable {
+package struct TCPEndpoint: Sendable, Hashable {
     /// The address, as PostgreSQL's `host(client_addr)` prints it (`127.0.0.1`, `::1`).
-    public var address: String
+    package var address: String
     /// The port.
-    public var port: Int32
+    package var port: Int32
 
     /// Creates an endpoint.
-    public init(address: String, port: Int32) {
+    package init(address: String, port: Int32) {
         self.address = address
         self.port = port
     }
 }
 
 /// Parses the socket tables of `/proc`: pure, so it is tested on text.
-public enum SocketTable {
+package enum SocketTable {
     /// The socket inodes among a process's open file links (`socket:[12345]`).
-    public static func socketInode(fromLink link: String) -> UInt64? {
+    package static func socketInode(fromLink link: String) -> UInt64? {
         guard link.hasPrefix("socket:["), link.hasSuffix("]") else { return nil }
         return UInt64(link.dropFirst(8).dropLast())
     }
 
     /// The local endpoint of every socket in a `/proc/net/tcp` or `tcp6` text, by inode.
-    public static func localEndpoints(procNetTCP text: String) -> [UInt64: TCPEndpoint] {
+    package static func localEndpoints(procNetTCP text: String) -> [UInt64: TCPEndpoint] {
         var result: [UInt64: TCPEndpoint] = [:]
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(whereSeparator: \.isWhitespace)

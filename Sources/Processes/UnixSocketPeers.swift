@@ -6,7 +6,7 @@ import FoundationEssentials
 
 /// The peers of Unix-domain sockets, asked of the kernel through `NETLINK_SOCK_DIAG` (as `ss -x`
 /// does): for a client's socket inode, the inode of the server's end of the connection.
-public enum UnixSocketPeers {
+package enum UnixSocketPeers {
     private static let sockDiagByFamily: UInt16 = 20
     private static let showPeer: UInt32 = 0x04  // UDIAG_SHOW_PEER
     private static let peerAttribute: UInt16 = 2  // UNIX_DIAG_PEER
@@ -14,7 +14,7 @@ public enum UnixSocketPeers {
     private static let errorMessage: UInt16 = 2  // NLMSG_ERROR
 
     /// Every connected Unix socket's peer inode, by inode; empty when the kernel does not answer.
-    public static func all() -> [UInt64: UInt64] {
+    package static func all() -> [UInt64: UInt64] {
         let descriptor = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 4)  // NETLINK_SOCK_DIAG
         guard descriptor >= 0 else { return [:] }
         defer { close(descriptor) }
@@ -81,9 +81,9 @@ public enum UnixSocketPeers {
 }
 
 /// The sockets a process holds open, from `/proc/PID/fd`.
-public enum ProcessSockets {
+package enum ProcessSockets {
     /// The socket inodes of `pid`; empty when they cannot be read (another user's process, or it has ended).
-    public static func inodes(of pid: Int32) -> Set<UInt64> {
+    package static func inodes(of pid: Int32) -> Set<UInt64> {
         let directory = "/proc/\(pid)/fd"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         var result: Set<UInt64> = []
@@ -98,7 +98,7 @@ public enum ProcessSockets {
     }
 
     /// The local TCP endpoints of the machine's sockets, by inode (IPv4 and IPv6).
-    public static func tcpEndpoints() -> [UInt64: TCPEndpoint] {
+    package static func tcpEndpoints() -> [UInt64: TCPEndpoint] {
         var result: [UInt64: TCPEndpoint] = [:]
         for path in ["/proc/net/tcp", "/proc/net/tcp6"] {
             guard let data = ProcFileSystem.contents(of: path) else { continue }

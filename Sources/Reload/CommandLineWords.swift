@@ -1,8 +1,8 @@
 /// Splits a command written on one line into arguments, as a shell would split words —
 /// quotes and backslashes only; no variables, globs or other shell syntax. No shell runs it.
-public enum CommandLineWords {
+package enum CommandLineWords {
     /// The words of `text`, or `nil` when a quote is not closed.
-    public static func split(_ text: String) -> [String]? {
+    package static func split(_ text: String) -> [String]? {
         var words: [String] = []
         var current = ""
         var inWord = false

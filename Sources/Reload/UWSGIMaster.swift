@@ -7,7 +7,7 @@ import WardenSupport
 #endif
 
 /// Which app server a master runs: how its master is recognised, and when a new worker serves.
-public enum AppServerKind: String, Sendable, Equatable {
+package enum AppServerKind: String, Sendable, Equatable {
     case uwsgi = "uWSGI"
     case gunicorn
 
@@ -16,17 +16,17 @@ public enum AppServerKind: String, Sendable, Equatable {
 }
 
 /// A running app server master process (uWSGI's or gunicorn's) and its workers, as `/proc` shows them.
-public struct UWSGIMaster: Sendable, Equatable {
+package struct UWSGIMaster: Sendable, Equatable {
     /// The master.
-    public let process: ProcessEntry
+    package let process: ProcessEntry
     /// Which app server it is.
-    public var kind: AppServerKind = .uwsgi
+    package var kind: AppServerKind = .uwsgi
 
     /// The master named by a pidfile.
     ///
     /// - Throws: when the pidfile is missing or unreadable, names no running process (stale),
     ///   or names a process that is not a uWSGI master.
-    public static func fromPidfile(_ path: String, kind: AppServerKind = .uwsgi) throws(OperatorError) -> UWSGIMaster {
+    package static func fromPidfile(_ path: String, kind: AppServerKind = .uwsgi) throws(OperatorError) -> UWSGIMaster {
         guard FileManager.default.fileExists(atPath: path) else {
             let option = kind == .uwsgi ? "--pidfile" : "--pid"
             throw OperatorError(
@@ -50,7 +50,7 @@ public struct UWSGIMaster: Sendable, Equatable {
     /// The master reading the master FIFO `path`: the process that holds it open.
     ///
     /// - Throws: when `path` is missing or not a FIFO.
-    public static func readingFIFO(_ path: String) throws(OperatorError) -> UWSGIMaster? {
+    package static func readingFIFO(_ path: String) throws(OperatorError) -> UWSGIMaster? {
         try checkFIFO(path)
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
         let table = ProcFileSystem.snapshot()
@@ -72,7 +72,7 @@ public struct UWSGIMaster: Sendable, Equatable {
     }
 
     /// Fails unless `path` exists and is a FIFO.
-    public static func checkFIFO(_ path: String) throws(OperatorError) {
+    package static func checkFIFO(_ path: String) throws(OperatorError) {
         var status = stat()
         guard stat(path, &status) == 0 else {
             throw OperatorError(
@@ -87,12 +87,12 @@ public struct UWSGIMaster: Sendable, Equatable {
     }
 
     /// The master's worker processes (its children) right now.
-    public func workers() -> [ProcessEntry] {
+    package func workers() -> [ProcessEntry] {
         ProcFileSystem.snapshot().children(of: process.pid)
     }
 
     /// Whether the master still runs (the same process: a re-exec keeps pid and start time).
-    public var isRunning: Bool { process.identity.isRunning }
+    package var isRunning: Bool { process.identity.isRunning }
 
     private static func isMaster(_ candidate: ProcessEntry, of child: ProcessEntry) -> Bool {
         candidate.commandLine == child.commandLine

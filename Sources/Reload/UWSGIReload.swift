@@ -11,9 +11,9 @@ import WardenSupport
 
 /// A graceful app server reload (uWSGI's, or gunicorn's) that returns only when it is done: the master's old
 /// workers have exited and new ones serve.
-public struct UWSGIReload: Sendable {
+package struct UWSGIReload: Sendable {
     /// How to ask for the reload.
-    public enum Strategy: Sendable, Equatable {
+    package enum Strategy: Sendable, Equatable {
         /// Write `r` to the master FIFO (`--master-fifo`).
         case fifo(path: String)
         /// SIGHUP to the master named by the pidfile.
@@ -25,34 +25,34 @@ public struct UWSGIReload: Sendable {
         case gunicornPidfile(path: String)
 
         /// The app server it reloads, as the log and the report name it.
-        public var appServer: String {
+        package var appServer: String {
             if case .gunicornPidfile = self { return AppServerKind.gunicorn.rawValue }
             return AppServerKind.uwsgi.rawValue
         }
     }
 
     /// What a completed reload did.
-    public struct Outcome: Sendable {
+    package struct Outcome: Sendable {
         /// The master, when known (FIFO, pidfile, or a command with a pidfile).
-        public let master: ProcessEntry?
+        package let master: ProcessEntry?
         /// Its workers before.
-        public let oldWorkers: [ProcessEntry]
+        package let oldWorkers: [ProcessEntry]
         /// Its workers after.
-        public let newWorkers: [ProcessEntry]
+        package let newWorkers: [ProcessEntry]
         /// From the request to completion.
-        public let seconds: Double
+        package let seconds: Double
         /// Which app server was reloaded.
-        public var kind: AppServerKind = .uwsgi
+        package var kind: AppServerKind = .uwsgi
     }
 
-    public let strategy: Strategy
-    public let timeout: Duration
+    package let strategy: Strategy
+    package let timeout: Duration
     /// How often to look at the processes while waiting.
-    public var pollInterval: Duration = .milliseconds(50)
+    package var pollInterval: Duration = .milliseconds(50)
     private let logger: Logger
 
     /// Creates a reload.
-    public init(strategy: Strategy, timeout: Duration = .seconds(120), logger: Logger) {
+    package init(strategy: Strategy, timeout: Duration = .seconds(120), logger: Logger) {
         self.strategy = strategy
         self.timeout = timeout
         self.logger = logger
@@ -60,7 +60,7 @@ public struct UWSGIReload: Sendable {
 
     /// Checks that the reload can be asked for (the FIFO has a reader, the pidfile names a master,
     /// the command exists); changes nothing.
-    public func preflight() async throws(OperatorError) -> UWSGIMaster? {
+    package func preflight() async throws(OperatorError) -> UWSGIMaster? {
         switch strategy {
         case .fifo(let path):
             guard let master = try UWSGIMaster.readingFIFO(path) else {
@@ -97,7 +97,7 @@ public struct UWSGIReload: Sendable {
     }
 
     /// Asks for the reload and waits until it has completed.
-    public func run() async throws(OperatorError) -> Outcome {
+    package func run() async throws(OperatorError) -> Outcome {
         let clock = ContinuousClock()
         let master = try await preflight()
         let oldWorkers = master?.workers() ?? []

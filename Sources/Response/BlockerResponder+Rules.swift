@@ -4,13 +4,13 @@ import WardenSupport
 
 extension BlockerResponder {
     /// Whether `rule` matches `blocker`, whose direct waiters are `waiters`.
-    public func matches(_ rule: Rule, blocker: Blocker, waiters: [LockWait]) -> Bool {
+    package func matches(_ rule: Rule, blocker: Blocker, waiters: [LockWait]) -> Bool {
         rule.matches(blocker, waiters: waiters)
     }
 
     /// Why `blocker` may not be signalled, if it may not. Protection is by identity: pgwarden's
     /// own backend pids and the migration's identified sessions; never by a name a session chose.
-    public func protectionReason(_ blocker: Blocker, context: ResponderContext, policy: Policy?) -> String? {
+    package func protectionReason(_ blocker: Blocker, context: ResponderContext, policy: Policy?) -> String? {
         protection(blocker, context: context, policy: policy)?.reason
     }
 

@@ -9,11 +9,11 @@ import WaitGraph
 /// Every signal it asks for carries the session's identity as judged (``SignalRequest``): the
 /// effectful loop sends it only if PostgreSQL still finds that session, and tells the outcome
 /// back through ``record(_:of:)``.
-public struct BlockerResponder: Sendable {
+package struct BlockerResponder: Sendable {
     /// The policy in force, if any; ``replace(_:)`` swaps it.
-    public private(set) var policy: Policy?
+    package private(set) var policy: Policy?
     /// `--max-lock-wait`: cancel the migration's statement once it has waited this long.
-    public var maxLockWait: Duration?
+    package var maxLockWait: Duration?
 
     var acted: [SessionKey: Acted] = [:]
     private var reported: Set<Reported> = []
@@ -37,7 +37,7 @@ public struct BlockerResponder: Sendable {
     }
 
     /// Creates a responder.
-    public init(policy: Policy?, maxLockWait: Duration? = nil) {
+    package init(policy: Policy?, maxLockWait: Duration? = nil) {
         self.policy = policy
         self.maxLockWait = maxLockWait
     }
@@ -45,14 +45,14 @@ public struct BlockerResponder: Sendable {
     /// Swaps the policy (on SIGHUP). From now on every decision, escalations included, is by
     /// the new policy: a session already signalled is not signalled again by a rule, and it is
     /// escalated only if the new policy's rule of that name still matches it and escalates.
-    public mutating func replace(_ policy: Policy?) {
+    package mutating func replace(_ policy: Policy?) {
         self.policy = policy
         acted = acted.filter { $0.value.action != .log }
         reported.removeAll()
     }
 
     /// The responses to `snapshot`, taken at `now`.
-    public mutating func respond(
+    package mutating func respond(
         to snapshot: LockSnapshot,
         at now: Duration,
         context: ResponderContext = ResponderContext()
@@ -114,7 +114,7 @@ public struct BlockerResponder: Sendable {
 
     /// The operator's order to signal `pid`, as `snapshot` shows it: identity-checked like any
     /// other signal, never on a protected session, and not counted against the policy's rate limit.
-    public func order(
+    package func order(
         _ action: SignalAction,
         on pid: Int32,
         in snapshot: LockSnapshot,
@@ -149,7 +149,7 @@ public struct BlockerResponder: Sendable {
 
     /// Takes in what came of a signal: a session that had changed or gone is judged afresh at
     /// the next snapshot; one signalled (or refused) is not signalled again by a rule.
-    public mutating func record(_ outcome: SignalOutcome, of response: Response) {
+    package mutating func record(_ outcome: SignalOutcome, of response: Response) {
         guard let request = response.signal else { return }
         switch outcome {
         case .changed, .gone:

@@ -2,7 +2,7 @@ import Policy
 import WaitGraph
 
 /// Who decided an action.
-public enum Actor: Sendable, Equatable, CustomStringConvertible {
+package enum Actor: Sendable, Equatable, CustomStringConvertible {
     /// A policy rule, by name.
     case rule(String)
     /// A rule's `escalate_after`: its cancel did not free the waiters.
@@ -15,7 +15,7 @@ public enum Actor: Sendable, Equatable, CustomStringConvertible {
     case preflight(String)
 
     /// `policy:NAME`, `escalation:NAME`, `max-lock-wait`, `operator`, `preflight:KEY`.
-    public var description: String {
+    package var description: String {
         switch self {
         case .rule(let name): "policy:\(name)"
         case .escalation(let name): "escalation:\(name)"
@@ -26,7 +26,7 @@ public enum Actor: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The rule's name, for a rule or an escalation; the key, for a `[preflight]` key.
-    public var ruleName: String? {
+    package var ruleName: String? {
         switch self {
         case .rule(let name), .escalation(let name), .preflight(let name): name
         case .maxLockWait, .operator: nil
@@ -35,9 +35,9 @@ public enum Actor: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// One decision of the responder: what to do about one session, and why.
-public struct Response: Sendable {
+package struct Response: Sendable {
     /// What becomes of it.
-    public enum Disposition: Sendable, Equatable {
+    package enum Disposition: Sendable, Equatable {
         /// Send the signal (identity-checked).
         case signal(SignalRequest)
         /// Would send it, but this is a dry run.
@@ -51,20 +51,20 @@ public struct Response: Sendable {
     }
 
     /// Who decided.
-    public let actor: Actor
+    package let actor: Actor
     /// What was asked for.
-    public let action: PolicyAction
+    package let action: PolicyAction
     /// What becomes of it.
-    public let disposition: Disposition
+    package let disposition: Disposition
     /// The session acted on, as the snapshot showed it.
-    public let session: Blocker
+    package let session: Blocker
     /// The sessions it blocks directly, with their waits (for `--max-lock-wait`: its own wait).
-    public let waiters: [LockWait]
+    package let waiters: [LockWait]
     /// For a session protected by an upgrade's claim: the claim (the audit's `"protected": {"by": …}`).
-    public let claim: UpgradeClaim?
+    package let claim: UpgradeClaim?
 
     /// Creates a response.
-    public init(
+    package init(
         actor: Actor,
         action: PolicyAction,
         disposition: Disposition,
@@ -81,7 +81,7 @@ public struct Response: Sendable {
     }
 
     /// The signal to send now, if any.
-    public var signal: SignalRequest? {
+    package var signal: SignalRequest? {
         if case .signal(let request) = disposition { return request }
         return nil
     }

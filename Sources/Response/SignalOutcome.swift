@@ -1,5 +1,5 @@
 /// What PostgreSQL returned for one identity-checked signal.
-public enum SignalOutcome: Sendable, Equatable {
+package enum SignalOutcome: Sendable, Equatable {
     /// The server signalled the session (after a terminate: and it has exited).
     case signalled
     /// Signalled, to no effect: a cancel does not end an idle-in-transaction session's transaction.
@@ -13,7 +13,7 @@ public enum SignalOutcome: Sendable, Equatable {
     case failed(sqlstate: String?, reason: String)
 
     /// The audit's word for it.
-    public var name: String {
+    package var name: String {
         switch self {
         case .signalled: "signalled"
         case .ineffective: "ineffective"
@@ -24,7 +24,7 @@ public enum SignalOutcome: Sendable, Equatable {
     }
 
     /// The reason or fresh state, when there is one.
-    public var detail: String? {
+    package var detail: String? {
         switch self {
         case .signalled, .gone: nil
         case .ineffective(let reason): reason
@@ -34,7 +34,7 @@ public enum SignalOutcome: Sendable, Equatable {
     }
 
     /// Whether the signal reached the session (even to no effect).
-    public var reachedSession: Bool {
+    package var reachedSession: Bool {
         switch self {
         case .signalled, .ineffective: true
         case .changed, .gone, .failed: false

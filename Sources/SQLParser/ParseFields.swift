@@ -3,11 +3,11 @@
 /// A parse tree has millions of small objects for a long script: a sorted array is a fraction of a dictionary's
 /// memory and time to build, looks a key up as fast at the sizes PostgreSQL's nodes have, and walks the fields in
 /// one fixed order without sorting them at each walk.
-public struct ParseFields: Sendable, Equatable, ExpressibleByDictionaryLiteral, RandomAccessCollection {
+package struct ParseFields: Sendable, Equatable, ExpressibleByDictionaryLiteral, RandomAccessCollection {
     private var storage: [(key: String, value: ParseNode)]
 
     /// Fields in any order; of a repeated key, the last.
-    public init(_ pairs: consuming [(key: String, value: ParseNode)]) {
+    package init(_ pairs: consuming [(key: String, value: ParseNode)]) {
         // An insertion sort in place: stable (the last of a repeated key stays last) and the fastest for a node's
         // few fields, which libpg_query mostly writes in order already.
         var sorted = consume pairs
@@ -34,25 +34,25 @@ public struct ParseFields: Sendable, Equatable, ExpressibleByDictionaryLiteral, 
         storage = unique
     }
 
-    public init(dictionaryLiteral elements: (String, ParseNode)...) {
+    package init(dictionaryLiteral elements: (String, ParseNode)...) {
         self.init(elements.map { (key: $0.0, value: $0.1) })
     }
 
-    public var startIndex: Int { storage.startIndex }
-    public var endIndex: Int { storage.endIndex }
-    public subscript(position: Int) -> (key: String, value: ParseNode) { storage[position] }
+    package var startIndex: Int { storage.startIndex }
+    package var endIndex: Int { storage.endIndex }
+    package subscript(position: Int) -> (key: String, value: ParseNode) { storage[position] }
 
     /// The value of `key`, or `nil`.
-    public subscript(key: String) -> ParseNode? {
+    package subscript(key: String) -> ParseNode? {
         // PostgreSQL's nodes have a handful of fields: a scan is faster than hashing the key.
         for field in storage where field.key == key { return field.value }
         return nil
     }
 
     /// The keys, sorted.
-    public var keys: [String] { storage.map(\.key) }
+    package var keys: [String] { storage.map(\.key) }
 
-    public static func == (lhs: ParseFields, rhs: ParseFields) -> Bool {
+    package static func == (lhs: ParseFields, rhs: ParseFields) -> Bool {
         lhs.storage.count == rhs.storage.count
             && zip(lhs.storage, rhs.storage).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }

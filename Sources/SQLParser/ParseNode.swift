@@ -8,7 +8,7 @@ import FoundationEssentials
 /// Not `indirect`: the tree recurses through the arrays of ``ParseFields`` and `.array`, which are references
 /// already; an indirect enum would put every node, each number and string too, in a heap box of its own (millions
 /// of allocations for a long script).
-public enum ParseNode: Sendable, Equatable, Decodable {
+package enum ParseNode: Sendable, Equatable, Decodable {
     case object(ParseFields)
     case array([ParseNode])
     case string(String)
@@ -17,18 +17,18 @@ public enum ParseNode: Sendable, Equatable, Decodable {
     case null
 
     /// The tree of JSON text (libpg_query's), read without a depth limit (``ParseTreeJSON``).
-    public init(json: Data) throws {
+    package init(json: Data) throws {
         self = try ParseTreeJSON.parse(json)
     }
 
     /// The field `key` of an object; `nil` when absent or when this is not an object.
-    public subscript(key: String) -> ParseNode? {
+    package subscript(key: String) -> ParseNode? {
         guard case .object(let fields) = self else { return nil }
         return fields[key]
     }
 
     /// The node's type and fields, for a typed node (`{"RangeVar": {...}}`).
-    public var typed: (type: String, fields: ParseNode)? {
+    package var typed: (type: String, fields: ParseNode)? {
         guard case .object(let fields) = self, fields.count == 1, let (type, value) = fields.first,
             type.first?.isUppercase == true
         else { return nil }
@@ -36,13 +36,13 @@ public enum ParseNode: Sendable, Equatable, Decodable {
     }
 
     /// The node's type name, for a typed node.
-    public var type: String? { typed?.type }
+    package var type: String? { typed?.type }
 
     /// The fields of a typed node, or the node itself when it is not typed.
-    public var fields: ParseNode { typed?.fields ?? self }
+    package var fields: ParseNode { typed?.fields ?? self }
 
     /// The text of a string node (also a `{"String": {"sval": ...}}` node).
-    public var text: String? {
+    package var text: String? {
         switch self {
         case .string(let value): return value
         case .object:
@@ -53,25 +53,25 @@ public enum ParseNode: Sendable, Equatable, Decodable {
     }
 
     /// The value of a number node.
-    public var integer: Int? {
+    package var integer: Int? {
         if case .number(let value) = self { return Int(value) }
         return nil
     }
 
     /// The value of a boolean field; an absent field is PostgreSQL's default, false.
-    public var isTrue: Bool {
+    package var isTrue: Bool {
         if case .bool(let value) = self { return value }
         return false
     }
 
     /// The elements of a list; an absent list is empty.
-    public var elements: [ParseNode] {
+    package var elements: [ParseNode] {
         if case .array(let values) = self { return values }
         return []
     }
 
     /// Every typed node below this one (itself included), depth first, in the order of the tree's fields.
-    public func descendants(ofType wanted: String) -> [ParseNode] {
+    package func descendants(ofType wanted: String) -> [ParseNode] {
         var found: [ParseNode] = []
         collect(wanted, into: &found)
         return found
@@ -79,7 +79,7 @@ public enum ParseNode: Sendable, Equatable, Decodable {
 
     /// Every typed node below this one of the `wanted` types, by type, in one walk (depth first, in the order of the
     /// tree's fields).
-    public func descendants(ofTypes wanted: Set<String>) -> [String: [ParseNode]] {
+    package func descendants(ofTypes wanted: Set<String>) -> [String: [ParseNode]] {
         var found: [String: [ParseNode]] = [:]
         collect(wanted, into: &found)
         return found
@@ -112,7 +112,7 @@ public enum ParseNode: Sendable, Equatable, Decodable {
 
 extension ParseNode {
     /// Decodes any JSON value; a boolean stays a boolean.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null

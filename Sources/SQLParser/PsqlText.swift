@@ -2,28 +2,28 @@
 /// `COPY … FROM STDIN`. Found in one pass over the script, outside quotes, comments and dollar quotes, and blanked
 /// (each byte a space, line ends kept) so that the parser sees only SQL at the same lines and columns, and no
 /// statement is swallowed.
-public struct PsqlText: Sendable, Equatable {
+package struct PsqlText: Sendable, Equatable {
     /// One piece skipped.
-    public struct Skipped: Sendable, Equatable {
+    package struct Skipped: Sendable, Equatable {
         /// The line it starts on, from 1.
-        public var line: Int
+        package var line: Int
         /// What it was, such as `psql meta-command \gset` or `COPY data (3 lines)`.
-        public var what: String
+        package var what: String
     }
 
     /// The script with the pieces blanked.
-    public var sql: [UInt8]
+    package var sql: [UInt8]
     /// The pieces, in order.
-    public var skipped: [Skipped]
+    package var skipped: [Skipped]
     /// Where psql would send each statement: the offsets just after each `;` outside quotes, comments and dollar
     /// quotes (and after each meta-command that sends the query buffer), in order.
-    public var statementEnds: [Int]
+    package var statementEnds: [Int]
 
     /// The meta-commands that send the query buffer, as a `;` does.
     static let sending: Set<String> = ["g", "gx", "gset", "gexec", "gdesc", "crosstabview", "watch"]
 
     /// Scans `bytes` once.
-    public init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         var scanner = Scanner(bytes)
         scanner.run()
         sql = scanner.output

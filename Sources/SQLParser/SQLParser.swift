@@ -3,25 +3,25 @@ import FoundationEssentials
 import WardenSupport
 
 /// One statement of a script, as PostgreSQL's parser splits it.
-public struct ParsedStatement: Sendable {
+package struct ParsedStatement: Sendable {
     /// Its number in the script, counted from 1.
-    public let number: Int
+    package let number: Int
     /// Its text, as written (without the terminating semicolon).
-    public let sql: String
+    package let sql: String
     /// The line of the script on which it starts, counted from 1.
-    public let line: Int
+    package let line: Int
     /// Its parse tree (the typed node under `RawStmt.stmt`), or the parser's error.
-    public let result: Result<ParseNode, ParseFailure>
+    package let result: Result<ParseNode, ParseFailure>
 }
 
 /// Why PostgreSQL's parser rejected a statement.
-public struct ParseFailure: Error, Sendable, Equatable {
+package struct ParseFailure: Error, Sendable, Equatable {
     /// The parser's message, such as `syntax error at or near "FOO"`.
-    public let message: String
+    package let message: String
     /// Where in the statement the parser stopped: line and column in the script, counted from 1.
-    public let line: Int
+    package let line: Int
     /// See ``line``.
-    public let column: Int
+    package let column: Int
     /// The parser reached the end of the text with a statement unfinished (a piece cut inside one).
     let isAtEndOfInput: Bool
 
@@ -34,18 +34,18 @@ public struct ParseFailure: Error, Sendable, Equatable {
 }
 
 /// PostgreSQL's own parser (libpg_query), for whole scripts.
-public enum SQLParser {
+package enum SQLParser {
     /// The PostgreSQL version whose grammar the parser knows, such as `15.1`.
-    public static let grammarVersion = PG_VERSION
+    package static let grammarVersion = PG_VERSION
     /// Its major version, such as `15`.
-    public static let grammarMajorVersion = Int(PG_MAJORVERSION) ?? 15
+    package static let grammarMajorVersion = Int(PG_MAJORVERSION) ?? 15
 
     /// Splits `script` into statements and parses each.
     ///
     /// A script the parser accepts whole is split where the parser puts each statement. When a statement fails to
     /// parse, the script is split by PostgreSQL's scanner (which honours quoting, dollar quotes and comments without
     /// needing valid grammar) and each statement is parsed alone, so that the others are still parsed.
-    public static func parse(_ script: String) -> [ParsedStatement] {
+    package static func parse(_ script: String) -> [ParsedStatement] {
         parseScript(script).statements
     }
 
@@ -56,7 +56,7 @@ public enum SQLParser {
     /// statement, so that time stays linear and memory bounded however long the script: the parser's own tree
     /// and text of a 50 MB script would take gigabytes at once. A piece the parser finds cut short (a `;` inside a
     /// `BEGIN ATOMIC` body or a rule's parentheses, which psql does not send on) is read again twice as long.
-    public static func parseScript(_ script: String) -> (statements: [ParsedStatement], skipped: [PsqlText.Skipped]) {
+    package static func parseScript(_ script: String) -> (statements: [ParsedStatement], skipped: [PsqlText.Skipped]) {
         parseScript(script, pieceBytes: 256 * 1024)
     }
 

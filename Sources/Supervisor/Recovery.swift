@@ -5,7 +5,7 @@ import WardenSupport
 import Workers
 
 /// `pgwarden recover` and `pgwarden status`: what the journal says of the current or last run.
-public struct Recovery: Sendable {
+package struct Recovery: Sendable {
     let stateDirectory: StateDirectory
     /// Whether the operator named the state directory (else the default, and pauses are also looked for
     /// through the crontabs' markers).
@@ -13,16 +13,16 @@ public struct Recovery: Sendable {
     private let logger: Logger
 
     /// What `status` and `recover` found: the lines to show and the exit status (``Code``).
-    public struct Answer: Sendable {
-        public var lines: [String]
-        public var status: Int32
+    package struct Answer: Sendable {
+        package var lines: [String]
+        package var status: Int32
     }
 
     /// The exit statuses of `status` and `recover`, beside 0 and 1 (`error:`).
     typealias Code = ExitStatus
 
     /// Creates recovery on a state directory (`nil`: the default).
-    public init(stateDirectory: String?, logger: Logger) {
+    package init(stateDirectory: String?, logger: Logger) {
         self.stateDirectory = StateDirectory(path: stateDirectory)
         named = stateDirectory != nil
         self.logger = logger
@@ -50,7 +50,7 @@ public struct Recovery: Sendable {
     /// Restores what the journal says is still paused, and reports the migration's last known state. The
     /// workers are not resumed while the run's migration still runs, unless `resumeAnyway` (or
     /// `stopMigration`, which stops it first).
-    public func recover(
+    package func recover(
         stopMigration: Bool = false,
         resumeAnyway: Bool = false,
         connectionString: String? = nil
@@ -166,7 +166,7 @@ public struct Recovery: Sendable {
 
     /// The current or last run, from the journal; without one in the default state directory, the pauses
     /// that the crontabs' markers show, with the state directory that made each.
-    public func status() async throws -> Answer {
+    package func status() async throws -> Answer {
         try requireNamedDirectory()
         if let journal = try RunJournal.load(RunJournal.fileName, from: stateDirectory) {
             let alive = journal.supervisorIsRunning

@@ -4,32 +4,32 @@ import WardenSupport
 
 /// The supervisor's write-ahead record of a run, in the state directory: enough for
 /// `pgwarden recover` after a crash and for `pgwarden status`. Holds no password.
-public struct RunJournal: Codable, Sendable {
+package struct RunJournal: Codable, Sendable {
     /// Where the run stands.
-    public enum Phase: String, Codable, Sendable {
+    package enum Phase: String, Codable, Sendable {
         case started, workersPaused = "workers-paused", migrating, finishing, finished, recovered
     }
 
-    public var runID: String
-    public var command: [String]
-    public var startedAt: Date
-    public var phase: Phase
+    package var runID: String
+    package var command: [String]
+    package var startedAt: Date
+    package var phase: Phase
     /// The supervisor's own pid, to tell a crashed run from a running one.
-    public var supervisorPID: Int32
+    package var supervisorPID: Int32
     /// The supervisor's start time (clock ticks since boot): with its pid, which process it is.
-    public var supervisorStartTime: UInt64?
+    package var supervisorStartTime: UInt64?
     /// The state directory the run used, for the hints of `status` and `recover` found through a crontab.
-    public var stateDirectory: String?
-    public var workersPaused = false
-    public var migrationPID: Int32?
+    package var stateDirectory: String?
+    package var workersPaused = false
+    package var migrationPID: Int32?
     /// The migration's start time (clock ticks since boot): with its pid, which process it is.
-    public var migrationStartTime: UInt64?
+    package var migrationStartTime: UInt64?
     /// The last lock wait the monitor saw, for the people reading `status` after a crash.
-    public var lastLockWait: String?
-    public var outcome: String?
-    public var finishedAt: Date?
-    public var reportPath: String?
-    public var steps: [String] = []
+    package var lastLockWait: String?
+    package var outcome: String?
+    package var finishedAt: Date?
+    package var reportPath: String?
+    package var steps: [String] = []
     /// The run's worker sets, in order, and where each stands: written before each set's pause and resume.
     package var workerSets: [WorkerSetEntry]?
 
@@ -68,13 +68,13 @@ public struct RunJournal: Codable, Sendable {
     }
 
     /// The journal of the run in progress (or crashed).
-    public static let fileName = "upgrade-run.json"
+    package static let fileName = "upgrade-run.json"
     /// The last finished run.
-    public static let lastFileName = "upgrade-last.json"
+    package static let lastFileName = "upgrade-last.json"
 
     /// Whether the supervisor of this run still runs: its pid with its start time (an older journal without
     /// the start time: its pid, running a pgwarden).
-    public var supervisorIsRunning: Bool {
+    package var supervisorIsRunning: Bool {
         if let supervisorStartTime {
             return ProcessIdentity(pid: supervisorPID, startTime: supervisorStartTime).isRunning
         }

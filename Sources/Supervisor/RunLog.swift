@@ -19,11 +19,11 @@ import WardenSupport
 /// Standard output may vanish (a `| head`, a dead SSH session): what cannot be written there is
 /// dropped, and the run goes on. The file of ``keep(in:)`` in the state directory gets every line,
 /// each write checked.
-public final class RunLog: Sendable {
+package final class RunLog: Sendable {
     private let state = Mutex(KeptFile())
     private let migrationListener = Mutex<(@Sendable (String) -> Void)?>(nil)
     /// Whether standard output is a terminal (the status line and question are kept on screen).
-    public let isTerminal = isatty(STDOUT_FILENO) == 1
+    package let isTerminal = isatty(STDOUT_FILENO) == 1
 
     /// The run's own copy of the log: buffered until the state directory is ready, then a file;
     /// and the text kept under the log on a terminal (the operator's question), with its line count.
@@ -40,12 +40,12 @@ public final class RunLog: Sendable {
     private let localTime: Bool
 
     /// Creates a log on standard output; with `localTime`, timestamps carry the local offset instead of `Z`.
-    public init(localTime: Bool = false) {
+    package init(localTime: Bool = false) {
         self.localTime = localTime
     }
 
     /// From now on, every line also goes to `path` (created 0600), starting with the lines so far.
-    public func keep(in path: String) throws(WriteFailure) {
+    package func keep(in path: String) throws(WriteFailure) {
         let descriptor = try CheckedWrite.openForAppending(path)
         try state.withLock { (kept: inout KeptFile) throws(WriteFailure) in
             kept.descriptor = descriptor
@@ -57,13 +57,13 @@ public final class RunLog: Sendable {
     }
 
     /// The first write to the kept file that failed, and how many did.
-    public var fileFailure: (first: WriteFailure, count: Int)? {
+    package var fileFailure: (first: WriteFailure, count: Int)? {
         state.withLock { kept in kept.failure.map { ($0, kept.failedWrites) } }
     }
 
     /// Makes the kept file durable, so that a failure to store it counts in ``fileFailure`` before the
     /// run's exit status is decided (a network file system reports a lost write only at `fsync`).
-    public func sync() {
+    package func sync() {
         state.withLock { kept in
             guard let descriptor = kept.descriptor else { return }
             do throws(WriteFailure) {
@@ -77,7 +77,7 @@ public final class RunLog: Sendable {
 
     /// Closes the kept file. It was synced by ``sync()`` before the exit status was decided; what a close
     /// could report after that has nowhere to go but this comment.
-    public func close() {
+    package func close() {
         state.withLock { kept in
             try? kept.descriptor?.close()
             kept.descriptor = nil
@@ -85,17 +85,17 @@ public final class RunLog: Sendable {
     }
 
     /// A line of pgwarden's.
-    public func say(_ message: String) {
+    package func say(_ message: String) {
         write("pgwarden", message)
     }
 
     /// A warning of pgwarden's (also marked as such).
-    public func warn(_ message: String) {
+    package func warn(_ message: String) {
         write("pgwarden", "warning: " + message)
     }
 
     /// An error of pgwarden's: what ends the run (also marked as such).
-    public func error(_ message: String) {
+    package func error(_ message: String) {
         write("pgwarden", "error: " + message)
     }
 
@@ -105,13 +105,13 @@ public final class RunLog: Sendable {
     }
 
     /// A line the migration printed on its standard output.
-    public func migration(_ line: String) {
+    package func migration(_ line: String) {
         write("migration", line)
         migrationListener.withLock { $0 }?(line)
     }
 
     /// A line the migration printed on its standard error: it stays on pgwarden's standard error.
-    public func migrationError(_ line: String) {
+    package func migrationError(_ line: String) {
         write("migration", line, toStandardError: true)
         migrationListener.withLock { $0 }?(line)
     }
@@ -122,13 +122,13 @@ public final class RunLog: Sendable {
     }
 
     /// Writes a prompt without a newline.
-    public func prompt(_ text: String) {
+    package func prompt(_ text: String) {
         emit("[pgwarden \(clock(Date()))] " + Self.prepare(text))
     }
 
     /// Keeps `text` on screen below the log lines (a terminal), or prints it once (a pipe or a
     /// file); `nil` takes it away.
-    public func pin(_ text: String?) {
+    package func pin(_ text: String?) {
         guard isTerminal else {
             if let text { emit("[pgwarden \(clock(Date()))] " + Self.prepareLines(text) + "\n") }
             return

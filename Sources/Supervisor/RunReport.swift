@@ -3,9 +3,9 @@ import WaitGraph
 import WardenSupport
 
 /// What a run did, step by step: the `--report` JSON.
-public struct RunReport: Sendable {
+package struct RunReport: Sendable {
     /// How the run ended.
-    public enum Outcome: String, Sendable, Codable {
+    package enum Outcome: String, Sendable, Codable {
         case succeeded, failed, aborted, interrupted
         /// The command succeeded, but pgwarden itself failed (workers not resumed, its journal lost, a session of the
         /// migration that outlived it): exit status 70.
@@ -13,115 +13,115 @@ public struct RunReport: Sendable {
     }
 
     /// One step of the run.
-    public struct Step: Sendable, Codable {
-        public let name: String
-        public let startedAt: Date
-        public var finishedAt: Date?
-        public var ok: Bool
-        public var detail: String?
+    package struct Step: Sendable, Codable {
+        package let name: String
+        package let startedAt: Date
+        package var finishedAt: Date?
+        package var ok: Bool
+        package var detail: String?
     }
 
     /// One run of the command.
-    public struct Attempt: Sendable {
-        public let number: Int
-        public let startedAt: Date
-        public var finishedAt: Date?
-        public var exitStatus: Int32?
+    package struct Attempt: Sendable {
+        package let number: Int
+        package let startedAt: Date
+        package var finishedAt: Date?
+        package var exitStatus: Int32?
         /// Why it ended early, when pgwarden knows: `lock timeout`, `max-lock-wait`, `operator`, `interrupted`.
-        public var endedBy: String?
+        package var endedBy: String?
     }
 
     /// A blocker of one of the migration's lock waits, and what was done about it.
-    public struct BlockerRecord: Sendable {
-        public let pid: Int32
-        public var state: String?
-        public var xactSeconds: Double?
-        public var applicationName: String?
-        public var query: String?
-        public var action: String = "none"
-        public var actionBy: String?
-        public var actedAt: Date?
-        public var outcome: String?
+    package struct BlockerRecord: Sendable {
+        package let pid: Int32
+        package var state: String?
+        package var xactSeconds: Double?
+        package var applicationName: String?
+        package var query: String?
+        package var action: String = "none"
+        package var actionBy: String?
+        package var actedAt: Date?
+        package var outcome: String?
     }
 
     /// One lock wait of the migration.
-    public struct LockWaitRecord: Sendable {
-        public let pid: Int32
-        public let startedAt: Date
-        public var waitedSeconds: Double
-        public let lock: LockTarget
-        public let query: String?
+    package struct LockWaitRecord: Sendable {
+        package let pid: Int32
+        package let startedAt: Date
+        package var waitedSeconds: Double
+        package let lock: LockTarget
+        package let query: String?
         /// The start of the transaction that waited, to tell how the wait ended.
-        public var xactStart: String?
-        public var queuedBehindMax: Int = 0
-        public var queuedOldestSeconds: Double = 0
-        public var blockers: [BlockerRecord] = []
-        public var ended = false
+        package var xactStart: String?
+        package var queuedBehindMax: Int = 0
+        package var queuedOldestSeconds: Double = 0
+        package var blockers: [BlockerRecord] = []
+        package var ended = false
         /// Once it ended: whether PostgreSQL granted the lock (`false`: the statement stopped waiting without it —
         /// cancelled, timed out, failed); `nil` while unknown.
-        public var granted: Bool?
+        package var granted: Bool?
     }
 
     /// A lock of the migration's that other sessions queued behind: the outage it caused by holding, not waiting.
-    public struct LockHoldRecord: Sendable, Equatable {
+    package struct LockHoldRecord: Sendable, Equatable {
         /// Which hold: the migration's session and the relation its queue waited for.
-        public struct Key: Hashable, Sendable {
-            public let pid: Int32
-            public let relation: String
+        package struct Key: Hashable, Sendable {
+            package let pid: Int32
+            package let relation: String
         }
 
-        public let pid: Int32
+        package let pid: Int32
         /// The relation as the queue's waits show it (`schema.name`), or the lock type when it is not a relation's.
-        public let relation: String
+        package let relation: String
         /// The strongest mode the migration held on it, from `pg_locks`; `nil` until read (or when it could not be).
-        public var mode: String?
+        package var mode: String?
         /// When the first session was seen queued behind it, and when the last poll still saw one.
-        public let from: Date
-        public var to: Date
+        package let from: Date
+        package var to: Date
         /// The sessions queued behind it at the last poll, and the oldest wait among them then.
-        public var queued: Int
-        public var queuedMax: Int
-        public var queuedOldestSeconds: Double
+        package var queued: Int
+        package var queuedMax: Int
+        package var queuedOldestSeconds: Double
         /// The longest any of them was seen waiting.
-        public var oldestWaitSeconds: Double
-        public var ended = false
+        package var oldestWaitSeconds: Double
+        package var ended = false
 
         var key: Key { Key(pid: pid, relation: relation) }
     }
 
-    public let runID: String
-    public let command: [String]
-    public let startedAt: Date
-    public var finishedAt: Date?
-    public var exitStatus: Int32?
-    public var outcome: Outcome = .failed
+    package let runID: String
+    package let command: [String]
+    package let startedAt: Date
+    package var finishedAt: Date?
+    package var exitStatus: Int32?
+    package var outcome: Outcome = .failed
     /// The server's version as preflight read it (`16.2`); `nil` when preflight did not connect.
-    public var serverVersion: String?
-    public var steps: [Step] = []
-    public var attempts: [Attempt] = []
-    public var lockWaits: [LockWaitRecord] = []
-    public var lockHolds: [LockHoldRecord] = []
-    public var alembicBefore: String?
-    public var alembicAfter: String?
+    package var serverVersion: String?
+    package var steps: [Step] = []
+    package var attempts: [Attempt] = []
+    package var lockWaits: [LockWaitRecord] = []
+    package var lockHolds: [LockHoldRecord] = []
+    package var alembicBefore: String?
+    package var alembicAfter: String?
     /// `django_migrations` before and after the run; `nil` where there was no such table (or it could not be read).
     var djangoBefore: DjangoMigrations?
     var djangoAfter: DjangoMigrations?
-    public var invalidIndexes: [String] = []
-    public var warnings: [String] = []
+    package var invalidIndexes: [String] = []
+    package var warnings: [String] = []
     /// The preflight forecast (`pgwarden forecast --json`'s object), when one was made.
-    public var forecast: JSONValue?
+    package var forecast: JSONValue?
     /// What the policy's `[preflight]` did before the migration started: its audit lines.
-    public var preflightActions: [JSONValue] = []
+    package var preflightActions: [JSONValue] = []
 
     /// Creates the report of a run starting now.
-    public init(runID: String, command: [String], startedAt: Date) {
+    package init(runID: String, command: [String], startedAt: Date) {
         self.runID = runID
         self.command = command
         self.startedAt = startedAt
     }
 
     /// The report as JSON, in the order of the field list.
-    public var json: JSONValue {
+    package var json: JSONValue {
         let time = { (date: Date?) -> JSONValue in .string(date.map(LockSnapshot.timestamp)) }
         return .object([
             ("run_id", .string(runID)),

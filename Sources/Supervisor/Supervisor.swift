@@ -15,9 +15,9 @@ import WardenSupport
 ///
 /// The run's steps and how it ends are decided by ``RunMachine`` (pure); ``run(interactiveDefault:)``
 /// performs what it asks for, one action at a time, through ``RunExecution``.
-public struct Supervisor: Sendable {
+package struct Supervisor: Sendable {
     /// Exit status when pgwarden itself failed after the command ran (a resume that failed, say).
-    public static let supervisorFailureStatus: Int32 = ExitStatus.supervisorFailure
+    package static let supervisorFailureStatus: Int32 = ExitStatus.supervisorFailure
 
     let settings: UpgradeSettings
     let log: RunLog
@@ -25,7 +25,7 @@ public struct Supervisor: Sendable {
     let stateDirectory: StateDirectory
 
     /// Creates a supervisor.
-    public init(settings: UpgradeSettings, log: RunLog = RunLog(), logger: Logger) {
+    package init(settings: UpgradeSettings, log: RunLog = RunLog(), logger: Logger) {
         self.settings = settings
         self.log = log
         self.logger = RunLogHandler.logger(logger, keepingIn: log)
@@ -46,7 +46,7 @@ public struct Supervisor: Sendable {
     /// Runs the whole thing and returns the exit status.
     ///
     /// - Throws: only for failures before anything changed (preflight), as one clear error.
-    public func run(interactiveDefault: Bool) async throws -> Int32 {
+    package func run(interactiveDefault: Bool) async throws -> Int32 {
         // From the first step on: a SIGHUP (an SSH drop) must never end the run half-way,
         // and a SIGINT or SIGTERM is carried out between steps.
         let state = RunState()

@@ -6,7 +6,7 @@ import Workers
 
 extension UpgradeSettings {
     /// The keys of a `--config` file: the long flags, with `_` for `-`.
-    public static let configKeys = [
+    package static let configKeys = [
         "dsn", "migration_dsn", "pause_workers", "crontab_user", "stop_workers", "grace", "reload", "uwsgi_fifo",
         "uwsgi_pidfile",
         "reload_command", "gunicorn_pidfile", "reload_timeout", "policy", "interactive", "lock_timeout",
@@ -18,7 +18,7 @@ extension UpgradeSettings {
     /// Settings read from a `--config` file, before flags are applied over them.
     ///
     /// - Throws: ``ConfigFile/ConfigError`` naming the line and key of the first mistake.
-    public static func fromConfigFile(_ path: String) throws(ConfigError) -> UpgradeSettings {
+    package static func fromConfigFile(_ path: String) throws(ConfigError) -> UpgradeSettings {
         let document = try ConfigDocument(contentsOfFile: path, describedAs: "config file")
         if let table = document.tables.values.first
             ?? document.arrayTables.first(where: { !["workers", "app_servers"].contains($0.key) })?.value.first

@@ -3,69 +3,69 @@ import Reload
 import Workers
 
 /// Everything `pgwarden upgrade` is told: from flags, from `--config`, or both (flags win).
-public struct UpgradeSettings: Sendable {
+package struct UpgradeSettings: Sendable {
     /// When to reload uWSGI.
-    public enum ReloadWhen: String, Sendable, CaseIterable {
+    package enum ReloadWhen: String, Sendable, CaseIterable {
         case before, after, none
     }
 
     /// The migration command and its arguments.
-    public var command: [String]
+    package var command: [String]
     /// pgwarden's own connection (`--dsn`): the watcher's role. Never handed to the migration.
-    public var connectionString: String?
+    package var connectionString: String?
     /// `--migration-dsn`: the migration's connection, handed to it as libpq's environment variables; without it
     /// the migration keeps the operator's environment.
-    public var migrationConnectionString: String?
+    package var migrationConnectionString: String?
     /// `--pause-workers` expressions.
-    public var pausePatterns: [String] = []
+    package var pausePatterns: [String] = []
     /// Whose crontab (default: the current user).
-    public var crontabUser: String?
+    package var crontabUser: String?
     /// What to do with running workers.
-    public var stopWorkers: StopMode = .none
+    package var stopWorkers: StopMode = .none
     /// Which running processes `stopWorkers` acts on.
-    public var stopScope: StopScope = .cron
+    package var stopScope: StopScope = .cron
     /// How long stopping workers may take at each stage.
-    public var grace: Duration = .seconds(30)
+    package var grace: Duration = .seconds(30)
     /// How to reload uWSGI, if at all.
-    public var reloadStrategy: UWSGIReload.Strategy?
+    package var reloadStrategy: UWSGIReload.Strategy?
     /// Before or after the migration; `nil` means before when a target is given.
-    public var reloadWhen: ReloadWhen?
+    package var reloadWhen: ReloadWhen?
     /// How long a reload may take.
-    public var reloadTimeout: Duration = .seconds(120)
+    package var reloadTimeout: Duration = .seconds(120)
     /// The blocker policy applied while the migration runs.
-    public var policyPath: String?
+    package var policyPath: String?
     /// Offer cancellation at a prompt; `nil` means when standard input is a terminal.
-    public var interactive: Bool?
+    package var interactive: Bool?
     /// Handed to the migration's sessions through `PGOPTIONS`.
-    public var lockTimeout: Duration?
+    package var lockTimeout: Duration?
     /// A wait of the migration longer than this cancels its statement.
-    public var maxLockWait: Duration?
+    package var maxLockWait: Duration?
     /// Runs again after a lock timeout or a lock-wait cancel.
-    public var retries = 0
+    package var retries = 0
     /// The most `retries` may say.
-    public static let maximumRetries = 100
+    package static let maximumRetries = 100
     /// Pause between attempts.
-    public var retryDelay: Duration = .seconds(5)
+    package var retryDelay: Duration = .seconds(5)
     /// How to recognise the migration's sessions when its code sets its own `application_name` (a glob).
-    public var appNameMatch: String?
+    package var appNameMatch: String?
     /// The application's request timeout (uWSGI's harakiri): warn when the queue behind the migration nears it.
-    public var requestTimeout: Duration?
+    package var requestTimeout: Duration?
     /// Measure the server's throughput again for the forecast's seconds (`--recalibrate`).
-    public var recalibrate = false
+    package var recalibrate = false
     /// The migration's SQL, for the preflight forecast when the command is not Alembic's (`--forecast-sql`).
-    public var forecastSQL: String?
+    package var forecastSQL: String?
     /// `--rehearse-dsn`: the server the forecast's rehearsal makes its schema-only copy on, instead of the real one.
-    public var rehearseConnectionString: String?
+    package var rehearseConnectionString: String?
     /// `--audit-log`: every action of the run as a JSON line, besides `upgrade-audit.jsonl` in the state directory.
-    public var auditLogPath: String?
+    package var auditLogPath: String?
     /// Where to write the JSON report.
-    public var reportPath: String?
+    package var reportPath: String?
     /// The state directory.
-    public var stateDirectory: String?
+    package var stateDirectory: String?
     /// Print the plan, change nothing.
-    public var dryRun = false
+    package var dryRun = false
     /// How often the monitor polls.
-    public var interval: Duration = .milliseconds(250)
+    package var interval: Duration = .milliseconds(250)
 
     /// `[[workers]]` of a deployment file, in order; empty: the one crontab set of the flags, if any.
     package var workerSets: [WorkerSetSpec] = []
@@ -75,12 +75,12 @@ public struct UpgradeSettings: Sendable {
     package var fleet = FleetSettings()
 
     /// Creates settings for `command`.
-    public init(command: [String]) {
+    package init(command: [String]) {
         self.command = command
     }
 
     /// Whether and when to reload, with the default: before, when a target is given.
-    public var effectiveReloadWhen: ReloadWhen {
+    package var effectiveReloadWhen: ReloadWhen {
         guard reloadStrategy != nil else { return .none }
         return reloadWhen ?? .before
     }

@@ -13,27 +13,27 @@ import WardenSupport
 ///
 /// A root blocker whose statement a progress view covers gets a `progress:` line below its query
 /// (``BackendProgress/text``).
-public struct LockForestRenderer: Sendable {
+package struct LockForestRenderer: Sendable {
     /// Lines are cut to this many characters (a terminal's width); `nil` cuts only long queries.
-    public var width: Int?
+    package var width: Int?
 
     /// Marks root blockers in bold red and waits in yellow, with ANSI escapes (for a terminal).
-    public var colour = false
+    package var colour = false
 
     /// ASCII only (`` `- ``, `|-`, `|`, `-`, `...`) instead of box-drawing characters, `·` and `…`:
     /// for a locale whose character set is not UTF-8.
-    public var ascii = false
+    package var ascii = false
 
     /// Queries are shown up to this many characters.
-    public static let queryLimit = 300
+    package static let queryLimit = 300
 
     /// Creates a renderer.
-    public init(width: Int? = nil) {
+    package init(width: Int? = nil) {
         self.width = width.map { max($0, 40) }
     }
 
     /// The whole forest, or one line saying that nothing waits in `scope` (a database name, or "any database").
-    public func render(_ snapshot: LockSnapshot, scope: String) -> String {
+    package func render(_ snapshot: LockSnapshot, scope: String) -> String {
         guard !snapshot.isEmpty else {
             let hazards = snapshot.hazards?.lines { TerminalText.safe($0) } ?? []
             return (["No session is waiting on a lock in \(TerminalText.safe(scope))."] + hazards)
@@ -88,7 +88,7 @@ public struct LockForestRenderer: Sendable {
     }
 
     /// One line per snapshot, for `--watch` when the output is not a terminal.
-    public func summaryLine(_ snapshot: LockSnapshot) -> String {
+    package func summaryLine(_ snapshot: LockSnapshot) -> String {
         let time = LockSnapshot.timestamp(snapshot.takenAt)
         guard !snapshot.isEmpty else {
             let hazards = snapshot.hazards?.lines { TerminalText.safe($0) } ?? []
@@ -257,7 +257,7 @@ public struct LockForestRenderer: Sendable {
 }
 
 /// `AccessExclusiveLock on relation public.t`, `ShareLock on transaction 1234`, ….
-public func describe(_ lock: LockTarget) -> String {
+package func describe(_ lock: LockTarget) -> String {
     let object: String
     switch lock.locktype {
     case "relation":

@@ -3,21 +3,21 @@ import WardenSupport
 
 /// What would make a migration wait, when nobody waits yet: sessions idle in transaction that hold relation locks,
 /// and the oldest open transactions.
-public struct LockHazards: Sendable, Equatable {
+package struct LockHazards: Sendable, Equatable {
     /// One session, as the hazard names it.
-    public struct Session: Sendable, Equatable {
-        public var pid: Int32
-        public var usename: String?
-        public var applicationName: String?
-        public var state: String?
-        public var transactionSeconds: Double
-        public var stateSeconds: Double
-        public var query: String?
+    package struct Session: Sendable, Equatable {
+        package var pid: Int32
+        package var usename: String?
+        package var applicationName: String?
+        package var state: String?
+        package var transactionSeconds: Double
+        package var stateSeconds: Double
+        package var query: String?
         /// For a session idle in transaction: the tables it holds locks on, and its strongest mode.
-        public var relations: [String] = []
-        public var strongestMode: String?
+        package var relations: [String] = []
+        package var strongestMode: String?
 
-        public init(
+        package init(
             pid: Int32,
             usename: String?,
             applicationName: String?,
@@ -37,20 +37,20 @@ public struct LockHazards: Sendable, Equatable {
     }
 
     /// Sessions idle in transaction holding relation locks, longest first.
-    public var idleHolders: [Session]
+    package var idleHolders: [Session]
     /// The oldest open transactions, oldest first (those already named as idle holders left out).
-    public var oldest: [Session]
+    package var oldest: [Session]
 
-    public init(idleHolders: [Session], oldest: [Session]) {
+    package init(idleHolders: [Session], oldest: [Session]) {
         self.idleHolders = idleHolders.sorted { $0.transactionSeconds > $1.transactionSeconds }
         let named = Set(idleHolders.map(\.pid))
         self.oldest = oldest.filter { !named.contains($0.pid) }
     }
 
-    public var isEmpty: Bool { idleHolders.isEmpty && oldest.isEmpty }
+    package var isEmpty: Bool { idleHolders.isEmpty && oldest.isEmpty }
 
     /// One line each; `visible` makes other sessions' text safe for a terminal.
-    public func lines(visible: (String) -> String) -> [String] {
+    package func lines(visible: (String) -> String) -> [String] {
         idleHolders.map { session in
             let tables =
                 session.relations.prefix(3).joined(separator: ", ")
@@ -89,7 +89,7 @@ public struct LockHazards: Sendable, Equatable {
     }
 
     /// `{"idle_in_transaction": [...], "oldest_transactions": [...]}`.
-    public var json: JSONValue {
+    package var json: JSONValue {
         func session(_ session: Session) -> JSONValue {
             .object([
                 ("pid", .integer(Int(session.pid))), ("usename", .string(session.usename)),

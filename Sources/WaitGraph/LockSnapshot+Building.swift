@@ -10,7 +10,7 @@ extension LockSnapshot {
     ///   - sessions: The rows of `sql/lock_waits.sql`.
     ///   - takenAt: When the poll ran.
     ///   - databaseOID: Keep only the waits of this database; `nil` keeps every database's.
-    public init(observing sessions: [ObservedSession], takenAt: Date, databaseOID: UInt32?) {
+    package init(observing sessions: [ObservedSession], takenAt: Date, databaseOID: UInt32?) {
         let activityByPID = Dictionary(
             sessions.compactMap { session in session.activity.map { (session.pid, $0) } },
             uniquingKeysWith: { first, _ in first }

@@ -7,11 +7,11 @@ import WardenSupport
 
 extension LockSnapshot {
     /// The snapshot as the `--json` object.
-    public var json: JSONValue { json(serverVersion: nil) }
+    package var json: JSONValue { json(serverVersion: nil) }
 
     /// The snapshot as the `--json` object of `pgwarden locks`, which states the server's version
     /// (`16.2`) after `taken_at`: what the server can report (`waitstart`, from 14) depends on it.
-    public func json(serverVersion: String?) -> JSONValue {
+    package func json(serverVersion: String?) -> JSONValue {
         var members: [(String, JSONValue)] = [("taken_at", .string(Self.timestamp(takenAt)))]
         if let serverVersion { members.append(("server_version", .string(serverVersion))) }
         members += [
@@ -23,14 +23,14 @@ extension LockSnapshot {
     }
 
     /// `2026-11-29T18:00:00.123Z` (``UTCTimestamp``: no calendar machinery paged in for it).
-    public static func timestamp(_ date: Date) -> String {
+    package static func timestamp(_ date: Date) -> String {
         UTCTimestamp.iso8601(date, fractionalSeconds: true)
     }
 }
 
 extension LockWait {
     /// The wait as an element of `waits`.
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object([
             ("pid", .integer(pid)),
             ("blocked_by", .integers(blockedBy)),
@@ -51,7 +51,7 @@ extension LockWait {
 
 extension Blocker {
     /// The blocker as an element of `blockers`.
-    public var json: JSONValue {
+    package var json: JSONValue {
         var members: [(String, JSONValue)] = [
             ("pid", .integer(pid)),
             ("blocks", .integers(blocks)),
@@ -77,7 +77,7 @@ extension Blocker {
 
 extension LockTarget {
     /// The lock as `{"locktype", "mode", "relation", …}`, with the other parts of its tag that are set.
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object(
             [("locktype", .string(locktype)), ("mode", .string(mode)), ("relation", .string(relation))]
                 + details.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }

@@ -4,57 +4,57 @@ import FoundationEssentials
 ///
 /// Built from the server's rows by ``init(observing:takenAt:databaseOID:)``; encoded
 /// as the `--json` object that DESIGN.md specifies.
-public struct LockSnapshot: Sendable, Equatable {
+package struct LockSnapshot: Sendable, Equatable {
     /// When the poll ran.
-    public var takenAt: Date
+    package var takenAt: Date
     /// Every session waiting on a heavyweight lock, longest wait first.
-    public var waits: [LockWait]
+    package var waits: [LockWait]
     /// Every session that blocks a waiter, root blockers first.
-    public var blockers: [Blocker]
+    package var blockers: [Blocker]
     /// When nothing waits, what would make a migration wait (read by `pgwarden locks` only); `nil` when not read.
-    public var hazards: LockHazards?
+    package var hazards: LockHazards?
 
     /// Creates a snapshot.
-    public init(takenAt: Date, waits: [LockWait] = [], blockers: [Blocker] = []) {
+    package init(takenAt: Date, waits: [LockWait] = [], blockers: [Blocker] = []) {
         self.takenAt = takenAt
         self.waits = waits
         self.blockers = blockers
     }
 
     /// True when nothing waits.
-    public var isEmpty: Bool { waits.isEmpty }
+    package var isEmpty: Bool { waits.isEmpty }
 
     /// The wait of `pid`, if it waits.
-    public func wait(of pid: Int32) -> LockWait? {
+    package func wait(of pid: Int32) -> LockWait? {
         waits.first { $0.pid == pid }
     }
 
     /// The blocker entry of `pid`, if it blocks someone.
-    public func blocker(_ pid: Int32) -> Blocker? {
+    package func blocker(_ pid: Int32) -> Blocker? {
         blockers.first { $0.pid == pid }
     }
 
     /// The root blockers: sessions that block others and wait on no one.
-    public var roots: [Blocker] { blockers.filter(\.root) }
+    package var roots: [Blocker] { blockers.filter(\.root) }
 }
 
 /// A session waiting on a heavyweight lock.
-public struct LockWait: Sendable, Equatable {
+package struct LockWait: Sendable, Equatable {
     /// The waiting backend (a parallel worker's wait is folded into its leader).
-    public var pid: Int32
+    package var pid: Int32
     /// Exactly what `pg_blocking_pids` reports, deduplicated: hard and soft blockers; `0` is a prepared transaction.
-    public var blockedBy: [Int32]
+    package var blockedBy: [Int32]
     /// Seconds since the wait began (`pg_locks.waitstart`, else the session's `state_change`).
-    public var waitingSeconds: Double
+    package var waitingSeconds: Double
     /// Whether ``waitingSeconds`` is measured from `pg_locks.waitstart`.
-    public var exactWaitStart: Bool
+    package var exactWaitStart: Bool
     /// The lock wanted.
-    public var lock: LockTarget
+    package var lock: LockTarget
     /// The session, as `pg_stat_activity` shows it.
-    public var activity: SessionActivity
+    package var activity: SessionActivity
 
     /// Creates a wait.
-    public init(
+    package init(
         pid: Int32,
         blockedBy: [Int32],
         waitingSeconds: Double,
@@ -72,24 +72,24 @@ public struct LockWait: Sendable, Equatable {
 }
 
 /// A session that blocks at least one waiter.
-public struct Blocker: Sendable, Equatable {
+package struct Blocker: Sendable, Equatable {
     /// The blocking backend; `0` for a prepared transaction.
-    public var pid: Int32
+    package var pid: Int32
     /// The waiters it blocks directly.
-    public var blocks: [Int32]
+    package var blocks: [Int32]
     /// Every session it blocks, directly or through other waiters.
-    public var blockedTotal: Int
+    package var blockedTotal: Int
     /// True when it waits on no one itself: resolving it frees its whole tree.
-    public var root: Bool
+    package var root: Bool
     /// The session, as `pg_stat_activity` shows it; `nil` for a prepared transaction or a session that has gone.
-    public var activity: SessionActivity?
+    package var activity: SessionActivity?
     /// For pid `0`: the gids of the prepared transactions that block.
-    public var preparedGIDs: [String]
+    package var preparedGIDs: [String]
     /// For a root blocker whose statement a progress view covers (read by `pgwarden locks` only): how far it is.
     package var progress: BackendProgress?
 
     /// Creates a blocker entry.
-    public init(
+    package init(
         pid: Int32,
         blocks: [Int32],
         blockedTotal: Int,
@@ -108,7 +108,7 @@ public struct Blocker: Sendable, Equatable {
 
 extension LockSnapshot {
     /// The waits of every session blocked by `pid`, directly or through other waiters: the queue behind it.
-    public func waits(blockedBy pid: Int32) -> [LockWait] {
+    package func waits(blockedBy pid: Int32) -> [LockWait] {
         var seen: Set<Int32> = [pid]
         var frontier = blocker(pid)?.blocks ?? []
         var result: [LockWait] = []

@@ -18,9 +18,9 @@
 /// expressions against text it does not control (queries, crontab lines, command lines), so a
 /// search still has a budget: one that runs past it (a text of many megabytes) stops and says
 /// that it gave up, instead of holding up the caller.
-public struct BoundedRegularExpression: Sendable, CustomStringConvertible {
+package struct BoundedRegularExpression: Sendable, CustomStringConvertible {
     /// What a search found.
-    public enum Search: Sendable, Equatable {
+    package enum Search: Sendable, Equatable {
         /// The expression occurs in the text.
         case found
         /// It does not.
@@ -30,22 +30,22 @@ public struct BoundedRegularExpression: Sendable, CustomStringConvertible {
     }
 
     /// The expression as written.
-    public let source: String
+    package let source: String
     /// How much CPU time one search may take.
-    public let budget: Duration
+    package let budget: Duration
     private let program: RegexProgram
 
     /// Compiles `source`.
     ///
     /// - Throws: ``RegularExpressionError`` when `source` is not a valid expression of the syntax above.
-    public init(_ source: String, budget: Duration = .milliseconds(100)) throws(RegularExpressionError) {
+    package init(_ source: String, budget: Duration = .milliseconds(100)) throws(RegularExpressionError) {
         self.program = try RegexProgram(RegexParser.parse(source))
         self.source = source
         self.budget = budget
     }
 
     /// Searches `text` for the expression, anywhere in it.
-    public func search(_ text: String) -> Search {
+    package func search(_ text: String) -> Search {
         // The budget is the search's own CPU time, not the wall clock's: a machine that stalls the process (load,
         // a paused VM) must not make a crontab line fail to match.
         let deadline = Self.threadCPUTime() + budget
@@ -56,7 +56,7 @@ public struct BoundedRegularExpression: Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { source }
+    package var description: String { source }
 
     /// The CPU time this thread has used.
     private static func threadCPUTime() -> Duration {

@@ -5,21 +5,21 @@ import SystemPackage
 #endif
 
 /// A write that matters did not complete: the file, and why.
-public struct WriteFailure: Error, Sendable, Equatable, DiagnosableError {
+package struct WriteFailure: Error, Sendable, Equatable, DiagnosableError {
     /// The file.
-    public let path: String
+    package let path: String
     /// Why, as the system says it (`No space left on device`).
-    public let reason: String
+    package let reason: String
 
     /// Creates a failure of writing `path`.
-    public init(path: String, _ reason: String) {
+    package init(path: String, _ reason: String) {
         self.path = path
         self.reason = reason
     }
 
-    public var summary: String { "cannot write \(path): \(reason)" }
+    package var summary: String { "cannot write \(path): \(reason)" }
 
-    public var hint: String? {
+    package var hint: String? {
         reason.contains("No space") ? "the file system is full: free space, then check with pgwarden status" : nil
     }
 }
@@ -27,9 +27,9 @@ public struct WriteFailure: Error, Sendable, Equatable, DiagnosableError {
 /// The one write path for every file that matters (journals, the audit log, the report, the run log):
 /// swift-system's `writeAll` (short writes and EINTR handled), then `fsync` where asked, and every
 /// failure thrown, never swallowed.
-public enum CheckedWrite {
+package enum CheckedWrite {
     /// Writes all of `bytes` to `descriptor`, which is the file `path`.
-    public static func write(
+    package static func write(
         _ bytes: some Sequence<UInt8>,
         to descriptor: FileDescriptor,
         path: String
@@ -44,7 +44,7 @@ public enum CheckedWrite {
     /// Makes what was written to `descriptor` (the file `path`) durable, then closes it; the descriptor is
     /// closed even when the sync fails. A failure here may mean earlier writes are lost: a network file
     /// system, or a disk that failed after accepting them, reports it only at `fsync` or `close`.
-    public static func finish(_ descriptor: FileDescriptor, path: String) throws(WriteFailure) {
+    package static func finish(_ descriptor: FileDescriptor, path: String) throws(WriteFailure) {
         let synced = Result { () throws(WriteFailure) in try sync(descriptor, path: path) }
         do {
             try descriptor.close()
@@ -56,13 +56,13 @@ public enum CheckedWrite {
 
     /// Makes what was written to `descriptor` (the file `path`) durable. A device that cannot sync
     /// (EINVAL: a pipe, a terminal, /dev/null) is no failure of the data.
-    public static func sync(_ descriptor: FileDescriptor, path: String) throws(WriteFailure) {
+    package static func sync(_ descriptor: FileDescriptor, path: String) throws(WriteFailure) {
         guard fsync(descriptor.rawValue) != 0, errno != EINVAL else { return }
         throw WriteFailure(path: path, reason(Errno(rawValue: errno)))
     }
 
     /// Creates or truncates `path` as a 0600 file holding `bytes`, fsynced when `durably`.
-    public static func replace(_ path: String, with bytes: some Sequence<UInt8>, durably: Bool) throws(WriteFailure) {
+    package static func replace(_ path: String, with bytes: some Sequence<UInt8>, durably: Bool) throws(WriteFailure) {
         let descriptor = try open(path, options: [.create, .truncate, .closeOnExec])
         do {
             try descriptor.closeAfter {
@@ -75,7 +75,7 @@ public enum CheckedWrite {
     }
 
     /// Opens `path` for appending, creating it 0600.
-    public static func openForAppending(_ path: String) throws(WriteFailure) -> FileDescriptor {
+    package static func openForAppending(_ path: String) throws(WriteFailure) -> FileDescriptor {
         try open(path, options: [.create, .append, .closeOnExec])
     }
 

@@ -5,13 +5,13 @@
 ///     Redaction.connectionString("host=127.0.0.1 S3cr3tPw")            // "(malformed connection string, not shown)"
 extension Redaction {
     /// What is shown instead of a connection string that cannot be parsed: any word of it may be a password.
-    public static let malformedConnectionString = "(malformed connection string, not shown)"
+    package static let malformedConnectionString = "(malformed connection string, not shown)"
 
     /// The keys whose values are secrets in a `key=value` string or a URI's query.
     static let secretKeys: Set<String> = ["password", "sslpassword"]
 
     /// A connection string as pgwarden may show it: passwords as `***`, a malformed string wholesale.
-    public static func connectionString(_ text: String) -> String {
+    package static func connectionString(_ text: String) -> String {
         if ConnectionURI.hasScheme(text) { return ConnectionURI(text)?.redacted ?? malformedConnectionString }
         guard let pairs = KeyValueConnectionString.parse(text) else { return malformedConnectionString }
         return pairs.map { secretKeys.contains($0.key) ? "\($0.key)=***" : "\($0.key)=\($0.rawValue)" }
@@ -20,7 +20,7 @@ extension Redaction {
 
     /// The secret values in a connection string (raw and decoded); `nil` when it cannot be parsed,
     /// and every part of it must be treated as secret.
-    public static func secrets(inConnectionString text: String) -> [String]? {
+    package static func secrets(inConnectionString text: String) -> [String]? {
         if ConnectionURI.hasScheme(text) { return ConnectionURI(text)?.secrets }
         guard let pairs = KeyValueConnectionString.parse(text) else { return nil }
         return pairs.filter { secretKeys.contains($0.key) && !$0.value.isEmpty }.flatMap { [$0.value, $0.rawValue] }
@@ -30,7 +30,7 @@ extension Redaction {
     /// when the string could not be parsed (`parseFailed`), so is every quoted piece of it that is
     /// not a libpq keyword or a single punctuation mark (libpq quotes the text it could not parse:
     /// `invalid percent-encoded token: "S3cr3tPw%zz"`), and every word of the string.
-    public static func libpqMessage(_ message: String, connectionString: String?, parseFailed: Bool) -> String {
+    package static func libpqMessage(_ message: String, connectionString: String?, parseFailed: Bool) -> String {
         var text = message
         if let connectionString {
             let secrets = secrets(inConnectionString: connectionString)
@@ -48,7 +48,7 @@ extension Redaction {
     }
 
     /// `text` with every occurrence of each of `secrets` (longest first) replaced by `***`.
-    public static func scrub(_ text: String, hiding secrets: [String]) -> String {
+    package static func scrub(_ text: String, hiding secrets: [String]) -> String {
         var result = text
         for secret in Set(secrets).sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
             result = result.replacing(secret, with: "***")

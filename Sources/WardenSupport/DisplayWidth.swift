@@ -4,14 +4,14 @@
 ///
 /// Used where text from outside must fit a screen's columns (the lock view): cutting by `Character`
 /// count lets a row of Chinese or Japanese names run to twice the screen's width.
-public enum DisplayWidth {
+package enum DisplayWidth {
     /// The columns `text` takes.
-    public static func columns(of text: some StringProtocol) -> Int {
+    package static func columns(of text: some StringProtocol) -> Int {
         text.reduce(0) { $0 + columns(of: $1) }
     }
 
     /// The columns one character (grapheme cluster) takes: 0, 1 or 2.
-    public static func columns(of character: Character) -> Int {
+    package static func columns(of character: Character) -> Int {
         let scalars = character.unicodeScalars
         if scalars.contains(where: { $0.value == 0xFE0F }) { return 2 }  // VARIATION SELECTOR-16: as emoji
         guard let base = scalars.first(where: { !isZeroWidth($0) }) else { return 0 }
@@ -19,7 +19,7 @@ public enum DisplayWidth {
     }
 
     /// The longest start of `text` that takes at most `columns` columns.
-    public static func prefix(_ text: String, columns limit: Int) -> String {
+    package static func prefix(_ text: String, columns limit: Int) -> String {
         var used = 0
         var end = text.startIndex
         for index in text.indices {
@@ -34,7 +34,7 @@ public enum DisplayWidth {
     /// `text` cut to at most `columns` columns, ending in `ellipsis` when cut, and never inside a number:
     /// a cut that would leave the start of one (`pid 1591` of `pid 15916`, `6.` of `6.3s`) goes back
     /// to before it, so that every figure shown is whole.
-    public static func cut(_ text: String, columns limit: Int, ellipsis: String = "…") -> String {
+    package static func cut(_ text: String, columns limit: Int, ellipsis: String = "…") -> String {
         guard columns(of: text) > limit else { return text }
         var kept = prefix(text, columns: max(0, limit - columns(of: ellipsis)))
         let next = text.dropFirst(kept.count).first

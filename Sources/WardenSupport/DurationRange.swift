@@ -1,31 +1,31 @@
 /// The durations a setting accepts: at least ``minimum`` (or longer than zero), at most
 /// ``DurationSyntax/maximum`` (24 days).
-public struct DurationRange: Sendable {
+package struct DurationRange: Sendable {
     /// The shortest duration accepted; `nil` for "longer than zero".
-    public let minimum: Duration?
+    package let minimum: Duration?
     /// Whether zero itself is accepted (`blocking_for = "0s"`: as soon as it blocks).
-    public let allowsZero: Bool
+    package let allowsZero: Bool
     /// Why the minimum, for the error message; `nil` when it needs no reason.
-    public let reason: String?
+    package let reason: String?
 
     /// A range from `minimum` (inclusive) up to 24 days.
-    public init(minimum: Duration? = nil, allowsZero: Bool = false, reason: String? = nil) {
+    package init(minimum: Duration? = nil, allowsZero: Bool = false, reason: String? = nil) {
         self.minimum = minimum
         self.allowsZero = allowsZero
         self.reason = reason
     }
 
     /// Longer than zero: grace periods, timeouts, `escalate_after`, `min_xact_age`.
-    public static let positive = DurationRange()
+    package static let positive = DurationRange()
     /// Zero or longer: `blocking_for`, `--retry-delay`.
-    public static let zeroOrMore = DurationRange(allowsZero: true)
+    package static let zeroOrMore = DurationRange(allowsZero: true)
     /// `lock_timeout`: at least 1 ms, since PostgreSQL reads 0 as "no timeout".
-    public static let lockTimeout = DurationRange(
+    package static let lockTimeout = DurationRange(
         minimum: .milliseconds(1),
         reason: "PostgreSQL counts lock_timeout in milliseconds and reads 0 as no timeout"
     )
     /// How often to poll the server: at least 10 ms.
-    public static let pollInterval = DurationRange(
+    package static let pollInterval = DurationRange(
         minimum: .milliseconds(10),
         reason: "a shorter interval would poll the server without pause"
     )

@@ -1,10 +1,10 @@
 /// Durations as operators write them: a number and a unit, `500us`, `250ms`, `10s`, `5min` (or `5m`),
 /// `1h`, `2d` (PostgreSQL's units). A bare number is an error, never a guess: PostgreSQL reads a bare
 /// `lock_timeout = 500` as milliseconds, and an operator must not have to remember whose default is which.
-public enum DurationSyntax {
+package enum DurationSyntax {
     /// The longest duration pgwarden accepts anywhere: 24 days, PostgreSQL's own limit for `lock_timeout`
     /// and `statement_timeout` (2147483647 ms).
-    public static let maximum: Duration = .seconds(24 * 86_400)
+    package static let maximum: Duration = .seconds(24 * 86_400)
 
     /// The units, longest suffix first, with their length in nanoseconds.
     static let units: [(suffix: String, nanoseconds: Double)] = [
@@ -12,23 +12,23 @@ public enum DurationSyntax {
     ]
 
     /// What is wrong with a duration, for one `error:` line.
-    public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
+    package struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
         /// For example `has no unit: write 500ms or 500s`.
-        public let message: String
+        package let message: String
 
         /// Creates a problem.
-        public init(message: String) {
+        package init(message: String) {
             self.message = message
         }
 
-        public var description: String { message }
+        package var description: String { message }
     }
 
     /// Parses `text` and checks it lies in `range`.
     ///
     ///     try DurationSyntax.parse("250ms", in: .positive)   // .milliseconds(250)
     ///     try DurationSyntax.parse("500", in: .positive)     // Problem: has no unit: write 500ms or 500s
-    public static func parse(_ text: String, in range: DurationRange) throws(Problem) -> Duration {
+    package static func parse(_ text: String, in range: DurationRange) throws(Problem) -> Duration {
         let trimmed = text.trimmedOfWhitespace
         guard !trimmed.isEmpty else { throw Problem(message: "is empty: write a duration such as 500ms or 10s") }
         // The sign is judged once the rest reads as a number and a unit: "-abc" is no duration at all.
@@ -55,13 +55,13 @@ public enum DurationSyntax {
     }
 
     /// Parses a positive duration; `nil` when `text` is not one.
-    public static func parse(_ text: String) -> Duration? {
+    package static func parse(_ text: String) -> Duration? {
         try? parse(text, in: .positive)
     }
 
     /// `duration` as an operator would write it: `500us`, `250ms`, `30s`, `5min`, `2h`, `24d`, or
     /// in the largest unit that divides it (`1500ms`).
-    public static func format(_ duration: Duration) -> String {
+    package static func format(_ duration: Duration) -> String {
         let nanoseconds = duration.nanosecondsApproximately
         let written: [(String, Double)] = [
             ("d", 86_400e9), ("h", 3_600e9), ("min", 60e9), ("s", 1e9), ("ms", 1e6), ("us", 1e3),
@@ -79,7 +79,7 @@ public enum DurationSyntax {
     }
 
     /// Formats a number of seconds compactly for people: `0.4s`, `12s`, `3m05s`, `2h04m`.
-    public static func format(seconds: Double) -> String {
+    package static func format(seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }
         if seconds < 10 {
             let tenths = (seconds * 10).rounded() / 10
@@ -98,13 +98,13 @@ public enum DurationSyntax {
 
 extension Duration {
     /// The duration in seconds, as a floating-point number.
-    public var seconds: Double {
+    package var seconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     /// The duration in whole milliseconds, rounded (clamped to `Int`'s range, never a trap).
-    public var milliseconds: Int {
+    package var milliseconds: Int {
         let value = (seconds * 1000).rounded()
         guard value.isFinite else { return value > 0 ? .max : .min }
         return value >= Double(Int.max) ? .max : value <= Double(Int.min) ? .min : Int(value)
@@ -119,7 +119,7 @@ extension Duration {
 
 extension StringProtocol {
     /// The text without leading and trailing whitespace.
-    public var trimmedOfWhitespace: String {
+    package var trimmedOfWhitespace: String {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

@@ -9,15 +9,15 @@ import CEarlySignals
 /// write to a vanished reader fails with EPIPE, and is dropped) and SIGHUP is held: recorded by a
 /// handler instead of ending the process. A ``SignalMonitor`` created later is handed those that
 /// arrived meanwhile, and the handler comes back when it is cancelled.
-public enum EarlySignals {
+package enum EarlySignals {
     /// Ignores SIGPIPE and holds `signals` (again: the constructor did it for SIGHUP already).
-    public static func install(holding signals: [Int32] = [SIGHUP]) {
+    package static func install(holding signals: [Int32] = [SIGHUP]) {
         signal(SIGPIPE, SIG_IGN)
         signals.forEach(pgwarden_hold_signal)
     }
 
     /// Takes the held signals among `signals` that arrived.
-    public static func take(_ signals: [Int32]) -> [Int32] {
+    package static func take(_ signals: [Int32]) -> [Int32] {
         let mask = signals.reduce(UInt(0)) { $0 | UInt(1) << UInt($1 & 63) }
         let taken = pgwarden_take_early_signals(mask)
         return signals.filter { taken & (UInt(1) << UInt($0 & 63)) != 0 }

@@ -10,9 +10,9 @@
 /// signal. Without `PGWARDEN_FAILPOINT_RELEASE` it waits forever; with it, until the file
 /// that variable names exists, and then goes on.
 /// Unset, a fail point costs one environment lookup.
-public enum FailPoint {
+package enum FailPoint {
     /// Marks the point `name`.
-    public static func hit(_ name: String) {
+    package static func hit(_ name: String) {
         guard let armed = getenv("PGWARDEN_FAILPOINT"), String(cString: armed) == name else { return }
         let line = "failpoint \(name) reached\n"
         _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }

@@ -2,7 +2,7 @@
 ///
 /// pgwarden's JSON is read by people as well as by `jq`: fields appear in the
 /// order DESIGN.md lists them, which Foundation's encoder does not promise.
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case integer(Int)
@@ -11,18 +11,18 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         lhs.serialized() == rhs.serialized()
     }
 
     /// The value as JSON text: compact on one line, or indented by two spaces.
-    public func serialized(pretty: Bool = false) -> String {
+    package func serialized(pretty: Bool = false) -> String {
         String(decoding: serializedBytes(pretty: pretty), as: UTF8.self)
     }
 
     /// ``serialized(pretty:)`` as UTF-8 bytes, written in one pass into one buffer (a forecast of a million
     /// statements is hundreds of megabytes of JSON).
-    public func serializedBytes(pretty: Bool = false) -> [UInt8] {
+    package func serializedBytes(pretty: Bool = false) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(256)
         write(to: &output, pretty: pretty, depth: 0)
@@ -165,17 +165,17 @@ public enum JSONValue: Sendable, Equatable {
 
 extension JSONValue {
     /// `.string`, or `.null` for `nil`.
-    public static func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    package static func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
     /// `.integer`, or `.null` for `nil`.
-    public static func integer<Value: BinaryInteger>(_ value: Value?) -> JSONValue {
+    package static func integer<Value: BinaryInteger>(_ value: Value?) -> JSONValue {
         value.map { .integer(Int($0)) } ?? .null
     }
     /// Seconds to the millisecond (`1.5`, not `1.5000000000000002`), or `.null` for `nil`.
-    public static func seconds(_ value: Double?) -> JSONValue {
+    package static func seconds(_ value: Double?) -> JSONValue {
         value.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
     }
     /// An array of integers.
-    public static func integers<Value: BinaryInteger>(_ values: [Value]) -> JSONValue {
+    package static func integers<Value: BinaryInteger>(_ values: [Value]) -> JSONValue {
         .array(values.map { .integer(Int($0)) })
     }
 }

@@ -2,9 +2,9 @@ import FoundationEssentials
 
 /// How journals are written and read: readable JSON with sorted keys and ISO 8601 dates,
 /// so that an operator can open one and restore by hand if ever they must.
-public enum JournalCoding {
+package enum JournalCoding {
     /// Encodes `value` for a journal file.
-    public static func encode(_ value: some Encodable) throws -> Data {
+    package static func encode(_ value: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
@@ -12,7 +12,7 @@ public enum JournalCoding {
     }
 
     /// Decodes a journal file.
-    public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
+    package static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return try decoder.decode(type, from: data)

@@ -1,7 +1,7 @@
 /// Counts written as people read them: `1 crontab line`, `2 crontab lines`.
-public enum Plural {
+package enum Plural {
     /// `count` followed by `singular` when it is 1, else by `plural`.
-    public static func count(_ count: Int, _ singular: String, _ plural: String) -> String {
+    package static func count(_ count: Int, _ singular: String, _ plural: String) -> String {
         "\(count) " + (count == 1 ? singular : plural)
     }
 }

@@ -1,8 +1,8 @@
 /// Hides secrets in text that pgwarden shows: `password=…`, `PGPASSWORD=…`, `--password …`,
 /// `://user:secret@host`. Connection strings are redacted by parsing them (``connectionString(_:)``).
-public enum Redaction {
+package enum Redaction {
     /// `text` with the values of password-like settings replaced by `***`.
-    public static func redact(_ text: String) -> String {
+    package static func redact(_ text: String) -> String {
         var output = ""
         var rest = Substring(text)
         while let match = nextSecret(in: rest) {

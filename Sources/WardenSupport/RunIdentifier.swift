@@ -1,9 +1,9 @@
 import FoundationEssentials
 
 /// Identifiers for pauses and runs: `20261129T192900Z-3fa1`, sortable and unique enough to tell apart.
-public enum RunIdentifier {
+package enum RunIdentifier {
     /// A new identifier for something starting at `date`.
-    public static func make(at date: Date) -> String {
+    package static func make(at date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = .gmt
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)

@@ -1,8 +1,8 @@
 /// Words quoted as a POSIX shell needs them, so that a logged command can be pasted back:
 /// `sh -c 'sleep 4; exec alembic upgrade head'`, not `sh -c sleep 4; exec …`.
-public enum ShellQuoting {
+package enum ShellQuoting {
     /// One word: as it is when it holds only characters no shell treats specially, else in single quotes.
-    public static func quote(_ word: String) -> String {
+    package static func quote(_ word: String) -> String {
         let plain =
             !word.isEmpty
             && word.unicodeScalars.allSatisfy { scalar in
@@ -13,7 +13,7 @@ public enum ShellQuoting {
     }
 
     /// Several words, each quoted, separated by spaces.
-    public static func command(_ words: [String]) -> String {
+    package static func command(_ words: [String]) -> String {
         words.map(quote).joined(separator: " ")
     }
 }

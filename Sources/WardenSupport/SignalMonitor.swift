@@ -9,13 +9,13 @@ import Dispatch
 /// While the monitor lives, the signals' default actions are replaced (a SIGHUP no longer
 /// ends the process); signals that ``EarlySignals`` held before the monitor existed are handed
 /// to the handler at once. ``cancel()`` puts back the dispositions that were there before.
-public final class SignalMonitor: Sendable {
+package final class SignalMonitor: Sendable {
     private let signals: [Int32]
     private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
     private let previous: [sighandler_t?]
 
     /// Starts delivering `signals` to `handler`, on a queue of the monitor's own.
-    public init(_ signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
+    package init(_ signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
         self.signals = signals
         let queue = DispatchQueue(label: "pgwarden.signals")
         // Until the dispatch sources are registered (asynchronously), a signal is recorded, never
@@ -43,7 +43,7 @@ public final class SignalMonitor: Sendable {
     }
 
     /// Stops delivering, and gives the signals back the dispositions they had before the monitor.
-    public func cancel() {
+    package func cancel() {
         for (number, disposition) in zip(signals, previous) {
             signal(number, disposition ?? SIG_DFL)
         }

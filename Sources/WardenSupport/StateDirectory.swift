@@ -9,18 +9,18 @@ import FoundationEssentials
 ///
 /// The directory is 0700 and its files 0600. Files are replaced atomically: written
 /// to a temporary file, fsynced, renamed over the old one, and the directory fsynced.
-public struct StateDirectory: Sendable {
+package struct StateDirectory: Sendable {
     /// The directory's path.
-    public let path: String
+    package let path: String
 
     /// Uses `path`, or the default: `/var/lib/pgwarden` for root, else
     /// `$XDG_STATE_HOME/pgwarden` or `~/.local/state/pgwarden`.
-    public init(path: String? = nil) {
+    package init(path: String? = nil) {
         self.path = path ?? Self.defaultPath()
     }
 
     /// The default state directory for this user.
-    public static func defaultPath() -> String {
+    package static func defaultPath() -> String {
         if getuid() == 0 { return "/var/lib/pgwarden" }
         let environment = ProcessInfo.processInfo.environment
         if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/pgwarden" }
@@ -34,7 +34,7 @@ public struct StateDirectory: Sendable {
     }
 
     /// Creates the directory (0700) if needed and checks that it can be written.
-    public func prepare() throws(StateDirectoryError) {
+    package func prepare() throws(StateDirectoryError) {
         var status = stat()
         if stat(path, &status) != 0 {
             if let reason = Self.makeDirectories(path) {
@@ -57,7 +57,7 @@ public struct StateDirectory: Sendable {
     /// Holds the directory's lock until the returned value is released, or the process ends.
     ///
     /// - Throws: when another process holds it; the error names that process.
-    public func lock(named name: String = "lock") throws(StateDirectoryError) -> StateLock {
+    package func lock(named name: String = "lock") throws(StateDirectoryError) -> StateLock {
         let lockPath = path + "/" + name
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
@@ -78,7 +78,7 @@ public struct StateDirectory: Sendable {
     }
 
     /// The contents of `name`, or `nil` when it does not exist.
-    public func read(_ name: String) throws(StateDirectoryError) -> Data? {
+    package func read(_ name: String) throws(StateDirectoryError) -> Data? {
         let file = path + "/" + name
         guard FileManager.default.fileExists(atPath: file) else { return nil }
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -88,7 +88,7 @@ public struct StateDirectory: Sendable {
     }
 
     /// Replaces `name` with `data`, atomically and durably, as a 0600 file.
-    public func write(_ data: Data, to name: String) throws(StateDirectoryError) {
+    package func write(_ data: Data, to name: String) throws(StateDirectoryError) {
         let file = path + "/" + name
         let temporary = file + ".tmp-\(getpid())"
         do {
@@ -106,7 +106,7 @@ public struct StateDirectory: Sendable {
     }
 
     /// Removes `name`, durably; nothing happens when it does not exist.
-    public func remove(_ name: String) throws(StateDirectoryError) {
+    package func remove(_ name: String) throws(StateDirectoryError) {
         let file = path + "/" + name
         guard unlink(file) == 0 || errno == ENOENT else {
             throw StateDirectoryError("cannot remove \(file): \(String(cString: strerror(errno)))")
@@ -133,7 +133,7 @@ public struct StateDirectory: Sendable {
 }
 
 /// The state directory's lock; released by ``release()`` or when the process ends.
-public final class StateLock: Sendable {
+package final class StateLock: Sendable {
     private let descriptor: Int32
 
     init(descriptor: Int32) {
@@ -141,7 +141,7 @@ public final class StateLock: Sendable {
     }
 
     /// Releases the lock.
-    public func release() {
+    package func release() {
         flock(descriptor, LOCK_UN)
     }
 
@@ -151,11 +151,11 @@ public final class StateLock: Sendable {
 }
 
 /// The state directory cannot be used.
-public struct StateDirectoryError: Error, Sendable, Equatable, DiagnosableError {
-    public let summary: String
-    public let hint: String?
+package struct StateDirectoryError: Error, Sendable, Equatable, DiagnosableError {
+    package let summary: String
+    package let hint: String?
 
-    public init(_ summary: String, hint: String? = nil) {
+    package init(_ summary: String, hint: String? = nil) {
         self.summary = summary
         self.hint = hint
     }

@@ -12,9 +12,9 @@
 /// Also shown visibly: the Unicode line and paragraph separators and the bidirectional
 /// embedding, override and isolate controls, which reorder what the operator reads.
 /// JSON output does not go through this: it is escaped exactly instead.
-public enum TerminalText {
+package enum TerminalText {
     /// How line breaks and tabs are treated.
-    public enum Layout: Sendable {
+    package enum Layout: Sendable {
         /// One line: `\n`, `\r` and `\t` are shown as `\n`, `\r`, `\t`.
         case singleLine
         /// Several lines: `\n` and `\t` pass; every other control is shown.
@@ -23,7 +23,7 @@ public enum TerminalText {
 
     /// `text` with every control character replaced by a visible escape; the result contains no
     /// byte below 0x20 (bar `\n` and `\t` in ``Layout/multiLine``), no DEL and no C1 control.
-    public static func safe(_ text: String, layout: Layout = .singleLine) -> String {
+    package static func safe(_ text: String, layout: Layout = .singleLine) -> String {
         guard !isSafe(text, layout: layout) else { return text }
         var result = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
@@ -38,12 +38,12 @@ public enum TerminalText {
 
     /// Bytes (for example a line of a child's output that need not be UTF-8) made safe:
     /// invalid UTF-8 is shown as U+FFFD, control characters as in ``safe(_:layout:)``.
-    public static func safe(bytes: some Sequence<UInt8>, layout: Layout = .singleLine) -> String {
+    package static func safe(bytes: some Sequence<UInt8>, layout: Layout = .singleLine) -> String {
         safe(String(decoding: Array(bytes), as: UTF8.self), layout: layout)
     }
 
     /// Whether `text` would reach a terminal unchanged.
-    public static func isSafe(_ text: String, layout: Layout = .singleLine) -> Bool {
+    package static func isSafe(_ text: String, layout: Layout = .singleLine) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
             // Printable ASCII needs no look at its scalar: the fast path for the megabytes of a forecast's JSON.
@@ -60,7 +60,7 @@ public enum TerminalText {
     }
 
     /// Whether `scalar` would reach a terminal unchanged on one line.
-    public static func isSafe(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isSafe(_ scalar: Unicode.Scalar) -> Bool {
         !needsEscape(scalar, layout: .singleLine)
     }
 

@@ -15,27 +15,27 @@ import WardenSupport
 /// A new crontab is written whole to a 0600 file in the state directory, fsynced, and only then
 /// handed to `crontab -u USER FILE`: the installer never reads a text that is still being written,
 /// so an interruption at any moment leaves the old crontab or the new one, never part of one.
-public struct Crontab: Sendable {
+package struct Crontab: Sendable {
     /// The user whose crontab this is.
-    public let user: String
+    package let user: String
     /// The `crontab` program.
-    public var executable: String = "crontab"
+    package var executable: String = "crontab"
     /// The largest crontab pgwarden reads.
-    public static let sizeLimit = 4 << 20
+    package static let sizeLimit = 4 << 20
 
     /// Creates access to `user`'s crontab.
-    public init(user: String) {
+    package init(user: String) {
         self.user = user
     }
 
     /// The name of the file a new crontab of `user` is staged in, in the state directory.
-    public static func stagingName(for user: String) -> String {
+    package static func stagingName(for user: String) -> String {
         "crontab-\(user).new"
     }
 
     /// The crontab's bytes, as `crontab -l` gives them (carriage returns as the spool holds them:
     /// see ``CrontabListing``); empty when the user has none.
-    public func read() async throws(WorkersError) -> [UInt8] {
+    package func read() async throws(WorkersError) -> [UInt8] {
         let result: ExecutionRecord
         do {
             let run = try await Subprocess.run(
@@ -70,7 +70,7 @@ public struct Crontab: Sendable {
     ///
     /// A `crontab` ended by a signal may have installed the text before it died: then the crontab
     /// reads back as `bytes`, and that is an install (said on `logger`), not a failure.
-    public func install(
+    package func install(
         _ bytes: [UInt8],
         stagingIn directory: StateDirectory,
         holding lock: CrontabUserLock? = nil,

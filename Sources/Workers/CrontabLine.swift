@@ -1,5 +1,5 @@
 /// What one line of a user's crontab is, as cron reads it.
-public enum CrontabLine: Equatable, Sendable {
+package enum CrontabLine: Equatable, Sendable {
     /// A job: its schedule and the command cron runs (decoded as UTF-8 for matching and display;
     /// bytes that are not UTF-8 read as U+FFFD here, and are never written back from this).
     case job(schedule: String, command: String)
@@ -7,7 +7,7 @@ public enum CrontabLine: Equatable, Sendable {
     case other
 
     /// Classifies `line` (without its newline).
-    public init(_ line: some StringProtocol) {
+    package init(_ line: some StringProtocol) {
         self.init(bytes: Array(line.utf8))
     }
 
@@ -16,7 +16,7 @@ public enum CrontabLine: Equatable, Sendable {
     /// A job line starts with `@keyword` (`@reboot`, `@daily`, …) or with a minute field
     /// (a digit or `*`), followed by four more fields and the command. Environment
     /// lines start with a name, comments with `#`.
-    public init(bytes line: some Collection<UInt8>) {
+    package init(bytes line: some Collection<UInt8>) {
         let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
         let body = line.drop(while: blank)
         guard let first = body.first else {
@@ -48,7 +48,7 @@ public enum CrontabLine: Equatable, Sendable {
     }
 
     /// The command, when this is a job.
-    public var command: String? {
+    package var command: String? {
         if case .job(_, let command) = self { return command }
         return nil
     }

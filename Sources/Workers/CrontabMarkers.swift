@@ -2,26 +2,26 @@ import FoundationEssentials
 
 /// The crontabs that hold pgwarden's pause markers, found without a state directory: so that `status`
 /// and `recover` can say where a pause was made when they are not told.
-public enum CrontabMarkers {
+package enum CrontabMarkers {
     /// One crontab with paused lines.
-    public struct PausedCrontab: Sendable, Equatable {
-        public let user: String
-        public let pauseIDs: [String]
+    package struct PausedCrontab: Sendable, Equatable {
+        package let user: String
+        package let pauseIDs: [String]
         /// The state directory that paused it last, as recorded beside the crontab locks.
-        public let stateDirectory: String?
+        package let stateDirectory: String?
     }
 
     /// cron's spool (Debian's): readable by root.
     static let spool = "/var/spool/cron/crontabs"
 
     /// Whether cron's spool can be read: else only the current user's own crontab is searched for markers.
-    public static var canReadEveryCrontab: Bool {
+    package static var canReadEveryCrontab: Bool {
         (try? FileManager.default.contentsOfDirectory(atPath: spool)) != nil
     }
 
     /// Every crontab pgwarden can read that holds pause markers: each in cron's spool when readable (as
     /// root), else the current user's own (``canReadEveryCrontab`` says which).
-    public static func pausedCrontabs() async -> [PausedCrontab] {
+    package static func pausedCrontabs() async -> [PausedCrontab] {
         var texts: [(String, [UInt8])] = []
         if let users = try? FileManager.default.contentsOfDirectory(atPath: spool) {
             for user in users.sorted() {

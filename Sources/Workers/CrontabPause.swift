@@ -7,33 +7,33 @@ import FoundationEssentials
 /// (bytes that are not UTF-8, carriage returns, a missing final newline).
 /// Resuming removes exactly those markers. Lines that someone else re-enabled or
 /// removed in between are reported, never duplicated.
-public enum CrontabPause {
+package enum CrontabPause {
     /// The comment put in front of each paused line: `#pgwarden:paused:<pause id> `.
-    public static func marker(for pauseID: String) -> String {
+    package static func marker(for pauseID: String) -> String {
         "#pgwarden:paused:\(pauseID) "
     }
 
     /// The prefix every pause's marker starts with.
-    public static let markerPrefix = "#pgwarden:paused:"
+    package static let markerPrefix = "#pgwarden:paused:"
 
     /// A job line that a pause commented out.
-    public struct PausedLine: Sendable, Equatable, Codable {
+    package struct PausedLine: Sendable, Equatable, Codable {
         /// The line as it was, without its newline, byte for byte.
-        public let bytes: [UInt8]
+        package let bytes: [UInt8]
         /// Its 1-based line number in the crontab when it was paused.
-        public let number: Int
+        package let number: Int
 
         /// The line for people (bytes that are not UTF-8 shown as U+FFFD).
-        public var line: String { String(decoding: bytes, as: UTF8.self) }
+        package var line: String { String(decoding: bytes, as: UTF8.self) }
 
         /// Creates a paused line from its bytes.
-        public init(bytes: some Sequence<UInt8>, number: Int) {
+        package init(bytes: some Sequence<UInt8>, number: Int) {
             self.bytes = Array(bytes)
             self.number = number
         }
 
         /// Creates a paused line from text.
-        public init(line: String, number: Int) {
+        package init(line: String, number: Int) {
             self.init(bytes: line.utf8, number: number)
         }
 
@@ -42,7 +42,7 @@ public enum CrontabPause {
             case bytes = "line_base64"
         }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             number = try container.decode(Int.self, forKey: .number)
             if let encoded = try container.decodeIfPresent(String.self, forKey: .bytes) {
@@ -59,7 +59,7 @@ public enum CrontabPause {
             }
         }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(line, forKey: .line)
             try container.encode(number, forKey: .number)
@@ -68,17 +68,17 @@ public enum CrontabPause {
     }
 
     /// What pausing a crontab gives.
-    public struct Paused: Sendable, Equatable {
+    package struct Paused: Sendable, Equatable {
         /// The new crontab.
-        public let text: [UInt8]
+        package let text: [UInt8]
         /// The lines it commented, in order.
-        public let lines: [PausedLine]
+        package let lines: [PausedLine]
     }
 
     /// Comments out every job line whose command matches one of `patterns`.
     ///
     /// - Throws: ``WorkersError`` `patternMatchesNothing` naming each pattern that matches no job line.
-    public static func pause(_ text: [UInt8], patterns: [WorkerPattern], pauseID: String) throws(WorkersError)
+    package static func pause(_ text: [UInt8], patterns: [WorkerPattern], pauseID: String) throws(WorkersError)
         -> Paused
     {
         var crontab = CrontabLines(text)
@@ -106,7 +106,7 @@ public enum CrontabPause {
     }
 
     /// The pause ids whose markers `text` holds.
-    public static func pauseIDs(in text: [UInt8]) -> Set<String> {
+    package static func pauseIDs(in text: [UInt8]) -> Set<String> {
         let prefix = Array(markerPrefix.utf8)
         var ids = Set<String>()
         for line in CrontabLines(text).lines where line.starts(with: prefix) {
@@ -117,7 +117,7 @@ public enum CrontabPause {
     }
 
     /// What became of one paused line.
-    public enum LineState: String, Sendable, Equatable, Codable {
+    package enum LineState: String, Sendable, Equatable, Codable {
         /// Still commented by this pause (before resume), or uncommented by resume.
         case paused
         /// Someone else made the line active again meanwhile (a configuration-management run?).
@@ -127,21 +127,21 @@ public enum CrontabPause {
     }
 
     /// One paused line and what became of it.
-    public struct LineReport: Sendable, Equatable {
-        public let line: PausedLine
-        public let state: LineState
+    package struct LineReport: Sendable, Equatable {
+        package let line: PausedLine
+        package let state: LineState
     }
 
     /// What resuming gives.
-    public struct Resumed: Sendable, Equatable {
+    package struct Resumed: Sendable, Equatable {
         /// The crontab with this pause's markers removed.
-        public let text: [UInt8]
+        package let text: [UInt8]
         /// Each paused line and what became of it: `paused` ones were restored.
-        public let lines: [LineReport]
+        package let lines: [LineReport]
     }
 
     /// Where each of `paused` stands in the crontab `text`, without changing it.
-    public static func status(_ text: [UInt8], pauseID: String, paused: [PausedLine]) -> [LineReport] {
+    package static func status(_ text: [UInt8], pauseID: String, paused: [PausedLine]) -> [LineReport] {
         reconcile(CrontabLines(text), pauseID: pauseID, paused: paused).reports
     }
 
@@ -149,7 +149,7 @@ public enum CrontabPause {
     ///
     /// A marker line whose original someone re-enabled elsewhere is dropped instead of
     /// restored, so that no job runs twice; foreign edits are kept.
-    public static func resume(_ text: [UInt8], pauseID: String, paused: [PausedLine]) -> Resumed {
+    package static func resume(_ text: [UInt8], pauseID: String, paused: [PausedLine]) -> Resumed {
         let (crontab, reports) = reconcile(CrontabLines(text), pauseID: pauseID, paused: paused)
         return Resumed(text: crontab.bytes, lines: reports)
     }

@@ -9,7 +9,7 @@ import WardenSupport
 /// exclusive `flock` on a file named for the user in a directory every pgwarden of the machine
 /// shares (`/run/pgwarden` for root). It also remembers which state directory paused the crontab
 /// last, so that a second pause can say where the first one is.
-public final class CrontabUserLock: Sendable {
+package final class CrontabUserLock: Sendable {
     /// The lock file, open: `crontab`'s standard input while it installs (see ``Crontab/install(_:stagingIn:holding:)``).
     let descriptor: Int32
 

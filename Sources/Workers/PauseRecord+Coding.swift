@@ -14,7 +14,7 @@ extension PauseRecord {
         case resumedAt = "resumed_at"
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             pauseID: try container.decode(String.self, forKey: .pauseID),
@@ -32,7 +32,7 @@ extension PauseRecord {
         installing = try Self.bytes(container, base64: .installingBase64, text: nil)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(version, forKey: .version)
         try container.encode(pauseID, forKey: .pauseID)

@@ -2,9 +2,9 @@ import FoundationEssentials
 import WardenSupport
 
 /// What the journal holds of one pause, written before the crontab changes.
-public struct PauseRecord: Codable, Sendable, Equatable {
+package struct PauseRecord: Codable, Sendable, Equatable {
     /// Where a pause stands.
-    public enum Phase: String, Codable, Sendable {
+    package enum Phase: String, Codable, Sendable {
         /// Journaled; the crontab may or may not have been installed yet.
         case pausing
         /// The commented crontab is installed.
@@ -16,10 +16,10 @@ public struct PauseRecord: Codable, Sendable, Equatable {
     }
 
     /// A worker process the pause found running, and how it ended.
-    public struct Worker: Codable, Sendable, Equatable {
-        public let pid: Int32
-        public let commandLine: String
-        public let outcome: String
+    package struct Worker: Codable, Sendable, Equatable {
+        package let pid: Int32
+        package let commandLine: String
+        package let outcome: String
 
         private enum CodingKeys: String, CodingKey {
             case pid, outcome
@@ -27,34 +27,34 @@ public struct PauseRecord: Codable, Sendable, Equatable {
         }
     }
 
-    public var version = 1
+    package var version = 1
     /// Names this pause; its markers in the crontab carry it.
-    public var pauseID: String
+    package var pauseID: String
     /// Whose crontab.
-    public var user: String
+    package var user: String
     /// The `--match` expressions.
-    public var patterns: [String]
+    package var patterns: [String]
     /// When the pause began.
-    public var pausedAt: Date
+    package var pausedAt: Date
     /// Where it stands.
-    public var phase: Phase
+    package var phase: Phase
     /// The crontab before the pause, byte for byte (protected like cron's own spool: 0600 in a 0700 directory).
-    public var crontabBefore: [UInt8]
+    package var crontabBefore: [UInt8]
     /// The lines commented.
-    public var pausedLines: [CrontabPause.PausedLine]
+    package var pausedLines: [CrontabPause.PausedLine]
     /// The workers found running, and how they ended.
-    public var workers: [Worker] = []
+    package var workers: [Worker] = []
     /// When the resume finished.
-    public var resumedAt: Date?
+    package var resumedAt: Date?
     /// Who paused: `pgwarden workers pause` or an upgrade run.
-    public var owner: String
+    package var owner: String
     /// The crontab pgwarden is installing right now, written before `crontab` runs and cleared after:
     /// when a crontab found later is empty or a cut-short start of this, pgwarden's own install was
     /// interrupted, and this is what it meant to install.
-    public var installing: [UInt8]?
+    package var installing: [UInt8]?
 
     /// Creates the record of a pause starting now.
-    public init(
+    package init(
         pauseID: String,
         user: String,
         patterns: [String],
@@ -75,9 +75,9 @@ public struct PauseRecord: Codable, Sendable, Equatable {
     }
 
     /// The journal's file name in the state directory.
-    public static let fileName = "workers-pause.json"
+    package static let fileName = "workers-pause.json"
     /// Where the last resumed pause is kept for `status`.
-    public static let lastFileName = "workers-last.json"
+    package static let lastFileName = "workers-last.json"
 
     /// Reads the record `name` from `directory`, if there is one.
     static func load(_ name: String, from directory: StateDirectory) throws(WorkersError) -> PauseRecord? {

@@ -5,7 +5,7 @@ extension ProcessTable {
     /// never `selfPID` or its ancestors, nor anything in the trees of `excludedRoots`.
     ///
     /// - Throws: ``WorkersError`` when a pattern's search gave up on a command line.
-    public func workers(
+    package func workers(
         matching patterns: [WorkerPattern],
         uid: UInt32,
         selfPID: Int32,

@@ -3,14 +3,14 @@
 #endif
 
 /// A local user, as the password database knows it.
-public struct UserAccount: Sendable, Equatable {
-    public let name: String
-    public let uid: UInt32
+package struct UserAccount: Sendable, Equatable {
+    package let name: String
+    package let uid: UInt32
 
     /// Looks `name` up.
     ///
     /// - Throws: ``WorkersError`` `unknownUser` when there is no such user.
-    public init(named name: String) throws(WorkersError) {
+    package init(named name: String) throws(WorkersError) {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 16 << 10)
@@ -23,7 +23,7 @@ public struct UserAccount: Sendable, Equatable {
     }
 
     /// The user this process runs as.
-    public static func current() throws(WorkersError) -> UserAccount {
+    package static func current() throws(WorkersError) -> UserAccount {
         guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else {
             throw WorkersError(.unknownUser, "the current user (uid \(getuid())) has no name")
         }

@@ -2,16 +2,16 @@ import WardenSupport
 
 /// A `--match` regular expression (the syntax `BoundedRegularExpression` documents), compiled,
 /// with the text the operator wrote.
-public struct WorkerPattern: Sendable, CustomStringConvertible {
+package struct WorkerPattern: Sendable, CustomStringConvertible {
     private let regex: BoundedRegularExpression
 
     /// The expression as written.
-    public var source: String { regex.source }
+    package var source: String { regex.source }
 
     /// Compiles `source`.
     ///
     /// - Throws: ``WorkersError`` with code `invalidPattern` when it is not a valid regular expression.
-    public init(_ source: String) throws(WorkersError) {
+    package init(_ source: String) throws(WorkersError) {
         guard !source.isEmpty else {
             throw WorkersError(.invalidPattern, "an empty --match would match every command")
         }
@@ -28,14 +28,14 @@ public struct WorkerPattern: Sendable, CustomStringConvertible {
 
     /// How much of a command line is searched: its first 64 KiB. A command line may be megabytes long
     /// (any process of the user's), and searching all of it could run past the search's budget.
-    public static let searchedLength = 64 * 1024
+    package static let searchedLength = 64 * 1024
 
     /// Whether the pattern occurs anywhere in the first ``searchedLength`` characters of `command`,
     /// as `pgrep -f` matches.
     ///
     /// - Throws: ``WorkersError`` `invalidPattern` when the search gave up (ran past its budget):
     ///   pgwarden does not pause or stop anything on a guess.
-    public func matches(_ command: some StringProtocol) throws(WorkersError) -> Bool {
+    package func matches(_ command: some StringProtocol) throws(WorkersError) -> Bool {
         switch regex.search(String(command.prefix(Self.searchedLength))) {
         case .found: return true
         case .notFound: return false
@@ -48,7 +48,7 @@ public struct WorkerPattern: Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { source }
+    package var description: String { source }
 }
 
 /// `'text'`, for messages.

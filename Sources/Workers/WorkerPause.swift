@@ -12,9 +12,9 @@ import WardenSupport
 /// Every path is recoverable: the journal is written (and fsynced) before the crontab
 /// changes, the crontab is re-read just before each write (compare-and-swap), and
 /// ``resume()`` restores exactly the lines the pause commented, whatever happened between.
-public struct WorkerPause: Sendable {
+package struct WorkerPause: Sendable {
     /// Where the journal lives.
-    public let stateDirectory: StateDirectory
+    package let stateDirectory: StateDirectory
     let logger: Logger
     let now: @Sendable () -> Date
 
@@ -22,28 +22,28 @@ public struct WorkerPause: Sendable {
     static let compareAndSwapAttempts = 5
 
     /// Creates a worker pause on `stateDirectory`.
-    public init(stateDirectory: StateDirectory, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    package init(stateDirectory: StateDirectory, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.stateDirectory = stateDirectory
         self.logger = logger
         self.now = now
     }
 
     /// What a pause did.
-    public struct PauseOutcome: Sendable {
-        public let record: PauseRecord
-        public let stopped: [StoppedWorker]
+    package struct PauseOutcome: Sendable {
+        package let record: PauseRecord
+        package let stopped: [StoppedWorker]
         /// Matching processes of the user that cron did not start (scope `cron`): left running.
-        public let notStartedByCron: [ProcessEntry]
+        package let notStartedByCron: [ProcessEntry]
     }
 
     /// What the crontab pause would do, without changing anything: for `--dry-run` and preflight checks.
-    public struct Plan: Sendable {
-        public let lines: [CrontabPause.PausedLine]
-        public let runningWorkers: [ProcessEntry]
+    package struct Plan: Sendable {
+        package let lines: [CrontabPause.PausedLine]
+        package let runningWorkers: [ProcessEntry]
     }
 
     /// Checks the user and patterns against the crontab and the running processes; changes nothing.
-    public func plan(
+    package func plan(
         user: String,
         patterns: [WorkerPattern],
         excludingProcessTrees excluded: Set<Int32> = []
@@ -67,7 +67,7 @@ public struct WorkerPause: Sendable {
     /// - Parameters:
     ///   - excluded: process trees never to signal (the supervised migration).
     ///   - owner: who pauses, for the journal.
-    public func pause(
+    package func pause(
         user: String,
         patterns: [WorkerPattern],
         stop: StopMode,
@@ -221,17 +221,17 @@ public struct WorkerPause: Sendable {
     }
 
     /// The current pause, or the last one, and where each of its lines stands now.
-    public struct Status: Sendable {
+    package struct Status: Sendable {
         /// The pause in force, if any.
-        public let current: PauseRecord?
+        package let current: PauseRecord?
         /// Where each of its lines stands in the crontab now.
-        public let lines: [CrontabPause.LineReport]
+        package let lines: [CrontabPause.LineReport]
         /// The last resumed pause, when none is in force.
-        public let last: PauseRecord?
+        package let last: PauseRecord?
     }
 
     /// Reads the journal and the crontab; changes nothing.
-    public func status() async throws -> Status {
+    package func status() async throws -> Status {
         guard let record = try PauseRecord.load(PauseRecord.fileName, from: stateDirectory) else {
             return Status(
                 current: nil,

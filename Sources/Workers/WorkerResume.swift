@@ -4,7 +4,7 @@ import WardenSupport
 /// `resume`: uncommenting exactly what a pause commented, and finishing an install that was cut short.
 extension WorkerPause {
     /// What a resume did.
-    public enum ResumeOutcome: Sendable {
+    package enum ResumeOutcome: Sendable {
         /// Nothing was paused (or, with an owner given, nothing of that owner's).
         case nothingPaused
         /// The pause never reached the crontab (interrupted before it was installed); the journal is cleared.
@@ -14,29 +14,29 @@ extension WorkerPause {
     }
 
     /// A crontab restored.
-    public struct Resumed: Sendable {
+    package struct Resumed: Sendable {
         /// The pause.
-        public let record: PauseRecord
+        package let record: PauseRecord
         /// Each paused line and what became of it.
-        public let lines: [CrontabPause.LineReport]
+        package let lines: [CrontabPause.LineReport]
         /// Whether the crontab is now byte for byte what it was before the pause.
-        public let restoredExactly: Bool
+        package let restoredExactly: Bool
         /// pgwarden's own install found cut short and completed first, if so.
-        public let repaired: InterruptedInstall?
+        package let repaired: InterruptedInstall?
         /// Journal writes that failed (a full disk): the crontab is restored all the same.
-        public let writeFailures: [String]
+        package let writeFailures: [String]
     }
 
     /// pgwarden's own crontab install that was cut short (the crontab found empty, or a start of
     /// what was being installed), and was completed from the journal.
-    public struct InterruptedInstall: Sendable, Equatable {
+    package struct InterruptedInstall: Sendable, Equatable {
         /// The size of the crontab found.
-        public let foundBytes: Int
+        package let foundBytes: Int
         /// The size of the crontab the journal says was being installed.
-        public let journaledBytes: Int
+        package let journaledBytes: Int
 
         /// For people.
-        public var description: String {
+        package var description: String {
             "pgwarden's own install of the crontab was interrupted (found \(foundBytes) of \(journaledBytes) bytes): completed it from the journal"
         }
     }
@@ -50,7 +50,7 @@ extension WorkerPause {
     ///   - owner: resume only a pause of this owner (an upgrade resumes its own pause, never an operator's).
     ///   - remembered: the pause as its maker kept it in memory: resumed when its journal is gone (the state
     ///     directory removed under a run), and journaled again here first.
-    public func resume(ownedBy owner: String? = nil, remembered: PauseRecord? = nil) async throws -> ResumeOutcome {
+    package func resume(ownedBy owner: String? = nil, remembered: PauseRecord? = nil) async throws -> ResumeOutcome {
         try prepareStateDirectory()
         let lock = try lockStateDirectory()
         defer { lock.release() }
@@ -104,17 +104,17 @@ extension WorkerPause {
     }
 
     /// Whether the state directory holds a pause journal (readable).
-    public var hasJournal: Bool {
+    package var hasJournal: Bool {
         (try? PauseRecord.load(PauseRecord.fileName, from: stateDirectory)) != nil
     }
 
     /// Whether the state directory holds the journal of pause `pauseID` (not another pause's).
-    public func hasJournal(of pauseID: String) -> Bool {
+    package func hasJournal(of pauseID: String) -> Bool {
         (try? PauseRecord.load(PauseRecord.fileName, from: stateDirectory))?.pauseID == pauseID
     }
 
     /// Where a run whose state directory was lost journals the resume of the pause it remembers.
-    public static func rescueDirectory(for runID: String) -> StateDirectory {
+    package static func rescueDirectory(for runID: String) -> StateDirectory {
         StateDirectory(path: CrontabUserLock.directory + "/rescue-\(runID)")
     }
 

@@ -3,7 +3,7 @@ import Processes
 import WardenSupport
 
 /// Which running processes `--stop` acts on.
-public enum StopScope: String, Sendable, CaseIterable, Codable {
+package enum StopScope: String, Sendable, CaseIterable, Codable {
     /// The processes cron started for the paused lines (descendants of the cron daemon whose command
     /// line matches), with their whole tree, process group and session: a forked child that was
     /// re-parented to pid 1 keeps its session. Other matching processes of the user are left running.
@@ -14,11 +14,11 @@ public enum StopScope: String, Sendable, CaseIterable, Codable {
 }
 
 /// The processes a pause stops, and the matching ones it leaves alone.
-public struct WorkerSelection: Sendable {
+package struct WorkerSelection: Sendable {
     /// What is stopped: the workers and everything that belongs to them.
-    public let toStop: [ProcessEntry]
+    package let toStop: [ProcessEntry]
     /// Matching processes of the user that cron did not start: left running (an operator's `tail -f`).
-    public let notStartedByCron: [ProcessEntry]
+    package let notStartedByCron: [ProcessEntry]
 }
 
 extension ProcessTable {
@@ -28,7 +28,7 @@ extension ProcessTable {
     /// Selects the workers to stop for `scope`: see ``StopScope``.
     ///
     /// - Throws: ``WorkersError`` when a pattern's search gave up on a command line.
-    public func workerSelection(
+    package func workerSelection(
         matching patterns: [WorkerPattern],
         uid: UInt32,
         selfPID: Int32,
@@ -65,7 +65,7 @@ extension ProcessTable {
 
 extension ProcFileSystem {
     /// The command name of `pid` (`/proc/PID/comm`).
-    public static func commandName(of pid: Int32) -> String? {
+    package static func commandName(of pid: Int32) -> String? {
         (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmed(\.isNewline)
     }
 }

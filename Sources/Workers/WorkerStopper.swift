@@ -7,7 +7,7 @@ import WardenSupport
 #endif
 
 /// How `pause` treats workers that are running.
-public enum StopMode: String, Sendable, CaseIterable, Codable {
+package enum StopMode: String, Sendable, CaseIterable, Codable {
     /// Leave them running.
     case none
     /// SIGTERM now; SIGKILL for those still running after the grace period.
@@ -17,7 +17,7 @@ public enum StopMode: String, Sendable, CaseIterable, Codable {
 }
 
 /// How one worker ended.
-public enum StopOutcome: Sendable, Equatable, Codable {
+package enum StopOutcome: Sendable, Equatable, Codable {
     /// It finished by itself (while draining).
     case finished
     /// It exited after SIGTERM.
@@ -32,7 +32,7 @@ public enum StopOutcome: Sendable, Equatable, Codable {
     case leftRunning
 
     /// For people: "exited after SIGTERM", ….
-    public var description: String {
+    package var description: String {
         switch self {
         case .finished: "finished by itself"
         case .terminated: "exited after SIGTERM"
@@ -45,31 +45,31 @@ public enum StopOutcome: Sendable, Equatable, Codable {
 }
 
 /// A worker process and how it ended.
-public struct StoppedWorker: Sendable, Equatable {
-    public let process: ProcessEntry
-    public let outcome: StopOutcome
+package struct StoppedWorker: Sendable, Equatable {
+    package let process: ProcessEntry
+    package let outcome: StopOutcome
     /// Seconds from the start of the stop to its end.
-    public let seconds: Double
+    package let seconds: Double
 }
 
 /// Stops worker processes: SIGTERM then SIGKILL, or drain first. Checks each process's
 /// start time before every signal, so a reused pid is never signalled.
-public struct WorkerStopper: Sendable {
+package struct WorkerStopper: Sendable {
     /// How often to look whether processes have ended.
-    public var pollInterval: Duration = .milliseconds(50)
+    package var pollInterval: Duration = .milliseconds(50)
     private let clock = ContinuousClock()
     private let logger: Logger
     private let interrupted: @Sendable () -> Bool
 
     /// Creates a stopper. When `interrupted` becomes true (SIGINT/SIGTERM of an upgrade), every
     /// wait ends at its next look, and the workers not yet stopped are left running.
-    public init(logger: Logger, interrupted: @escaping @Sendable () -> Bool = { false }) {
+    package init(logger: Logger, interrupted: @escaping @Sendable () -> Bool = { false }) {
         self.logger = logger
         self.interrupted = interrupted
     }
 
     /// Stops `workers` as `mode` says, waiting at most `grace` at each stage.
-    public func stop(_ workers: [ProcessEntry], mode: StopMode, grace: Duration) async -> [StoppedWorker] {
+    package func stop(_ workers: [ProcessEntry], mode: StopMode, grace: Duration) async -> [StoppedWorker] {
         guard mode != .none else {
             return workers.map { StoppedWorker(process: $0, outcome: .leftRunning, seconds: 0) }
         }

@@ -2,23 +2,23 @@ import WardenSupport
 
 /// Why pausing or resuming workers could not be done: an ``OperatorError`` with one of the codes below. Nothing was
 /// changed when it is thrown.
-public typealias WorkersError = OperatorError
+package typealias WorkersError = OperatorError
 
 extension OperatorError.Code {
     /// A `--match` is not a valid regular expression.
-    public static let invalidPattern = Self("invalidPattern")
+    package static let invalidPattern = Self("invalidPattern")
     /// A `--match` matches no job line of the crontab.
-    public static let patternMatchesNothing = Self("patternMatchesNothing")
+    package static let patternMatchesNothing = Self("patternMatchesNothing")
     /// The user does not exist.
-    public static let unknownUser = Self("unknownUser")
+    package static let unknownUser = Self("unknownUser")
     /// `crontab` failed or rejected the new crontab.
-    public static let crontabFailed = Self("crontabFailed")
+    package static let crontabFailed = Self("crontabFailed")
     /// The state directory or the journal could not be used.
-    public static let stateDirectory = Self("stateDirectory")
+    package static let stateDirectory = Self("stateDirectory")
     /// A pause is already recorded; it must be resumed first.
-    public static let alreadyPaused = Self("alreadyPaused")
+    package static let alreadyPaused = Self("alreadyPaused")
     /// Another pgwarden holds the state directory.
-    public static let busy = Self("busy")
+    package static let busy = Self("busy")
     /// The crontab kept changing under pgwarden's feet.
-    public static let crontabChanging = Self("crontabChanging")
+    package static let crontabChanging = Self("crontabChanging")
 }

@@ -3,7 +3,7 @@ import Postgres
 /// Real blocking situations, each held by real client sessions.
 extension ScratchDatabase {
     /// Creates table `name` with a few rows.
-    public func createTable(_ name: String = "t") async throws {
+    package func createTable(_ name: String = "t") async throws {
         let session = try await self.session()
         _ = try await session.query("CREATE TABLE \(name) (id int PRIMARY KEY, v int)")
         _ = try await session.query("INSERT INTO \(name) SELECT g, g FROM generate_series(1, 10) AS g")
@@ -11,7 +11,7 @@ extension ScratchDatabase {
     }
 
     /// A session that read `table` in a transaction and now sits idle in it, holding AccessShareLock.
-    public func idleInTransactionReader(of table: String = "t", _ applicationName: String = "reader") async throws
+    package func idleInTransactionReader(of table: String = "t", _ applicationName: String = "reader") async throws
         -> Connection
     {
         let session = try await self.session(applicationName)
@@ -26,7 +26,7 @@ extension ScratchDatabase {
     /// `checkingDeadlocks: false` puts the waiter's deadlock check past the test's end: while the
     /// check runs, the waiter reads no wait event (or LWLock/LockManager) for an instant, which a
     /// test of a single cheap poll must not meet by chance.
-    public func startBlockedStatement(
+    package func startBlockedStatement(
         _ sql: String,
         _ applicationName: String = "waiter",
         checkingDeadlocks: Bool = true
@@ -43,7 +43,7 @@ extension ScratchDatabase {
     /// Waits until `pid` waits on a heavyweight lock, as the server sees it.
     ///
     /// When it never does, the error says what the server shows of the session instead.
-    public func waitUntilWaiting(_ pid: Int32, observer: Connection) async throws {
+    package func waitUntilWaiting(_ pid: Int32, observer: Connection) async throws {
         do {
             // A long bound costs a passing run nothing. Under the whole suite on two cores, CI once saw a
             // statement not reach the server within 15 s (each blocked libpq call holds one of the 255
@@ -69,7 +69,7 @@ extension ScratchDatabase {
     }
 
     /// What PostgreSQL itself reports as `pid`'s blockers, to compare pgwarden with.
-    public func blockingPIDs(of pid: Int32, observer: Connection) async throws -> [Int32] {
+    package func blockingPIDs(of pid: Int32, observer: Connection) async throws -> [Int32] {
         let rows = try await observer.query("SELECT pg_blocking_pids($1) AS pids", [pid])
         return Array(Set(try rows.rows.first?.decode([Int32].self, "pids") ?? [])).sorted()
     }
@@ -79,7 +79,7 @@ extension ScratchDatabase {
     /// The classic migration outage: table `t`, a reader idle in transaction on it, and an
     /// `ALTER TABLE t` (named `waiterApplication`) queued behind it, already waiting; with an
     /// observer session to watch from.
-    public func alterBehindIdleReader(
+    package func alterBehindIdleReader(
         _ waiterApplication: String = "waiter",
         checkingDeadlocks: Bool = true
     ) async throws -> (

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Swift's cooperative pool has one thread per core — two here — and a test that blocks one
 /// of them in `waitUntilExit` or `recv` stalls every other test in the process.
-public func onDedicatedThread<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+package func onDedicatedThread<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {
             continuation.resume(with: Swift.Result { try body() })

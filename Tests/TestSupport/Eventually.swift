@@ -1,10 +1,10 @@
 import Foundation
 
 /// Errors of the test helpers.
-public struct TestSupportError: Error, CustomStringConvertible {
-    public let description: String
+package struct TestSupportError: Error, CustomStringConvertible {
+    package let description: String
 
-    public init(_ description: String) {
+    package init(_ description: String) {
         self.description = description
     }
 }
@@ -13,7 +13,7 @@ public struct TestSupportError: Error, CustomStringConvertible {
 ///
 /// For readiness that the server only shows by its state (a session now waits in `pg_locks`);
 /// each check is a real query, not a guess at how long something takes.
-public func eventually(
+package func eventually(
     _ what: String,
     timeout: Duration = .seconds(45),
     _ condition: () async throws -> Bool

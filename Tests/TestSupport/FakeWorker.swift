@@ -1,9 +1,9 @@
 import Foundation
 
 /// A real process with a recognisable command line, running as a given user, for `--stop` tests.
-public struct FakeWorker: Sendable {
+package struct FakeWorker: Sendable {
     /// How the fake worker behaves.
-    public enum Behaviour: Sendable {
+    package enum Behaviour: Sendable {
         /// Runs for a long time; dies on SIGTERM.
         case obedient
         /// Runs for a long time; ignores SIGTERM.
@@ -13,12 +13,12 @@ public struct FakeWorker: Sendable {
     }
 
     /// The runuser process that started it (root's).
-    public let launcher: Process
+    package let launcher: Process
     /// A word only this worker's command line holds.
-    public let tag: String
+    package let tag: String
 
     /// Starts `python3 -c … TAG` as `user`.
-    public static func start(_ tag: String, as user: String, behaviour: Behaviour) throws -> FakeWorker {
+    package static func start(_ tag: String, as user: String, behaviour: Behaviour) throws -> FakeWorker {
         // Cron starts a worker with no signal blocked; a process started from a test thread
         // (through runuser) inherits that thread's mask, so the fake worker clears it first.
         var body = "import signal, time; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
@@ -38,7 +38,7 @@ public struct FakeWorker: Sendable {
     }
 
     /// The worker's own pid, once it runs (found in `/proc` by its tag and user).
-    public func pid(uid: UInt32) async throws -> Int32 {
+    package func pid(uid: UInt32) async throws -> Int32 {
         var found: Int32?
         try await eventually("the fake worker \(tag) runs") {
             found = FakeWorker.pids(withArgument: tag).first { FakeWorker.uid(of: $0) == uid }
@@ -48,14 +48,14 @@ public struct FakeWorker: Sendable {
     }
 
     /// Stops the launcher and the worker if they still run, by pid.
-    public func stop(uid: UInt32) {
+    package func stop(uid: UInt32) {
         for pid in FakeWorker.pids(withArgument: tag) { kill(pid, SIGKILL) }
         if launcher.isRunning { launcher.terminate() }
         launcher.waitUntilExit()
     }
 
     /// Whether `pid` still runs (and is not a zombie).
-    public static func isRunning(_ pid: Int32) -> Bool {
+    package static func isRunning(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return false }
@@ -63,7 +63,7 @@ public struct FakeWorker: Sendable {
     }
 
     /// The Python processes (not their runuser parents) whose last argument is `argument`.
-    public static func pids(withArgument argument: String) -> [Int32] {
+    package static func pids(withArgument argument: String) -> [Int32] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return names.compactMap(Int32.init).filter { pid in
             guard isRunning(pid), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
@@ -75,7 +75,7 @@ public struct FakeWorker: Sendable {
     }
 
     /// The real uid of `pid`.
-    public static func uid(of pid: Int32) -> UInt32? {
+    package static func uid(of pid: Int32) -> UInt32? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
         else { return nil }

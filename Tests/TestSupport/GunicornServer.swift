@@ -2,14 +2,14 @@ import Foundation
 
 /// A real gunicorn (Debian's) on a free loopback port, serving ``UWSGIServer/application`` with sync workers, a
 /// pidfile and a log beside it; stopped by its master's pid at the end.
-public final class GunicornServer: Sendable {
-    public let directory: String
-    public let port: UInt16
-    public var pidfile: String { directory + "/gunicorn.pid" }
+package final class GunicornServer: Sendable {
+    package let directory: String
+    package let port: UInt16
+    package var pidfile: String { directory + "/gunicorn.pid" }
 
     /// Starts gunicorn with `workers` workers and waits until it answers. Each worker takes `loading` seconds to
     /// load the application (as a real one does), before it can serve.
-    public init(workers: Int = 2, loading: Double = 0) async throws {
+    package init(workers: Int = 2, loading: Double = 0) async throws {
         directory = NSTemporaryDirectory() + "pgwarden-gunicorn-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try ("import time\ntime.sleep(\(loading))\n" + UWSGIServer.application)
@@ -36,17 +36,17 @@ public final class GunicornServer: Sendable {
     }
 
     /// Whether a `/slow` request has begun.
-    public var slowRequestStarted: Bool { FileManager.default.fileExists(atPath: directory + "/slow-started") }
+    package var slowRequestStarted: Bool { FileManager.default.fileExists(atPath: directory + "/slow-started") }
 
     /// The master's pid.
-    public var masterPID: Int32? {
+    package var masterPID: Int32? {
         (try? String(contentsOfFile: pidfile, encoding: .utf8)).flatMap {
             Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 
     /// The master's children: its workers.
-    public var workerPIDs: [Int32] {
+    package var workerPIDs: [Int32] {
         masterPID.map(UWSGIServer.children) ?? []
     }
 
@@ -55,7 +55,7 @@ public final class GunicornServer: Sendable {
     }
 
     /// Stops gunicorn by its master's pid and waits for it to go.
-    public func stop() async {
+    package func stop() async {
         guard let master = masterPID else { return }
         kill(master, SIGTERM)
         try? await eventually("gunicorn stops") { kill(master, 0) != 0 }

@@ -1,16 +1,16 @@
 import Foundation
 
 /// Runs the built `pgwarden` binary, as an operator would.
-public enum PGWardenCommand {
+package enum PGWardenCommand {
     /// What a run printed and how it ended.
-    public struct Output: Sendable {
-        public let status: Int32
-        public let standardOutput: String
-        public let standardError: String
+    package struct Output: Sendable {
+        package let status: Int32
+        package let standardOutput: String
+        package let standardError: String
     }
 
     /// The binary: `PGWARDEN_BIN`, else beside the test bundle in the build folder.
-    public static var executable: URL {
+    package static var executable: URL {
         if let path = ProcessInfo.processInfo.environment["PGWARDEN_BIN"] {
             return URL(fileURLWithPath: path)
         }
@@ -19,7 +19,7 @@ public enum PGWardenCommand {
     }
 
     /// Runs `pgwarden arguments…` to completion with stdin closed (on a thread of its own).
-    public static func run(
+    package static func run(
         _ arguments: [String],
         environment: [String: String] = [:]
     ) async throws -> Output {
@@ -35,7 +35,7 @@ public enum PGWardenCommand {
 extension PGWardenCommand {
     /// Starts `pgwarden arguments…` with the fail point `name` armed, and returns once
     /// pgwarden reports that it has reached it (and is waiting there to be killed).
-    public static func startUntilFailPoint(_ name: String, _ arguments: [String]) async throws -> Process {
+    package static func startUntilFailPoint(_ name: String, _ arguments: [String]) async throws -> Process {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -63,7 +63,7 @@ extension PGWardenCommand {
     }
 
     /// Sends SIGKILL to `process` (by its pid) and reaps it.
-    public static func killHard(_ process: Process) {
+    package static func killHard(_ process: Process) {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }

@@ -1,16 +1,16 @@
 import Foundation
 
 /// A PostgreSQL cluster of one test's own, for tests that stop and restart the server.
-public final class PrivateCluster: Sendable {
+package final class PrivateCluster: Sendable {
     /// Where it lives.
-    public let directory: String
+    package let directory: String
     /// Its port (it listens on a socket in ``directory``).
-    public let port: Int
+    package let port: Int
 
     private static let binaries = ProcessInfo.processInfo.environment["PGWARDEN_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
 
     /// Creates and starts a cluster, with `settings` (`postgresql.conf` lines) added to its configuration.
-    public init(settings extraSettings: [String] = []) throws {
+    package init(settings extraSettings: [String] = []) throws {
         directory = "/tmp/pgwarden-private-" + UUID().uuidString.prefix(8).lowercased()
         port = Int.random(in: 40000...60000)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -35,15 +35,15 @@ public final class PrivateCluster: Sendable {
     }
 
     /// A connection string for its `postgres` database.
-    public var connectionString: String { connectionString(user: "postgres") }
+    package var connectionString: String { connectionString(user: "postgres") }
 
     /// A connection string for its `postgres` database as `user`.
-    public func connectionString(user: String) -> String {
+    package func connectionString(user: String) -> String {
         "host=\(directory) port=\(port) dbname=postgres user=\(user)"
     }
 
     /// Starts the server and waits until it accepts connections.
-    public func start() throws {
+    package func start() throws {
         try Self.asServer(
             Self.binaries + "/pg_ctl",
             ["-D", directory + "/data", "-l", directory + "/log", "-w", "start"]
@@ -51,12 +51,12 @@ public final class PrivateCluster: Sendable {
     }
 
     /// Stops the server (fast shutdown) and waits until it is down.
-    public func stop() throws {
+    package func stop() throws {
         try Self.asServer(Self.binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"])
     }
 
     /// Stops the server and deletes the cluster.
-    public func destroy() {
+    package func destroy() {
         try? stop()
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -2,18 +2,18 @@ import Foundation
 
 /// Runs the built `pgwarden` on a pseudo-terminal (util-linux `script`), as an operator's terminal
 /// would see it, and returns the exact bytes it wrote there.
-public enum PseudoTerminal {
+package enum PseudoTerminal {
     /// What the terminal received, byte for byte, and the exit status.
-    public struct Output: Sendable {
-        public let status: Int32
-        public let bytes: [UInt8]
+    package struct Output: Sendable {
+        package let status: Int32
+        package let bytes: [UInt8]
 
         /// The bytes as text (for messages and `contains`).
-        public var text: String { String(decoding: bytes, as: UTF8.self) }
+        package var text: String { String(decoding: bytes, as: UTF8.self) }
     }
 
     /// `pgwarden arguments…` with its standard output and error on one pseudo-terminal.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+    package static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
         try await onDedicatedThread {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
@@ -37,7 +37,7 @@ public enum PseudoTerminal {
     /// pgwarden's own cursor movements that keep the status line and question below the log
     /// (`ESC [ n A`, `ESC [ J`) are not counted: outside text can never produce them, since every
     /// ESC from outside is shown as `\e`.
-    public static func controlBytes(in bytes: [UInt8]) -> [UInt8] {
+    package static func controlBytes(in bytes: [UInt8]) -> [UInt8] {
         var found: [UInt8] = []
         var skipUntil = -1
         for (index, byte) in bytes.enumerated() {

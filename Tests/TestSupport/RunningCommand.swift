@@ -2,17 +2,17 @@ import Foundation
 import Synchronization
 
 /// A pgwarden (or another program) left running (a daemon, a supervisor), whose output a test can wait on.
-public final class RunningCommand: Sendable {
+package final class RunningCommand: Sendable {
     private let process: Process
     private let output = OutputBuffer()
     private let error = OutputBuffer()
 
     /// The process id.
-    public var pid: Int32 { process.processIdentifier }
+    package var pid: Int32 { process.processIdentifier }
 
     /// Starts `pgwarden arguments…` (or `executable arguments…`) with `environment` added
     /// (standard input: `/dev/null`).
-    public init(
+    package init(
         _ arguments: [String],
         executable: URL = PGWardenCommand.executable,
         environment: [String: String] = [:]
@@ -34,12 +34,12 @@ public final class RunningCommand: Sendable {
     }
 
     /// Everything written to standard output so far.
-    public var standardOutput: String { output.text }
+    package var standardOutput: String { output.text }
     /// Everything written to standard error so far.
-    public var standardError: String { error.text }
+    package var standardError: String { error.text }
 
     /// Waits until standard error contains `text` (`count` times).
-    public func waitForStandardError(_ text: String, count: Int = 1, timeout: Duration = .seconds(60)) async throws {
+    package func waitForStandardError(_ text: String, count: Int = 1, timeout: Duration = .seconds(60)) async throws {
         try await eventually(
             "pgwarden writes \(text.debugDescription) to stderr (so far: \(standardError))",
             timeout: timeout
@@ -49,7 +49,7 @@ public final class RunningCommand: Sendable {
     }
 
     /// Waits until standard output contains `text`.
-    public func waitForStandardOutput(_ text: String, timeout: Duration = .seconds(60)) async throws {
+    package func waitForStandardOutput(_ text: String, timeout: Duration = .seconds(60)) async throws {
         let name = process.executableURL?.lastPathComponent ?? "it"
         do {
             try await eventually("\(name) writes \(text.debugDescription) to stdout", timeout: timeout) {
@@ -62,18 +62,18 @@ public final class RunningCommand: Sendable {
     }
 
     /// Sends `signal` to the process.
-    public func send(_ signal: Int32) {
+    package func send(_ signal: Int32) {
         Foundation.kill(process.processIdentifier, signal)
     }
 
     /// Waits for the process to exit and returns its status.
-    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+    package func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         try await eventually("pgwarden exits", timeout: timeout) { !self.process.isRunning }
         return process.terminationStatus
     }
 
     /// Ends the process (SIGKILL) if it still runs.
-    public func kill() {
+    package func kill() {
         if process.isRunning {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

@@ -11,33 +11,33 @@ import Synchronization
 /// (`StrictHostKeyChecking yes`), and a client key for root. Nothing is sent to any address but these.
 /// Each sshd runs in the foreground (`-D`, its log in `sshd.log`); it is ready when it says `Server listening`;
 /// it is stopped by its pid.
-public final class SSHHosts: Sendable {
+package final class SSHHosts: Sendable {
     /// One host.
-    public struct Host: Sendable {
+    package struct Host: Sendable {
         /// The alias in ``SSHHosts/sshConfig``: `h1`, `h2`, …
-        public let name: String
+        package let name: String
         /// `127.0.0.2`, …
-        public let address: String
+        package let address: String
         /// Its own directory: `crontabs/`, `state/`, `run/`, keys, `sshd_config`, `sshd.log`.
-        public let directory: String
+        package let directory: String
         /// Its crontab spool, seen from outside.
-        public var spool: String { directory + "/crontabs" }
+        package var spool: String { directory + "/crontabs" }
         /// Its state directory (`/var/lib/pgwarden` inside), seen from outside.
-        public var stateDirectory: String { directory + "/state" }
+        package var stateDirectory: String { directory + "/state" }
     }
 
-    public let directory: String
-    public let port: UInt16
-    public let hosts: [Host]
+    package let directory: String
+    package let port: UInt16
+    package let hosts: [Host]
     /// The hosts in a network namespace of their own (`unshare --net`, its loopback brought up), by index: reached
     /// only from inside it (`nsenter --net=/proc/PID/ns/net`, PID from ``pid(_:)``), where `tc` may slow its link.
-    public let ownNetwork: Set<Int>
+    package let ownNetwork: Set<Int>
     /// The file to hand to `ssh -F` (and to pgwarden's `ssh_config = "…"`).
-    public var sshConfig: String { directory + "/ssh_config" }
+    package var sshConfig: String { directory + "/ssh_config" }
     private let pids: Mutex<[Int32?]>
 
     /// The hosts' addresses but the last number: `PGWARDEN_TEST_SSH_NET` (`127.0.1`, say), or `127.0.0`.
-    public static var net: String {
+    package static var net: String {
         let given = ProcessInfo.processInfo.environment["PGWARDEN_TEST_SSH_NET"] ?? ""
         let parts = given.split(separator: ".", omittingEmptySubsequences: false)
         let valid = parts.count == 3 && parts.first == "127" && parts.allSatisfy { UInt8($0) != nil }
@@ -46,7 +46,7 @@ public final class SSHHosts: Sendable {
 
     /// Makes `count` hosts (at most 200) and starts each one's sshd, returning once every one listens; those in
     /// `ownNetwork` each in a network namespace of its own.
-    public init(count: Int, ownNetwork: Set<Int> = []) async throws {
+    package init(count: Int, ownNetwork: Set<Int> = []) async throws {
         precondition((1...200).contains(count))
         self.ownNetwork = ownNetwork
         let base = NSTemporaryDirectory() + "pgwarden-hosts-" + UUID().uuidString.prefix(8)
@@ -65,7 +65,7 @@ public final class SSHHosts: Sendable {
     }
 
     /// Starts host `index`'s sshd again (after ``stop(_:)``), with the same keys, crontabs and journal.
-    public func start(_ index: Int) async throws {
+    package func start(_ index: Int) async throws {
         let host = hosts[index]
         let log = host.directory + "/sshd.log"
         try? FileManager.default.removeItem(atPath: log)
@@ -106,7 +106,7 @@ public final class SSHHosts: Sendable {
     }
 
     /// Stops host `index`'s sshd by its pid (sessions already open end by themselves) and waits for it to go.
-    public func stop(_ index: Int) async throws {
+    package func stop(_ index: Int) async throws {
         guard let pid = pids.withLock({ $0[index] }) else { return }
         pids.withLock { $0[index] = nil }
         kill(pid, SIGTERM)
@@ -116,16 +116,16 @@ public final class SSHHosts: Sendable {
     }
 
     /// The pid of host `index`'s sshd, while it runs.
-    public func pid(_ index: Int) -> Int32? { pids.withLock { $0[index] } }
+    package func pid(_ index: Int) -> Int32? { pids.withLock { $0[index] } }
 
     /// Stops every host.
-    public func stopAll() async throws {
+    package func stopAll() async throws {
         for index in hosts.indices { try await stop(index) }
     }
 
     /// Runs `argv` inside host `index`'s mount namespace (a fresh one with the same binds, so it works whether or not
     /// its sshd runs): `crontab -u USER -l` there reads that host's spool.
-    public func run(
+    package func run(
         _ index: Int,
         _ argv: [String],
         input: String? = nil
@@ -138,7 +138,7 @@ public final class SSHHosts: Sendable {
     }
 
     /// `user`'s crontab on host `index`; empty when there is none.
-    public func crontab(_ index: Int, of user: String) async throws -> String {
+    package func crontab(_ index: Int, of user: String) async throws -> String {
         let result = try await run(index, ["/usr/bin/crontab", "-u", user, "-l"])
         if result.status != 0, result.error.hasPrefix("no crontab") { return "" }
         guard result.status == 0 else { throw TestSupportError("crontab -l on \(hosts[index].name): \(result.error)") }
@@ -146,13 +146,13 @@ public final class SSHHosts: Sendable {
     }
 
     /// Installs `text` as `user`'s crontab on host `index`.
-    public func installCrontab(_ index: Int, _ text: String, for user: String) async throws {
+    package func installCrontab(_ index: Int, _ text: String, for user: String) async throws {
         let result = try await run(index, ["/usr/bin/crontab", "-u", user, "-"], input: text)
         guard result.status == 0 else { throw TestSupportError("crontab - on \(hosts[index].name): \(result.error)") }
     }
 
     /// Replaces host `index`'s host key (a host key that changed, as after a reinstall); restart it to take effect.
-    public func changeHostKey(_ index: Int) throws {
+    package func changeHostKey(_ index: Int) throws {
         let key = hosts[index].directory + "/host_key"
         try? FileManager.default.removeItem(atPath: key)
         try? FileManager.default.removeItem(atPath: key + ".pub")
@@ -160,7 +160,7 @@ public final class SSHHosts: Sendable {
     }
 
     /// Removes every file of the hosts (after ``stopAll()``).
-    public func remove() {
+    package func remove() {
         try? FileManager.default.removeItem(atPath: directory)
     }
 

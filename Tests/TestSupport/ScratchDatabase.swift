@@ -2,15 +2,15 @@ import Foundation
 import Postgres
 
 /// A database of its own for one test, so that tests run in parallel without seeing each other's locks.
-public struct ScratchDatabase: Sendable {
+package struct ScratchDatabase: Sendable {
     /// The database's name.
-    public let name: String
+    package let name: String
 
     /// A libpq connection string for it (host, port and user come from the environment).
-    public var connectionString: String { "dbname=\(name)" }
+    package var connectionString: String { "dbname=\(name)" }
 
     /// Opens a client session, as an application would, named `applicationName`.
-    public func session(_ applicationName: String = "pgwarden-tests", user: String? = nil) async throws -> Connection {
+    package func session(_ applicationName: String = "pgwarden-tests", user: String? = nil) async throws -> Connection {
         try await Connection.connect(
             ConnectionConfiguration(
                 connectionString: connectionString + (user.map { " user=\($0)" } ?? ""),
@@ -22,7 +22,7 @@ public struct ScratchDatabase: Sendable {
 
     /// Creates a database, runs `body` with it, and drops it afterwards (also when `body` throws),
     /// first rolling back any prepared transaction left in it.
-    public static func with<Result>(
+    package static func with<Result>(
         _ body: (ScratchDatabase) async throws -> Result
     ) async throws -> Result {
         let database = ScratchDatabase(name: TestCluster.uniqueName("pgw_test"))

@@ -3,20 +3,20 @@ import Foundation
 /// A private supervisord (Debian's `supervisor`) with its own configuration and socket in a temporary
 /// directory: a group `app-worker` of two programs and a program `report`, running as `user`; stopped by its
 /// pid at the end.
-public final class SupervisordServer: Sendable {
-    public let directory: String
-    public var config: String { directory + "/supervisord.conf" }
-    public var socket: String { directory + "/supervisor.sock" }
-    public var pidfile: String { directory + "/supervisord.pid" }
+package final class SupervisordServer: Sendable {
+    package let directory: String
+    package var config: String { directory + "/supervisord.conf" }
+    package var socket: String { directory + "/supervisor.sock" }
+    package var pidfile: String { directory + "/supervisord.pid" }
 
     /// Whether supervisord is installed.
-    public static let isAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/supervisord")
+    package static let isAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/supervisord")
 
     /// Starts supervisord; returns once every program is RUNNING. `stopwaitsecs` is each program's.
     ///
     /// On SIGTERM each worker finishes its current job (`jobSeconds` long) and then exits 0, as a queue consumer
     /// draining does.
-    public init(user: String, stopwaitsecs: Int = 10, jobSeconds: Double = 0) async throws {
+    package init(user: String, stopwaitsecs: Int = 10, jobSeconds: Double = 0) async throws {
         directory = NSTemporaryDirectory() + "pgwarden-supervisord-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // A worker that traps SIGTERM and finishes its current "job" (a short sleep) first, as a queue consumer does.
@@ -89,12 +89,12 @@ public final class SupervisordServer: Sendable {
     }
 
     /// `supervisorctl status`: each program's state.
-    public func states() throws -> [String: String] {
+    package func states() throws -> [String: String] {
         try status().mapValues(\.state)
     }
 
     /// `supervisorctl status`: each program's state and pid (while running).
-    public func status() throws -> [String: (state: String, pid: Int32?)] {
+    package func status() throws -> [String: (state: String, pid: Int32?)] {
         let result = try TestCrontab.run("/usr/bin/supervisorctl", ["-c", config, "status"])
         var found: [String: (state: String, pid: Int32?)] = [:]
         for line in result.output.split(separator: "\n") {
@@ -109,11 +109,11 @@ public final class SupervisordServer: Sendable {
 
     /// `supervisorctl ARGS…`.
     @discardableResult
-    public func control(_ arguments: [String]) throws -> Int32 {
+    package func control(_ arguments: [String]) throws -> Int32 {
         try TestCrontab.run("/usr/bin/supervisorctl", ["-c", config] + arguments).status
     }
 
-    public var supervisordPID: Int32? {
+    package var supervisordPID: Int32? {
         (try? String(contentsOfFile: pidfile, encoding: .utf8)).flatMap {
             Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
         }
@@ -124,7 +124,7 @@ public final class SupervisordServer: Sendable {
     }
 
     /// Stops supervisord (and its programs) by its pid and waits for it to go.
-    public func stop() async {
+    package func stop() async {
         guard let pid = supervisordPID else { return }
         kill(pid, SIGTERM)
         try? await eventually("supervisord stops") { kill(pid, 0) != 0 }

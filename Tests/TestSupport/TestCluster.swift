@@ -4,18 +4,18 @@ import Postgres
 import Testing
 
 /// The PostgreSQL cluster that `scripts/test` starts, reached through libpq's environment.
-public enum TestCluster {
+package enum TestCluster {
     /// True when `scripts/test` started a cluster for the tests (`PGWARDEN_TEST_CLUSTER=1`).
-    public static let isAvailable = ProcessInfo.processInfo.environment["PGWARDEN_TEST_CLUSTER"] == "1"
+    package static let isAvailable = ProcessInfo.processInfo.environment["PGWARDEN_TEST_CLUSTER"] == "1"
 
     /// Why integration tests are skipped when there is no cluster.
-    public static let unavailableReason: Comment = "no test cluster: run scripts/test (it sets PGWARDEN_TEST_CLUSTER=1)"
+    package static let unavailableReason: Comment = "no test cluster: run scripts/test (it sets PGWARDEN_TEST_CLUSTER=1)"
 
     /// A logger for test connections.
-    public static let logger = Logger(label: "pgwarden.tests")
+    package static let logger = Logger(label: "pgwarden.tests")
 
     /// A connection to the cluster's maintenance database as the bootstrap superuser.
-    public static func administrator() async throws -> Connection {
+    package static func administrator() async throws -> Connection {
         try await Connection.connect(
             ConnectionConfiguration(connectionString: "dbname=postgres", applicationName: "pgwarden-tests-admin"),
             logger: logger
@@ -23,7 +23,7 @@ public enum TestCluster {
     }
 
     /// The server's version as its `server_version` setting starts, without a packager's suffix: `15.14`, `16.2`.
-    public static func serverVersion() async throws -> String {
+    package static func serverVersion() async throws -> String {
         let admin = try await administrator()
         defer { Task { await admin.close() } }
         let setting = try await admin.query("SELECT current_setting('server_version') AS v").rows[0]
@@ -32,7 +32,7 @@ public enum TestCluster {
     }
 
     /// Whether `pg_stat_statements` is installed (the PostgreSQL 16.2 wheel ships without it).
-    public static func hasPgStatStatements() async throws -> Bool {
+    package static func hasPgStatStatements() async throws -> Bool {
         guard isAvailable else { return false }
         let admin = try await administrator()
         defer { Task { await admin.close() } }
@@ -40,7 +40,7 @@ public enum TestCluster {
     }
 
     /// A unique, SQL-safe name with `prefix`.
-    public static func uniqueName(_ prefix: String) -> String {
+    package static func uniqueName(_ prefix: String) -> String {
         prefix + "_" + UUID().uuidString.prefix(8).lowercased()
     }
 }

@@ -2,31 +2,31 @@ import Foundation
 import Testing
 
 /// The dedicated users whose crontabs the tests may change, created by `scripts/test`.
-public enum TestCrontab {
+package enum TestCrontab {
     /// The test users (`PGWARDEN_TEST_CRONTAB_USERS`, comma-separated).
-    public static let users = (ProcessInfo.processInfo.environment["PGWARDEN_TEST_CRONTAB_USERS"] ?? "")
+    package static let users = (ProcessInfo.processInfo.environment["PGWARDEN_TEST_CRONTAB_USERS"] ?? "")
         .split(separator: ",").map(String.init)
 
     /// True when the tests run as root with test users, so that `crontab -u` works on them.
-    public static let isAvailable = getuid() == 0 && users.count >= 2
+    package static let isAvailable = getuid() == 0 && users.count >= 2
 
     /// Why crontab tests are skipped.
-    public static let unavailableReason: Comment = "no crontab test users: run scripts/test as root"
+    package static let unavailableReason: Comment = "no crontab test users: run scripts/test as root"
 
     /// The user of the `workers` tests.
-    public static var workersUser: String { users[0] }
+    package static var workersUser: String { users[0] }
     /// The user of the `upgrade` tests.
-    public static var upgradeUser: String { users[1] }
+    package static var upgradeUser: String { users[1] }
     /// The user of suites that run `upgrade` outside the serialized upgrade suite (hostile numbers): a crontab of
     /// its own, so that a run there never meets one of the upgrade suite's; the upgrade user when only two are given.
-    public static var bystanderUser: String { users.count > 2 ? users[2] : users[1] }
+    package static var bystanderUser: String { users.count > 2 ? users[2] : users[1] }
     /// The user of the several-host suites: they change only the hosts' own crontab spools and check that the real
     /// one stays as it was, so no other suite may touch this user's real crontab meanwhile (the workers user when
     /// fewer than four are given).
-    public static var fleetUser: String { users.count > 3 ? users[3] : users[0] }
+    package static var fleetUser: String { users.count > 3 ? users[3] : users[0] }
 
     /// The user's crontab, through the real `crontab` command; empty when there is none.
-    public static func read(_ user: String) throws -> String {
+    package static func read(_ user: String) throws -> String {
         let result = try run("/usr/bin/crontab", ["-u", user, "-l"])
         if result.status != 0, result.error.hasPrefix("no crontab") { return "" }
         guard result.status == 0 else { throw TestSupportError("crontab -l failed: \(result.error)") }
@@ -34,18 +34,18 @@ public enum TestCrontab {
     }
 
     /// Installs `text` as the user's crontab.
-    public static func install(_ text: String, for user: String) throws {
+    package static func install(_ text: String, for user: String) throws {
         let result = try run("/usr/bin/crontab", ["-u", user, "-"], input: text)
         guard result.status == 0 else { throw TestSupportError("crontab - failed: \(result.error)") }
     }
 
     /// Removes the user's crontab.
-    public static func remove(_ user: String) throws {
+    package static func remove(_ user: String) throws {
         _ = try run("/usr/bin/crontab", ["-u", user, "-r"])
     }
 
     /// Runs a program to completion on a thread of its own: for anything that takes a while.
-    public static func runOffPool(
+    package static func runOffPool(
         _ executable: String,
         _ arguments: [String],
         input: String? = nil,
@@ -55,7 +55,7 @@ public enum TestCrontab {
     }
 
     /// Runs a program to completion (for quick ones: it blocks the calling thread).
-    public static func run(
+    package static func run(
         _ executable: String,
         _ arguments: [String],
         input: String? = nil,

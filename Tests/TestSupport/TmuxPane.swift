@@ -3,22 +3,22 @@ import Testing
 
 /// A real terminal for a test: a tmux server of the test's own (its own socket), one 80×24
 /// pane running a shell, driven with `send-keys` and read with `capture-pane`.
-public final class TmuxPane: Sendable {
+package final class TmuxPane: Sendable {
     /// The tmux binary, when installed.
-    public static let executable =
+    package static let executable =
         ([ProcessInfo.processInfo.environment["PGWARDEN_TEST_TMUX"]].compactMap { $0 } + [
             "/usr/bin/tmux", "/usr/local/bin/tmux",
         ]).first { FileManager.default.isExecutableFile(atPath: $0) }
     /// Whether tmux is installed.
-    public static var isAvailable: Bool { executable != nil }
+    package static var isAvailable: Bool { executable != nil }
     /// Why terminal tests are skipped without it.
-    public static let unavailableReason: Comment =
+    package static let unavailableReason: Comment =
         "tmux is not installed (scripts/setup installs it): terminal tests skipped"
 
     private let socket = "pgwarden-test-" + UUID().uuidString.prefix(8).lowercased()
 
     /// Starts the server and a pane of `columns`×`rows` running `/bin/sh` with the prompt `$ `.
-    public init(columns: Int = 80, rows: Int = 24) throws {
+    package init(columns: Int = 80, rows: Int = 24) throws {
         // The server this starts outlives the call: it must not inherit a pipe that someone reads to its end.
         guard let executable = Self.executable else { throw TestSupportError("tmux is not installed") }
         let arguments = [
@@ -38,7 +38,7 @@ public final class TmuxPane: Sendable {
 
     /// Runs a tmux command on this test's server.
     @discardableResult
-    public func tmux(_ arguments: [String]) throws -> String {
+    package func tmux(_ arguments: [String]) throws -> String {
         guard let executable = Self.executable else { throw TestSupportError("tmux is not installed") }
         let result = try TestCrontab.run(executable, ["-L", socket, "-f", "/dev/null"] + arguments)
         guard result.status == 0 else { throw TestSupportError("tmux \(arguments): \(result.error)") }
@@ -46,30 +46,30 @@ public final class TmuxPane: Sendable {
     }
 
     /// Types `text` literally (no key names).
-    public func type(_ text: String) throws {
+    package func type(_ text: String) throws {
         try tmux(["send-keys", "-t", "test", "-l", text])
     }
 
     /// Presses keys by tmux's names: `Enter`, `Up`, `Down`, `End`, `y`, ….
-    public func press(_ keys: String...) throws {
+    package func press(_ keys: String...) throws {
         try tmux(["send-keys", "-t", "test"] + keys)
     }
 
     /// Types a command line and presses Enter.
-    public func run(_ commandLine: String) throws {
+    package func run(_ commandLine: String) throws {
         try type(commandLine)
         try press("Enter")
     }
 
     /// The screen as it is now, one string per line (trailing blanks trimmed by tmux).
-    public func screen() throws -> [String] {
+    package func screen() throws -> [String] {
         try tmux(["capture-pane", "-p", "-t", "test"]).split(separator: "\n", omittingEmptySubsequences: false)
             .map(String.init)
     }
 
     /// Waits until the screen satisfies `condition`, and returns it.
     @discardableResult
-    public func waitForScreen(
+    package func waitForScreen(
         _ what: String,
         timeout: Duration = .seconds(45),
         _ condition: @escaping ([String]) -> Bool
@@ -91,7 +91,7 @@ public final class TmuxPane: Sendable {
     ///
     /// The answer comes back as one line after a marker of its own, so a screen captured while the
     /// answer is still being drawn is never taken for the answer.
-    public func terminalModes() async throws -> Set<String> {
+    package func terminalModes() async throws -> Set<String> {
         let marker = "modes-" + UUID().uuidString.prefix(8).lowercased()
         try run(
             "echo \"\(marker): $(stty -a | tr -s ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo|isig|icrnl)' | tr '\\n' ' ')end\""
@@ -104,7 +104,7 @@ public final class TmuxPane: Sendable {
     }
 
     /// Ends this test's tmux server, and with it the pane's processes.
-    public func close() {
+    package func close() {
         _ = try? tmux(["kill-server"])
     }
 

@@ -3,15 +3,15 @@ import Synchronization
 
 /// A real uWSGI (Debian's uwsgi-core with the python3 plugin) on a free loopback port, with a
 /// master, a pidfile and a master FIFO; stopped by its pid at the end.
-public final class UWSGIServer: Sendable {
-    public let directory: String
-    public let port: UInt16
-    public var pidfile: String { directory + "/uwsgi.pid" }
-    public var fifo: String { directory + "/master.fifo" }
+package final class UWSGIServer: Sendable {
+    package let directory: String
+    package let port: UInt16
+    package var pidfile: String { directory + "/uwsgi.pid" }
+    package var fifo: String { directory + "/master.fifo" }
 
     /// The WSGI app: `/` answers at once with the worker's pid; `/slow` after two seconds; `/hold`
     /// once the file `release` exists beside it (at most a minute). Both first create `slow-started`.
-    public static let application = """
+    package static let application = """
         import os, time
         here = os.path.dirname(__file__)
         def application(environ, start_response):
@@ -28,7 +28,7 @@ public final class UWSGIServer: Sendable {
         """
 
     /// Starts uWSGI with `processes` workers and waits until it answers.
-    public init(processes: Int = 2) async throws {
+    package init(processes: Int = 2) async throws {
         directory = NSTemporaryDirectory() + "pgwarden-uwsgi-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Self.application.write(toFile: directory + "/app.py", atomically: true, encoding: .utf8)
@@ -49,27 +49,27 @@ public final class UWSGIServer: Sendable {
     }
 
     /// Whether a `/slow` request has begun.
-    public var slowRequestStarted: Bool { FileManager.default.fileExists(atPath: directory + "/slow-started") }
+    package var slowRequestStarted: Bool { FileManager.default.fileExists(atPath: directory + "/slow-started") }
 
     /// Lets `/hold` requests finish.
-    public func release() throws {
+    package func release() throws {
         try "".write(toFile: directory + "/release", atomically: true, encoding: .utf8)
     }
 
     /// The master's pid.
-    public var masterPID: Int32? {
+    package var masterPID: Int32? {
         (try? String(contentsOfFile: pidfile, encoding: .utf8)).flatMap {
             Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 
     /// The master's children: its workers.
-    public var workerPIDs: [Int32] {
+    package var workerPIDs: [Int32] {
         masterPID.map(Self.children) ?? []
     }
 
     /// The live children of `master`, as `/proc` shows them.
-    public static func children(of master: Int32) -> [Int32] {
+    package static func children(of master: Int32) -> [Int32] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return names.compactMap(Int32.init).filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -86,7 +86,7 @@ public final class UWSGIServer: Sendable {
     }
 
     /// Stops uWSGI by its master's pid and waits for it to go.
-    public func stop() async {
+    package func stop() async {
         guard let master = masterPID else { return }
         kill(master, SIGTERM)  // --die-on-term
         try? await eventually("uWSGI stops") { kill(master, 0) != 0 }
@@ -95,14 +95,14 @@ public final class UWSGIServer: Sendable {
 }
 
 /// A minimal HTTP/1.0 client on blocking sockets, for load and probes against loopback.
-public enum HTTPProbe {
+package enum HTTPProbe {
     /// Sends `GET path` to 127.0.0.1:`port` and returns the status and body.
-    public static func get(port: UInt16, path: String, timeoutSeconds: Int = 10) throws -> (status: Int, body: String) {
+    package static func get(port: UInt16, path: String, timeoutSeconds: Int = 10) throws -> (status: Int, body: String) {
         try exchange(port: port, Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8), timeoutSeconds)
     }
 
     /// Sends `request` as it is to 127.0.0.1:`port` and returns the status and body of the answer.
-    public static func exchange(_ port: UInt16, _ request: [UInt8], _ timeoutSeconds: Int = 10) throws -> (
+    package static func exchange(_ port: UInt16, _ request: [UInt8], _ timeoutSeconds: Int = 10) throws -> (
         status: Int, body: String
     ) {
         try exchange(port: port, request, timeoutSeconds)
@@ -146,14 +146,14 @@ public enum HTTPProbe {
     }
 
     /// ``get(port:path:timeoutSeconds:)`` on a thread of its own, for requests that take a while.
-    public static func getOffPool(port: UInt16, path: String, timeoutSeconds: Int = 10) async throws -> (
+    package static func getOffPool(port: UInt16, path: String, timeoutSeconds: Int = 10) async throws -> (
         status: Int, body: String
     ) {
         try await onDedicatedThread { try get(port: port, path: path, timeoutSeconds: timeoutSeconds) }
     }
 
     /// A port that was free a moment ago on 127.0.0.1.
-    public static func freePort() throws -> UInt16 {
+    package static func freePort() throws -> UInt16 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
@@ -172,11 +172,11 @@ public enum HTTPProbe {
 
 /// Clients that keep sending requests, each on a thread of its own, until stopped; they count
 /// what succeeded and what failed. Bounded: they stop by themselves after `limit`.
-public final class HTTPLoad: Sendable {
+package final class HTTPLoad: Sendable {
     private let counts = Counts()
     private let stopped = Counts()
 
-    public init(port: UInt16, clients: Int = 4, limit: Duration = .seconds(60)) {
+    package init(port: UInt16, clients: Int = 4, limit: Duration = .seconds(60)) {
         let deadline = ContinuousClock.now.advanced(by: limit)
         for _ in 0..<clients {
             let counts = self.counts
@@ -201,13 +201,13 @@ public final class HTTPLoad: Sendable {
         }
     }
 
-    public var succeeded: Int { counts.succeeded }
-    public var failed: Int { counts.failed }
+    package var succeeded: Int { counts.succeeded }
+    package var failed: Int { counts.failed }
     /// Why the first failed requests failed (at most three).
-    public var failures: [String] { counts.reasons }
+    package var failures: [String] { counts.reasons }
 
     /// Stops the clients and waits until each has finished its last request.
-    public func stop(clients: Int = 4) async throws {
+    package func stop(clients: Int = 4) async throws {
         stopped.recordSuccess()
         try await eventually("the load clients stop") { self.stopped.failed >= clients }
     }

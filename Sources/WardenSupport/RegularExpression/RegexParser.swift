@@ -1,11 +1,11 @@
 /// A regular expression that pgwarden cannot read: the reason and where, counted in characters.
-public struct RegularExpressionError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct RegularExpressionError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What is wrong.
-    public let reason: String
+    package let reason: String
     /// The offset (in Unicode scalars) of the character at fault.
-    public let offset: Int
+    package let offset: Int
 
-    public var description: String { "\(reason) at offset \(offset)" }
+    package var description: String { "\(reason) at offset \(offset)" }
 }
 
 /// Reads the syntax `BoundedRegularExpression` documents into a `RegexNode`.
