@@ -56,14 +56,6 @@ package struct FleetSettings: Sendable {
             let reader = ConfigTableReader(table, file: document.file, context: "\(array)[\(index + 1)]")
             var copy = reader
             let host = try copy.string("host")
-            if host != nil, array == "app_servers",
-                table.entries.first(where: { $0.key == "kind" })?.value == .string("command")
-            {
-                throw reader.error(
-                    "host",
-                    "a command app server is not reloaded on another host: give its reload argv there, or use uwsgi or gunicorn"
-                )
-            }
             if let host, let problem = RemoteCommand.problem(with: host) {
                 throw reader.error("host", "\(problem): give it as ssh takes it (user@host, or an alias)")
             }

@@ -12,10 +12,7 @@ extension RunExecution {
         let name = "\(server.name) on \(TerminalText.safe(host))"
         do {
             try await Supervisor.step("reload \(name) (\(time.rawValue))", &report, log: log) {
-                guard let arguments = Self.remoteReloadArguments(server.strategy, timeout: settings.reloadTimeout)
-                else {
-                    throw OperatorError(.supervisor, "a command app server is not reloaded on another host")
-                }
+                let arguments = Self.remoteReloadArguments(server.strategy, timeout: settings.reloadTimeout)
                 let fleet = settings.fleet
                 let runner = RemoteRunner(
                     fleet.runner(host).command,
@@ -32,15 +29,19 @@ extension RunExecution {
         }
     }
 
-    /// `reload --gunicorn-pidfile P --timeout 120s`, as the host's pgwarden takes it; `nil` for a command.
-    static func remoteReloadArguments(_ strategy: UWSGIReload.Strategy, timeout: Duration) -> [String]? {
+    /// `reload --gunicorn-pidfile P --timeout 120s`, as the host's pgwarden takes it. A command's argv goes as one
+    /// `--reload-command` word, each of its words quoted so that the host's pgwarden splits it back word for word
+    /// (no shell on either side).
+    static func remoteReloadArguments(_ strategy: UWSGIReload.Strategy, timeout: Duration) -> [String] {
         // Whole seconds with a unit, as every pgwarden reads a duration.
         let wait = ["--timeout", "\(max(1, timeout.components.seconds))s"]
         switch strategy {
         case .fifo(let path): return ["reload", "--uwsgi-fifo", path] + wait
         case .pidfile(let path): return ["reload", "--uwsgi-pidfile", path] + wait
         case .gunicornPidfile(let path): return ["reload", "--gunicorn-pidfile", path] + wait
-        case .command: return nil
+        case .command(let arguments, let pidfile):
+            return ["reload", "--reload-command", ShellQuoting.command(arguments)]
+                + (pidfile.map { ["--uwsgi-pidfile", $0] } ?? []) + wait
         }
     }
 

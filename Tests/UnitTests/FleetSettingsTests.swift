@@ -1,6 +1,8 @@
 import Foundation
-import Supervisor
+import Reload
 import Testing
+
+@testable import Supervisor
 
 @Suite("A deployment file's hosts")
 struct FleetSettingsTests {
@@ -35,14 +37,15 @@ struct FleetSettingsTests {
         #expect(read.pausePatterns == ["b"])
     }
 
-    @Test("a host that would read as an option, and a command app server on a host, are refused naming the entry")
+    @Test("a host that would read as an option is refused naming the entry; app servers of every kind may have one")
     func refuses() throws {
         #expect(throws: (any Error).self) {
             try settings("[[workers]]\nkind = \"crontab\"\nmatch = [\"a\"]\nhost = \"-oProxyCommand=x\"\n")
         }
-        #expect(throws: (any Error).self) {
+        #expect(
             try settings("[[app_servers]]\nkind = \"command\"\nreload = [\"x\"]\nhost = \"web1\"\n")
-        }
+                .appServers.first?.host == "web1"
+        )
         #expect(
             try settings("[[app_servers]]\nkind = \"gunicorn\"\npidfile = \"/run/g.pid\"\nhost = \"web1\"\n")
                 .appServers.first?.host == "web1"
@@ -62,5 +65,17 @@ struct FleetSettingsTests {
                 "\(error)".contains("parallel_hosts")
             }
         }
+    }
+
+    @Test("a command app server's argv reaches the host's pgwarden reload as one word it splits back word for word")
+    func remoteCommandReload() throws {
+        let argv = ["/usr/bin/env", "it's", "", "a b", "$HOME", "\\", "\"q\"", "é"]
+        let arguments = RunExecution.remoteReloadArguments(
+            .command(arguments: argv, pidfile: "/run/uwsgi.pid"),
+            timeout: .seconds(90)
+        )
+        #expect(arguments.first == "reload" && arguments[1] == "--reload-command")
+        #expect(CommandLineWords.split(arguments[2]) == argv)
+        #expect(Array(arguments.dropFirst(3)) == ["--uwsgi-pidfile", "/run/uwsgi.pid", "--timeout", "90s"])
     }
 }
