@@ -95,6 +95,10 @@ package struct Recovery: Sendable {
         lines += setLines
         let (remoteLines, remoteFailed) = await resumeRemoteSets(&journal)
         lines += remoteLines
+        if !setLines.isEmpty || !remoteLines.isEmpty {
+            // The flags' own crontab pause had nothing; the sets did: "no workers were paused" would mislead.
+            lines.removeAll { $0 == "no workers were paused" }
+        }
         if setsFailed || remoteFailed {
             lines.append(
                 "some worker sets are still paused: run pgwarden recover\(option) again once the cause is fixed"

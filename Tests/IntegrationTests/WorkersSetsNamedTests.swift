@@ -41,6 +41,7 @@ struct WorkersSetsNamedTests {
         let recovered = try await PGWardenCommand.run(["recover", "--state-dir", directory])
         #expect(recovered.status == 0, "\(recovered.standardOutput)\(recovered.standardError)")
         #expect(!FileManager.default.fileExists(atPath: marker))
+        #expect(!recovered.standardOutput.contains("no workers were paused"), "\(recovered.standardOutput)")
         let after = try await PGWardenCommand.run(["workers", "resume", "--state-dir", directory])
         #expect(after.status == 0, "\(after.standardError)")
         #expect(!after.standardError.contains("still paused"))
