@@ -89,11 +89,14 @@ package struct Calibration: Sendable, Equatable, Codable {
     /// How long the calibration itself took, scratch database included.
     package var tookSeconds: Double
     /// Heap bytes read per second by the same scan when the table's pages are not in shared buffers (read from the
-    /// kernel, and on a cluster with data checksums verified): how a table larger than a quarter of shared_buffers is
+    /// kernel, and on a cluster with data checksums verified): how a table larger than shared_buffers is
     /// always scanned (through a small ring of buffers). `nil` in a calibration kept from before it was measured.
     package var readScanBytesPerSecond: Double?
     /// The server's shared_buffers, in bytes.
     package var sharedBufferBytes: Int64?
+    /// How many processes share a large `CREATE INDEX`'s heap scan: the leader and the workers
+    /// `max_parallel_maintenance_workers` and `maintenance_work_mem` allow it. `nil` in a calibration kept from before.
+    package var indexBuildParticipants: Int?
     /// Heap bytes copied per second by `VACUUM FULL` (no index); `nil` in a calibration kept from before.
     package var heapCopyBytesPerSecond: Double?
 
@@ -194,7 +197,10 @@ package enum EstimateModel {
             let rate = calibration.heapCopyBytesPerSecond ?? calibration.rewriteBytesPerSecond
             expected = bytes / rate + builds + reads * Double(1 + indexes)
         case .scan: expected = bytes / calibration.scanBytesPerSecond + reads
-        case .indexBuild: expected = builds + reads * Double(max(indexes, 0))
+        case .indexBuild:
+            // A large build scans the heap in parallel: its reads from the kernel are shared among the participants.
+            let participants = Double(max(calibration.indexBuildParticipants ?? 1, 1))
+            expected = builds + reads * Double(max(indexes, 0)) / participants
         case .foreignKeyCheck: expected = bytes / calibration.foreignKeyBytesPerSecond + reads
         }
         let cold = tableBytes > 8 * calibration.tableBytes ? coldFactor : 1
@@ -202,13 +208,14 @@ package enum EstimateModel {
     }
 
     /// What one pass over a heap of `bytes` costs beyond the calibration's, which read its scratch table from shared
-    /// buffers: nothing for a table of at most a quarter of shared_buffers (it may be cached as the calibration's
-    /// was); for a larger one, PostgreSQL scans through a small ring of buffers, so every page comes from the kernel
+    /// buffers: nothing for a table that fits in shared_buffers (its pages may be there from its last use, as the
+    /// calibration's were); a larger one cannot be, and PostgreSQL scans it through a small ring of buffers, so every
+    /// page comes from the kernel
     /// (and with data checksums is verified): the difference between the calibration's scan from outside shared
     /// buffers and its scan from inside, per byte. Zero when either is unknown.
     static func readSeconds(bytes: Double, calibration: Calibration) -> Double {
         guard let read = calibration.readScanBytesPerSecond, read > 0, let shared = calibration.sharedBufferBytes,
-            bytes > Double(shared) / 4
+            bytes > Double(shared)
         else { return 0 }
         return max(0, bytes / read - bytes / calibration.scanBytesPerSecond)
     }

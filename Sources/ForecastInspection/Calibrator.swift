@@ -59,6 +59,7 @@ package struct Calibrator: Sendable {
         let server: String
         let major: Int
         let sharedBuffers: Int64?
+        let participants: Int?
         do {
             guard let row = try await session.query(Queries.calibrationServer).rows.first else {
                 return .unavailable("cannot tell which server this is")
@@ -66,6 +67,7 @@ package struct Calibrator: Sendable {
             server = try row.require(String.self, "server")
             major = try row.require(Int.self, "major")
             sharedBuffers = try row.decode(Int.self, "shared_buffers_bytes").map(Int64.init)
+            participants = try row.decode(Int.self, "index_build_participants")
         } catch {
             return .unavailable("cannot tell which server this is: \(Self.message(error))")
         }
@@ -79,6 +81,7 @@ package struct Calibrator: Sendable {
         case .success(var calibration):
             calibration.tookSeconds = Self.seconds(ContinuousClock.now - started)
             calibration.sharedBufferBytes = sharedBuffers
+            calibration.indexBuildParticipants = participants
             save(calibration, as: fileName)
             logger.info("calibrated", metadata: ["summary": "\(calibration.summary)"])
             return .measured(calibration)
@@ -213,7 +216,7 @@ package struct Calibrator: Sendable {
     ///
     /// VACUUM FULL writes the table anew outside shared buffers (it has no index to rebuild, which would read it
     /// back), and VACUUM, through its small ring, makes it all-visible as a live table is: its first scan reads every
-    /// page from the kernel, as the scan of a table larger than a quarter of shared_buffers always does, and brings it
+    /// page from the kernel, as the scan of a table larger than shared_buffers always does, and brings it
     /// into shared buffers for the second. The constraint `positive` is left for the rewrite measured after.
     private func scans(_ session: Connection) async throws(PostgresError) -> (copy: Double, read: Double, hot: Double) {
         var best = (copy: Double.infinity, read: Double.infinity, hot: Double.infinity)
