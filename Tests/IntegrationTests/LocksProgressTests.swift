@@ -10,8 +10,9 @@ import Testing
     .enabled(if: TestCluster.isAvailable, TestCluster.unavailableReason)
 )
 struct LocksProgressTests {
-    /// The migration: `big` (1.5 M rows, ~170 MB) locked in ACCESS EXCLUSIVE mode, then an index on `md5(pad)` built
-    /// (the expression makes its table scan take seconds here); a reader queued behind it.
+    /// The migration: `big` (40,000 rows) locked in ACCESS EXCLUSIVE mode, then an index built on an expression
+    /// that sleeps 2 ms a row, so that its table scan lasts over a minute whatever the machine (a real build on
+    /// 1.5 M rows ended before a loaded CI's view was drawn); a reader queued behind it. Cancelled once seen.
     struct Building {
         let migrationPID: Int32
         let build: Task<Void, any Error>
@@ -19,7 +20,8 @@ struct LocksProgressTests {
         let observer: Connection
 
         func finish() async throws {
-            try await build.value
+            _ = try await observer.query("SELECT pg_cancel_backend(\(migrationPID))")
+            _ = await build.result
             try await reader.task.value
             await reader.session.close()
             await observer.close()
@@ -30,18 +32,21 @@ struct LocksProgressTests {
         let setup = try await database.session("setup")
         _ = try await setup.query("CREATE TABLE big (id bigint PRIMARY KEY, n int, pad text)")
         _ = try await setup.query(
-            "INSERT INTO big SELECT g, g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 1500000) AS g"
+            "INSERT INTO big SELECT g, g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 40000) AS g"
         )
         _ = try await setup.query("VACUUM ANALYZE big")
+        _ = try await setup.query(
+            "CREATE FUNCTION slow_md5(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN md5(t); END $$"
+        )
         await setup.close()
         let migration = try await database.session("migration")
         let migrationPID = await migration.backendPID
         _ = try await migration.query("BEGIN")
         _ = try await migration.query("LOCK TABLE big IN ACCESS EXCLUSIVE MODE")
         let build = Task {
-            _ = try await migration.query("CREATE INDEX big_md5 ON big (md5(pad || n::text))")
+            defer { Task { await migration.close() } }
+            _ = try await migration.query("CREATE INDEX big_md5 ON big (slow_md5(pad || n::text))")
             _ = try await migration.query("COMMIT")
-            await migration.close()
         }
         let observer = try await database.session("observer")
         let reader = try await database.startBlockedStatement("SELECT count(*) FROM big", "web")
