@@ -39,7 +39,13 @@ package struct Recovery: Sendable {
                 hint: "give the --state-dir the run was given (its journal, \(RunJournal.fileName), is kept there)"
             )
         }
-        let type = try? FileManager.default.attributesOfItem(atPath: stateDirectory.path)[.type] as? FileAttributeType
+        let type: FileAttributeType?
+        do {
+            type = try FileManager.default.attributesOfItem(atPath: stateDirectory.path)[.type] as? FileAttributeType
+        } catch {
+            // Not "not a directory": why it cannot be read is what the operator needs.
+            throw OperatorError(.stateDirectory, "cannot read \(stateDirectory.path): \(error)")
+        }
         guard type == .typeDirectory else {
             throw OperatorError(.stateDirectory, "\(stateDirectory.path) is not a directory")
         }
