@@ -106,7 +106,7 @@ struct FleetReloadTests {
             }
             for load in loads {
                 try await load.stop()
-                #expect(load.failed == 0, "\(load.failed) of \(load.succeeded + load.failed) failed: \(load.failures)")
+                load.expectNoFailedRequests()
             }
             let said = run.standardOutput
             let first = said.range(of: "reload gunicorn on h1")

@@ -68,7 +68,7 @@ struct LockHazardsTests {
             try await piped.waitForStandardOutput("hazard: pid \(readerPID) ", timeout: .seconds(30))
             piped.kill()
 
-            let pane = try TmuxPane(columns: 200, rows: 24)
+            let pane = try await TmuxPane.start(columns: 200, rows: 24)
             defer { pane.close() }
             try pane.run(
                 "\(PGWardenCommand.executable.path) locks --watch --interval 200ms --dsn \(database.connectionString)"

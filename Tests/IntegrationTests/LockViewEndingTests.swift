@@ -39,7 +39,7 @@ extension LockViewTerminalTests {
     func lineTypedAfterQuit() async throws {
         try await ScratchDatabase.with { database in
             let pile = try await Self.pileUp(in: database, readers: 1)
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             // The window between the view giving the terminal back and the process ending, widened: a key
             // reader still waiting then would take the operator's next line, in canonical mode, whole.
@@ -65,7 +65,7 @@ extension LockViewTerminalTests {
     func lineTypedWhileSlowToDraw() async throws {
         try await ScratchDatabase.with { database in
             let pile = try await Self.pileUp(in: database, readers: 1)
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             // Every write of pgwarden's held back 0.3 s: a terminal behind a congested link. The view takes
             // its keys late, and a reader that went on reading would take what is typed after q.
@@ -95,7 +95,7 @@ extension LockViewTerminalTests {
     func nothingDrawnAfterRestore() async throws {
         try await ScratchDatabase.with { database in
             let pile = try await Self.pileUp(in: database, readers: 1)
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent(TestCluster.uniqueName("view"))
                 .path

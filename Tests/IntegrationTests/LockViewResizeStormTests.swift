@@ -10,7 +10,7 @@ extension LockViewTerminalTests {
     func resizeStorm(trial: Int) async throws {
         try await ScratchDatabase.with { database in
             let pile = try await Self.pileUp(in: database, readers: 10)
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             try pane.run(Self.command(database))
             try await pane.waitForScreen("the view is up") { $0.first?.contains("11 waiting, 1 root") == true }

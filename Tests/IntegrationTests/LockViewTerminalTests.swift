@@ -61,7 +61,7 @@ struct LockViewTerminalTests {
     func terminateSelected() async throws {
         try await ScratchDatabase.with { database in
             let pile = try await Self.pileUp(in: database)
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             try pane.run(Self.command(database))
             let first = try await pane.waitForScreen("the view shows the pile-up") { screen in
@@ -129,7 +129,7 @@ struct LockViewTerminalTests {
     func signalsRestore() async throws {
         try await ScratchDatabase.with { database in
             let pile = try await Self.pileUp(in: database, readers: 2)
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent(TestCluster.uniqueName("view"))
                 .path
@@ -162,7 +162,7 @@ struct LockViewTerminalTests {
     func reconnects() async throws {
         try await ScratchDatabase.with { database in
             let pile = try await Self.pileUp(in: database, readers: 1)
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             try await Self.startView(Self.command(database), in: pane)
             let sessions = try await pile.observer.query(
@@ -188,7 +188,7 @@ struct LockViewTerminalTests {
     func resize() async throws {
         try await ScratchDatabase.with { database in
             let pile = try await Self.pileUp(in: database, readers: 30)
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             try pane.run(Self.command(database))
             try await pane.waitForScreen("the view is up") { $0.first?.contains("31 waiting, 1 root") == true }

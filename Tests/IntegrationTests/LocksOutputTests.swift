@@ -108,7 +108,7 @@ struct LocksOutputTests {
     func dumbTerminal() async throws {
         try await ScratchDatabase.with { database in
             let (reader, _, _, alter) = try await database.alterBehindIdleReader("alembic")
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             let binary = PGWardenCommand.executable.path
             try pane.run("env -u NO_COLOR TERM=xterm \(binary) locks --dsn \(database.connectionString); echo done=coloured")

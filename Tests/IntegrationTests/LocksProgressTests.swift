@@ -103,7 +103,7 @@ struct LocksProgressTests {
     func watchView() async throws {
         try await ScratchDatabase.with { database in
             let building = try await Self.startBuilding(in: database)
-            let pane = try TmuxPane(columns: 250, rows: 30)
+            let pane = try await TmuxPane.start(columns: 250, rows: 30)
             defer { pane.close() }
             try pane.run(
                 "\(PGWardenCommand.executable.path) locks --watch --interval 200ms --dsn \(database.connectionString)"

@@ -38,7 +38,7 @@ struct ReloadTests {
             result.standardOutput.hasPrefix("reloaded \(name) master \(master ?? -1) in "),
             "\(result.standardOutput)"
         )
-        #expect(load.failed == 0, "\(load.failed) of \(load.succeeded + load.failed) requests failed: \(load.failures)")
+        load.expectNoFailedRequests()
         #expect(server.masterPID == master)
         #expect(before.count == 2 && after.count == 2)
         #expect(Set(before).isDisjoint(with: after), "workers before \(before), after \(after)")

@@ -53,7 +53,7 @@ extension UpgradeTests {
             }
             for load in loads {
                 try await load.stop()
-                #expect(load.failed == 0, "\(load.failed) of \(load.succeeded + load.failed) failed: \(load.failures)")
+                load.expectNoFailedRequests()
             }
             let steps = (try fixture.report()["steps"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
             #expect(

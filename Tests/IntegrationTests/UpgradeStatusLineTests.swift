@@ -16,7 +16,7 @@ extension UpgradeTests {
             let arguments =
                 fixture.arguments(["--policy", try fixture.policy(after: "6s"), "--request-timeout", "60s"])
                 + fixture.migration
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             try pane.run(([PGWardenCommand.executable.path] + arguments).map { "'\($0)'" }.joined(separator: " "))
             let first = try await pane.waitForScreen("the status line names the blocker") { screen in
@@ -66,7 +66,7 @@ extension UpgradeTests {
                     "--", Self.psqlPath, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "dbname=\(database.name)", "-f",
                     file,
                 ]
-            let pane = try TmuxPane(columns: 200, rows: 50)
+            let pane = try await TmuxPane.start(columns: 200, rows: 50)
             defer { pane.close() }
             try pane.run(([PGWardenCommand.executable.path] + arguments).map { "'\($0)'" }.joined(separator: " "))
             let observer = try await database.session("observer")
@@ -111,7 +111,7 @@ extension UpgradeTests {
                 fixture.arguments().filter { $0 != "--no-interactive" } + [
                     "--", "/bin/sh", "-c", "until [ -e \"$1\" ]; do sleep 0.05; done", "sh", proceed,
                 ]
-            let pane = try TmuxPane()
+            let pane = try await TmuxPane.start()
             defer { pane.close() }
             try pane.run(([PGWardenCommand.executable.path] + arguments).map { "'\($0)'" }.joined(separator: " "))
             try await pane.waitForScreen("the migration runs") { $0.contains { $0.contains("attempt 1 starts") } }
@@ -141,7 +141,7 @@ extension UpgradeTests {
             let reader = try await database.idleInTransactionReader(of: "orders", "forgotten-report")
             let readerPID = await reader.backendPID
             let arguments = fixture.arguments().filter { $0 != "--no-interactive" } + fixture.migration
-            let pane = try TmuxPane(columns: 200, rows: 50)
+            let pane = try await TmuxPane.start(columns: 200, rows: 50)
             defer { pane.close() }
             try pane.run(([PGWardenCommand.executable.path] + arguments).map { "'\($0)'" }.joined(separator: " "))
             try await pane.waitForScreen("the question") { $0.contains { $0.contains("[a]bort the migration?") } }

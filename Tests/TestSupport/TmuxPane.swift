@@ -17,8 +17,15 @@ package final class TmuxPane: Sendable {
 
     private let socket = "pgwarden-test-" + UUID().uuidString.prefix(8).lowercased()
 
-    /// Starts the server and a pane of `columns`×`rows` running `/bin/sh` with the prompt `$ `.
-    package init(columns: Int = 80, rows: Int = 24) throws {
+    /// Starts the server and a pane of `columns`×`rows` running `/bin/sh` with the prompt `$ `, and
+    /// returns once the shell has drawn its first prompt: keys typed before it would be echoed ahead of it.
+    package static func start(columns: Int = 80, rows: Int = 24) async throws -> TmuxPane {
+        let pane = try TmuxPane(columns: columns, rows: rows)
+        try await pane.waitForScreen("the shell's first prompt", timeout: .seconds(30)) { $0.first == "$" }
+        return pane
+    }
+
+    private init(columns: Int, rows: Int) throws {
         // The server this starts outlives the call: it must not inherit a pipe that someone reads to its end.
         guard let executable = Self.executable else { throw TestSupportError("tmux is not installed") }
         let arguments = [
