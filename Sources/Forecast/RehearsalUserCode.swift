@@ -81,7 +81,7 @@ package struct RehearsalUserCode: Sendable, Equatable {
 
 /// The relations a statement names, for the effectful side to look up in the copy (as the rehearsal's session
 /// resolves them) before it runs: what their use would run.
-package struct RelationCodeQuery: Sendable, Equatable {
+package struct RelationCodeQuery: Sendable, Hashable {
     /// The names as written, each in `to_regclass`'s syntax (quoted identifiers, schema-qualified when written so).
     package var names: [String]
     /// The DML events the statement can fire triggers for, as `pg_trigger.tgtype` bits (4 INSERT, 8 DELETE,

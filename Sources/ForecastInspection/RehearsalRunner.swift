@@ -19,6 +19,9 @@ struct RehearsalRunner {
     private var namesStale = false
     /// On the real server: what in the copy and the script runs code that is not PostgreSQL's own.
     private var userCode = RehearsalUserCode()
+    /// On the real server: what the copy said using each set of relations runs, since the last statement that could
+    /// change the catalog or how names resolve (a run of DML asks once).
+    private var relationCodeSaid: [RelationCodeQuery: [RelationCode]] = [:]
 
     init(session: Connection, isolated: Bool) {
         self.session = session
@@ -50,17 +53,31 @@ struct RehearsalRunner {
         var ran = false
         if case .ran = result { ran = true }
         userCode.learn(statement, ran: ran, inBlock: wasInBlock)
+        if !Self.keepsCatalogAndNames(statement) { relationCodeSaid.removeAll() }
         return result
     }
 
     /// The statement's step; on the real server, skipped when using the relations it names would run code that is
     /// not PostgreSQL's own (the copy's catalog says, as the rehearsal's session resolves the names).
-    private func step(of statement: ParsedStatement) async throws(PostgresError) -> RehearsalStep {
+    private mutating func step(of statement: ParsedStatement) async throws(PostgresError) -> RehearsalStep {
         let step = RehearsalStep.of(statement, isolated: isolated, userCode: userCode)
         guard !isolated, step == .run || step == .outsideBlock,
             let query = RehearsalStep.relationCodeQuery(statement, userCode: userCode)
         else { return step }
-        return RehearsalStep.skipping(for: try await relationCode(query)) ?? step
+        if relationCodeSaid[query] == nil { relationCodeSaid[query] = try await relationCode(query) }
+        return RehearsalStep.skipping(for: relationCodeSaid[query] ?? []) ?? step
+    }
+
+    /// Whether `statement` leaves the copy's catalog and the session's name resolution as they were: INSERT, UPDATE,
+    /// DELETE, MERGE and SELECT (but SELECT INTO, which creates a table), calling no `set_config` (which can set
+    /// search_path). Whatever else, failed or not, may have changed either.
+    static func keepsCatalogAndNames(_ statement: ParsedStatement) -> Bool {
+        guard case .success(let tree) = statement.result, let (type, node) = tree.typed else { return false }
+        guard ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt"].contains(type) else { return false }
+        if type == "SelectStmt", node["intoClause"] != nil { return false }
+        return !tree.descendants(ofType: "FuncCall").contains { call in
+            call["funcname"]?.elements.last?.text?.lowercased() == "set_config"
+        }
     }
 
     private mutating func rehearse(_ statement: ParsedStatement, step: RehearsalStep) async throws(PostgresError)
@@ -96,21 +113,36 @@ struct RehearsalRunner {
         return ["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "VariableSetStmt"].contains(type)
     }
 
-    /// Runs `sql` where its locks can be read: in a savepoint of the script's transaction, or a transaction of its own.
+    /// Runs `sql` where its locks can be read: in a savepoint of the script's transaction, or a transaction of its own;
+    /// in one round trip with the reads of the locks held before (in the script's transaction) and after.
     private mutating func run(_ sql: String) async throws(PostgresError) -> RehearsedStatement {
-        let before = inBlock ? try await heldLocks() : []
-        _ = try await session.query(inBlock ? "SAVEPOINT pgwarden_rehearsal" : "BEGIN")
-        do {
-            _ = try await session.query(sql)
-        } catch let error where error.code == .server {
+        let (open, close) =
+            inBlock ? ("SAVEPOINT pgwarden_rehearsal", "RELEASE SAVEPOINT pgwarden_rehearsal") : ("BEGIN", "COMMIT")
+        let outcomes = try await session.pipeline(
+            (inBlock ? [Queries.rehearsalLocks] : []) + [open, sql, Queries.rehearsalLocks, close]
+        )
+        let before = inBlock ? try heldLocks(outcomes[0]) : []
+        let ran = Array(outcomes.suffix(4))
+        if case .failed(let error) = ran[1] {
             _ = try await session.query(inBlock ? "ROLLBACK TO SAVEPOINT pgwarden_rehearsal" : "ROLLBACK")
             if inBlock { _ = try await session.query("RELEASE SAVEPOINT pgwarden_rehearsal") }
             if !inBlock, error.sqlState == "25001" { return try await runOutsideBlock(sql) }
             return .notRun(reason: "it failed on the schema-only copy: \(error.message)")
         }
-        let after = try await heldLocks()
-        _ = try await session.query(inBlock ? "RELEASE SAVEPOINT pgwarden_rehearsal" : "COMMIT")
+        for outcome in [ran[0], ran[3]] { try Self.require(outcome) }
+        // Read first: reading names the relations the statement created, which `added` looks up.
+        let after = try heldLocks(ran[2])
         return added(before: before, after: after)
+    }
+
+    /// The outcome of a statement of the rehearsal's own, which must have run.
+    @discardableResult
+    private static func require(_ outcome: Connection.PipelineOutcome) throws(PostgresError) -> QueryResult {
+        switch outcome {
+        case .ran(let result): return result
+        case .failed(let error): throw error
+        case .notRun: throw PostgresError(code: .server, message: "the rehearsal's pipeline stopped early")
+        }
     }
 
     /// A statement PostgreSQL refuses inside a transaction block: it runs alone, so that the copy changes as the
@@ -128,11 +160,11 @@ struct RehearsalRunner {
 
     private typealias HeldLock = (oid: Int, mode: LockMode)
 
-    /// The relation locks the backend holds now, naming the relations it did not know yet (those the statement
-    /// created).
-    private mutating func heldLocks() async throws(PostgresError) -> [HeldLock] {
+    /// The relation locks the backend held as `outcome` read them, naming the relations it did not know yet (those
+    /// the statement created).
+    private mutating func heldLocks(_ outcome: Connection.PipelineOutcome) throws(PostgresError) -> [HeldLock] {
         var held: [HeldLock] = []
-        for row in try await session.query(Queries.rehearsalLocks).rows {
+        for row in try Self.require(outcome).rows {
             let oid = try row.require(Int.self, "oid")
             guard let mode = LockMode(name: try row.require(String.self, "mode")) else { continue }
             if names[oid] == nil, let schema = try row.decode(String.self, "schema"),

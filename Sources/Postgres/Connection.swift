@@ -113,6 +113,58 @@ package actor Connection {
         }
     }
 
+    /// What one statement of a pipeline came to.
+    package enum PipelineOutcome: Sendable {
+        /// It ran and returned these rows (none for a command).
+        case ran(QueryResult)
+        /// The server refused it.
+        case failed(PostgresError)
+        /// It was not run: an earlier statement of the pipeline failed.
+        case notRun
+    }
+
+    /// Runs `statements` in order in one round trip (libpq's pipeline mode): each as ``query(_:_:)`` would run it
+    /// without parameters, in the session's transaction as it stands (one `Sync` at the end: without an explicit
+    /// `BEGIN` they share one implicit transaction). After the first that fails, the server runs none of the rest.
+    ///
+    /// - Throws: ``PostgresError`` with code `connectionLost` when the session ends; the server's refusal of a
+    ///   statement is its outcome, not an error.
+    package func pipeline(_ statements: [String]) throws(PostgresError) -> [PipelineOutcome] {
+        guard let handle else {
+            throw PostgresError(code: .connectionLost, message: "the connection is closed")
+        }
+        notices.removeAll()
+        guard PQenterPipelineMode(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
+        defer { PQexitPipelineMode(handle) }
+        for sql in statements {
+            guard PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1 else {
+                throw Self.connectionError(handle, code: .connectionLost)
+            }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
+        var outcomes: [PipelineOutcome] = []
+        for _ in statements {
+            let result = PQgetResult(handle)
+            defer { PQclear(result) }
+            if let result, PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                outcomes.append(.notRun)
+            } else {
+                do throws(PostgresError) {
+                    outcomes.append(.ran(try Self.read(result, connection: handle, notices: notices.drain())))
+                } catch  where error.code == .server {
+                    outcomes.append(.failed(error))
+                }
+            }
+            while let rest = PQgetResult(handle) { PQclear(rest) }  // the statement's results end with none
+        }
+        let sync = PQgetResult(handle)
+        defer { PQclear(sync) }
+        guard let sync, PQresultStatus(sync) == PGRES_PIPELINE_SYNC else {
+            throw Self.connectionError(handle, code: .connectionLost)
+        }
+        return outcomes
+    }
+
     /// Sends one libpq command with the parameters as C strings, and reads its result.
     private func send(
         _ parameters: [(any PostgresEncodable)?],

@@ -38,6 +38,31 @@ struct ConnectionTests {
         #expect(try await connection.query("SELECT 1 AS one").rows.count == 1)
     }
 
+    @Test("a pipeline runs in order in one round trip; after a refusal the rest are not run, and the session goes on")
+    func pipeline() async throws {
+        let connection = try await TestCluster.administrator()
+        let outcomes = try await connection.pipeline([
+            "BEGIN", "CREATE TEMP TABLE piped (id int)", "SELECT count(*) AS n FROM piped", "SELECT 1/0",
+            "SELECT 2", "COMMIT",
+        ])
+        #expect(outcomes.count == 6)
+        guard case .ran(let counted) = outcomes[2] else { Issue.record("\(outcomes[2])"); return }
+        #expect(try counted.rows[0].require(Int.self, "n") == 0)  // the table the statement before created
+        guard case .failed(let error) = outcomes[3] else { Issue.record("\(outcomes[3])"); return }
+        #expect(error.sqlState == "22012")
+        for outcome in outcomes[4...] {
+            guard case .notRun = outcome else { Issue.record("\(outcome)"); continue }
+        }
+        _ = try await connection.query("ROLLBACK")
+        #expect(try await connection.query("SELECT 1 AS one").rows.count == 1)
+        #expect(
+            try await connection.query("SELECT to_regclass('pg_temp.piped') IS NULL AS gone").rows[0].require(
+                Bool.self,
+                "gone"
+            )
+        )
+    }
+
     @Test("notices are collected with the result, not printed")
     func notices() async throws {
         let connection = try await TestCluster.administrator()
