@@ -6,8 +6,10 @@
 -- whose foreign keys reference it (their actions). Found there: an enabled user trigger for one of those events
 -- (statement-level ones fire with no rows), and a rule, a default or generated column, a constraint, an index
 -- expression or predicate, or a row-level security policy that depends on a function outside pg_catalog and
--- information_schema, or a column of a domain whose default or constraint does; a foreign table (its wrapper reads
--- the foreign server, which may be another database of this one). One row per finding.
+-- information_schema, or a column of a domain whose default or constraint does; a column of a type (an array or a
+-- domain of it included) that a cast whose function is such a one, not in C, converts (the side that is not
+-- pg_catalog's, or both when both are): an assignment or implicit cast runs it unnamed; a foreign table (its wrapper
+-- reads the foreign server, which may be another database of this one). One row per finding.
 WITH RECURSIVE edges (parent, child) AS (
     SELECT i.inhparent, i.inhrelid FROM pg_inherits AS i
     UNION ALL
@@ -64,6 +66,20 @@ JOIN pg_depend AS d ON d.refclassid = 'pg_proc'::regclass
                         OR (d.classid = 'pg_constraint'::regclass
                             AND d.objid IN (SELECT c.oid FROM pg_constraint AS c WHERE c.contypid = ty.oid)))
 JOIN user_functions AS f ON f.oid = d.refobjid
+UNION ALL
+SELECT r.oid::regclass::text, 'column ' || a.attname || ' of type ' || a.atttypid::regtype::text || ', which a cast converts',
+       f.proname::text
+FROM reached AS r
+JOIN pg_attribute AS a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_type AS ty ON ty.oid = a.atttypid
+JOIN pg_cast AS k ON true
+JOIN user_functions AS f ON f.oid = k.castfunc
+JOIN pg_language AS l ON l.oid = (SELECT prolang FROM pg_proc WHERE oid = f.oid) AND l.lanname NOT IN ('c', 'internal')
+JOIN pg_type AS side ON side.oid IN (k.castsource, k.casttarget)
+                    AND side.oid IN (ty.oid, ty.typbasetype, CASE WHEN ty.typcategory = 'A' THEN ty.typelem END)
+WHERE side.typnamespace <> 'pg_catalog'::regnamespace
+   OR NOT EXISTS (SELECT 1 FROM pg_type AS o
+                  WHERE o.oid IN (k.castsource, k.casttarget) AND o.typnamespace <> 'pg_catalog'::regnamespace)
 UNION ALL
 SELECT r.oid::regclass::text, 'its foreign server ' || s.srvname, coalesce(h.proname::text, 'its wrapper')
 FROM reached AS r

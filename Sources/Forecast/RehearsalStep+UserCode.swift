@@ -95,24 +95,44 @@ extension RehearsalStep {
 
     /// Why the statement itself calls code that is not PostgreSQL's own, if it does.
     static func userCodeCalled(in tree: ParseNode, _ userCode: RehearsalUserCode) -> String? {
-        let found = tree.descendants(ofTypes: ["FuncCall", "A_Expr"])
+        let found = tree.descendants(ofTypes: ["FuncCall", "A_Expr", "SubLink", "CaseExpr"])
         for call in found["FuncCall"] ?? [] {
             if let name = RehearsalUserCode.lastName(call["funcname"]), userCode.functions.contains(name) {
                 return
                     "it calls \(name)(), a function that is not PostgreSQL's own, whose code could act beyond the copy"
             }
         }
-        for expression in found["A_Expr"] ?? [] {
-            if let name = expression["name"]?.elements.last?.text, userCode.operators.contains(name) {
-                return
-                    "it uses the operator \(name), whose function is not PostgreSQL's own and could act beyond the copy"
-            }
+        if let name = operatorsUsed(found).first(where: userCode.operators.contains) {
+            return "it uses the operator \(name), whose function is not PostgreSQL's own and could act beyond the copy"
         }
-        if let name = typeNames(in: tree).first(where: userCode.domains.contains) {
+        let types = typeNames(in: tree)
+        if let name = types.first(where: userCode.domains.contains) {
             return "it uses the domain \(name), whose default or constraint calls a function that is not"
                 + " PostgreSQL's own and could act beyond the copy"
         }
+        if let name = types.first(where: userCode.castTypes.contains) {
+            return "it uses the type \(name), which a cast whose function is not PostgreSQL's own converts, and"
+                + " that function could act beyond the copy"
+        }
         return nil
+    }
+
+    /// The operators the expressions use, by name, those they imply included: `= ANY (SELECT …)` and row comparisons
+    /// with a subquery name theirs in the SubLink, `IN (SELECT …)` means `=`; `CASE x WHEN y` compares with `=`; `BETWEEN`
+    /// with `<=` and `>=` (`<` and `>` negated).
+    static func operatorsUsed(_ found: [String: [ParseNode]]) -> [String] {
+        var names: [String] = []
+        for expression in found["A_Expr"] ?? [] {
+            guard let name = expression["name"]?.elements.last?.text else { continue }
+            names += name.uppercased().contains("BETWEEN") ? ["<=", ">=", "<", ">"] : [name]
+        }
+        for link in found["SubLink"] ?? [] {
+            let named = (link["operName"]?.elements ?? []).suffix(1).compactMap(\.text)
+            // `IN (SELECT …)` leaves the name out: PostgreSQL's parse analysis reads it as `= ANY`.
+            names += named.isEmpty && link["subLinkType"]?.text == "ANY_SUBLINK" ? ["="] : named
+        }
+        if (found["CaseExpr"] ?? []).contains(where: { $0["arg"] != nil }) { names.append("=") }
+        return names
     }
 
     /// The last names (lowercased) of every type name in the tree: `TypeName` nodes, typed or as a field's plain

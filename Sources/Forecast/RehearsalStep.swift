@@ -29,6 +29,7 @@ package enum RehearsalStep: Sendable, Equatable {
         "CreateSubscriptionStmt": "it connects to another server",
         "AlterSubscriptionStmt": "it connects to another server",
         "DropSubscriptionStmt": "it connects to another server", "LoadStmt": "it loads a library into the server",
+        "CheckPointStmt": "it checkpoints the whole server",
         "ImportForeignSchemaStmt": "it connects to another server",
     ]
 
@@ -39,6 +40,9 @@ package enum RehearsalStep: Sendable, Equatable {
         "pg_create_physical_replication_slot", "pg_create_logical_replication_slot", "pg_drop_replication_slot",
         "pg_file_write", "pg_file_rename", "pg_file_unlink", "lo_export", "lo_import", "dblink", "dblink_exec",
         "dblink_connect", "dblink_send_query", "pg_stat_reset_shared", "pg_replication_origin_create",
+        "pg_stat_reset_slru", "pg_stat_reset_replication_slot", "pg_stat_reset_subscription_stats",
+        "pg_backup_start", "pg_backup_stop", "pg_start_backup", "pg_stop_backup", "pg_wal_replay_pause",
+        "pg_wal_replay_resume", "pg_replication_origin_drop", "pg_replication_origin_session_setup",
     ]
 
     /// The step for `statement`; `isolated` is true when the copy is on a server of its own (`--rehearse-dsn`),
@@ -49,8 +53,9 @@ package enum RehearsalStep: Sendable, Equatable {
         }
         if type == "TransactionStmt" { return control(node, sql: statement.sql) }
         if !isolated, let reason = clusterWide[type] ?? sharedObjectChange(type, node) {
-            return .skip(reason: reason + " on the real server")
+            return .skip(reason: reason + elsewhere)
         }
+        if !isolated, let reason = reachesSharedCatalogs(type, node, tree) { return .skip(reason: reason + elsewhere) }
         if type == "CopyStmt" { return .skip(reason: "COPY moves data the rehearsal does not have") }
         if !isolated, ["DoStmt", "CallStmt"].contains(type) {
             return .skip(reason: "it runs code that could act beyond the copy; --rehearse-dsn rehearses it elsewhere")
@@ -63,6 +68,34 @@ package enum RehearsalStep: Sendable, Equatable {
         }
         if refusesTransactionBlock(type, node) { return .outsideBlock }
         return .run
+    }
+
+    /// Why a statement would lock or rewrite what the copy shares with every database of the server, if it would:
+    /// a system catalog it names (the roles, databases and tablespaces live in catalogs every database shares; only
+    /// a plain SELECT, which takes AccessShareLock, may read them), or maintenance of the whole database, which
+    /// takes the shared catalogs in.
+    static func reachesSharedCatalogs(_ type: String, _ node: ParseNode, _ tree: ParseNode) -> String? {
+        switch type {
+        case "VacuumStmt" where (node["rels"]?.elements ?? []).isEmpty:
+            return "it works through every table of the database, the catalogs every database shares among them"
+        case "ClusterStmt" where node["relation"] == nil:
+            return "it reorders every clustered table of the database, shared catalogs among them"
+        case "ReindexStmt"
+        where ["REINDEX_OBJECT_SYSTEM", "REINDEX_OBJECT_DATABASE"].contains(node["kind"]?.text ?? ""):
+            return "it rebuilds the indexes of the system catalogs, which every database shares"
+        default: break
+        }
+        let plainRead =
+            type == "SelectStmt" && tree.descendants(ofType: "LockingClause").isEmpty
+            && node["intoClause"] == nil
+        guard !plainRead,
+            let catalog = tree.namedRelations.first(where: { relation in
+                relation.schema.map { ["pg_catalog", "pg_toast"].contains($0.lowercased()) }
+                    ?? relation.name.lowercased().hasPrefix("pg_")
+            })
+        else { return nil }
+        return "it names the system relation \(catalog.name), and the roles, databases and tablespaces live in"
+            + " catalogs every database shares"
     }
 
     /// Object types that live in the cluster's shared catalogs: a change to one is seen by every database.

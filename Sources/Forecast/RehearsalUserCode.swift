@@ -12,6 +12,9 @@ package struct RehearsalUserCode: Sendable, Equatable {
     package var operators: Set<String>
     /// Names (lowercased) of domains whose default or constraints call such a function.
     package var domains: Set<String>
+    /// Names (lowercased) of the types a cast whose function is not PostgreSQL's own converts from or to: a value
+    /// of one can be converted with no function named in the statement (an assignment or an implicit cast).
+    package var castTypes: Set<String> = []
     /// The queries of the script's prepared statements, by name (lowercased).
     package var prepared: [String: ParseNode] = [:]
     /// Rows the script wrote and committed (or outside a block) may be in the copy.
@@ -20,10 +23,16 @@ package struct RehearsalUserCode: Sendable, Equatable {
     package var rowsPending = false
 
     /// Creates what the copy holds.
-    package init(functions: Set<String> = [], operators: Set<String> = [], domains: Set<String> = []) {
+    package init(
+        functions: Set<String> = [],
+        operators: Set<String> = [],
+        domains: Set<String> = [],
+        castTypes: Set<String> = []
+    ) {
         self.functions = Set(functions.map { $0.lowercased() })
         self.operators = operators
         self.domains = Set(domains.map { $0.lowercased() })
+        self.castTypes = Set(castTypes.map { $0.lowercased() })
     }
 
     /// Whether the copy may hold rows the script wrote.
@@ -48,6 +57,12 @@ package struct RehearsalUserCode: Sendable, Equatable {
             let kinds = ["OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE"]
             if kinds.contains(node["renameType"]?.text ?? ""), let name = node["newname"]?.text {
                 functions.insert(name.lowercased())
+            }
+        case "CreateCastStmt" where node["func"] != nil:
+            // Both sides but PostgreSQL's own keyword types (`int`, `varchar`: written pg_catalog.int4, …).
+            for side in ["sourcetype", "targettype"] {
+                let names = node[side]?["names"]?.elements.compactMap(\.text) ?? []
+                if names.first != "pg_catalog", let name = names.last { castTypes.insert(name.lowercased()) }
             }
         case "PrepareStmt":
             if let name = node["name"]?.text, let query = node["query"] { prepared[name.lowercased()] = query }

@@ -202,20 +202,27 @@ struct RehearsalRunner {
         return .ran(locks: locks, temporary: temporary)
     }
 
-    /// Reads what in the copy runs code that is not PostgreSQL's own: functions, operators, domains.
+    /// Reads what in the copy runs code that is not PostgreSQL's own: functions, operators, domains, casts.
     private mutating func readUserCode() async throws(PostgresError) {
         var functions: Set<String> = []
         var operators: Set<String> = []
         var domains: Set<String> = []
+        var castTypes: Set<String> = []
         for row in try await session.query(Queries.rehearsalUserCode).rows {
             let name = try row.require(String.self, "name")
             switch try row.require(String.self, "kind") {
             case "f": functions.insert(name)
             case "o": operators.insert(name)
+            case "c": castTypes.insert(name)
             default: domains.insert(name)
             }
         }
-        userCode = RehearsalUserCode(functions: functions, operators: operators, domains: domains)
+        userCode = RehearsalUserCode(
+            functions: functions,
+            operators: operators,
+            domains: domains,
+            castTypes: castTypes
+        )
     }
 
     /// What using the query's relations would run, by the copy's catalog, in the rehearsal's own session.

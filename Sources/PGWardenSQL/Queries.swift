@@ -752,8 +752,10 @@ package enum Queries {
     /// whose foreign keys reference it (their actions). Found there: an enabled user trigger for one of those events
     /// (statement-level ones fire with no rows), and a rule, a default or generated column, a constraint, an index
     /// expression or predicate, or a row-level security policy that depends on a function outside pg_catalog and
-    /// information_schema, or a column of a domain whose default or constraint does; a foreign table (its wrapper reads
-    /// the foreign server, which may be another database of this one). One row per finding.
+    /// information_schema, or a column of a domain whose default or constraint does; a column of a type (an array or a
+    /// domain of it included) that a cast whose function is such a one, not in C, converts (the side that is not
+    /// pg_catalog's, or both when both are): an assignment or implicit cast runs it unnamed; a foreign table (its wrapper
+    /// reads the foreign server, which may be another database of this one). One row per finding.
     package static let rehearsalRelationCode = #"""
         -- The code that using relations would run in the rehearsal's copy, read by the rehearsal's own session before a
         -- statement runs (its search_path and temporary tables resolve the names as the statement will): $1, the names the
@@ -763,8 +765,10 @@ package enum Queries {
         -- whose foreign keys reference it (their actions). Found there: an enabled user trigger for one of those events
         -- (statement-level ones fire with no rows), and a rule, a default or generated column, a constraint, an index
         -- expression or predicate, or a row-level security policy that depends on a function outside pg_catalog and
-        -- information_schema, or a column of a domain whose default or constraint does; a foreign table (its wrapper reads
-        -- the foreign server, which may be another database of this one). One row per finding.
+        -- information_schema, or a column of a domain whose default or constraint does; a column of a type (an array or a
+        -- domain of it included) that a cast whose function is such a one, not in C, converts (the side that is not
+        -- pg_catalog's, or both when both are): an assignment or implicit cast runs it unnamed; a foreign table (its wrapper
+        -- reads the foreign server, which may be another database of this one). One row per finding.
         WITH RECURSIVE edges (parent, child) AS (
             SELECT i.inhparent, i.inhrelid FROM pg_inherits AS i
             UNION ALL
@@ -822,6 +826,20 @@ package enum Queries {
                                     AND d.objid IN (SELECT c.oid FROM pg_constraint AS c WHERE c.contypid = ty.oid)))
         JOIN user_functions AS f ON f.oid = d.refobjid
         UNION ALL
+        SELECT r.oid::regclass::text, 'column ' || a.attname || ' of type ' || a.atttypid::regtype::text || ', which a cast converts',
+               f.proname::text
+        FROM reached AS r
+        JOIN pg_attribute AS a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+        JOIN pg_type AS ty ON ty.oid = a.atttypid
+        JOIN pg_cast AS k ON true
+        JOIN user_functions AS f ON f.oid = k.castfunc
+        JOIN pg_language AS l ON l.oid = (SELECT prolang FROM pg_proc WHERE oid = f.oid) AND l.lanname NOT IN ('c', 'internal')
+        JOIN pg_type AS side ON side.oid IN (k.castsource, k.casttarget)
+                            AND side.oid IN (ty.oid, ty.typbasetype, CASE WHEN ty.typcategory = 'A' THEN ty.typelem END)
+        WHERE side.typnamespace <> 'pg_catalog'::regnamespace
+           OR NOT EXISTS (SELECT 1 FROM pg_type AS o
+                          WHERE o.oid IN (k.castsource, k.casttarget) AND o.typnamespace <> 'pg_catalog'::regnamespace)
+        UNION ALL
         SELECT r.oid::regclass::text, 'its foreign server ' || s.srvname, coalesce(h.proname::text, 'its wrapper')
         FROM reached AS r
         JOIN pg_foreign_table AS ft ON ft.ftrelid = r.oid
@@ -853,26 +871,47 @@ package enum Queries {
     ///
     /// What in the rehearsal's copy runs code that is not PostgreSQL's own, read once after the restore (on the real
     /// server only): kind 'f', the functions, procedures and aggregates outside pg_catalog and information_schema (an
-    /// extension's included); 'o', the operators outside pg_catalog whose name no pg_catalog operator has; 'd', the
-    /// domains whose default or constraints call such a function.
+    /// extension's included); 'o', the operators outside pg_catalog whose name no pg_catalog operator has, or whose
+    /// function is written in a language other than C (code a superuser installed) — an operator `=` in plpgsql can be
+    /// picked for `a = b` over pg_catalog's; 'd', the domains whose default or constraints call such a function; 'c', the
+    /// types a cast whose function is such a one, not in C, converts (the side that is not pg_catalog's, or both when both
+    /// are): an assignment or implicit cast runs it with no function named in the statement.
     package static let rehearsalUserCode = #"""
         -- What in the rehearsal's copy runs code that is not PostgreSQL's own, read once after the restore (on the real
         -- server only): kind 'f', the functions, procedures and aggregates outside pg_catalog and information_schema (an
-        -- extension's included); 'o', the operators outside pg_catalog whose name no pg_catalog operator has; 'd', the
-        -- domains whose default or constraints call such a function.
+        -- extension's included); 'o', the operators outside pg_catalog whose name no pg_catalog operator has, or whose
+        -- function is written in a language other than C (code a superuser installed) — an operator `=` in plpgsql can be
+        -- picked for `a = b` over pg_catalog's; 'd', the domains whose default or constraints call such a function; 'c', the
+        -- types a cast whose function is such a one, not in C, converts (the side that is not pg_catalog's, or both when both
+        -- are): an assignment or implicit cast runs it with no function named in the statement.
         WITH user_functions AS (
             SELECT p.oid, p.proname
             FROM pg_proc AS p
             JOIN pg_namespace AS n ON n.oid = p.pronamespace
             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+        ),
+        written_functions AS (
+            SELECT p.oid, p.proname
+            FROM pg_proc AS p
+            JOIN pg_language AS l ON l.oid = p.prolang
+            WHERE p.oid IN (SELECT oid FROM user_functions) AND l.lanname NOT IN ('c', 'internal')
         )
         SELECT 'f' AS kind, proname::text AS name FROM user_functions
         UNION
         SELECT 'o', o.oprname::text
         FROM pg_operator AS o
         WHERE o.oprnamespace <> 'pg_catalog'::regnamespace
-          AND NOT EXISTS (SELECT 1 FROM pg_operator AS c
-                          WHERE c.oprnamespace = 'pg_catalog'::regnamespace AND c.oprname = o.oprname)
+          AND (NOT EXISTS (SELECT 1 FROM pg_operator AS c
+                           WHERE c.oprnamespace = 'pg_catalog'::regnamespace AND c.oprname = o.oprname)
+               OR o.oprcode IN (SELECT oid FROM written_functions))
+        UNION
+        SELECT 'c', t.typname::text
+        FROM pg_cast AS k
+        JOIN written_functions AS f ON f.oid = k.castfunc
+        JOIN pg_type AS t ON t.oid IN (k.castsource, k.casttarget)
+        WHERE t.typnamespace <> 'pg_catalog'::regnamespace
+           OR NOT EXISTS (SELECT 1 FROM pg_type AS o
+                          WHERE o.oid IN (k.castsource, k.casttarget) AND o.typnamespace <> 'pg_catalog'::regnamespace)
         UNION
         SELECT 'd', t.typname::text
         FROM pg_type AS t

@@ -108,6 +108,55 @@ struct ForecastRehearsalUserCodeTests {
                 """,
                 [3: "trigger adv calls adv_trig()"]
             ),
+            (
+                // A cast the script creates runs its function where a value is converted: named as the cast's type.
+                [],
+                """
+                CREATE TYPE adv_evt AS ENUM ('a');
+                CREATE FUNCTION adv_cast(int) RETURNS adv_evt LANGUAGE plpgsql AS $f$ BEGIN \(harm.body) RETURN 'a'; END $f$;
+                CREATE CAST (int AS adv_evt) WITH FUNCTION adv_cast(int) AS ASSIGNMENT;
+                SELECT 1::adv_evt;
+                ALTER TABLE orders ADD COLUMN f adv_evt DEFAULT 1;
+                """,
+                [4: "adv_evt", 5: "adv_evt"]
+            ),
+            (
+                // A cast in the database: an INSERT converts through it with no function or type named.
+                [
+                    "CREATE TYPE adv_evt AS ENUM ('a')",
+                    "CREATE FUNCTION adv_cast(int) RETURNS adv_evt LANGUAGE plpgsql AS $f$ BEGIN \(harm.body) RETURN 'a'; END $f$",
+                    "CREATE CAST (int AS adv_evt) WITH FUNCTION adv_cast(int) AS ASSIGNMENT",
+                    "CREATE TABLE adv_t (e adv_evt)",
+                ],
+                "INSERT INTO adv_t VALUES (1);\nSELECT 1::adv_evt;\nSELECT 1;\n",
+                [1: "adv_cast()", 2: "adv_evt"]
+            ),
+            (
+                // An operator = in plpgsql, picked over pg_catalog's, in the forms that imply it.
+                [
+                    "CREATE FUNCTION adv_eq(int, text) RETURNS bool LANGUAGE plpgsql AS $f$ BEGIN \(harm.body) RETURN true; END $f$",
+                    "CREATE OPERATOR public.= (LEFTARG = int, RIGHTARG = text, FUNCTION = adv_eq)",
+                ],
+                """
+                SELECT CASE 1 WHEN 'x'::text THEN 1 END;
+                SELECT 1 IN (SELECT 'x'::text);
+                SELECT 1 = ANY (SELECT 'x'::text);
+                SELECT 1;
+                """,
+                [1: "operator =", 2: "operator =", 3: "operator ="]
+            ),
+            (
+                // What every database of the server shares: locked, rewritten, checkpointed. A plain read is rehearsed.
+                [],
+                """
+                LOCK TABLE pg_catalog.pg_authid IN ACCESS EXCLUSIVE MODE;
+                REINDEX TABLE pg_database;
+                VACUUM;
+                CHECKPOINT;
+                SELECT count(*) FROM pg_catalog.pg_authid;
+                """,
+                [1: "pg_authid", 2: "pg_database", 3: "every table", 4: "checkpoints"]
+            ),
         ]
     }
 

@@ -9,7 +9,8 @@ package final class GunicornServer: Sendable {
 
     /// Starts gunicorn with `workers` workers and waits until it answers. Each worker takes `loading` seconds to
     /// load the application (as a real one does), before it can serve.
-    package init(workers: Int = 2, loading: Double = 0) async throws {
+    /// `timeout` is gunicorn's `--timeout`: an idle worker's heartbeat beats every half of it.
+    package init(workers: Int = 2, loading: Double = 0, timeout: Int = 30) async throws {
         directory = NSTemporaryDirectory() + "pgwarden-gunicorn-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try ("import time\ntime.sleep(\(loading))\n" + UWSGIServer.application)
@@ -17,7 +18,7 @@ package final class GunicornServer: Sendable {
         port = try HTTPProbe.freePort()
         let arguments = [
             "/usr/bin/gunicorn", "--workers", "\(workers)", "--bind", "127.0.0.1:\(port)", "--pid", pidfile,
-            "--chdir", directory, "--graceful-timeout", "30", "--backlog", "128", "--daemon",
+            "--chdir", directory, "--graceful-timeout", "30", "--timeout", "\(timeout)", "--backlog", "128", "--daemon",
             "--log-file", directory + "/gunicorn.log", "app:application",
         ]
         // Through a launcher that closes inherited descriptors (gunicorn outlives the call) and unblocks every
