@@ -10,33 +10,26 @@ enum ParseTreeJSON {
     }
 
     /// The containers being read, innermost last. The values of every open object (and of every open array) are
-    /// one stack, each container's from where it began: a container is made once, at its size, when it closes
-    /// (an array per container, grown as values came, would be reallocated several times for each node).
+    /// one stack, each container's from where it began: a container is made once, at its size, when it closes,
+    /// its values moved into it (an array per container, grown as values came, would be reallocated several times
+    /// for each node).
     private struct Containers {
         enum Kind { case object, array }
         var kinds: [Kind] = []
         /// Where each open container's values begin, in ``pairs`` or ``values``.
         var starts: [Int] = []
-        var pairs: [ParseFields.Field] = []
+        let pairs = MoveStack<ParseFields.Field>()
         var keys: [String?] = []
-        var values: [ParseNode] = []
+        let values = MoveStack<ParseNode>()
 
         /// Whether the innermost container, an array, has no value yet.
         var arrayIsEmpty: Bool { values.count == starts[starts.count - 1] }
 
         /// The innermost object's fields, taken off the stack.
-        mutating func closeObject() -> [ParseFields.Field] {
-            let start = starts.removeLast()
-            defer { pairs.removeLast(pairs.count - start) }
-            return Array(pairs[start...])
-        }
+        mutating func closeObject() -> [ParseFields.Field] { pairs.pop(from: starts.removeLast()) }
 
         /// The innermost array's values, taken off the stack.
-        mutating func closeArray() -> [ParseNode] {
-            let start = starts.removeLast()
-            defer { values.removeLast(values.count - start) }
-            return Array(values[start...])
-        }
+        mutating func closeArray() -> [ParseNode] { values.pop(from: starts.removeLast()) }
     }
 
     static func parse(_ data: Data) throws -> ParseNode {
@@ -59,10 +52,10 @@ enum ParseTreeJSON {
         func place(_ value: ParseNode) throws {
             switch open.kinds.last {
             case nil: finished = value
-            case .array: open.values.append(value)
+            case .array: open.values.push(value)
             case .object:
                 guard let key = open.keys[open.keys.count - 1] else { throw Malformed(offset: index) }
-                open.pairs.append(ParseFields.Field(key: key, value: value))
+                open.pairs.push(ParseFields.Field(key: key, value: value))
                 open.keys[open.keys.count - 1] = nil
             }
         }
