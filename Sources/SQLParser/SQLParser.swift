@@ -81,6 +81,9 @@ package enum SQLParser {
         private let pieceBytes: Int
         /// What psql reads that is not SQL, blanked before parsing.
         package let skipped: [PsqlText.Skipped]
+        /// How many statements the script has at most: where psql would send one (a piece may hold fewer, such
+        /// as `;;`), for a caller that keeps something per statement to make room for all at once.
+        package let expectedStatements: Int
 
         package init(_ script: String, pieceBytes: Int = 256 * 1024) {
             let psql = PsqlText(Array(script.utf8))
@@ -88,6 +91,7 @@ package enum SQLParser {
             lines = LineIndex(psql.sql)
             ends = psql.statementEnds[...]
             skipped = psql.skipped
+            expectedStatements = psql.statementEnds.count + 1
             self.pieceBytes = pieceBytes
         }
 
