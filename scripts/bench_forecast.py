@@ -173,9 +173,14 @@ def main():
         "",
     ])
     text = open("BENCHMARKS.md").read() if os.path.exists("BENCHMARKS.md") else "# Benchmarks\n"
-    text = re.sub(r"\n## Forecast on big files\n.*?(?=\n## |\Z)", "\n", text, flags=re.S).rstrip("\n")
+    # In place when the section exists (the other sections keep their order), else at the end.
+    pattern = re.compile(r"\n## Forecast on big files\n.*?(?=\n## |\Z)", flags=re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: "\n" + section, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
     with open("BENCHMARKS.md", "w") as handle:
-        handle.write(text + "\n\n" + section)
+        handle.write(text)
 
 
 if PGWARDEN == "--parse":
