@@ -6,9 +6,7 @@ extension LockCollector {
     /// key check reads; partitions of a partitioned table; the tables behind a view.
     mutating func dataStatement(_ statement: ParseNode, type: String) {
         var written: [RelationName] = []
-        let nodes = statement.descendants(ofTypes: [
-            "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt",
-        ])
+        let nodes = statement.descendants(ofTypes: Self.dataStatementTypes)
         for writer in ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"] {
             for node in nodes[writer] ?? [] {
                 guard let target = node["relation"]?.relationName else { continue }
@@ -38,6 +36,11 @@ extension LockCollector {
             note("UPDATE and DELETE lock every row they change until the transaction ends")
         }
     }
+
+    /// The statements of a data statement's tree that take locks: made once, not at each statement.
+    private static let dataStatementTypes: Set<String> = [
+        "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt",
+    ]
 
     /// `FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE [OF …]`: RowShareLock on the tables whose rows it locks.
     private mutating func rowLocks(_ select: ParseNode) {
@@ -70,8 +73,10 @@ extension LockCollector {
                 lock(key: partition, .rowExclusive, "a row routed to it is written", dependsOnRows: true)
             }
         }
-        for constraint in known.constraints.values.sorted(by: { $0.columns.lexicographicallyPrecedes($1.columns) })
-        where constraint.type == "f" {
+        // The foreign keys only are sorted: every write of a table with a primary key would sort it otherwise.
+        for constraint in known.constraints.values.filter({ $0.type == "f" }).sorted(by: {
+            $0.columns.lexicographicallyPrecedes($1.columns)
+        }) {
             guard let referenced = constraint.referencedTable else { continue }
             let checks: Bool
             switch writer {

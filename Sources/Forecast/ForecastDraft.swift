@@ -13,6 +13,12 @@ package struct ForecastDraft: Sendable {
         transcript = ScriptTranscript(facts: facts, rehearsal: rehearsal, singleTransaction: singleTransaction)
     }
 
+    /// Makes room for the forecasts of `count` statements at once: the array of a million statements' forecasts,
+    /// grown by doubling, would hold its old and new storage together at each step (a third of the peak).
+    package mutating func reserve(_ count: Int) {
+        transcript.reserve(count)
+    }
+
     /// Forecasts the next statements of the script, with `facts` (those of the pieces before, and of these).
     package mutating func add(_ statements: [ParsedStatement], facts: CatalogFacts) {
         transcript.use(facts)

@@ -29,11 +29,13 @@ package struct RelationName: Sendable, Hashable, CustomStringConvertible {
 
     /// The key that the catalog facts are read by: each part double-quoted, as `to_regclass` reads it.
     package var key: String {
-        ([schema].compactMap { $0 } + [name]).map(Self.quoted).joined(separator: ".")
+        // Concatenated, not joined from arrays: every statement's relations are keyed, twice.
+        guard let schema else { return Self.quoted(name) }
+        return Self.quoted(schema) + "." + Self.quoted(name)
     }
 
     /// The name as written, for an operator.
-    package var description: String { ([schema].compactMap { $0 } + [name]).joined(separator: ".") }
+    package var description: String { schema.map { $0 + "." + name } ?? name }
 
     private static func quoted(_ part: String) -> String {
         // Most names have no double quote: a search is the forecast's hot spot on big files.
@@ -63,12 +65,14 @@ extension ParseNode {
     private func collectRelations(into names: inout [RelationName]) {
         switch self {
         case .object(let fields):
-            if fields["relname"] != nil, let name = RelationName(rangeVar: self), !names.contains(name) {
+            if fields.contains(key: "relname"), let name = RelationName(rangeVar: self), !names.contains(name) {
                 names.append(name)
             }
-            for field in fields { field.value.collectRelations(into: &names) }
+            fields.forEachField { _, value in value.collectRelations(into: &names) }
         case .array(let values):
-            for value in values { value.collectRelations(into: &names) }
+            values.withUnsafeBufferPointer { values in
+                for index in values.indices { values[index].collectRelations(into: &names) }
+            }
         default: break
         }
     }

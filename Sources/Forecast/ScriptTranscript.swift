@@ -34,6 +34,11 @@ struct ScriptTranscript: Sendable {
         analyzer = StatementAnalyzer(facts: facts)
     }
 
+    /// Makes room for `count` statements' forecasts.
+    mutating func reserve(_ count: Int) {
+        forecasts.reserveCapacity(count)
+    }
+
     /// Forecasts `statement`, the next of the script.
     mutating func add(_ statement: ParsedStatement) {
         var forecast = StatementForecast(

@@ -101,6 +101,7 @@ package struct MigrationForecaster: Sendable {
             on: session
         )
         var draft = ForecastDraft(facts: facts, rehearsal: rehearsal, singleTransaction: singleTransaction)
+        draft.reserve(pieces.expectedStatements)
         draft.add(first, facts: facts)
         first = []
         while let piece = pieces.next() {

@@ -81,19 +81,30 @@ package enum ParseNode: Sendable, Equatable, Decodable {
     /// tree's fields).
     package func descendants(ofTypes wanted: Set<String>) -> [String: [ParseNode]] {
         var found: [String: [ParseNode]] = [:]
-        collect(wanted, into: &found)
+        // A typed node's type is capitalised: when every wanted type is, a field's name (`relation`, `targetList`)
+        // is not hashed.
+        let capitalised = wanted.allSatisfy { !Self.startsLowercase($0) }
+        collect(wanted, capitalised: capitalised, into: &found)
         return found
     }
 
-    private func collect(_ wanted: Set<String>, into found: inout [String: [ParseNode]]) {
+    private static func startsLowercase(_ key: String) -> Bool {
+        key.utf8.first.map { (0x61...0x7A).contains($0) } ?? false
+    }
+
+    private func collect(_ wanted: Set<String>, capitalised: Bool, into found: inout [String: [ParseNode]]) {
         switch self {
         case .object(let fields):
-            if fields.count == 1, let (type, value) = fields.first, wanted.contains(type) {
+            if fields.count == 1, let (type, value) = fields.first, !(capitalised && Self.startsLowercase(type)),
+                wanted.contains(type)
+            {
                 found[type, default: []].append(value)
             }
-            for field in fields { field.value.collect(wanted, into: &found) }
+            fields.forEachField { _, value in value.collect(wanted, capitalised: capitalised, into: &found) }
         case .array(let values):
-            for value in values { value.collect(wanted, into: &found) }
+            values.withUnsafeBufferPointer { values in
+                for index in values.indices { values[index].collect(wanted, capitalised: capitalised, into: &found) }
+            }
         default: break
         }
     }
@@ -102,9 +113,11 @@ package enum ParseNode: Sendable, Equatable, Decodable {
         switch self {
         case .object(let fields):
             if fields.count == 1, let (type, value) = fields.first, type == wanted { found.append(value) }
-            for field in fields { field.value.collect(wanted, into: &found) }
+            fields.forEachField { _, value in value.collect(wanted, into: &found) }
         case .array(let values):
-            for value in values { value.collect(wanted, into: &found) }
+            values.withUnsafeBufferPointer { values in
+                for index in values.indices { values[index].collect(wanted, into: &found) }
+            }
         default: break
         }
     }

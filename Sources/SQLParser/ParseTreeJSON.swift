@@ -9,14 +9,27 @@ enum ParseTreeJSON {
         var description: String { "malformed parse-tree JSON at byte \(offset)" }
     }
 
-    /// The containers being read, innermost last: each kind's values live in a stack of their own, so that a value
-    /// is appended in place (an enum payload taken out and put back would copy the whole container each time).
+    /// The containers being read, innermost last. The values of every open object (and of every open array) are
+    /// one stack, each container's from where it began: a container is made once, at its size, when it closes,
+    /// its values moved into it (an array per container, grown as values came, would be reallocated several times
+    /// for each node).
     private struct Containers {
         enum Kind { case object, array }
         var kinds: [Kind] = []
-        var objects: [[(key: String, value: ParseNode)]] = []
+        /// Where each open container's values begin, in ``pairs`` or ``values``.
+        var starts: [Int] = []
+        let pairs = MoveStack<ParseFields.Field>()
         var keys: [String?] = []
-        var arrays: [[ParseNode]] = []
+        let values = MoveStack<ParseNode>()
+
+        /// Whether the innermost container, an array, has no value yet.
+        var arrayIsEmpty: Bool { values.count == starts[starts.count - 1] }
+
+        /// The innermost object's fields, taken off the stack.
+        mutating func closeObject() -> [ParseFields.Field] { pairs.pop(from: starts.removeLast()) }
+
+        /// The innermost array's values, taken off the stack.
+        mutating func closeArray() -> [ParseNode] { values.pop(from: starts.removeLast()) }
     }
 
     static func parse(_ data: Data) throws -> ParseNode {
@@ -39,10 +52,10 @@ enum ParseTreeJSON {
         func place(_ value: ParseNode) throws {
             switch open.kinds.last {
             case nil: finished = value
-            case .array: open.arrays[open.arrays.count - 1].append(value)
+            case .array: open.values.push(value)
             case .object:
                 guard let key = open.keys[open.keys.count - 1] else { throw Malformed(offset: index) }
-                open.objects[open.objects.count - 1].append((key, value))
+                open.pairs.push(ParseFields.Field(key: key, value: value))
                 open.keys[open.keys.count - 1] = nil
             }
         }
@@ -55,14 +68,19 @@ enum ParseTreeJSON {
                     index += 1
                     open.kinds.removeLast()
                     open.keys.removeLast()
-                    try place(.object(ParseFields(open.objects.removeLast())))
+                    try place(.object(ParseFields(fields: open.closeObject())))
                     continue
                 }
-                if bytes[index] == UInt8(ascii: ","), !open.objects[open.objects.count - 1].isEmpty {
+                // A comma before any key but the first (the first may have been a location, not kept).
+                if bytes[index] == UInt8(ascii: ",") {
                     index += 1
                     skipSpace()
                 }
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Malformed(offset: index) }
+                if let end = locationEnd(bytes, from: index) {
+                    index = end
+                    continue
+                }
                 let key = try string(bytes, &index)
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Malformed(offset: index) }
@@ -81,10 +99,10 @@ enum ParseTreeJSON {
                 if bytes[index] == UInt8(ascii: "]") {
                     index += 1
                     open.kinds.removeLast()
-                    try place(.array(open.arrays.removeLast()))
+                    try place(.array(open.closeArray()))
                     continue
                 }
-                if bytes[index] == UInt8(ascii: ","), !open.arrays[open.arrays.count - 1].isEmpty {
+                if bytes[index] == UInt8(ascii: ","), !open.arrayIsEmpty {
                     index += 1
                     skipSpace()
                 }
@@ -94,17 +112,31 @@ enum ParseTreeJSON {
             case UInt8(ascii: "{"):
                 index += 1
                 open.kinds.append(.object)
-                open.objects.append([])
+                open.starts.append(open.pairs.count)
                 open.keys.append(nil)
             case UInt8(ascii: "["):
                 index += 1
                 open.kinds.append(.array)
-                open.arrays.append([])
+                open.starts.append(open.values.count)
             default: try place(try scalar(bytes, &index))
             }
         }
         guard let finished else { throw Malformed(offset: index) }
         return finished
+    }
+
+    /// `"location": N` at `start` (its key's opening quote): where the parser read a node in the text. Every node
+    /// has one and the forecast reads none (statements are placed by `stmt_location`), so it is not kept: a third
+    /// of a small statement's fields. Returns the offset after the number, or `nil` for any other key.
+    private static func locationEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        let key: StaticString = "\"location\":"
+        guard start + key.utf8CodeUnitCount < bytes.count else { return nil }
+        for offset in 0..<key.utf8CodeUnitCount where bytes[start + offset] != key.utf8Start[offset] { return nil }
+        var index = start + key.utf8CodeUnitCount
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let digits = index
+        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+        return index > digits ? index : nil
     }
 
     /// The keys of a VALUES list's rows of constants only: lists of constants, typed or cast.

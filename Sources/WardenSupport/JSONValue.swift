@@ -119,11 +119,17 @@ package enum JSONValue: Sendable, Equatable {
         text.withUTF8 { bytes in
             var index = 0
             while index < bytes.count {
-                let byte = bytes[index]
-                // Printable ASCII other than the quote and the backslash: as it is (nearly every byte of SQL).
-                if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
-                    output.append(byte)
-                    index += 1
+                // A run of printable ASCII other than the quote and the backslash (nearly every byte of SQL): as it
+                // is, appended at once.
+                var end = index
+                while end < bytes.count, bytes[end] >= 0x20, bytes[end] < 0x7F, bytes[end] != UInt8(ascii: "\""),
+                    bytes[end] != UInt8(ascii: "\\")
+                {
+                    end += 1
+                }
+                if end > index {
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<end]))
+                    index = end
                     continue
                 }
                 let (scalar, length) = scalar(in: bytes, at: index)
@@ -166,6 +172,11 @@ package enum JSONValue: Sendable, Equatable {
 extension JSONValue {
     /// `.string`, or `.null` for `nil`.
     package static func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    /// `.integer`, or `.null` for `nil`.
+    package static func integer(_ value: Int?) -> JSONValue {
+        // Not generic: a generic one is called through the protocol's witnesses from another module.
+        value.map { .integer($0) } ?? .null
+    }
     /// `.integer`, or `.null` for `nil`.
     package static func integer<Value: BinaryInteger>(_ value: Value?) -> JSONValue {
         value.map { .integer(Int($0)) } ?? .null

@@ -36,6 +36,7 @@ struct ForecastDraftTests {
     func piecesPlanLikeTheWhole() {
         var pieces = SQLParser.ScriptPieces(Self.script, pieceBytes: 4096)
         var draft = ForecastDraft(facts: LockBlocksTests.facts, rehearsal: nil, singleTransaction: false)
+        draft.reserve(pieces.expectedStatements)
         var count = 0
         while let piece = pieces.next() {
             count += 1
@@ -49,6 +50,7 @@ struct ForecastDraftTests {
         inPieces.takenAt = Self.takenAt
         whole.takenAt = Self.takenAt
         #expect(whole.statements.count == 253)
+        #expect(pieces.expectedStatements >= 253)
         #expect(!whole.blocks.isEmpty)
         #expect(inPieces.json.serialized(pretty: true) == whole.json.serialized(pretty: true))
     }

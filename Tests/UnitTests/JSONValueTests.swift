@@ -15,6 +15,15 @@ struct JSONValueTests {
         #expect(value.serialized() == #""say \"hi\"\\\n\t\u0001é""#)
     }
 
+    @Test("runs of plain text between escapes are written whole, at the start, middle and end")
+    func runs() {
+        let value = JSONValue.string("UPDATE t SET a = 'x\"y' WHERE b = \u{7F}é\n")
+        #expect(value.serialized() == #""UPDATE t SET a = 'x\"y' WHERE b = \u007fé\n""#)
+        #expect(JSONValue.string("").serialized() == #""""#)
+        #expect(JSONValue.integer(Int?.none).serialized() == "null")
+        #expect(JSONValue.integer(Int?.some(7)).serialized() == "7")
+    }
+
     @Test("pretty output is indented by two spaces")
     func pretty() {
         let value = JSONValue.object([("a", .array([.integer(1)])), ("b", .object([]))])

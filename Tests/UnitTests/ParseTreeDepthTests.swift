@@ -29,6 +29,15 @@ struct ParseTreeDepthTests {
         )
     }
 
+    @Test("locations are not kept (the forecast reads none), whether first, last or alone in an object")
+    func locationsDropped() throws {
+        let json = try ParseNode(json: Data(#"{"location":3,"a":{"b":1,"location":-1},"c":{"location":7}}"#.utf8))
+        #expect(json == .object(["a": .object(["b": .number(1)]), "c": .object([:])]))
+        let tree = try SQLParser.parse("UPDATE orders SET note = 'x' WHERE id = 1").first!.result.get()
+        #expect(!"\(tree)".contains("location"))
+        #expect(tree["UpdateStmt"]?["relation"]?["relname"]?.text == "orders")
+    }
+
     @Test("malformed JSON is an error, not a crash")
     func malformed() {
         for text in ["", "{", #"{"a" 1}"#, "[1,", #"{"a":tru}"#, #""abc"#] {
