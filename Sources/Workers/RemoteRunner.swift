@@ -18,6 +18,8 @@ package struct RemoteAnswer: Codable, Sendable, Equatable {
 
     /// The prefix of the answer's line.
     package static let prefix = "pgwarden-answer "
+    /// The prefix of a host's one-line preflight answer (`workers set preflight`), kept out of what is shown too.
+    package static let preflightPrefix = "pgwarden-preflight "
 
     /// The answer's line.
     package var line: String {
@@ -60,12 +62,18 @@ package struct RemoteRunner: Sendable {
         /// The output, each line made safe for a terminal, the answer line left out.
         package var lines: [String]
         package var answer: RemoteAnswer?
+        /// The output as it came, answer lines included (not for a terminal: each line goes through
+        /// ``TerminalText/safe(_:layout:)`` before it is shown).
+        package var output: [String] = []
     }
 
     /// Runs `pgwarden arguments…` on the host; throws naming the host and why when ssh or the step fails.
     package func run(_ arguments: [String]) async throws(WorkersError) -> Outcome {
         let result = try await BoundedCommand(command.argv(arguments), timeout: stepTimeout).run()
-        let lines = result.output.filter { !$0.hasPrefix(RemoteAnswer.prefix) }.map { TerminalText.safe($0) }
+        let lines = result.output.filter {
+            !$0.hasPrefix(RemoteAnswer.prefix) && !$0.hasPrefix(RemoteAnswer.preflightPrefix)
+        }
+        .map { TerminalText.safe($0) }
         let host = TerminalText.safe(command.destination)
         guard !result.timedOut else {
             throw WorkersError(
@@ -81,7 +89,7 @@ package struct RemoteRunner: Sendable {
         guard result.status == 0 else {
             throw WorkersError(.remoteHost, "on \(host): \(Self.reason(last))")
         }
-        return Outcome(lines: lines, answer: RemoteAnswer.find(in: result.output))
+        return Outcome(lines: lines, answer: RemoteAnswer.find(in: result.output), output: result.output)
     }
 
     /// Checks that the host runs a pgwarden of the same minor version as `localVersion`.
