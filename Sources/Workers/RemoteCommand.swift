@@ -31,11 +31,11 @@ package struct RemoteCommand: Sendable, Equatable {
     /// white space or control characters.
     package static func problem(with destination: String) -> String? {
         if destination.isEmpty { return "is empty" }
-        if destination.hasPrefix("-") { return "'\(TerminalText.safe(destination))' starts with '-'" }
+        if destination.hasPrefix("-") { return "'\(TerminalText.value(destination))' starts with '-'" }
         if destination.unicodeScalars.contains(where: {
             $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F
         }) {
-            return "'\(TerminalText.safe(destination))' holds white space or a control character"
+            return "'\(TerminalText.value(destination))' holds white space or a control character"
         }
         return nil
     }
