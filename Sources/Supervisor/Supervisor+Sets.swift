@@ -14,8 +14,9 @@ extension Supervisor {
     /// other hosts are read from `hosts`, each host's answer (``preflightHosts()``).
     func planSets(_ hosts: HostAnswers) async throws -> [Int: [String]] {
         let specs = settings.effectiveWorkerSets
+        let primary = settings.primaryCrontabSet
         var plans: [Int: [String]] = [:]
-        for index in specs.indices where index != settings.primaryCrontabSet {
+        for index in specs.indices where index != primary {
             do {
                 if let plan = try hosts.setPlan(index) {
                     plans[index] = plan
@@ -46,7 +47,8 @@ extension Supervisor {
 
     /// The dry run's lines for every set but the first crontab one (printed as before).
     func printSetPlans(_ preflight: Preflight) {
-        for (index, spec) in settings.effectiveWorkerSets.enumerated() where index != settings.primaryCrontabSet {
+        let primary = settings.primaryCrontabSet
+        for (index, spec) in settings.effectiveWorkerSets.enumerated() where index != primary {
             log.say("  \(RunExecution.setName(index, spec)):")
             (preflight.setPlans[index] ?? []).forEach { log.say("    \($0)") }
         }
