@@ -40,7 +40,7 @@ package struct RemoteCommand: Sendable, Equatable {
         return nil
     }
 
-    /// `ssh [-F FILE] -o BatchMode=yes -o ConnectTimeout=N -T -- DEST 'pgwarden' 'word' …`: BatchMode, so that ssh
+    /// `ssh [-F FILE] -o BatchMode=yes -o ConnectTimeout=N … -o LogLevel=VERBOSE -T -- DEST 'pgwarden' 'word' …`: BatchMode, so that ssh
     /// never asks for a password or a host key; host keys are checked as the operator's ssh checks them.
     package func argv(_ arguments: [String]) -> [String] {
         let seconds = max(1, Int(connectTimeout.components.seconds))
@@ -49,6 +49,9 @@ package struct RemoteCommand: Sendable, Equatable {
             "-o", "ConnectTimeout=\(seconds)",
             "-o", "ServerAliveInterval=\(seconds)",
             "-o", "ServerAliveCountMax=2",
+            // ssh says "Authenticated to …" once the session is up: an exit 255 after it is a session lost during
+            // the step, not a host that cannot be reached (``RemoteRunner``).
+            "-o", "LogLevel=VERBOSE",
             "-T", "--", destination,
         ] + Self.remoteWords([program] + arguments)
     }

@@ -70,8 +70,9 @@ package struct RemoteRunner: Sendable {
     /// Runs `pgwarden arguments…` on the host; throws naming the host and why when ssh or the step fails.
     package func run(_ arguments: [String]) async throws(WorkersError) -> Outcome {
         let result = try await BoundedCommand(command.argv(arguments), timeout: stepTimeout).run()
+        let connected = result.output.contains { $0.hasPrefix(SSHLines.authenticated) }
         let lines = result.output.filter {
-            !$0.hasPrefix(RemoteAnswer.prefix) && !$0.hasPrefix(RemoteAnswer.preflightPrefix)
+            !$0.hasPrefix(RemoteAnswer.prefix) && !$0.hasPrefix(RemoteAnswer.preflightPrefix) && !SSHLines.isOwn($0)
         }
         .map { TerminalText.safe($0) }
         let host = TerminalText.safe(command.destination)
@@ -83,6 +84,15 @@ package struct RemoteRunner: Sendable {
         }
         let last =
             lines.last(where: { $0.hasPrefix("error: ") }) ?? lines.last(where: { !$0.isEmpty }) ?? result.description
+        if result.status == 255, connected {
+            // The session was up, and ended without the step's exit status: the pgwarden there was killed, or the
+            // link dropped. The step may have been done there, or not: asking again says (each step is idempotent).
+            throw WorkersError(
+                .hostUnreachable,
+                "the connection to \(host) was lost during the step (its pgwarden killed, or the link dropped)"
+                    + (lines.isEmpty ? "" : ": \(Self.reason(last))")
+            )
+        }
         if result.status == 255 {
             throw WorkersError(.hostUnreachable, "cannot reach \(host) through ssh: \(Self.reason(last))")
         }
@@ -116,4 +126,15 @@ extension OperatorError.Code {
     package static let remoteHost = Self("remoteHost")
     /// ssh could not reach another host (exit 255: refused, timed out, host key), or the step timed out.
     package static let hostUnreachable = Self("hostUnreachable")
+}
+
+/// The lines ssh itself prints at `LogLevel=VERBOSE` around a session (not the remote pgwarden's).
+enum SSHLines {
+    /// `Authenticated to h1 ([127.0.0.2]:22) using "publickey".`: the session is up.
+    static let authenticated = "Authenticated to "
+
+    /// Whether `line` is one of ssh's own: the session is up; what it carried, at its end.
+    static func isOwn(_ line: String) -> Bool {
+        line.hasPrefix(authenticated) || line.hasPrefix("Transferred: sent ") || line.hasPrefix("Bytes per second: ")
+    }
 }
