@@ -52,18 +52,21 @@ extension HostPreflight {
     }
 }
 
-/// Which host answers: its machine id (`/etc/machine-id`, else the hostname) and its state directory's device and
-/// inode (its path when it does not exist yet). Two names of one host (an alias, its address) answer the same; two
-/// hosts, or two state directories of one machine (containers sharing a machine id), answer differently.
+/// Which host answers: the kernel's boot id (`/proc/sys/kernel/random/boot_id`, random at each boot; else
+/// `/etc/machine-id`, else the hostname) and its state directory's device and inode (its path when it does not exist
+/// yet). Two names of one host (an alias, its address) answer the same; two machines answer differently, clones of
+/// one image included (their machine ids, inodes and devices may be equal, their boot ids are not); two state
+/// directories of one kernel (containers) differ by device and inode.
 package enum HostIdentity {
     package static func current(stateDirectory: StateDirectory) -> String {
         let machine =
-            ((try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8)) ?? "")
-            .trimmedOfWhitespace
+            ["/proc/sys/kernel/random/boot_id", "/etc/machine-id"].lazy
+            .map { ((try? String(contentsOfFile: $0, encoding: .utf8)) ?? "").trimmedOfWhitespace }
+            .first { !$0.isEmpty } ?? hostname()
         var status = stat()
         let directory =
             stat(stateDirectory.path, &status) == 0 ? "\(status.st_dev):\(status.st_ino)" : stateDirectory.path
-        return (machine.isEmpty ? hostname() : machine) + "/" + directory
+        return machine + "/" + directory
     }
 
     private static func hostname() -> String {

@@ -277,7 +277,7 @@ def hostile_remote(fleet, database):
 
 
 def fleet_kills(databases):
-    print(f"kill -9 of the coordinator at each remote step of an upgrade across {HOSTS} hosts (sshd on 127.0.2.x), "
+    print(f"kill -9 of the coordinator at each remote step of an upgrade across {HOSTS} hosts (sshd on {os.environ.get('PGWARDEN_FAULTS_SSH_NET') or '127.0.2'}.x), "
           "and of a host's pgwarden mid-pause; then recover", flush=True)
     lost, changed = tally.lines_lost, tally.bytes_changed
     database = databases.fresh()
