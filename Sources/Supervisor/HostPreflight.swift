@@ -30,6 +30,41 @@ package enum HostPreflight {
         }
     }
 
+    /// The most bytes of request JSON one call carries: ssh hands the remote words to the remote shell as one
+    /// argument of `sh -c`, which Linux bounds at 128 KiB (MAX_ARG_STRLEN).
+    package static let requestLimit = 64 * 1024
+
+    /// `request` in parts of at most `limit` bytes of JSON each (one entry larger than that goes alone), in order:
+    /// one call for a host with a few sets, one more per 64 KiB of sets beyond. Never empty.
+    package static func parts(of request: Request, limit: Int = requestLimit) -> [Request] {
+        let size = { (request: Request) in (try? JournalCoding.encode(request).count) ?? 0 }
+        var parts: [Request] = []
+        var current = Request()
+        let entries = request.sets.map { Request(sets: [$0]) } + request.appServers.map { Request(appServers: [$0]) }
+        for entry in entries {
+            var joined = current
+            joined.sets += entry.sets
+            joined.appServers += entry.appServers
+            if size(joined) > limit, !(current.sets.isEmpty && current.appServers.isEmpty) {
+                parts.append(current)
+                current = entry
+            } else {
+                current = joined
+            }
+        }
+        return parts + [current]
+    }
+
+    /// The answers to ``parts(of:limit:)``, as one: the first part's version and identity, every verdict in order.
+    package static func joined(_ answers: [Answer]) -> Answer? {
+        guard var answer = answers.first else { return nil }
+        for part in answers.dropFirst() {
+            answer.sets += part.sets
+            answer.appServers += part.appServers
+        }
+        return answer
+    }
+
     /// What the host answered.
     package struct Answer: Codable, Sendable, Equatable {
         /// Its pgwarden's version (`0.1.0`).

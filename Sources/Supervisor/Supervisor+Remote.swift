@@ -82,9 +82,21 @@ extension Supervisor {
         return answers
     }
 
-    /// One host's preflight: one ssh call. A pgwarden there that does not know the call (another version) fails
-    /// it; then its `--version` says which, for the error naming both versions.
+    /// One host's preflight: one ssh call (one more per 64 KiB of request: ``HostPreflight/parts(of:limit:)``).
+    /// A pgwarden there that does not know the call (another version) fails it; then its `--version` says which,
+    /// for the error naming both versions.
     private func askHost(_ host: String, _ request: HostPreflight.Request) async throws -> HostPreflight.Answer {
+        var answers: [HostPreflight.Answer] = []
+        for part in HostPreflight.parts(of: request) {
+            let answer = try await askHost(host, part: part)
+            try HostPreflight.check(answer, to: part, host: host, localVersion: settings.fleet.localVersion)
+            answers.append(answer)
+        }
+        guard let answer = HostPreflight.joined(answers) else { throw WorkersError(.remoteHost, "nothing to ask") }
+        return answer
+    }
+
+    private func askHost(_ host: String, part request: HostPreflight.Request) async throws -> HostPreflight.Answer {
         let runner = settings.fleet.runner(host)
         let json = String(decoding: try JournalCoding.encode(request), as: UTF8.self)
         let local = settings.fleet.localVersion
@@ -103,7 +115,6 @@ extension Supervisor {
                 hint: "remote_pgwarden must run pgwarden itself, its last line let through"
             )
         }
-        try HostPreflight.check(answer, to: request, host: host, localVersion: local)
         return answer
     }
 

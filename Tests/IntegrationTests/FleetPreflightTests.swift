@@ -139,4 +139,26 @@ struct FleetPreflightTests {
         }
         try await hosts.stopAll()
     }
+
+    @Test("a host with sets beyond what one ssh command line carries (128 KiB) is asked in parts; all are planned")
+    func manySetsOnOneHost() async throws {
+        let hosts = try await hosts(1)
+        defer { hosts.remove() }
+        let word = String(repeating: "x", count: 300)
+        let sets = (1...400).map {
+            "\n[[workers]]\nkind = \"command\"\npause = [\"/bin/true\", \"\($0)-\(word)\"]\nresume = [\"/bin/true\"]\nhost = \"h1\"\n"
+        }
+        try await ScratchDatabase.with { database in
+            let config = try config(hosts, workerHosts: [], extra: sets.joined())
+            let dry = try await PGWardenCommand.run(upgrade(database, config, ["--dry-run"]))
+            #expect(dry.status == 0, "\(dry.standardError.prefix(600))")
+            #expect(
+                dry.standardOutput.contains("workers[400] (command /bin/true 400-"),
+                "\(dry.standardOutput.suffix(600))"
+            )
+            #expect((2...4).contains(Self.sessions(hosts, 0)), "\(Self.sessions(hosts, 0)) ssh sessions")
+            #expect(try await untouched(hosts))
+        }
+        try await hosts.stopAll()
+    }
 }

@@ -83,4 +83,37 @@ struct HostPreflightTests {
         #expect(HostPreflight.sameHost([named("a", "web1", "m/1"), named("b", "web1", "m/1")]) == nil)
         #expect(HostPreflight.sameHost([named("a", "web1", ""), named("b", "web2", "")]) == nil)
     }
+
+    @Test("a request over 64 KiB goes in parts, in order, each under the limit; the answers join back in order")
+    func parts() throws {
+        let sets = (1...600).map {
+            WorkerSetSpec.crontab(
+                CrontabSetSpec(user: "app", match: ["app-cli-\($0)-" + String(repeating: "x", count: 200)])
+            )
+        }
+        let request = HostPreflight.Request(sets: sets, appServers: [Self.gunicorn])
+        let parts = HostPreflight.parts(of: request)
+        #expect(parts.count > 1)
+        #expect(parts.flatMap(\.sets) == sets)
+        #expect(parts.flatMap(\.appServers) == [Self.gunicorn])
+        for part in parts { #expect(try JournalCoding.encode(part).count <= HostPreflight.requestLimit) }
+        #expect(
+            HostPreflight.parts(of: HostPreflight.Request(sets: [Self.crontab])) == [
+                HostPreflight.Request(sets: [Self.crontab])
+            ]
+        )
+        #expect(HostPreflight.parts(of: HostPreflight.Request()) == [HostPreflight.Request()])
+
+        let answers = parts.enumerated().map { index, part in
+            HostPreflight.Answer(
+                version: "0.1.0",
+                identity: "id",
+                sets: part.sets.map { _ in .init(said: ["part \(index)"]) },
+                appServers: part.appServers.map { _ in .init(error: "no pidfile") }
+            )
+        }
+        let joined = try #require(HostPreflight.joined(answers))
+        #expect(joined.sets.count == 600 && joined.appServers == [.init(error: "no pidfile")])
+        #expect(joined.sets.first?.said == ["part 0"] && joined.sets.last?.said == ["part \(parts.count - 1)"])
+    }
 }
