@@ -21,6 +21,6 @@ package struct ConfigError: Error, Sendable, Equatable, DiagnosableError {
 
     /// `file:line: key: message`; a problem with the whole file (line 0) names the file alone.
     package var summary: String {
-        (line > 0 ? "\(file):\(line): " : "\(file): ") + (key.map { "\($0): " } ?? "") + message
+        (line > 0 ? "\(file):\(line): " : "\(file): ") + (key.map { "\(TerminalText.value($0)): " } ?? "") + message
     }
 }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import WardenSupport
 
 /// The line-oriented parser behind ``ConfigDocument``.
 struct ConfigParser {
@@ -56,7 +57,9 @@ struct ConfigParser {
             }
             let name = try key(&cursor, line: lineNumber)
             cursor.skipWhitespace()
-            guard cursor.consume("=") else { throw error(lineNumber, "expected '=' after the key '\(name)'") }
+            guard cursor.consume("=") else {
+                throw error(lineNumber, "expected '=' after the key '\(TerminalText.value(name))'")
+            }
             cursor.skipWhitespace()
             let value = try self.value(&cursor, line: lineNumber, depth: 0)
             try expectEnd(&cursor, line: lineNumber)
@@ -155,7 +158,11 @@ struct ConfigParser {
                 if let number = Double(digits), number.isFinite, digits.contains(where: { $0.isNumber }) {
                     return .float(number)
                 }
-                throw error(line, word.isEmpty ? "expected a value" : "'\(word)' is not a value (strings need quotes)")
+                throw error(
+                    line,
+                    word.isEmpty
+                        ? "expected a value" : "'\(TerminalText.value(word))' is not a value (strings need quotes)"
+                )
             }
         }
     }

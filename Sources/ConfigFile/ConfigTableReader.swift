@@ -93,14 +93,15 @@ package struct ConfigTableReader {
 
     /// A duration in `range`, written as a string with a unit: `"250ms"`, `"10s"`, `"5min"`, `"1h"`.
     /// A bare number is an error (whose unit would it be?).
-    package mutating func duration(_ key: String, in range: DurationRange = .positive) throws(ConfigError) -> Duration? {
+    package mutating func duration(_ key: String, in range: DurationRange = .positive) throws(ConfigError) -> Duration?
+    {
         guard let entry = entry(key) else { return nil }
         switch entry.value {
         case .string(let text):
             do {
                 return try DurationSyntax.parse(text, in: range)
             } catch {
-                throw self.error(key, "'\(text)' \(error.message)")
+                throw self.error(key, "'\(TerminalText.value(text))' \(error.message)")
             }
         case .integer, .float:
             let number = Self.numberText(entry.value)

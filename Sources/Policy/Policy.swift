@@ -1,5 +1,6 @@
 import ConfigFile
 import FoundationEssentials
+import WardenSupport
 
 /// A blocker-cancellation policy: which sessions that block others to cancel or
 /// terminate, which never to touch, and how fast to act at most.
@@ -189,7 +190,12 @@ extension Policy {
         for table in document.arrayTables["rule"] ?? [] {
             let rule = try Rule(table, file: file)
             guard names.insert(rule.name).inserted else {
-                throw ConfigError(file: file, line: table.line, key: "name", "two rules are named '\(rule.name)'")
+                throw ConfigError(
+                    file: file,
+                    line: table.line,
+                    key: "name",
+                    "two rules are named '\(TerminalText.value(rule.name))'"
+                )
             }
             rules.append(rule)
         }
@@ -202,25 +208,28 @@ extension Rule {
         guard let name = try reader.string("name"), !name.isEmpty else {
             throw ConfigError(file: file, line: table.line, key: "name", "every [[rule]] needs a name")
         }
-        reader = ConfigTableReader(table, file: file, context: "rule '\(name)'")
+        reader = ConfigTableReader(table, file: file, context: "rule '\(TerminalText.value(name))'")
         _ = try reader.string("name")
         guard let actionName = try reader.string("action") else {
             throw reader.error("action", "missing: write action = \"cancel\", \"terminate\" or \"log\"")
         }
         guard let action = PolicyAction(rawValue: actionName) else {
-            throw reader.error("action", "unknown action '\(actionName)' (cancel, terminate or log)")
+            throw reader.error(
+                "action",
+                "unknown action '\(TerminalText.value(actionName))' (cancel, terminate or log)"
+            )
         }
         let states = try reader.strings("state")
         for state in states ?? [] where !Policy.knownStates.contains(state) {
             throw reader.error(
                 "state",
-                "unknown state '\(state)' (known: \(Policy.knownStates.joined(separator: ", ")))"
+                "unknown state '\(TerminalText.value(state))' (known: \(Policy.knownStates.joined(separator: ", ")))"
             )
         }
         var query: QueryPattern?
         if let source = try reader.string("query") {
             guard let pattern = QueryPattern(source) else {
-                throw reader.error("query", "'\(source)' is not a valid regular expression")
+                throw reader.error("query", "'\(TerminalText.value(source))' is not a valid regular expression")
             }
             query = pattern
         }

@@ -110,7 +110,29 @@ package struct UWSGIMaster: Sendable, Equatable {
                 hint: "the pidfile may be stale, and its pid reused"
             )
         }
+        let table = ProcFileSystem.snapshot()
+        if let master = workerOf(process, in: table, kind: kind) {
+            throw OperatorError(
+                .reload,
+                "\(name) is a \(kind.rawValue) worker, not its master: the master is pid \(master.pid)",
+                hint: "the pidfile must name the master (\(kind == .uwsgi ? "uWSGI's --pidfile" : "gunicorn's --pid"));"
+                    + " a worker signalled is lost, not reloaded"
+            )
+        }
         return UWSGIMaster(process: process, kind: kind)
+    }
+
+    /// The master of `process` when `process` is one of its workers, else `nil`. A worker is a child of a process of
+    /// the same app server and has no children of that app server itself. A master is not: its parent is init, a
+    /// supervisor, a shell, or (uWSGI's emperor, gunicorn's re-exec on USR2) another master, and then it has workers
+    /// of its own. (A master whose workers have all gone, under another master, would read as a worker: then the
+    /// reload is refused, never sent to the wrong process.)
+    package static func workerOf(_ process: ProcessEntry, in table: ProcessTable, kind: AppServerKind) -> ProcessEntry?
+    {
+        guard let parent = table.entries[process.parentPID], parent.pid > 1, parent.commandLine.contains(kind.marker)
+        else { return nil }
+        let hasWorkers = table.children(of: process.pid).contains { $0.commandLine.contains(kind.marker) }
+        return hasWorkers ? nil : parent
     }
 
     /// Whether `worker`, a new worker of this master's, serves requests yet: a uWSGI worker once it runs (the

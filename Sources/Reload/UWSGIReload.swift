@@ -13,7 +13,7 @@ import WardenSupport
 /// workers have exited and new ones serve.
 package struct UWSGIReload: Sendable {
     /// How to ask for the reload.
-    package enum Strategy: Sendable, Equatable {
+    package enum Strategy: Sendable, Equatable, Codable {
         /// Write `r` to the master FIFO (`--master-fifo`).
         case fifo(path: String)
         /// SIGHUP to the master named by the pidfile.
@@ -91,6 +91,9 @@ package struct UWSGIReload: Sendable {
             if !program.contains("/"), (try? await Executable.name(program).resolveExecutablePath(in: .inherit)) == nil
             {
                 throw OperatorError(.reload, "command not found: \(program)")
+            }
+            if program.contains("/"), access(program, X_OK) != 0 {
+                throw OperatorError(.reload, "the reload command \(program) is not an executable file")
             }
             return try pidfile.map { path throws(OperatorError) in try UWSGIMaster.fromPidfile(path) }
         }

@@ -40,7 +40,7 @@ enum DeploymentFile {
             throw reader.error("match", "give the crontab commands to pause (regular expressions)")
         }
         for pattern in match where (try? WorkerPattern(pattern)) == nil {
-            throw reader.error("match", "'\(pattern)' is not a valid regular expression")
+            throw reader.error("match", "'\(TerminalText.value(pattern))' is not a valid regular expression")
         }
         var set = CrontabSetSpec(user: try reader.string("user"), match: match)
         if let stop = try reader.string("stop") {
@@ -62,7 +62,10 @@ enum DeploymentFile {
             throw reader.error("programs", "give the programs or groups to stop (\"name\", \"group:*\")")
         }
         for program in programs where !SupervisorControl.isValidName(program) {
-            throw reader.error("programs", "'\(program)' is not a program name (name, group:name or group:*)")
+            throw reader.error(
+                "programs",
+                "'\(TerminalText.value(program))' is not a program name (name, group:name or group:*)"
+            )
         }
         var set = SupervisorSetSpec(
             programs: programs,

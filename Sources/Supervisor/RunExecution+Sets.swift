@@ -14,7 +14,7 @@ extension RunExecution {
 
     /// The directory of set `index`'s own journal.
     func setDirectory(_ index: Int) -> StateDirectory {
-        index == settings.primaryCrontabSet
+        index == primarySet
             ? supervisor.stateDirectory
             : WorkerSetPause.directory(
                 under: supervisor.stateDirectory,
@@ -93,7 +93,7 @@ extension RunExecution {
     private func pauseSet(_ index: Int) async -> WorkerSetsMachine.Event {
         do {
             try await Supervisor.step(stepName("pause", index), &report, log: log) {
-                if index == settings.primaryCrontabSet {
+                if index == primarySet {
                     try await pausePrimary()
                 } else {
                     let said = try await WorkerSetPause(directory: setDirectory(index), logger: logger).pause(
@@ -190,7 +190,7 @@ extension RunExecution {
         do {
             // The step holds the report for writing while its body runs: the drift is added after it.
             let drift: [String] = try await Supervisor.step(stepName("resume", index), &report, log: log) {
-                if index == settings.primaryCrontabSet { return try await resumeFromJournalOrMemory() }
+                if index == primarySet { return try await resumeFromJournalOrMemory() }
                 let said = try await WorkerSetPause(directory: setDirectory(index), logger: logger).resume(owner: owner)
                 (said ?? ["nothing was paused"]).forEach { log.say("  \(sets.names[index]): \($0)") }
                 return []

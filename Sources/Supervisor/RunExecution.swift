@@ -45,6 +45,9 @@ final class RunExecution {
         limit: settings.fleet.parallelHosts
     )
 
+    /// ``UpgradeSettings/primaryCrontabSet``, read once: a scan of every set, asked at every set's step.
+    lazy var primarySet: Int? = settings.primaryCrontabSet
+
     var settings: UpgradeSettings { supervisor.settings }
     var log: RunLog { supervisor.log }
     var logger: Logger { supervisor.logger }

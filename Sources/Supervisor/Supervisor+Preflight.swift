@@ -193,15 +193,18 @@ extension Supervisor {
             result.crontabLines = plan.lines
             result.runningWorkers = plan.runningWorkers.map { "pid \($0.pid): \(Redaction.redact($0.commandLine))" }
         }
-        result.setPlans = try await planSets()
-        for (server, _) in settings.effectiveAppServers {
-            if let host = server.host {
-                try await settings.fleet.runner(host).checkVersion(localVersion: settings.fleet.localVersion)
-                continue
+        let hosts = await preflightHosts()
+        result.setPlans = try await planSets(hosts)
+        for (index, (server, _)) in settings.effectiveAppServers.enumerated() {
+            do {
+                if try hosts.checkAppServer(index) { continue }
+            } catch {
+                throw OperatorError(.reload, "app server \(server.name): \(Self.describe(error))")
             }
             _ = try await UWSGIReload(strategy: server.strategy, timeout: settings.reloadTimeout, logger: logger)
                 .preflight()
         }
+        try checkHostNames(hosts)
         return result
     }
 

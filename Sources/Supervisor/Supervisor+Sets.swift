@@ -10,22 +10,19 @@ import Workers
 /// Preflight and the dry run's plan of the worker sets and app servers of a deployment file.
 extension Supervisor {
     /// What each set but the first crontab one would do; a set that cannot be paused as given (a program
-    /// supervisord does not know) is an error before anything changes, the first in the order given. Hosts are
-    /// asked up to `parallel_hosts` at once.
-    func planSets() async throws -> [Int: [String]] {
+    /// supervisord does not know) is an error before anything changes, the first in the order given. The sets on
+    /// other hosts are read from `hosts`, each host's answer (``preflightHosts()``).
+    func planSets(_ hosts: HostAnswers) async throws -> [Int: [String]] {
         let specs = settings.effectiveWorkerSets
-        let indices = specs.indices.filter { $0 != settings.primaryCrontabSet }
-        var results = await planRemoteSets(
-            indices.compactMap { index in settings.fleet.host(ofSet: index).map { (index, $0) } }
-        )
+        let primary = settings.primaryCrontabSet
         var plans: [Int: [String]] = [:]
-        for index in indices {
+        for index in specs.indices where index != primary {
             do {
-                if let result = results.removeValue(forKey: index) {
-                    plans[index] = try result.get()
+                if let plan = try hosts.setPlan(index) {
+                    plans[index] = plan
                     continue
                 }
-                if case .command(let set) = specs[index] { try await checkPrograms(set) }
+                if case .command(let set) = specs[index] { try await Self.checkPrograms(set) }
                 let directory = WorkerSetPause.directory(under: stateDirectory, index: index, kind: specs[index].kind)
                 plans[index] = try await WorkerSetPause(directory: directory, logger: logger).plan(specs[index])
             } catch {
@@ -38,32 +35,8 @@ extension Supervisor {
         return plans
     }
 
-    /// Each remote set's plan, or why there is none: up to `parallel_hosts` hosts asked at once.
-    private func planRemoteSets(_ hosts: [(index: Int, host: String)]) async -> [Int: Result<[String], any Error>] {
-        await withTaskGroup(of: (Int, Result<[String], any Error>).self) { group in
-            var results: [Int: Result<[String], any Error>] = [:]
-            var started = 0
-            while true {
-                while started - results.count < settings.fleet.parallelHosts, started < hosts.count {
-                    let (index, host) = hosts[started]
-                    started += 1
-                    let spec = settings.effectiveWorkerSets[index]
-                    group.addTask { [self] in
-                        do {
-                            return (index, .success(try await planRemote(spec, on: host)))
-                        } catch {
-                            return (index, .failure(error))
-                        }
-                    }
-                }
-                guard let answered = await group.next() else { return results }
-                results[answered.0] = answered.1
-            }
-        }
-    }
-
     /// A command set's programs can be started: found on `PATH`, or executable files.
-    private func checkPrograms(_ set: CommandSetSpec) async throws {
+    static func checkPrograms(_ set: CommandSetSpec) async throws {
         for argv in [set.pause, set.resume] + (set.check.map { [$0] } ?? []) {
             let program = argv[0]
             if program.contains("/") ? access(program, X_OK) != 0 : await Self.resolve(program) == nil {
@@ -74,7 +47,8 @@ extension Supervisor {
 
     /// The dry run's lines for every set but the first crontab one (printed as before).
     func printSetPlans(_ preflight: Preflight) {
-        for (index, spec) in settings.effectiveWorkerSets.enumerated() where index != settings.primaryCrontabSet {
+        let primary = settings.primaryCrontabSet
+        for (index, spec) in settings.effectiveWorkerSets.enumerated() where index != primary {
             log.say("  \(RunExecution.setName(index, spec)):")
             (preflight.setPlans[index] ?? []).forEach { log.say("    \($0)") }
         }

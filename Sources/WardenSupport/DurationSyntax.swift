@@ -42,7 +42,7 @@ package enum DurationSyntax {
         if negative { throw range.negativeProblem }
         guard !unit.isEmpty else { throw Problem(message: "has no unit: write \(number)ms or \(number)s") }
         guard let scale = units.first(where: { $0.suffix == unit })?.nanoseconds else {
-            throw Problem(message: "unknown unit '\(TerminalText.safe(String(unit)))' (us, ms, s, min or m, h, d)")
+            throw Problem(message: "unknown unit '\(TerminalText.value(unit))' (us, ms, s, min or m, h, d)")
         }
         // Bounded in floating point first: 1e300 of anything is an error, never a trap.
         let nanoseconds = (Double(number) ?? .infinity) * scale

@@ -31,16 +31,16 @@ package struct RemoteCommand: Sendable, Equatable {
     /// white space or control characters.
     package static func problem(with destination: String) -> String? {
         if destination.isEmpty { return "is empty" }
-        if destination.hasPrefix("-") { return "'\(TerminalText.safe(destination))' starts with '-'" }
+        if destination.hasPrefix("-") { return "'\(TerminalText.value(destination))' starts with '-'" }
         if destination.unicodeScalars.contains(where: {
             $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F
         }) {
-            return "'\(TerminalText.safe(destination))' holds white space or a control character"
+            return "'\(TerminalText.value(destination))' holds white space or a control character"
         }
         return nil
     }
 
-    /// `ssh [-F FILE] -o BatchMode=yes -o ConnectTimeout=N -T -- DEST 'pgwarden' 'word' …`: BatchMode, so that ssh
+    /// `ssh [-F FILE] -o BatchMode=yes -o ConnectTimeout=N … -o LogLevel=VERBOSE -T -- DEST 'pgwarden' 'word' …`: BatchMode, so that ssh
     /// never asks for a password or a host key; host keys are checked as the operator's ssh checks them.
     package func argv(_ arguments: [String]) -> [String] {
         let seconds = max(1, Int(connectTimeout.components.seconds))
@@ -49,6 +49,9 @@ package struct RemoteCommand: Sendable, Equatable {
             "-o", "ConnectTimeout=\(seconds)",
             "-o", "ServerAliveInterval=\(seconds)",
             "-o", "ServerAliveCountMax=2",
+            // ssh says "Authenticated to …" once the session is up: an exit 255 after it is a session lost during
+            // the step, not a host that cannot be reached (``RemoteRunner``).
+            "-o", "LogLevel=VERBOSE",
             "-T", "--", destination,
         ] + Self.remoteWords([program] + arguments)
     }

@@ -18,6 +18,8 @@ package struct RemoteAnswer: Codable, Sendable, Equatable {
 
     /// The prefix of the answer's line.
     package static let prefix = "pgwarden-answer "
+    /// The prefix of a host's one-line preflight answer (`workers set preflight`), kept out of what is shown too.
+    package static let preflightPrefix = "pgwarden-preflight "
 
     /// The answer's line.
     package var line: String {
@@ -60,12 +62,19 @@ package struct RemoteRunner: Sendable {
         /// The output, each line made safe for a terminal, the answer line left out.
         package var lines: [String]
         package var answer: RemoteAnswer?
+        /// The output as it came, answer lines included (not for a terminal: each line goes through
+        /// ``TerminalText/safe(_:layout:)`` before it is shown).
+        package var output: [String] = []
     }
 
     /// Runs `pgwarden arguments…` on the host; throws naming the host and why when ssh or the step fails.
     package func run(_ arguments: [String]) async throws(WorkersError) -> Outcome {
         let result = try await BoundedCommand(command.argv(arguments), timeout: stepTimeout).run()
-        let lines = result.output.filter { !$0.hasPrefix(RemoteAnswer.prefix) }.map { TerminalText.safe($0) }
+        let connected = result.output.contains { $0.hasPrefix(SSHLines.authenticated) }
+        let lines = result.output.filter {
+            !$0.hasPrefix(RemoteAnswer.prefix) && !$0.hasPrefix(RemoteAnswer.preflightPrefix) && !SSHLines.isOwn($0)
+        }
+        .map { TerminalText.safe($0) }
         let host = TerminalText.safe(command.destination)
         guard !result.timedOut else {
             throw WorkersError(
@@ -75,13 +84,22 @@ package struct RemoteRunner: Sendable {
         }
         let last =
             lines.last(where: { $0.hasPrefix("error: ") }) ?? lines.last(where: { !$0.isEmpty }) ?? result.description
+        if result.status == 255, connected {
+            // The session was up, and ended without the step's exit status: the pgwarden there was killed, or the
+            // link dropped. The step may have been done there, or not: asking again says (each step is idempotent).
+            throw WorkersError(
+                .hostUnreachable,
+                "the connection to \(host) was lost during the step (its pgwarden killed, or the link dropped)"
+                    + (lines.isEmpty ? "" : ": \(Self.reason(last))")
+            )
+        }
         if result.status == 255 {
             throw WorkersError(.hostUnreachable, "cannot reach \(host) through ssh: \(Self.reason(last))")
         }
         guard result.status == 0 else {
             throw WorkersError(.remoteHost, "on \(host): \(Self.reason(last))")
         }
-        return Outcome(lines: lines, answer: RemoteAnswer.find(in: result.output))
+        return Outcome(lines: lines, answer: RemoteAnswer.find(in: result.output), output: result.output)
     }
 
     /// Checks that the host runs a pgwarden of the same minor version as `localVersion`.
@@ -108,4 +126,15 @@ extension OperatorError.Code {
     package static let remoteHost = Self("remoteHost")
     /// ssh could not reach another host (exit 255: refused, timed out, host key), or the step timed out.
     package static let hostUnreachable = Self("hostUnreachable")
+}
+
+/// The lines ssh itself prints at `LogLevel=VERBOSE` around a session (not the remote pgwarden's).
+enum SSHLines {
+    /// `Authenticated to h1 ([127.0.0.2]:22) using "publickey".`: the session is up.
+    static let authenticated = "Authenticated to "
+
+    /// Whether `line` is one of ssh's own: the session is up; what it carried, at its end.
+    static func isOwn(_ line: String) -> Bool {
+        line.hasPrefix(authenticated) || line.hasPrefix("Transferred: sent ") || line.hasPrefix("Bytes per second: ")
+    }
 }

@@ -102,14 +102,14 @@ enum Terminal {
 
     /// `error: …` and, when given, `hint: …` on standard error.
     static func printError(_ summary: String, hint: String? = nil) {
-        printToStandardError(label("error:", colour: "31") + " " + visible(summary))
-        if let hint { printToStandardError(label("hint:", colour: "36") + " " + visible(hint)) }
+        printToStandardError(label("error:", colour: "31") + " " + visible(TerminalText.line(summary)))
+        if let hint { printToStandardError(label("hint:", colour: "36") + " " + visible(TerminalText.line(hint))) }
     }
 
     /// `warning: …` and, when given, `hint: …` on standard error.
     static func printWarning(_ summary: String, hint: String? = nil) {
-        printToStandardError(label("warning:", colour: "33") + " " + visible(summary))
-        if let hint { printToStandardError(label("hint:", colour: "36") + " " + visible(hint)) }
+        printToStandardError(label("warning:", colour: "33") + " " + visible(TerminalText.line(summary)))
+        if let hint { printToStandardError(label("hint:", colour: "36") + " " + visible(TerminalText.line(hint))) }
     }
 
     /// `text` redacted and with control characters shown visibly: a message quoting hostile input

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import Reload
 import Supervisor
+import WardenSupport
 import Workers
 
 extension UpgradeSettings.ReloadWhen: ExpressibleByArgument {}
@@ -208,7 +209,9 @@ extension PGWarden {
             if command.isEmpty && config == nil { throw ValidationError("give the migration command after --") }
             _ = try reloadTarget.strategy()
             for pattern in pausePatterns where (try? WorkerPattern(pattern)) == nil {
-                throw ValidationError("--pause-workers '\(pattern)' is not a valid regular expression")
+                throw ValidationError(
+                    "--pause-workers '\(TerminalText.value(pattern))' is not a valid regular expression"
+                )
             }
         }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import Logging
+import Supervisor
 import WardenSupport
 import Workers
 
@@ -14,7 +15,7 @@ extension PGWarden.WorkersCommand {
             discussion: """
                 A pgwarden upgrade whose deployment file gives a set a host ("host = ...") runs these on that host through ssh. The set is journaled in this host's state directory, under sets/<pause id>, so that pgwarden recover here resumes it as well; asking again is harmless. The answer is one line: pgwarden-answer {"pauseID": ..., "state": ..., "said": [...]}.
                 """,
-            subcommands: [SetPause.self, SetResume.self, SetStatus.self, SetPlan.self]
+            subcommands: [SetPause.self, SetResume.self, SetStatus.self, SetPlan.self, SetPreflight.self]
         )
     }
 
@@ -69,6 +70,37 @@ extension PGWarden.WorkersCommand {
         @Option(name: .customLong("spec"), help: "The set, as the coordinator's JSON (required).") var spec: String
 
         func run() async throws { try set.answer(await set.remote.plan(try SetOptions.decode(spec), id: set.pauseID)) }
+    }
+}
+
+extension PGWarden.WorkersCommand {
+    struct SetPreflight: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "preflight",
+            abstract: "A coordinator's whole preflight of this host in one answer. Changes nothing.",
+            discussion: """
+                The version of this pgwarden, which host this is, what pausing each set would do here and whether each app server can be reloaded here, as one line: pgwarden-preflight {json}.
+                """
+        )
+        @OptionGroup var state: StateDirectoryOptions
+        @Option(name: .customLong("request"), help: "The sets and app servers, as the coordinator's JSON (required).")
+        var request: String
+
+        func run() async throws {
+            let request: HostPreflight.Request
+            do {
+                request = try JournalCoding.decode(HostPreflight.Request.self, from: Data(self.request.utf8))
+            } catch {
+                throw WorkersError(.workerSet, "--request is not a preflight request's JSON: \(error)")
+            }
+            let answer = await HostPreflight.answer(
+                request,
+                version: PGWarden.version,
+                stateDirectory: state.directory,
+                logger: Logger(label: "pgwarden.workers")
+            )
+            Terminal.printLine(answer.line)
+        }
     }
 }
 

@@ -141,6 +141,41 @@ struct BadInputTests {
         #expect(flags.standardError.hasPrefix("error: --gunicorn-pidfile goes alone: give one app server to reload\n"))
     }
 
+    @Test("a 2 MB value in a config or policy: its error line quotes 200 characters of it and its size, not 2 MB")
+    func hugeValues() async throws {
+        let path = NSTemporaryDirectory() + "pgwarden-huge-" + UUID().uuidString + ".toml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let huge = String(repeating: "x", count: 2_000_000)
+        let cases: [(text: String, command: [String], said: String)] = [
+            (
+                "[[workers]]\nkind = \"crontab\"\nmatch = [\"(\(huge)\"]\n", ["upgrade"],
+                "is not a valid regular expression"
+            ),
+            ("[[workers]]\nkind = \"crontab\"\nmatch = [\"a\"]\nhost = \"-\(huge)\"\n", ["upgrade"], "starts with '-'"),
+            ("\(huge) = 1\n", ["upgrade"], "unknown key"),
+            ("grace = \"1\(huge)\"\n", ["upgrade"], "unknown unit"),
+            (
+                "[[rule]]\nname = \"r\"\nblocking_for = \"1s\"\naction = \"\(huge)\"\n",
+                ["guard", "--once", "--policy"], "unknown action"
+            ),
+        ]
+        for (text, command, said) in cases {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let arguments = command.last == "--policy" ? command + [path] : command + ["--config", path, "--", "true"]
+            let result = try await PGWardenCommand.run(arguments)
+            #expect(result.status != 0)
+            let lines = result.standardError.split(separator: "\n")
+            #expect(lines.first?.hasPrefix("error: ") == true, "\(result.standardError.prefix(300))")
+            #expect(lines.allSatisfy { $0.utf8.count < 1_000 }, "\(result.standardError.prefix(300))")
+            #expect(
+                result.standardError.contains("… (2000001 bytes)")
+                    || result.standardError.contains("… (2000000 bytes)"),
+                "\(result.standardError.prefix(600))"
+            )
+            #expect(result.standardError.contains(said), "\(result.standardError.prefix(600))")
+        }
+    }
+
     @Test(
         "a policy or config of arrays nested 3,000 deep: one error naming the line, not a crash (was SIGSEGV, exit 139)"
     )

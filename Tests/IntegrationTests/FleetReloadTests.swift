@@ -69,10 +69,13 @@ struct FleetReloadTests {
         try await hosts.installCrontab(0, Self.crontab, for: user)
         let first = try await GunicornServer(workers: 1)
         try await ScratchDatabase.with { database in
-            let missing = hosts.directory + "/no-such.pid"
-            let run = try await PGWardenCommand.run(
-                upgrade(database, try config(hosts, pidfiles: [first.pidfile, missing]))
-            )
+            // h2's app server passes preflight (its program exists there) and fails its reload.
+            let path = try config(hosts, pidfiles: [first.pidfile])
+            try
+                (try String(contentsOfFile: path, encoding: .utf8)
+                + "\n[[app_servers]]\nkind = \"command\"\nreload = [\"/bin/false\"]\nhost = \"h2\"\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let run = try await PGWardenCommand.run(upgrade(database, path))
             #expect(run.status != 0)
             let said = run.standardOutput + run.standardError
             #expect(said.contains("new workers on h1; old workers on h2"), "\(said)")

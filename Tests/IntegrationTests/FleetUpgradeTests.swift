@@ -191,6 +191,8 @@ struct FleetUpgradeTests {
         try """
         #!/bin/sh
         [ "$1" = --version ] && { echo 'pgwarden 0.2.0, libpq 15.4'; exit 0; }
+        # As a pgwarden that does not know the one-call preflight of this version.
+        [ "$3" = preflight ] && { echo "Error: Unexpected argument 'preflight'" >&2; exit 64; }
         exec \(PGWardenCommand.executable.path) "$@"
 
         """.write(toFile: program, atomically: true, encoding: .utf8)

@@ -69,7 +69,11 @@ struct HostileNumberTests {
         "config and policy files: file:line: key: reason, exit 1, nothing paused",
         arguments: [
             ("grace = 1e300", "config", "2: grace: a bare number has no unit"),
-            ("grace = \"\(huge)s\"", "config", "2: grace: '\(huge)s' must be at most 24d"),
+            // A value longer than 200 characters is quoted cut, with its size.
+            (
+                "grace = \"\(huge)s\"", "config",
+                "2: grace: '\("\(huge)s".prefix(200))… (\(huge.utf8.count + 1) bytes)' must be at most 24d"
+            ),
             ("retries = 9223372036854775807", "config", "2: retries: must be from 0 to 100"),
             ("retries = 1e300", "config", "2: retries: expected a whole number from 0 to 100, found a number"),
             ("lock_timeout = \"0s\"", "config", "2: lock_timeout: '0s' must be at least 1ms"),

@@ -107,6 +107,27 @@ struct ReloadTests {
         await server.stop()
     }
 
+    @Test("a pidfile naming a worker, not the master (gunicorn, uWSGI): refused, naming the pidfile and pid; no signal")
+    func pidfileNamingAWorker() async throws {
+        let gunicorn = try await GunicornServer(workers: 2)
+        let uwsgi = try await UWSGIServer()
+        for (server, option) in [(gunicorn as any ReloadableServer, "--gunicorn-pidfile"), (uwsgi, "--uwsgi-pidfile")] {
+            let workers = server.workerPIDs
+            let worker = try #require(workers.first)
+            let pidfile = NSTemporaryDirectory() + "pgwarden-worker-" + UUID().uuidString + ".pid"
+            try "\(worker)\n".write(toFile: pidfile, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: pidfile) }
+            let result = try await PGWardenCommand.run(["reload", option, pidfile, "--timeout", "5s"])
+            #expect(result.status != 0)
+            let errors = result.standardError.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            #expect(errors.count == 1, "\(result.standardError)")
+            #expect(errors.first?.contains("pid \(worker) (from \(pidfile))") == true, "\(result.standardError)")
+            #expect(errors.first?.contains("worker") == true, "\(result.standardError)")
+            #expect(Set(server.workerPIDs) == Set(workers), "no worker was signalled or replaced")
+            await server.stop()
+        }
+    }
+
     @Test("each bad target is one error line and a non-zero exit")
     func errors() async throws {
         let directory = NSTemporaryDirectory() + "pgwarden-reload-" + UUID().uuidString

@@ -98,4 +98,43 @@ struct RemoteHostsTests {
         }
         try await hosts.stopAll()
     }
+
+    @Test("a session lost during the step (the host's pgwarden killed) is told from a host that cannot be reached")
+    func lostDuringTheStep() async throws {
+        let hosts = try await SSHHosts(count: 1)
+        defer { hosts.remove() }
+        // A pgwarden there that dies of SIGKILL at its step, after ssh has connected: ssh exits 255, saying nothing.
+        let program = hosts.directory + "/pgwarden-killed"
+        try "#!/bin/sh\nkill -9 $$\n".write(toFile: program, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: program)
+        let killed = RemoteRunner(
+            RemoteCommand(
+                destination: "h1",
+                sshConfig: hosts.sshConfig,
+                connectTimeout: .seconds(5),
+                program: program
+            ),
+            stepTimeout: .seconds(30)
+        )
+        await #expect {
+            try await killed.run(["workers", "set", "status", "--pause-id", "1-a"])
+        } throws: { error in
+            Self.said(error).hasPrefix("the connection to h1 was lost during the step")
+                && (error as? WorkersError)?.code == .hostUnreachable
+        }
+        // What the run log shows of a step that went through has none of ssh's own lines.
+        let fine = try await runner(hosts, 0).run(["workers", "set", "status", "--pause-id", "1-a"])
+        #expect(fine.answer?.state == "not-paused")
+        #expect(
+            fine.lines.allSatisfy { !$0.hasPrefix("Authenticated to ") && !$0.hasPrefix("Transferred: ") },
+            "\(fine.lines)"
+        )
+        try await hosts.stop(0)
+        await #expect {
+            try await runner(hosts, 0).run(["--version"])
+        } throws: { error in
+            Self.said(error).hasPrefix("cannot reach h1 through ssh") && Self.said(error).contains("refused")
+        }
+        try await hosts.stopAll()
+    }
 }

@@ -17,7 +17,9 @@ struct RemoteCommandTests {
         #expect(
             argv == [
                 "ssh", "-F", "/etc/fleet/ssh_config", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o",
-                "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2", "-T", "--", "app@web1", "'/usr/bin/pgwarden'",
+                "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2", "-o", "LogLevel=VERBOSE", "-T", "--",
+                "app@web1",
+                "'/usr/bin/pgwarden'",
                 "'workers'", "'set'", "'resume'", "'--pause-id'", "'2026-1'",
             ]
         )

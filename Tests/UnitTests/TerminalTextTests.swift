@@ -48,4 +48,16 @@ struct TerminalTextTests {
         let value = JSONValue.string("\u{1B}[2J\u{9B}\u{7F}\u{2028}é")
         #expect(value.serialized(pretty: false) == "\"\\u001b[2J\\u009b\\u007f\\u2028é\"")
     }
+
+    @Test("a long value is cut at 200 characters with its size; a short one is only made safe; a line at 2,000")
+    func longValues() {
+        #expect(TerminalText.value("short\u{1B}") == "short\\e")
+        let huge = String(repeating: "é", count: 300)
+        #expect(TerminalText.value(huge) == String(repeating: "é", count: 200) + "… (600 bytes)")
+        #expect(TerminalText.line(String(repeating: "a", count: 2_000)) == String(repeating: "a", count: 2_000))
+        #expect(
+            TerminalText.line(String(repeating: "a", count: 2_001)) == String(repeating: "a", count: 2_000)
+                + "… (2001 bytes in all)"
+        )
+    }
 }

@@ -56,7 +56,8 @@ class Fleet:
     """Three hosts, each with the faults user's CRONTAB; the wrapper; a deployment file per shape."""
 
     def __init__(self):
-        self.hosts = SSHHosts(HOSTS, prefix="127.0.2", parent=WORK)
+        # PGWARDEN_FAULTS_SSH_NET: the hosts' first three numbers (127.0.2 unless given: runs sharing a machine differ).
+        self.hosts = SSHHosts(HOSTS, prefix=os.environ.get("PGWARDEN_FAULTS_SSH_NET") or "127.0.2", parent=WORK)
         self.wrapper = os.path.join(self.hosts.directory, "remote-pgwarden")
         with open(self.wrapper, "w") as handle:
             handle.write(WRAPPER.format(pgwarden=shlex.quote(PGWARDEN)))
@@ -276,7 +277,7 @@ def hostile_remote(fleet, database):
 
 
 def fleet_kills(databases):
-    print(f"kill -9 of the coordinator at each remote step of an upgrade across {HOSTS} hosts (sshd on 127.0.2.x), "
+    print(f"kill -9 of the coordinator at each remote step of an upgrade across {HOSTS} hosts (sshd on {os.environ.get('PGWARDEN_FAULTS_SSH_NET') or '127.0.2'}.x), "
           "and of a host's pgwarden mid-pause; then recover", flush=True)
     lost, changed = tally.lines_lost, tally.bytes_changed
     database = databases.fresh()
