@@ -56,6 +56,25 @@ package actor Connection {
         return connection
     }
 
+    /// Connects, and runs the statements that `first` makes of the server's version
+    /// (`server_version_num`, known from the connection) in the same round trip as the session
+    /// settings: all are sent at once (libpq's pipeline mode), and the server runs them in order,
+    /// the settings first, in one transaction. Returns their results, the settings' left out.
+    ///
+    /// For a command that runs a few statements and ends (`pgwarden locks` without `--watch`):
+    /// the settings are still `set_config` calls, as in ``connect(_:logger:)``, not startup
+    /// parameters, so that the connection string's own `options` and `PGOPTIONS` keep working,
+    /// and a pooler that refuses unknown startup parameters (PgBouncer) lets the session in.
+    package static func connect(
+        _ configuration: ConnectionConfiguration,
+        logger: Logger,
+        running first: @Sendable (_ serverVersion: Int) -> [PipelinedStatement]
+    ) async throws(PostgresError) -> (Connection, [QueryResult]) {
+        let connection = Connection(logger: logger)
+        let results = try await connection.openRunning(configuration, first)
+        return (connection, results)
+    }
+
     /// Finishes the connection. Later statements fail with `connectionLost`.
     package func close() {
         if let handle {
@@ -180,6 +199,28 @@ package actor Connection {
     }
 
     private func open(_ configuration: ConnectionConfiguration) throws(PostgresError) {
+        try connect(configuration)
+        if let settings = SessionSettingsStatement.make(configuration.sessionSettings) {
+            _ = try query(settings.sql, settings.parameters)
+        }
+    }
+
+    /// Connects, then runs the session settings and `first`'s statements in one round trip, and
+    /// returns the statements' results.
+    private func openRunning(
+        _ configuration: ConnectionConfiguration,
+        _ first: (_ serverVersion: Int) -> [PipelinedStatement]
+    ) throws(PostgresError) -> [QueryResult] {
+        try connect(configuration)
+        let settings = SessionSettingsStatement.make(configuration.sessionSettings).map {
+            PipelinedStatement(sql: $0.sql, parameters: $0.parameters)
+        }
+        let results = try pipeline((settings.map { [$0] } ?? []) + first(serverVersion))
+        return Array(results.dropFirst(settings == nil ? 0 : 1))
+    }
+
+    /// Opens the connection, without the session settings.
+    private func connect(_ configuration: ConnectionConfiguration) throws(PostgresError) {
         try Self.validate(configuration.connectionString)
         var parameters: [(String, String)] = []
         if !Self.environmentSetsConnectTimeout() {
@@ -212,16 +253,51 @@ package actor Connection {
         backendPID = PQbackendPID(handle)
         serverVersion = Int(PQserverVersion(handle))
         PQsetNoticeReceiver(handle, noticeReceiver, Unmanaged.passUnretained(notices).toOpaque())
-        try applySessionSettings(configuration)
         logger.debug(
             "connected",
             metadata: ["backend_pid": "\(backendPID)", "server_version": "\(serverVersion)"]
         )
     }
 
-    private func applySessionSettings(_ configuration: ConnectionConfiguration) throws(PostgresError) {
-        guard let statement = SessionSettingsStatement.make(configuration.sessionSettings) else { return }
-        _ = try query(statement.sql, statement.parameters)
+    /// Runs `statements` in order in one round trip (libpq's pipeline mode, one implicit
+    /// transaction), and returns their results; the first that fails is thrown, and those after
+    /// it did not run.
+    private func pipeline(_ statements: [PipelinedStatement]) throws(PostgresError) -> [QueryResult] {
+        guard let handle else {
+            throw PostgresError(code: .connectionLost, message: "the connection is closed")
+        }
+        guard PQenterPipelineMode(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
+        notices.removeAll()
+        for statement in statements {
+            let sent = withCStringArray(statement.parameters) { values in
+                PQsendQueryParams(handle, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
+            }
+            guard sent == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
+        var values: [QueryResult] = []
+        var failure: PostgresError?
+        // Each statement's result, then a null one; then the sync's. A statement after one that
+        // failed reads PGRES_PIPELINE_ABORTED: it did not run.
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            let status = PQresultStatus(result)
+            if status == PGRES_PIPELINE_SYNC { break }
+            if failure == nil, status != PGRES_PIPELINE_ABORTED {
+                do throws(PostgresError) {
+                    values.append(try Self.read(result, connection: handle, notices: notices.drain()))
+                } catch {
+                    failure = error
+                }
+            }
+            if let separator = PQgetResult(handle) { PQclear(separator) }
+        }
+        guard PQexitPipelineMode(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
+        if let failure { throw failure }
+        guard values.count == statements.count else {
+            throw PostgresError(code: .unexpectedResult, message: "a pipelined statement returned no result")
+        }
+        return values
     }
 
     private static func validate(_ connectionString: String?) throws(PostgresError) {
@@ -314,6 +390,20 @@ private func firstLine(of text: String) -> String {
 extension Substring {
     fileprivate func trimmingWhitespace() -> String {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}
+
+/// A statement to send in a pipeline, its parameters already in text form (`nil`: SQL `NULL`).
+package struct PipelinedStatement: Sendable {
+    /// The statement; parameters are written `$1`, `$2`, ….
+    package var sql: String
+    /// The parameters' text.
+    package var parameters: [String?]
+
+    /// Creates a statement.
+    package init(sql: String, parameters: [String?] = []) {
+        self.sql = sql
+        self.parameters = parameters
     }
 }
 
