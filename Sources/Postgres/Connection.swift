@@ -149,16 +149,23 @@ package actor Connection {
     /// - Throws: ``PostgresError`` with code `connectionLost` when the session ends; the server's refusal of a
     ///   statement is its outcome, not an error.
     package func pipeline(_ statements: [String]) throws(PostgresError) -> [PipelineOutcome] {
+        try pipeline(statements.map { PipelinedStatement(sql: $0) })
+    }
+
+    /// Runs `statements` in order in one round trip, as the form without parameters does, each
+    /// with its parameters.
+    package func pipeline(_ statements: [PipelinedStatement]) throws(PostgresError) -> [PipelineOutcome] {
         guard let handle else {
             throw PostgresError(code: .connectionLost, message: "the connection is closed")
         }
         notices.removeAll()
         guard PQenterPipelineMode(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
         defer { PQexitPipelineMode(handle) }
-        for sql in statements {
-            guard PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1 else {
-                throw Self.connectionError(handle, code: .connectionLost)
+        for statement in statements {
+            let sent = withCStringArray(statement.parameters) { values in
+                PQsendQueryParams(handle, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
             }
+            guard sent == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
         }
         guard PQpipelineSync(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
         var outcomes: [PipelineOutcome] = []
@@ -215,7 +222,14 @@ package actor Connection {
         let settings = SessionSettingsStatement.make(configuration.sessionSettings).map {
             PipelinedStatement(sql: $0.sql, parameters: $0.parameters)
         }
-        let results = try pipeline((settings.map { [$0] } ?? []) + first(serverVersion))
+        var results: [QueryResult] = []
+        for outcome in try pipeline((settings.map { [$0] } ?? []) + first(serverVersion)) {
+            switch outcome {
+            case .ran(let result): results.append(result)
+            case .failed(let error): throw error
+            case .notRun: throw PostgresError(code: .unexpectedResult, message: "a pipelined statement was not run")
+            }
+        }
         return Array(results.dropFirst(settings == nil ? 0 : 1))
     }
 
@@ -257,47 +271,6 @@ package actor Connection {
             "connected",
             metadata: ["backend_pid": "\(backendPID)", "server_version": "\(serverVersion)"]
         )
-    }
-
-    /// Runs `statements` in order in one round trip (libpq's pipeline mode, one implicit
-    /// transaction), and returns their results; the first that fails is thrown, and those after
-    /// it did not run.
-    private func pipeline(_ statements: [PipelinedStatement]) throws(PostgresError) -> [QueryResult] {
-        guard let handle else {
-            throw PostgresError(code: .connectionLost, message: "the connection is closed")
-        }
-        guard PQenterPipelineMode(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
-        notices.removeAll()
-        for statement in statements {
-            let sent = withCStringArray(statement.parameters) { values in
-                PQsendQueryParams(handle, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
-            }
-            guard sent == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
-        }
-        guard PQpipelineSync(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
-        var values: [QueryResult] = []
-        var failure: PostgresError?
-        // Each statement's result, then a null one; then the sync's. A statement after one that
-        // failed reads PGRES_PIPELINE_ABORTED: it did not run.
-        while let result = PQgetResult(handle) {
-            defer { PQclear(result) }
-            let status = PQresultStatus(result)
-            if status == PGRES_PIPELINE_SYNC { break }
-            if failure == nil, status != PGRES_PIPELINE_ABORTED {
-                do throws(PostgresError) {
-                    values.append(try Self.read(result, connection: handle, notices: notices.drain()))
-                } catch {
-                    failure = error
-                }
-            }
-            if let separator = PQgetResult(handle) { PQclear(separator) }
-        }
-        guard PQexitPipelineMode(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
-        if let failure { throw failure }
-        guard values.count == statements.count else {
-            throw PostgresError(code: .unexpectedResult, message: "a pipelined statement returned no result")
-        }
-        return values
     }
 
     private static func validate(_ connectionString: String?) throws(PostgresError) {
@@ -390,20 +363,6 @@ private func firstLine(of text: String) -> String {
 extension Substring {
     fileprivate func trimmingWhitespace() -> String {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-    }
-}
-
-/// A statement to send in a pipeline, its parameters already in text form (`nil`: SQL `NULL`).
-package struct PipelinedStatement: Sendable {
-    /// The statement; parameters are written `$1`, `$2`, ….
-    package var sql: String
-    /// The parameters' text.
-    package var parameters: [String?]
-
-    /// Creates a statement.
-    package init(sql: String, parameters: [String?] = []) {
-        self.sql = sql
-        self.parameters = parameters
     }
 }
 
