@@ -205,7 +205,7 @@ let package = Package(
             dependencies: [
                 "WaitGraph", "WardenSupport", "Workers", "Policy", "ConfigFile", "SQLEmbedding", "PGWardenSQL",
                 "LockView", "Response", "Enforcement", "Supervisor", "TestSupport", "SQLParser", "Forecast", "Preflight",
-                "Postgres",
+                "Postgres", "LockInspection",
                 // The executable's own logic (LocksFastPathTests checks the fast path against the parser).
                 "pgwarden",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,7 +3,7 @@
     bench_footprint.py STATIC_BINARY [BASELINE_BINARY]
 
 Binary size (stripped, as the Debian package ships it, and with its debug information); peak
-resident memory of a cold `locks --json` beside psql running the same query (sql/lock_waits.sql),
+resident memory of a cold `locks --json` beside psql running its lock-wait query (sql/lock_waits.sql),
 from /usr/bin/time -v, and their wall times from hyperfine; peak resident memory of `guard` over
 60 s beside pg_activity, and of `upgrade` running the bench's migration. BASELINE_BINARY (another
 build, such as the last release) is measured beside it in the same run. Run alone (scripts/bench
@@ -181,8 +181,10 @@ def markdown(figures):
         "executed placed first: those of `locks --json`, then those that swift-argument-parser adds), "
         "stripped as the Debian package ships "
         "it, and as built, with debug information (scripts/package splits that into a .debug file). Cold "
-        "`locks --json`: one connection and one look at the lock waits (`sql/lock_waits.sql`), beside psql "
-        "running the same file (`psql -X -A -t -f`, with `jit=off` as pgwarden's sessions have it); peak resident memory from `/usr/bin/time -v` (median of "
+        "`locks --json`: one connection and one round trip after it (the session settings, the role, the lock "
+        "waits and, when none, the hazards and the waits of other databases: five statements sent at once, "
+        "libpq's pipeline mode), beside psql running the lock waits' query alone (`sql/lock_waits.sql`, "
+        "`psql -X -A -t -f`, with `jit=off` as pgwarden's sessions have it); peak resident memory from `/usr/bin/time -v` (median of "
         "15 interleaved runs), wall time from `hyperfine --shell=none` (6 rounds of 10 runs after 3, the order reversed every other round; median and mean of the 60). `guard`: default "
         "interval, a rule that never fires, 100 idle sessions and 20 waiters, 60 s beside pg_activity "
         "(VmHWM at the end). `upgrade`: the bench's migration (ALTER TABLE behind a forgotten transaction, "

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Logging
 import Postgres
 
@@ -54,6 +55,20 @@ package enum InspectorSession {
         )
         let role = try await SessionRole.read(on: connection)
         return (connection, role)
+    }
+
+    /// Opens a pgwarden session and looks at its server once (``SingleLook``): its settings and
+    /// the look's statements are sent together, one round trip after connecting.
+    package static func openLooking(
+        connectionString: String?,
+        scope: LockInspector.Scope,
+        logger: Logger
+    ) async throws(PostgresError) -> (Connection, SingleLook) {
+        let (connection, results) = try await Connection.connect(
+            configuration(connectionString: connectionString),
+            logger: logger
+        ) { serverVersion in SingleLook.statements(serverVersion: serverVersion, scope: scope) }
+        return (connection, try SingleLook(results, scope: scope, takenAt: Date()))
     }
 
     /// Runs `sql` on a ``NameLookup/catalog`` session with the role's own `search_path` (its

@@ -7,7 +7,13 @@ extension LockInspector {
     /// first: one cheap query (`sql/waits_in_other_databases.sql`), for when the connection's
     /// database shows nothing.
     package func waitsInOtherDatabases() async throws(PostgresError) -> [(database: String, count: Int)] {
-        let result = try await connection.query(Queries.waitsInOtherDatabases)
+        try Self.waitsInOtherDatabases(try await connection.query(Queries.waitsInOtherDatabases))
+    }
+
+    /// Decodes the rows of `sql/waits_in_other_databases.sql`.
+    static func waitsInOtherDatabases(
+        _ result: QueryResult
+    ) throws(PostgresError) -> [(database: String, count: Int)] {
         var counts: [(database: String, count: Int)] = []
         for row in result.rows {
             counts.append((try row.require(String.self, "datname"), Int(try row.require(Int32.self, "waiting"))))
@@ -18,7 +24,11 @@ extension LockInspector {
     /// What would make a migration wait, when nobody waits: sessions idle in transaction holding relation locks on
     /// this database's tables, and the `oldest` oldest open transactions.
     package func hazards(oldest: Int = 3) async throws(PostgresError) -> LockHazards {
-        let result = try await connection.query(Queries.lockHazards, [oldest])
+        try Self.hazards(try await connection.query(Queries.lockHazards, [oldest]))
+    }
+
+    /// Decodes the rows of `sql/lock_hazards.sql`.
+    static func hazards(_ result: QueryResult) throws(PostgresError) -> LockHazards {
         var idle: [LockHazards.Session] = []
         var old: [LockHazards.Session] = []
         for row in result.rows {

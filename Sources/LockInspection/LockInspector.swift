@@ -77,9 +77,17 @@ package struct LockInspector: Sendable {
     private var databaseOID: UInt32? { scope == .allDatabases ? nil : role.databaseOID }
 
     private func resolveWaits(takenAt: Date) async throws(PostgresError) -> LockSnapshot {
-        let resolved = try await connection.query(lockWaits)
+        try Self.snapshot(try await connection.query(lockWaits), takenAt: takenAt, databaseOID: databaseOID)
+    }
+
+    /// Decodes the rows of `sql/lock_waits.sql` into the snapshot of `databaseOID` (nil: every database).
+    static func snapshot(
+        _ result: QueryResult,
+        takenAt: Date,
+        databaseOID: UInt32?
+    ) throws(PostgresError) -> LockSnapshot {
         var sessions: [ObservedSession] = []
-        for row in resolved.rows { sessions.append(try ObservedSession(row)) }
+        for row in result.rows { sessions.append(try ObservedSession(row)) }
         return LockSnapshot(observing: sessions, takenAt: takenAt, databaseOID: databaseOID)
     }
 }

@@ -46,22 +46,7 @@ package struct SessionRole: Sendable, Equatable {
 
     /// Reads the role of `connection`'s session.
     package static func read(on connection: Connection) async throws(PostgresError) -> SessionRole {
-        let result = try await connection.query(Queries.sessionRole)
-        guard let row = result.rows.first else {
-            throw PostgresError(code: .unexpectedResult, message: "session_role.sql returned no row")
-        }
-        return SessionRole(
-            role: try row.require(String.self, "role"),
-            database: try row.require(String.self, "database"),
-            databaseOID: UInt32(try row.require(Int.self, "database_oid")),
-            superuser: try row.decode(Bool.self, "superuser") ?? false,
-            monitor: try row.require(Bool.self, "monitor"),
-            signalBackend: try row.require(Bool.self, "signal_backend"),
-            serverVersion: try row.require(Int.self, "server_version_num"),
-            tracksActivities: try row.require(Bool.self, "track_activities"),
-            usesReservedConnections: try row.decode(Bool.self, "use_reserved_connections"),
-            reservedConnections: try row.decode(Int.self, "reserved_connections")
-        )
+        try SessionRole(try await connection.query(Queries.sessionRole))
     }
 
     /// What an operator should know before trusting the view: missing privileges, an old server.
@@ -112,5 +97,26 @@ package struct SessionRole: Sendable, Equatable {
     package func limitationsAdded(since old: SessionRole) -> [String] {
         let before = Set(old.actingLimitations)
         return actingLimitations.filter { !before.contains($0) }
+    }
+}
+
+extension SessionRole {
+    /// Decodes the row of `sql/session_role.sql`.
+    init(_ result: QueryResult) throws(PostgresError) {
+        guard let row = result.rows.first else {
+            throw PostgresError(code: .unexpectedResult, message: "session_role.sql returned no row")
+        }
+        self.init(
+            role: try row.require(String.self, "role"),
+            database: try row.require(String.self, "database"),
+            databaseOID: UInt32(try row.require(Int.self, "database_oid")),
+            superuser: try row.decode(Bool.self, "superuser") ?? false,
+            monitor: try row.require(Bool.self, "monitor"),
+            signalBackend: try row.require(Bool.self, "signal_backend"),
+            serverVersion: try row.require(Int.self, "server_version_num"),
+            tracksActivities: try row.require(Bool.self, "track_activities"),
+            usesReservedConnections: try row.decode(Bool.self, "use_reserved_connections"),
+            reservedConnections: try row.decode(Int.self, "reserved_connections")
+        )
     }
 }

@@ -56,6 +56,25 @@ package actor Connection {
         return connection
     }
 
+    /// Connects, and runs the statements that `first` makes of the server's version
+    /// (`server_version_num`, known from the connection) in the same round trip as the session
+    /// settings: all are sent at once (libpq's pipeline mode), and the server runs them in order,
+    /// the settings first, in one transaction. Returns their results, the settings' left out.
+    ///
+    /// For a command that runs a few statements and ends (`pgwarden locks` without `--watch`):
+    /// the settings are still `set_config` calls, as in ``connect(_:logger:)``, not startup
+    /// parameters, so that the connection string's own `options` and `PGOPTIONS` keep working,
+    /// and a pooler that refuses unknown startup parameters (PgBouncer) lets the session in.
+    package static func connect(
+        _ configuration: ConnectionConfiguration,
+        logger: Logger,
+        running first: @Sendable (_ serverVersion: Int) -> [PipelinedStatement]
+    ) async throws(PostgresError) -> (Connection, [QueryResult]) {
+        let connection = Connection(logger: logger)
+        let results = try await connection.openRunning(configuration, first)
+        return (connection, results)
+    }
+
     /// Finishes the connection. Later statements fail with `connectionLost`.
     package func close() {
         if let handle {
@@ -130,16 +149,23 @@ package actor Connection {
     /// - Throws: ``PostgresError`` with code `connectionLost` when the session ends; the server's refusal of a
     ///   statement is its outcome, not an error.
     package func pipeline(_ statements: [String]) throws(PostgresError) -> [PipelineOutcome] {
+        try pipeline(statements.map { PipelinedStatement(sql: $0) })
+    }
+
+    /// Runs `statements` in order in one round trip, as the form without parameters does, each
+    /// with its parameters.
+    package func pipeline(_ statements: [PipelinedStatement]) throws(PostgresError) -> [PipelineOutcome] {
         guard let handle else {
             throw PostgresError(code: .connectionLost, message: "the connection is closed")
         }
         notices.removeAll()
         guard PQenterPipelineMode(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
         defer { PQexitPipelineMode(handle) }
-        for sql in statements {
-            guard PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1 else {
-                throw Self.connectionError(handle, code: .connectionLost)
+        for statement in statements {
+            let sent = withCStringArray(statement.parameters) { values in
+                PQsendQueryParams(handle, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
             }
+            guard sent == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
         }
         guard PQpipelineSync(handle) == 1 else { throw Self.connectionError(handle, code: .connectionLost) }
         var outcomes: [PipelineOutcome] = []
@@ -180,6 +206,35 @@ package actor Connection {
     }
 
     private func open(_ configuration: ConnectionConfiguration) throws(PostgresError) {
+        try connect(configuration)
+        if let settings = SessionSettingsStatement.make(configuration.sessionSettings) {
+            _ = try query(settings.sql, settings.parameters)
+        }
+    }
+
+    /// Connects, then runs the session settings and `first`'s statements in one round trip, and
+    /// returns the statements' results.
+    private func openRunning(
+        _ configuration: ConnectionConfiguration,
+        _ first: (_ serverVersion: Int) -> [PipelinedStatement]
+    ) throws(PostgresError) -> [QueryResult] {
+        try connect(configuration)
+        let settings = SessionSettingsStatement.make(configuration.sessionSettings).map {
+            PipelinedStatement(sql: $0.sql, parameters: $0.parameters)
+        }
+        var results: [QueryResult] = []
+        for outcome in try pipeline((settings.map { [$0] } ?? []) + first(serverVersion)) {
+            switch outcome {
+            case .ran(let result): results.append(result)
+            case .failed(let error): throw error
+            case .notRun: throw PostgresError(code: .unexpectedResult, message: "a pipelined statement was not run")
+            }
+        }
+        return Array(results.dropFirst(settings == nil ? 0 : 1))
+    }
+
+    /// Opens the connection, without the session settings.
+    private func connect(_ configuration: ConnectionConfiguration) throws(PostgresError) {
         try Self.validate(configuration.connectionString)
         var parameters: [(String, String)] = []
         if !Self.environmentSetsConnectTimeout() {
@@ -212,16 +267,10 @@ package actor Connection {
         backendPID = PQbackendPID(handle)
         serverVersion = Int(PQserverVersion(handle))
         PQsetNoticeReceiver(handle, noticeReceiver, Unmanaged.passUnretained(notices).toOpaque())
-        try applySessionSettings(configuration)
         logger.debug(
             "connected",
             metadata: ["backend_pid": "\(backendPID)", "server_version": "\(serverVersion)"]
         )
-    }
-
-    private func applySessionSettings(_ configuration: ConnectionConfiguration) throws(PostgresError) {
-        guard let statement = SessionSettingsStatement.make(configuration.sessionSettings) else { return }
-        _ = try query(statement.sql, statement.parameters)
     }
 
     private static func validate(_ connectionString: String?) throws(PostgresError) {

@@ -26,6 +26,10 @@ struct LocksRequest: Equatable, Sendable {
     /// Connects, looks, and shows the lock waits: once, or every `interval` with `watch`.
     func run() async throws {
         let logger = Logger(label: "pgwarden.locks")
+        guard watch else {
+            try await look(logger: logger)
+            return
+        }
         let (session, role) = try await InspectorSession.open(
             connectionString: connectionString,
             logger: logger
@@ -47,14 +51,29 @@ struct LocksRequest: Equatable, Sendable {
             scope: inspector.scopeDescription,
             serverVersion: role.serverVersionText
         )
-        if watch {
-            try await watchPiped(inspector, output: output)
-        } else {
-            var snapshot = try await inspector.addingProgress(to: try await inspector.pollReadingLocks())
-            if snapshot.isEmpty, !allDatabases { snapshot.hazards = try await inspector.hazards() }
-            output.show(snapshot)
-            if snapshot.isEmpty, !allDatabases { try await hintOtherDatabases(inspector) }
-        }
+        try await watchPiped(inspector, output: output)
+    }
+
+    /// One look: the role, the waits and, when nothing waits here, the hazards and the waits of
+    /// other databases, all read in the round trip after connecting (``SingleLook``).
+    private func look(logger: Logger) async throws {
+        let scope: LockInspector.Scope = allDatabases ? .allDatabases : .currentDatabase
+        let (session, look) = try await InspectorSession.openLooking(
+            connectionString: connectionString,
+            scope: scope,
+            logger: logger
+        )
+        defer { Task { await session.close() } }
+        look.role.limitations.forEach { Terminal.printWarning($0) }
+        let inspector = LockInspector(connection: session, role: look.role, scope: scope)
+        let output = LocksOutput(
+            json: json,
+            watching: false,
+            scope: inspector.scopeDescription,
+            serverVersion: look.role.serverVersionText
+        )
+        output.show(try await inspector.addingProgress(to: look.snapshot))
+        hintOtherDatabases(look.elsewhere)
     }
 
     /// `--watch` without the full-screen view: one snapshot a line.
@@ -108,9 +127,8 @@ struct LocksRequest: Equatable, Sendable {
         }
     }
 
-    /// Nothing waits here: say where waits are, if anywhere (one cheap query).
-    private func hintOtherDatabases(_ inspector: LockInspector) async throws {
-        let counts = try await inspector.waitsInOtherDatabases()
+    /// Nothing waits here: say where waits are, if anywhere.
+    private func hintOtherDatabases(_ counts: [(database: String, count: Int)]) {
         guard !counts.isEmpty else { return }
         let sentence = WaitsElsewhere.sentence(
             counts.map { WaitsElsewhere(database: $0.database, count: $0.count) }
