@@ -19,6 +19,9 @@ extension RemoteSet {
     /// The lock of pause `id`'s directory, held while it is paused or resumed here (not the set's own journal lock).
     static let lockName = "remote.lock"
 
+    /// What a pause directory holds when nothing was ever journaled in it but a tombstone: the locks taken there.
+    static let tombstoneFiles: Set<String> = [PauseTombstone.fileName, lockName, "set.lock", "lock"]
+
     /// Holds pause `id`'s lock; a pause or resume of it under way here makes this one fail, to be asked again.
     func lock(_ id: String) throws(WorkersError) -> StateLock {
         let directory = try directory(id)
@@ -75,9 +78,9 @@ extension RemoteSet {
             else { continue }
             defer { held.release() }
             let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-            guard Set(files).isSubset(of: [PauseTombstone.fileName, Self.lockName]) else { continue }
-            try? directory.remove(PauseTombstone.fileName)
-            try? directory.remove(Self.lockName)
+            // Only the tombstone and lock files (this host's `recover` may have left its own): nothing journaled.
+            guard Set(files).isSubset(of: Self.tombstoneFiles) else { continue }
+            files.forEach { try? directory.remove($0) }
             rmdir(directory.path)
         }
     }
