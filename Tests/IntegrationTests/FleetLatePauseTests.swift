@@ -44,7 +44,8 @@ extension FleetUpgradeTests {
             PGWardenCommand.killHard(process)
             let recover = try await PGWardenCommand.run(["recover", "--state-dir", stateDirectory])
             #expect(recover.status == 0, "\(recover.standardOutput) \(recover.standardError)")
-            #expect(recover.standardOutput.contains("h3"), "\(recover.standardOutput)")
+            #expect(recover.standardOutput.contains("on h3: pause "), "\(recover.standardOutput)")
+            #expect(recover.standardOutput.contains("had not arrived there: cancelled"), "\(recover.standardOutput)")
             // The orphaned pause now reaches h3's pgwarden.
             FileManager.default.createFile(atPath: run + "/release-pause", contents: Data())
             try await eventually("h3's late pause has run") {
