@@ -5,6 +5,7 @@ import Workers
 /// `recover` on the coordinator: every worker set the journal says a host paused (or was asked to) is resumed by
 /// that host's pgwarden, through ssh, begun in reverse order, several hosts at once (said in reverse order). A host
 /// that answers `not-paused` was resumed already (by `pgwarden recover` there, say): recognised, not resumed twice.
+/// One that answers `cancelled` had not received its pause yet: it keeps a tombstone, and refuses the pause if it comes.
 /// An unreachable host is named and its entry kept, so that `recover` can be run again until every host is back.
 extension Recovery {
     func resumeRemoteSets(_ current: inout RunJournal?) async -> (lines: [String], failed: Bool) {
@@ -27,7 +28,9 @@ extension Recovery {
                 lines.append(
                     state == "not-paused"
                         ? "\(name) on \(TerminalText.safe(host)): pause \(id) was resumed there already"
-                        : "\(name) on \(TerminalText.safe(host)): resumed (pause \(id))"
+                        : state == PauseTombstone.state
+                            ? "\(name) on \(TerminalText.safe(host)): pause \(id) had not arrived there: cancelled, refused if it does"
+                            : "\(name) on \(TerminalText.safe(host)): resumed (pause \(id))"
                 )
                 lines += (outcome.answer?.said ?? []).map { "  \(TerminalText.safe(host)): \(TerminalText.safe($0))" }
                 journal?.workerSets?[index].state = .resumed
@@ -79,6 +82,7 @@ extension Recovery {
             while true {
                 while started - answers.count < FleetSettings().parallelHosts, started < calls.count {
                     let (index, runner, id) = calls[started]
+                    let deadline = RemoteSet.deadlineArguments(entries[index].notAfter)
                     started += 1
                     group.addTask {
                         do throws(WorkersError) {
@@ -86,10 +90,10 @@ extension Recovery {
                                 index,
                                 .success(
                                     try await runner.run(
-                                        ["workers", "set", "resume", "--pause-id", id],
+                                        ["workers", "set", "resume", "--pause-id", id] + deadline,
                                         confirming: id,
                                         step: "resume",
-                                        accepting: ["resumed", "not-paused"]
+                                        accepting: RemoteSet.resumeAnswers
                                     )
                                 )
                             )

@@ -39,7 +39,11 @@ extension RunExecution {
         let id = remotePauseID(index)
         let json = String(decoding: try JournalCoding.encode(settings.effectiveWorkerSets[index]), as: UTF8.self)
         // Past the step timeout the coordinator gives up and resumes: a pause arriving later is refused there.
-        let notAfter = String(Int(Date().timeIntervalSince1970 + settings.fleet.stepTimeout.seconds) + 1)
+        let notAfter = Int(Date().timeIntervalSince1970 + settings.fleet.stepTimeout.seconds) + 1
+        journal.update {
+            guard let entries = $0.workerSets, index < entries.count else { return }
+            $0.workerSets![index].notAfter = notAfter
+        }
         log.say("\(step)…")
         log.say("  \(sets.names[index]): asking \(TerminalText.safe(host)) to pause it (pause \(id))")
         FailPoint.hit("upgrade.remote-pause-journaled-\(index + 1)")
@@ -47,7 +51,7 @@ extension RunExecution {
             index: index,
             host: host,
             runner: settings.fleet.runner(host),
-            arguments: ["workers", "set", "pause", "--pause-id", id, "--spec", json, "--not-after", notAfter],
+            arguments: ["workers", "set", "pause", "--pause-id", id, "--spec", json, "--not-after", String(notAfter)],
             pauseID: id,
             verb: "pause",
             accepting: ["paused", "already-paused"],
@@ -81,10 +85,11 @@ extension RunExecution {
             index: index,
             host: host,
             runner: settings.fleet.runner(host),
-            arguments: ["workers", "set", "resume", "--pause-id", remotePauseID(index)],
+            arguments: ["workers", "set", "resume", "--pause-id", remotePauseID(index)]
+                + RemoteSet.deadlineArguments(journaledDeadline(index)),
             pauseID: remotePauseID(index),
             verb: "resume",
-            accepting: ["resumed", "not-paused"],
+            accepting: RemoteSet.resumeAnswers,
             step: step
         )
     }
@@ -100,6 +105,10 @@ extension RunExecution {
                 log.say(
                     "  \(sets.names[index]): pause \(remotePauseID(index)) was not in force on \(TerminalText.safe(answered.call.host)) (resumed there already)"
                 )
+            } else if state == PauseTombstone.state {
+                log.say(
+                    "  \(sets.names[index]): pause \(remotePauseID(index)) had not reached \(TerminalText.safe(answered.call.host)): cancelled there, refused if it arrives"
+                )
             }
             journalAnswer(index, state)
             record(answered.call, failure: nil)
@@ -110,6 +119,12 @@ extension RunExecution {
             record(answered.call, failure: reason)
             return .resumeFailed(index, reason)
         }
+    }
+
+    /// The deadline journaled for set `index`'s remote pause, if it was asked.
+    private func journaledDeadline(_ index: Int) -> Int? {
+        guard let entries = journal.current.workerSets, index < entries.count else { return nil }
+        return entries[index].notAfter
     }
 
     /// Records what the host of set `index` answered, in the coordinator's journal.
@@ -145,6 +160,7 @@ extension RunExecution {
         entry.host = host
         entry.pauseID = remotePauseID(index)
         entry.answer = previous?.answer
+        entry.notAfter = previous?.notAfter
         entry.sshConfig = settings.fleet.sshConfig
         entry.program = settings.fleet.program
         return entry

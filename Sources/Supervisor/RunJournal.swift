@@ -44,8 +44,11 @@ package struct RunJournal: Codable, Sendable {
         package var host: String?
         /// The remote pause's id, chosen before the host is asked.
         package var pauseID: String?
-        /// What the host last answered (`paused`, `resumed`, `not-paused`) or why it did not.
+        /// What the host last answered (`paused`, `resumed`, `not-paused`, `cancelled`) or why it did not.
         package var answer: String?
+        /// The remote pause's deadline (its `--not-after`, seconds since 1970), journaled before it is asked: given
+        /// again with each resume, so that a pause the host never made is refused there until then.
+        package var notAfter: Int?
         /// How the host is reached: `ssh -F` and the pgwarden program there (for `recover`).
         package var sshConfig: String?
         package var program: String?

@@ -44,11 +44,19 @@ extension PGWarden.WorkersCommand {
     struct SetResume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "resume",
-            abstract: "Resume pause ID, if in force."
+            abstract: "Resume pause ID, if in force; one not made here yet is refused if it comes later."
         )
         @OptionGroup var set: SetOptions
+        @Option(
+            name: .customLong("not-after"),
+            help: "The pause's deadline, in seconds since 1970: a pause never made here is refused until then."
+        ) var notAfter: Double?
 
-        func run() async throws { try set.answer(await set.remote.resume(set.pauseID)) }
+        func run() async throws {
+            try set.answer(
+                await set.remote.resume(set.pauseID, notAfter: notAfter.map { Date(timeIntervalSince1970: $0) })
+            )
+        }
     }
 
     struct SetStatus: AsyncParsableCommand {

@@ -70,6 +70,46 @@ struct RemoteHostsTests {
         try await hosts.stopAll()
     }
 
+    @Test("a resume before its pause: cancelled, durably; the pause refused when it comes; the tombstone goes after")
+    func resumeBeforePause() async throws {
+        let hosts = try await SSHHosts(count: 1)
+        defer { hosts.remove() }
+        try await hosts.installCrontab(0, Self.crontab, for: user)
+        let runner = runner(hosts, 0)
+        let json = String(
+            decoding: try JournalCoding.encode(WorkerSetSpec.crontab(CrontabSetSpec(user: user, match: ["app-cli"]))),
+            as: UTF8.self
+        )
+        let id = "20261207T150000Z-7c2e-w1"
+        let deadline = String(Int(Date().timeIntervalSince1970) + 60)
+        let early = try await runner.run(["workers", "set", "resume", "--pause-id", id, "--not-after", deadline])
+        #expect(early.answer?.state == "cancelled", "\(early.lines)")
+        let tombstone = hosts.hosts[0].stateDirectory + "/sets/\(id)/cancelled.json"
+        #expect(FileManager.default.fileExists(atPath: tombstone))
+        let again = try await runner.run(["workers", "set", "resume", "--pause-id", id])
+        #expect(again.answer?.state == "cancelled")
+        await #expect {
+            try await runner.run(["workers", "set", "pause", "--pause-id", id, "--spec", json, "--not-after", deadline])
+        } throws: { error in
+            Self.said(error).contains("was resumed by recover before it arrived")
+        }
+        #expect(try await hosts.crontab(0, of: user) == Self.crontab)
+        #expect(try await runner.run(["workers", "set", "status", "--pause-id", id]).answer?.state == "not-paused")
+
+        // A tombstone whose pause's deadline has passed goes when the next one is made.
+        let past = String(Int(Date().timeIntervalSince1970) - 1)
+        let old = "20261207T150000Z-7c2e-w2"
+        _ = try await runner.run(["workers", "set", "resume", "--pause-id", old, "--not-after", past])
+        // The host's own recover finds nothing paused in a tombstone's directory (and leaves its locks there).
+        let there = try await hosts.run(0, [PGWardenCommand.executable.path, "recover"])
+        #expect(there.status == 0, "\(there.output) \(there.error)")
+        let next = try await runner.run(["workers", "set", "resume", "--pause-id", "20261207T150000Z-7c2e-w3"])
+        #expect(next.answer?.state == "cancelled")
+        #expect(!FileManager.default.fileExists(atPath: hosts.hosts[0].stateDirectory + "/sets/\(old)"))
+        #expect(FileManager.default.fileExists(atPath: tombstone))
+        try await hosts.stopAll()
+    }
+
     @Test("a set that does not exist on the host, a stopped sshd and a changed host key are errors naming the host")
     func failuresNameTheHost() async throws {
         let hosts = try await SSHHosts(count: 2)
