@@ -1,3 +1,5 @@
+import WardenSupport
+
 /// A lock another session holds or waits for on a relation, read from `pg_locks` in preflight.
 package struct LiveLock: Sendable, Equatable {
     /// The relation, `schema.name`.
@@ -11,8 +13,8 @@ package struct LiveLock: Sendable, Equatable {
     /// How long its transaction has been open.
     package var transactionSeconds: Double?
     package var applicationName: String?
-    /// Its current or last query.
-    package var query: String?
+    /// Its current or last query, its password literals masked (``QueryTextRedaction``).
+    package var query: String? { didSet { query = query.map(QueryTextRedaction.masked) } }
     /// Who it is, as a signal must find it again: `backend_start` and `xact_start` as PostgreSQL prints
     /// them (`nil` when pgwarden's role cannot read them), its role and its backend type.
     package var identity: LiveSessionIdentity
@@ -35,7 +37,7 @@ package struct LiveLock: Sendable, Equatable {
         self.state = state
         self.transactionSeconds = transactionSeconds
         self.applicationName = applicationName
-        self.query = query
+        self.query = query.map(QueryTextRedaction.masked)
         self.identity = identity
     }
 }

@@ -29,19 +29,20 @@ extension RunExecution {
         }
     }
 
-    /// `reload --gunicorn-pidfile P --timeout 120s`, as the host's pgwarden takes it. A command's argv goes as one
-    /// `--reload-command` word, each of its words quoted so that the host's pgwarden splits it back word for word
-    /// (no shell on either side).
+    /// `reload --gunicorn-pidfile=P --timeout 120s`, as the host's pgwarden takes it. A command's argv goes as one
+    /// `--reload-command=…` word, each of its words quoted so that the host's pgwarden splits it back word for word
+    /// (no shell on either side). Each value is attached with `=`, so that one starting with `-` (`--help`, `-h x`)
+    /// is the option's value, never read as another option.
     static func remoteReloadArguments(_ strategy: UWSGIReload.Strategy, timeout: Duration) -> [String] {
         // Whole seconds with a unit, as every pgwarden reads a duration.
         let wait = ["--timeout", "\(max(1, timeout.components.seconds))s"]
         switch strategy {
-        case .fifo(let path): return ["reload", "--uwsgi-fifo", path] + wait
-        case .pidfile(let path): return ["reload", "--uwsgi-pidfile", path] + wait
-        case .gunicornPidfile(let path): return ["reload", "--gunicorn-pidfile", path] + wait
+        case .fifo(let path): return ["reload", "--uwsgi-fifo=" + path] + wait
+        case .pidfile(let path): return ["reload", "--uwsgi-pidfile=" + path] + wait
+        case .gunicornPidfile(let path): return ["reload", "--gunicorn-pidfile=" + path] + wait
         case .command(let arguments, let pidfile):
-            return ["reload", "--reload-command", ShellQuoting.command(arguments)]
-                + (pidfile.map { ["--uwsgi-pidfile", $0] } ?? []) + wait
+            return ["reload", "--reload-command=" + ShellQuoting.command(arguments)]
+                + (pidfile.map { ["--uwsgi-pidfile=" + $0] } ?? []) + wait
         }
     }
 

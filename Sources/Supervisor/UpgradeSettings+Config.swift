@@ -72,6 +72,7 @@ extension UpgradeSettings {
         settings.fleet.workerHosts = try FleetSettings.hosts(document, of: "workers")
         for (index, host) in try FleetSettings.hosts(document, of: "app_servers").enumerated() {
             settings.appServers[index].host = host
+            try settings.checkArgumentLength(of: index, document)
         }
         return settings
     }
@@ -104,6 +105,36 @@ extension UpgradeSettings {
                 throw root.error(key, "give it in an [[app_servers]] entry, not beside [[app_servers]]")
             }
         }
+    }
+
+    /// An app server's reload must fit in what the kernel passes (E2BIG at run time otherwise): refused here,
+    /// before anything runs. Through ssh, the whole remote command is one `sh -c` argument on the host, its
+    /// timeout counted at its longest (`--reload-timeout` may change it after the file is read); here, each word.
+    private func checkArgumentLength(of index: Int, _ document: ConfigDocument) throws(ConfigError) {
+        let server = appServers[index]
+        let length: Int
+        if let host = server.host {
+            let arguments = RunExecution.remoteReloadArguments(server.strategy, timeout: .seconds(Int64(Int32.max)))
+            length = fleet.runner(host).command.remoteLength(arguments)
+        } else if case .command(let words, _) = server.strategy {
+            length = words.map(\.utf8.count).max() ?? 0
+        } else {
+            return
+        }
+        guard length > RemoteCommand.maximumRemoteLength else { return }
+        let table = (document.arrayTables["app_servers"] ?? [])[index]
+        let reader = ConfigTableReader(table, file: document.file, context: "app_servers[\(index + 1)]")
+        let key =
+            switch server.strategy {
+            case .command: "reload"
+            case .fifo: "fifo"
+            case .pidfile, .gunicornPidfile: "pidfile"
+            }
+        let route = server.host.map { "to send to \(TerminalText.safe($0)) through ssh" } ?? "for one argument"
+        throw reader.error(
+            key,
+            "is too long \(route): \(length) bytes, at most \(RemoteCommand.maximumRemoteLength) (Linux's MAX_ARG_STRLEN)"
+        )
     }
 
     /// The app server reload the file asks for: `uwsgi_fifo`, `uwsgi_pidfile`, `reload_command` (with a pidfile or

@@ -12,7 +12,9 @@ package struct LockHazards: Sendable, Equatable {
         package var state: String?
         package var transactionSeconds: Double
         package var stateSeconds: Double
-        package var query: String?
+        /// The query text with its password literals masked (``QueryTextRedaction``), however it is set:
+        /// every output (text, JSON, audit log, run report, status line) shows this.
+        package var query: String? { didSet { query = query.map(QueryTextRedaction.masked) } }
         /// For a session idle in transaction: the tables it holds locks on, and its strongest mode.
         package var relations: [String] = []
         package var strongestMode: String?
@@ -32,7 +34,7 @@ package struct LockHazards: Sendable, Equatable {
             self.state = state
             self.transactionSeconds = transactionSeconds
             self.stateSeconds = stateSeconds
-            self.query = query
+            self.query = query.map(QueryTextRedaction.masked)
         }
     }
 

@@ -1,3 +1,5 @@
+import WardenSupport
+
 /// One session as the server reported it in a poll: a waiter, a blocker, or both.
 ///
 /// This is the raw input of ``LockSnapshot/init(observing:takenAt:databaseOID:)``;
@@ -86,7 +88,9 @@ package struct SessionActivity: Sendable, Equatable {
     package var datname: String?
     package var applicationName: String?
     package var backendType: String?
-    package var query: String?
+    /// The query text with its password literals masked (``QueryTextRedaction``), however it is set:
+    /// every output (text, JSON, audit log, run report, status line) shows this.
+    package var query: String? { didSet { query = query.map(QueryTextRedaction.masked) } }
     /// `backend_start` as PostgreSQL prints it: with the pid, the session's identity.
     package var backendStart: String?
     /// `xact_start` as PostgreSQL prints it: which transaction the session is in.
@@ -124,7 +128,7 @@ package struct SessionActivity: Sendable, Equatable {
         self.datname = datname
         self.applicationName = applicationName
         self.backendType = backendType
-        self.query = query
+        self.query = query.map(QueryTextRedaction.masked)
         self.backendStart = backendStart
         self.xactStart = xactStart
         self.clientAddress = clientAddress

@@ -56,6 +56,16 @@ package struct RemoteCommand: Sendable, Equatable {
         ] + Self.remoteWords([program] + arguments)
     }
 
+    /// The longest remote command line: ssh sends the words joined by spaces, and the host's sshd runs them as
+    /// one `sh -c` argument, which Linux bounds by MAX_ARG_STRLEN (128 KiB, its NUL included).
+    package static let maximumRemoteLength = 128 * 1024 - 1
+
+    /// The length of `pgwarden arguments…` as the host's shell receives it.
+    package func remoteLength(_ arguments: [String]) -> Int {
+        let words = Self.remoteWords([program] + arguments)
+        return words.reduce(words.count - 1) { $0 + $1.utf8.count }
+    }
+
     /// The remote words, each in single quotes for the remote shell (ssh joins them with spaces): always quoted, so
     /// that no word reads as an assignment (`A=b`), a glob, `~` or anything else a shell would expand.
     package static func remoteWords(_ words: [String]) -> [String] {

@@ -86,7 +86,9 @@ struct LocksOutput {
     let redraw = Terminal.standardOutputIsTerminal && !Terminal.isDumb
 
     /// Prints `snapshot`; with `--watch`, the waits of `elsewhere` (other databases) when nothing waits here.
-    func show(_ snapshot: LockSnapshot, elsewhere: [WaitsElsewhere] = []) {
+    /// Returns false when standard output's reader has gone (a closed pipe).
+    @discardableResult
+    func show(_ snapshot: LockSnapshot, elsewhere: [WaitsElsewhere] = []) -> Bool {
         var text: String
         if json {
             text = snapshot.json(serverVersion: serverVersion).serialized(pretty: !watching)
@@ -105,12 +107,17 @@ struct LocksOutput {
         // The renderer shows other people's text through TerminalText and JSON escapes every control
         // character, so the text holds no escape but pgwarden's own colours.
         if watching && redraw && !json {
-            Terminal.printPrepared(Terminal.clearScreen + LockSnapshot.timestamp(snapshot.takenAt) + "\n" + text)
-        } else {
-            Terminal.printPrepared(text)
+            return Terminal.printPrepared(
+                Terminal.clearScreen + LockSnapshot.timestamp(snapshot.takenAt) + "\n" + text
+            )
         }
+        return Terminal.printPrepared(text)
     }
 }
+
+/// Standard output's reader has gone (`locks --watch | head -1`): the watch ends, with 0 and
+/// nothing on stderr, as the one-shot `locks` does when its output finds no reader.
+struct StandardOutputClosed: Error {}
 
 /// `pgwarden locks` could not do what was asked.
 struct LocksError: DiagnosableError {

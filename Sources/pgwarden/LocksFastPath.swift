@@ -6,7 +6,7 @@
 /// its resident memory (BENCHMARKS.md, "Footprint"). A monitoring check runs exactly that command,
 /// often. This reads only command lines whose meaning is beyond doubt: `locks` followed by any of
 /// `--json`, `--all-databases` and `--dsn VALUE` (or `--dsn=VALUE`), each at most once, with a
-/// value that is not empty and does not start with `-`. Anything else (help, a repeated or unknown
+/// value that is not blank (``ConnectionOptions/isBlank(_:)``) and does not start with `-`. Anything else (help, a repeated or unknown
 /// option, `--watch`, a missing or option-like value) goes through swift-argument-parser, which
 /// gives the same run for these forms (LocksFastPathTests checks each against it) and the errors
 /// and help for all others.
@@ -43,6 +43,6 @@ enum LocksFastPath {
 
     /// A value no parser could take for an option or the end of the options.
     private static func isPlainValue(_ value: String) -> Bool {
-        !value.isEmpty && !value.hasPrefix("-")
+        !ConnectionOptions.isBlank(value) && !value.hasPrefix("-")
     }
 }

@@ -76,8 +76,17 @@ struct LocksRequest: Equatable, Sendable {
         hintOtherDatabases(look.elsewhere)
     }
 
-    /// `--watch` without the full-screen view: one snapshot a line.
+    /// `--watch` without the full-screen view: one snapshot a line, until standard output's
+    /// reader goes (the first write to a closed pipe ends it) or a signal ends the process.
     private func watchPiped(_ inspector: LockInspector, output: LocksOutput) async throws {
+        do {
+            try await watchLines(inspector, output: output)
+        } catch is StandardOutputClosed {
+            return
+        }
+    }
+
+    private func watchLines(_ inspector: LockInspector, output: LocksOutput) async throws {
         let lookElsewhere = !allDatabases && !json
         let hazards = HazardsCacheBox()
         let allDatabases = allDatabases
@@ -87,10 +96,11 @@ struct LocksRequest: Equatable, Sendable {
                 snapshot.hazards = await hazards.read(from: inspector)
             }
             let elsewhere = snapshot.isEmpty && lookElsewhere ? try await inspector.waitsInOtherDatabases() : []
-            output.show(
+            let shown = output.show(
                 snapshot,
                 elsewhere: elsewhere.map { WaitsElsewhere(database: $0.database, count: $0.count) }
             )
+            guard shown else { throw StandardOutputClosed() }
         }
     }
 

@@ -11,6 +11,19 @@ struct ConnectionOptions: ParsableArguments {
         )
     )
     var connectionString: String?
+
+    /// An empty (or blank) `--dsn` is refused, as `--dsn=` is by swift-argument-parser: libpq would
+    /// read it as "use the environment", so `--dsn "$UNSET"` would quietly connect to whatever
+    /// PGHOST/PGDATABASE say. Leaving `--dsn` out is how to ask for that.
+    func validate() throws {
+        guard let connectionString, ConnectionOptions.isBlank(connectionString) else { return }
+        throw ValidationError("--dsn is empty (leave --dsn out to use libpq's environment: PGHOST, PGDATABASE, …)")
+    }
+
+    /// Whether `value` is empty or only whitespace: a connection string with no setting in it.
+    static func isBlank(_ value: String) -> Bool {
+        value.allSatisfy(\.isWhitespace)
+    }
 }
 
 /// A command-line duration: a number and a unit (`500us`, `250ms`, `10s`, `5min`, `1h`, `1d`), never a bare

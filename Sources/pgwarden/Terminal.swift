@@ -62,8 +62,10 @@ enum Terminal {
     }
 
     /// Writes text that pgwarden made safe itself (a rendered forest with its own colours, a
-    /// clear-screen sequence) as it is.
-    static func printPrepared(_ text: String) {
+    /// clear-screen sequence) as it is. Returns false when the reader has gone (EPIPE: `| head -1`
+    /// closed the pipe), so that a watch can end as `yes | head -1` ends.
+    @discardableResult
+    static func printPrepared(_ text: String) -> Bool {
         write(text + "\n", to: STDOUT_FILENO)
     }
 
@@ -86,18 +88,23 @@ enum Terminal {
         write(bytes[...], to: STDOUT_FILENO)
     }
 
-    private static func write(_ text: String, to descriptor: Int32) {
+    @discardableResult
+    private static func write(_ text: String, to descriptor: Int32) -> Bool {
         write(Array(text.utf8)[...], to: descriptor)
     }
 
-    private static func write(_ bytes: ArraySlice<UInt8>, to descriptor: Int32) {
+    /// Writes `bytes`; what cannot be written is dropped. False when the reader has gone (EPIPE;
+    /// SIGPIPE is ignored, EarlySignals), true otherwise.
+    @discardableResult
+    private static func write(_ bytes: ArraySlice<UInt8>, to descriptor: Int32) -> Bool {
         var bytes = bytes
         while !bytes.isEmpty {
             let written = bytes.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
             if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
+            guard written > 0 else { return !(written < 0 && errno == EPIPE) }
             bytes = bytes.dropFirst(written)
         }
+        return true
     }
 
     /// `error: …` and, when given, `hint: …` on standard error.

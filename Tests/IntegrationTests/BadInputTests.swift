@@ -106,6 +106,19 @@ struct BadInputTests {
         #expect(noPID.standardError.hasPrefix("error: Missing expected argument '<pid> ...'"))
     }
 
+    @Test(
+        "an empty or blank --dsn is refused in every form, as --dsn= always was, never read as libpq's environment",
+        arguments: [["--dsn", ""], ["--dsn="], ["--dsn", " "], ["--json", "--dsn", ""], ["--dsn", "", "--json"]]
+    )
+    func emptyDSN(arguments: [String]) async throws {
+        // The environment names a server that is up: an empty --dsn would have connected to it and exited 0.
+        let result = try await PGWardenCommand.run(["locks"] + arguments)
+        #expect(result.status == 64)
+        #expect(result.standardOutput.isEmpty)
+        let lines = result.standardError.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].hasPrefix("error: ") && lines[1].hasPrefix("hint: "), "\(lines)")
+    }
+
     @Test("upgrade: an invalid --pause-workers or a missing --config is refused before anything runs")
     func upgradeArguments() async throws {
         let pattern = try await PGWardenCommand.run(["upgrade", "--pause-workers", "app-(cli", "--", "true"])

@@ -137,6 +137,35 @@ struct LocksCommandTests {
         }
     }
 
+    @Test(
+        "--watch | head -1 ends at its first write after head closed the pipe, with 0 and nothing on stderr",
+        arguments: [false, true]
+    )
+    func watchEndsWhenPipeCloses(json: Bool) async throws {
+        try await ScratchDatabase.with { database in
+            let errors = NSTemporaryDirectory() + "pgwarden-watch-stderr-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: errors) }
+            // A real pipeline, made by bash (a pipe made here could leak into a parallel test's child, which would
+            // keep it open). timeout's 124 would say it still polled after 60 s, as it did until killed before.
+            let script = #"""
+                timeout 60 "$1" locks --watch --interval 100ms --dsn "$2" $3 2>"$4" | head -1
+                echo "status=${PIPESTATUS[0]}"
+                """#
+            let result = try await TestCrontab.runOffPool(
+                "/bin/bash",
+                [
+                    "-c", script, "bash", PGWardenCommand.executable.path, database.connectionString,
+                    json ? "--json" : "", errors,
+                ]
+            )
+            let lines = result.output.split(separator: "\n")
+            #expect(lines.count == 2, "\(result.output)")
+            #expect(lines.first?.contains(json ? "\"waits\"" : "no lock waits") == true, "\(result.output)")
+            #expect(lines.last == "status=0")
+            #expect(try String(contentsOfFile: errors, encoding: .utf8).isEmpty)
+        }
+    }
+
     @Test("--json --watch prints one compact JSON object per line")
     func watchJSON() async throws {
         try await ScratchDatabase.with { database in

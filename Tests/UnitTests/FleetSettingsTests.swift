@@ -1,6 +1,7 @@
 import Foundation
 import Reload
 import Testing
+import WardenSupport
 
 @testable import Supervisor
 
@@ -74,8 +75,47 @@ struct FleetSettingsTests {
             .command(arguments: argv, pidfile: "/run/uwsgi.pid"),
             timeout: .seconds(90)
         )
-        #expect(arguments.first == "reload" && arguments[1] == "--reload-command")
-        #expect(CommandLineWords.split(arguments[2]) == argv)
-        #expect(Array(arguments.dropFirst(3)) == ["--uwsgi-pidfile", "/run/uwsgi.pid", "--timeout", "90s"])
+        #expect(arguments.first == "reload" && arguments[1].hasPrefix("--reload-command="))
+        #expect(CommandLineWords.split(String(arguments[1].dropFirst("--reload-command=".count))) == argv)
+        #expect(Array(arguments.dropFirst(2)) == ["--uwsgi-pidfile=/run/uwsgi.pid", "--timeout", "90s"])
+    }
+
+    @Test(
+        "an argv whose first word starts with - is the --reload-command value, never an option of the host's pgwarden",
+        arguments: [["--help"], ["-h", "x"], ["--timeout=1s"], ["-"], ["--"]]
+    )
+    func remoteCommandReloadLeadingDash(argv: [String]) throws {
+        let arguments = RunExecution.remoteReloadArguments(
+            .command(arguments: argv, pidfile: nil),
+            timeout: .seconds(5)
+        )
+        #expect(arguments == ["reload", "--reload-command=" + ShellQuoting.command(argv), "--timeout", "5s"])
+        // What the host's pgwarden makes of it: swift-argument-parser takes `--name=value` whole.
+        #expect(CommandLineWords.split(String(arguments[1].dropFirst("--reload-command=".count))) == argv)
+    }
+
+    @Test("a remote reload argv longer than ssh and the host's shell can pass is refused when the file is read")
+    func remoteCommandTooLong() throws {
+        let entry = { (word: String) in
+            "[[app_servers]]\nkind = \"command\"\nhost = \"web1\"\nreload = [\"/usr/bin/reload\", \"\(word)\"]\n"
+        }
+        // 100 kB passes (the repro's working size); 140 kB would fail at run time with E2BIG.
+        #expect(try settings(entry(String(repeating: "x", count: 100_000))).appServers.count == 1)
+        #expect {
+            try settings(entry(String(repeating: "x", count: 140_000)))
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("app_servers[1]") && text.contains("reload") && text.contains("too long")
+                && !text.contains("\n") && text.count < 400
+        }
+        // Here, not through ssh: a word the kernel cannot pass is refused too, a long argv of short words is not.
+        let local = { (words: [String]) in
+            "[[app_servers]]\nkind = \"command\"\nreload = [\"/usr/bin/reload\", "
+                + words.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
+        }
+        #expect(throws: (any Error).self) { try settings(local([String(repeating: "x", count: 140_000)])) }
+        #expect(
+            try settings(local(Array(repeating: String(repeating: "x", count: 1000), count: 140))).appServers.count == 1
+        )
     }
 }

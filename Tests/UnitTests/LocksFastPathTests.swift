@@ -48,6 +48,9 @@ struct LocksFastPathTests {
             ["locks", "--dsn"],
             ["locks", "--dsn", ""],
             ["locks", "--dsn="],
+            ["locks", "--dsn", " "],
+            ["locks", "--dsn= \t"],
+            ["locks", "--json", "--dsn", "\n"],
             ["locks", "--dsn", "--json"],
             ["locks", "--dsn", "-x"],
             ["locks", "--dsn=-x"],
@@ -69,5 +72,23 @@ struct LocksFastPathTests {
     )
     func leftToTheParser(arguments: [String]) {
         #expect(LocksFastPath.parse(arguments) == nil)
+    }
+
+    @Test(
+        "an empty or blank --dsn is refused in every form, never read as libpq's environment",
+        arguments: [
+            ["locks", "--dsn", ""], ["locks", "--dsn="], ["locks", "--dsn", " "], ["locks", "--dsn=\t"],
+            ["locks", "--json", "--dsn", ""], ["locks", "--dsn=", "--json"], ["locks", "--watch", "--dsn", ""],
+            ["cancel", "--dsn", "", "1"], ["cancel", "--dsn=", "1"],
+        ]
+    )
+    func emptyConnectionStringRefused(arguments: [String]) {
+        #expect(LocksFastPath.parse(arguments) == nil)
+        #expect(throws: (any Error).self) { try PGWarden.parseAsRoot(arguments) }
+        // The same line with a connection string in it parses: the empty value is what is refused.
+        let filled = arguments.map {
+            $0.hasPrefix("--dsn=") ? "--dsn=dbname=x" : $0.allSatisfy(\.isWhitespace) ? "dbname=x" : $0
+        }
+        #expect(throws: Never.self) { try PGWarden.parseAsRoot(filled) }
     }
 }
