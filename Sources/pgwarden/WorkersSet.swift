@@ -49,7 +49,8 @@ extension PGWarden.WorkersCommand {
         @OptionGroup var set: SetOptions
         @Option(
             name: .customLong("not-after"),
-            help: "The pause's deadline, in seconds since 1970: a pause never made here is refused until then."
+            help:
+                "The pause's deadline, in seconds since 1970: a pause never made here is refused until then (default: a week from now)."
         ) var notAfter: Double?
 
         func run() async throws {

@@ -5,7 +5,8 @@ import Testing
 
 /// Adversarial cases of `[preflight]`: what may change between the forecast and the terminate just before
 /// attempt 1. The window between them is widened with a reload
-/// command that marks its start and then takes 2 s, as a slow uWSGI reload does.
+/// command that marks its start and then takes 5 s, as a slow uWSGI reload does (2 s was too short for a loaded CI
+/// machine to act in).
 extension UpgradeForecastTests {
     /// Runs `pgwarden upgrade` of the Alembic fixture with `policy`, and `during` once the reload (which comes
     /// after the forecast and before the preflight terminate) has started.
@@ -19,7 +20,7 @@ extension UpgradeForecastTests {
         let run = Task {
             try await self.upgrade(
                 database,
-                ["--policy", policy, "--reload-command", "sh -c 'touch \(marker); sleep 2'", "--max-lock-wait", "20s"],
+                ["--policy", policy, "--reload-command", "sh -c 'touch \(marker); sleep 5'", "--max-lock-wait", "20s"],
                 Self.alembic + ["upgrade", "head"]
             )
         }
